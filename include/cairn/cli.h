@@ -1,0 +1,19 @@
+/* cairn: the command-line entry points (one per subcommand).
+ *
+ * Each takes the subcommand's own argv (argv[0] is the subcommand's name) and
+ * returns the process exit code: 0 success, 1 a failed check (a benchmark
+ * result that is not bit-exact, a rejected bundle), 2 bad usage or input. */
+#ifndef CAIRN_CLI_H
+#define CAIRN_CLI_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+int cairn_cli_main(int argc, char **argv);
+int cairn_cmd_bench(int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,177 @@
+/* cairn: the compute layer's public interface.
+ *
+ * A backend (ref, cpu, cuda) owns memory and runs ops.  Every op is defined
+ * by its scalar reference in kernels/ref; every backend must give the same
+ * bits for every input (docs/numeric-profile.md, DESIGN.md section 2).
+ *
+ * Memory: pointers passed to ops are backend buffers from cairn_buf_alloc()
+ * (device memory on CUDA).  Host data moves in and out with cairn_buf_write()
+ * and cairn_buf_read().  All matrices are row-major with a leading dimension.
+ *
+ * Every function returns 0 or a negative CAIRN_E* code.  Ops check their
+ * arguments before touching memory and return CAIRN_EINVAL for bad shapes or
+ * NULL pointers, CAIRN_ENOTSUP when the backend cannot run the op.
+ *
+ * NaN: every op writes NaN results as the canonical quiet NaN 0x7fc00000, so
+ * that NaN bits do not depend on the hardware (x86 and CUDA differ). */
+#ifndef CAIRN_KERNELS_H
+#define CAIRN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The exact numeric profile's name, written into every task spec. */
+#define CAIRN_PROFILE_EXACT "exact-v1"
+
+/* The bits every op writes for a NaN result. */
+#define CAIRN_CANON_NAN_BITS 0x7fc00000u
+
+typedef struct cairn_backend cairn_backend;
+
+typedef enum cairn_backend_kind {
+	CAIRN_BACKEND_REF = 0,  /* scalar C: the oracle */
+	CAIRN_BACKEND_CPU = 1,  /* blocked, vectorised, threaded */
+	CAIRN_BACKEND_CUDA = 2, /* SIMT FP32 on an NVIDIA GPU */
+	CAIRN_BACKEND_COUNT = 3
+} cairn_backend_kind;
+
+typedef struct cairn_backend_opts {
+	int threads;         /* cpu: worker threads; 0 = one per core */
+	int device;          /* cuda: device ordinal */
+	const char *cpu_isa; /* cpu: "auto" (NULL), "avx2" or "portable" */
+	int no_pin;          /* cpu: 1 = do not pin threads to cores */
+} cairn_backend_opts;
+
+/* Opens a backend of the given kind.  opts may be NULL for defaults.
+ * On success *out is owned by the caller and freed by cairn_backend_close().
+ * CAIRN_ENODEV: the kind is built but no usable device is there;
+ * CAIRN_ENOTSUP: the kind is not built into this binary. */
+int cairn_backend_open(cairn_backend_kind kind, const cairn_backend_opts *opts,
+		       cairn_backend **out);
+
+/* Opens the backend a user asked for: want is "auto", "cpu", "gpu" (or
+ * "cuda") or "ref"; NULL means the environment variable CAIRN_DEVICE, and
+ * when that is unset, "auto".  "auto" takes CUDA when a usable device and
+ * driver are present, else the CPU, and logs one line saying which and why.
+ * "gpu" fails with CAIRN_ENODEV when no GPU is usable. */
+int cairn_backend_open_auto(const char *want, const cairn_backend_opts *opts,
+			    cairn_backend **out);
+
+void cairn_backend_close(cairn_backend *be);
+
+/* "ref", "cpu" or "cuda". */
+const char *cairn_backend_name(const cairn_backend *be);
+cairn_backend_kind cairn_backend_get_kind(const cairn_backend *be);
+/* One line about the backend (ISA and threads, or GPU name). */
+const char *cairn_backend_describe(const cairn_backend *be);
+/* Threads the backend computes with (1 for ref and cuda). */
+int cairn_backend_threads(const cairn_backend *be);
+
+/* Whether a kind is compiled into this binary (1) or not (0). */
+int cairn_backend_built(cairn_backend_kind kind);
+
+/* Probes for a usable CUDA device without opening a backend.  Returns the
+ * number of usable devices (>= 0), and when there are none, a reason in
+ * why[0..why_len) ("no CUDA driver", "built without CUDA", ...). */
+int cairn_cuda_probe(char *why, size_t why_len);
+
+/* ---- memory ---------------------------------------------------------- */
+
+/* Allocates bytes (> 0) of backend memory, 64-byte aligned at least. */
+int cairn_buf_alloc(cairn_backend *be, size_t bytes, void **out);
+void cairn_buf_free(cairn_backend *be, void *buf);
+/* host src -> backend dst */
+int cairn_buf_write(cairn_backend *be, void *dst, const void *src,
+		    size_t bytes);
+/* backend src -> host dst */
+int cairn_buf_read(cairn_backend *be, void *dst, const void *src, size_t bytes);
+/* Waits for all work queued on the backend; returns the first error. */
+int cairn_backend_sync(cairn_backend *be);
+
+/* ---- ops ------------------------------------------------------------- */
+
+typedef enum cairn_trans { CAIRN_NOTRANS = 0, CAIRN_TRANS = 1 } cairn_trans;
+
+/* C[m x n] = init + op(A)[m x k] . op(B)[k x n], row-major.
+ * init is C's current value when accumulate != 0, else +0.0f.  Each element:
+ *   acc = init; for p = 0 .. k-1: acc = fmaf(a(i,p), b(p,j), acc)
+ * with p ascending.  Layouts: NN, NT (B transposed) and TN (A transposed);
+ * TT gives CAIRN_ENOTSUP.  op(A) = A is m x k with lda >= k; op(A) = A^T
+ * means A is stored k x m with lda >= m (likewise B). */
+int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
+	       int64_t n, int64_t k, const float *a, int64_t lda,
+	       const float *b, int64_t ldb, float *c, int64_t ldc,
+	       int accumulate);
+
+/* y[i][j] = x[i][j] + bias[j]; y may equal x. */
+int cairn_bias_add(cairn_backend *be, int64_t rows, int64_t cols,
+		   const float *x, const float *bias, float *y);
+/* db[j] = sum over i ascending of dy[i][j], starting from +0.0f. */
+int cairn_bias_grad(cairn_backend *be, int64_t rows, int64_t cols,
+		    const float *dy, float *db);
+
+/* Elementwise activations; y (dx) may equal x (dy). */
+int cairn_relu(cairn_backend *be, int64_t n, const float *x, float *y);
+int cairn_relu_bwd(cairn_backend *be, int64_t n, const float *x,
+		   const float *dy, float *dx);
+int cairn_gelu(cairn_backend *be, int64_t n, const float *x, float *y);
+int cairn_gelu_bwd(cairn_backend *be, int64_t n, const float *x,
+		   const float *dy, float *dx);
+
+/* Softmax cross-entropy over rows of logits[rows x classes].
+ * probs gets the softmax, loss[r] = -log softmax(logits[r])[labels[r]].
+ * A label outside [0, classes) gives a NaN loss for its row (labels are
+ * validated where they are read; the op never reads out of bounds). */
+int cairn_xent_fwd(cairn_backend *be, int64_t rows, int64_t classes,
+		   const float *logits, const int32_t *labels, float *probs,
+		   float *loss);
+/* dlogits[r][j] = (probs[r][j] - (j == labels[r])) * scale; a bad label
+ * gives a NaN row. */
+int cairn_xent_bwd(cairn_backend *be, int64_t rows, int64_t classes,
+		   const float *probs, const int32_t *labels, float scale,
+		   float *dlogits);
+
+/* AdamW (decoupled weight decay), one step t >= 1 on n elements. */
+typedef struct cairn_adamw_params {
+	float lr, beta1, beta2, eps, weight_decay;
+	int64_t step; /* t, counted from 1 */
+} cairn_adamw_params;
+int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
+		float *param, const float *grad, float *m, float *v);
+
+/* SGD with Nesterov momentum (the outer optimizer):
+ *   buf = fmaf(mu, buf, g); param = fmaf(-lr, fmaf(mu, buf, g), param) */
+int cairn_nesterov(cairn_backend *be, int64_t n, float lr, float momentum,
+		   float *param, const float *grad, float *buf);
+
+/* dst[e] = (...((src[0][e] + src[1][e]) + src[2][e]) ...) + src[count-1][e]
+ * in that order; count >= 1; src is a host array of backend pointers. */
+int cairn_sum_n(cairn_backend *be, int64_t n, int count,
+		const float *const *src, float *dst);
+/* out = a - b */
+int cairn_sub(cairn_backend *be, int64_t n, const float *a, const float *b,
+	      float *out);
+/* out = x * s */
+int cairn_scale(cairn_backend *be, int64_t n, float s, const float *x,
+		float *out);
+/* out[0] = sum over i ascending of x[i], from +0.0f (backend memory). */
+int cairn_sum(cairn_backend *be, int64_t n, const float *x, float *out);
+
+/* Counter-based random fills (Philox4x32-10).  Element e of the stream
+ * (key, stream) is a pure function of (key, stream, offset + e); see
+ * docs/numeric-profile.md for the exact mapping. */
+int cairn_fill_uniform(cairn_backend *be, int64_t n, uint64_t key,
+		       uint64_t stream, uint64_t offset, float lo, float hi,
+		       float *out);
+int cairn_fill_normal(cairn_backend *be, int64_t n, uint64_t key,
+		      uint64_t stream, uint64_t offset, float mean, float std,
+		      float *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

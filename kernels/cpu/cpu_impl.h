@@ -1,0 +1,49 @@
+/* cairn: internals of the cpu backend (kernels/cpu). */
+#ifndef CAIRN_CPU_IMPL_H
+#define CAIRN_CPU_IMPL_H
+
+#include <stdint.h>
+#include "backend_impl.h"
+
+/* ---- thread pool (pool.c) ---------------------------------------------
+ * A fixed set of threads; the caller of cairn__pool_run is thread 0, so a
+ * pool of 1 runs everything inline.  With pin != 0 each thread is bound with
+ * hwloc to one core (round-robin when there are more threads than cores);
+ * pinning failures are logged once and are not errors.
+ * The pool is owned by the cpu backend's context. */
+struct cairn_pool;
+typedef void (*cairn_pool_fn)(void *arg, int tid, int nthreads);
+
+int cairn__pool_create(int nthreads, int pin, struct cairn_pool **out);
+void cairn__pool_destroy(struct cairn_pool *pool);
+/* Runs fn(arg, tid, n) for tid = 0..n-1 concurrently; returns when all are
+ * done.  Not reentrant: fn must not call cairn__pool_run. */
+void cairn__pool_run(struct cairn_pool *pool, cairn_pool_fn fn, void *arg);
+int cairn__pool_threads(const struct cairn_pool *pool);
+/* "pinned to 2 cores" or "not pinned: <why>"; static storage in the pool. */
+const char *cairn__pool_describe(const struct cairn_pool *pool);
+
+/* Splits [0, n) into nth contiguous ranges, the first n % nth one longer. */
+static inline void cairn__split(int64_t n, int tid, int nth, int64_t *lo,
+				int64_t *hi)
+{
+	int64_t q = n / nth, r = n % nth;
+	*lo = tid * q + (tid < r ? tid : r);
+	*hi = *lo + q + (tid < r ? 1 : 0);
+}
+
+/* ---- instruction sets ------------------------------------------------- */
+enum cairn_cpu_isa {
+	CAIRN_ISA_PORTABLE = 0, /* plain C, any x86-64 (or other CPU) */
+	CAIRN_ISA_AVX2 = 1      /* AVX2 + FMA3 */
+};
+const char *cairn__isa_name(int isa);
+
+/* ---- GEMM (gemm.c, gemm_avx2.c) ----------------------------------------
+ * Runs op->u.gemm (already checked: NN, NT or TN; shapes valid) on the pool
+ * with the given ISA.  Bit-equal to the reference for every shape and thread
+ * count: each C element is computed by one thread, k ascending, with fmaf.
+ * Returns 0 or CAIRN_ENOMEM. */
+int cairn__cpu_gemm(struct cairn_pool *pool, int isa, const struct cairn_op *op);
+
+#endif

@@ -1,0 +1,359 @@
+/* cairn: the public op entry points.
+ *
+ * Each function checks its arguments cheaply (shapes, leading dimensions,
+ * NULL pointers where elements exist, overflow of sizes), builds a struct
+ * cairn_op and dispatches it.  Scalars that are the same for every element
+ * (AdamW's bias corrections) are derived here, once, on the host, so that
+ * every backend uses the same bits. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend_impl.h"
+#include "cairn/error.h"
+
+/* Largest element count an op accepts: byte sizes must fit in size_t and
+ * int64 index arithmetic must not overflow. */
+#define CAIRN__MAX_ELEMS ((int64_t)1 << 50)
+
+static int cairn__check_n(int64_t n)
+{
+	return n < 0 || n > CAIRN__MAX_ELEMS ? CAIRN_EINVAL : 0;
+}
+
+/* rows x cols matrix with leading dimension ld: ld >= cols (or >= 1 when
+ * cols == 0), and rows * ld bounded. */
+static int cairn__check_mat(int64_t rows, int64_t cols, int64_t ld)
+{
+	if (rows < 0 || cols < 0 || ld < 1 || ld < cols)
+		return CAIRN_EINVAL;
+	if (rows > 0 && ld > CAIRN__MAX_ELEMS / rows)
+		return CAIRN_EINVAL;
+	return 0;
+}
+
+int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
+	       int64_t n, int64_t k, const float *a, int64_t lda,
+	       const float *b, int64_t ldb, float *c, int64_t ldc,
+	       int accumulate)
+{
+	struct cairn_op op = {.kind = CAIRN_OP_GEMM};
+
+	if (!be || (ta != CAIRN_NOTRANS && ta != CAIRN_TRANS) ||
+	    (tb != CAIRN_NOTRANS && tb != CAIRN_TRANS))
+		return CAIRN_EINVAL;
+	if (ta == CAIRN_TRANS && tb == CAIRN_TRANS)
+		return CAIRN_ENOTSUP;
+	/* Stored shapes: A is m x k (or k x m), B is k x n (or n x k). */
+	if (ta == CAIRN_NOTRANS ? cairn__check_mat(m, k, lda)
+				: cairn__check_mat(k, m, lda))
+		return CAIRN_EINVAL;
+	if (tb == CAIRN_NOTRANS ? cairn__check_mat(k, n, ldb)
+				: cairn__check_mat(n, k, ldb))
+		return CAIRN_EINVAL;
+	if (cairn__check_mat(m, n, ldc))
+		return CAIRN_EINVAL;
+	if (m == 0 || n == 0)
+		return 0;
+	if (!c || (k > 0 && (!a || !b)))
+		return CAIRN_EINVAL;
+	op.u.gemm.ta = ta;
+	op.u.gemm.tb = tb;
+	op.u.gemm.m = m;
+	op.u.gemm.n = n;
+	op.u.gemm.k = k;
+	op.u.gemm.a = a;
+	op.u.gemm.lda = lda;
+	op.u.gemm.b = b;
+	op.u.gemm.ldb = ldb;
+	op.u.gemm.c = c;
+	op.u.gemm.ldc = ldc;
+	op.u.gemm.accumulate = accumulate ? 1 : 0;
+	return cairn__op_dispatch(be, &op);
+}
+
+static int cairn__bias(cairn_backend *be, enum cairn_op_kind kind,
+		       int64_t rows, int64_t cols, const float *x,
+		       const float *bias, float *y)
+{
+	struct cairn_op op = {.kind = kind};
+
+	if (!be || cairn__check_mat(rows, cols, cols > 0 ? cols : 1))
+		return CAIRN_EINVAL;
+	if (cols == 0 || (rows == 0 && kind == CAIRN_OP_BIAS_ADD))
+		return 0;
+	if (!y || (rows > 0 && !x) || (kind == CAIRN_OP_BIAS_ADD && !bias))
+		return CAIRN_EINVAL;
+	op.u.bias.rows = rows;
+	op.u.bias.cols = cols;
+	op.u.bias.x = x;
+	op.u.bias.bias = bias;
+	op.u.bias.y = y;
+	return cairn__op_dispatch(be, &op);
+}
+
+int cairn_bias_add(cairn_backend *be, int64_t rows, int64_t cols,
+		   const float *x, const float *bias, float *y)
+{
+	return cairn__bias(be, CAIRN_OP_BIAS_ADD, rows, cols, x, bias, y);
+}
+
+int cairn_bias_grad(cairn_backend *be, int64_t rows, int64_t cols,
+		    const float *dy, float *db)
+{
+	return cairn__bias(be, CAIRN_OP_BIAS_GRAD, rows, cols, dy, NULL, db);
+}
+
+static int cairn__act(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
+		      const float *x, const float *dy, float *y)
+{
+	struct cairn_op op = {.kind = kind};
+	int bwd = kind == CAIRN_OP_RELU_BWD || kind == CAIRN_OP_GELU_BWD;
+
+	if (!be || cairn__check_n(n))
+		return CAIRN_EINVAL;
+	if (n == 0)
+		return 0;
+	if (!x || !y || (bwd && !dy))
+		return CAIRN_EINVAL;
+	op.u.act.n = n;
+	op.u.act.x = x;
+	op.u.act.dy = dy;
+	op.u.act.y = y;
+	return cairn__op_dispatch(be, &op);
+}
+
+int cairn_relu(cairn_backend *be, int64_t n, const float *x, float *y)
+{
+	return cairn__act(be, CAIRN_OP_RELU, n, x, NULL, y);
+}
+
+int cairn_relu_bwd(cairn_backend *be, int64_t n, const float *x,
+		   const float *dy, float *dx)
+{
+	return cairn__act(be, CAIRN_OP_RELU_BWD, n, x, dy, dx);
+}
+
+int cairn_gelu(cairn_backend *be, int64_t n, const float *x, float *y)
+{
+	return cairn__act(be, CAIRN_OP_GELU, n, x, NULL, y);
+}
+
+int cairn_gelu_bwd(cairn_backend *be, int64_t n, const float *x,
+		   const float *dy, float *dx)
+{
+	return cairn__act(be, CAIRN_OP_GELU_BWD, n, x, dy, dx);
+}
+
+int cairn_xent_fwd(cairn_backend *be, int64_t rows, int64_t classes,
+		   const float *logits, const int32_t *labels, float *probs,
+		   float *loss)
+{
+	struct cairn_op op = {.kind = CAIRN_OP_XENT_FWD};
+
+	if (!be || rows < 0 || classes < 1 || classes > INT32_MAX ||
+	    cairn__check_mat(rows, classes, classes))
+		return CAIRN_EINVAL;
+	if (rows == 0)
+		return 0;
+	if (!logits || !labels || !probs || !loss)
+		return CAIRN_EINVAL;
+	op.u.xent.rows = rows;
+	op.u.xent.classes = classes;
+	op.u.xent.in = logits;
+	op.u.xent.labels = labels;
+	op.u.xent.out = probs;
+	op.u.xent.loss = loss;
+	return cairn__op_dispatch(be, &op);
+}
+
+int cairn_xent_bwd(cairn_backend *be, int64_t rows, int64_t classes,
+		   const float *probs, const int32_t *labels, float scale,
+		   float *dlogits)
+{
+	struct cairn_op op = {.kind = CAIRN_OP_XENT_BWD};
+
+	if (!be || rows < 0 || classes < 1 || classes > INT32_MAX ||
+	    cairn__check_mat(rows, classes, classes))
+		return CAIRN_EINVAL;
+	if (rows == 0)
+		return 0;
+	if (!probs || !labels || !dlogits)
+		return CAIRN_EINVAL;
+	op.u.xent.rows = rows;
+	op.u.xent.classes = classes;
+	op.u.xent.in = probs;
+	op.u.xent.labels = labels;
+	op.u.xent.scale = scale;
+	op.u.xent.out = dlogits;
+	return cairn__op_dispatch(be, &op);
+}
+
+/* beta^t in float by binary exponentiation, low bit first: the one fixed
+ * definition every backend's bias correction uses (docs/numeric-profile.md). */
+static float cairn__pow_int(float beta, int64_t t)
+{
+	float result = 1.0f, base = beta;
+
+	while (t > 0) {
+		if (t & 1)
+			result = result * base;
+		base = base * base;
+		t >>= 1;
+	}
+	return result;
+}
+
+int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
+		float *param, const float *grad, float *m, float *v)
+{
+	struct cairn_op op = {.kind = CAIRN_OP_ADAMW};
+	float b1p, b2p;
+
+	if (!be || !p || cairn__check_n(n) || p->step < 1)
+		return CAIRN_EINVAL;
+	if (!(p->beta1 >= 0.0f && p->beta1 < 1.0f) ||
+	    !(p->beta2 >= 0.0f && p->beta2 < 1.0f) || !(p->eps > 0.0f) ||
+	    !(p->lr >= 0.0f) || !(p->weight_decay >= 0.0f))
+		return CAIRN_EINVAL;
+	if (n == 0)
+		return 0;
+	if (!param || !grad || !m || !v)
+		return CAIRN_EINVAL;
+	b1p = cairn__pow_int(p->beta1, p->step);
+	b2p = cairn__pow_int(p->beta2, p->step);
+	op.u.adamw.n = n;
+	op.u.adamw.lr = p->lr;
+	op.u.adamw.beta1 = p->beta1;
+	op.u.adamw.beta2 = p->beta2;
+	op.u.adamw.eps = p->eps;
+	op.u.adamw.one_minus_beta1 = 1.0f - p->beta1;
+	op.u.adamw.one_minus_beta2 = 1.0f - p->beta2;
+	op.u.adamw.decay = 1.0f - p->lr * p->weight_decay;
+	op.u.adamw.bc1 = 1.0f - b1p;
+	op.u.adamw.bc2 = 1.0f - b2p;
+	op.u.adamw.param = param;
+	op.u.adamw.grad = grad;
+	op.u.adamw.m = m;
+	op.u.adamw.v = v;
+	return cairn__op_dispatch(be, &op);
+}
+
+int cairn_nesterov(cairn_backend *be, int64_t n, float lr, float momentum,
+		   float *param, const float *grad, float *buf)
+{
+	struct cairn_op op = {.kind = CAIRN_OP_NESTEROV};
+
+	if (!be || cairn__check_n(n))
+		return CAIRN_EINVAL;
+	if (n == 0)
+		return 0;
+	if (!param || !grad || !buf)
+		return CAIRN_EINVAL;
+	op.u.nesterov.n = n;
+	op.u.nesterov.lr = lr;
+	op.u.nesterov.momentum = momentum;
+	op.u.nesterov.param = param;
+	op.u.nesterov.grad = grad;
+	op.u.nesterov.buf = buf;
+	return cairn__op_dispatch(be, &op);
+}
+
+/* Most tensors sum_n combines at once (micro-batches of a step, tasks of a
+ * round); the CUDA backend copies the pointer list to the device. */
+#define CAIRN__SUM_N_MAX 65536
+
+int cairn_sum_n(cairn_backend *be, int64_t n, int count,
+		const float *const *src, float *dst)
+{
+	struct cairn_op op = {.kind = CAIRN_OP_SUM_N};
+
+	if (!be || cairn__check_n(n) || count < 1 || count > CAIRN__SUM_N_MAX ||
+	    !src)
+		return CAIRN_EINVAL;
+	if (n == 0)
+		return 0;
+	if (!dst)
+		return CAIRN_EINVAL;
+	for (int i = 0; i < count; i++)
+		if (!src[i])
+			return CAIRN_EINVAL;
+	op.u.sum_n.n = n;
+	op.u.sum_n.count = count;
+	op.u.sum_n.src = src;
+	op.u.sum_n.dst = dst;
+	return cairn__op_dispatch(be, &op);
+}
+
+static int cairn__vec(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
+		      const float *a, const float *b, float s, float *out)
+{
+	struct cairn_op op = {.kind = kind};
+
+	if (!be || cairn__check_n(n) || !out)
+		return CAIRN_EINVAL;
+	if (n == 0 && kind != CAIRN_OP_SUM)
+		return 0;
+	if ((n > 0 && !a) || (kind == CAIRN_OP_SUB && n > 0 && !b))
+		return CAIRN_EINVAL;
+	op.u.vec.n = n;
+	op.u.vec.a = a;
+	op.u.vec.b = b;
+	op.u.vec.s = s;
+	op.u.vec.out = out;
+	return cairn__op_dispatch(be, &op);
+}
+
+int cairn_sub(cairn_backend *be, int64_t n, const float *a, const float *b,
+	      float *out)
+{
+	return cairn__vec(be, CAIRN_OP_SUB, n, a, b, 0.0f, out);
+}
+
+int cairn_scale(cairn_backend *be, int64_t n, float s, const float *x,
+		float *out)
+{
+	return cairn__vec(be, CAIRN_OP_SCALE, n, x, NULL, s, out);
+}
+
+int cairn_sum(cairn_backend *be, int64_t n, const float *x, float *out)
+{
+	return cairn__vec(be, CAIRN_OP_SUM, n, x, NULL, 0.0f, out);
+}
+
+static int cairn__fill(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
+		       uint64_t key, uint64_t stream, uint64_t offset,
+		       float p0, float p1, float *out)
+{
+	struct cairn_op op = {.kind = kind};
+
+	if (!be || cairn__check_n(n) || offset > UINT64_MAX - (uint64_t)n)
+		return CAIRN_EINVAL;
+	if (n == 0)
+		return 0;
+	if (!out)
+		return CAIRN_EINVAL;
+	op.u.fill.n = n;
+	op.u.fill.key = key;
+	op.u.fill.stream = stream;
+	op.u.fill.offset = offset;
+	op.u.fill.p0 = p0;
+	op.u.fill.p1 = p1;
+	op.u.fill.out = out;
+	return cairn__op_dispatch(be, &op);
+}
+
+int cairn_fill_uniform(cairn_backend *be, int64_t n, uint64_t key,
+		       uint64_t stream, uint64_t offset, float lo, float hi,
+		       float *out)
+{
+	return cairn__fill(be, CAIRN_OP_FILL_UNIFORM, n, key, stream, offset,
+			   lo, hi, out);
+}
+
+int cairn_fill_normal(cairn_backend *be, int64_t n, uint64_t key,
+		      uint64_t stream, uint64_t offset, float mean, float std,
+		      float *out)
+{
+	return cairn__fill(be, CAIRN_OP_FILL_NORMAL, n, key, stream, offset,
+			   mean, std, out);
+}

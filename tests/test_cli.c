@@ -1,0 +1,146 @@
+/* cairn: the binary as a user runs it (integration): exit codes, help,
+ * errors that name the bad value, and `cairn bench gemm --json`.
+ * argv[1] is the path of the cairn binary. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+static const char *g_bin;
+
+/* Runs "cairn ARGS" with stdout and stderr captured; returns the exit
+ * code and the combined output (caller frees). */
+static int run(const char *args, char **out)
+{
+	char cmd[1024];
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", g_bin, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(buf);
+	for (;;) {
+		size_t n = fread(buf + len, 1, cap - len - 1, p);
+		len += n;
+		if (n == 0)
+			break;
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+	}
+	buf[len] = '\0';
+	st = pclose(p);
+	*out = buf;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_help_and_version(void **state)
+{
+	char *o;
+	(void)state;
+	assert_int_equal(run("--help", &o), 0);
+	assert_non_null(strstr(o, "bench"));
+	free(o);
+	assert_int_equal(run("--version", &o), 0);
+	assert_non_null(strstr(o, "exact-v1"));
+	free(o);
+	assert_int_equal(run("bench --help", &o), 0);
+	assert_non_null(strstr(o, "gemm"));
+	free(o);
+	assert_int_equal(run("bench gemm --help", &o), 0);
+	assert_non_null(strstr(o, "--size"));
+	free(o);
+}
+
+static void test_usage_errors(void **state)
+{
+	char *o;
+	(void)state;
+	assert_int_equal(run("", &o), 2);
+	free(o);
+	assert_int_equal(run("frobnicate", &o), 2);
+	assert_non_null(strstr(o, "frobnicate"));
+	free(o);
+	assert_int_equal(run("--bogus", &o), 2);
+	assert_non_null(strstr(o, "--bogus"));
+	free(o);
+	assert_int_equal(run("train", &o), 2); /* planned, not built */
+	assert_non_null(strstr(o, "not built yet"));
+	free(o);
+	assert_int_equal(run("bench nosuchsuite", &o), 2);
+	assert_non_null(strstr(o, "nosuchsuite"));
+	free(o);
+	assert_int_equal(run("bench gemm --size -5", &o), 2);
+	assert_non_null(strstr(o, "-5"));
+	free(o);
+	assert_int_equal(run("bench gemm --threads abc", &o), 2);
+	assert_non_null(strstr(o, "abc"));
+	free(o);
+	assert_int_equal(run("bench gemm --device tpu", &o), 2);
+	assert_non_null(strstr(o, "tpu"));
+	free(o);
+}
+
+/* The JSON carries the figures the issue names, and the exact result was
+ * checked against the reference bit for bit. */
+static void test_bench_gemm_json(void **state)
+{
+	char *o;
+	(void)state;
+	assert_int_equal(run("-q bench gemm --device cpu --threads 2 --size 96 "
+			     "--reps 3 --json",
+			     &o),
+			 0);
+	assert_non_null(strstr(o, "\"exact_gflops\""));
+	assert_non_null(strstr(o, "\"bit_exact\": true"));
+	free(o);
+	assert_int_equal(run("-q bench gemm --device cpu --threads 1 --size 65 "
+			     "--layout tn --reps 2 --json",
+			     &o),
+			 0);
+	assert_non_null(strstr(o, "\"layout\": \"tn\""));
+	free(o);
+}
+
+/* Asking for the GPU on a machine without one fails with a reason. */
+static void test_bench_gpu_absent(void **state)
+{
+	char *o;
+	int rc;
+	(void)state;
+	rc = run("bench gemm --device gpu --size 64 --reps 1", &o);
+	if (rc == 0) { /* there is a GPU here */
+		free(o);
+		skip();
+	}
+	assert_int_not_equal(rc, 0);
+	assert_true(strstr(o, "GPU") || strstr(o, "CUDA"));
+	free(o);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_help_and_version),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_bench_gemm_json),
+		cmocka_unit_test(test_bench_gpu_absent),
+	};
+	if (argc < 2) {
+		fprintf(stderr, "usage: test_cli PATH-TO-CAIRN\n");
+		return 2;
+	}
+	g_bin = argv[1];
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

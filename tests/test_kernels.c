@@ -1,0 +1,725 @@
+/* cairn: every op of a fast backend against the reference, bit for bit.
+ *
+ *   test_kernels --backend cpu    cpu backend: AVX2 (when the CPU has it)
+ *                                 and portable kernels, 1, 2 and 8 threads
+ *   test_kernels --backend cuda   the GPU; exits 77 (skipped) without one
+ *
+ * Inputs are fresh random numbers each run (seed printed; set
+ * CAIRN_TEST_SEED=0x... to replay), with NaN, infinities, signed zeros and
+ * subnormals mixed in.  Each case runs on ref, then on every configuration
+ * of the backend under test, and the outputs must be equal byte for byte. */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cairn/error.h"
+#include "cairn/kernels.h"
+#include "cairn/log.h"
+
+/* ---- random inputs --------------------------------------------------- */
+
+static uint64_t g_seed;
+static uint64_t g_rng;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64 */
+	uint64_t z = (g_rng += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static int64_t rnd_range(int64_t lo, int64_t hi)
+{
+	return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
+}
+
+static float rnd_unit(void)
+{
+	return (float)(rnd() >> 40) * 0x1p-24f * 2.0f - 1.0f;
+}
+
+static float u2f(uint32_t u)
+{
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+/* Mostly values in [-scale, scale]; with special != 0, about one in
+ * 64 is NaN (of varied payload and sign), +-inf, +-0, a subnormal or huge. */
+static void fill_floats(float *x, int64_t n, float scale, int special)
+{
+	for (int64_t i = 0; i < n; i++) {
+		x[i] = rnd_unit() * scale;
+		if (!special || rnd() % 64)
+			continue;
+		switch (rnd() % 7) {
+		case 0:
+			x[i] = u2f(0x7fc00000u | (uint32_t)(rnd() & 0x3fffff) |
+				   (rnd() & 1 ? 0x80000000u : 0));
+			break;
+		case 1:
+			x[i] = u2f(0x7f800001u + (uint32_t)(rnd() % 0x3fffff));
+			break; /* signalling NaN */
+		case 2:
+			x[i] = rnd() & 1 ? u2f(0x7f800000u) : u2f(0xff800000u);
+			break;
+		case 3:
+			x[i] = rnd() & 1 ? 0.0f : -0.0f;
+			break;
+		case 4:
+			x[i] = u2f((uint32_t)(rnd() % 0x7fffff + 1) |
+				   (rnd() & 1 ? 0x80000000u : 0));
+			break;
+		case 5:
+			x[i] = rnd_unit() * 3e38f;
+			break;
+		default:
+			x[i] = rnd_unit() * 1e-30f;
+			break;
+		}
+	}
+}
+
+/* ---- the case harness ------------------------------------------------ */
+
+#define MAX_BUFS 48
+
+struct tbuf {
+	void *host;   /* initial contents (inputs, and outputs' old values) */
+	size_t bytes;
+	int is_out;   /* compared after the op */
+};
+
+struct tcase {
+	char what[160];
+	int nbuf;
+	struct tbuf buf[MAX_BUFS];
+	int64_t i[8];
+	float f[8];
+	/* Runs the op on be, with p[b] the backend copy of buf[b]. */
+	int (*run)(cairn_backend *be, void *const *p, const struct tcase *c);
+};
+
+struct config {
+	cairn_backend *be;
+	char name[96];
+};
+
+struct state {
+	cairn_backend *ref;
+	struct config cfg[8];
+	int ncfg;
+};
+
+static const char *g_backend = "cpu";
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	assert_non_null(p);
+	return p;
+}
+
+static int tc_add(struct tcase *c, size_t bytes, int is_out)
+{
+	assert_true(c->nbuf < MAX_BUFS);
+	c->buf[c->nbuf].host = xmalloc(bytes);
+	c->buf[c->nbuf].bytes = bytes;
+	c->buf[c->nbuf].is_out = is_out;
+	return c->nbuf++;
+}
+
+static float *tc_floats(struct tcase *c, int64_t n, int is_out, float scale,
+			int special)
+{
+	int b = tc_add(c, (size_t)n * sizeof(float), is_out);
+	fill_floats(c->buf[b].host, n, scale, special);
+	return c->buf[b].host;
+}
+
+static void tc_free(struct tcase *c)
+{
+	for (int b = 0; b < c->nbuf; b++)
+		free(c->buf[b].host);
+	c->nbuf = 0;
+}
+
+/* Uploads every buffer to be, runs, downloads the outputs into out[b]. */
+static int run_on(cairn_backend *be, const struct tcase *c, void **out)
+{
+	void *p[MAX_BUFS] = {0};
+	int rc = 0;
+
+	for (int b = 0; b < c->nbuf && !rc; b++) {
+		rc = cairn_buf_alloc(be, c->buf[b].bytes ? c->buf[b].bytes : 4,
+				     &p[b]);
+		if (!rc)
+			rc = cairn_buf_write(be, p[b], c->buf[b].host,
+					     c->buf[b].bytes);
+	}
+	if (!rc)
+		rc = c->run(be, p, c);
+	if (!rc)
+		rc = cairn_backend_sync(be);
+	for (int b = 0; b < c->nbuf && !rc; b++) {
+		if (!c->buf[b].is_out)
+			continue;
+		out[b] = xmalloc(c->buf[b].bytes);
+		rc = cairn_buf_read(be, out[b], p[b], c->buf[b].bytes);
+	}
+	for (int b = 0; b < c->nbuf; b++)
+		cairn_buf_free(be, p[b]);
+	return rc;
+}
+
+static void report_diff(const struct tcase *c, const char *cfg, int b,
+			const void *want, const void *got)
+{
+	const uint32_t *w = want, *g = got;
+	size_t n = c->buf[b].bytes / 4, bad = 0, first = 0;
+
+	for (size_t e = 0; e < n; e++)
+		if (w[e] != g[e] && bad++ == 0)
+			first = e;
+	fprintf(stderr,
+		"MISMATCH %s on %s: output %d differs in %zu of %zu words; "
+		"first at [%zu]: ref 0x%08" PRIx32 " (%.9g) vs 0x%08" PRIx32
+		" (%.9g); seed 0x%016" PRIx64 " (CAIRN_TEST_SEED=0x%" PRIx64
+		" to replay)\n",
+		c->what, cfg, b, bad, n, first, w[first], (double)u2f(w[first]),
+		g[first], (double)u2f(g[first]), g_seed, g_seed);
+}
+
+/* Runs c on ref and on every configuration; every output must match. */
+static void check_case(struct state *s, struct tcase *c)
+{
+	void *want[MAX_BUFS] = {0};
+	int rc = run_on(s->ref, c, want);
+
+	if (rc)
+		fail_msg("%s on ref: %s", c->what, cairn_strerror(rc));
+	for (int k = 0; k < s->ncfg; k++) {
+		void *got[MAX_BUFS] = {0};
+		rc = run_on(s->cfg[k].be, c, got);
+		if (rc)
+			fail_msg("%s on %s: %s (seed 0x%" PRIx64 ")", c->what,
+				 s->cfg[k].name, cairn_strerror(rc), g_seed);
+		for (int b = 0; b < c->nbuf; b++) {
+			if (!c->buf[b].is_out)
+				continue;
+			if (memcmp(want[b], got[b], c->buf[b].bytes)) {
+				report_diff(c, s->cfg[k].name, b, want[b],
+					    got[b]);
+				fail_msg("%s differs on %s", c->what,
+					 s->cfg[k].name);
+			}
+			free(got[b]);
+		}
+	}
+	for (int b = 0; b < c->nbuf; b++)
+		free(want[b]);
+	tc_free(c);
+}
+
+/* ---- fixtures -------------------------------------------------------- */
+
+static int add_cfg(struct state *s, cairn_backend_kind kind, int threads,
+		   const char *isa)
+{
+	cairn_backend_opts o = {threads, 0, isa, 0};
+	struct config *c = &s->cfg[s->ncfg];
+	int rc = cairn_backend_open(kind, &o, &c->be);
+
+	if (rc)
+		return rc;
+	snprintf(c->name, sizeof c->name, "%s (%s)", cairn_backend_name(c->be),
+		 cairn_backend_describe(c->be));
+	s->ncfg++;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct state *s = calloc(1, sizeof *s);
+
+	if (!s || cairn_backend_open(CAIRN_BACKEND_REF, NULL, &s->ref))
+		return -1;
+	if (!strcmp(g_backend, "cuda")) {
+		if (add_cfg(s, CAIRN_BACKEND_CUDA, 0, NULL))
+			return -1;
+	} else {
+		static const int threads[] = {1, 2, 8};
+		static const char *const isas[] = {"avx2", "portable"};
+		for (int i = 0; i < 2; i++)
+			for (int t = 0; t < 3; t++) {
+				int rc = add_cfg(s, CAIRN_BACKEND_CPU,
+						 threads[t], isas[i]);
+				if (rc == CAIRN_ENOTSUP)
+					break; /* no AVX2 on this CPU */
+				if (rc)
+					return -1;
+			}
+	}
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct state *s = *state;
+
+	for (int k = 0; k < s->ncfg; k++)
+		cairn_backend_close(s->cfg[k].be);
+	cairn_backend_close(s->ref);
+	free(s);
+	return 0;
+}
+
+/* ---- GEMM ------------------------------------------------------------ */
+
+static int run_gemm(cairn_backend *be, void *const *p, const struct tcase *c)
+{
+	return cairn_gemm(be, (cairn_trans)c->i[0], (cairn_trans)c->i[1],
+			  c->i[2], c->i[3], c->i[4], p[0], c->i[5], p[1],
+			  c->i[6], p[2], c->i[7], (int)c->f[0]);
+}
+
+static void gemm_case(struct state *s, int ta, int tb, int64_t m, int64_t n,
+		      int64_t k, int accumulate, int pad, int special)
+{
+	struct tcase c = {.run = run_gemm};
+	int64_t lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad;
+	int64_t ldc = n + pad;
+	int64_t arows = ta ? k : m, brows = tb ? n : k;
+
+	if (lda < 1)
+		lda = 1;
+	if (ldb < 1)
+		ldb = 1;
+	snprintf(c.what, sizeof c.what,
+		 "gemm %c%c m=%" PRId64 " n=%" PRId64 " k=%" PRId64
+		 " acc=%d pad=%d special=%d",
+		 ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, accumulate, pad,
+		 special);
+	/* Inputs in [-1,1] (k up to ~1000 keeps sums finite). */
+	tc_floats(&c, arows * lda + 1, 0, 1.0f, special);
+	tc_floats(&c, brows * ldb + 1, 0, 1.0f, special);
+	tc_floats(&c, m * ldc + 1, 1, 4.0f, special);
+	c.i[0] = ta;
+	c.i[1] = tb;
+	c.i[2] = m;
+	c.i[3] = n;
+	c.i[4] = k;
+	c.i[5] = lda;
+	c.i[6] = ldb;
+	c.i[7] = ldc;
+	c.f[0] = (float)accumulate;
+	check_case(s, &c);
+}
+
+static const int LAYOUTS[3][2] = {{0, 0}, {0, 1}, {1, 0}};
+
+/* Every listed size in every role, all three layouts, both init modes. */
+static void test_gemm_odd_shapes(void **state)
+{
+	static const int64_t sizes[] = {1,  2,  3,   5,   7,   8,   15,  16,
+					17, 31, 63,  64,  65,  127, 128, 129,
+					255, 256, 257};
+	const size_t ns = sizeof sizes / sizeof sizes[0];
+
+	for (int l = 0; l < 3; l++)
+		for (size_t a = 0; a < ns; a++) {
+			int64_t x = sizes[a];
+			int64_t y = sizes[(a * 7 + 3) % ns];
+			int64_t z = sizes[(a * 11 + 5) % ns];
+			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], x, y, z,
+				  (int)(a & 1), 0, 0);
+			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], y, z, x,
+				  (int)(~a & 1), (int)(a % 3), 0);
+			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], z, x, y,
+				  (int)(a & 1), 1, 0);
+		}
+}
+
+/* 1000 and 1031 in each role, with the other two dimensions moderate. */
+static void test_gemm_large_shapes(void **state)
+{
+	static const int64_t big[] = {1000, 1031};
+
+	for (int l = 0; l < 3; l++)
+		for (int b = 0; b < 2; b++) {
+			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], big[b],
+				  67, 129, l & 1, 0, 0);
+			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 65,
+				  big[b], 255, 1, 3, 0);
+			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 33, 97,
+				  big[b], 0, 0, 0);
+		}
+	/* the reference model's shapes: 784-1024-1024-10, batch 256 */
+	gemm_case(*state, 0, 1, 256, 1024, 784, 0, 0, 0);  /* forward */
+	gemm_case(*state, 0, 0, 256, 784, 1024, 0, 0, 0);  /* dX */
+	gemm_case(*state, 1, 0, 1024, 10, 256, 0, 0, 0);   /* dW */
+	gemm_case(*state, 0, 1, 256, 10, 1024, 1, 0, 0);
+}
+
+static void test_gemm_random_shapes(void **state)
+{
+	for (int r = 0; r < 60; r++) {
+		int l = (int)(rnd() % 3);
+		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1],
+			  rnd_range(1, 300), rnd_range(1, 300),
+			  rnd_range(1, 600), (int)(rnd() & 1),
+			  (int)rnd_range(0, 5), 0);
+	}
+}
+
+static void test_gemm_special_values(void **state)
+{
+	for (int l = 0; l < 3; l++) {
+		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 37, 41, 53, 1,
+			  0, 1);
+		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 130, 70, 300,
+			  0, 2, 1);
+	}
+}
+
+/* k == 0: C becomes its init (+0 or itself, NaNs canonical). */
+static void test_gemm_k_zero(void **state)
+{
+	for (int l = 0; l < 3; l++) {
+		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 5, 7, 0, 0, 0,
+			  1);
+		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 9, 33, 0, 1, 0,
+			  1);
+	}
+}
+
+/* ---- elementwise, reductions, optimizers ------------------------------ */
+
+static const int64_t LENGTHS[] = {1, 3, 17, 63, 64, 65, 1000, 1031, 65537,
+				  300007};
+#define NLENGTHS (sizeof LENGTHS / sizeof LENGTHS[0])
+
+static int run_act(cairn_backend *be, void *const *p, const struct tcase *c)
+{
+	switch (c->i[0]) {
+	case 0:
+		return cairn_relu(be, c->i[1], p[0], p[2]);
+	case 1:
+		return cairn_relu_bwd(be, c->i[1], p[0], p[1], p[2]);
+	case 2:
+		return cairn_gelu(be, c->i[1], p[0], p[2]);
+	default:
+		return cairn_gelu_bwd(be, c->i[1], p[0], p[1], p[2]);
+	}
+}
+
+static void test_activations(void **state)
+{
+	static const char *const names[] = {"relu", "relu_bwd", "gelu",
+					    "gelu_bwd"};
+	for (int f = 0; f < 4; f++)
+		for (size_t l = 0; l < NLENGTHS; l++) {
+			struct tcase c = {.run = run_act};
+			int64_t n = LENGTHS[l];
+			snprintf(c.what, sizeof c.what, "%s n=%" PRId64,
+				 names[f], n);
+			/* wide range: tanh saturates, exp under/overflows */
+			tc_floats(&c, n, 0, l & 1 ? 12.0f : 3.0f, 1);
+			tc_floats(&c, n, 0, 2.0f, 1);
+			tc_floats(&c, n, 1, 1.0f, 0);
+			c.i[0] = f;
+			c.i[1] = n;
+			check_case(*state, &c);
+		}
+}
+
+static int run_bias(cairn_backend *be, void *const *p, const struct tcase *c)
+{
+	if (c->i[0])
+		return cairn_bias_grad(be, c->i[1], c->i[2], p[0], p[2]);
+	return cairn_bias_add(be, c->i[1], c->i[2], p[0], p[1], p[2]);
+}
+
+static void test_bias(void **state)
+{
+	static const int64_t shapes[][2] = {{1, 1},    {3, 17},  {256, 1024},
+					    {256, 10}, {1031, 63}, {7, 1000},
+					    {2000, 65}, {0, 5}};
+	for (int grad = 0; grad < 2; grad++)
+		for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+			struct tcase c = {.run = run_bias};
+			int64_t r = shapes[i][0], k = shapes[i][1];
+			snprintf(c.what, sizeof c.what,
+				 "bias_%s rows=%" PRId64 " cols=%" PRId64,
+				 grad ? "grad" : "add", r, k);
+			tc_floats(&c, r * k + 1, 0, 2.0f, 1);
+			tc_floats(&c, k, 0, 1.0f, 1);
+			tc_floats(&c, grad ? k : r * k + 1, 1, 1.0f, 0);
+			c.i[0] = grad;
+			c.i[1] = r;
+			c.i[2] = k;
+			check_case(*state, &c);
+		}
+}
+
+static int run_xent(cairn_backend *be, void *const *p, const struct tcase *c)
+{
+	int rc = cairn_xent_fwd(be, c->i[0], c->i[1], p[0], p[1], p[2], p[3]);
+	if (rc)
+		return rc;
+	return cairn_xent_bwd(be, c->i[0], c->i[1], p[2], p[1], c->f[0], p[4]);
+}
+
+static void test_xent(void **state)
+{
+	static const int64_t shapes[][2] = {{1, 1},    {1, 10},   {3, 2},
+					    {256, 10}, {1031, 17}, {64, 1000},
+					    {5, 4099}};
+	for (int special = 0; special < 2; special++)
+		for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+			struct tcase c = {.run = run_xent};
+			int64_t r = shapes[i][0], k = shapes[i][1];
+			int b;
+			int32_t *labels;
+			snprintf(c.what, sizeof c.what,
+				 "xent rows=%" PRId64 " classes=%" PRId64
+				 " special=%d",
+				 r, k, special);
+			tc_floats(&c, r * k, 0, special ? 90.0f : 8.0f,
+				  special);
+			b = tc_add(&c, (size_t)r * sizeof(int32_t), 0);
+			labels = c.buf[b].host;
+			for (int64_t j = 0; j < r; j++) {
+				labels[j] = (int32_t)rnd_range(0, k - 1);
+				if (special && rnd() % 8 == 0)
+					labels[j] = rnd() & 1 ? -1 : (int32_t)k;
+			}
+			tc_floats(&c, r * k, 1, 1.0f, 0);  /* probs */
+			tc_floats(&c, r, 1, 1.0f, 0);      /* loss */
+			tc_floats(&c, r * k, 1, 1.0f, 0);  /* dlogits */
+			c.i[0] = r;
+			c.i[1] = k;
+			c.f[0] = 1.0f / (float)r;
+			check_case(*state, &c);
+		}
+}
+
+static int run_adamw(cairn_backend *be, void *const *p, const struct tcase *c)
+{
+	cairn_adamw_params ap = {c->f[0], c->f[1], c->f[2], c->f[3], c->f[4],
+				 c->i[1]};
+	/* two steps in a row: the state carries */
+	int rc = cairn_adamw(be, c->i[0], &ap, p[0], p[1], p[2], p[3]);
+	ap.step++;
+	return rc ? rc : cairn_adamw(be, c->i[0], &ap, p[0], p[1], p[2], p[3]);
+}
+
+static void test_adamw(void **state)
+{
+	static const int64_t steps[] = {1, 2, 7, 100, 1000, 123457};
+	for (size_t l = 0; l < NLENGTHS; l++) {
+		struct tcase c = {.run = run_adamw};
+		float *v;
+		int64_t n = LENGTHS[l];
+		c.i[0] = n;
+		c.i[1] = steps[l % 6];
+		c.f[0] = 1e-3f;
+		c.f[1] = 0.9f;
+		c.f[2] = l & 1 ? 0.999f : 0.95f;
+		c.f[3] = 1e-8f;
+		c.f[4] = l & 2 ? 0.01f : 0.0f;
+		snprintf(c.what, sizeof c.what,
+			 "adamw n=%" PRId64 " step=%" PRId64, n, c.i[1]);
+		tc_floats(&c, n, 1, 0.5f, 0);        /* param */
+		tc_floats(&c, n, 0, 1.0f, l > 5);    /* grad */
+		tc_floats(&c, n, 1, 0.1f, 0);        /* m */
+		v = tc_floats(&c, n, 1, 0.01f, 0);   /* v >= 0 */
+		for (int64_t e = 0; e < n; e++)
+			v[e] = v[e] * v[e];
+		check_case(*state, &c);
+	}
+}
+
+static int run_nesterov(cairn_backend *be, void *const *p,
+			const struct tcase *c)
+{
+	return cairn_nesterov(be, c->i[0], c->f[0], c->f[1], p[0], p[1], p[2]);
+}
+
+static void test_nesterov(void **state)
+{
+	for (size_t l = 0; l < NLENGTHS; l++) {
+		struct tcase c = {.run = run_nesterov};
+		int64_t n = LENGTHS[l];
+		snprintf(c.what, sizeof c.what, "nesterov n=%" PRId64, n);
+		tc_floats(&c, n, 1, 1.0f, 0);
+		tc_floats(&c, n, 0, 0.1f, l & 1);
+		tc_floats(&c, n, 1, 0.1f, 0);
+		c.i[0] = n;
+		c.f[0] = 0.7f;
+		c.f[1] = 0.9f;
+		check_case(*state, &c);
+	}
+}
+
+/* buffers 0..count-1 are sources, buffer count is dst (or src 0 when
+ * i[2] says "in place"). */
+static int run_sum_n(cairn_backend *be, void *const *p, const struct tcase *c)
+{
+	const float *src[MAX_BUFS];
+	int count = (int)c->i[1];
+
+	for (int i = 0; i < count; i++)
+		src[i] = p[i];
+	return cairn_sum_n(be, c->i[0], count, src,
+			   c->i[2] ? (float *)p[0] : (float *)p[count]);
+}
+
+static void test_sum_n(void **state)
+{
+	static const int counts[] = {1, 2, 3, 8, 33};
+	for (size_t l = 0; l < NLENGTHS; l += 2)
+		for (int ci = 0; ci < 5; ci++)
+			for (int inplace = 0; inplace < 2; inplace++) {
+				struct tcase c = {.run = run_sum_n};
+				int64_t n = LENGTHS[l];
+				int count = counts[ci];
+				snprintf(c.what, sizeof c.what,
+					 "sum_n n=%" PRId64 " count=%d inplace=%d",
+					 n, count, inplace);
+				for (int i = 0; i < count; i++)
+					tc_floats(&c, n, inplace && i == 0,
+						  1.0f, l == 4);
+				tc_floats(&c, n, !inplace, 1.0f, 0);
+				c.i[0] = n;
+				c.i[1] = count;
+				c.i[2] = inplace;
+				check_case(*state, &c);
+			}
+}
+
+static int run_vec(cairn_backend *be, void *const *p, const struct tcase *c)
+{
+	switch (c->i[0]) {
+	case 0:
+		return cairn_sub(be, c->i[1], p[0], p[1], p[2]);
+	case 1:
+		return cairn_scale(be, c->i[1], c->f[0], p[0], p[2]);
+	default:
+		return cairn_sum(be, c->i[1], p[0], p[2]);
+	}
+}
+
+static void test_vec(void **state)
+{
+	static const char *const names[] = {"sub", "scale", "sum"};
+	for (int f = 0; f < 3; f++)
+		for (size_t l = 0; l < NLENGTHS; l++) {
+			struct tcase c = {.run = run_vec};
+			int64_t n = LENGTHS[l];
+			snprintf(c.what, sizeof c.what, "%s n=%" PRId64,
+				 names[f], n);
+			tc_floats(&c, n, 0, 1.0f, l & 1);
+			tc_floats(&c, n, 0, 1.0f, l & 1);
+			tc_floats(&c, f == 2 ? 1 : n, 1, 1.0f, 0);
+			c.i[0] = f;
+			c.i[1] = n;
+			c.f[0] = -0.37f;
+			check_case(*state, &c);
+		}
+}
+
+static int run_fill(cairn_backend *be, void *const *p, const struct tcase *c)
+{
+	uint64_t key = (uint64_t)c->i[2], stream = (uint64_t)c->i[3];
+	uint64_t off = (uint64_t)c->i[4];
+
+	if (c->i[0])
+		return cairn_fill_normal(be, c->i[1], key, stream, off,
+					 c->f[0], c->f[1], p[0]);
+	return cairn_fill_uniform(be, c->i[1], key, stream, off, c->f[0],
+				  c->f[1], p[0]);
+}
+
+static void test_fill(void **state)
+{
+	static const int64_t offsets[] = {0, 1, 2, 3, 4294967295ll * 4 - 2,
+					  (int64_t)1 << 40};
+	for (int normal = 0; normal < 2; normal++)
+		for (size_t l = 0; l < NLENGTHS; l++) {
+			struct tcase c = {.run = run_fill};
+			int64_t n = LENGTHS[l];
+			c.i[0] = normal;
+			c.i[1] = n;
+			c.i[2] = (int64_t)rnd();
+			c.i[3] = (int64_t)rnd();
+			c.i[4] = offsets[l % 6];
+			c.f[0] = normal ? 0.0f : -0.05f;
+			c.f[1] = normal ? 0.02f : 0.05f;
+			snprintf(c.what, sizeof c.what,
+				 "fill_%s n=%" PRId64 " offset=%" PRId64,
+				 normal ? "normal" : "uniform", n, c.i[4]);
+			tc_floats(&c, n, 1, 1.0f, 0);
+			check_case(*state, &c);
+		}
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+	const char *env = getenv("CAIRN_TEST_SEED");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_gemm_odd_shapes),
+		cmocka_unit_test(test_gemm_large_shapes),
+		cmocka_unit_test(test_gemm_random_shapes),
+		cmocka_unit_test(test_gemm_special_values),
+		cmocka_unit_test(test_gemm_k_zero),
+		cmocka_unit_test(test_activations),
+		cmocka_unit_test(test_bias),
+		cmocka_unit_test(test_xent),
+		cmocka_unit_test(test_adamw),
+		cmocka_unit_test(test_nesterov),
+		cmocka_unit_test(test_sum_n),
+		cmocka_unit_test(test_vec),
+		cmocka_unit_test(test_fill),
+	};
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--backend") && i + 1 < argc)
+			g_backend = argv[++i];
+	cairn_log_set_level(CAIRN_LOG_WARN);
+	if (!strcmp(g_backend, "cuda")) {
+		char why[256];
+		if (cairn_cuda_probe(why, sizeof why) <= 0) {
+			printf("SKIP: no usable CUDA device: %s\n", why);
+			return 77;
+		}
+	} else if (strcmp(g_backend, "cpu")) {
+		fprintf(stderr, "test_kernels: unknown backend '%s'\n",
+			g_backend);
+		return 2;
+	}
+	g_seed = env ? strtoull(env, NULL, 0)
+		     : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^
+			       (uint64_t)clock();
+	g_rng = g_seed;
+	printf("test_kernels: backend %s, seed 0x%016" PRIx64
+	       " (CAIRN_TEST_SEED to replay)\n",
+	       g_backend, g_seed);
+	fflush(stdout);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,100 @@
+/* cairn: subcommand dispatch and global options.
+ *
+ *   cairn [-v|-q] COMMAND [ARGS...]
+ *
+ * Commands that later issues build are listed as planned and refuse to run
+ * with a clear message, rather than pretending. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/cli.h"
+#include "cairn/kernels.h"
+#include "cairn/log.h"
+
+struct cairn__cmd {
+	const char *name;
+	int (*run)(int argc, char **argv); /* NULL: planned, not built yet */
+	const char *summary;
+};
+
+static const struct cairn__cmd cairn__cmds[] = {
+	{"bench", cairn_cmd_bench,
+	 "measure this machine (suite gemm: exact SGEMM beside OpenBLAS/cuBLAS)"},
+	{"info", NULL, "the rig as the worker sees it (planned)"},
+	{"train", NULL, "run a training job locally (planned)"},
+	{"worker", NULL, "the provider daemon (planned)"},
+	{"scheduler", NULL, "the coordinator (planned)"},
+	{"verify", NULL, "audit result bundles (planned)"},
+	{"ledger", NULL, "show and verify the rewards ledger (planned)"},
+	{"keygen", NULL, "make an Ed25519 identity (planned)"},
+};
+
+#define CAIRN__NCMDS (sizeof cairn__cmds / sizeof cairn__cmds[0])
+
+static void cairn__usage(FILE *f)
+{
+	fprintf(f, "usage: cairn [-v | -q] COMMAND [ARGS...]\n\n"
+		   "Verified compute on idle GPUs, with a CPU fallback that "
+		   "gives the same bits.\n\ncommands:\n");
+	for (size_t i = 0; i < CAIRN__NCMDS; i++)
+		fprintf(f, "  %-10s %s\n", cairn__cmds[i].name,
+			cairn__cmds[i].summary);
+	fprintf(f, "\noptions:\n"
+		   "  -v, --verbose   debug logging\n"
+		   "  -q, --quiet     errors only\n"
+		   "  --version       print the version and numeric profile\n"
+		   "  -h, --help      this text; 'cairn COMMAND --help' for a "
+		   "command\n\n"
+		   "environment: CAIRN_DEVICE=auto|cpu|gpu|ref picks the "
+		   "backend, CAIRN_CPU_ISA=auto|avx2|portable the CPU kernels.\n");
+}
+
+int cairn_cli_main(int argc, char **argv)
+{
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			cairn__usage(stdout);
+			return 0;
+		} else if (!strcmp(a, "--version")) {
+			printf("cairn %s (profile %s, cuda backend %s)\n",
+			       CAIRN_VERSION, CAIRN_PROFILE_EXACT,
+			       cairn_backend_built(CAIRN_BACKEND_CUDA)
+				       ? "built"
+				       : "not built");
+			return 0;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			cairn_log_set_level(CAIRN_LOG_DEBUG);
+		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			cairn_log_set_level(CAIRN_LOG_ERROR);
+		} else {
+			fprintf(stderr,
+				"cairn: unknown option '%s'; see 'cairn "
+				"--help'\n",
+				a);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		cairn__usage(stderr);
+		return 2;
+	}
+	for (size_t c = 0; c < CAIRN__NCMDS; c++) {
+		if (strcmp(argv[i], cairn__cmds[c].name))
+			continue;
+		if (!cairn__cmds[c].run) {
+			fprintf(stderr,
+				"cairn: '%s' is not built yet in cairn %s; "
+				"available now: bench\n",
+				argv[i], CAIRN_VERSION);
+			return 2;
+		}
+		return cairn__cmds[c].run(argc - i, argv + i);
+	}
+	fprintf(stderr, "cairn: unknown command '%s'; see 'cairn --help'\n",
+		argv[i]);
+	return 2;
+}

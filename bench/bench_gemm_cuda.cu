@@ -1,0 +1,494 @@
+/* cairn: the GPU side of `cairn bench gemm` (cairn__bench_gemm_cuda).
+ *
+ * Opens the CUDA backend through the public API, fills A and B on the host
+ * with the same generator and seeds as the CPU side (bench_gemm.c), uploads
+ * them, and times on the backend's own stream with CUDA events (warm-up,
+ * then the median of the repeats):
+ *   - the exact SGEMM, cairn_gemm (exact-v1);
+ *   - cuBLAS SGEMM (cublasSgemm_v2, CUBLAS_DEFAULT_MATH: plain FP32, no
+ *     TF32), loaded with dlopen so that the binary never needs libcublas to
+ *     start; a missing cuBLAS only leaves the reference column empty.
+ * Between the two it reads back 16 sampled rows of the exact result and
+ * compares their bits with a host loop of fmaf in ascending k (cuBLAS then
+ * writes its result over the exact one: three N x N buffers, not four).
+ *
+ * cuBLAS is column-major: the row-major C = op(A) op(B) is, seen column-
+ * major, C^T = op(B)^T op(A)^T, so B goes first and m and n swap.
+ *
+ * Everything allocated here (backend, device and host buffers, events,
+ * the cuBLAS handle and library) is freed here, on every path. */
+#include <dlfcn.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "cairn/error.h"
+#include "cairn/kernels.h"
+#include "cairn/log.h"
+#include "cuda/cuda_common.cuh"
+#include "hd.h"
+
+#define BG_SAMPLED_ROWS 16
+#define BG_TARGET_SECONDS 1.0 /* per side when cfg->reps is 0 */
+#define BG_MIN_REPS 5
+#define BG_MAX_REPS 10000
+
+/* ---- cuBLAS, declared here and loaded at run time ----------------------
+ * The few entry points used, as in cublas_api.h (CUDA 12 and 13 agree);
+ * enums are passed as int, which is their ABI. */
+typedef struct cublasContext *bg_cublas_handle;
+typedef int (*bg_cublas_create_fn)(bg_cublas_handle *handle);
+typedef int (*bg_cublas_destroy_fn)(bg_cublas_handle handle);
+typedef int (*bg_cublas_set_stream_fn)(bg_cublas_handle handle,
+                                       cudaStream_t stream);
+typedef int (*bg_cublas_set_math_fn)(bg_cublas_handle handle, int mode);
+typedef int (*bg_cublas_version_fn)(bg_cublas_handle handle, int *version);
+typedef int (*bg_cublas_sgemm_fn)(bg_cublas_handle handle, int transa,
+                                  int transb, int m, int n, int k,
+                                  const float *alpha, const float *a, int lda,
+                                  const float *b, int ldb, const float *beta,
+                                  float *c, int ldc);
+
+enum {
+	BG_CUBLAS_STATUS_SUCCESS = 0,
+	BG_CUBLAS_OP_N = 0,
+	BG_CUBLAS_OP_T = 1,
+	BG_CUBLAS_DEFAULT_MATH = 0 /* FP32 stays FP32: no TF32 */
+};
+
+struct bg_cublas {
+	void *dl;                /* dlopen handle, owned */
+	bg_cublas_handle handle; /* owned */
+	bg_cublas_destroy_fn destroy;
+	bg_cublas_sgemm_fn sgemm;
+	char name[128]; /* "cuBLAS 13.1.0 SGEMM (FP32, TF32 off)" */
+};
+
+/* Loads cuBLAS, makes a handle on stream with TF32 off.  On failure writes
+ * why into why[0..len), leaves *cb closable and returns CAIRN_ENOENT (not
+ * there) or CAIRN_EDEVICE (there but failing). */
+static int bg_cublas_open(struct bg_cublas *cb, cudaStream_t stream, char *why,
+                          size_t len)
+{
+	static const char *const names[] = {"libcublas.so.13",
+	                                    "libcublas.so.12", "libcublas.so"};
+	bg_cublas_create_fn create;
+	bg_cublas_set_stream_fn set_stream;
+	bg_cublas_set_math_fn set_math;
+	bg_cublas_version_fn version;
+	const char *err = "";
+	int st, ver = 0;
+
+	memset(cb, 0, sizeof *cb);
+	for (size_t i = 0; i < sizeof names / sizeof names[0] && !cb->dl; i++) {
+		cb->dl = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+		if (!cb->dl && i == 0) {
+			const char *e = dlerror();
+			err = e ? e : "";
+		}
+	}
+	if (!cb->dl) {
+		snprintf(why, len, "cuBLAS not found (libcublas.so.13/.12: %s)",
+		         err);
+		return CAIRN_ENOENT;
+	}
+	create = (bg_cublas_create_fn)dlsym(cb->dl, "cublasCreate_v2");
+	cb->destroy = (bg_cublas_destroy_fn)dlsym(cb->dl, "cublasDestroy_v2");
+	set_stream =
+	    (bg_cublas_set_stream_fn)dlsym(cb->dl, "cublasSetStream_v2");
+	set_math = (bg_cublas_set_math_fn)dlsym(cb->dl, "cublasSetMathMode");
+	version = (bg_cublas_version_fn)dlsym(cb->dl, "cublasGetVersion_v2");
+	cb->sgemm = (bg_cublas_sgemm_fn)dlsym(cb->dl, "cublasSgemm_v2");
+	if (!create || !cb->destroy || !set_stream || !set_math || !version ||
+	    !cb->sgemm) {
+		snprintf(why, len,
+		         "cuBLAS lacks an entry point (cublasCreate_v2, "
+		         "cublasSgemm_v2, ...)");
+		return CAIRN_ENOENT;
+	}
+	st = create(&cb->handle);
+	if (st != BG_CUBLAS_STATUS_SUCCESS) {
+		cb->handle = NULL;
+		snprintf(why, len, "cublasCreate_v2 failed (status %d)", st);
+		return CAIRN_EDEVICE;
+	}
+	st = set_stream(cb->handle, stream);
+	if (st == BG_CUBLAS_STATUS_SUCCESS)
+		st = set_math(cb->handle, BG_CUBLAS_DEFAULT_MATH);
+	if (st != BG_CUBLAS_STATUS_SUCCESS) {
+		snprintf(why, len,
+		         "cublasSetStream/cublasSetMathMode failed (status "
+		         "%d)",
+		         st);
+		return CAIRN_EDEVICE;
+	}
+	if (version(cb->handle, &ver) != BG_CUBLAS_STATUS_SUCCESS)
+		ver = 0;
+	snprintf(cb->name, sizeof cb->name,
+	         "cuBLAS %d.%d.%d SGEMM (FP32, TF32 off)", ver / 10000,
+	         (ver % 10000) / 100, ver % 100);
+	return 0;
+}
+
+static void bg_cublas_close(struct bg_cublas *cb)
+{
+	if (cb->handle && cb->destroy)
+		cb->destroy(cb->handle);
+	if (cb->dl)
+		dlclose(cb->dl);
+	memset(cb, 0, sizeof *cb);
+}
+
+/* ---- inputs and timing ----------------------------------------------- */
+
+/* splitmix64, as bench_gemm.c: the same seed gives the same inputs. */
+static uint64_t bg_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* Uniform floats in [-1, 1), 24 random bits each (exact arithmetic). */
+static void bg_fill(float *x, size_t n, uint64_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		x[i] = (float)(int32_t)(bg_rand(&seed) >> 40) * 0x1p-23f - 1.0f;
+}
+
+static int bg_cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The median of t[0..n); sorts t. */
+static double bg_median(double *t, int n)
+{
+	qsort(t, (size_t)n, sizeof *t, bg_cmp_double);
+	return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* One GEMM of the bench, queued on the backend's stream. */
+struct bg_job {
+	const struct cairn_bench_gemm_cfg *cfg;
+	cairn_backend *be;
+	struct bg_cublas *cb; /* NULL: run the exact GEMM */
+	const float *a, *b;
+	float *c;
+};
+
+static int bg_run(const struct bg_job *j)
+{
+	const int64_t n = j->cfg->size;
+	const float one = 1.0f, zero = 0.0f;
+	int st;
+
+	if (!j->cb)
+		return cairn_gemm(j->be,
+		                  j->cfg->ta ? CAIRN_TRANS : CAIRN_NOTRANS,
+		                  j->cfg->tb ? CAIRN_TRANS : CAIRN_NOTRANS, n,
+		                  n, n, j->a, n, j->b, n, j->c, n, 0);
+	/* column-major: C^T (n x m) = op(B)^T (n x k) . op(A)^T (k x m) */
+	st = j->cb->sgemm(
+	    j->cb->handle, j->cfg->tb ? BG_CUBLAS_OP_T : BG_CUBLAS_OP_N,
+	    j->cfg->ta ? BG_CUBLAS_OP_T : BG_CUBLAS_OP_N, (int)n, (int)n,
+	    (int)n, &one, j->b, (int)n, j->a, (int)n, &zero, j->c, (int)n);
+	if (st != BG_CUBLAS_STATUS_SUCCESS) {
+		cairn_error("cuda bench: cublasSgemm_v2 failed (status %d)",
+		            st);
+		return CAIRN_EDEVICE;
+	}
+	return 0;
+}
+
+/* Seconds between two recorded events (after waiting for e1). */
+static int bg_elapsed(cudaEvent_t e0, cudaEvent_t e1, double *seconds)
+{
+	float ms = 0.0f;
+	int rc = CAIRN_CUDA_CHECK(cudaEventSynchronize(e1));
+
+	if (!rc)
+		rc = CAIRN_CUDA_CHECK(cudaEventElapsedTime(&ms, e0, e1));
+	*seconds = (double)ms * 1e-3;
+	return rc;
+}
+
+/* Times job on stream: cfg->warmup untimed runs, then *reps runs (0:
+ * enough for about BG_TARGET_SECONDS), each between two events; *median
+ * gets the median seconds of one run.  The events are freed here. */
+static int bg_time(const struct bg_job *job, cudaStream_t stream, int *reps,
+                   double *median)
+{
+	cudaEvent_t *ev = NULL;
+	double *t = NULL, one = 0.0;
+	int nev = 0, rc = 0;
+
+	for (int w = 0;
+	     w < (job->cfg->warmup > 0 ? job->cfg->warmup : 1) && !rc; w++)
+		rc = bg_run(job);
+	if (rc)
+		goto out;
+	if (*reps <= 0) {
+		/* one run measured to pick the count */
+		ev = (cudaEvent_t *)calloc(2, sizeof *ev);
+		if (!ev) {
+			rc = CAIRN_ENOMEM;
+			goto out;
+		}
+		for (; nev < 2 && !rc; nev++)
+			rc = CAIRN_CUDA_CHECK(cudaEventCreate(&ev[nev]));
+		if (rc ||
+		    (rc = CAIRN_CUDA_CHECK(cudaEventRecord(ev[0], stream))) ||
+		    (rc = bg_run(job)) ||
+		    (rc = CAIRN_CUDA_CHECK(cudaEventRecord(ev[1], stream))) ||
+		    (rc = bg_elapsed(ev[0], ev[1], &one)))
+			goto out;
+		double r = ceil(BG_TARGET_SECONDS / (one > 1e-7 ? one : 1e-7));
+		*reps = r < BG_MIN_REPS   ? BG_MIN_REPS
+		        : r > BG_MAX_REPS ? BG_MAX_REPS
+		                          : (int)r;
+		for (int i = 0; i < nev; i++)
+			cudaEventDestroy(ev[i]);
+		free(ev);
+		ev = NULL;
+		nev = 0;
+	}
+	/* reps + 1 events back to back: run r lies between ev[r], ev[r+1] */
+	ev = (cudaEvent_t *)calloc((size_t)*reps + 1, sizeof *ev);
+	t = (double *)malloc((size_t)*reps * sizeof *t);
+	if (!ev || !t) {
+		rc = CAIRN_ENOMEM;
+		goto out;
+	}
+	for (; nev < *reps + 1 && !rc; nev++)
+		rc = CAIRN_CUDA_CHECK(cudaEventCreate(&ev[nev]));
+	if (rc || (rc = CAIRN_CUDA_CHECK(cudaEventRecord(ev[0], stream))))
+		goto out;
+	for (int r = 0; r < *reps; r++) {
+		if ((rc = bg_run(job)) ||
+		    (rc = CAIRN_CUDA_CHECK(cudaEventRecord(ev[r + 1], stream))))
+			goto out;
+	}
+	for (int r = 0; r < *reps; r++)
+		if ((rc = bg_elapsed(ev[r], ev[r + 1], &t[r])))
+			goto out;
+	*median = bg_median(t, *reps);
+out:
+	if (rc) /* let queued work drain before the events go */
+		cudaStreamSynchronize(stream);
+	for (int i = 0; i < nev; i++)
+		if (ev[i])
+			cudaEventDestroy(ev[i]);
+	free(ev);
+	free(t);
+	return rc;
+}
+
+/* ---- the bit check --------------------------------------------------- */
+
+/* Row i of the exact result, recomputed on the host: each element one fmaf
+ * chain in ascending k from +0.0f, NaN canonical.  For B stored k x n the
+ * loop runs k outside and j inside (contiguous rows of B); for B stored
+ * n x k, j outside.  Either way every element sees k ascending. */
+static inline __attribute__((always_inline)) void
+bg_row_body(const struct cairn_bench_gemm_cfg *cfg, const float *a,
+            const float *b, int64_t i, float *acc)
+{
+	const int64_t n = cfg->size;
+
+	if (!cfg->tb) {
+		for (int64_t j = 0; j < n; j++)
+			acc[j] = 0.0f;
+		for (int64_t p = 0; p < n; p++) {
+			const float x = cfg->ta ? a[p * n + i] : a[i * n + p];
+			const float *brow = b + p * n;
+			for (int64_t j = 0; j < n; j++)
+				acc[j] = fmaf(x, brow[j], acc[j]);
+		}
+	} else {
+		for (int64_t j = 0; j < n; j++) {
+			const float *bcol = b + j * n;
+			float s = 0.0f;
+			for (int64_t p = 0; p < n; p++) {
+				const float x =
+				    cfg->ta ? a[p * n + i] : a[i * n + p];
+				s = fmaf(x, bcol[p], s);
+			}
+			acc[j] = s;
+		}
+	}
+	for (int64_t j = 0; j < n; j++)
+		acc[j] = cairn_canon(acc[j]);
+}
+
+/* The same with fmaf as one FMA3 instruction (about 10x faster than the
+ * libm call; equally exact: both are the correctly rounded fused
+ * multiply-add). */
+__attribute__((target("avx2,fma"))) static void
+bg_row_ref_fma3(const struct cairn_bench_gemm_cfg *cfg, const float *a,
+                const float *b, int64_t i, float *acc)
+{
+	bg_row_body(cfg, a, b, i, acc);
+}
+
+static void bg_row_ref_libm(const struct cairn_bench_gemm_cfg *cfg,
+                            const float *a, const float *b, int64_t i,
+                            float *acc)
+{
+	bg_row_body(cfg, a, b, i, acc);
+}
+
+static void bg_row_ref(const struct cairn_bench_gemm_cfg *cfg, const float *a,
+                       const float *b, int64_t i, float *acc)
+{
+	if (__builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2"))
+		bg_row_ref_fma3(cfg, a, b, i, acc);
+	else
+		bg_row_ref_libm(cfg, a, b, i, acc);
+}
+
+/* Reads BG_SAMPLED_ROWS rows of the device result dc (rows drawn as in
+ * bench_gemm.c) and counts elements whose bits differ. */
+static int bg_check(const struct cairn_bench_gemm_cfg *cfg, cairn_backend *be,
+                    const float *a, const float *b, const float *dc,
+                    struct cairn_bench_gemm_result *res)
+{
+	const int64_t n = cfg->size;
+	float *got = (float *)malloc((size_t)n * sizeof *got);
+	float *want = (float *)malloc((size_t)n * sizeof *want);
+	uint64_t seed = cfg->seed + 2;
+	int rc = 0;
+
+	if (!got || !want) {
+		rc = CAIRN_ENOMEM;
+		goto out;
+	}
+	res->mismatches = 0;
+	for (int s = 0; s < BG_SAMPLED_ROWS; s++) {
+		const int64_t i = (int64_t)(bg_rand(&seed) % (uint64_t)n);
+		rc = cairn_buf_read(be, got, dc + i * n,
+		                    (size_t)n * sizeof *got);
+		if (rc)
+			goto out;
+		bg_row_ref(cfg, a, b, i, want);
+		for (int64_t j = 0; j < n; j++)
+			if (memcmp(&got[j], &want[j], sizeof got[j]))
+				res->mismatches++;
+	}
+	res->bit_exact = res->mismatches == 0;
+	snprintf(res->check_how, sizeof res->check_how,
+	         "%d sampled rows vs a scalar fmaf loop", BG_SAMPLED_ROWS);
+out:
+	free(got);
+	free(want);
+	return rc;
+}
+
+/* ---- the entry point ------------------------------------------------- */
+
+int cairn__bench_gemm_cuda(const struct cairn_bench_gemm_cfg *cfg,
+                           struct cairn_bench_gemm_result *res)
+{
+	cairn_backend_opts opts;
+	cairn_backend *be = NULL;
+	struct bg_cublas cb;
+	struct bg_job job;
+	cudaStream_t stream = NULL;
+	float *a = NULL, *b = NULL, *da = NULL, *db = NULL, *dc = NULL;
+	int64_t n;
+	size_t elems, bytes;
+	double flops;
+	int rc, crc;
+
+	memset(&cb, 0, sizeof cb);
+	if (!cfg || !res || cfg->size <= 0 || cfg->size > INT32_MAX ||
+	    (cfg->ta && cfg->tb))
+		return CAIRN_EINVAL;
+	n = cfg->size;
+	elems = (size_t)n * (size_t)n;
+	bytes = elems * sizeof(float);
+	flops = 2.0 * (double)n * (double)n * (double)n;
+
+	memset(&opts, 0, sizeof opts);
+	opts.device = cfg->device;
+	rc = cairn_backend_open(CAIRN_BACKEND_CUDA, &opts, &be);
+	if (rc)
+		return rc;
+	rc = cairn__cuda_backend_stream(be, &stream);
+	if (rc)
+		goto out;
+	snprintf(res->device, sizeof res->device, "%s",
+	         cairn_backend_describe(be));
+	res->threads = 1;
+
+	a = (float *)malloc(bytes);
+	b = (float *)malloc(bytes);
+	if (!a || !b) {
+		rc = CAIRN_ENOMEM;
+		goto out;
+	}
+	bg_fill(a, elems, cfg->seed);
+	bg_fill(b, elems, cfg->seed + 1);
+	if ((rc = cairn_buf_alloc(be, bytes, (void **)&da)) ||
+	    (rc = cairn_buf_alloc(be, bytes, (void **)&db)) ||
+	    (rc = cairn_buf_alloc(be, bytes, (void **)&dc)) ||
+	    (rc = cairn_buf_write(be, da, a, bytes)) ||
+	    (rc = cairn_buf_write(be, db, b, bytes)))
+		goto out;
+
+	/* the exact SGEMM */
+	job.cfg = cfg;
+	job.be = be;
+	job.cb = NULL;
+	job.a = da;
+	job.b = db;
+	job.c = dc;
+	res->reps = cfg->reps;
+	rc = bg_time(&job, stream, &res->reps, &res->exact_seconds);
+	if (rc)
+		goto out;
+	res->exact_gflops = flops / res->exact_seconds / 1e9;
+
+	/* the bit check, before cuBLAS reuses dc */
+	if (cfg->check) {
+		rc = bg_check(cfg, be, a, b, dc, res);
+		if (rc)
+			goto out;
+	} else {
+		res->bit_exact = -1;
+		res->mismatches = 0;
+	}
+
+	/* cuBLAS: same inputs, same reps, writes dc */
+	crc =
+	    bg_cublas_open(&cb, stream, res->reference, sizeof res->reference);
+	if (crc == 0) {
+		job.cb = &cb;
+		rc = bg_time(&job, stream, &res->reps, &res->reference_seconds);
+		if (rc)
+			goto out;
+		res->have_reference = 1;
+		snprintf(res->reference, sizeof res->reference, "%s", cb.name);
+		res->reference_gflops = flops / res->reference_seconds / 1e9;
+	} else {
+		cairn_debug("cuda bench: no reference: %s", res->reference);
+	}
+out:
+	bg_cublas_close(&cb);
+	if (be) {
+		cairn_buf_free(be, da);
+		cairn_buf_free(be, db);
+		cairn_buf_free(be, dc);
+		cairn_backend_close(be);
+	}
+	free(a);
+	free(b);
+	return rc;
+}

@@ -69,18 +69,21 @@ CAIRN_HD float cairn_rng_u01_open0(uint32_t x)
 	return (float)((x >> 8) + 1u) * 0x1p-24f;
 }
 
-/* lo + (hi - lo) * u, as one fmaf. */
+/* lo + (hi - lo) * u, as one fmaf; rounding can give hi itself, so the
+ * range is [lo, hi]. */
 CAIRN_HD float cairn_rng_uniform(uint32_t x, float lo, float hi)
 {
 	return cairn_canon(fmaf(cairn_rng_u01(x), hi - lo, lo));
 }
 
 /* Box-Muller on the word pair (w[2p], w[2p+1]) of one block: lane 2p gets
- * r cos(2 pi u2), lane 2p+1 gets r sin(2 pi u2), r = sqrt(-2 log u1). */
+ * r cos(2 pi u2), lane 2p+1 gets r sin(2 pi u2), r = sqrt(-2 log u1).
+ * Since u1 >= 2^-24, |z| <= sqrt(48 ln 2) = 5.77 before scaling.
+ * lane is taken mod 4. */
 CAIRN_HD float cairn_rng_normal(const uint32_t w[4], int lane, float mean,
 				float std)
 {
-	int p = lane >> 1;
+	int p = (lane & 3) >> 1;
 	float u1 = cairn_rng_u01_open0(w[2 * p]);
 	float u2 = cairn_rng_u01(w[2 * p + 1]);
 	float r = sqrtf(-2.0f * cairn_logf(u1));

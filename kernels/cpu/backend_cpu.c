@@ -1,11 +1,10 @@
 /* cairn: the fast CPU backend.
  *
  * GEMM is BLIS-style with AVX2/FMA micro-kernels (gemm.c, gemm_avx2.c).  The
- * other ops are the reference loops split over the thread pool: each output
- * element is computed by one thread with the same per-element formula
- * (ops_scalar.h), so the bits do not depend on the thread count.  Reductions
- * keep the reference's sequence: bias_grad splits columns, never rows;
- * the vector sum runs on one thread.
+ * other ops are the reference loops split over the thread pool (ops_body.h,
+ * compiled for portable x86-64 and for AVX2/FMA): each output element is
+ * computed by one thread with the same per-element formula (ops_scalar.h),
+ * so the bits do not depend on the thread count or the ISA.
  *
  * The backend context owns the thread pool. */
 #include <hwloc.h>
@@ -17,8 +16,6 @@
 #include "cairn/error.h"
 #include "cairn/log.h"
 #include "cpu_impl.h"
-#include "ops_scalar.h"
-#include "philox.h"
 
 /* Below this many elements an op runs on the calling thread: waking the
  * pool costs more than the work. */
@@ -27,6 +24,7 @@
 struct cpu_ctx {
 	struct cairn_pool *pool;
 	int isa;
+	const struct cairn__cpu_ops *ops; /* per ISA; static tables */
 };
 
 const char *cairn__isa_name(int isa)
@@ -44,189 +42,6 @@ static void cpu_run(struct cpu_ctx *ctx, int64_t work, cairn_pool_fn fn,
 		cairn__pool_run(ctx->pool, fn, arg);
 }
 
-static void cpu_bias_add(void *arg, int tid, int nth)
-{
-	const struct cairn_op *op = arg;
-	const int64_t cols = op->u.bias.cols;
-	int64_t lo, hi;
-
-	cairn__split(op->u.bias.rows, tid, nth, &lo, &hi);
-	for (int64_t i = lo; i < hi; i++) {
-		const float *x = op->u.bias.x + i * cols;
-		float *y = op->u.bias.y + i * cols;
-		for (int64_t j = 0; j < cols; j++)
-			y[j] = cairn_canon(x[j] + op->u.bias.bias[j]);
-	}
-}
-
-/* Each thread owns a range of columns and walks all rows in order, so
- * every db[j] is the reference's sequential sum. */
-static void cpu_bias_grad(void *arg, int tid, int nth)
-{
-	const struct cairn_op *op = arg;
-	const int64_t cols = op->u.bias.cols;
-	float *db = op->u.bias.y;
-	int64_t lo, hi;
-
-	cairn__split(cols, tid, nth, &lo, &hi);
-	for (int64_t j = lo; j < hi; j++)
-		db[j] = 0.0f;
-	for (int64_t i = 0; i < op->u.bias.rows; i++) {
-		const float *dy = op->u.bias.x + i * cols;
-		for (int64_t j = lo; j < hi; j++)
-			db[j] = db[j] + dy[j];
-	}
-	for (int64_t j = lo; j < hi; j++)
-		db[j] = cairn_canon(db[j]);
-}
-
-static void cpu_act(void *arg, int tid, int nth)
-{
-	const struct cairn_op *op = arg;
-	const float *x = op->u.act.x, *dy = op->u.act.dy;
-	float *y = op->u.act.y;
-	int64_t lo, hi;
-
-	cairn__split(op->u.act.n, tid, nth, &lo, &hi);
-	switch (op->kind) {
-	case CAIRN_OP_RELU:
-		for (int64_t e = lo; e < hi; e++)
-			y[e] = cairn_relu_f(x[e]);
-		break;
-	case CAIRN_OP_RELU_BWD:
-		for (int64_t e = lo; e < hi; e++)
-			y[e] = cairn_relu_bwd_f(x[e], dy[e]);
-		break;
-	case CAIRN_OP_GELU:
-		for (int64_t e = lo; e < hi; e++)
-			y[e] = cairn_gelu_f(x[e]);
-		break;
-	default: /* CAIRN_OP_GELU_BWD */
-		for (int64_t e = lo; e < hi; e++)
-			y[e] = cairn_gelu_bwd_f(x[e], dy[e]);
-		break;
-	}
-}
-
-static void cpu_xent(void *arg, int tid, int nth)
-{
-	const struct cairn_op *op = arg;
-	const int64_t cls = op->u.xent.classes;
-	int64_t lo, hi;
-
-	cairn__split(op->u.xent.rows, tid, nth, &lo, &hi);
-	for (int64_t r = lo; r < hi; r++) {
-		const float *in = op->u.xent.in + r * cls;
-		float *out = op->u.xent.out + r * cls;
-		int32_t label = op->u.xent.labels[r];
-		int bad = label < 0 || (int64_t)label >= cls;
-
-		if (op->kind == CAIRN_OP_XENT_FWD) {
-			op->u.xent.loss[r] =
-				cairn_xent_row_f(in, cls, label, out);
-			continue;
-		}
-		for (int64_t j = 0; j < cls; j++)
-			out[j] = cairn_xent_bwd_f(in[j], j == label, bad,
-						  op->u.xent.scale);
-	}
-}
-
-static void cpu_adamw(void *arg, int tid, int nth)
-{
-	const struct cairn_op *op = arg;
-	int64_t lo, hi;
-
-	cairn__split(op->u.adamw.n, tid, nth, &lo, &hi);
-	for (int64_t e = lo; e < hi; e++)
-		cairn_adamw_f(&op->u.adamw.param[e], &op->u.adamw.m[e],
-			      &op->u.adamw.v[e], op->u.adamw.grad[e],
-			      op->u.adamw.lr, op->u.adamw.beta1,
-			      op->u.adamw.beta2, op->u.adamw.one_minus_beta1,
-			      op->u.adamw.one_minus_beta2, op->u.adamw.decay,
-			      op->u.adamw.bc1, op->u.adamw.bc2,
-			      op->u.adamw.eps);
-}
-
-static void cpu_nesterov(void *arg, int tid, int nth)
-{
-	const struct cairn_op *op = arg;
-	int64_t lo, hi;
-
-	cairn__split(op->u.nesterov.n, tid, nth, &lo, &hi);
-	for (int64_t e = lo; e < hi; e++)
-		cairn_nesterov_f(&op->u.nesterov.param[e],
-				 &op->u.nesterov.buf[e], op->u.nesterov.grad[e],
-				 op->u.nesterov.lr, op->u.nesterov.momentum);
-}
-
-/* Sources are added in order into dst, a cache-sized chunk at a time; dst
- * may alias src[0] (the first pass reads it before writing). */
-static void cpu_sum_n(void *arg, int tid, int nth)
-{
-	const struct cairn_op *op = arg;
-	int64_t lo, hi;
-
-	cairn__split(op->u.sum_n.n, tid, nth, &lo, &hi);
-	for (int64_t c0 = lo; c0 < hi; c0 += 4096) {
-		int64_t c1 = c0 + 4096 < hi ? c0 + 4096 : hi;
-		float *dst = op->u.sum_n.dst;
-		if (dst != op->u.sum_n.src[0])
-			memcpy(dst + c0, op->u.sum_n.src[0] + c0,
-			       (size_t)(c1 - c0) * sizeof(float));
-		for (int i = 1; i < op->u.sum_n.count; i++) {
-			const float *s = op->u.sum_n.src[i];
-			for (int64_t e = c0; e < c1; e++)
-				dst[e] = dst[e] + s[e];
-		}
-		for (int64_t e = c0; e < c1; e++)
-			dst[e] = cairn_canon(dst[e]);
-	}
-}
-
-static void cpu_vec(void *arg, int tid, int nth)
-{
-	const struct cairn_op *op = arg;
-	const float *a = op->u.vec.a, *b = op->u.vec.b;
-	float *out = op->u.vec.out;
-	int64_t lo, hi;
-
-	cairn__split(op->u.vec.n, tid, nth, &lo, &hi);
-	if (op->kind == CAIRN_OP_SUB) {
-		for (int64_t e = lo; e < hi; e++)
-			out[e] = cairn_canon(a[e] - b[e]);
-	} else {
-		for (int64_t e = lo; e < hi; e++)
-			out[e] = cairn_canon(a[e] * op->u.vec.s);
-	}
-}
-
-/* One Philox block per four elements, as the reference maps them. */
-static void cpu_fill(void *arg, int tid, int nth)
-{
-	const struct cairn_op *op = arg;
-	uint32_t w[4];
-	uint64_t have = UINT64_MAX;
-	int64_t lo, hi;
-
-	cairn__split(op->u.fill.n, tid, nth, &lo, &hi);
-	for (int64_t e = lo; e < hi; e++) {
-		uint64_t idx = op->u.fill.offset + (uint64_t)e;
-		if (idx / 4 != have) {
-			have = idx / 4;
-			cairn_philox_block(op->u.fill.key, op->u.fill.stream,
-					   have, w);
-		}
-		if (op->kind == CAIRN_OP_FILL_UNIFORM)
-			op->u.fill.out[e] = cairn_rng_uniform(
-				w[idx % 4], op->u.fill.p0, op->u.fill.p1);
-		else
-			op->u.fill.out[e] =
-				cairn_rng_normal(w, (int)(idx % 4),
-						 op->u.fill.p0, op->u.fill.p1);
-	}
-}
-
 static int cpu_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 {
 	(void)be;
@@ -239,58 +54,54 @@ static int cpu_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 static int cpu_op_run(struct cairn_backend *be, const struct cairn_op *op)
 {
 	struct cpu_ctx *ctx = be->ctx;
+	const struct cairn__cpu_ops *f = ctx->ops;
 	void *arg = (void *)op; /* read-only in every worker */
 
 	switch (op->kind) {
 	case CAIRN_OP_GEMM:
 		return cairn__cpu_gemm(ctx->pool, ctx->isa, op);
 	case CAIRN_OP_BIAS_ADD:
-		cpu_run(ctx, op->u.bias.rows * op->u.bias.cols, cpu_bias_add,
+		cpu_run(ctx, op->u.bias.rows * op->u.bias.cols, f->bias_add,
 			arg);
 		return 0;
 	case CAIRN_OP_BIAS_GRAD:
-		cpu_run(ctx, op->u.bias.rows * op->u.bias.cols, cpu_bias_grad,
+		cpu_run(ctx, op->u.bias.rows * op->u.bias.cols, f->bias_grad,
 			arg);
 		return 0;
 	case CAIRN_OP_RELU:
 	case CAIRN_OP_RELU_BWD:
-		cpu_run(ctx, op->u.act.n, cpu_act, arg);
+		cpu_run(ctx, op->u.act.n, f->act, arg);
 		return 0;
 	case CAIRN_OP_GELU:
 	case CAIRN_OP_GELU_BWD:
 		/* tanh per element: worth threads much earlier */
-		cpu_run(ctx, op->u.act.n * 16, cpu_act, arg);
+		cpu_run(ctx, op->u.act.n * 16, f->act, arg);
 		return 0;
 	case CAIRN_OP_XENT_FWD:
 	case CAIRN_OP_XENT_BWD:
 		cpu_run(ctx, op->u.xent.rows * op->u.xent.classes * 8,
-			cpu_xent, arg);
+			f->xent, arg);
 		return 0;
 	case CAIRN_OP_ADAMW:
-		cpu_run(ctx, op->u.adamw.n * 4, cpu_adamw, arg);
+		cpu_run(ctx, op->u.adamw.n * 4, f->adamw, arg);
 		return 0;
 	case CAIRN_OP_NESTEROV:
-		cpu_run(ctx, op->u.nesterov.n, cpu_nesterov, arg);
+		cpu_run(ctx, op->u.nesterov.n, f->nesterov, arg);
 		return 0;
 	case CAIRN_OP_SUM_N:
-		cpu_run(ctx, op->u.sum_n.n * op->u.sum_n.count, cpu_sum_n,
+		cpu_run(ctx, op->u.sum_n.n * op->u.sum_n.count, f->sum_n,
 			arg);
 		return 0;
 	case CAIRN_OP_SUB:
 	case CAIRN_OP_SCALE:
-		cpu_run(ctx, op->u.vec.n, cpu_vec, arg);
+		cpu_run(ctx, op->u.vec.n, f->vec, arg);
 		return 0;
-	case CAIRN_OP_SUM: {
-		/* one sequential chain, by definition */
-		float acc = 0.0f;
-		for (int64_t e = 0; e < op->u.vec.n; e++)
-			acc = acc + op->u.vec.a[e];
-		op->u.vec.out[0] = cairn_canon(acc);
+	case CAIRN_OP_SUM:
+		f->sum(op);
 		return 0;
-	}
 	case CAIRN_OP_FILL_UNIFORM:
 	case CAIRN_OP_FILL_NORMAL:
-		cpu_run(ctx, op->u.fill.n * 16, cpu_fill, arg);
+		cpu_run(ctx, op->u.fill.n * 16, f->fill, arg);
 		return 0;
 	default:
 		return CAIRN_ENOTSUP;
@@ -382,6 +193,8 @@ int cairn__backend_cpu_init(struct cairn_backend *be,
 	rc = cpu_pick_isa(opts->cpu_isa, &ctx->isa);
 	if (rc)
 		goto out;
+	ctx->ops = ctx->isa == CAIRN_ISA_AVX2 ? &cairn__cpu_ops_avx2
+					      : &cairn__cpu_ops_portable;
 	if (threads == 0)
 		threads = cpu_count_cores();
 	if (threads > CPU_MAX_THREADS) {

@@ -39,6 +39,16 @@ enum cairn_cpu_isa {
 };
 const char *cairn__isa_name(int isa);
 
+/* ---- element-wise workers (ops_body.h, compiled twice) ----------------
+ * Pool functions over a struct cairn_op (passed as arg); sum runs alone. */
+struct cairn__cpu_ops {
+	cairn_pool_fn bias_add, bias_grad, act, xent, adamw, nesterov, sum_n,
+		vec, fill;
+	void (*sum)(const struct cairn_op *op);
+};
+extern const struct cairn__cpu_ops cairn__cpu_ops_portable;
+extern const struct cairn__cpu_ops cairn__cpu_ops_avx2;
+
 /* ---- GEMM (gemm.c, gemm_avx2.c) ----------------------------------------
  * Runs op->u.gemm (already checked: NN, NT or TN; shapes valid) on the pool
  * with the given ISA.  Bit-equal to the reference for every shape and thread

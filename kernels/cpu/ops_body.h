@@ -1,0 +1,226 @@
+/* cairn: the cpu backend's element-wise workers, compiled twice.
+ *
+ * This body is included by ops_portable.c (plain x86-64) and ops_avx2.c
+ * (-mavx2 -mfma, where fmaf is one instruction instead of a libm call and
+ * loops may vectorise).  Both compile the same per-element formulas from
+ * ops_scalar.h and philox.h, so the two tables give the same bits; only the
+ * speed differs.  The includer defines CPU_OPS_TABLE, the table's name.
+ *
+ * Each worker computes its share [lo, hi) of the op's outputs
+ * (cairn__split); reductions keep the reference's order (bias_grad splits
+ * columns, never rows; sum runs on one thread). */
+#ifndef CPU_OPS_TABLE
+#error "define CPU_OPS_TABLE before including ops_body.h"
+#endif
+
+#include <string.h>
+
+#include "cpu_impl.h"
+#include "ops_scalar.h"
+#include "philox.h"
+
+static void cpu_bias_add(void *arg, int tid, int nth)
+{
+	const struct cairn_op *op = arg;
+	const int64_t cols = op->u.bias.cols;
+	int64_t lo, hi;
+
+	cairn__split(op->u.bias.rows, tid, nth, &lo, &hi);
+	for (int64_t i = lo; i < hi; i++) {
+		const float *x = op->u.bias.x + i * cols;
+		float *y = op->u.bias.y + i * cols;
+		for (int64_t j = 0; j < cols; j++)
+			y[j] = cairn_canon(x[j] + op->u.bias.bias[j]);
+	}
+}
+
+/* Each thread owns a range of columns and walks all rows in order, so
+ * every db[j] is the reference's sequential sum. */
+static void cpu_bias_grad(void *arg, int tid, int nth)
+{
+	const struct cairn_op *op = arg;
+	const int64_t cols = op->u.bias.cols;
+	float *db = op->u.bias.y;
+	int64_t lo, hi;
+
+	cairn__split(cols, tid, nth, &lo, &hi);
+	for (int64_t j = lo; j < hi; j++)
+		db[j] = 0.0f;
+	for (int64_t i = 0; i < op->u.bias.rows; i++) {
+		const float *dy = op->u.bias.x + i * cols;
+		for (int64_t j = lo; j < hi; j++)
+			db[j] = db[j] + dy[j];
+	}
+	for (int64_t j = lo; j < hi; j++)
+		db[j] = cairn_canon(db[j]);
+}
+
+static void cpu_act(void *arg, int tid, int nth)
+{
+	const struct cairn_op *op = arg;
+	const float *x = op->u.act.x, *dy = op->u.act.dy;
+	float *y = op->u.act.y;
+	int64_t lo, hi;
+
+	cairn__split(op->u.act.n, tid, nth, &lo, &hi);
+	switch (op->kind) {
+	case CAIRN_OP_RELU:
+		for (int64_t e = lo; e < hi; e++)
+			y[e] = cairn_relu_f(x[e]);
+		break;
+	case CAIRN_OP_RELU_BWD:
+		for (int64_t e = lo; e < hi; e++)
+			y[e] = cairn_relu_bwd_f(x[e], dy[e]);
+		break;
+	case CAIRN_OP_GELU:
+		for (int64_t e = lo; e < hi; e++)
+			y[e] = cairn_gelu_f(x[e]);
+		break;
+	default: /* CAIRN_OP_GELU_BWD */
+		for (int64_t e = lo; e < hi; e++)
+			y[e] = cairn_gelu_bwd_f(x[e], dy[e]);
+		break;
+	}
+}
+
+static void cpu_xent(void *arg, int tid, int nth)
+{
+	const struct cairn_op *op = arg;
+	const int64_t cls = op->u.xent.classes;
+	int64_t lo, hi;
+
+	cairn__split(op->u.xent.rows, tid, nth, &lo, &hi);
+	for (int64_t r = lo; r < hi; r++) {
+		const float *in = op->u.xent.in + r * cls;
+		float *out = op->u.xent.out + r * cls;
+		int32_t label = op->u.xent.labels[r];
+		int bad = label < 0 || (int64_t)label >= cls;
+
+		if (op->kind == CAIRN_OP_XENT_FWD) {
+			op->u.xent.loss[r] =
+				cairn_xent_row_f(in, cls, label, out);
+			continue;
+		}
+		for (int64_t j = 0; j < cls; j++)
+			out[j] = cairn_xent_bwd_f(in[j], j == label, bad,
+						  op->u.xent.scale);
+	}
+}
+
+static void cpu_adamw(void *arg, int tid, int nth)
+{
+	const struct cairn_op *op = arg;
+	int64_t lo, hi;
+
+	cairn__split(op->u.adamw.n, tid, nth, &lo, &hi);
+	for (int64_t e = lo; e < hi; e++)
+		cairn_adamw_f(&op->u.adamw.param[e], &op->u.adamw.m[e],
+			      &op->u.adamw.v[e], op->u.adamw.grad[e],
+			      op->u.adamw.lr, op->u.adamw.beta1,
+			      op->u.adamw.beta2, op->u.adamw.one_minus_beta1,
+			      op->u.adamw.one_minus_beta2, op->u.adamw.decay,
+			      op->u.adamw.bc1, op->u.adamw.bc2,
+			      op->u.adamw.eps);
+}
+
+static void cpu_nesterov(void *arg, int tid, int nth)
+{
+	const struct cairn_op *op = arg;
+	int64_t lo, hi;
+
+	cairn__split(op->u.nesterov.n, tid, nth, &lo, &hi);
+	for (int64_t e = lo; e < hi; e++)
+		cairn_nesterov_f(&op->u.nesterov.param[e],
+				 &op->u.nesterov.buf[e], op->u.nesterov.grad[e],
+				 op->u.nesterov.lr, op->u.nesterov.momentum);
+}
+
+/* Sources are added in order into dst, a cache-sized chunk at a time; dst
+ * may alias src[0] (the first pass reads it before writing). */
+static void cpu_sum_n(void *arg, int tid, int nth)
+{
+	const struct cairn_op *op = arg;
+	int64_t lo, hi;
+
+	cairn__split(op->u.sum_n.n, tid, nth, &lo, &hi);
+	for (int64_t c0 = lo; c0 < hi; c0 += 4096) {
+		int64_t c1 = c0 + 4096 < hi ? c0 + 4096 : hi;
+		float *dst = op->u.sum_n.dst;
+		if (dst != op->u.sum_n.src[0])
+			memcpy(dst + c0, op->u.sum_n.src[0] + c0,
+			       (size_t)(c1 - c0) * sizeof(float));
+		for (int i = 1; i < op->u.sum_n.count; i++) {
+			const float *s = op->u.sum_n.src[i];
+			for (int64_t e = c0; e < c1; e++)
+				dst[e] = dst[e] + s[e];
+		}
+		for (int64_t e = c0; e < c1; e++)
+			dst[e] = cairn_canon(dst[e]);
+	}
+}
+
+static void cpu_vec(void *arg, int tid, int nth)
+{
+	const struct cairn_op *op = arg;
+	const float *a = op->u.vec.a, *b = op->u.vec.b;
+	float *out = op->u.vec.out;
+	int64_t lo, hi;
+
+	cairn__split(op->u.vec.n, tid, nth, &lo, &hi);
+	if (op->kind == CAIRN_OP_SUB) {
+		for (int64_t e = lo; e < hi; e++)
+			out[e] = cairn_canon(a[e] - b[e]);
+	} else {
+		for (int64_t e = lo; e < hi; e++)
+			out[e] = cairn_canon(a[e] * op->u.vec.s);
+	}
+}
+
+/* One Philox block per four elements, as the reference maps them. */
+static void cpu_fill(void *arg, int tid, int nth)
+{
+	const struct cairn_op *op = arg;
+	uint32_t w[4];
+	uint64_t have = UINT64_MAX;
+	int64_t lo, hi;
+
+	cairn__split(op->u.fill.n, tid, nth, &lo, &hi);
+	for (int64_t e = lo; e < hi; e++) {
+		uint64_t idx = op->u.fill.offset + (uint64_t)e;
+		if (idx / 4 != have) {
+			have = idx / 4;
+			cairn_philox_block(op->u.fill.key, op->u.fill.stream,
+					   have, w);
+		}
+		if (op->kind == CAIRN_OP_FILL_UNIFORM)
+			op->u.fill.out[e] = cairn_rng_uniform(
+				w[idx % 4], op->u.fill.p0, op->u.fill.p1);
+		else
+			op->u.fill.out[e] =
+				cairn_rng_normal(w, (int)(idx % 4),
+						 op->u.fill.p0, op->u.fill.p1);
+	}
+}
+
+/* One sequential chain, by definition: never split. */
+static void cpu_sum(const struct cairn_op *op)
+{
+	float acc = 0.0f;
+
+	for (int64_t e = 0; e < op->u.vec.n; e++)
+		acc = acc + op->u.vec.a[e];
+	op->u.vec.out[0] = cairn_canon(acc);
+}
+
+const struct cairn__cpu_ops CPU_OPS_TABLE = {
+	/* .bias_add  = */ cpu_bias_add,
+	/* .bias_grad = */ cpu_bias_grad,
+	/* .act       = */ cpu_act,
+	/* .xent      = */ cpu_xent,
+	/* .adamw     = */ cpu_adamw,
+	/* .nesterov  = */ cpu_nesterov,
+	/* .sum_n     = */ cpu_sum_n,
+	/* .vec       = */ cpu_vec,
+	/* .fill      = */ cpu_fill,
+	/* .sum       = */ cpu_sum,
+};

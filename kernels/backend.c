@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "backend_impl.h"
+#include "fpenv.h"
 #include "cairn/error.h"
 #include "cairn/log.h"
 
@@ -265,11 +266,18 @@ int cairn__host_copy(struct cairn_backend *be, void *dst, const void *src,
 
 /* ---- dispatch -------------------------------------------------------- */
 
+/* Every op runs under the exact profile's FP environment (fpenv.h). */
 int cairn__op_dispatch(struct cairn_backend *be, const struct cairn_op *op)
 {
+	unsigned csr;
+	int rc;
+
 	if (!be->iface->supports_op(be, op))
 		return CAIRN_ENOTSUP;
-	return be->iface->op_run(be, op);
+	csr = cairn__fp_enter();
+	rc = be->iface->op_run(be, op);
+	cairn__fp_leave(csr);
+	return rc;
 }
 
 const char *cairn__op_name(enum cairn_op_kind kind)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "backend_impl.h"
+#include "fpenv.h"
 #include "cairn/error.h"
 
 /* Largest element count an op accepts: byte sizes must fit in size_t and
@@ -208,6 +209,8 @@ int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
 {
 	struct cairn_op op = {.kind = CAIRN_OP_ADAMW};
 	float b1p, b2p;
+	unsigned csr;
+	int rc;
 
 	if (!be || !p || cairn__check_n(n) || p->step < 1)
 		return CAIRN_EINVAL;
@@ -219,6 +222,8 @@ int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
 		return 0;
 	if (!param || !grad || !m || !v)
 		return CAIRN_EINVAL;
+	/* the host-side scalars follow the profile too */
+	csr = cairn__fp_enter();
 	b1p = cairn__pow_int(p->beta1, p->step);
 	b2p = cairn__pow_int(p->beta2, p->step);
 	op.u.adamw.n = n;
@@ -235,7 +240,9 @@ int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
 	op.u.adamw.grad = grad;
 	op.u.adamw.m = m;
 	op.u.adamw.v = v;
-	return cairn__op_dispatch(be, &op);
+	rc = cairn__op_dispatch(be, &op);
+	cairn__fp_leave(csr);
+	return rc;
 }
 
 int cairn_nesterov(cairn_backend *be, int64_t n, float lr, float momentum,

@@ -260,10 +260,11 @@ static int setup(void **state)
 		if (add_cfg(s, CAIRN_BACKEND_CUDA, 0, NULL))
 			return -1;
 	} else {
-		static const int threads[] = {1, 2, 8};
+		/* 3 threads: shares that are not powers of two */
+		static const int threads[] = {1, 2, 3, 8};
 		static const char *const isas[] = {"avx2", "portable"};
 		for (int i = 0; i < 2; i++)
-			for (int t = 0; t < 3; t++) {
+			for (int t = 0; t < 4; t++) {
 				int rc = add_cfg(s, CAIRN_BACKEND_CPU,
 						 threads[t], isas[i]);
 				if (rc == CAIRN_ENOTSUP)
@@ -367,6 +368,10 @@ static void test_gemm_large_shapes(void **state)
 			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 33, 97,
 				  big[b], 0, 0, 0);
 		}
+	/* wider than one NC block (4080) and taller than several MC blocks */
+	gemm_case(*state, 0, 0, 5, 4133, 37, 1, 0, 0);
+	gemm_case(*state, 0, 1, 3, 4099, 21, 0, 1, 0);
+	gemm_case(*state, 1, 0, 2111, 7, 45, 0, 0, 0);
 	/* the reference model's shapes: 784-1024-1024-10, batch 256 */
 	gemm_case(*state, 0, 1, 256, 1024, 784, 0, 0, 0);  /* forward */
 	gemm_case(*state, 0, 0, 256, 784, 1024, 0, 0, 0);  /* dX */
@@ -677,6 +682,75 @@ static void test_fill(void **state)
 		}
 }
 
+/* ---- the caller's FP environment ------------------------------------- */
+
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+
+/* Tiny inputs whose products are subnormal: under FTZ/DAZ they would flush
+ * to zero.  A caller with FTZ and DAZ set (as -ffast-math start-up code
+ * does) must get the same bits as one without. */
+static void test_caller_ftz_daz(void **state)
+{
+	struct state *s = *state;
+	const int64_t m = 19, n = 23, k = 29;
+	float *a = xmalloc(m * k * 4), *b = xmalloc(k * n * 4);
+	float *want = xmalloc(m * n * 4), *got = xmalloc(m * n * 4);
+	float *x = xmalloc(1000 * 4), *y0 = xmalloc(1000 * 4);
+	float *y1 = xmalloc(1000 * 4);
+	unsigned csr = _mm_getcsr();
+	cairn_backend *all[9];
+	int nall = 0;
+
+	for (int64_t i = 0; i < m * k; i++)
+		a[i] = rnd_unit() * 1e-20f;
+	for (int64_t i = 0; i < k * n; i++)
+		b[i] = rnd_unit() * 1e-19f;
+	for (int i = 0; i < 1000; i++)
+		x[i] = rnd_unit() * 1e-38f; /* subnormal or near it */
+	all[nall++] = s->ref;
+	for (int c = 0; c < s->ncfg; c++)
+		if (cairn_backend_get_kind(s->cfg[c].be) != CAIRN_BACKEND_CUDA)
+			all[nall++] = s->cfg[c].be;
+	if (nall == 1) { /* nothing on the host besides ref to test */
+		free(a), free(b), free(want), free(got), free(x), free(y0),
+			free(y1);
+		skip();
+	}
+	assert_int_equal(cairn_gemm(s->ref, 0, 0, m, n, k, a, k, b, n, want,
+				    n, 0),
+			 0);
+	assert_int_equal(cairn_scale(s->ref, 1000, 0.5f, x, y0), 0);
+	_mm_setcsr(csr | 0x8040u); /* FTZ | DAZ */
+	for (int i = 0; i < nall; i++) {
+		memset(got, 0xff, (size_t)(m * n * 4));
+		assert_int_equal(cairn_gemm(all[i], 0, 0, m, n, k, a, k, b, n,
+					    got, n, 0),
+				 0);
+		assert_int_equal(cairn_scale(all[i], 1000, 0.5f, x, y1), 0);
+		assert_int_equal(_mm_getcsr() & 0x8040u, 0x8040u); /* restored */
+		_mm_setcsr(csr);
+		assert_memory_equal(want, got, (size_t)(m * n * 4));
+		assert_memory_equal(y0, y1, 1000 * 4);
+		_mm_setcsr(csr | 0x8040u);
+	}
+	_mm_setcsr(csr);
+	free(a);
+	free(b);
+	free(want);
+	free(got);
+	free(x);
+	free(y0);
+	free(y1);
+}
+#else
+static void test_caller_ftz_daz(void **state)
+{
+	(void)state;
+	skip();
+}
+#endif
+
 /* ---- main -------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -696,6 +770,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sum_n),
 		cmocka_unit_test(test_vec),
 		cmocka_unit_test(test_fill),
+		cmocka_unit_test(test_caller_ftz_daz),
 	};
 
 	for (int i = 1; i < argc; i++)

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential cmake pkg-config libuv1-dev libsodium-dev \
 libprotobuf-c-dev protobuf-c-compiler libhwloc-dev hwloc libcmocka-dev \
-libsqlite3-dev zlib1g-dev libopenblas0-pthread"
+libsqlite3-dev zlib1g-dev libopenblas0-pthread dataset-fashion-mnist"
 
 missing=""
 for p in $PKGS; do

@@ -27,6 +27,7 @@
 #include "cairn/error.h"
 #include "cairn/kernels.h"
 #include "cairn/log.h"
+#include "fpenv.h"
 #include "hd.h"
 
 #define GEMM_FULL_CHECK_MAX 1024 /* full check against ref up to this N */
@@ -357,6 +358,9 @@ static void gemm_check_rows(const struct gemm_args *g, int64_t n,
                             const float *a, const float *b, const float *c,
                             uint64_t seed, struct cairn_bench_gemm_result *res)
 {
+	/* the reference loop under the profile's FP control (fpenv.h) */
+	unsigned csr = cairn__fp_enter();
+
 	res->mismatches = 0;
 	for (int s = 0; s < GEMM_SAMPLED_ROWS; s++) {
 		int64_t i = (int64_t)(gemm_rand(&seed) % (uint64_t)n);
@@ -372,9 +376,28 @@ static void gemm_check_rows(const struct gemm_args *g, int64_t n,
 				res->mismatches++;
 		}
 	}
+	cairn__fp_leave(csr);
 	res->bit_exact = res->mismatches == 0;
 	snprintf(res->check_how, sizeof res->check_how,
 	         "%d sampled rows vs a scalar fmaf loop", GEMM_SAMPLED_ROWS);
+}
+
+/* Whether a CPU run of size n fits in this machine's memory: three host
+ * matrices and three backend copies (the full check adds three more, but
+ * only up to n = 1024).  0, or CAIRN_ENOMEM with a message. */
+static int gemm_check_memory(int64_t n)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	double need = 6.0 * (double)n * (double)n * sizeof(float);
+	double have = (double)pages * (double)psize;
+
+	if (pages <= 0 || psize <= 0 || need <= 0.8 * have)
+		return 0;
+	fprintf(stderr,
+	        "cairn bench gemm: --size %lld needs %.1f GiB; this machine has "
+	        "%.1f GiB of memory; choose a smaller --size\n",
+	        (long long)n, need / 1073741824.0, have / 1073741824.0);
+	return CAIRN_ENOMEM;
 }
 
 /* The CPU side: cairn on be, OpenBLAS beside it, then the bit check.
@@ -554,10 +577,23 @@ static int gemm_cmd(int argc, char **argv)
 		if (rc) {
 			fprintf(stderr,
 			        "cairn bench gemm: cannot open the %s "
-			        "device: %s\n",
+			        "device: %s%s\n",
 			        g.device ? g.device : "default",
-			        cairn_strerror(rc));
-			return 1;
+			        cairn_strerror(rc),
+			        rc == CAIRN_EINVAL
+			                ? "; check --device, CAIRN_DEVICE "
+			                  "(auto, cpu or gpu) and CAIRN_CPU_ISA "
+			                  "(auto, avx2 or portable)"
+			                : "");
+			return rc == CAIRN_EINVAL ? 2 : 1;
+		}
+		if (cairn_backend_get_kind(be) == CAIRN_BACKEND_REF) {
+			fprintf(stderr,
+			        "cairn bench gemm: CAIRN_DEVICE=ref is the "
+			        "scalar oracle, far too slow to benchmark; use "
+			        "cpu or gpu\n");
+			cairn_backend_close(be);
+			return 2;
 		}
 		if (cairn_backend_get_kind(be) == CAIRN_BACKEND_CUDA) {
 			cairn_backend_close(be);
@@ -580,6 +616,10 @@ static int gemm_cmd(int argc, char **argv)
 	cfg.seed = 0x63616972ull; /* "cair" */
 	cfg.check = 1;
 	res.bit_exact = -1;
+	if (!gpu && gemm_check_memory(cfg.size)) {
+		cairn_backend_close(be);
+		return 2;
+	}
 
 	if (gpu) {
 		device = "gpu";

@@ -29,6 +29,7 @@
 #include "cairn/kernels.h"
 #include "cairn/log.h"
 #include "cuda/cuda_common.cuh"
+#include "fpenv.h"
 #include "hd.h"
 
 #define BG_SAMPLED_ROWS 16
@@ -377,7 +378,13 @@ static int bg_check(const struct cairn_bench_gemm_cfg *cfg, cairn_backend *be,
 		                    (size_t)n * sizeof *got);
 		if (rc)
 			goto out;
-		bg_row_ref(cfg, a, b, i, want);
+		{
+			/* the host reference under the profile's FP control,
+			 * whatever the caller's (fpenv.h) */
+			unsigned csr = cairn__fp_enter();
+			bg_row_ref(cfg, a, b, i, want);
+			cairn__fp_leave(csr);
+		}
 		for (int64_t j = 0; j < n; j++)
 			if (memcmp(&got[j], &want[j], sizeof got[j]))
 				res->mismatches++;

@@ -182,7 +182,7 @@ const char *cairn_backend_name(const cairn_backend *be)
 
 cairn_backend_kind cairn_backend_get_kind(const cairn_backend *be)
 {
-	return be->kind;
+	return be ? be->kind : CAIRN_BACKEND_COUNT;
 }
 
 const char *cairn_backend_describe(const cairn_backend *be)
@@ -272,8 +272,11 @@ int cairn__op_dispatch(struct cairn_backend *be, const struct cairn_op *op)
 	unsigned csr;
 	int rc;
 
-	if (!be->iface->supports_op(be, op))
+	if (!be->iface->supports_op(be, op)) {
+		cairn_debug("backend %s does not run op %s", be->iface->name,
+			    cairn__op_name(op->kind));
 		return CAIRN_ENOTSUP;
+	}
 	csr = cairn__fp_enter();
 	rc = be->iface->op_run(be, op);
 	cairn__fp_leave(csr);

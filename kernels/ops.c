@@ -16,6 +16,29 @@
  * int64 index arithmetic must not overflow. */
 #define CAIRN__MAX_ELEMS ((int64_t)1 << 50)
 
+/* Whether out may be written while in is read: they are disjoint, or
+ * (when same_ok) the very same buffer, which element-wise ops allow.  Any
+ * other overlap would make the result depend on the order in which a
+ * backend happens to read and write, so it is refused. */
+static int cairn__disjoint(const void *out, int64_t out_elems, const void *in,
+			   int64_t in_elems, int same_ok)
+{
+	uintptr_t o = (uintptr_t)out, i = (uintptr_t)in;
+	uintptr_t ob = (uintptr_t)out_elems * 4, ib = (uintptr_t)in_elems * 4;
+
+	if (!out || !in || out_elems <= 0 || in_elems <= 0)
+		return 1;
+	if (same_ok && out == in)
+		return 1;
+	return o >= i + ib || i >= o + ob;
+}
+
+/* Elements spanned by a rows x cols matrix with leading dimension ld. */
+static int64_t cairn__span(int64_t rows, int64_t cols, int64_t ld)
+{
+	return rows > 0 && cols > 0 ? (rows - 1) * ld + cols : 0;
+}
+
 static int cairn__check_n(int64_t n)
 {
 	return n < 0 || n > CAIRN__MAX_ELEMS ? CAIRN_EINVAL : 0;
@@ -57,6 +80,14 @@ int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
 		return 0;
 	if (!c || (k > 0 && (!a || !b)))
 		return CAIRN_EINVAL;
+	if (k > 0) {
+		int64_t cs = cairn__span(m, n, ldc);
+		int64_t as = ta ? cairn__span(k, m, lda) : cairn__span(m, k, lda);
+		int64_t bs = tb ? cairn__span(n, k, ldb) : cairn__span(k, n, ldb);
+		if (!cairn__disjoint(c, cs, a, as, 0) ||
+		    !cairn__disjoint(c, cs, b, bs, 0))
+			return CAIRN_EINVAL;
+	}
 	op.u.gemm.ta = ta;
 	op.u.gemm.tb = tb;
 	op.u.gemm.m = m;
@@ -83,6 +114,11 @@ static int cairn__bias(cairn_backend *be, enum cairn_op_kind kind,
 	if (cols == 0 || (rows == 0 && kind == CAIRN_OP_BIAS_ADD))
 		return 0;
 	if (!y || (rows > 0 && !x) || (kind == CAIRN_OP_BIAS_ADD && !bias))
+		return CAIRN_EINVAL;
+	if (kind == CAIRN_OP_BIAS_GRAD
+		    ? !cairn__disjoint(y, cols, x, rows * cols, 0)
+		    : !cairn__disjoint(y, rows * cols, x, rows * cols, 1) ||
+			      !cairn__disjoint(y, rows * cols, bias, cols, 0))
 		return CAIRN_EINVAL;
 	op.u.bias.rows = rows;
 	op.u.bias.cols = cols;
@@ -115,6 +151,9 @@ static int cairn__act(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
 	if (n == 0)
 		return 0;
 	if (!x || !y || (bwd && !dy))
+		return CAIRN_EINVAL;
+	if (!cairn__disjoint(y, n, x, n, 1) ||
+	    (bwd && !cairn__disjoint(y, n, dy, n, 1)))
 		return CAIRN_EINVAL;
 	op.u.act.n = n;
 	op.u.act.x = x;
@@ -158,6 +197,13 @@ int cairn_xent_fwd(cairn_backend *be, int64_t rows, int64_t classes,
 		return 0;
 	if (!logits || !labels || !probs || !loss)
 		return CAIRN_EINVAL;
+	/* a row's probs are written while its logits are still read */
+	if (!cairn__disjoint(probs, rows * classes, logits, rows * classes, 0) ||
+	    !cairn__disjoint(loss, rows, logits, rows * classes, 0) ||
+	    !cairn__disjoint(loss, rows, probs, rows * classes, 0) ||
+	    !cairn__disjoint(probs, rows * classes, labels, rows, 0) ||
+	    !cairn__disjoint(loss, rows, labels, rows, 0))
+		return CAIRN_EINVAL;
 	op.u.xent.rows = rows;
 	op.u.xent.classes = classes;
 	op.u.xent.in = logits;
@@ -179,6 +225,9 @@ int cairn_xent_bwd(cairn_backend *be, int64_t rows, int64_t classes,
 	if (rows == 0)
 		return 0;
 	if (!probs || !labels || !dlogits)
+		return CAIRN_EINVAL;
+	if (!cairn__disjoint(dlogits, rows * classes, probs, rows * classes, 1) ||
+	    !cairn__disjoint(dlogits, rows * classes, labels, rows, 0))
 		return CAIRN_EINVAL;
 	op.u.xent.rows = rows;
 	op.u.xent.classes = classes;
@@ -222,6 +271,12 @@ int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
 		return 0;
 	if (!param || !grad || !m || !v)
 		return CAIRN_EINVAL;
+	if (!cairn__disjoint(param, n, grad, n, 0) ||
+	    !cairn__disjoint(param, n, m, n, 0) ||
+	    !cairn__disjoint(param, n, v, n, 0) ||
+	    !cairn__disjoint(m, n, v, n, 0) || !cairn__disjoint(m, n, grad, n, 0) ||
+	    !cairn__disjoint(v, n, grad, n, 0))
+		return CAIRN_EINVAL;
 	/* the host-side scalars follow the profile too */
 	csr = cairn__fp_enter();
 	b1p = cairn__pow_int(p->beta1, p->step);
@@ -256,6 +311,10 @@ int cairn_nesterov(cairn_backend *be, int64_t n, float lr, float momentum,
 		return 0;
 	if (!param || !grad || !buf)
 		return CAIRN_EINVAL;
+	if (!cairn__disjoint(param, n, grad, n, 0) ||
+	    !cairn__disjoint(param, n, buf, n, 0) ||
+	    !cairn__disjoint(buf, n, grad, n, 0))
+		return CAIRN_EINVAL;
 	op.u.nesterov.n = n;
 	op.u.nesterov.lr = lr;
 	op.u.nesterov.momentum = momentum;
@@ -282,7 +341,7 @@ int cairn_sum_n(cairn_backend *be, int64_t n, int count,
 	if (!dst)
 		return CAIRN_EINVAL;
 	for (int i = 0; i < count; i++)
-		if (!src[i])
+		if (!src[i] || !cairn__disjoint(dst, n, src[i], n, 1))
 			return CAIRN_EINVAL;
 	op.u.sum_n.n = n;
 	op.u.sum_n.count = count;
@@ -301,6 +360,10 @@ static int cairn__vec(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
 	if (n == 0 && kind != CAIRN_OP_SUM)
 		return 0;
 	if ((n > 0 && !a) || (kind == CAIRN_OP_SUB && n > 0 && !b))
+		return CAIRN_EINVAL;
+	if (kind != CAIRN_OP_SUM ? !cairn__disjoint(out, n, a, n, 1) ||
+					   !cairn__disjoint(out, n, b, n, 1)
+				 : !cairn__disjoint(out, 1, a, n, 0))
 		return CAIRN_EINVAL;
 	op.u.vec.n = n;
 	op.u.vec.a = a;

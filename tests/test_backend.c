@@ -213,16 +213,16 @@ static void test_op_args(void **state)
 			 CAIRN_EINVAL);
 	assert_int_equal(cairn_xent_bwd(be, 2, 3, x, f->lab, 0.5f, NULL),
 			 CAIRN_EINVAL);
-	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, f->x), 0);
+	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512), 0);
 	ap.step = 0;
-	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x), CAIRN_EINVAL);
+	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512), CAIRN_EINVAL);
 	ap.step = 1;
 	ap.beta1 = 1.0f;
-	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x), CAIRN_EINVAL);
+	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512), CAIRN_EINVAL);
 	ap.beta1 = 0.9f;
 	ap.eps = 0.0f;
-	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x), CAIRN_EINVAL);
-	assert_int_equal(cairn_adamw(be, 4, NULL, x, y, z, x), CAIRN_EINVAL);
+	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512), CAIRN_EINVAL);
+	assert_int_equal(cairn_adamw(be, 4, NULL, x, y, z, x + 512), CAIRN_EINVAL);
 	assert_int_equal(cairn_nesterov(be, 4, 0.7f, 0.9f, x, NULL, z),
 			 CAIRN_EINVAL);
 	assert_int_equal(cairn_sum_n(be, 4, 0, src, y), CAIRN_EINVAL);
@@ -236,6 +236,55 @@ static void test_op_args(void **state)
 			 CAIRN_EINVAL); /* counter wraps */
 	assert_int_equal(cairn_fill_normal(be, 4, 1, 2, 0, 0, 1, NULL),
 			 CAIRN_EINVAL);
+}
+
+/* Outputs may not overlap inputs, except the very same buffer for
+ * element-wise ops (include/cairn/kernels.h). */
+static void test_op_aliasing(void **state)
+{
+	struct fx *f = *state;
+	cairn_backend *be = f->be;
+	float *x = f->x, *y = f->y;
+	const float *src[3] = {x, y, f->z};
+	cairn_adamw_params ap = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 1};
+
+	/* gemm: C may not touch A or B */
+	assert_int_equal(cairn_gemm(be, 0, 0, 4, 4, 4, x, 4, y, 4, x, 4, 0),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_gemm(be, 0, 0, 4, 4, 4, x, 4, y, 4, y + 15, 4,
+				    0),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_gemm(be, 0, 0, 4, 4, 4, x, 4, y, 4, y + 16, 4,
+				    0),
+			 0); /* just past B */
+	/* element-wise: same buffer yes, shifted no */
+	assert_int_equal(cairn_relu(be, 16, x, x), 0);
+	assert_int_equal(cairn_relu(be, 16, x, x + 1), CAIRN_EINVAL);
+	assert_int_equal(cairn_gelu_bwd(be, 16, x, y, y), 0);
+	assert_int_equal(cairn_sub(be, 16, x, y, y), 0);
+	assert_int_equal(cairn_sub(be, 16, x, y, y + 8), CAIRN_EINVAL);
+	/* bias_grad writes db while dy rows are read */
+	assert_int_equal(cairn_bias_grad(be, 3, 4, x, x), CAIRN_EINVAL);
+	assert_int_equal(cairn_bias_grad(be, 3, 4, x, x + 12), 0);
+	assert_int_equal(cairn_bias_add(be, 3, 4, x, y, x), 0);
+	assert_int_equal(cairn_bias_add(be, 3, 4, x, x + 8, x), CAIRN_EINVAL);
+	/* xent_fwd: probs and loss apart from logits */
+	assert_int_equal(cairn_xent_fwd(be, 2, 3, x, f->lab, x, y),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_xent_fwd(be, 2, 3, x, f->lab, y, x + 5),
+			 CAIRN_EINVAL);
+	/* sum_n: dst may be any source, not part of one */
+	assert_int_equal(cairn_sum_n(be, 8, 3, src, y), 0);
+	assert_int_equal(cairn_sum_n(be, 8, 3, src, f->z), 0);
+	assert_int_equal(cairn_sum_n(be, 8, 3, src, y + 4), CAIRN_EINVAL);
+	/* optimizers: all four tensors distinct */
+	assert_int_equal(cairn_adamw(be, 8, &ap, x, y, x + 8, x + 16), 0);
+	assert_int_equal(cairn_adamw(be, 8, &ap, x, y, x, x + 16),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_nesterov(be, 8, 0.7f, 0.9f, x, y, y),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_sum(be, 8, x, x + 3), CAIRN_EINVAL);
+	assert_int_equal(cairn_sum(be, 8, x, x + 8), 0);
 }
 
 /* A few hand-computed values pin the op definitions themselves. */
@@ -301,6 +350,8 @@ int main(void)
 		cmocka_unit_test(test_open_auto),
 		cmocka_unit_test_setup_teardown(test_buf_args, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_op_args, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_op_aliasing, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_known_values, setup,
 						teardown),
 	};

@@ -372,6 +372,8 @@ static void test_gemm_large_shapes(void **state)
 	gemm_case(*state, 0, 0, 5, 4133, 37, 1, 0, 0);
 	gemm_case(*state, 0, 1, 3, 4099, 21, 0, 1, 0);
 	gemm_case(*state, 1, 0, 2111, 7, 45, 0, 0, 0);
+	/* tall and wide: the rows split with a shared B panel, n > NC */
+	gemm_case(*state, 0, 0, 2400, 4200, 20, 0, 0, 0);
 	/* the reference model's shapes: 784-1024-1024-10, batch 256 */
 	gemm_case(*state, 0, 1, 256, 1024, 784, 0, 0, 0);  /* forward */
 	gemm_case(*state, 0, 0, 256, 784, 1024, 0, 0, 0);  /* dX */
@@ -580,8 +582,8 @@ static void test_nesterov(void **state)
 	}
 }
 
-/* buffers 0..count-1 are sources, buffer count is dst (or src 0 when
- * i[2] says "in place"). */
+/* buffers 0..count-1 are sources; dst is buffer count (i[2] == 0), or the
+ * source i[2] - 1 itself (in place into that source). */
 static int run_sum_n(cairn_backend *be, void *const *p, const struct tcase *c)
 {
 	const float *src[MAX_BUFS];
@@ -590,7 +592,7 @@ static int run_sum_n(cairn_backend *be, void *const *p, const struct tcase *c)
 	for (int i = 0; i < count; i++)
 		src[i] = p[i];
 	return cairn_sum_n(be, c->i[0], count, src,
-			   c->i[2] ? (float *)p[0] : (float *)p[count]);
+			   c->i[2] ? (float *)p[c->i[2] - 1] : (float *)p[count]);
 }
 
 static void test_sum_n(void **state)
@@ -598,20 +600,25 @@ static void test_sum_n(void **state)
 	static const int counts[] = {1, 2, 3, 8, 33};
 	for (size_t l = 0; l < NLENGTHS; l += 2)
 		for (int ci = 0; ci < 5; ci++)
-			for (int inplace = 0; inplace < 2; inplace++) {
+			for (int inplace = 0; inplace < 3; inplace++) {
 				struct tcase c = {.run = run_sum_n};
 				int64_t n = LENGTHS[l];
 				int count = counts[ci];
+				/* 0: separate dst; 1: into src[0];
+				 * 2: into the last source */
+				int into = inplace == 0   ? -1
+					   : inplace == 1 ? 0
+							  : count - 1;
 				snprintf(c.what, sizeof c.what,
-					 "sum_n n=%" PRId64 " count=%d inplace=%d",
-					 n, count, inplace);
+					 "sum_n n=%" PRId64 " count=%d into=%d",
+					 n, count, into);
 				for (int i = 0; i < count; i++)
-					tc_floats(&c, n, inplace && i == 0,
-						  1.0f, l == 4);
-				tc_floats(&c, n, !inplace, 1.0f, 0);
+					tc_floats(&c, n, i == into, 1.0f,
+						  l == 4);
+				tc_floats(&c, n, into < 0, 1.0f, 0);
 				c.i[0] = n;
 				c.i[1] = count;
-				c.i[2] = inplace;
+				c.i[2] = into + 1;
 				check_case(*state, &c);
 			}
 }
@@ -743,7 +750,61 @@ static void test_caller_ftz_daz(void **state)
 	free(y0);
 	free(y1);
 }
+
+/* A backend opened by a thread with FTZ|DAZ set (an application built with
+ * -ffast-math): its pool workers inherit that MXCSR and must leave it.
+ * The ops are big enough that the workers take part. */
+static void test_workers_ftz_daz(void **state)
+{
+	struct state *s = *state;
+	const int64_t n = 300, e = 200000;
+	float *a = xmalloc(n * n * 4), *b = xmalloc(n * n * 4);
+	float *want = xmalloc(n * n * 4), *got = xmalloc(n * n * 4);
+	float *x = xmalloc(e * 4), *y0 = xmalloc(e * 4), *y1 = xmalloc(e * 4);
+	unsigned csr = _mm_getcsr();
+	cairn_backend_opts o = {2, 0, NULL, 0};
+	cairn_backend *be = NULL;
+
+	if (strcmp(g_backend, "cpu")) {
+		free(a), free(b), free(want), free(got), free(x), free(y0),
+			free(y1);
+		skip();
+	}
+	for (int64_t i = 0; i < n * n; i++) {
+		a[i] = rnd_unit() * 1e-20f;
+		b[i] = rnd_unit() * 1e-19f;
+	}
+	for (int64_t i = 0; i < e; i++)
+		x[i] = rnd_unit() * 1e-37f;
+	assert_int_equal(cairn_gemm(s->ref, 0, 0, n, n, n, a, n, b, n, want,
+				    n, 0),
+			 0);
+	assert_int_equal(cairn_gelu(s->ref, e, x, y0), 0);
+	_mm_setcsr(csr | 0x8040u); /* FTZ | DAZ, inherited by the workers */
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o, &be), 0);
+	assert_int_equal(cairn_gemm(be, 0, 0, n, n, n, a, n, b, n, got, n, 0),
+			 0);
+	assert_int_equal(cairn_gelu(be, e, x, y1), 0);
+	cairn_backend_close(be);
+	_mm_setcsr(csr);
+	assert_memory_equal(want, got, (size_t)(n * n * 4));
+	assert_memory_equal(y0, y1, (size_t)e * 4);
+	free(a);
+	free(b);
+	free(want);
+	free(got);
+	free(x);
+	free(y0);
+	free(y1);
+}
 #else
+static void test_workers_ftz_daz(void **state)
+{
+	(void)state;
+	skip();
+}
+
+
 static void test_caller_ftz_daz(void **state)
 {
 	(void)state;
@@ -771,6 +832,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_vec),
 		cmocka_unit_test(test_fill),
 		cmocka_unit_test(test_caller_ftz_daz),
+		cmocka_unit_test(test_workers_ftz_daz),
 	};
 
 	for (int i = 1; i < argc; i++)

@@ -13,7 +13,17 @@
  * NULL pointers, CAIRN_ENOTSUP when the backend cannot run the op.
  *
  * NaN: every op writes NaN results as the canonical quiet NaN 0x7fc00000, so
- * that NaN bits do not depend on the hardware (x86 and CUDA differ). */
+ * that NaN bits do not depend on the hardware (x86 and CUDA differ).
+ *
+ * Aliasing: an output must not overlap an input, except that an element-wise
+ * op's output may be the very same buffer as its input (y == x, dx == dy,
+ * out == a, dlogits == probs, sum_n's dst == any src[i]).  Any other
+ * overlap (and every overlap for gemm, bias_grad and xent_fwd, whose
+ * outputs are written while inputs are still read) is refused with
+ * CAIRN_EINVAL, so the bits never depend on a backend's access order.
+ *
+ * Threads: a backend handle is used by one thread at a time (it may use
+ * many threads inside).  Open one backend per thread that computes. */
 #ifndef CAIRN_KERNELS_H
 #define CAIRN_KERNELS_H
 
@@ -65,6 +75,7 @@ void cairn_backend_close(cairn_backend *be);
 
 /* "ref", "cpu" or "cuda". */
 const char *cairn_backend_name(const cairn_backend *be);
+/* The kind; CAIRN_BACKEND_COUNT for NULL. */
 cairn_backend_kind cairn_backend_get_kind(const cairn_backend *be);
 /* One line about the backend (ISA and threads, or GPU name). */
 const char *cairn_backend_describe(const cairn_backend *be);

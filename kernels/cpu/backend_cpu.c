@@ -32,8 +32,10 @@ const char *cairn__isa_name(int isa)
 	return isa == CAIRN_ISA_AVX2 ? "avx2+fma" : "portable";
 }
 
-/* Runs fn over the pool, or inline when the op is small. */
-static void cpu_run(struct cpu_ctx *ctx, int64_t work, cairn_pool_fn fn,
+/* Runs fn over the pool, or inline when the op is small.  work is a rough
+ * cost in element-operations, in double so that products of the API's
+ * largest sizes cannot overflow. */
+static void cpu_run(struct cpu_ctx *ctx, double work, cairn_pool_fn fn,
 		    void *arg)
 {
 	if (work < CPU_SERIAL_ELEMS || cairn__pool_threads(ctx->pool) == 1)
@@ -61,47 +63,47 @@ static int cpu_op_run(struct cairn_backend *be, const struct cairn_op *op)
 	case CAIRN_OP_GEMM:
 		return cairn__cpu_gemm(ctx->pool, ctx->isa, op);
 	case CAIRN_OP_BIAS_ADD:
-		cpu_run(ctx, op->u.bias.rows * op->u.bias.cols, f->bias_add,
+		cpu_run(ctx, (double)op->u.bias.rows * op->u.bias.cols, f->bias_add,
 			arg);
 		return 0;
 	case CAIRN_OP_BIAS_GRAD:
-		cpu_run(ctx, op->u.bias.rows * op->u.bias.cols, f->bias_grad,
+		cpu_run(ctx, (double)op->u.bias.rows * op->u.bias.cols, f->bias_grad,
 			arg);
 		return 0;
 	case CAIRN_OP_RELU:
 	case CAIRN_OP_RELU_BWD:
-		cpu_run(ctx, op->u.act.n, f->act, arg);
+		cpu_run(ctx, (double)op->u.act.n, f->act, arg);
 		return 0;
 	case CAIRN_OP_GELU:
 	case CAIRN_OP_GELU_BWD:
 		/* tanh per element: worth threads much earlier */
-		cpu_run(ctx, op->u.act.n * 16, f->act, arg);
+		cpu_run(ctx, (double)op->u.act.n * 16, f->act, arg);
 		return 0;
 	case CAIRN_OP_XENT_FWD:
 	case CAIRN_OP_XENT_BWD:
-		cpu_run(ctx, op->u.xent.rows * op->u.xent.classes * 8,
+		cpu_run(ctx, (double)op->u.xent.rows * op->u.xent.classes * 8,
 			f->xent, arg);
 		return 0;
 	case CAIRN_OP_ADAMW:
-		cpu_run(ctx, op->u.adamw.n * 4, f->adamw, arg);
+		cpu_run(ctx, (double)op->u.adamw.n * 4, f->adamw, arg);
 		return 0;
 	case CAIRN_OP_NESTEROV:
-		cpu_run(ctx, op->u.nesterov.n, f->nesterov, arg);
+		cpu_run(ctx, (double)op->u.nesterov.n, f->nesterov, arg);
 		return 0;
 	case CAIRN_OP_SUM_N:
-		cpu_run(ctx, op->u.sum_n.n * op->u.sum_n.count, f->sum_n,
+		cpu_run(ctx, (double)op->u.sum_n.n * op->u.sum_n.count, f->sum_n,
 			arg);
 		return 0;
 	case CAIRN_OP_SUB:
 	case CAIRN_OP_SCALE:
-		cpu_run(ctx, op->u.vec.n, f->vec, arg);
+		cpu_run(ctx, (double)op->u.vec.n, f->vec, arg);
 		return 0;
 	case CAIRN_OP_SUM:
 		f->sum(op);
 		return 0;
 	case CAIRN_OP_FILL_UNIFORM:
 	case CAIRN_OP_FILL_NORMAL:
-		cpu_run(ctx, op->u.fill.n * 16, f->fill, arg);
+		cpu_run(ctx, (double)op->u.fill.n * 16, f->fill, arg);
 		return 0;
 	default:
 		return CAIRN_ENOTSUP;

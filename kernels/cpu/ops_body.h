@@ -34,25 +34,32 @@ static void cpu_bias_add(void *arg, int tid, int nth)
 	}
 }
 
+/* Columns per local accumulator block (16 KiB on the stack). */
+#define CPU_ACC_CHUNK 4096
+
 /* Each thread owns a range of columns and walks all rows in order, so
- * every db[j] is the reference's sequential sum. */
+ * every db[j] is the reference's sequential sum.  The sums build in a local
+ * block and db is written last, so db may alias dy (as on ref and cuda). */
 static void cpu_bias_grad(void *arg, int tid, int nth)
 {
 	const struct cairn_op *op = arg;
 	const int64_t cols = op->u.bias.cols;
-	float *db = op->u.bias.y;
+	float acc[CPU_ACC_CHUNK];
 	int64_t lo, hi;
 
 	cairn__split(cols, tid, nth, &lo, &hi);
-	for (int64_t j = lo; j < hi; j++)
-		db[j] = 0.0f;
-	for (int64_t i = 0; i < op->u.bias.rows; i++) {
-		const float *dy = op->u.bias.x + i * cols;
-		for (int64_t j = lo; j < hi; j++)
-			db[j] = db[j] + dy[j];
+	for (int64_t c0 = lo; c0 < hi; c0 += CPU_ACC_CHUNK) {
+		int64_t w = hi - c0 < CPU_ACC_CHUNK ? hi - c0 : CPU_ACC_CHUNK;
+		for (int64_t j = 0; j < w; j++)
+			acc[j] = 0.0f;
+		for (int64_t i = 0; i < op->u.bias.rows; i++) {
+			const float *dy = op->u.bias.x + i * cols + c0;
+			for (int64_t j = 0; j < w; j++)
+				acc[j] = acc[j] + dy[j];
+		}
+		for (int64_t j = 0; j < w; j++)
+			op->u.bias.y[c0 + j] = cairn_canon(acc[j]);
 	}
-	for (int64_t j = lo; j < hi; j++)
-		db[j] = cairn_canon(db[j]);
 }
 
 static void cpu_act(void *arg, int tid, int nth)
@@ -135,27 +142,25 @@ static void cpu_nesterov(void *arg, int tid, int nth)
 				 op->u.nesterov.lr, op->u.nesterov.momentum);
 }
 
-/* Sources are added in order into dst, a cache-sized chunk at a time; dst
- * may alias src[0] (the first pass reads it before writing). */
+/* Sources are added in order, a local block at a time, and dst is written
+ * last: dst may be any of the sources (as on ref and cuda). */
 static void cpu_sum_n(void *arg, int tid, int nth)
 {
 	const struct cairn_op *op = arg;
+	float acc[CPU_ACC_CHUNK];
 	int64_t lo, hi;
 
 	cairn__split(op->u.sum_n.n, tid, nth, &lo, &hi);
-	for (int64_t c0 = lo; c0 < hi; c0 += 4096) {
-		int64_t c1 = c0 + 4096 < hi ? c0 + 4096 : hi;
-		float *dst = op->u.sum_n.dst;
-		if (dst != op->u.sum_n.src[0])
-			memcpy(dst + c0, op->u.sum_n.src[0] + c0,
-			       (size_t)(c1 - c0) * sizeof(float));
+	for (int64_t c0 = lo; c0 < hi; c0 += CPU_ACC_CHUNK) {
+		int64_t w = hi - c0 < CPU_ACC_CHUNK ? hi - c0 : CPU_ACC_CHUNK;
+		memcpy(acc, op->u.sum_n.src[0] + c0, (size_t)w * sizeof(float));
 		for (int i = 1; i < op->u.sum_n.count; i++) {
-			const float *s = op->u.sum_n.src[i];
-			for (int64_t e = c0; e < c1; e++)
-				dst[e] = dst[e] + s[e];
+			const float *src = op->u.sum_n.src[i] + c0;
+			for (int64_t e = 0; e < w; e++)
+				acc[e] = acc[e] + src[e];
 		}
-		for (int64_t e = c0; e < c1; e++)
-			dst[e] = cairn_canon(dst[e]);
+		for (int64_t e = 0; e < w; e++)
+			op->u.sum_n.dst[c0 + e] = cairn_canon(acc[e]);
 	}
 }
 

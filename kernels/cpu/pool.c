@@ -21,12 +21,12 @@
  * the OS has put it on a worker's core, pool_steer_caller moves it to core
  * 0, which no worker uses.
  *
- * Floating point: each worker sets the default floating-point environment
- * (round to nearest, no flush-to-zero, no denormals-are-zero; fesetenv
- * with FE_DFL_ENV) before it runs anything, whatever its creator had, and
- * the caller's share runs under the same SSE control (MXCSR), restored
- * afterwards, so that the bits never depend on which thread computed
- * them. */
+ * Floating point: each worker enters the exact profile's environment
+ * (round to nearest, no flush-to-zero, no denormals-are-zero;
+ * cairn__fp_enter in fpenv.h) before it runs anything, whatever its creator
+ * had; the caller's share runs under the same control because every op is
+ * dispatched inside cairn__fp_enter/leave (backend.c), so the bits never
+ * depend on which thread computed them. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <errno.h>
 #include <pthread.h>

@@ -1,0 +1,208 @@
+/* cairn: the model (an MLP), one training step, evaluation and the sample
+ * indices of a step (DESIGN.md sections 3 and 4).
+ *
+ * Everything here is built on the public op API (cairn/kernels.h), so it
+ * runs unchanged on the ref, cpu and cuda backends and gives the same bits
+ * on each.  The conventions below are part of the exact profile: a task's
+ * result depends on them, so changing one changes every root.
+ *
+ * ---- the network --------------------------------------------------------
+ * An MLP with L = nhidden + 1 linear layers.  dims: d[0] = input,
+ * d[1..nhidden] = hidden, d[L] = classes.  Layer l (0-based) maps d[l] to
+ * d[l+1]:
+ *     Z_l = X_l . W_l^T + b_l     (cairn_gemm NT, then cairn_bias_add)
+ *     X_{l+1} = act(Z_l)          (not after the last layer)
+ * and the logits Z_{L-1} go through softmax cross-entropy (cairn_xent_fwd).
+ *
+ * ---- parameter layout ---------------------------------------------------
+ * All parameters live in ONE contiguous backend buffer of
+ * cairn_model_param_count() floats, with no padding, in this order:
+ *     W_0 [d1 x d0] row-major, b_0 [d1], W_1 [d2 x d1], b_1 [d2], ...
+ * Tensor i of the model is W_{i/2} for even i and b_{i/2} for odd i
+ * (cairn_model_tensor() gives offsets).  The gradient buffer and AdamW's
+ * first and second moment buffers (m, v) have exactly the same layout, so
+ * one cairn_adamw call updates everything and each buffer hashes as one
+ * tensor.  Weight decay applies to every parameter, biases included
+ * (PyTorch's AdamW default).
+ *
+ * ---- loss and gradient scale --------------------------------------------
+ * For a batch of B rows with per-row losses loss[r] (cairn_xent_fwd):
+ *     S    = cairn_sum(loss)              (one chain, rows ascending, from +0)
+ *     loss = S / (float)B                 (one IEEE division, on the host)
+ * The gradient of the mean: cairn_xent_bwd with
+ *     scale = 1.0f / (float)B             (the correctly rounded float;
+ *                                          exact when B is a power of two)
+ * Then from the last layer to the first:
+ *     dW_l = dZ_l^T . X_l                 (cairn_gemm TN, k = B ascending)
+ *     db_l = cairn_bias_grad(dZ_l)        (rows ascending, from +0)
+ *     dX_l = dZ_l . W_l                   (cairn_gemm NN; not for l = 0)
+ *     dZ_{l-1} = act_bwd(Z_{l-1}, dX_l)   (relu_bwd or gelu_bwd)
+ * The whole batch is one chain per gradient element (k = B in one GEMM).
+ * A step split into micro-batches across GPUs (DESIGN.md 2.7) sums
+ * per-micro-batch gradients instead, which is another definition with
+ * other bits; it is not implemented here.
+ *
+ * ---- initialisation -------------------------------------------------------
+ * PyTorch's nn.Linear default: W_l and b_l ~ U(-k, k) with
+ *     k = 1.0f / sqrtf((float)d[l])       (fan_in = d[l])
+ * filled by cairn_fill_uniform(key = seed, stream = CAIRN_MODEL_INIT_STREAM
+ * + i, offset = 0, lo = -k, hi = k) for tensor i (W_l: i = 2l, b_l:
+ * i = 2l + 1).  The gradient, m and v start at +0.
+ *
+ * ---- sample indices ------------------------------------------------------
+ * See cairn_sample_indices().  Under one Philox key (the job seed) the
+ * stream space is split: streams with bit 63 set are the model's
+ * initialisation; streams with bits 63 and 62 clear are the sampling of
+ * (round, task); bit 62 alone is reserved for later uses (dropout).
+ *
+ * ---- errors and ownership -------------------------------------------------
+ * Functions return 0 or a negative CAIRN_E* code (cairn/error.h):
+ * CAIRN_EINVAL for bad arguments (NULL, a batch of 0 or above the model's
+ * max batch, bad dimensions), CAIRN_ERANGE for a label outside
+ * [0, classes) or a round out of range, CAIRN_ENOMEM, and whatever an op
+ * returns.  Host pointers are only read or written during the call. */
+#ifndef CAIRN_MODEL_H
+#define CAIRN_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/dataset.h"
+#include "cairn/kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CAIRN_MLP_MAX_HIDDEN 8
+
+/* Base of the Philox streams of the initialisation (bit 63 set). */
+#define CAIRN_MODEL_INIT_STREAM (UINT64_C(1) << 63)
+/* Largest round cairn_sample_indices() accepts, plus one (2^30). */
+#define CAIRN_SAMPLE_ROUND_LIMIT (UINT32_C(1) << 30)
+
+typedef enum cairn_act { CAIRN_ACT_RELU = 0, CAIRN_ACT_GELU = 1 } cairn_act;
+
+typedef struct cairn_mlp_spec {
+	int64_t input;                        /* d[0], >= 1 */
+	int nhidden;                          /* 0..CAIRN_MLP_MAX_HIDDEN */
+	int64_t hidden[CAIRN_MLP_MAX_HIDDEN]; /* d[1..nhidden], each >= 1 */
+	int64_t classes;                      /* d[L], >= 1 */
+	cairn_act act;                        /* between layers */
+} cairn_mlp_spec;
+
+/* The reference job fmnist-mlp: 784-1024-1024-10, ReLU. */
+void cairn_mlp_spec_reference(cairn_mlp_spec *spec);
+
+/* The reference job's AdamW settings: lr 1e-3, betas 0.9 / 0.999,
+ * eps 1e-8, weight decay 0.01, and step = 1. */
+void cairn_adamw_defaults(cairn_adamw_params *p);
+
+typedef struct cairn_model cairn_model;
+
+/* The four buffers of a model, each cairn_model_param_count() floats in
+ * the parameter layout. */
+typedef enum cairn_model_buf {
+	CAIRN_MODEL_PARAMS = 0,
+	CAIRN_MODEL_GRADS = 1,
+	CAIRN_MODEL_M = 2, /* AdamW first moment */
+	CAIRN_MODEL_V = 3, /* AdamW second moment */
+	CAIRN_MODEL_NBUFS = 4
+} cairn_model_buf;
+
+/* Creates a model on be for batches of up to max_batch rows: parameters,
+ * gradients, m and v, and the activations of max_batch rows, allocated
+ * once.  The buffers' contents are undefined until cairn_model_init() or
+ * cairn_model_write().  be is borrowed and must outlive the model.  On
+ * success *out is owned by the caller (cairn_model_free); on failure *out
+ * is NULL and nothing stays allocated. */
+int cairn_model_create(cairn_backend *be, const cairn_mlp_spec *spec,
+                       int64_t max_batch, cairn_model **out);
+/* Frees the model and its backend buffers; NULL is a no-op. */
+void cairn_model_free(cairn_model *m);
+
+/* Parameters from Philox keyed by seed (see above); grads, m, v = +0. */
+int cairn_model_init(cairn_model *m, uint64_t seed);
+/* Sets one buffer to +0, on the backend (cairn_fill_uniform with
+ * lo = hi = +0, which gives fmaf(u, +0, +0) = +0 for every element). */
+int cairn_model_zero(cairn_model *m, cairn_model_buf which);
+
+const cairn_mlp_spec *cairn_model_spec(const cairn_model *m);
+cairn_backend *cairn_model_backend(const cairn_model *m);
+int64_t cairn_model_max_batch(const cairn_model *m);
+/* Elements in each of the four buffers. */
+int64_t cairn_model_param_count(const cairn_model *m);
+/* Tensors in the layout: 2 per layer. */
+int cairn_model_tensor_count(const cairn_model *m);
+/* Tensor i (W_{i/2} for even i, b_{i/2} for odd i): its offset in
+ * elements, and its shape (rows x cols; a bias is 1 x out).  Any output
+ * pointer may be NULL.  CAIRN_EINVAL for i out of range. */
+int cairn_model_tensor(const cairn_model *m, int i, int64_t *offset,
+                       int64_t *rows, int64_t *cols);
+/* The backend pointer of one buffer (NULL for a bad which).  Owned by the
+ * model; valid until cairn_model_free. */
+float *cairn_model_buffer(cairn_model *m, cairn_model_buf which);
+
+/* Copies a whole buffer (cairn_model_param_count() floats) to host memory,
+ * or from host memory (for checkpoints and for loading W_r). */
+int cairn_model_read(cairn_model *m, cairn_model_buf which, float *host);
+int cairn_model_write(cairn_model *m, cairn_model_buf which, const float *host);
+
+/* Forward only: the batch's loss (as defined above) into *loss.
+ * x: host floats [batch x input]; y: host labels [batch], each in
+ * [0, classes) (else CAIRN_ERANGE, nothing computed); 1 <= batch <=
+ * max batch.  Leaves the gradient buffer as it was. */
+int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
+                     const int32_t *y, float *loss);
+
+/* Forward and backward: the loss into *loss (may be NULL) and the
+ * gradient of the loss into the gradient buffer (overwritten). */
+int cairn_model_forward_backward(cairn_model *m, int64_t batch, const float *x,
+                                 const int32_t *y, float *loss);
+
+/* One training step: forward, backward, then one cairn_adamw over all
+ * parameters with opt (opt->step is t, counted from 1).  *loss gets the
+ * loss before the update; its bits are part of the commitment. */
+int cairn_model_step(cairn_model *m, int64_t batch, const float *x,
+                     const int32_t *y, const cairn_adamw_params *opt,
+                     float *loss);
+
+/* Predicted classes of a batch: pred[r] = the index of the largest logit
+ * of row r.  Tie rule: the lowest index wins (a later column replaces the
+ * best only when strictly greater), so a NaN never replaces the best and a
+ * row whose first logit is NaN predicts 0.  A row's logits do not depend
+ * on the other rows, so predictions do not depend on how rows are
+ * batched. */
+int cairn_model_predict(cairn_model *m, int64_t batch, const float *x,
+                        int32_t *pred);
+
+/* Accuracy on n samples (host x [n x input], y [n]), in batches of the
+ * model's max batch: *correct = the number of rows whose prediction equals
+ * the label.  Labels are not range-checked (a bad label is just wrong). */
+int cairn_model_evaluate(cairn_model *m, int64_t n, const float *x,
+                         const int32_t *y, int64_t *correct);
+
+/* The same over a whole dataset (the model's input must be 784), gathered
+ * with cairn_dataset_gather in batches of the max batch. */
+int cairn_model_evaluate_dataset(cairn_model *m, const cairn_dataset *ds,
+                                 int64_t *correct);
+
+/* The sample indices of one step: idx[e] for e = 0..batch-1, drawn with
+ * replacement from [0, n).  Pure host integer arithmetic, the same on
+ * every machine:
+ *     w = word e % 4 of cairn_philox_block(key = seed,
+ *             stream = (round << 32) | task,
+ *             block  = (step << 32) | (e / 4))
+ *     idx[e] = (uint32_t)(((uint64_t)w * n) >> 32)   (Lemire's multiply-
+ *             shift; its bias is below n / 2^32, which does not matter)
+ * step is the inner step t as passed to AdamW (1..H).  Requirements:
+ * n >= 1, round < CAIRN_SAMPLE_ROUND_LIMIT (else CAIRN_ERANGE), 0 <= batch
+ * <= UINT32_MAX, idx non-NULL when batch > 0. */
+int cairn_sample_indices(uint64_t seed, uint32_t round, uint32_t task,
+                         uint32_t step, uint32_t n, int64_t batch,
+                         uint32_t *idx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,594 @@
+/* cairn: the MLP, one training step, evaluation and step sampling
+ * (include/cairn/model.h, where every convention is written down).
+ *
+ * Only the public op API is used, so this file is the same for every
+ * backend.  Memory per model: four parameter-sized buffers (params, grads,
+ * m, v) and one float workspace holding, for max_batch rows,
+ *     x [B x d0], then per layer Z_l [B x d(l+1)] and, for hidden layers,
+ *     X_{l+1} = act(Z_l) [B x d(l+1)], then probs [B x C], loss [B],
+ *     the loss sum [1], and two gradient buffers dA, dB [B x max d(1..L)]
+ * (the backward pass ping-pongs between them), each region starting on a
+ * 64-byte boundary; plus a backend int32 buffer for the labels and a host
+ * buffer for the logits that prediction reads back. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fpenv.h"
+#include "cairn/error.h"
+#include "cairn/model.h"
+#include "philox.h"
+
+#define MAX_LAYERS (CAIRN_MLP_MAX_HIDDEN + 1)
+/* Bounds that keep every size and int64 index far from overflow. */
+#define MAX_DIM ((int64_t)1 << 24)
+#define MAX_ELEMS ((int64_t)1 << 40)
+#define ALIGN_FLOATS 16 /* 64 bytes */
+
+struct cairn_model {
+	cairn_backend *be; /* borrowed */
+	cairn_mlp_spec spec;
+	int nlayers; /* L */
+	int64_t dim[MAX_LAYERS + 1];
+	int64_t w_off[MAX_LAYERS]; /* in the parameter layout */
+	int64_t b_off[MAX_LAYERS];
+	int64_t nparams;
+	int64_t max_batch;
+	float *buf[CAIRN_MODEL_NBUFS]; /* backend, nparams floats each */
+	float *ws;                     /* backend workspace */
+	int32_t *labels;               /* backend, max_batch */
+	float *host_logits;            /* host, max_batch x classes */
+	/* workspace offsets, in floats */
+	int64_t x_off, z_off[MAX_LAYERS], a_off[MAX_LAYERS];
+	int64_t probs_off, loss_off, sum_off, d_off[2];
+};
+
+void cairn_mlp_spec_reference(cairn_mlp_spec *spec)
+{
+	if (!spec)
+		return;
+	memset(spec, 0, sizeof *spec);
+	spec->input = 784;
+	spec->nhidden = 2;
+	spec->hidden[0] = 1024;
+	spec->hidden[1] = 1024;
+	spec->classes = 10;
+	spec->act = CAIRN_ACT_RELU;
+}
+
+void cairn_adamw_defaults(cairn_adamw_params *p)
+{
+	if (!p)
+		return;
+	p->lr = 1e-3f;
+	p->beta1 = 0.9f;
+	p->beta2 = 0.999f;
+	p->eps = 1e-8f;
+	p->weight_decay = 0.01f;
+	p->step = 1;
+}
+
+/* Fills dims from a spec; CAIRN_EINVAL for a bad spec. */
+static int spec_dims(const cairn_mlp_spec *s, int64_t *dim, int *nlayers)
+{
+	if (s->nhidden < 0 || s->nhidden > CAIRN_MLP_MAX_HIDDEN ||
+	    (s->act != CAIRN_ACT_RELU && s->act != CAIRN_ACT_GELU))
+		return CAIRN_EINVAL;
+	dim[0] = s->input;
+	for (int i = 0; i < s->nhidden; i++)
+		dim[i + 1] = s->hidden[i];
+	dim[s->nhidden + 1] = s->classes;
+	for (int i = 0; i <= s->nhidden + 1; i++)
+		if (dim[i] < 1 || dim[i] > MAX_DIM)
+			return CAIRN_EINVAL;
+	*nlayers = s->nhidden + 1;
+	return 0;
+}
+
+static int64_t align_up(int64_t n)
+{
+	return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
+/* Lays out the parameters and the workspace; returns the workspace size in
+ * floats, or -1 when a size is out of bounds. */
+static int64_t model_layout(struct cairn_model *m)
+{
+	int64_t off = 0, ws = 0, dmax = 0, b = m->max_batch;
+
+	for (int l = 0; l < m->nlayers; l++) {
+		m->w_off[l] = off;
+		off += m->dim[l + 1] * m->dim[l]; /* each < 2^48 */
+		m->b_off[l] = off;
+		off += m->dim[l + 1];
+		if (off > MAX_ELEMS)
+			return -1;
+		if (m->dim[l + 1] > dmax)
+			dmax = m->dim[l + 1];
+	}
+	m->nparams = off;
+	if (m->dim[0] > dmax)
+		dmax = m->dim[0];
+	if (dmax > MAX_ELEMS / b)
+		return -1; /* every region is at most b * dmax */
+	m->x_off = ws;
+	ws += align_up(b * m->dim[0]);
+	for (int l = 0; l < m->nlayers; l++) {
+		m->z_off[l] = ws;
+		ws += align_up(b * m->dim[l + 1]);
+		m->a_off[l] = -1;
+		if (l + 1 < m->nlayers) {
+			m->a_off[l] = ws;
+			ws += align_up(b * m->dim[l + 1]);
+		}
+	}
+	m->probs_off = ws;
+	ws += align_up(b * m->spec.classes);
+	m->loss_off = ws;
+	ws += align_up(b);
+	m->sum_off = ws;
+	ws += ALIGN_FLOATS;
+	for (int i = 0; i < 2; i++) {
+		m->d_off[i] = ws;
+		ws += align_up(b * dmax);
+	}
+	return ws > MAX_ELEMS ? -1 : ws;
+}
+
+/* Ownership: on success *out belongs to the caller; on failure everything
+ * allocated here is freed through cairn_model_free. */
+int cairn_model_create(cairn_backend *be, const cairn_mlp_spec *spec,
+                       int64_t max_batch, cairn_model **out)
+{
+	struct cairn_model *m = NULL;
+	int64_t ws;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!be || !spec || !out || max_batch < 1 || max_batch > MAX_DIM)
+		return CAIRN_EINVAL;
+	m = calloc(1, sizeof *m);
+	if (!m)
+		return CAIRN_ENOMEM;
+	m->be = be;
+	m->spec = *spec;
+	m->max_batch = max_batch;
+	rc = spec_dims(spec, m->dim, &m->nlayers);
+	if (rc)
+		goto out;
+	ws = model_layout(m);
+	if (ws < 0) {
+		rc = CAIRN_EINVAL;
+		goto out;
+	}
+	for (int i = 0; i < CAIRN_MODEL_NBUFS; i++) {
+		rc = cairn_buf_alloc(be, (size_t)m->nparams * sizeof(float),
+		                     (void **)&m->buf[i]);
+		if (rc)
+			goto out;
+	}
+	rc = cairn_buf_alloc(be, (size_t)ws * sizeof(float), (void **)&m->ws);
+	if (rc)
+		goto out;
+	rc = cairn_buf_alloc(be, (size_t)max_batch * sizeof(int32_t),
+	                     (void **)&m->labels);
+	if (rc)
+		goto out;
+	m->host_logits =
+	    malloc((size_t)(max_batch * spec->classes) * sizeof(float));
+	if (!m->host_logits) {
+		rc = CAIRN_ENOMEM;
+		goto out;
+	}
+	*out = m;
+	m = NULL;
+out:
+	cairn_model_free(m);
+	return rc;
+}
+
+void cairn_model_free(cairn_model *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < CAIRN_MODEL_NBUFS; i++)
+		if (m->buf[i])
+			cairn_buf_free(m->be, m->buf[i]);
+	if (m->ws)
+		cairn_buf_free(m->be, m->ws);
+	if (m->labels)
+		cairn_buf_free(m->be, m->labels);
+	free(m->host_logits);
+	free(m);
+}
+
+/* ---- accessors and host copies ---------------------------------------- */
+
+const cairn_mlp_spec *cairn_model_spec(const cairn_model *m)
+{
+	return m ? &m->spec : NULL;
+}
+
+cairn_backend *cairn_model_backend(const cairn_model *m)
+{
+	return m ? m->be : NULL;
+}
+
+int64_t cairn_model_max_batch(const cairn_model *m)
+{
+	return m ? m->max_batch : 0;
+}
+
+int64_t cairn_model_param_count(const cairn_model *m)
+{
+	return m ? m->nparams : 0;
+}
+
+int cairn_model_tensor_count(const cairn_model *m)
+{
+	return m ? 2 * m->nlayers : 0;
+}
+
+int cairn_model_tensor(const cairn_model *m, int i, int64_t *offset,
+                       int64_t *rows, int64_t *cols)
+{
+	int l;
+
+	if (!m || i < 0 || i >= 2 * m->nlayers)
+		return CAIRN_EINVAL;
+	l = i / 2;
+	if (offset)
+		*offset = i % 2 ? m->b_off[l] : m->w_off[l];
+	if (rows)
+		*rows = i % 2 ? 1 : m->dim[l + 1];
+	if (cols)
+		*cols = i % 2 ? m->dim[l + 1] : m->dim[l];
+	return 0;
+}
+
+float *cairn_model_buffer(cairn_model *m, cairn_model_buf which)
+{
+	if (!m || (int)which < 0 || which >= CAIRN_MODEL_NBUFS)
+		return NULL;
+	return m->buf[which];
+}
+
+int cairn_model_read(cairn_model *m, cairn_model_buf which, float *host)
+{
+	float *p = cairn_model_buffer(m, which);
+
+	if (!p || !host)
+		return CAIRN_EINVAL;
+	return cairn_buf_read(m->be, host, p,
+	                      (size_t)m->nparams * sizeof(float));
+}
+
+int cairn_model_write(cairn_model *m, cairn_model_buf which, const float *host)
+{
+	float *p = cairn_model_buffer(m, which);
+
+	if (!p || !host)
+		return CAIRN_EINVAL;
+	return cairn_buf_write(m->be, p, host,
+	                       (size_t)m->nparams * sizeof(float));
+}
+
+/* +0 everywhere: cairn_fill_uniform with lo = hi = +0 gives
+ * fmaf(u, +0, +0) = +0 for every element, on the backend, with no host
+ * buffer of the model's size. */
+int cairn_model_zero(cairn_model *m, cairn_model_buf which)
+{
+	float *p = cairn_model_buffer(m, which);
+
+	if (!p)
+		return CAIRN_EINVAL;
+	return cairn_fill_uniform(m->be, m->nparams, 0, 0, 0, 0.0f, 0.0f, p);
+}
+
+int cairn_model_init(cairn_model *m, uint64_t seed)
+{
+	int rc = 0;
+
+	if (!m)
+		return CAIRN_EINVAL;
+	for (int l = 0; l < m->nlayers && !rc; l++) {
+		float k = 1.0f / sqrtf((float)m->dim[l]);
+		float *p = m->buf[CAIRN_MODEL_PARAMS];
+		uint64_t s = CAIRN_MODEL_INIT_STREAM + 2 * (uint64_t)l;
+
+		rc = cairn_fill_uniform(m->be, m->dim[l + 1] * m->dim[l], seed,
+		                        s, 0, -k, k, p + m->w_off[l]);
+		if (!rc)
+			rc = cairn_fill_uniform(m->be, m->dim[l + 1], seed,
+			                        s + 1, 0, -k, k,
+			                        p + m->b_off[l]);
+	}
+	for (int i = CAIRN_MODEL_GRADS; i < CAIRN_MODEL_NBUFS && !rc; i++)
+		rc = cairn_model_zero(m, (cairn_model_buf)i);
+	return rc;
+}
+
+/* ---- forward and backward --------------------------------------------- */
+
+/* Uploads x (and y, when non-NULL, after checking every label). */
+static int upload(struct cairn_model *m, int64_t batch, const float *x,
+                  const int32_t *y)
+{
+	int rc;
+
+	if (!x || batch < 1 || batch > m->max_batch)
+		return CAIRN_EINVAL;
+	if (y)
+		for (int64_t r = 0; r < batch; r++)
+			if (y[r] < 0 || y[r] >= m->spec.classes)
+				return CAIRN_ERANGE;
+	rc = cairn_buf_write(m->be, m->ws + m->x_off, x,
+	                     (size_t)(batch * m->dim[0]) * sizeof(float));
+	if (!rc && y)
+		rc = cairn_buf_write(m->be, m->labels, y,
+		                     (size_t)batch * sizeof(int32_t));
+	return rc;
+}
+
+/* The logits of the uploaded batch into Z_{L-1}. */
+static int forward(struct cairn_model *m, int64_t b)
+{
+	const float *p = m->buf[CAIRN_MODEL_PARAMS];
+	const float *x = m->ws + m->x_off;
+	int rc = 0;
+
+	for (int l = 0; l < m->nlayers && !rc; l++) {
+		int64_t in = m->dim[l], out = m->dim[l + 1];
+		float *z = m->ws + m->z_off[l], *a;
+
+		rc = cairn_gemm(m->be, CAIRN_NOTRANS, CAIRN_TRANS, b, out, in,
+		                x, in, p + m->w_off[l], in, z, out, 0);
+		if (!rc)
+			rc = cairn_bias_add(m->be, b, out, z, p + m->b_off[l],
+			                    z);
+		if (rc || l + 1 == m->nlayers)
+			break;
+		a = m->ws + m->a_off[l];
+		rc = m->spec.act == CAIRN_ACT_GELU
+		         ? cairn_gelu(m->be, b * out, z, a)
+		         : cairn_relu(m->be, b * out, z, a);
+		x = a;
+	}
+	return rc;
+}
+
+/* Softmax cross-entropy of the logits and the batch's loss S / (float)B. */
+static int loss_of(struct cairn_model *m, int64_t b, float *loss)
+{
+	float *probs = m->ws + m->probs_off, *rows = m->ws + m->loss_off;
+	float *sum = m->ws + m->sum_off, s = 0.0f;
+	int rc;
+
+	rc = cairn_xent_fwd(m->be, b, m->spec.classes,
+	                    m->ws + m->z_off[m->nlayers - 1], m->labels, probs,
+	                    rows);
+	if (!rc)
+		rc = cairn_sum(m->be, b, rows, sum);
+	if (!rc)
+		rc = cairn_buf_read(m->be, &s, sum, sizeof s);
+	if (!rc && loss) {
+		unsigned csr = cairn__fp_enter(); /* host float math: the profile */
+		*loss = s / (float)b;
+		cairn__fp_leave(csr);
+	}
+	return rc;
+}
+
+/* The gradient of the loss into the gradient buffer (model.h). */
+static int backward(struct cairn_model *m, int64_t b)
+{
+	const float *p = m->buf[CAIRN_MODEL_PARAMS];
+	float *g = m->buf[CAIRN_MODEL_GRADS];
+	float *dz = m->ws + m->d_off[0];
+	int cur = 0, rc;
+
+	rc = cairn_xent_bwd(m->be, b, m->spec.classes, m->ws + m->probs_off,
+	                    m->labels, 1.0f / (float)b, dz);
+	for (int l = m->nlayers - 1; l >= 0 && !rc; l--) {
+		int64_t in = m->dim[l], out = m->dim[l + 1];
+		const float *x = l ? m->ws + m->a_off[l - 1] : m->ws + m->x_off;
+		float *dx = m->ws + m->d_off[1 - cur];
+
+		rc = cairn_gemm(m->be, CAIRN_TRANS, CAIRN_NOTRANS, out, in, b,
+		                dz, out, x, in, g + m->w_off[l], in, 0);
+		if (!rc)
+			rc =
+			    cairn_bias_grad(m->be, b, out, dz, g + m->b_off[l]);
+		if (rc || l == 0)
+			break;
+		rc = cairn_gemm(m->be, CAIRN_NOTRANS, CAIRN_NOTRANS, b, in, out,
+		                dz, out, p + m->w_off[l], in, dx, in, 0);
+		if (!rc) {
+			const float *zp = m->ws + m->z_off[l - 1];
+			rc = m->spec.act == CAIRN_ACT_GELU
+			         ? cairn_gelu_bwd(m->be, b * in, zp, dx, dx)
+			         : cairn_relu_bwd(m->be, b * in, zp, dx, dx);
+		}
+		dz = dx;
+		cur = 1 - cur;
+	}
+	return rc;
+}
+
+int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
+                     const int32_t *y, float *loss)
+{
+	int rc;
+
+	if (!m || !y || !loss)
+		return CAIRN_EINVAL;
+	rc = upload(m, batch, x, y);
+	if (!rc)
+		rc = forward(m, batch);
+	if (!rc)
+		rc = loss_of(m, batch, loss);
+	return rc;
+}
+
+int cairn_model_forward_backward(cairn_model *m, int64_t batch, const float *x,
+                                 const int32_t *y, float *loss)
+{
+	float l = 0.0f;
+	int rc;
+
+	if (!m || !y)
+		return CAIRN_EINVAL;
+	rc = upload(m, batch, x, y);
+	if (!rc)
+		rc = forward(m, batch);
+	if (!rc)
+		rc = loss_of(m, batch, &l);
+	if (!rc)
+		rc = backward(m, batch);
+	if (!rc && loss)
+		*loss = l;
+	return rc;
+}
+
+int cairn_model_step(cairn_model *m, int64_t batch, const float *x,
+                     const int32_t *y, const cairn_adamw_params *opt,
+                     float *loss)
+{
+	float l = 0.0f;
+	int rc;
+
+	if (!m || !opt || opt->step < 1)
+		return CAIRN_EINVAL;
+	rc = cairn_model_forward_backward(m, batch, x, y, &l);
+	if (!rc)
+		rc = cairn_adamw(m->be, m->nparams, opt,
+		                 m->buf[CAIRN_MODEL_PARAMS],
+		                 m->buf[CAIRN_MODEL_GRADS],
+		                 m->buf[CAIRN_MODEL_M], m->buf[CAIRN_MODEL_V]);
+	if (!rc && loss)
+		*loss = l;
+	return rc;
+}
+
+/* ---- evaluation ----------------------------------------------------- */
+
+int cairn_model_predict(cairn_model *m, int64_t batch, const float *x,
+                        int32_t *pred)
+{
+	int64_t c;
+	int rc;
+
+	if (!m || !pred)
+		return CAIRN_EINVAL;
+	c = m->spec.classes;
+	rc = upload(m, batch, x, NULL);
+	if (!rc)
+		rc = forward(m, batch);
+	if (!rc)
+		rc = cairn_buf_read(m->be, m->host_logits,
+		                    m->ws + m->z_off[m->nlayers - 1],
+		                    (size_t)(batch * c) * sizeof(float));
+	for (int64_t r = 0; r < batch && !rc; r++) {
+		const float *row = m->host_logits + r * c;
+		int64_t best = 0;
+
+		for (int64_t j = 1; j < c; j++)
+			if (row[j] > row[best])
+				best = j;
+		pred[r] = (int32_t)best;
+	}
+	return rc;
+}
+
+int cairn_model_evaluate(cairn_model *m, int64_t n, const float *x,
+                         const int32_t *y, int64_t *correct)
+{
+	int32_t *pred = NULL;
+	int64_t ok = 0;
+	int rc = 0;
+
+	if (!m || n < 0 || (n > 0 && (!x || !y)) || !correct)
+		return CAIRN_EINVAL;
+	pred = malloc((size_t)m->max_batch * sizeof *pred);
+	if (!pred)
+		return CAIRN_ENOMEM;
+	for (int64_t r0 = 0; r0 < n && !rc; r0 += m->max_batch) {
+		int64_t b = n - r0 < m->max_batch ? n - r0 : m->max_batch;
+
+		rc = cairn_model_predict(m, b, x + r0 * m->dim[0], pred);
+		for (int64_t r = 0; r < b && !rc; r++)
+			ok += pred[r] == y[r0 + r];
+	}
+	if (!rc)
+		*correct = ok;
+	free(pred);
+	return rc;
+}
+
+int cairn_model_evaluate_dataset(cairn_model *m, const cairn_dataset *ds,
+                                 int64_t *correct)
+{
+	float *x = NULL;
+	int32_t *y = NULL, *pred = NULL;
+	uint32_t *idx = NULL;
+	int64_t ok = 0, bmax;
+	int rc = 0;
+
+	if (!m || !ds || !correct || m->dim[0] != CAIRN_DATASET_PIXELS)
+		return CAIRN_EINVAL;
+	bmax = m->max_batch;
+	x = malloc((size_t)(bmax * CAIRN_DATASET_PIXELS) * sizeof *x);
+	y = malloc((size_t)bmax * sizeof *y);
+	pred = malloc((size_t)bmax * sizeof *pred);
+	idx = malloc((size_t)bmax * sizeof *idx);
+	if (!x || !y || !pred || !idx) {
+		rc = CAIRN_ENOMEM;
+		goto out;
+	}
+	for (int64_t r0 = 0; r0 < ds->count && !rc; r0 += bmax) {
+		int64_t b = ds->count - r0 < bmax ? ds->count - r0 : bmax;
+
+		for (int64_t r = 0; r < b; r++)
+			idx[r] = (uint32_t)(r0 + r);
+		rc = cairn_dataset_gather(ds, idx, (size_t)b, x, y, NULL, 0);
+		if (!rc)
+			rc = cairn_model_predict(m, b, x, pred);
+		for (int64_t r = 0; r < b && !rc; r++)
+			ok += pred[r] == y[r];
+	}
+	if (!rc)
+		*correct = ok;
+out:
+	free(x);
+	free(y);
+	free(pred);
+	free(idx);
+	return rc;
+}
+
+/* ---- sampling ----------------------------------------------------------- */
+
+int cairn_sample_indices(uint64_t seed, uint32_t round, uint32_t task,
+                         uint32_t step, uint32_t n, int64_t batch,
+                         uint32_t *idx)
+{
+	uint64_t stream = ((uint64_t)round << 32) | task;
+	uint32_t w[4];
+
+	if (n < 1 || batch < 0 || batch > (int64_t)UINT32_MAX ||
+	    (batch > 0 && !idx))
+		return CAIRN_EINVAL;
+	if (round >= CAIRN_SAMPLE_ROUND_LIMIT)
+		return CAIRN_ERANGE;
+	for (int64_t e = 0; e < batch; e++) {
+		if (e % 4 == 0)
+			cairn_philox_block(
+			    seed, stream,
+			    ((uint64_t)step << 32) | (uint64_t)(e / 4), w);
+		idx[e] = (uint32_t)(((uint64_t)w[e % 4] * n) >> 32);
+	}
+	return 0;
+}

@@ -2,7 +2,7 @@
  *
  * SSE control (MXCSR) 0x1f80: round to nearest even, all exceptions masked,
  * no flush-to-zero, no denormals-are-zero (DESIGN.md 2.6).  A caller may
- * have set FTZ/DAZ (code built with -ffast-math does, at start-up); every op
+ * have set FTZ/DAZ (start-up code linked by fast-math builds does); every op
  * runs under the profile's control whatever the caller's, which is restored
  * afterwards.  Pool workers enter it once when they start. */
 #ifndef CAIRN_FPENV_H

@@ -39,8 +39,8 @@ CAIRN_HD float cairn_u2f(uint32_t u)
 #endif
 }
 
-/* x != x is true exactly for NaN; the compiler may not fold it (no
- * -ffast-math anywhere). */
+/* NaN test on the bits (exponent all ones, mantissa non-zero), so that no
+ * compiler option can fold it away the way it could fold x != x. */
 CAIRN_HD int cairn_isnan(float x)
 {
 	return (cairn_f2u(x) & 0x7fffffffu) > 0x7f800000u;

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "test_util.h"
 #include <sodium.h>
 
 #include "blake2b.h"
@@ -40,11 +42,7 @@ static uint64_t g_rng;
 
 static uint64_t rnd(void)
 {
-	/* splitmix64 */
-	uint64_t z = (g_rng += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
+	return cairn_test_splitmix64(&g_rng);
 }
 
 static void fill(void *p, size_t n)
@@ -1048,7 +1046,6 @@ static void test_doc_vectors(void **state)
 
 int main(void)
 {
-	const char *env = getenv("CAIRN_TEST_SEED");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_blake2b_kat),
 		cmocka_unit_test(test_blake2b_lengths),
@@ -1071,13 +1068,7 @@ int main(void)
 		fprintf(stderr, "test_attest: sodium_init failed\n");
 		return 1;
 	}
-	g_seed = env ? strtoull(env, NULL, 0)
-		     : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^
-			       (uint64_t)clock();
+	g_seed = cairn_test_seed("test_attest");
 	g_rng = g_seed;
-	printf("test_attest: seed 0x%016" PRIx64
-	       " (CAIRN_TEST_SEED to replay)\n",
-	       g_seed);
-	fflush(stdout);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

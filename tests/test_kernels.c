@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "cairn/error.h"
 #include "cairn/kernels.h"
 #include "cairn/log.h"
@@ -32,11 +34,7 @@ static uint64_t g_rng;
 
 static uint64_t rnd(void)
 {
-	/* splitmix64 */
-	uint64_t z = (g_rng += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
+	return cairn_test_splitmix64(&g_rng);
 }
 
 static int64_t rnd_range(int64_t lo, int64_t hi)
@@ -695,7 +693,7 @@ static void test_fill(void **state)
 #include <xmmintrin.h>
 
 /* Tiny inputs whose products are subnormal: under FTZ/DAZ they would flush
- * to zero.  A caller with FTZ and DAZ set (as -ffast-math start-up code
+ * to zero.  A caller with FTZ and DAZ set (as fast-math start-up code
  * does) must get the same bits as one without. */
 static void test_caller_ftz_daz(void **state)
 {
@@ -752,7 +750,7 @@ static void test_caller_ftz_daz(void **state)
 }
 
 /* A backend opened by a thread with FTZ|DAZ set (an application built with
- * -ffast-math): its pool workers inherit that MXCSR and must leave it.
+ * fast-math flags): its pool workers inherit that MXCSR and must leave it.
  * The ops are big enough that the workers take part. */
 static void test_workers_ftz_daz(void **state)
 {
@@ -816,7 +814,6 @@ static void test_caller_ftz_daz(void **state)
 
 int main(int argc, char **argv)
 {
-	const char *env = getenv("CAIRN_TEST_SEED");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gemm_odd_shapes),
 		cmocka_unit_test(test_gemm_large_shapes),
@@ -850,13 +847,8 @@ int main(int argc, char **argv)
 			g_backend);
 		return 2;
 	}
-	g_seed = env ? strtoull(env, NULL, 0)
-		     : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^
-			       (uint64_t)clock();
+	printf("test_kernels: backend %s\n", g_backend);
+	g_seed = cairn_test_seed("test_kernels");
 	g_rng = g_seed;
-	printf("test_kernels: backend %s, seed 0x%016" PRIx64
-	       " (CAIRN_TEST_SEED to replay)\n",
-	       g_backend, g_seed);
-	fflush(stdout);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

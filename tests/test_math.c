@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "cairn_math.h"
 
 enum fn { FN_EXP, FN_LOG, FN_TANH, FN_SINPI, FN_COSPI, FN_COUNT };
@@ -66,13 +68,6 @@ struct acc {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static float u2f(uint32_t u)
 {
@@ -91,7 +86,7 @@ static uint32_t f2u(float f)
 /* A uniform double in [lo, hi), rounded to float. */
 static float uniform(uint64_t *s, double lo, double hi)
 {
-	double u = (double)(splitmix64(s) >> 11) * 0x1p-53;
+	double u = (double)(cairn_test_splitmix64(s) >> 11) * 0x1p-53;
 	return (float)(lo + (hi - lo) * u);
 }
 
@@ -220,7 +215,7 @@ static void around(struct acc *a, float x, uint32_t half)
 static void random_bits(struct acc *a, uint64_t *s, uint32_t count)
 {
 	for (uint32_t i = 0; i < count; i++)
-		check(a, u2f((uint32_t)splitmix64(s)));
+		check(a, u2f((uint32_t)cairn_test_splitmix64(s)));
 }
 
 static void random_range(struct acc *a, uint64_t *s, double lo, double hi,
@@ -548,23 +543,10 @@ static void test_exhaustive(void **state)
 static int group_setup(void **state)
 {
 	struct ctx *c = calloc(1, sizeof *c);
-	const char *env = getenv("CAIRN_TEST_SEED");
 
 	if (!c)
 		return -1;
-	if (env && *env) {
-		c->seed = strtoull(env, NULL, 0);
-	} else {
-		FILE *f = fopen("/dev/urandom", "rb");
-		if (!f || fread(&c->seed, sizeof c->seed, 1, f) != 1)
-			c->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
-		if (f)
-			fclose(f);
-	}
-	printf("test_math: seed 0x%016llx (CAIRN_TEST_SEED=0x%016llx "
-	       "reproduces this run)\n",
-	       (unsigned long long)c->seed, (unsigned long long)c->seed);
-	fflush(stdout);
+	c->seed = cairn_test_seed("test_math");
 	*state = c;
 	return 0;
 }

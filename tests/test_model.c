@@ -28,6 +28,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "cairn/dataset.h"
 #include "cairn/error.h"
 #include "cairn/kernels.h"
@@ -42,11 +44,7 @@ static uint64_t g_rng;
 
 static uint64_t rnd(void)
 {
-	/* splitmix64 */
-	uint64_t z = (g_rng += 0x9E3779B97F4A7C15ull);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
+	return cairn_test_splitmix64(&g_rng);
 }
 
 /* [0, 1) */
@@ -859,7 +857,6 @@ static void test_step_time(void **state)
 
 int main(void)
 {
-	const char *env = getenv("CAIRN_TEST_SEED");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_init),
 	    cmocka_unit_test(test_sampling),
@@ -875,13 +872,7 @@ int main(void)
 	};
 
 	cairn_log_set_level(CAIRN_LOG_WARN);
-	g_seed = env ? strtoull(env, NULL, 0)
-	             : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^
-	                   (uint64_t)clock();
+	g_seed = cairn_test_seed("test_model");
 	g_rng = g_seed;
-	printf("test_model: seed 0x%016" PRIx64
-	       " (CAIRN_TEST_SEED to replay)\n",
-	       g_seed);
-	fflush(stdout);
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "philox.h"
 
 struct ctx {
@@ -56,13 +58,6 @@ static const struct kat kats[] = {
      {0xaa74e81c, 0xc9ddb97b, 0x2c2cd881, 0x9390c78d}},
 };
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 static uint32_t bits(float f)
 {
@@ -96,8 +91,8 @@ static void test_block_mapping(void **state)
 		assert_int_equal(out[j], kats[2].want[j]);
 
 	for (int i = 0; i < 10000; i++) {
-		uint64_t key = splitmix64(&s), stream = splitmix64(&s);
-		uint64_t block = splitmix64(&s);
+		uint64_t key = cairn_test_splitmix64(&s), stream = cairn_test_splitmix64(&s);
+		uint64_t block = cairn_test_splitmix64(&s);
 		uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32),
 		                   (uint32_t)stream, (uint32_t)(stream >> 32)};
 		uint32_t k[2] = {(uint32_t)key, (uint32_t)(key >> 32)};
@@ -143,7 +138,7 @@ static void test_u01(void **state)
 	assert_int_equal(bits(cairn_rng_u01_open0(0xffffffffu)), bits(1.0f));
 	assert_int_equal(bits(cairn_rng_u01_open0(0x7fffffffu)), bits(0.5f));
 	for (int i = 0; i < 1000000; i++) {
-		uint32_t w = (uint32_t)splitmix64(&s);
+		uint32_t w = (uint32_t)cairn_test_splitmix64(&s);
 		float u = cairn_rng_u01(w), v = cairn_rng_u01_open0(w);
 		assert_true(u >= 0.0f && u < 1.0f);
 		assert_true(v > 0.0f && v <= 1.0f);
@@ -264,23 +259,10 @@ static void test_normal_lanes(void **state)
 static int group_setup(void **state)
 {
 	struct ctx *c = calloc(1, sizeof *c);
-	const char *env = getenv("CAIRN_TEST_SEED");
 
 	if (!c)
 		return -1;
-	if (env && *env) {
-		c->seed = strtoull(env, NULL, 0);
-	} else {
-		FILE *f = fopen("/dev/urandom", "rb");
-		if (!f || fread(&c->seed, sizeof c->seed, 1, f) != 1)
-			c->seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
-		if (f)
-			fclose(f);
-	}
-	printf("test_philox: seed 0x%016llx (CAIRN_TEST_SEED=0x%016llx "
-	       "reproduces this run)\n",
-	       (unsigned long long)c->seed, (unsigned long long)c->seed);
-	fflush(stdout);
+	c->seed = cairn_test_seed("test_philox");
 	*state = c;
 	return 0;
 }

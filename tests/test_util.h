@@ -1,0 +1,47 @@
+/* cairn tests: the random inputs every test program shares.
+ *
+ * A run's seed comes from CAIRN_TEST_SEED (decimal or 0x-hex) when set, else
+ * from /dev/urandom (else the clock).  It is printed first, so that any run,
+ * failed or not, can be replayed exactly. */
+#ifndef CAIRN_TEST_UTIL_H
+#define CAIRN_TEST_UTIL_H
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* splitmix64: the next value of the generator whose state is *s. */
+static inline uint64_t cairn_test_splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* The run's seed, printed as "PROG: seed 0x... (CAIRN_TEST_SEED=0x... to
+ * replay)". */
+static inline uint64_t cairn_test_seed(const char *prog)
+{
+	const char *env = getenv("CAIRN_TEST_SEED");
+	uint64_t seed = 0;
+
+	if (env && *env) {
+		seed = strtoull(env, NULL, 0);
+	} else {
+		FILE *f = fopen("/dev/urandom", "rb");
+		if (!f || fread(&seed, sizeof seed, 1, f) != 1)
+			seed = (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull;
+		if (f)
+			fclose(f);
+	}
+	printf("%s: seed 0x%016" PRIx64 " (CAIRN_TEST_SEED=0x%016" PRIx64
+	       " to replay)\n",
+	       prog, seed, seed);
+	fflush(stdout);
+	return seed;
+}
+
+#endif

@@ -1,5 +1,6 @@
 /* cairn: the binary as a user runs it (integration): exit codes, help,
- * errors that name the bad value, and `cairn bench gemm --json`.
+ * errors that name the bad value, `cairn bench gemm --json`, and
+ * `cairn keygen` (new key, no overwrite, --show refusing an open mode).
  * argv[1] is the path of the cairn binary. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -149,6 +152,109 @@ static void test_bench_gpu_absent(void **state)
 	assert_true(said_why);
 }
 
+/* Whether s holds a run of exactly 64 lower-case hex digits. */
+static int has_hex64(const char *s)
+{
+	size_t run = 0;
+	for (const char *p = s;; p++) {
+		int hex = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
+		if (hex) {
+			run++;
+		} else {
+			if (run == 64)
+				return 1;
+			if (!*p)
+				return 0;
+			run = 0;
+		}
+	}
+}
+
+static void test_keygen(void **state)
+{
+	char dir[] = "/tmp/cairn-cli-keygen-XXXXXX", args[900], key[200],
+	     *o, *shown;
+	struct stat st;
+	int rc;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof key, "%s/k", dir);
+
+	/* A new key: exit 0, the public key and the path, mode 0600. */
+	snprintf(args, sizeof args, "keygen --out '%s'", key);
+	assert_int_equal(run(args, &o), 0);
+	assert_true(has_hex64(o));
+	assert_non_null(strstr(o, key));
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* --show loads it back and prints the same public key. */
+	snprintf(args, sizeof args, "keygen --show '%s'", key);
+	assert_int_equal(run(args, &shown), 0);
+	assert_string_equal(o, shown);
+	free(shown);
+	free(o);
+
+	/* The same path again: exit 1, naming the path; the key stays. */
+	snprintf(args, sizeof args, "keygen --out '%s'", key);
+	assert_int_equal(run(args, &o), 1);
+	assert_non_null(strstr(o, key));
+	assert_non_null(strstr(o, "already exists"));
+	free(o);
+
+	/* A copy readable by others is refused with the fix to run. */
+	snprintf(args, sizeof args, "cp '%s' '%s.644' && chmod 644 '%s.644'",
+		 key, key, key);
+	assert_int_equal(system(args), 0);
+	snprintf(args, sizeof args, "keygen --show '%s.644'", key);
+	assert_int_equal(run(args, &o), 1);
+	assert_non_null(strstr(o, "chmod 600"));
+	assert_non_null(strstr(o, "0644"));
+	free(o);
+
+	/* --json, and the default path under $HOME (directory mode 0700). */
+	{
+		char home[300], *old = getenv("HOME"), *saved = NULL, path[400];
+		if (old)
+			saved = strdup(old);
+		snprintf(home, sizeof home, "%s/home", dir);
+		assert_int_equal(mkdir(home, 0755), 0);
+		setenv("HOME", home, 1);
+		unsetenv("CAIRN_KEY");
+		rc = run("keygen --json", &o);
+		if (saved) {
+			setenv("HOME", saved, 1);
+			free(saved);
+		} else {
+			unsetenv("HOME");
+		}
+		assert_int_equal(rc, 0);
+		snprintf(path, sizeof path, "\"%s/.config/cairn/worker.key\"",
+			 home);
+		assert_true(json_has(o, "path", path));
+		assert_non_null(strstr(o, "\"public_key\""));
+		assert_true(has_hex64(o));
+		free(o);
+		snprintf(path, sizeof path, "%s/.config/cairn", home);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0700);
+		snprintf(path, sizeof path, "%s/.config/cairn/worker.key", home);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+	}
+
+	/* Usage errors: exit 2. */
+	assert_int_equal(run("keygen --out", &o), 2);
+	free(o);
+	assert_int_equal(run("keygen --frob", &o), 2);
+	assert_non_null(strstr(o, "--frob"));
+	free(o);
+
+	snprintf(args, sizeof args, "rm -rf '%s'", dir);
+	assert_int_equal(system(args), 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -156,6 +262,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_bench_gemm_json),
 		cmocka_unit_test(test_bench_gpu_absent),
+		cmocka_unit_test(test_keygen),
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_cli PATH-TO-CAIRN\n");

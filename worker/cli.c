@@ -27,7 +27,7 @@ static const struct cairn__cmd cairn__cmds[] = {
 	{"scheduler", NULL, "the coordinator (planned)"},
 	{"verify", NULL, "audit result bundles (planned)"},
 	{"ledger", NULL, "show and verify the rewards ledger (planned)"},
-	{"keygen", NULL, "make an Ed25519 identity (planned)"},
+	{"keygen", cairn_cmd_keygen, "make or show an Ed25519 identity (key file mode 0600)"},
 };
 
 #define CAIRN__NCMDS (sizeof cairn__cmds / sizeof cairn__cmds[0])
@@ -88,7 +88,7 @@ int cairn_cli_main(int argc, char **argv)
 		if (!cairn__cmds[c].run) {
 			fprintf(stderr,
 				"cairn: '%s' is not built yet in cairn %s; "
-				"available now: bench\n",
+				"available now: bench, keygen\n",
 				argv[i], CAIRN_VERSION);
 			return 2;
 		}

@@ -39,7 +39,8 @@ extern "C" {
 	X(STATE, 0x05, "cairn/state/v1")                                       \
 	X(TRACE_LEAF, 0x06, "cairn/trace-leaf/v1")                             \
 	X(TRACE_NODE, 0x07, "cairn/trace-node/v1")                             \
-	X(TRACE_ROOT, 0x08, "cairn/trace-root/v1")
+	X(TRACE_ROOT, 0x08, "cairn/trace-root/v1")                             \
+	X(SIGNATURE, 0x09, "cairn/signature/v1")
 
 enum cairn_domain {
 #define CAIRN__DOMAIN_ENUM(name, tag, str) CAIRN_DOM_##name = tag,

@@ -64,6 +64,15 @@ struct cairn_bench_gemm_result {
 int cairn__bench_gemm_cuda(const struct cairn_bench_gemm_cfg *cfg,
                            struct cairn_bench_gemm_result *res);
 
+/* ---- helpers shared by the suites (bench_util.c) ---------------------- */
+int cairn__bench_parse_int(const char *suite, const char *opt, const char *val,
+                           long long lo, long long hi, long long *out);
+double cairn__bench_now(void);
+double cairn__bench_median(double *t, int n);
+
+/* The train suite (bench_train.c): argv[0] is "train". */
+int cairn__bench_train_cmd(int argc, char **argv);
+
 /* ---- OpenBLAS, loaded at run time (blas_ref.c) -------------------------
  * The binary never links a BLAS: cairn_blas_open dlopens libopenblas.so.0
  * (then libopenblas.so) and resolves the entry points below. */

@@ -64,7 +64,8 @@ static void bench_usage(FILE *f)
 	fprintf(f, "usage: cairn bench SUITE [OPTIONS]\n\n"
 	           "Measures this machine.  Suites:\n"
 	           "  gemm   exact-profile SGEMM beside OpenBLAS (cpu) or "
-	           "cuBLAS (gpu)\n\n"
+	           "cuBLAS (gpu)\n"
+	           "  train  samples/s of the reference job's training step\n\n"
 	           "'cairn bench SUITE --help' lists a suite's options.\n");
 }
 
@@ -91,33 +92,6 @@ static void gemm_usage(FILE *f)
 	        "exit status: 0 ok, 1 failure (or a result that is not "
 	        "bit-exact), 2 bad usage\n",
 	        GEMM_MIN_REPS);
-}
-
-/* Parses an integer option value in [lo, hi]; prints why not. */
-static int gemm_parse_int(const char *opt, const char *val, long long lo,
-                          long long hi, long long *out)
-{
-	char *end = NULL;
-	long long v;
-
-	if (!val) {
-		fprintf(stderr,
-		        "cairn bench gemm: %s needs a value; see "
-		        "'cairn bench gemm --help'\n",
-		        opt);
-		return 2;
-	}
-	errno = 0;
-	v = strtoll(val, &end, 10);
-	if (errno || end == val || *end || v < lo || v > hi) {
-		fprintf(stderr,
-		        "cairn bench gemm: %s '%s': want an integer "
-		        "from %lld to %lld\n",
-		        opt, val, lo, hi);
-		return 2;
-	}
-	*out = v;
-	return 0;
 }
 
 /* Parses argv (argv[0] is "gemm").  Returns 0, 1 after --help, or 2 after
@@ -167,15 +141,15 @@ static int gemm_parse(int argc, char **argv, struct gemm_args *g)
 			g->ta = v[0] == 't';
 			g->tb = v[1] == 't';
 		} else if (!strcmp(o, "--threads")) {
-			if ((rc = gemm_parse_int(o, v, 1, 1024, &x)))
+			if ((rc = cairn__bench_parse_int("gemm", o, v, 1, 1024, &x)))
 				return rc;
 			g->threads = (int)x;
 		} else if (!strcmp(o, "--size")) {
-			if ((rc = gemm_parse_int(o, v, 1, GEMM_MAX_SIZE, &x)))
+			if ((rc = cairn__bench_parse_int("gemm", o, v, 1, GEMM_MAX_SIZE, &x)))
 				return rc;
 			g->size = x;
 		} else if (!strcmp(o, "--reps")) {
-			if ((rc = gemm_parse_int(o, v, 1, 100000, &x)))
+			if ((rc = cairn__bench_parse_int("gemm", o, v, 1, 100000, &x)))
 				return rc;
 			g->reps = (int)x;
 		} else {
@@ -189,28 +163,6 @@ static int gemm_parse(int argc, char **argv, struct gemm_args *g)
 		i++; /* the option's value */
 	}
 	return 0;
-}
-
-static double gemm_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int gemm_cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-/* The median of t[0..n); sorts t. */
-static double gemm_median(double *t, int n)
-{
-	qsort(t, (size_t)n, sizeof *t, gemm_cmp_double);
-	return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
 /* splitmix64: the bench's inputs need only be random-looking. */
@@ -252,10 +204,10 @@ static int gemm_time_exact(cairn_backend *be, const struct gemm_args *g,
 
 	if ((rc = gemm_exact_once(be, g, n, a, b, c)))
 		return rc;
-	t0 = gemm_now();
+	t0 = cairn__bench_now();
 	if ((rc = gemm_exact_once(be, g, n, a, b, c)))
 		return rc;
-	tw = gemm_now() - t0;
+	tw = cairn__bench_now() - t0;
 	if (*reps <= 0) {
 		double r = ceil(GEMM_TARGET_SECONDS / (tw > 1e-9 ? tw : 1e-9));
 		*reps = r < GEMM_MIN_REPS ? GEMM_MIN_REPS
@@ -266,12 +218,12 @@ static int gemm_time_exact(cairn_backend *be, const struct gemm_args *g,
 	if (!t)
 		return CAIRN_ENOMEM;
 	for (int r = 0; r < *reps && !rc; r++) {
-		t0 = gemm_now();
+		t0 = cairn__bench_now();
 		rc = gemm_exact_once(be, g, n, a, b, c);
-		t[r] = gemm_now() - t0;
+		t[r] = cairn__bench_now() - t0;
 	}
 	if (!rc)
-		*median = gemm_median(t, *reps);
+		*median = cairn__bench_median(t, *reps);
 	free(t);
 	return rc;
 }
@@ -295,12 +247,12 @@ static int gemm_time_blas(const struct cairn_blas *bl,
 	bl->sgemm(CAIRN_CBLAS_ROW_MAJOR, ta, tb, ni, ni, ni, 1.0f, a, ni, b, ni,
 	          0.0f, c, ni);
 	for (int r = 0; r < reps; r++) {
-		double t0 = gemm_now();
+		double t0 = cairn__bench_now();
 		bl->sgemm(CAIRN_CBLAS_ROW_MAJOR, ta, tb, ni, ni, ni, 1.0f, a,
 		          ni, b, ni, 0.0f, c, ni);
-		t[r] = gemm_now() - t0;
+		t[r] = cairn__bench_now() - t0;
 	}
-	*median = gemm_median(t, reps);
+	*median = cairn__bench_median(t, reps);
 	free(t);
 	return 0;
 }
@@ -682,8 +634,10 @@ int cairn_cmd_bench(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "gemm"))
 		return gemm_cmd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "train"))
+		return cairn__bench_train_cmd(argc - 1, argv + 1);
 	fprintf(stderr,
-	        "cairn bench: unknown suite '%s' (available: gemm); "
+	        "cairn bench: unknown suite '%s' (available: gemm, train); "
 	        "see 'cairn bench --help'\n",
 	        argv[1]);
 	return 2;

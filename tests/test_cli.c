@@ -136,6 +136,40 @@ static void test_bench_gemm_json(void **state)
 	free(o);
 }
 
+/* cairn bench train: usage errors name the value; a short real run gives
+ * the JSON keys (when the Fashion-MNIST files are installed). */
+static void test_bench_train(void **state)
+{
+	char *o;
+	int have_data;
+	(void)state;
+	assert_int_equal(run("bench train --help", &o), 0);
+	assert_non_null(strstr(o, "--micro"));
+	free(o);
+	assert_int_equal(run("bench train --batch 256 --micro 7", &o), 2);
+	assert_non_null(strstr(o, "7"));
+	free(o);
+	assert_int_equal(run("bench train --steps 0", &o), 2);
+	free(o);
+	assert_int_equal(run("bench train --data /nonexistent/dir --steps 1",
+			     &o),
+			 1);
+	assert_non_null(strstr(o, "/nonexistent/dir"));
+	free(o);
+	have_data = access("/usr/share/datasets/fashion-mnist/"
+			   "train-images-idx3-ubyte.gz",
+			   R_OK) == 0;
+	if (!have_data)
+		skip();
+	assert_int_equal(run("-q bench train --device cpu --threads 2 --batch "
+			     "32 --micro 4 --steps 3 --warmup 1 --json",
+			     &o),
+			 0);
+	assert_true(json_has(o, "micro", "4"));
+	assert_non_null(strstr(o, "\"samples_per_second\""));
+	free(o);
+}
+
 /* Asking for the GPU on a machine without one fails with a reason. */
 static void test_bench_gpu_absent(void **state)
 {
@@ -261,6 +295,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_bench_gemm_json),
+		cmocka_unit_test(test_bench_train),
 		cmocka_unit_test(test_bench_gpu_absent),
 		cmocka_unit_test(test_keygen),
 	};

@@ -2,15 +2,18 @@
  *
  * - bit-exactness: the same init and steps on ref and on every cpu
  *   configuration (AVX2 and portable, 1, 2 and 3 threads; and cuda when a
- *   device is usable): parameters, gradients, moments and loss bits equal;
+ *   device is usable), for several micro-batch counts M: parameters,
+ *   gradients, moments and loss bits equal (the multi-device view of M is
+ *   in test_step.c);
  * - the backward pass against central differences of a double-precision
  *   reimplementation of the loss (the math, apart from the bits);
  * - learning on separable synthetic data, and on Fashion-MNIST when it is
  *   installed;
  * - initialisation and sampling: recomputed by hand from Philox, same seed
  *   same bytes, any change of (seed, round, task, step) other indices;
- * - argument checks and the argmax tie rule;
- * - the step time of the reference model (printed, never asserted).
+ * - argument checks (micro-batch counts included) and the argmax tie rule;
+ * - the step time of the reference model for M = 1, 4 and 8 (printed,
+ *   never asserted).
  *
  * Inputs are fresh random numbers each run (seed printed; set
  * CAIRN_TEST_SEED=0x... to replay). */
@@ -176,11 +179,11 @@ static void run_free(struct run *r)
 		free(r->buf[i]);
 }
 
-/* init(seed) and `steps` steps on be, step t with rows x + (t-1)*batch*in;
- * then reads all four buffers back. */
+/* init(seed) and `steps` steps of `micro` micro-batches on be, step t with
+ * rows x + (t-1)*batch*in; then reads all four buffers back. */
 static void train_on(cairn_backend *be, const cairn_mlp_spec *spec,
-                     int64_t batch, int steps, uint64_t seed, const float *x,
-                     const int32_t *y, struct run *r)
+                     int64_t batch, int micro, int steps, uint64_t seed,
+                     const float *x, const int32_t *y, struct run *r)
 {
 	cairn_model *m = NULL;
 	cairn_adamw_params opt;
@@ -188,14 +191,14 @@ static void train_on(cairn_backend *be, const cairn_mlp_spec *spec,
 
 	assert_true(steps <= 8);
 	cairn_adamw_defaults(&opt);
-	assert_int_equal(cairn_model_create(be, spec, batch, &m), 0);
+	assert_int_equal(cairn_model_create(be, spec, batch, micro, &m), 0);
 	assert_int_equal(cairn_model_init(m, seed), 0);
 	t0 = now_s();
 	for (int t = 1; t <= steps; t++) {
 		float loss;
 		opt.step = t;
 		assert_int_equal(
-		    cairn_model_step(m, batch,
+		    cairn_model_step(m, batch, micro,
 		                     x + (t - 1) * batch * spec->input,
 		                     y + (t - 1) * batch, &opt, &loss),
 		    0);
@@ -245,18 +248,20 @@ static void compare_runs(const char *what, const char *cfg,
 }
 
 /* The same training on ref and on every configuration. */
-static void check_exact(struct state *s, const char *what,
-                        const cairn_mlp_spec *spec, int64_t batch, int steps,
-                        int all_cfgs)
+static void check_exact(struct state *s, const char *name,
+                        const cairn_mlp_spec *spec, int64_t batch, int micro,
+                        int steps, int all_cfgs)
 {
+	char what[128];
 	float *x =
 	    xmalloc((size_t)(steps * batch * spec->input) * sizeof(float));
 	int32_t *y = xmalloc((size_t)(steps * batch) * sizeof(int32_t));
 	uint64_t seed = rnd();
 	struct run want = {0};
 
+	snprintf(what, sizeof what, "%s M=%d", name, micro);
 	random_batch(x, y, steps * batch, spec->input, spec->classes);
-	train_on(s->ref, spec, batch, steps, seed, x, y, &want);
+	train_on(s->ref, spec, batch, micro, steps, seed, x, y, &want);
 	printf("  %s: ref %.3f s\n", what, want.secs);
 	for (int k = 0; k < s->ncfg; k++) {
 		struct run got = {0};
@@ -264,7 +269,8 @@ static void check_exact(struct state *s, const char *what,
 		    cairn_backend_get_kind(s->cfg[k].be) == CAIRN_BACKEND_CPU &&
 		    cairn_backend_threads(s->cfg[k].be) != 2)
 			continue;
-		train_on(s->cfg[k].be, spec, batch, steps, seed, x, y, &got);
+		train_on(s->cfg[k].be, spec, batch, micro, steps, seed, x, y,
+		         &got);
 		printf("  %s: %s %.3f s\n", what, s->cfg[k].name, got.secs);
 		compare_runs(what, s->cfg[k].name, &want, &got, steps);
 		run_free(&got);
@@ -281,20 +287,26 @@ static void test_exact_small(void **state)
 	cairn_mlp_spec a = mlp(784, 2, h1, 10, CAIRN_ACT_RELU);
 	cairn_mlp_spec b = mlp(50, 3, h2, 7, CAIRN_ACT_GELU);
 
-	check_exact(*state, "784-64-32-10 relu B=32 x3", &a, 32, 3, 1);
-	/* odd sizes everywhere, GELU, three hidden layers */
-	check_exact(*state, "50-40-30-20-7 gelu B=17 x3", &b, 17, 3, 1);
+	for (int micro = 1; micro <= 4; micro *= 2)
+		check_exact(*state, "784-64-32-10 relu B=32 x3", &a, 32, micro,
+		            3, 1);
+	/* odd sizes everywhere, GELU, three hidden layers; one row per
+	 * micro-batch */
+	check_exact(*state, "50-40-30-20-7 gelu B=17 x3", &b, 17, 1, 3, 1);
+	check_exact(*state, "50-40-30-20-7 gelu B=17 x3", &b, 17, 17, 3, 1);
 }
 
-/* One step of the reference model at batch 256 (the small models above
- * cover later steps, from non-zero moments).  The scalar ref takes most of
+/* One step of the reference model at batch 256 with the reference job's
+ * micro-batch count (the small models above cover later steps, from
+ * non-zero moments, and other counts).  The scalar ref takes most of
  * the time (about 4 s here); the cpu runs use 2 threads of each ISA. */
 static void test_exact_reference(void **state)
 {
 	cairn_mlp_spec spec;
 
 	cairn_mlp_spec_reference(&spec);
-	check_exact(*state, "784-1024-1024-10 relu B=256 x1", &spec, 256, 1, 0);
+	check_exact(*state, "784-1024-1024-10 relu B=256 x1", &spec, 256,
+	            CAIRN_MODEL_REFERENCE_MICRO, 1, 0);
 }
 
 /* ---- the backward pass against finite differences ----------------------- */
@@ -350,7 +362,7 @@ static double loss_double(const cairn_mlp_spec *s, const double *p,
 }
 
 static void gradcheck(cairn_backend *be, const cairn_mlp_spec *spec,
-                      int64_t batch)
+                      int64_t batch, int micro)
 {
 	cairn_model *m = NULL;
 	int64_t n;
@@ -360,7 +372,7 @@ static void gradcheck(cairn_backend *be, const cairn_mlp_spec *spec,
 	const double h = 1e-6;
 
 	assert_true(batch <= 8 && spec->input <= 64);
-	assert_int_equal(cairn_model_create(be, spec, batch, &m), 0);
+	assert_int_equal(cairn_model_create(be, spec, batch, micro, &m), 0);
 	assert_int_equal(cairn_model_init(m, rnd()), 0);
 	for (int64_t i = 0; i < batch * spec->input; i++)
 		x[i] = rnd_u01() * 2.0f - 1.0f;
@@ -370,8 +382,8 @@ static void gradcheck(cairn_backend *be, const cairn_mlp_spec *spec,
 	pf = xmalloc((size_t)n * sizeof *pf);
 	g = xmalloc((size_t)n * sizeof *g);
 	p = xmalloc((size_t)n * sizeof *p);
-	assert_int_equal(cairn_model_forward_backward(m, batch, x, y, &loss),
-	                 0);
+	assert_int_equal(
+	    cairn_model_forward_backward(m, batch, micro, x, y, &loss), 0);
 	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, pf), 0);
 	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_GRADS, g), 0);
 	for (int64_t i = 0; i < n; i++)
@@ -420,9 +432,9 @@ static void test_gradcheck(void **state)
 		cairn_act act = a ? CAIRN_ACT_GELU : CAIRN_ACT_RELU;
 		cairn_mlp_spec one = mlp(5, 1, h1, 3, act);
 		cairn_mlp_spec two = mlp(6, 2, h2, 3, act);
-		gradcheck(s->ref, &one, 3);
-		gradcheck(s->ref, &two, 3);
-		gradcheck(s->cpu2, &two, 5);
+		gradcheck(s->ref, &one, 3, 1);
+		gradcheck(s->ref, &two, 3, 3);
+		gradcheck(s->cpu2, &two, 5, 5);
 	}
 }
 
@@ -447,7 +459,7 @@ static void test_learn_synthetic(void **state)
 		for (int i = 0; i < IN; i++)
 			centre[c][i] = rnd_u01() * 2.0f - 1.0f;
 	cairn_adamw_defaults(&opt);
-	assert_int_equal(cairn_model_create(s->cpu2, &spec, B, &m), 0);
+	assert_int_equal(cairn_model_create(s->cpu2, &spec, B, 4, &m), 0);
 	assert_int_equal(cairn_model_init(m, rnd()), 0);
 	for (int t = 1; t <= STEPS; t++) {
 		float loss;
@@ -458,7 +470,8 @@ static void test_learn_synthetic(void **state)
 				    centre[y[r]][i] + 0.5f * (rnd_u01() - 0.5f);
 		}
 		opt.step = t;
-		assert_int_equal(cairn_model_step(m, B, x, y, &opt, &loss), 0);
+		assert_int_equal(cairn_model_step(m, B, 4, x, y, &opt, &loss),
+		                 0);
 		if (t <= 5)
 			first += loss / 5;
 		if (t > STEPS - 10)
@@ -512,7 +525,7 @@ static void test_learn_fmnist(void **state)
 	assert_int_equal(
 	    cairn_dataset_open(NULL, "test", &test, err, sizeof err), 0);
 	cairn_adamw_defaults(&opt);
-	assert_int_equal(cairn_model_create(s->cpu2, &spec, 500, &m), 0);
+	assert_int_equal(cairn_model_create(s->cpu2, &spec, 500, 4, &m), 0);
 	assert_int_equal(cairn_model_init(m, seed), 0);
 	for (int t = 1; t <= STEPS; t++) {
 		float loss;
@@ -523,7 +536,8 @@ static void test_learn_fmnist(void **state)
 		    cairn_dataset_gather(train, idx, B, x, y, err, sizeof err),
 		    0);
 		opt.step = t;
-		assert_int_equal(cairn_model_step(m, B, x, y, &opt, &loss), 0);
+		assert_int_equal(cairn_model_step(m, B, 4, x, y, &opt, &loss),
+		                 0);
 		if (t <= 5)
 			first += loss / 5;
 		if (t > STEPS - 10)
@@ -558,7 +572,7 @@ static void test_init(void **state)
 	float *a, *b;
 	int64_t n;
 
-	assert_int_equal(cairn_model_create(s->ref, &spec, 4, &m), 0);
+	assert_int_equal(cairn_model_create(s->ref, &spec, 4, 1, &m), 0);
 	n = cairn_model_param_count(m);
 	assert_int_equal(n, 70 * 33 + 33 + 33 * 20 + 20 + 20 * 9 + 9);
 	assert_int_equal(cairn_model_tensor_count(m), 6);
@@ -606,7 +620,7 @@ static void test_init(void **state)
 	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, b), 0);
 	assert_memory_equal(a, b, (size_t)n * sizeof *a);
 	cairn_model_free(m);
-	assert_int_equal(cairn_model_create(s->cpu2, &spec, 4, &m), 0);
+	assert_int_equal(cairn_model_create(s->cpu2, &spec, 4, 1, &m), 0);
 	assert_int_equal(cairn_model_init(m, seed), 0);
 	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, b), 0);
 	assert_memory_equal(a, b, (size_t)n * sizeof *a);
@@ -699,53 +713,78 @@ static void test_args(void **state)
 	int32_t y[5] = {0, 1, 2, 3, 0};
 
 	cairn_adamw_defaults(&opt);
-	assert_int_equal(cairn_model_create(NULL, &spec, 4, &m), CAIRN_EINVAL);
-	assert_int_equal(cairn_model_create(s->ref, NULL, 4, &m), CAIRN_EINVAL);
-	assert_int_equal(cairn_model_create(s->ref, &spec, 0, &m),
+	assert_int_equal(cairn_model_create(NULL, &spec, 4, 2, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, NULL, 4, 2, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &spec, 0, 2, &m),
+	                 CAIRN_EINVAL);
+	/* max micro: 1 .. min(max batch, CAIRN_MODEL_MAX_MICRO) */
+	assert_int_equal(cairn_model_create(s->ref, &spec, 4, 0, &m),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &spec, 4, 5, &m),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &spec,
+	                                    CAIRN_MODEL_MAX_MICRO + 1,
+	                                    CAIRN_MODEL_MAX_MICRO + 1, &m),
 	                 CAIRN_EINVAL);
 	assert_null(m);
 	bad = spec;
 	bad.nhidden = -1;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
 	bad.nhidden = CAIRN_MLP_MAX_HIDDEN + 1;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
 	bad = spec;
 	bad.hidden[0] = 0;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
 	bad = spec;
 	bad.classes = 0;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
 	bad = spec;
 	bad.act = (cairn_act)7;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
 	bad = spec;
 	bad.input = (int64_t)1 << 40;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
 	assert_null(m);
 
-	assert_int_equal(cairn_model_create(s->ref, &spec, 4, &m), 0);
+	assert_int_equal(cairn_model_create(s->ref, &spec, 4, 2, &m), 0);
 	assert_int_equal(cairn_model_init(m, 1), 0);
-	assert_int_equal(cairn_model_step(m, 5, x, y, &opt, &loss),
+	assert_int_equal(cairn_model_step(m, 5, 2, x, y, &opt, &loss),
 	                 CAIRN_EINVAL); /* batch > max batch */
-	assert_int_equal(cairn_model_step(m, 0, x, y, &opt, &loss),
+	assert_int_equal(cairn_model_step(m, 0, 2, x, y, &opt, &loss),
 	                 CAIRN_EINVAL);
-	assert_int_equal(cairn_model_step(m, 4, NULL, y, &opt, &loss),
+	assert_int_equal(cairn_model_step(m, 4, 2, NULL, y, &opt, &loss),
 	                 CAIRN_EINVAL);
-	assert_int_equal(cairn_model_step(m, 4, x, NULL, &opt, &loss),
+	assert_int_equal(cairn_model_step(m, 4, 2, x, NULL, &opt, &loss),
 	                 CAIRN_EINVAL);
-	assert_int_equal(cairn_model_step(m, 4, x, y, NULL, &loss),
+	assert_int_equal(cairn_model_step(m, 4, 2, x, y, NULL, &loss),
 	                 CAIRN_EINVAL);
+	/* micro: >= 1, <= the max micro, dividing the batch */
+	assert_int_equal(cairn_model_step(m, 4, 0, x, y, &opt, &loss),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_model_step(m, 4, -1, x, y, &opt, &loss),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_model_step(m, 4, 4, x, y, &opt, &loss),
+	                 CAIRN_EINVAL); /* above the max micro (2) */
+	assert_int_equal(cairn_model_step(m, 3, 2, x, y, &opt, &loss),
+	                 CAIRN_EINVAL); /* 2 does not divide 3 */
+	assert_int_equal(
+	    cairn_model_forward_backward(m, 3, 2, x, y, &loss), CAIRN_EINVAL);
+	assert_int_equal(
+	    cairn_model_forward_backward(m, 4, 0, x, y, &loss), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_forward_backward(m, 3, 1, x, y, &loss),
+	                 0);
+	assert_int_equal(cairn_model_max_micro(m), 2);
 	opt.step = 0;
-	assert_int_equal(cairn_model_step(m, 4, x, y, &opt, &loss),
+	assert_int_equal(cairn_model_step(m, 4, 2, x, y, &opt, &loss),
 	                 CAIRN_EINVAL);
 	opt.step = 1;
 	y[2] = 4;
-	assert_int_equal(cairn_model_step(m, 4, x, y, &opt, &loss),
+	assert_int_equal(cairn_model_step(m, 4, 2, x, y, &opt, &loss),
 	                 CAIRN_ERANGE);
 	y[2] = -1;
 	assert_int_equal(cairn_model_loss(m, 4, x, y, &loss), CAIRN_ERANGE);
 	y[2] = 2;
-	assert_int_equal(cairn_model_step(m, 4, x, y, &opt, &loss), 0);
+	assert_int_equal(cairn_model_step(m, 4, 2, x, y, &opt, &loss), 0);
 	assert_int_equal(cairn_model_read(m, (cairn_model_buf)4, x),
 	                 CAIRN_EINVAL);
 	assert_null(cairn_model_buffer(m, CAIRN_MODEL_NBUFS));
@@ -769,7 +808,7 @@ static void test_tie_rule(void **state)
 
 	for (int i = 0; i < 3 * 6; i++)
 		x[i] = rnd_u01();
-	assert_int_equal(cairn_model_create(s->cpu2, &spec, 3, &m), 0);
+	assert_int_equal(cairn_model_create(s->cpu2, &spec, 3, 1, &m), 0);
 	n = cairn_model_param_count(m);
 	p = calloc((size_t)n, sizeof *p);
 	assert_non_null(p);
@@ -802,8 +841,8 @@ static void test_eval_batching(void **state)
 	uint64_t seed = rnd();
 
 	random_batch(x, y, N, IN, 5);
-	assert_int_equal(cairn_model_create(s->cpu2, &spec, 7, &a), 0);
-	assert_int_equal(cairn_model_create(s->ref, &spec, 64, &b), 0);
+	assert_int_equal(cairn_model_create(s->cpu2, &spec, 7, 1, &a), 0);
+	assert_int_equal(cairn_model_create(s->ref, &spec, 64, 8, &b), 0);
 	assert_int_equal(cairn_model_init(a, seed), 0);
 	assert_int_equal(cairn_model_init(b, seed), 0);
 	assert_int_equal(cairn_model_evaluate(a, N, x, y, &ca), 0);
@@ -817,9 +856,10 @@ static void test_eval_batching(void **state)
 
 /* ---- the reference model's step time ----------------------------------- */
 
-static void test_step_time(void **state)
+/* The mean and best step time of the reference model at batch 256 with
+ * M micro-batches on the 2-thread cpu backend. */
+static void step_time(cairn_backend *be, int micro)
 {
-	struct state *s = *state;
 	enum { B = 256, WARM = 2, REPS = 10 };
 	cairn_mlp_spec spec;
 	cairn_model *m = NULL;
@@ -831,26 +871,36 @@ static void test_step_time(void **state)
 	cairn_mlp_spec_reference(&spec);
 	cairn_adamw_defaults(&opt);
 	random_batch(x, y, B, 784, 10);
-	assert_int_equal(cairn_model_create(s->cpu2, &spec, B, &m), 0);
+	assert_int_equal(cairn_model_create(be, &spec, B, micro, &m), 0);
 	assert_int_equal(cairn_model_init(m, rnd()), 0);
 	for (int t = 1; t <= WARM + REPS; t++) {
 		double t0 = now_s(), dt;
 		opt.step = t;
-		assert_int_equal(cairn_model_step(m, B, x, y, &opt, &loss), 0);
-		assert_int_equal(cairn_backend_sync(s->cpu2), 0);
+		assert_int_equal(
+		    cairn_model_step(m, B, micro, x, y, &opt, &loss), 0);
+		assert_int_equal(cairn_backend_sync(be), 0);
 		dt = now_s() - t0;
 		if (t <= WARM)
 			continue;
 		total += dt;
 		best = dt < best ? dt : best;
 	}
-	printf("  step time, 784-1024-1024-10 B=256 on %s: %.1f ms mean, "
-	       "%.1f ms best; %.0f samples/s (mean)\n",
-	       cairn_backend_describe(s->cpu2), 1e3 * total / REPS, 1e3 * best,
-	       B * REPS / total);
+	printf("  step time, 784-1024-1024-10 B=256 M=%d on %s: %.1f ms "
+	       "mean, %.1f ms best; %.0f samples/s (mean)\n",
+	       micro, cairn_backend_describe(be), 1e3 * total / REPS,
+	       1e3 * best, B * REPS / total);
 	fflush(stdout);
 	cairn_model_free(m);
 	free(x);
+}
+
+static void test_step_time(void **state)
+{
+	struct state *s = *state;
+
+	step_time(s->cpu2, 1);
+	step_time(s->cpu2, 4);
+	step_time(s->cpu2, 8);
 }
 
 /* ---- main -------------------------------------------------------------- */

@@ -33,14 +33,36 @@
  *     scale = 1.0f / (float)B             (the correctly rounded float;
  *                                          exact when B is a power of two)
  * Then from the last layer to the first:
- *     dW_l = dZ_l^T . X_l                 (cairn_gemm TN, k = B ascending)
- *     db_l = cairn_bias_grad(dZ_l)        (rows ascending, from +0)
  *     dX_l = dZ_l . W_l                   (cairn_gemm NN; not for l = 0)
  *     dZ_{l-1} = act_bwd(Z_{l-1}, dX_l)   (relu_bwd or gelu_bwd)
- * The whole batch is one chain per gradient element (k = B in one GEMM).
- * A step split into micro-batches across GPUs (DESIGN.md 2.7) sums
- * per-micro-batch gradients instead, which is another definition with
- * other bits; it is not implemented here.
+ * and the parameter gradients by micro-batch (below).
+ *
+ * ---- micro-batches: the shape of every reduction over rows ---------------
+ * A step has a micro-batch count M (the argument `micro`), part of the
+ * task spec like the batch size B: 1 <= M <= the model's max micro, and M
+ * divides B (else CAIRN_EINVAL).  Micro-batch i (i = 0..M-1) is the rows
+ * i*k .. i*k + k - 1 of the batch, k = B / M.  Everything above is row-
+ * independent (activations, per-row losses, dZ with scale 1/B, dX, the
+ * activation backward): row r's values do not depend on the other rows, so
+ * they are computed over the whole batch at once, with the same bits as
+ * per micro-batch.  Only the sums over rows depend on M; for each layer l
+ * and each micro-batch i, over its rows only:
+ *     dW_l,i = dZ_l,i^T . X_l,i           (cairn_gemm TN, k rows ascending,
+ *                                          from +0)
+ *     db_l,i = cairn_bias_grad(dZ_l,i)    (k rows ascending, from +0)
+ * and the gradient is their sum in micro-batch order (cairn_sum_n):
+ *     dW_l = (...((dW_l,0 + dW_l,1) + dW_l,2) ...) + dW_l,M-1
+ *     db_l = (...((db_l,0 + db_l,1) + db_l,2) ...) + db_l,M-1
+ * With M = 1 there is no sum: one chain of B rows per element (the
+ * definition before micro-batches, bit for bit).  The loss stays S / B
+ * with S the one chain over all B per-row losses (above), whatever M is.
+ * This is what makes a step's bits independent of how many devices ran it
+ * (DESIGN.md 2.7): G devices share the M micro-batches, each computes its
+ * dW_l,i and db_l,i, and one fixed-order sum_n adds all M of them.  A
+ * different M is a different step with other bits.
+ *
+ * The reference job takes M = CAIRN_MODEL_REFERENCE_MICRO (4 for B = 256:
+ * 64 rows per micro-batch).
  *
  * ---- initialisation -------------------------------------------------------
  * PyTorch's nn.Linear default: W_l and b_l ~ U(-k, k) with
@@ -58,7 +80,8 @@
  * ---- errors and ownership -------------------------------------------------
  * Functions return 0 or a negative CAIRN_E* code (cairn/error.h):
  * CAIRN_EINVAL for bad arguments (NULL, a batch of 0 or above the model's
- * max batch, bad dimensions), CAIRN_ERANGE for a label outside
+ * max batch, a micro-batch count out of range or not dividing the batch,
+ * bad dimensions), CAIRN_ERANGE for a label outside
  * [0, classes) or a round out of range, CAIRN_ENOMEM, and whatever an op
  * returns.  Host pointers are only read or written during the call. */
 #ifndef CAIRN_MODEL_H
@@ -78,6 +101,18 @@ extern "C" {
 
 /* Base of the Philox streams of the initialisation (bit 63 set). */
 #define CAIRN_MODEL_INIT_STREAM (UINT64_C(1) << 63)
+/* Largest micro-batch count a model accepts (the limit of cairn_sum_n). */
+#define CAIRN_MODEL_MAX_MICRO 65536
+/* The reference job's micro-batch count, for its batch of 256: 64 rows per
+ * micro-batch, so up to 4 GPUs can share one task's step (a bigger rig
+ * runs several tasks of the round at once).  Not 8: measured on the
+ * 2-core test machine (cpu, AVX2, 2 threads; test_model), a step takes
+ * 19.6 ms at M = 1, 23.5 ms at M = 4 (+20%) and 28.5 ms at M = 8 (+45%);
+ * the cost is the M - 1 memory-bound additions of every gradient element,
+ * not the smaller GEMMs, and it falls on the CPU auditors who re-run
+ * tasks.  A GEMM op that adds its fresh chain into C (C + (A.B from +0))
+ * would remove most of it and make 8 cheap. */
+#define CAIRN_MODEL_REFERENCE_MICRO 4
 /* Largest round cairn_sample_indices() accepts, plus one (2^30). */
 #define CAIRN_SAMPLE_ROUND_LIMIT (UINT32_C(1) << 30)
 
@@ -110,14 +145,17 @@ typedef enum cairn_model_buf {
 	CAIRN_MODEL_NBUFS = 4
 } cairn_model_buf;
 
-/* Creates a model on be for batches of up to max_batch rows: parameters,
- * gradients, m and v, and the activations of max_batch rows, allocated
+/* Creates a model on be for batches of up to max_batch rows split into up
+ * to max_micro micro-batches (1 <= max_micro <= min(max_batch,
+ * CAIRN_MODEL_MAX_MICRO)): parameters, gradients, m and v, the
+ * activations of max_batch rows and max_micro - 1 more gradient-sized
+ * buffers (the micro-batch gradients; none for max_micro = 1), allocated
  * once.  The buffers' contents are undefined until cairn_model_init() or
  * cairn_model_write().  be is borrowed and must outlive the model.  On
  * success *out is owned by the caller (cairn_model_free); on failure *out
  * is NULL and nothing stays allocated. */
 int cairn_model_create(cairn_backend *be, const cairn_mlp_spec *spec,
-                       int64_t max_batch, cairn_model **out);
+                       int64_t max_batch, int max_micro, cairn_model **out);
 /* Frees the model and its backend buffers; NULL is a no-op. */
 void cairn_model_free(cairn_model *m);
 
@@ -130,6 +168,7 @@ int cairn_model_zero(cairn_model *m, cairn_model_buf which);
 const cairn_mlp_spec *cairn_model_spec(const cairn_model *m);
 cairn_backend *cairn_model_backend(const cairn_model *m);
 int64_t cairn_model_max_batch(const cairn_model *m);
+int cairn_model_max_micro(const cairn_model *m);
 /* Elements in each of the four buffers. */
 int64_t cairn_model_param_count(const cairn_model *m);
 /* Tensors in the layout: 2 per layer. */
@@ -156,14 +195,18 @@ int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
                      const int32_t *y, float *loss);
 
 /* Forward and backward: the loss into *loss (may be NULL) and the
- * gradient of the loss into the gradient buffer (overwritten). */
-int cairn_model_forward_backward(cairn_model *m, int64_t batch, const float *x,
-                                 const int32_t *y, float *loss);
+ * gradient of the loss, for micro micro-batches (see above), into the
+ * gradient buffer (overwritten).  CAIRN_EINVAL unless 1 <= micro <= the
+ * max micro and batch % micro == 0. */
+int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
+                                 const float *x, const int32_t *y,
+                                 float *loss);
 
-/* One training step: forward, backward, then one cairn_adamw over all
- * parameters with opt (opt->step is t, counted from 1).  *loss gets the
- * loss before the update; its bits are part of the commitment. */
-int cairn_model_step(cairn_model *m, int64_t batch, const float *x,
+/* One training step: forward, backward (micro micro-batches), then one
+ * cairn_adamw over all parameters with opt (opt->step is t, counted from
+ * 1).  *loss gets the loss before the update; its bits are part of the
+ * commitment. */
+int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
                      const int32_t *y, const cairn_adamw_params *opt,
                      float *loss);
 

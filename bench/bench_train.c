@@ -1,0 +1,241 @@
+/* cairn: `cairn bench train`, samples per second of the reference job's
+ * training step (fmnist-mlp: 784-1024-1024-10, ReLU, AdamW, batch 256).
+ *
+ * Each timed step does what a worker's step does: draw the step's sample
+ * indices (Philox), gather the batch from Fashion-MNIST, upload it, run
+ * forward, backward and AdamW, and read the loss back.  Warm-up steps first,
+ * then the median step time.  bench/train_vs_pytorch.sh puts the figure
+ * beside PyTorch's (bench/train_pytorch.py) on the same machine. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "cairn/dataset.h"
+#include "cairn/error.h"
+#include "cairn/kernels.h"
+#include "cairn/log.h"
+#include "cairn/model.h"
+
+#define TRAIN_SEED 0x63616972ull /* "cair" */
+
+struct train_args {
+	const char *device; /* NULL: CAIRN_DEVICE or auto */
+	const char *data;   /* NULL: the Debian package's directory */
+	long long threads, batch, micro, steps, warmup;
+	int json;
+};
+
+static void train_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: cairn bench train [OPTIONS]\n\n"
+	        "Times the reference job's training step (784-1024-1024-10, "
+	        "ReLU, AdamW,\nFashion-MNIST): sampling, gather, upload, "
+	        "forward, backward, update.\n\n"
+	        "options:\n"
+	        "  --device D   auto (default), cpu or gpu\n"
+	        "  --threads T  CPU threads (default: one per core)\n"
+	        "  --batch B    rows per step (default 256)\n"
+	        "  --micro M    micro-batches per step, dividing B (default "
+	        "%d)\n"
+	        "  --steps S    timed steps, median reported (default 40)\n"
+	        "  --warmup W   untimed steps first (default 5)\n"
+	        "  --data DIR   Fashion-MNIST IDX files (default "
+	        "/usr/share/datasets/fashion-mnist)\n"
+	        "  --json       one JSON object on stdout\n"
+	        "  -h, --help   this text\n\n"
+	        "bench/train_vs_pytorch.sh runs this beside PyTorch.\n"
+	        "exit status: 0 ok, 1 failure, 2 bad usage\n",
+	        CAIRN_MODEL_REFERENCE_MICRO);
+}
+
+/* 0, 1 after --help, or 2 after printing a usage error. */
+static int train_parse(int argc, char **argv, struct train_args *t)
+{
+	memset(t, 0, sizeof *t);
+	t->batch = 256;
+	t->micro = CAIRN_MODEL_REFERENCE_MICRO;
+	t->steps = 40;
+	t->warmup = 5;
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int rc = 0;
+
+		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+			train_usage(stdout);
+			return 1;
+		} else if (!strcmp(o, "--json")) {
+			t->json = 1;
+			continue;
+		} else if (!strcmp(o, "--device") && v) {
+			if (strcmp(v, "auto") && strcmp(v, "cpu") &&
+			    strcmp(v, "gpu")) {
+				fprintf(stderr,
+				        "cairn bench train: --device '%s': want "
+				        "auto, cpu or gpu\n",
+				        v);
+				return 2;
+			}
+			t->device = v;
+		} else if (!strcmp(o, "--data") && v) {
+			t->data = v;
+		} else if (!strcmp(o, "--threads")) {
+			rc = cairn__bench_parse_int("train", o, v, 1, 1024,
+			                            &t->threads);
+		} else if (!strcmp(o, "--batch")) {
+			rc = cairn__bench_parse_int("train", o, v, 1, 65536,
+			                            &t->batch);
+		} else if (!strcmp(o, "--micro")) {
+			rc = cairn__bench_parse_int("train", o, v, 1, 65536,
+			                            &t->micro);
+		} else if (!strcmp(o, "--steps")) {
+			rc = cairn__bench_parse_int("train", o, v, 1, 100000,
+			                            &t->steps);
+		} else if (!strcmp(o, "--warmup")) {
+			rc = cairn__bench_parse_int("train", o, v, 0, 100000,
+			                            &t->warmup);
+		} else {
+			fprintf(stderr,
+			        "cairn bench train: unknown option '%s'%s; see "
+			        "'cairn bench train --help'\n",
+			        o, v ? "" : " (or a missing value)");
+			return 2;
+		}
+		if (rc)
+			return rc;
+		i++;
+	}
+	if (t->batch % t->micro) {
+		fprintf(stderr,
+		        "cairn bench train: --micro %lld does not divide --batch "
+		        "%lld; choose a divisor\n",
+		        t->micro, t->batch);
+		return 2;
+	}
+	return 0;
+}
+
+/* Runs warmup + steps training steps; times[] gets the timed ones. */
+static int train_run(cairn_model *m, const cairn_dataset *ds,
+                     const struct train_args *t, double *times,
+                     float *last_loss)
+{
+	const int64_t b = t->batch, in = 784;
+	float *x = malloc((size_t)(b * in) * sizeof *x);
+	int32_t *y = malloc((size_t)b * sizeof *y);
+	uint32_t *idx = malloc((size_t)b * sizeof *idx);
+	cairn_adamw_params opt;
+	char err[256];
+	int rc = 0;
+
+	if (!x || !y || !idx) {
+		rc = CAIRN_ENOMEM;
+		goto out;
+	}
+	cairn_adamw_defaults(&opt);
+	for (long long s = 0; s < t->warmup + t->steps && !rc; s++) {
+		double t0 = cairn__bench_now();
+
+		opt.step = s + 1;
+		rc = cairn_sample_indices(TRAIN_SEED, 0, 0, (uint32_t)opt.step,
+		                          ds->count, b, idx);
+		if (!rc)
+			rc = cairn_dataset_gather(ds, idx, (size_t)b, x, y, err,
+			                          sizeof err);
+		if (!rc)
+			rc = cairn_model_step(m, b, (int)t->micro, x, y, &opt,
+			                      last_loss);
+		if (!rc && s >= t->warmup)
+			times[s - t->warmup] = cairn__bench_now() - t0;
+	}
+out:
+	free(x);
+	free(y);
+	free(idx);
+	return rc;
+}
+
+int cairn__bench_train_cmd(int argc, char **argv)
+{
+	struct train_args t;
+	cairn_backend_opts opts;
+	cairn_backend *be = NULL;
+	cairn_dataset *ds = NULL;
+	cairn_model *m = NULL;
+	cairn_mlp_spec spec;
+	double *times = NULL, med;
+	float loss = 0.0f;
+	char err[512];
+	int rc, ex = 1;
+
+	rc = train_parse(argc, argv, &t);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	memset(&opts, 0, sizeof opts);
+	opts.threads = (int)t.threads;
+	rc = cairn_backend_open_auto(t.device, &opts, &be);
+	if (rc) {
+		fprintf(stderr, "cairn bench train: cannot open the %s device: "
+		                "%s\n",
+		        t.device ? t.device : "default", cairn_strerror(rc));
+		return rc == CAIRN_EINVAL ? 2 : 1;
+	}
+	if (cairn_backend_get_kind(be) == CAIRN_BACKEND_REF) {
+		fprintf(stderr, "cairn bench train: the ref backend is the "
+		                "scalar oracle, far too slow to benchmark; use "
+		                "cpu or gpu\n");
+		ex = 2;
+		goto out;
+	}
+	rc = cairn_dataset_open(t.data, "train", &ds, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "cairn: %s\n", err);
+		goto out;
+	}
+	cairn_mlp_spec_reference(&spec);
+	times = malloc((size_t)t.steps * sizeof *times);
+	if (!times) {
+		rc = CAIRN_ENOMEM;
+		goto fail;
+	}
+	if ((rc = cairn_model_create(be, &spec, t.batch, (int)t.micro, &m)) ||
+	    (rc = cairn_model_init(m, TRAIN_SEED)) ||
+	    (rc = train_run(m, ds, &t, times, &loss)))
+		goto fail;
+	med = cairn__bench_median(times, (int)t.steps);
+	if (t.json) {
+		printf("{\"suite\":\"train\",\"job\":\"fmnist-mlp\","
+		       "\"device\":\"%s\",\"device_desc\":\"%s\","
+		       "\"threads\":%d,\"batch\":%lld,\"micro\":%lld,"
+		       "\"steps\":%lld,"
+		       "\"step_seconds_median\":%.6g,"
+		       "\"samples_per_second\":%.1f,\"last_loss\":%.6g}\n",
+		       cairn_backend_name(be), cairn_backend_describe(be),
+		       cairn_backend_threads(be), t.batch, t.micro, t.steps, med,
+		       (double)t.batch / med, (double)loss);
+	} else {
+		printf("cairn bench train: fmnist-mlp step, batch %lld in %lld "
+		       "micro-batches\n"
+		       "  device     %s (%s)\n"
+		       "  steps      %lld timed after %lld warm-up, median "
+		       "reported\n"
+		       "  step       %.2f ms\n"
+		       "  rate       %.0f samples/s\n"
+		       "  last loss  %.4f\n",
+		       t.batch, t.micro, cairn_backend_name(be),
+		       cairn_backend_describe(be), t.steps, t.warmup,
+		       med * 1e3, (double)t.batch / med, (double)loss);
+	}
+	ex = 0;
+	goto out;
+fail:
+	fprintf(stderr, "cairn bench train: %s\n", cairn_strerror(rc));
+out:
+	cairn_model_free(m);
+	cairn_dataset_close(ds);
+	cairn_backend_close(be);
+	free(times);
+	return ex;
+}

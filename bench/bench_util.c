@@ -1,0 +1,58 @@
+/* cairn: small helpers shared by the `cairn bench` suites. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "bench.h"
+
+/* Parses an integer option value of `cairn bench SUITE` in [lo, hi];
+ * prints why not.  0, or 2 (the usage exit code). */
+int cairn__bench_parse_int(const char *suite, const char *opt, const char *val,
+                           long long lo, long long hi, long long *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (!val) {
+		fprintf(stderr,
+		        "cairn bench %s: %s needs a value; see "
+		        "'cairn bench %s --help'\n",
+		        suite, opt, suite);
+		return 2;
+	}
+	errno = 0;
+	v = strtoll(val, &end, 10);
+	if (errno || end == val || *end || v < lo || v > hi) {
+		fprintf(stderr,
+		        "cairn bench %s: %s '%s': want an integer "
+		        "from %lld to %lld\n",
+		        suite, opt, val, lo, hi);
+		return 2;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Seconds on the monotonic clock. */
+double cairn__bench_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int bench_cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The median of t[0..n), n >= 1; sorts t. */
+double cairn__bench_median(double *t, int n)
+{
+	qsort(t, (size_t)n, sizeof *t, bench_cmp_double);
+	return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}

@@ -1,0 +1,451 @@
+/* cairn: one training step split over devices (include/cairn/model.h,
+ * "micro-batches"; DESIGN.md 2.7).
+ *
+ * A step with M micro-batches is computed here "as G devices would": the
+ * M micro-batches are shared among G separate cpu backends (contiguous
+ * runs, uneven when G does not divide M; the backends differ in ISA and
+ * thread count), each device runs the forward and backward pass of its
+ * own rows with the public ops and computes dW_i, db_i of each of its
+ * micro-batches; the host gathers them in micro-batch order (what NCCL
+ * would move) and one cairn_sum_n on another backend adds them.  The
+ * result must equal cairn_model_forward_backward's gradient with the same
+ * M, byte for byte, for every G: the bits do not depend on the device
+ * count.  The per-row losses are gathered too, and the loss S / B must
+ * match.
+ *
+ * With M = G = 1 the same code is the hand-assembled step of the old
+ * definition (one GEMM over all B rows per weight gradient): cairn_model
+ * with M = 1 must equal it, gradient and AdamW step included.
+ *
+ * Inputs are fresh random numbers each run (seed printed; set
+ * CAIRN_TEST_SEED=0x... to replay). */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "test_util.h"
+
+#include "cairn/error.h"
+#include "cairn/kernels.h"
+#include "cairn/log.h"
+#include "cairn/model.h"
+
+static uint64_t g_seed;
+static uint64_t g_rng;
+
+static uint64_t rnd(void)
+{
+	return cairn_test_splitmix64(&g_rng);
+}
+
+static float rnd_u01(void)
+{
+	return (float)(rnd() >> 40) * 0x1p-24f;
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	assert_non_null(p);
+	return p;
+}
+
+static void *balloc(cairn_backend *be, int64_t floats)
+{
+	void *p = NULL;
+	assert_int_equal(
+	    cairn_buf_alloc(be, (size_t)(floats ? floats : 1) * 4, &p), 0);
+	return p;
+}
+
+#define MAX_L (CAIRN_MLP_MAX_HIDDEN + 1)
+
+/* What a device needs to know: the dims and the parameter layout. */
+struct net {
+	const cairn_mlp_spec *spec;
+	int nl;
+	int64_t dim[MAX_L + 1], w_off[MAX_L], b_off[MAX_L], nparams, dmax;
+};
+
+static void net_of(cairn_model *m, struct net *n)
+{
+	const cairn_mlp_spec *s = cairn_model_spec(m);
+
+	n->spec = s;
+	n->nl = s->nhidden + 1;
+	n->dim[0] = s->input;
+	for (int i = 0; i < s->nhidden; i++)
+		n->dim[i + 1] = s->hidden[i];
+	n->dim[n->nl] = s->classes;
+	n->dmax = 0;
+	for (int l = 0; l <= n->nl; l++)
+		n->dmax = n->dim[l] > n->dmax ? n->dim[l] : n->dmax;
+	for (int l = 0; l < n->nl; l++) {
+		assert_int_equal(
+		    cairn_model_tensor(m, 2 * l, &n->w_off[l], NULL, NULL), 0);
+		assert_int_equal(
+		    cairn_model_tensor(m, 2 * l + 1, &n->b_off[l], NULL, NULL),
+		    0);
+	}
+	n->nparams = cairn_model_param_count(m);
+}
+
+/* One device: micro-batches i0 .. i1-1 (rows i0*k .. i1*k-1) of a batch
+ * of B rows.  Public ops only, on be.  Writes the gradient of micro-batch
+ * i (in the parameter layout) to grads[i] and the per-row losses of its
+ * rows to rowloss[i0*k ..]. */
+static void device_step(cairn_backend *be, const struct net *n,
+                        const float *params, int64_t B, int64_t k, int i0,
+                        int i1, const float *x, const int32_t *y,
+                        float **grads, float *rowloss)
+{
+	const int64_t r0 = i0 * k, rows = (i1 - i0) * k, C = n->dim[n->nl];
+	const int gelu = n->spec->act == CAIRN_ACT_GELU;
+	float *p = balloc(be, n->nparams), *g = balloc(be, n->nparams);
+	float *act[MAX_L + 1], *z[MAX_L], *probs = balloc(be, rows * C);
+	float *loss = balloc(be, rows), *d[2];
+	int32_t *lab = NULL;
+
+	assert_int_equal(cairn_buf_alloc(be, (size_t)rows * 4, (void **)&lab),
+	                 0);
+	assert_int_equal(cairn_buf_write(be, p, params, (size_t)n->nparams * 4),
+	                 0);
+	act[0] = balloc(be, rows * n->dim[0]);
+	assert_int_equal(cairn_buf_write(be, act[0], x + r0 * n->dim[0],
+	                                 (size_t)(rows * n->dim[0]) * 4),
+	                 0);
+	assert_int_equal(
+	    cairn_buf_write(be, lab, y + r0, (size_t)rows * sizeof *y), 0);
+	d[0] = balloc(be, rows * n->dmax);
+	d[1] = balloc(be, rows * n->dmax);
+	/* forward over the device's rows */
+	for (int l = 0; l < n->nl; l++) {
+		int64_t in = n->dim[l], out = n->dim[l + 1];
+		z[l] = balloc(be, rows * out);
+		assert_int_equal(cairn_gemm(be, CAIRN_NOTRANS, CAIRN_TRANS, rows,
+		                            out, in, act[l], in, p + n->w_off[l],
+		                            in, z[l], out, 0),
+		                 0);
+		assert_int_equal(
+		    cairn_bias_add(be, rows, out, z[l], p + n->b_off[l], z[l]),
+		    0);
+		act[l + 1] = NULL;
+		if (l + 1 < n->nl) {
+			act[l + 1] = balloc(be, rows * out);
+			assert_int_equal(
+			    gelu ? cairn_gelu(be, rows * out, z[l], act[l + 1])
+			         : cairn_relu(be, rows * out, z[l], act[l + 1]),
+			    0);
+		}
+	}
+	assert_int_equal(
+	    cairn_xent_fwd(be, rows, C, z[n->nl - 1], lab, probs, loss), 0);
+	assert_int_equal(
+	    cairn_buf_read(be, rowloss + r0, loss, (size_t)rows * 4), 0);
+	/* backward: dlogits with the scale of the whole batch, 1/B */
+	assert_int_equal(
+	    cairn_xent_bwd(be, rows, C, probs, lab, 1.0f / (float)B, d[0]), 0);
+	for (int l = n->nl - 1, cur = 0; l >= 0; l--, cur = 1 - cur) {
+		int64_t in = n->dim[l], out = n->dim[l + 1];
+		const float *dz = d[cur];
+		for (int i = i0; i < i1; i++) {
+			int64_t o = (i - i0) * k;
+			assert_int_equal(
+			    cairn_gemm(be, CAIRN_TRANS, CAIRN_NOTRANS, out, in,
+			               k, dz + o * out, out, act[l] + o * in,
+			               in, g + n->w_off[l], in, 0),
+			    0);
+			assert_int_equal(cairn_bias_grad(be, k, out,
+			                                 dz + o * out,
+			                                 g + n->b_off[l]),
+			                 0);
+			assert_int_equal(
+			    cairn_buf_read(be, grads[i] + n->w_off[l],
+			                   g + n->w_off[l],
+			                   (size_t)(out * in + out) * 4),
+			    0);
+		}
+		if (l == 0)
+			break;
+		assert_int_equal(cairn_gemm(be, CAIRN_NOTRANS, CAIRN_NOTRANS,
+		                            rows, in, out, dz, out,
+		                            p + n->w_off[l], in, d[1 - cur],
+		                            in, 0),
+		                 0);
+		assert_int_equal(gelu ? cairn_gelu_bwd(be, rows * in, z[l - 1],
+		                                       d[1 - cur], d[1 - cur])
+		                      : cairn_relu_bwd(be, rows * in, z[l - 1],
+		                                       d[1 - cur], d[1 - cur]),
+		                 0);
+	}
+	for (int l = 0; l < n->nl; l++) {
+		cairn_buf_free(be, z[l]);
+		cairn_buf_free(be, act[l]);
+	}
+	cairn_buf_free(be, p);
+	cairn_buf_free(be, g);
+	cairn_buf_free(be, probs);
+	cairn_buf_free(be, loss);
+	cairn_buf_free(be, d[0]);
+	cairn_buf_free(be, d[1]);
+	cairn_buf_free(be, lab);
+}
+
+/* The gradient and loss of one step of M micro-batches on G devices:
+ * devices[0..G-1] compute, sum_be adds. */
+static void simulate(cairn_backend **devices, int G, cairn_backend *sum_be,
+                     const struct net *n, const float *params, int64_t B,
+                     int M, const float *x, const int32_t *y, float *grad,
+                     float *loss)
+{
+	int64_t k = B / M;
+	float **host = xmalloc((size_t)M * sizeof *host);
+	const float **src = xmalloc((size_t)M * sizeof *src);
+	float *rowloss = xmalloc((size_t)B * sizeof *rowloss), *dst, *sum, s;
+
+	for (int i = 0; i < M; i++)
+		host[i] = xmalloc((size_t)n->nparams * sizeof(float));
+	for (int d = 0; d < G; d++)
+		device_step(devices[d], n, params, B, k, d * M / G,
+		            (d + 1) * M / G, x, y, host, rowloss);
+	/* gather in micro-batch order, then one fixed-order sum */
+	for (int i = 0; i < M; i++) {
+		float *b = balloc(sum_be, n->nparams);
+		assert_int_equal(cairn_buf_write(sum_be, b, host[i],
+		                                 (size_t)n->nparams * 4),
+		                 0);
+		src[i] = b;
+	}
+	dst = balloc(sum_be, n->nparams);
+	assert_int_equal(cairn_sum_n(sum_be, n->nparams, M, src, dst), 0);
+	assert_int_equal(
+	    cairn_buf_read(sum_be, grad, dst, (size_t)n->nparams * 4), 0);
+	/* the loss: one chain over the B per-row losses, then / B */
+	sum = balloc(sum_be, B + 1);
+	assert_int_equal(
+	    cairn_buf_write(sum_be, sum + 1, rowloss, (size_t)B * 4), 0);
+	assert_int_equal(cairn_sum(sum_be, B, sum + 1, sum), 0);
+	assert_int_equal(cairn_buf_read(sum_be, &s, sum, 4), 0);
+	*loss = s / (float)B;
+	for (int i = 0; i < M; i++) {
+		cairn_buf_free(sum_be, (void *)src[i]);
+		free(host[i]);
+	}
+	cairn_buf_free(sum_be, dst);
+	cairn_buf_free(sum_be, sum);
+	free(host);
+	free(src);
+	free(rowloss);
+}
+
+static void fail_diff(const char *what, const float *want, const float *got,
+                      int64_t n)
+{
+	for (int64_t e = 0; e < n; e++) {
+		uint32_t a, b;
+		memcpy(&a, &want[e], 4);
+		memcpy(&b, &got[e], 4);
+		if (a != b)
+			fail_msg("%s: [%" PRId64 "] 0x%08" PRIx32
+			         " (devices) vs 0x%08" PRIx32
+			         " (model) (seed 0x%" PRIx64 ")",
+			         what, e, a, b, g_seed);
+	}
+}
+
+/* For each M in ms: the model's gradient with M micro-batches against the
+ * simulation on G = 1..4 devices (G <= M); and the gradients of the
+ * first and last M differ (the split is part of the definition). */
+static void check_devices(const cairn_mlp_spec *spec, int64_t B,
+                          const int *ms, int nms)
+{
+	enum { GMAX = 4 };
+	cairn_backend *dev[GMAX], *main_be = NULL;
+	cairn_backend_opts o2 = {2, 0, NULL, 0};
+	cairn_model *m = NULL;
+	struct net n;
+	float *x = xmalloc((size_t)(B * spec->input) * sizeof(float));
+	int32_t *y = xmalloc((size_t)B * sizeof *y);
+	float *params, *want, *got, *first, loss, sim_loss;
+	int maxm = 1;
+
+	for (int j = 0; j < nms; j++)
+		maxm = ms[j] > maxm ? ms[j] : maxm;
+	/* devices: portable and auto ISA, 1 and 2 threads */
+	for (int d = 0; d < GMAX; d++) {
+		cairn_backend_opts o = {1 + d % 2, 0,
+		                        d % 2 ? "portable" : NULL, 1};
+		assert_int_equal(
+		    cairn_backend_open(CAIRN_BACKEND_CPU, &o, &dev[d]), 0);
+	}
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o2, &main_be),
+	                 0);
+	for (int64_t i = 0; i < B * spec->input; i++)
+		x[i] = rnd_u01();
+	for (int64_t r = 0; r < B; r++)
+		y[r] = (int32_t)(rnd() % (uint64_t)spec->classes);
+	assert_int_equal(cairn_model_create(main_be, spec, B, maxm, &m), 0);
+	assert_int_equal(cairn_model_init(m, rnd()), 0);
+	net_of(m, &n);
+	params = xmalloc((size_t)n.nparams * sizeof(float));
+	want = xmalloc((size_t)n.nparams * sizeof(float));
+	got = xmalloc((size_t)n.nparams * sizeof(float));
+	first = xmalloc((size_t)n.nparams * sizeof(float));
+	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, params), 0);
+	for (int j = 0; j < nms; j++) {
+		int M = ms[j];
+		assert_int_equal(
+		    cairn_model_forward_backward(m, B, M, x, y, &loss), 0);
+		assert_int_equal(cairn_model_read(m, CAIRN_MODEL_GRADS, got),
+		                 0);
+		if (j == 0)
+			memcpy(first, got, (size_t)n.nparams * sizeof(float));
+		for (int G = 1; G <= GMAX && G <= M; G++) {
+			char what[96];
+			simulate(dev, G, dev[(G + 1) % GMAX], &n, params, B, M,
+			         x, y, want, &sim_loss);
+			snprintf(what, sizeof what,
+			         "%" PRId64 " params, B=%" PRId64
+			         " M=%d on G=%d devices",
+			         n.nparams, B, M, G);
+			if (memcmp(&loss, &sim_loss, 4))
+				fail_msg("%s: loss %.9g vs %.9g (model)", what,
+				         (double)sim_loss, (double)loss);
+			if (memcmp(want, got, (size_t)n.nparams * 4))
+				fail_diff(what, want, got, n.nparams);
+		}
+		printf("  %" PRId64 " params, B=%" PRId64
+		       " M=%d: model == G devices for G = 1..%d\n",
+		       n.nparams, B, M, M < GMAX ? M : GMAX);
+	}
+	assert_memory_not_equal(first, got, (size_t)n.nparams * 4);
+	fflush(stdout);
+	free(params);
+	free(want);
+	free(got);
+	free(first);
+	free(x);
+	free(y);
+	cairn_model_free(m);
+	for (int d = 0; d < GMAX; d++)
+		cairn_backend_close(dev[d]);
+	cairn_backend_close(main_be);
+}
+
+static cairn_mlp_spec mlp(int64_t in, int nh, const int64_t *hidden,
+                          int64_t classes, cairn_act act)
+{
+	cairn_mlp_spec s;
+
+	memset(&s, 0, sizeof s);
+	s.input = in;
+	s.nhidden = nh;
+	for (int i = 0; i < nh; i++)
+		s.hidden[i] = hidden[i];
+	s.classes = classes;
+	s.act = act;
+	return s;
+}
+
+static void test_devices(void **state)
+{
+	static const int64_t h1[] = {40, 30}, h2[] = {64, 32};
+	static const int ms1[] = {1, 2, 3, 4, 8, 24}, ms2[] = {1, 4, 8};
+	cairn_mlp_spec a = mlp(50, 2, h1, 7, CAIRN_ACT_GELU);
+	cairn_mlp_spec b = mlp(784, 2, h2, 10, CAIRN_ACT_RELU);
+
+	(void)state;
+	check_devices(&a, 24, ms1, 6);
+	check_devices(&b, 64, ms2, 3);
+}
+
+/* M = 1 is the definition before micro-batches: the gradient of one GEMM
+ * over all B rows per weight (the G = 1 device computes exactly that),
+ * and a step is that gradient through one cairn_adamw. */
+static void test_one_micro_batch(void **state)
+{
+	enum { B = 20 };
+	static const int64_t hid[] = {24, 16};
+	cairn_mlp_spec spec = mlp(30, 2, hid, 5, CAIRN_ACT_RELU);
+	cairn_backend *be = NULL;
+	cairn_backend_opts o = {2, 0, NULL, 0};
+	cairn_model *m = NULL;
+	cairn_adamw_params opt;
+	struct net n;
+	float x[B * 30], loss, sim_loss, *params, *grad, *want, *got;
+	float *bp, *bg, *bm, *bv;
+	int32_t y[B];
+
+	(void)state;
+	for (int i = 0; i < B * 30; i++)
+		x[i] = rnd_u01();
+	for (int r = 0; r < B; r++)
+		y[r] = (int32_t)(rnd() % 5);
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o, &be), 0);
+	assert_int_equal(cairn_model_create(be, &spec, B, 1, &m), 0);
+	assert_int_equal(cairn_model_init(m, rnd()), 0);
+	net_of(m, &n);
+	params = xmalloc((size_t)n.nparams * 4);
+	grad = xmalloc((size_t)n.nparams * 4);
+	want = xmalloc((size_t)n.nparams * 4);
+	got = xmalloc((size_t)n.nparams * 4);
+	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, params), 0);
+	simulate(&be, 1, be, &n, params, B, 1, x, y, grad, &sim_loss);
+	/* the hand-assembled step: AdamW from zero moments */
+	cairn_adamw_defaults(&opt);
+	bp = balloc(be, n.nparams);
+	bg = balloc(be, n.nparams);
+	bm = balloc(be, n.nparams);
+	bv = balloc(be, n.nparams);
+	assert_int_equal(cairn_buf_write(be, bp, params, (size_t)n.nparams * 4),
+	                 0);
+	assert_int_equal(cairn_buf_write(be, bg, grad, (size_t)n.nparams * 4),
+	                 0);
+	assert_int_equal(cairn_fill_uniform(be, n.nparams, 0, 0, 0, 0, 0, bm),
+	                 0);
+	assert_int_equal(cairn_fill_uniform(be, n.nparams, 0, 0, 0, 0, 0, bv),
+	                 0);
+	assert_int_equal(cairn_adamw(be, n.nparams, &opt, bp, bg, bm, bv), 0);
+	assert_int_equal(cairn_buf_read(be, want, bp, (size_t)n.nparams * 4),
+	                 0);
+	/* the model's step with M = 1 */
+	assert_int_equal(cairn_model_step(m, B, 1, x, y, &opt, &loss), 0);
+	assert_memory_equal(&loss, &sim_loss, 4);
+	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_GRADS, got), 0);
+	if (memcmp(grad, got, (size_t)n.nparams * 4))
+		fail_diff("gradient, M = 1", grad, got, n.nparams);
+	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, got), 0);
+	if (memcmp(want, got, (size_t)n.nparams * 4))
+		fail_diff("parameters after a step, M = 1", want, got,
+		          n.nparams);
+	cairn_buf_free(be, bp);
+	cairn_buf_free(be, bg);
+	cairn_buf_free(be, bm);
+	cairn_buf_free(be, bv);
+	free(params);
+	free(grad);
+	free(want);
+	free(got);
+	cairn_model_free(m);
+	cairn_backend_close(be);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_one_micro_batch),
+	    cmocka_unit_test(test_devices),
+	};
+
+	cairn_log_set_level(CAIRN_LOG_WARN);
+	g_seed = cairn_test_seed("test_step");
+	g_rng = g_seed;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -32,6 +32,7 @@ enum cairn_op_kind {
 	CAIRN_OP_SUM,
 	CAIRN_OP_FILL_UNIFORM,
 	CAIRN_OP_FILL_NORMAL,
+	CAIRN_OP_HASH_CHUNKS,
 	CAIRN_OP_COUNT
 };
 
@@ -39,6 +40,14 @@ const char *cairn__op_name(enum cairn_op_kind kind);
 
 /* Parameters of one op.  Pointers are backend memory (except sum_n.src,
  * a host array of backend pointers). */
+
+/* Chunks of a hash_chunks op: max(1, ceil(bytes / chunk_bytes)). */
+static inline int64_t cairn__hash_nchunks(int64_t bytes, int64_t chunk_bytes)
+{
+	int64_t n = bytes / chunk_bytes + (bytes % chunk_bytes != 0);
+	return n > 0 ? n : 1;
+}
+
 struct cairn_op {
 	enum cairn_op_kind kind;
 	union {
@@ -102,6 +111,13 @@ struct cairn_op {
 			float p0, p1; /* uniform: lo, hi; normal: mean, std */
 			float *out;
 		} fill;
+		struct { /* out[32c..] = BLAKE2b-256(header || chunk c) */
+			const uint8_t *data;
+			int64_t bytes;       /* >= 0; 0 is one empty chunk */
+			int64_t chunk_bytes; /* > 0, a multiple of 128 */
+			uint8_t header[CAIRN_HASH_CHUNKS_HEADER_BYTES]; /* copy */
+			uint8_t *out;        /* 32 * nchunks bytes */
+		} hash;
 	} u;
 };
 

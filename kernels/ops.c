@@ -7,6 +7,7 @@
  * every backend uses the same bits. */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "backend_impl.h"
 #include "fpenv.h"
@@ -426,4 +427,40 @@ int cairn_fill_normal(cairn_backend *be, int64_t n, uint64_t key,
 {
 	return cairn__fill(be, CAIRN_OP_FILL_NORMAL, n, key, stream, offset,
 			   mean, std, out);
+}
+
+/* Byte ranges [a, a + an) and [b, b + bn) are disjoint (empty ones are). */
+static int cairn__disjoint_bytes(const void *a, int64_t an, const void *b,
+				 int64_t bn)
+{
+	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+
+	if (!a || !b || an <= 0 || bn <= 0)
+		return 1;
+	return x >= y + (uintptr_t)bn || y >= x + (uintptr_t)an;
+}
+
+int cairn_hash_chunks(cairn_backend *be, const void *data, int64_t bytes,
+		      int64_t chunk_bytes,
+		      const uint8_t header[CAIRN_HASH_CHUNKS_HEADER_BYTES],
+		      uint8_t *out)
+{
+	struct cairn_op op = {.kind = CAIRN_OP_HASH_CHUNKS};
+	int64_t nchunks;
+
+	if (!be || !header || !out || bytes < 0 || bytes > CAIRN__MAX_ELEMS ||
+	    chunk_bytes <= 0 || chunk_bytes > CAIRN__MAX_ELEMS ||
+	    chunk_bytes % CAIRN_HASH_CHUNKS_HEADER_BYTES != 0)
+		return CAIRN_EINVAL;
+	if (bytes > 0 && !data)
+		return CAIRN_EINVAL;
+	nchunks = cairn__hash_nchunks(bytes, chunk_bytes);
+	if (!cairn__disjoint_bytes(out, nchunks * 32, data, bytes))
+		return CAIRN_EINVAL;
+	op.u.hash.data = data;
+	op.u.hash.bytes = bytes;
+	op.u.hash.chunk_bytes = chunk_bytes;
+	memcpy(op.u.hash.header, header, CAIRN_HASH_CHUNKS_HEADER_BYTES);
+	op.u.hash.out = out;
+	return cairn__op_dispatch(be, &op);
 }

@@ -31,6 +31,7 @@
 #include "blake2b.h"
 #include "cairn/attest.h"
 #include "cairn/error.h"
+#include "cairn/kernels.h"
 
 #define HB CAIRN_HASH_BYTES
 #define CHUNK 65536u
@@ -563,6 +564,69 @@ static void test_tensor_from_leaves(void **state)
 	(void)state;
 }
 
+/* The leaves as a backend computes them (cairn_hash_chunks with the leaf
+ * domain header, 64 KiB chunks; the op itself knows no domains) equal
+ * cairn_tensor_leaf of each chunk, and give cairn_tensor_root's root. */
+static void test_tensor_leaves_on_backend(void **state)
+{
+	static const uint64_t lens[] = {0,	   1,	      127,
+					128,	   CHUNK - 1, CHUNK,
+					CHUNK + 1, 3 * CHUNK + 5};
+	static const cairn_backend_kind kinds[] = {
+	    CAIRN_BACKEND_REF, CAIRN_BACKEND_CPU, CAIRN_BACKEND_CUDA};
+	uint8_t hdr[CAIRN_DOMAIN_HEADER_BYTES], a[HB], b[HB], want[HB];
+	uint8_t *bytes = xmalloc(3 * CHUNK + 5);
+
+	assert_int_equal(CAIRN_DOMAIN_HEADER_BYTES,
+			 CAIRN_HASH_CHUNKS_HEADER_BYTES);
+	assert_int_equal(cairn_domain_header(CAIRN_DOM_TENSOR_LEAF, hdr), 0);
+	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+		cairn_backend *be = NULL;
+		char why[128];
+		if (kinds[k] == CAIRN_BACKEND_CUDA &&
+		    cairn_cuda_probe(why, sizeof why) <= 0)
+			continue; /* no GPU here: test_kernels --backend cuda */
+		assert_int_equal(cairn_backend_open(kinds[k], NULL, &be), 0);
+		for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+			uint64_t len = lens[t];
+			uint64_t n = cairn_tensor_leaf_count(len);
+			uint8_t *leaves = xmalloc(n * HB);
+			void *dd = NULL, *dl = NULL;
+			fill(bytes, len);
+			assert_int_equal(cairn_buf_alloc(be, len ? len : 1, &dd),
+					 0);
+			assert_int_equal(cairn_buf_alloc(be, n * HB, &dl), 0);
+			assert_int_equal(cairn_buf_write(be, dd, bytes, len), 0);
+			assert_int_equal(cairn_hash_chunks(be, dd, (int64_t)len,
+							   CHUNK, hdr, dl),
+					 0);
+			assert_int_equal(cairn_buf_read(be, leaves, dl, n * HB),
+					 0);
+			for (uint64_t i = 0; i < n; i++) {
+				uint64_t cl = len - i * CHUNK;
+				assert_int_equal(
+				    cairn_tensor_leaf(bytes + i * CHUNK,
+						      cl < CHUNK ? cl : CHUNK,
+						      want),
+				    0);
+				EXPECT_SAME(leaves + i * HB, want, HB,
+					    "hash_chunks leaf vs tensor_leaf");
+			}
+			assert_int_equal(cairn_tensor_root(bytes, len, a), 0);
+			assert_int_equal(
+			    cairn_tensor_root_from_leaves(leaves, n, len, b), 0);
+			EXPECT_SAME(a, b, HB,
+				    "root from hash_chunks leaves vs root");
+			cairn_buf_free(be, dd);
+			cairn_buf_free(be, dl);
+			free(leaves);
+		}
+		cairn_backend_close(be);
+	}
+	free(bytes);
+	(void)state;
+}
+
 static void test_tensor_distinct(void **state)
 {
 	enum { LEN = 3 * 65536 + 100 };
@@ -1056,6 +1120,7 @@ int main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_tensor_structure),
 		cmocka_unit_test(test_tensor_from_leaves),
+		cmocka_unit_test(test_tensor_leaves_on_backend),
 		cmocka_unit_test(test_tensor_distinct),
 		cmocka_unit_test(test_proofs),
 		cmocka_unit_test(test_tensor_chunk_proofs),

@@ -687,6 +687,85 @@ static void test_fill(void **state)
 		}
 }
 
+/* ---- hash_chunks ----------------------------------------------------- */
+
+/* buf 0: data (bytes), buf 1: the header (used from host memory, as the
+ * API wants; its backend copy is unused), buf 2: out (32 per chunk, a
+ * multiple of 4 bytes as report_diff reads words). */
+static int run_hash_chunks(cairn_backend *be, void *const *p,
+			   const struct tcase *c)
+{
+	return cairn_hash_chunks(be, p[0], c->i[0], c->i[1], c->buf[1].host,
+				 p[2]);
+}
+
+static void tc_bytes(struct tcase *c, size_t n, int is_out)
+{
+	int b = tc_add(c, n, is_out);
+	uint8_t *x = c->buf[b].host;
+	for (size_t i = 0; i < n; i++)
+		x[i] = (uint8_t)rnd();
+}
+
+static void test_hash_chunks(void **state)
+{
+	static const int64_t sizes[] = {0,     1,     127,   128,
+					129,   65535, 65536, 65537,
+					3 * 65536 + 5};
+	static const int64_t chunks[] = {128, 1024, 65536};
+	for (size_t l = 0; l < sizeof sizes / sizeof sizes[0]; l++)
+		for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+			struct tcase c = {.run = run_hash_chunks};
+			int64_t n = sizes[l], cb = chunks[k];
+			int64_t nchunks = n / cb + (n % cb != 0);
+			if (nchunks == 0)
+				nchunks = 1;
+			snprintf(c.what, sizeof c.what,
+				 "hash_chunks bytes=%" PRId64 " chunk=%" PRId64,
+				 n, cb);
+			tc_bytes(&c, (size_t)n, 0);
+			tc_bytes(&c, 128, 0);
+			tc_bytes(&c, (size_t)nchunks * 32, 1);
+			c.i[0] = n;
+			c.i[1] = cb;
+			check_case(*state, &c);
+		}
+}
+
+/* Bad arguments are refused before anything runs. */
+static void test_hash_chunks_args(void **state)
+{
+	struct state *s = *state;
+	uint8_t hdr[128] = {0};
+	void *buf = NULL;
+	uint8_t *b;
+
+	assert_int_equal(cairn_buf_alloc(s->ref, 4096, &buf), 0);
+	b = buf;
+	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 0, hdr, b + 1024),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 100, hdr, b + 1024),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_hash_chunks(s->ref, b, -1, 128, hdr, b + 1024),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 128, NULL, b + 1024),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 128, hdr, NULL),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_hash_chunks(s->ref, NULL, 256, 128, hdr, b),
+			 CAIRN_EINVAL);
+	/* out (64 bytes) overlapping data */
+	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 128, hdr, b + 200),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_hash_chunks(s->ref, b + 32, 256, 128, hdr, b),
+			 CAIRN_EINVAL);
+	/* adjacent is fine; bytes == 0 needs no data */
+	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 128, hdr, b + 256),
+			 0);
+	assert_int_equal(cairn_hash_chunks(s->ref, NULL, 0, 128, hdr, b), 0);
+	cairn_buf_free(s->ref, buf);
+}
+
 /* ---- the caller's FP environment ------------------------------------- */
 
 #if defined(__x86_64__)
@@ -828,6 +907,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sum_n),
 		cmocka_unit_test(test_vec),
 		cmocka_unit_test(test_fill),
+		cmocka_unit_test(test_hash_chunks),
+		cmocka_unit_test(test_hash_chunks_args),
 		cmocka_unit_test(test_caller_ftz_daz),
 		cmocka_unit_test(test_workers_ftz_daz),
 	};

@@ -182,6 +182,28 @@ int cairn_fill_normal(cairn_backend *be, int64_t n, uint64_t key,
 		      uint64_t stream, uint64_t offset, float mean, float std,
 		      float *out);
 
+/* ---- hashing ------------------------------------------------------------ */
+
+/* Bytes of the header block cairn_hash_chunks puts before every chunk. */
+#define CAIRN_HASH_CHUNKS_HEADER_BYTES 128
+
+/* BLAKE2b-256 (unkeyed, 32-byte output) of fixed-size chunks of a byte
+ * buffer, each prefixed by a caller-given 128-byte header block, so that
+ * a device can hash tensor chunks where they live (the attest layer passes
+ * its domain header; this op knows no domains):
+ *   nchunks = max(1, ceil(bytes / chunk_bytes));
+ *   chunk c = data[c * chunk_bytes .. min(bytes, (c + 1) * chunk_bytes));
+ *   out[32c .. 32c + 32) = BLAKE2b-256(header || chunk c).
+ * bytes == 0 is one empty chunk: out[0..32) is the hash of the header
+ * alone (data may then be NULL).  data (bytes) and out (32 * nchunks bytes)
+ * are backend memory; header is host memory, copied before the call
+ * returns.  chunk_bytes must be a positive multiple of 128, bytes >= 0;
+ * out must not overlap data (CAIRN_EINVAL otherwise). */
+int cairn_hash_chunks(cairn_backend *be, const void *data, int64_t bytes,
+		      int64_t chunk_bytes,
+		      const uint8_t header[CAIRN_HASH_CHUNKS_HEADER_BYTES],
+		      uint8_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -105,6 +105,13 @@ static int cpu_op_run(struct cairn_backend *be, const struct cairn_op *op)
 	case CAIRN_OP_FILL_NORMAL:
 		cpu_run(ctx, (double)op->u.fill.n * 16, f->fill, arg);
 		return 0;
+	case CAIRN_OP_HASH_CHUNKS:
+		/* About 8 element-operations a byte; never more threads'
+		 * worth than there are chunks (cairn__split gives the rest
+		 * nothing). */
+		cpu_run(ctx, ((double)op->u.hash.bytes + 128) * 8,
+			f->hash_chunks, arg);
+		return 0;
 	default:
 		return CAIRN_ENOTSUP;
 	}

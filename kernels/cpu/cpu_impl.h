@@ -43,7 +43,7 @@ const char *cairn__isa_name(int isa);
  * Pool functions over a struct cairn_op (passed as arg); sum runs alone. */
 struct cairn__cpu_ops {
 	cairn_pool_fn bias_add, bias_grad, act, xent, adamw, nesterov, sum_n,
-		vec, fill;
+		vec, fill, hash_chunks;
 	void (*sum)(const struct cairn_op *op);
 };
 extern const struct cairn__cpu_ops cairn__cpu_ops_portable;

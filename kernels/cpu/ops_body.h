@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "blake2b.h"
 #include "cpu_impl.h"
 #include "ops_scalar.h"
 #include "philox.h"
@@ -207,6 +208,34 @@ static void cpu_fill(void *arg, int tid, int nth)
 	}
 }
 
+/* One chunk per work item: each thread hashes a contiguous range of
+ * chunks, each exactly as the reference does. */
+static void cpu_hash_chunks(void *arg, int tid, int nth)
+{
+	const struct cairn_op *op = arg;
+	const int64_t bytes = op->u.hash.bytes, cb = op->u.hash.chunk_bytes;
+	struct cairn_blake2b_state head;
+	int64_t lo, hi;
+
+	cairn__split(cairn__hash_nchunks(bytes, cb), tid, nth, &lo, &hi);
+	if (lo >= hi)
+		return;
+	/* The header is one full block: absorb it once, copy the state. */
+	cairn_blake2b_init(&head, 32);
+	cairn_blake2b_update(&head, op->u.hash.header,
+			     sizeof op->u.hash.header);
+	for (int64_t c = lo; c < hi; c++) {
+		struct cairn_blake2b_state st = head;
+		int64_t off = c * cb;
+		int64_t len = bytes - off < cb ? bytes - off : cb;
+
+		if (len > 0)
+			cairn_blake2b_update(&st, op->u.hash.data + off,
+					     (size_t)len);
+		cairn_blake2b_final(&st, op->u.hash.out + 32 * c);
+	}
+}
+
 /* One sequential chain, by definition: never split. */
 static void cpu_sum(const struct cairn_op *op)
 {
@@ -227,5 +256,6 @@ const struct cairn__cpu_ops CPU_OPS_TABLE = {
 	/* .sum_n     = */ cpu_sum_n,
 	/* .vec       = */ cpu_vec,
 	/* .fill      = */ cpu_fill,
+	/* .hash_chunks = */ cpu_hash_chunks,
 	/* .sum       = */ cpu_sum,
 };

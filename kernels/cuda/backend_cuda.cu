@@ -7,7 +7,7 @@
  * next copy or cairn_backend_sync().
  *
  * The op families live in one .cu each (gemm, elementwise, optim, xent,
- * rng); op_run below is the one switch that dispatches to them.
+ * rng, hash); op_run below is the one switch that dispatches to them.
  *
  * Ownership: the backend's context (struct cairn_cuda_ctx: the stream and
  * the scratch buffer) is owned by be->ctx and freed by cuda_free; buffers
@@ -19,6 +19,7 @@
 #include "cuda_common.cuh"
 #include "elementwise.cuh"
 #include "gemm.cuh"
+#include "hash.cuh"
 #include "optim.cuh"
 #include "rng.cuh"
 #include "xent.cuh"
@@ -307,6 +308,8 @@ static int cuda_op_run(struct cairn_backend *be, const struct cairn_op *op)
 	case CAIRN_OP_FILL_UNIFORM:
 	case CAIRN_OP_FILL_NORMAL:
 		return cairn__cuda_fill(ctx, op);
+	case CAIRN_OP_HASH_CHUNKS:
+		return cairn__cuda_hash(ctx, op);
 	default:
 		return CAIRN_ENOTSUP;
 	}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "backend_impl.h"
+#include "blake2b.h"
 #include "cairn/error.h"
 #include "ops_scalar.h"
 #include "philox.h"
@@ -177,6 +178,27 @@ static void ref_fill(const struct cairn_op *op)
 	}
 }
 
+/* out[32c..32c+32) = BLAKE2b-256(header || chunk c), chunk by chunk. */
+static void ref_hash_chunks(const struct cairn_op *op)
+{
+	const int64_t bytes = op->u.hash.bytes, cb = op->u.hash.chunk_bytes;
+	const int64_t nchunks = cairn__hash_nchunks(bytes, cb);
+
+	for (int64_t c = 0; c < nchunks; c++) {
+		struct cairn_blake2b_state st;
+		int64_t off = c * cb;
+		int64_t len = bytes - off < cb ? bytes - off : cb;
+
+		cairn_blake2b_init(&st, 32);
+		cairn_blake2b_update(&st, op->u.hash.header,
+				     sizeof op->u.hash.header);
+		if (len > 0)
+			cairn_blake2b_update(&st, op->u.hash.data + off,
+					     (size_t)len);
+		cairn_blake2b_final(&st, op->u.hash.out + 32 * c);
+	}
+}
+
 static int ref_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 {
 	(void)be;
@@ -228,6 +250,9 @@ static int ref_op_run(struct cairn_backend *be, const struct cairn_op *op)
 	case CAIRN_OP_FILL_UNIFORM:
 	case CAIRN_OP_FILL_NORMAL:
 		ref_fill(op);
+		break;
+	case CAIRN_OP_HASH_CHUNKS:
+		ref_hash_chunks(op);
 		break;
 	default:
 		return CAIRN_ENOTSUP;

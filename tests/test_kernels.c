@@ -110,30 +110,18 @@ struct tcase {
 	int (*run)(cairn_backend *be, void *const *p, const struct tcase *c);
 };
 
-struct config {
-	cairn_backend *be;
-	char name[96];
-};
-
 struct state {
 	cairn_backend *ref;
-	struct config cfg[8];
+	struct cairn_test_config cfg[8];
 	int ncfg;
 };
 
 static const char *g_backend = "cpu";
 
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	assert_non_null(p);
-	return p;
-}
-
 static int tc_add(struct tcase *c, size_t bytes, int is_out)
 {
 	assert_true(c->nbuf < MAX_BUFS);
-	c->buf[c->nbuf].host = xmalloc(bytes);
+	c->buf[c->nbuf].host = cairn_test_xmalloc(bytes);
 	c->buf[c->nbuf].bytes = bytes;
 	c->buf[c->nbuf].is_out = is_out;
 	return c->nbuf++;
@@ -174,7 +162,7 @@ static int run_on(cairn_backend *be, const struct tcase *c, void **out)
 	for (int b = 0; b < c->nbuf && !rc; b++) {
 		if (!c->buf[b].is_out)
 			continue;
-		out[b] = xmalloc(c->buf[b].bytes);
+		out[b] = cairn_test_xmalloc(c->buf[b].bytes);
 		rc = cairn_buf_read(be, out[b], p[b], c->buf[b].bytes);
 	}
 	for (int b = 0; b < c->nbuf; b++)
@@ -236,16 +224,11 @@ static void check_case(struct state *s, struct tcase *c)
 static int add_cfg(struct state *s, cairn_backend_kind kind, int threads,
 		   const char *isa)
 {
-	cairn_backend_opts o = {threads, 0, isa, 0};
-	struct config *c = &s->cfg[s->ncfg];
-	int rc = cairn_backend_open(kind, &o, &c->be);
+	int rc = cairn_test_config_open(&s->cfg[s->ncfg], kind, threads, isa);
 
-	if (rc)
-		return rc;
-	snprintf(c->name, sizeof c->name, "%s (%s)", cairn_backend_name(c->be),
-		 cairn_backend_describe(c->be));
-	s->ncfg++;
-	return 0;
+	if (rc == 0)
+		s->ncfg++;
+	return rc;
 }
 
 static int setup(void **state)
@@ -778,10 +761,10 @@ static void test_caller_ftz_daz(void **state)
 {
 	struct state *s = *state;
 	const int64_t m = 19, n = 23, k = 29;
-	float *a = xmalloc(m * k * 4), *b = xmalloc(k * n * 4);
-	float *want = xmalloc(m * n * 4), *got = xmalloc(m * n * 4);
-	float *x = xmalloc(1000 * 4), *y0 = xmalloc(1000 * 4);
-	float *y1 = xmalloc(1000 * 4);
+	float *a = cairn_test_xmalloc(m * k * 4), *b = cairn_test_xmalloc(k * n * 4);
+	float *want = cairn_test_xmalloc(m * n * 4), *got = cairn_test_xmalloc(m * n * 4);
+	float *x = cairn_test_xmalloc(1000 * 4), *y0 = cairn_test_xmalloc(1000 * 4);
+	float *y1 = cairn_test_xmalloc(1000 * 4);
 	unsigned csr = _mm_getcsr();
 	cairn_backend *all[9];
 	int nall = 0;
@@ -835,9 +818,9 @@ static void test_workers_ftz_daz(void **state)
 {
 	struct state *s = *state;
 	const int64_t n = 300, e = 200000;
-	float *a = xmalloc(n * n * 4), *b = xmalloc(n * n * 4);
-	float *want = xmalloc(n * n * 4), *got = xmalloc(n * n * 4);
-	float *x = xmalloc(e * 4), *y0 = xmalloc(e * 4), *y1 = xmalloc(e * 4);
+	float *a = cairn_test_xmalloc(n * n * 4), *b = cairn_test_xmalloc(n * n * 4);
+	float *want = cairn_test_xmalloc(n * n * 4), *got = cairn_test_xmalloc(n * n * 4);
+	float *x = cairn_test_xmalloc(e * 4), *y0 = cairn_test_xmalloc(e * 4), *y1 = cairn_test_xmalloc(e * 4);
 	unsigned csr = _mm_getcsr();
 	cairn_backend_opts o = {2, 0, NULL, 0};
 	cairn_backend *be = NULL;

@@ -56,13 +56,6 @@ static float rnd_u01(void)
 	return (float)(rnd() >> 40) * 0x1p-24f;
 }
 
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	assert_non_null(p);
-	return p;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -97,31 +90,21 @@ static void random_batch(float *x, int32_t *y, int64_t rows, int64_t in,
 
 /* ---- configurations ------------------------------------------------- */
 
-struct config {
-	cairn_backend *be;
-	char name[96];
-};
-
 struct state {
 	cairn_backend *ref;
-	struct config cfg[8];
+	struct cairn_test_config cfg[8];
 	int ncfg;
 	cairn_backend *cpu2; /* cpu, 2 threads, default ISA (one of cfg) */
 };
 
 static int add_cfg(struct state *s, cairn_backend_kind kind, int threads,
-                   const char *isa)
+		   const char *isa)
 {
-	cairn_backend_opts o = {threads, 0, isa, 0};
-	struct config *c = &s->cfg[s->ncfg];
-	int rc = cairn_backend_open(kind, &o, &c->be);
+	int rc = cairn_test_config_open(&s->cfg[s->ncfg], kind, threads, isa);
 
-	if (rc)
-		return rc;
-	snprintf(c->name, sizeof c->name, "%s (%s)", cairn_backend_name(c->be),
-	         cairn_backend_describe(c->be));
-	s->ncfg++;
-	return 0;
+	if (rc == 0)
+		s->ncfg++;
+	return rc;
 }
 
 static int setup(void **state)
@@ -208,7 +191,7 @@ static void train_on(cairn_backend *be, const cairn_mlp_spec *spec,
 	r->secs = now_s() - t0;
 	r->n = cairn_model_param_count(m);
 	for (int i = 0; i < CAIRN_MODEL_NBUFS; i++) {
-		r->buf[i] = xmalloc((size_t)r->n * sizeof(float));
+		r->buf[i] = cairn_test_xmalloc((size_t)r->n * sizeof(float));
 		assert_int_equal(
 		    cairn_model_read(m, (cairn_model_buf)i, r->buf[i]), 0);
 	}
@@ -254,8 +237,8 @@ static void check_exact(struct state *s, const char *name,
 {
 	char what[128];
 	float *x =
-	    xmalloc((size_t)(steps * batch * spec->input) * sizeof(float));
-	int32_t *y = xmalloc((size_t)(steps * batch) * sizeof(int32_t));
+	    cairn_test_xmalloc((size_t)(steps * batch * spec->input) * sizeof(float));
+	int32_t *y = cairn_test_xmalloc((size_t)(steps * batch) * sizeof(int32_t));
 	uint64_t seed = rnd();
 	struct run want = {0};
 
@@ -379,9 +362,9 @@ static void gradcheck(cairn_backend *be, const cairn_mlp_spec *spec,
 	for (int64_t r = 0; r < batch; r++)
 		y[r] = (int32_t)(rnd() % (uint64_t)spec->classes);
 	n = cairn_model_param_count(m);
-	pf = xmalloc((size_t)n * sizeof *pf);
-	g = xmalloc((size_t)n * sizeof *g);
-	p = xmalloc((size_t)n * sizeof *p);
+	pf = cairn_test_xmalloc((size_t)n * sizeof *pf);
+	g = cairn_test_xmalloc((size_t)n * sizeof *g);
+	p = cairn_test_xmalloc((size_t)n * sizeof *p);
 	assert_int_equal(
 	    cairn_model_forward_backward(m, batch, micro, x, y, &loss), 0);
 	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, pf), 0);
@@ -449,8 +432,8 @@ static void test_learn_synthetic(void **state)
 	static const int64_t hid[] = {32};
 	cairn_mlp_spec spec = mlp(IN, 1, hid, C, CAIRN_ACT_RELU);
 	float centre[C][IN], x[B * IN], first = 0, last = 0;
-	float *xt = xmalloc(NTEST * IN * sizeof(float));
-	int32_t y[B], *yt = xmalloc(NTEST * sizeof(int32_t));
+	float *xt = cairn_test_xmalloc(NTEST * IN * sizeof(float));
+	int32_t y[B], *yt = cairn_test_xmalloc(NTEST * sizeof(int32_t));
 	cairn_adamw_params opt;
 	cairn_model *m = NULL;
 	int64_t correct = 0;
@@ -507,7 +490,7 @@ static void test_learn_fmnist(void **state)
 	cairn_mlp_spec spec = mlp(784, 1, hid, 10, CAIRN_ACT_RELU);
 	cairn_dataset *train = NULL, *test = NULL;
 	char err[512];
-	float *x = xmalloc(B * 784 * sizeof(float)), first = 0, last = 0;
+	float *x = cairn_test_xmalloc(B * 784 * sizeof(float)), first = 0, last = 0;
 	int32_t y[B];
 	uint32_t idx[B];
 	cairn_adamw_params opt;
@@ -576,8 +559,8 @@ static void test_init(void **state)
 	n = cairn_model_param_count(m);
 	assert_int_equal(n, 70 * 33 + 33 + 33 * 20 + 20 + 20 * 9 + 9);
 	assert_int_equal(cairn_model_tensor_count(m), 6);
-	a = xmalloc((size_t)n * sizeof *a);
-	b = xmalloc((size_t)n * sizeof *b);
+	a = cairn_test_xmalloc((size_t)n * sizeof *a);
+	b = cairn_test_xmalloc((size_t)n * sizeof *b);
 	assert_int_equal(cairn_model_init(m, seed), 0);
 	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, a), 0);
 
@@ -835,7 +818,7 @@ static void test_eval_batching(void **state)
 	static const int64_t hid[] = {16};
 	cairn_mlp_spec spec = mlp(IN, 1, hid, 5, CAIRN_ACT_RELU);
 	cairn_model *a = NULL, *b = NULL;
-	float *x = xmalloc(N * IN * sizeof(float));
+	float *x = cairn_test_xmalloc(N * IN * sizeof(float));
 	int32_t y[N];
 	int64_t ca, cb;
 	uint64_t seed = rnd();
@@ -864,7 +847,7 @@ static void step_time(cairn_backend *be, int micro)
 	cairn_mlp_spec spec;
 	cairn_model *m = NULL;
 	cairn_adamw_params opt;
-	float *x = xmalloc(B * 784 * sizeof(float)), loss;
+	float *x = cairn_test_xmalloc(B * 784 * sizeof(float)), loss;
 	int32_t y[B];
 	double best = 1e30, total = 0;
 

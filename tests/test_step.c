@@ -50,13 +50,6 @@ static float rnd_u01(void)
 	return (float)(rnd() >> 40) * 0x1p-24f;
 }
 
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	assert_non_null(p);
-	return p;
-}
-
 static void *balloc(cairn_backend *be, int64_t floats)
 {
 	void *p = NULL;
@@ -206,12 +199,12 @@ static void simulate(cairn_backend **devices, int G, cairn_backend *sum_be,
                      float *loss)
 {
 	int64_t k = B / M;
-	float **host = xmalloc((size_t)M * sizeof *host);
-	const float **src = xmalloc((size_t)M * sizeof *src);
-	float *rowloss = xmalloc((size_t)B * sizeof *rowloss), *dst, *sum, s;
+	float **host = cairn_test_xmalloc((size_t)M * sizeof *host);
+	const float **src = cairn_test_xmalloc((size_t)M * sizeof *src);
+	float *rowloss = cairn_test_xmalloc((size_t)B * sizeof *rowloss), *dst, *sum, s;
 
 	for (int i = 0; i < M; i++)
-		host[i] = xmalloc((size_t)n->nparams * sizeof(float));
+		host[i] = cairn_test_xmalloc((size_t)n->nparams * sizeof(float));
 	for (int d = 0; d < G; d++)
 		device_step(devices[d], n, params, B, k, d * M / G,
 		            (d + 1) * M / G, x, y, host, rowloss);
@@ -271,8 +264,8 @@ static void check_devices(const cairn_mlp_spec *spec, int64_t B,
 	cairn_backend_opts o2 = {2, 0, NULL, 0};
 	cairn_model *m = NULL;
 	struct net n;
-	float *x = xmalloc((size_t)(B * spec->input) * sizeof(float));
-	int32_t *y = xmalloc((size_t)B * sizeof *y);
+	float *x = cairn_test_xmalloc((size_t)(B * spec->input) * sizeof(float));
+	int32_t *y = cairn_test_xmalloc((size_t)B * sizeof *y);
 	float *params, *want, *got, *first, loss, sim_loss;
 	int maxm = 1;
 
@@ -294,10 +287,10 @@ static void check_devices(const cairn_mlp_spec *spec, int64_t B,
 	assert_int_equal(cairn_model_create(main_be, spec, B, maxm, &m), 0);
 	assert_int_equal(cairn_model_init(m, rnd()), 0);
 	net_of(m, &n);
-	params = xmalloc((size_t)n.nparams * sizeof(float));
-	want = xmalloc((size_t)n.nparams * sizeof(float));
-	got = xmalloc((size_t)n.nparams * sizeof(float));
-	first = xmalloc((size_t)n.nparams * sizeof(float));
+	params = cairn_test_xmalloc((size_t)n.nparams * sizeof(float));
+	want = cairn_test_xmalloc((size_t)n.nparams * sizeof(float));
+	got = cairn_test_xmalloc((size_t)n.nparams * sizeof(float));
+	first = cairn_test_xmalloc((size_t)n.nparams * sizeof(float));
 	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, params), 0);
 	for (int j = 0; j < nms; j++) {
 		int M = ms[j];
@@ -392,10 +385,10 @@ static void test_one_micro_batch(void **state)
 	assert_int_equal(cairn_model_create(be, &spec, B, 1, &m), 0);
 	assert_int_equal(cairn_model_init(m, rnd()), 0);
 	net_of(m, &n);
-	params = xmalloc((size_t)n.nparams * 4);
-	grad = xmalloc((size_t)n.nparams * 4);
-	want = xmalloc((size_t)n.nparams * 4);
-	got = xmalloc((size_t)n.nparams * 4);
+	params = cairn_test_xmalloc((size_t)n.nparams * 4);
+	grad = cairn_test_xmalloc((size_t)n.nparams * 4);
+	want = cairn_test_xmalloc((size_t)n.nparams * 4);
+	got = cairn_test_xmalloc((size_t)n.nparams * 4);
 	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, params), 0);
 	simulate(&be, 1, be, &n, params, B, 1, x, y, grad, &sim_loss);
 	/* the hand-assembled step: AdamW from zero moments */

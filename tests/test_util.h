@@ -6,11 +6,15 @@
 #ifndef CAIRN_TEST_UTIL_H
 #define CAIRN_TEST_UTIL_H
 
+/* Include after <cmocka.h>: the helpers below fail the running test. */
+
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "cairn/kernels.h"
 
 /* splitmix64: the next value of the generator whose state is *s. */
 static inline uint64_t cairn_test_splitmix64(uint64_t *s)
@@ -42,6 +46,35 @@ static inline uint64_t cairn_test_seed(const char *prog)
 	       prog, seed, seed);
 	fflush(stdout);
 	return seed;
+}
+
+/* malloc that fails the running test instead of returning NULL. */
+static inline void *cairn_test_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	assert_non_null(p);
+	return p;
+}
+
+/* One backend configuration a test compares against ref. */
+struct cairn_test_config {
+	cairn_backend *be;
+	char name[96]; /* "cpu (avx2+fma, 2 threads, ...)" for messages */
+};
+
+/* Opens kind with threads and isa into c; the caller closes c->be. */
+static inline int cairn_test_config_open(struct cairn_test_config *c,
+					 cairn_backend_kind kind, int threads,
+					 const char *isa)
+{
+	cairn_backend_opts o = {threads, 0, isa, 0};
+	int rc = cairn_backend_open(kind, &o, &c->be);
+
+	if (rc)
+		return rc;
+	snprintf(c->name, sizeof c->name, "%s (%s)", cairn_backend_name(c->be),
+		 cairn_backend_describe(c->be));
+	return 0;
 }
 
 #endif

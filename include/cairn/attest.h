@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cairn/kernels.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,7 +42,10 @@ extern "C" {
 	X(TRACE_LEAF, 0x06, "cairn/trace-leaf/v1")                             \
 	X(TRACE_NODE, 0x07, "cairn/trace-node/v1")                             \
 	X(TRACE_ROOT, 0x08, "cairn/trace-root/v1")                             \
-	X(SIGNATURE, 0x09, "cairn/signature/v1")
+	X(SIGNATURE, 0x09, "cairn/signature/v1")                               \
+	X(TASK, 0x0A, "cairn/task/v1")                                         \
+	X(RESULT, 0x0B, "cairn/result/v1")                                     \
+	X(DATASET, 0x0C, "cairn/dataset/v1")
 
 enum cairn_domain {
 #define CAIRN__DOMAIN_ENUM(name, tag, str) CAIRN_DOM_##name = tag,
@@ -164,6 +169,13 @@ int cairn_tensor_root(const void *bytes, size_t len,
 int cairn_tensor_root_from_leaves(const uint8_t *leaves, uint64_t nleaves,
 				  uint64_t total_bytes,
 				  uint8_t out[CAIRN_HASH_BYTES]);
+
+/* The tensor root of bytes that live in backend memory: the leaves are
+ * hashed where the data is (cairn_hash_chunks: on a GPU, on the device),
+ * then the tree is built on the host.  Same root as cairn_tensor_root of
+ * the same bytes. */
+int cairn_tensor_root_on(cairn_backend *be, const void *data, size_t len,
+			 uint8_t out[CAIRN_HASH_BYTES]);
 
 /* Audit path of chunk index, from the tensor's leaf hashes. */
 int cairn_tensor_prove(const uint8_t *leaves, uint64_t nleaves,

@@ -1,0 +1,742 @@
+/* cairn: task specs, task ids, running a task with its commitment trace,
+ * and signed results (include/cairn/task.h; the byte formats are in
+ * docs/commitments.md sections 9 to 11).
+ *
+ * Ownership: nothing here keeps a pointer to its arguments after it
+ * returns.  cairn_task_run and cairn_task_replay allocate their batch
+ * buffers (x, y, the sample indices) for the call and free them on every
+ * path. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attest_impl.h"
+#include "cairn/error.h"
+#include "cairn/task.h"
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint32_t get_u32le(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64le(const uint8_t *p)
+{
+	return (uint64_t)get_u32le(p) | (uint64_t)get_u32le(p + 4) << 32;
+}
+
+static uint32_t f32_bits(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	return u;
+}
+
+static float bits_f32(uint32_t u)
+{
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+/* 1 when s[0..max) is a NUL-terminated string of 1..max-1 characters from
+ * allowed, followed by NUL padding only. */
+static int padded_name_ok(const char *s, size_t max, const char *allowed)
+{
+	size_t n = strnlen(s, max);
+	if (n == 0 || n == max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(allowed, s[i]))
+			return 0;
+	for (size_t i = n; i < max; i++)
+		if (s[i])
+			return 0;
+	return 1;
+}
+
+#define JOB_CHARS "abcdefghijklmnopqrstuvwxyz0123456789._-"
+
+int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
+			  size_t errlen)
+{
+	const cairn_mlp_spec *md;
+	int64_t params = 0, prev;
+	const cairn_adamw_params *o;
+
+	if (!s) {
+		seterr(err, errlen, "no task spec");
+		return CAIRN_EINVAL;
+	}
+	md = &s->model;
+	o = &s->adamw;
+	if (strncmp(s->profile, CAIRN_PROFILE_EXACT, CAIRN_TASK_PROFILE_MAX) ||
+	    !padded_name_ok(s->profile, CAIRN_TASK_PROFILE_MAX,
+			    "abcdefghijklmnopqrstuvwxyz0123456789-.")) {
+		seterr(err, errlen,
+		       "numeric profile '%.*s' is not the one this cairn "
+		       "runs ('%s')",
+		       CAIRN_TASK_PROFILE_MAX, s->profile, CAIRN_PROFILE_EXACT);
+		return CAIRN_EINVAL;
+	}
+	if (!padded_name_ok(s->job, CAIRN_TASK_JOB_MAX, JOB_CHARS)) {
+		seterr(err, errlen,
+		       "job name '%.*s' must be 1 to %d characters of "
+		       "[a-z0-9._-], NUL-padded",
+		       CAIRN_TASK_JOB_MAX, s->job, CAIRN_TASK_JOB_MAX - 1);
+		return CAIRN_EINVAL;
+	}
+	if (s->round >= CAIRN_SAMPLE_ROUND_LIMIT) {
+		seterr(err, errlen, "round %" PRIu32 " is not below 2^30",
+		       s->round);
+		return CAIRN_EINVAL;
+	}
+	if (s->tasks == 0 || s->task >= s->tasks) {
+		seterr(err, errlen,
+		       "task index %" PRIu32 " is not below the round's task "
+		       "count %" PRIu32,
+		       s->task, s->tasks);
+		return CAIRN_EINVAL;
+	}
+	if (md->nhidden < 0 || md->nhidden > CAIRN_MLP_MAX_HIDDEN ||
+	    (md->act != CAIRN_ACT_RELU && md->act != CAIRN_ACT_GELU)) {
+		seterr(err, errlen,
+		       "model: %d hidden layers (at most %d) and activation "
+		       "%d (0 relu, 1 gelu)",
+		       md->nhidden, CAIRN_MLP_MAX_HIDDEN, (int)md->act);
+		return CAIRN_EINVAL;
+	}
+	prev = md->input;
+	for (int l = 0; l <= md->nhidden; l++) {
+		int64_t d = l < md->nhidden ? md->hidden[l] : md->classes;
+		if (prev < 1 || prev > CAIRN_TASK_MAX_DIM || d < 1 ||
+		    d > CAIRN_TASK_MAX_DIM) {
+			seterr(err, errlen,
+			       "model: layer %d is %" PRId64 " x %" PRId64
+			       "; every dimension must be 1..%d",
+			       l, prev, d, CAIRN_TASK_MAX_DIM);
+			return CAIRN_EINVAL;
+		}
+		params += d * prev + d;
+		prev = d;
+	}
+	for (int l = md->nhidden; l < CAIRN_MLP_MAX_HIDDEN; l++)
+		if (md->hidden[l]) {
+			seterr(err, errlen,
+			       "model: hidden[%d] = %" PRId64
+			       " beyond the %d hidden layers",
+			       l, md->hidden[l], md->nhidden);
+			return CAIRN_EINVAL;
+		}
+	if (params > CAIRN_TASK_MAX_PARAMS) {
+		seterr(err, errlen,
+		       "model: %" PRId64 " parameters, more than the limit %" PRId64,
+		       params, (int64_t)CAIRN_TASK_MAX_PARAMS);
+		return CAIRN_EINVAL;
+	}
+	if (s->optimizer != CAIRN_TASK_OPT_ADAMW) {
+		seterr(err, errlen, "optimizer %" PRIu32 " is unknown (1 = AdamW)",
+		       s->optimizer);
+		return CAIRN_EINVAL;
+	}
+	if (!(o->lr > 0.0f && o->lr <= 10.0f) ||
+	    !(o->beta1 >= 0.0f && o->beta1 < 1.0f) ||
+	    !(o->beta2 >= 0.0f && o->beta2 < 1.0f) ||
+	    !(o->eps > 0.0f && o->eps <= 1.0f) ||
+	    !(o->weight_decay >= 0.0f && o->weight_decay <= 1.0f)) {
+		seterr(err, errlen,
+		       "AdamW settings lr %g, betas %g/%g, eps %g, weight decay "
+		       "%g: need 0 < lr <= 10, 0 <= beta < 1, 0 < eps <= 1, "
+		       "0 <= weight decay <= 1",
+		       (double)o->lr, (double)o->beta1, (double)o->beta2,
+		       (double)o->eps, (double)o->weight_decay);
+		return CAIRN_EINVAL;
+	}
+	if (s->dataset_count == 0 || s->dataset_count > CAIRN_DATASET_MAX_COUNT) {
+		seterr(err, errlen, "dataset count %" PRIu32 " is not 1..%u",
+		       s->dataset_count, CAIRN_DATASET_MAX_COUNT);
+		return CAIRN_EINVAL;
+	}
+	if (s->batch == 0 || s->batch > CAIRN_TASK_MAX_BATCH || s->micro == 0 ||
+	    s->batch % s->micro) {
+		seterr(err, errlen,
+		       "batch %" PRIu32 " with %" PRIu32
+		       " micro-batches: need 1 <= batch <= %d and micro "
+		       "dividing batch",
+		       s->batch, s->micro, CAIRN_TASK_MAX_BATCH);
+		return CAIRN_EINVAL;
+	}
+	if (s->inner_steps == 0 || s->inner_steps > CAIRN_TASK_MAX_STEPS ||
+	    s->checkpoint_every == 0 ||
+	    s->inner_steps % s->checkpoint_every ||
+	    s->inner_steps / s->checkpoint_every + 1 > CAIRN_TASK_MAX_STATES) {
+		seterr(err, errlen,
+		       "%" PRIu32 " inner steps with a checkpoint every %" PRIu32
+		       ": need 1 <= H <= %d, c dividing H, and H / c < %d",
+		       s->inner_steps, s->checkpoint_every,
+		       CAIRN_TASK_MAX_STEPS, CAIRN_TASK_MAX_STATES);
+		return CAIRN_EINVAL;
+	}
+	return 0;
+}
+
+int cairn_task_spec_encode(const struct cairn_task_spec *s,
+			   uint8_t out[CAIRN_TASK_SPEC_BYTES])
+{
+	uint8_t *p = out;
+	const cairn_mlp_spec *md;
+	if (!s || !out || cairn_task_spec_check(s, NULL, 0))
+		return CAIRN_EINVAL;
+	md = &s->model;
+	memset(out, 0, CAIRN_TASK_SPEC_BYTES);
+	memcpy(p, s->profile, CAIRN_TASK_PROFILE_MAX);
+	p += CAIRN_TASK_PROFILE_MAX;
+	memcpy(p, s->job, CAIRN_TASK_JOB_MAX);
+	p += CAIRN_TASK_JOB_MAX;
+	cairn__put_u64le(p, s->seed);
+	cairn__put_u32le(p + 8, s->round);
+	cairn__put_u32le(p + 12, s->task);
+	cairn__put_u32le(p + 16, s->tasks);
+	p += 20;
+	cairn__put_u32le(p, (uint32_t)md->input);
+	cairn__put_u32le(p + 4, (uint32_t)md->nhidden);
+	for (int l = 0; l < CAIRN_MLP_MAX_HIDDEN; l++)
+		cairn__put_u32le(p + 8 + 4 * l,
+				 l < md->nhidden ? (uint32_t)md->hidden[l] : 0);
+	cairn__put_u32le(p + 40, (uint32_t)md->classes);
+	cairn__put_u32le(p + 44, (uint32_t)md->act);
+	p += 48;
+	memcpy(p, s->params_root, CAIRN_HASH_BYTES);
+	p += CAIRN_HASH_BYTES;
+	cairn__put_u32le(p, s->optimizer);
+	cairn__put_u32le(p + 4, f32_bits(s->adamw.lr));
+	cairn__put_u32le(p + 8, f32_bits(s->adamw.beta1));
+	cairn__put_u32le(p + 12, f32_bits(s->adamw.beta2));
+	cairn__put_u32le(p + 16, f32_bits(s->adamw.eps));
+	cairn__put_u32le(p + 20, f32_bits(s->adamw.weight_decay));
+	p += 24;
+	memcpy(p, s->dataset_root, CAIRN_HASH_BYTES);
+	p += CAIRN_HASH_BYTES;
+	cairn__put_u32le(p, s->dataset_count);
+	cairn__put_u32le(p + 4, s->batch);
+	cairn__put_u32le(p + 8, s->micro);
+	cairn__put_u32le(p + 12, s->inner_steps);
+	cairn__put_u32le(p + 16, s->checkpoint_every);
+	p += 20;
+	return p - out == CAIRN_TASK_SPEC_BYTES ? 0 : CAIRN_EINTERNAL;
+}
+
+int cairn_task_spec_decode(const uint8_t *buf, size_t len,
+			   struct cairn_task_spec *out, char *err,
+			   size_t errlen)
+{
+	struct cairn_task_spec s;
+	const uint8_t *p = buf;
+	uint8_t again[CAIRN_TASK_SPEC_BYTES];
+	uint32_t nh;
+
+	if (!buf || !out) {
+		seterr(err, errlen, "no input");
+		return CAIRN_EINVAL;
+	}
+	if (len != CAIRN_TASK_SPEC_BYTES) {
+		seterr(err, errlen,
+		       "task spec is %zu bytes; the exact-v1 encoding has %d",
+		       len, CAIRN_TASK_SPEC_BYTES);
+		return CAIRN_EFORMAT;
+	}
+	memset(&s, 0, sizeof s);
+	memcpy(s.profile, p, CAIRN_TASK_PROFILE_MAX);
+	p += CAIRN_TASK_PROFILE_MAX;
+	memcpy(s.job, p, CAIRN_TASK_JOB_MAX);
+	p += CAIRN_TASK_JOB_MAX;
+	s.seed = get_u64le(p);
+	s.round = get_u32le(p + 8);
+	s.task = get_u32le(p + 12);
+	s.tasks = get_u32le(p + 16);
+	p += 20;
+	s.model.input = get_u32le(p);
+	nh = get_u32le(p + 4);
+	if (nh > CAIRN_MLP_MAX_HIDDEN) {
+		seterr(err, errlen,
+		       "task spec: %" PRIu32 " hidden layers (at most %d)", nh,
+		       CAIRN_MLP_MAX_HIDDEN);
+		return CAIRN_EFORMAT;
+	}
+	s.model.nhidden = (int)nh;
+	for (int l = 0; l < CAIRN_MLP_MAX_HIDDEN; l++)
+		s.model.hidden[l] = get_u32le(p + 8 + 4 * l);
+	s.model.classes = get_u32le(p + 40);
+	s.model.act = (cairn_act)get_u32le(p + 44);
+	p += 48;
+	memcpy(s.params_root, p, CAIRN_HASH_BYTES);
+	p += CAIRN_HASH_BYTES;
+	s.optimizer = get_u32le(p);
+	s.adamw.lr = bits_f32(get_u32le(p + 4));
+	s.adamw.beta1 = bits_f32(get_u32le(p + 8));
+	s.adamw.beta2 = bits_f32(get_u32le(p + 12));
+	s.adamw.eps = bits_f32(get_u32le(p + 16));
+	s.adamw.weight_decay = bits_f32(get_u32le(p + 20));
+	p += 24;
+	memcpy(s.dataset_root, p, CAIRN_HASH_BYTES);
+	p += CAIRN_HASH_BYTES;
+	s.dataset_count = get_u32le(p);
+	s.batch = get_u32le(p + 4);
+	s.micro = get_u32le(p + 8);
+	s.inner_steps = get_u32le(p + 12);
+	s.checkpoint_every = get_u32le(p + 16);
+	if (cairn_task_spec_check(&s, err, errlen))
+		return CAIRN_EFORMAT;
+	/* One encoding per spec: anything the encoder would not write (a
+	 * non-canonical float such as -0 is fine, but padding is not) is
+	 * refused. */
+	if (cairn_task_spec_encode(&s, again) ||
+	    memcmp(again, buf, CAIRN_TASK_SPEC_BYTES)) {
+		seterr(err, errlen,
+		       "task spec is not in canonical form (non-zero padding)");
+		return CAIRN_EFORMAT;
+	}
+	*out = s;
+	return 0;
+}
+
+int cairn_task_id(const struct cairn_task_spec *s,
+		  uint8_t out[CAIRN_HASH_BYTES])
+{
+	uint8_t enc[CAIRN_TASK_SPEC_BYTES];
+	int rc;
+	if (!s || !out)
+		return CAIRN_EINVAL;
+	rc = cairn_task_spec_encode(s, enc);
+	if (rc)
+		return rc;
+	return cairn_hash_domain(CAIRN_DOM_TASK, enc, sizeof enc, out);
+}
+
+uint32_t cairn_task_state_count(const struct cairn_task_spec *s)
+{
+	if (cairn_task_spec_check(s, NULL, 0))
+		return 0;
+	return s->inner_steps / s->checkpoint_every + 1;
+}
+
+uint64_t cairn_task_flops(const struct cairn_task_spec *s)
+{
+	uint64_t macs = 0;
+	int64_t prev;
+	if (cairn_task_spec_check(s, NULL, 0))
+		return 0;
+	prev = s->model.input;
+	for (int l = 0; l <= s->model.nhidden; l++) {
+		int64_t d = l < s->model.nhidden ? s->model.hidden[l]
+						 : s->model.classes;
+		macs += (uint64_t)(prev * d);
+		prev = d;
+	}
+	return (uint64_t)s->inner_steps * s->batch * 6u * macs;
+}
+
+int cairn_dataset_root(const cairn_dataset *ds, uint8_t out[CAIRN_HASH_BYTES])
+{
+	uint8_t rec[4 + 2 * CAIRN_HASH_BYTES];
+	int rc;
+	if (!ds || !out || !ds->images || !ds->labels)
+		return CAIRN_EINVAL;
+	cairn__put_u32le(rec, ds->count);
+	rc = cairn_tensor_root(ds->images,
+			       (size_t)ds->count * CAIRN_DATASET_PIXELS, rec + 4);
+	if (rc)
+		return rc;
+	rc = cairn_tensor_root(ds->labels, ds->count, rec + 4 + CAIRN_HASH_BYTES);
+	if (rc)
+		return rc;
+	return cairn_hash_domain(CAIRN_DOM_DATASET, rec, sizeof rec, out);
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+int cairn_task_commit_state(cairn_model *m, uint64_t t,
+			    const uint8_t samples[CAIRN_HASH_BYTES],
+			    float loss, struct cairn_state *st)
+{
+	static const cairn_model_buf bufs[3] = {
+	    CAIRN_MODEL_PARAMS, CAIRN_MODEL_M, CAIRN_MODEL_V};
+	uint8_t *roots[3];
+	size_t bytes;
+	int rc;
+
+	if (!m || !samples || !st)
+		return CAIRN_EINVAL;
+	roots[0] = st->params;
+	roots[1] = st->m;
+	roots[2] = st->v;
+	bytes = (size_t)cairn_model_param_count(m) * sizeof(float);
+	for (int i = 0; i < 3; i++) {
+		rc = cairn_tensor_root_on(cairn_model_backend(m),
+					  cairn_model_buffer(m, bufs[i]), bytes,
+					  roots[i]);
+		if (rc)
+			return rc;
+	}
+	st->step = t;
+	memcpy(st->samples, samples, CAIRN_HASH_BYTES);
+	st->loss_bits = f32_bits(loss);
+	return 0;
+}
+
+/* 0 when m can run spec (same model, big enough); CAIRN_EINVAL with err. */
+static int model_fits(cairn_model *m, const struct cairn_task_spec *s,
+		      const cairn_dataset *ds, char *err, size_t errlen)
+{
+	const cairn_mlp_spec *ms = cairn_model_spec(m);
+	if (cairn_task_spec_check(s, err, errlen))
+		return CAIRN_EINVAL;
+	if (ms->input != s->model.input || ms->nhidden != s->model.nhidden ||
+	    ms->classes != s->model.classes || ms->act != s->model.act ||
+	    memcmp(ms->hidden, s->model.hidden,
+		   (size_t)ms->nhidden * sizeof ms->hidden[0])) {
+		seterr(err, errlen, "the model given is not the spec's model");
+		return CAIRN_EINVAL;
+	}
+	if (cairn_model_max_batch(m) < (int64_t)s->batch ||
+	    cairn_model_max_micro(m) < (int)s->micro) {
+		seterr(err, errlen,
+		       "the model was made for batches of %" PRId64
+		       " in %d micro-batches; the spec needs %" PRIu32
+		       " in %" PRIu32,
+		       cairn_model_max_batch(m), cairn_model_max_micro(m),
+		       s->batch, s->micro);
+		return CAIRN_EINVAL;
+	}
+	if (!ds || ds->count != s->dataset_count ||
+	    s->model.input != CAIRN_DATASET_PIXELS) {
+		seterr(err, errlen,
+		       "the dataset has %u samples of %d pixels; the spec "
+		       "names %" PRIu32 " samples for a model of %" PRId64
+		       " inputs",
+		       ds ? ds->count : 0u, CAIRN_DATASET_PIXELS,
+		       s->dataset_count, s->model.input);
+		return CAIRN_EMISMATCH;
+	}
+	return 0;
+}
+
+/* Scratch of one batch, owned by the caller of batch_alloc. */
+struct batch {
+	float *x;
+	int32_t *y;
+	uint32_t *idx;
+};
+
+static int batch_alloc(struct batch *b, const struct cairn_task_spec *s)
+{
+	b->x = malloc((size_t)s->batch * (size_t)s->model.input * sizeof(float));
+	b->y = malloc((size_t)s->batch * sizeof(int32_t));
+	b->idx = malloc((size_t)s->batch * sizeof(uint32_t));
+	return b->x && b->y && b->idx ? 0 : CAIRN_ENOMEM;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->x);
+	free(b->y);
+	free(b->idx);
+}
+
+/* Inner step t (1-based): draw, gather, forward, backward, AdamW. */
+static int one_step(cairn_model *m, const struct cairn_task_spec *s,
+		    const cairn_dataset *ds, uint32_t t, struct batch *b,
+		    float *loss, char *err, size_t errlen)
+{
+	cairn_adamw_params opt = s->adamw;
+	int rc;
+	opt.step = t;
+	rc = cairn_sample_indices(s->seed, s->round, s->task, t,
+				  s->dataset_count, s->batch, b->idx);
+	if (rc) {
+		seterr(err, errlen, "sampling step %" PRIu32 ": %s", t,
+		       cairn_strerror(rc));
+		return rc;
+	}
+	rc = cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err, errlen);
+	if (rc)
+		return rc;
+	rc = cairn_model_step(m, s->batch, (int)s->micro, b->x, b->y, &opt,
+			      loss);
+	if (rc)
+		seterr(err, errlen, "step %" PRIu32 " on %s: %s", t,
+		       cairn_backend_name(cairn_model_backend(m)),
+		       cairn_strerror(rc));
+	return rc;
+}
+
+int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
+		   const cairn_dataset *ds,
+		   const uint8_t dataset_root[CAIRN_HASH_BYTES],
+		   const float *w_r, struct cairn_task_trace *trace,
+		   cairn_task_checkpoint_fn cb, void *ud, char *err,
+		   size_t errlen)
+{
+	struct batch b = {0};
+	struct cairn_state st;
+	uint8_t samples[CAIRN_HASH_BYTES];
+	char hex[CAIRN_HASH_HEX_BYTES], hex2[CAIRN_HASH_HEX_BYTES];
+	uint32_t n, c;
+	double t_hash = 0.0;
+	int rc;
+
+	if (!m || !spec || !dataset_root || !w_r || !trace ||
+	    !trace->state_roots || !trace->losses) {
+		seterr(err, errlen, "cairn_task_run: missing argument");
+		return CAIRN_EINVAL;
+	}
+	rc = model_fits(m, spec, ds, err, errlen);
+	if (rc)
+		return rc;
+	if (!cairn_hash_equal(dataset_root, spec->dataset_root)) {
+		cairn_hash_to_hex(dataset_root, hex);
+		cairn_hash_to_hex(spec->dataset_root, hex2);
+		seterr(err, errlen,
+		       "the local dataset's root %s is not the task's %s: "
+		       "other data (point --data at the files the job names)",
+		       hex, hex2);
+		return CAIRN_EMISMATCH;
+	}
+	n = cairn_task_state_count(spec);
+	c = spec->checkpoint_every;
+	rc = batch_alloc(&b, spec);
+	if (rc) {
+		seterr(err, errlen, "out of memory for a batch of %" PRIu32,
+		       spec->batch);
+		goto out;
+	}
+	/* t = 0: W_r, m = v = +0, no samples, loss bits 0. */
+	rc = cairn_model_write(m, CAIRN_MODEL_PARAMS, w_r);
+	if (!rc)
+		rc = cairn_model_zero(m, CAIRN_MODEL_M);
+	if (!rc)
+		rc = cairn_model_zero(m, CAIRN_MODEL_V);
+	if (!rc)
+		rc = cairn_samples_digest(NULL, 0, samples);
+	if (rc) {
+		seterr(err, errlen, "loading W_r: %s", cairn_strerror(rc));
+		goto out;
+	}
+	{
+		double t0 = now_sec();
+		rc = cairn_task_commit_state(m, 0, samples, 0.0f, &st);
+		if (!rc)
+			rc = cairn_state_root(&st, trace->state_roots);
+		t_hash += now_sec() - t0;
+	}
+	if (rc) {
+		seterr(err, errlen, "hashing the state at t = 0: %s",
+		       cairn_strerror(rc));
+		goto out;
+	}
+	if (!cairn_hash_equal(st.params, spec->params_root)) {
+		cairn_hash_to_hex(st.params, hex);
+		cairn_hash_to_hex(spec->params_root, hex2);
+		seterr(err, errlen,
+		       "the parameters given have root %s, the task names "
+		       "W_r = %s",
+		       hex, hex2);
+		rc = CAIRN_EMISMATCH;
+		goto out;
+	}
+	if (cb && (rc = cb(ud, &st, trace->state_roots, m))) {
+		seterr(err, errlen, "checkpoint t = 0 not kept: %s",
+		       cairn_strerror(rc));
+		goto out;
+	}
+	for (uint32_t t = 1; t <= spec->inner_steps; t++) {
+		float loss;
+		rc = one_step(m, spec, ds, t, &b, &loss, err, errlen);
+		if (rc)
+			goto out;
+		trace->losses[t - 1] = loss;
+		if (t % c)
+			continue;
+		{
+			double t0 = now_sec();
+			uint8_t *root = trace->state_roots +
+					(size_t)(t / c) * CAIRN_HASH_BYTES;
+			rc = cairn_samples_digest(b.idx, spec->batch, samples);
+			if (!rc)
+				rc = cairn_task_commit_state(m, t, samples, loss,
+							     &st);
+			if (!rc)
+				rc = cairn_state_root(&st, root);
+			if (!rc && cb)
+				rc = cb(ud, &st, root, m);
+			t_hash += now_sec() - t0;
+			if (rc) {
+				seterr(err, errlen,
+				       "checkpoint t = %" PRIu32 ": %s", t,
+				       cairn_strerror(rc));
+				goto out;
+			}
+		}
+	}
+	memcpy(trace->final_params_root, st.params, CAIRN_HASH_BYTES);
+	rc = cairn_trace_root(trace->state_roots, n, trace->trace_root);
+	trace->hash_seconds = t_hash;
+out:
+	batch_free(&b);
+	return rc;
+}
+
+int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
+		      const cairn_dataset *ds, uint32_t t0, uint32_t t1,
+		      struct cairn_state *end, float *losses, char *err,
+		      size_t errlen)
+{
+	struct batch b = {0};
+	uint8_t samples[CAIRN_HASH_BYTES];
+	float loss = 0.0f;
+	int rc;
+
+	if (!m || !spec || !end) {
+		seterr(err, errlen, "cairn_task_replay: missing argument");
+		return CAIRN_EINVAL;
+	}
+	rc = model_fits(m, spec, ds, err, errlen);
+	if (rc)
+		return rc;
+	if (t0 >= t1 || t1 > spec->inner_steps) {
+		seterr(err, errlen,
+		       "steps %" PRIu32 "..%" PRIu32 " are not inside 1..%" PRIu32,
+		       t0 + 1, t1, spec->inner_steps);
+		return CAIRN_EINVAL;
+	}
+	rc = batch_alloc(&b, spec);
+	if (rc)
+		goto out;
+	for (uint32_t t = t0 + 1; t <= t1; t++) {
+		rc = one_step(m, spec, ds, t, &b, &loss, err, errlen);
+		if (rc)
+			goto out;
+		if (losses)
+			losses[t - t0 - 1] = loss;
+	}
+	rc = cairn_samples_digest(b.idx, spec->batch, samples);
+	if (!rc)
+		rc = cairn_task_commit_state(m, t1, samples, loss, end);
+out:
+	batch_free(&b);
+	return rc;
+}
+
+/* ---- results -------------------------------------------------------------- */
+
+int cairn_task_result_encode(const struct cairn_task_result *r,
+			     uint8_t out[CAIRN_TASK_RESULT_BYTES])
+{
+	uint8_t *p = out;
+	if (!r || !out ||
+	    !padded_name_ok(r->device_class, CAIRN_TASK_DEVICE_MAX,
+			    "abcdefghijklmnopqrstuvwxyz0123456789._-"))
+		return CAIRN_EINVAL;
+	memcpy(p, r->task_id, 32);
+	memcpy(p + 32, r->worker_key, 32);
+	memcpy(p + 64, r->trace_root, 32);
+	memcpy(p + 96, r->final_params_root, 32);
+	cairn__put_u64le(p + 128, r->flops);
+	memcpy(p + 136, r->device_class, CAIRN_TASK_DEVICE_MAX);
+	return 0;
+}
+
+int cairn_task_result_decode(const uint8_t *buf, size_t len,
+			     struct cairn_task_result *out, char *err,
+			     size_t errlen)
+{
+	struct cairn_task_result r;
+	if (!buf || !out) {
+		seterr(err, errlen, "no input");
+		return CAIRN_EINVAL;
+	}
+	if (len != CAIRN_TASK_RESULT_BYTES) {
+		seterr(err, errlen, "result is %zu bytes; the v1 encoding has %d",
+		       len, CAIRN_TASK_RESULT_BYTES);
+		return CAIRN_EFORMAT;
+	}
+	memcpy(r.task_id, buf, 32);
+	memcpy(r.worker_key, buf + 32, 32);
+	memcpy(r.trace_root, buf + 64, 32);
+	memcpy(r.final_params_root, buf + 96, 32);
+	r.flops = get_u64le(buf + 128);
+	memcpy(r.device_class, buf + 136, CAIRN_TASK_DEVICE_MAX);
+	if (!padded_name_ok(r.device_class, CAIRN_TASK_DEVICE_MAX,
+			    "abcdefghijklmnopqrstuvwxyz0123456789._-")) {
+		seterr(err, errlen,
+		       "result: device class is not 1 to %d characters of "
+		       "[a-z0-9._-], NUL-padded",
+		       CAIRN_TASK_DEVICE_MAX - 1);
+		return CAIRN_EFORMAT;
+	}
+	*out = r;
+	return 0;
+}
+
+/* The signed message: H(RESULT header || encoding). */
+static int result_digest(const struct cairn_task_result *r,
+			 uint8_t out[CAIRN_HASH_BYTES])
+{
+	uint8_t enc[CAIRN_TASK_RESULT_BYTES];
+	int rc = cairn_task_result_encode(r, enc);
+	if (rc)
+		return rc;
+	return cairn_hash_domain(CAIRN_DOM_RESULT, enc, sizeof enc, out);
+}
+
+int cairn_task_result_sign(const struct cairn_identity *id,
+			   const struct cairn_task_result *r,
+			   uint8_t sig[CAIRN_SIGNATURE_BYTES])
+{
+	uint8_t d[CAIRN_HASH_BYTES];
+	int rc;
+	if (!id || !r || !sig ||
+	    memcmp(id->public_key, r->worker_key, CAIRN_PUBLIC_KEY_BYTES))
+		return CAIRN_EINVAL;
+	rc = result_digest(r, d);
+	if (rc)
+		return rc;
+	return cairn_identity_sign(id, d, sizeof d, sig);
+}
+
+int cairn_task_result_verify(const struct cairn_task_result *r,
+			     const uint8_t sig[CAIRN_SIGNATURE_BYTES])
+{
+	uint8_t d[CAIRN_HASH_BYTES];
+	int rc;
+	if (!r || !sig)
+		return CAIRN_EINVAL;
+	rc = result_digest(r, d);
+	if (rc)
+		return rc;
+	return cairn_identity_verify(r->worker_key, d, sizeof d, sig);
+}

@@ -1,0 +1,185 @@
+/* cairn: tasks (DESIGN.md sections 4 and 5): the task spec, its canonical
+ * encoding and id, running a task's H inner steps with its commitment trace,
+ * and the signed result.
+ *
+ * A task is round r, task k of a job: H inner AdamW steps from the round's
+ * global parameters W_r on samples drawn by cairn_sample_indices(seed, r, k,
+ * t, ...).  Each task starts with AdamW's moments at +0 and its step
+ * counter at 1: a task depends on its spec and W_r alone, so any worker can
+ * run (or re-run) it and give the same bits.
+ *
+ * The state after step t is committed by its state root (cairn/attest.h);
+ * the states at t = 0, c, 2c, ..., H (c = checkpoint_every, which divides H)
+ * are the trace.  The state at t = 0 is W_r with m = v = +0, the samples
+ * digest of the empty list and loss bits 0.
+ *
+ * The result binds the task id (the hash of the spec's encoding), the
+ * worker's public key, the trace root, the final parameters root, the work
+ * done and the device class; the worker signs its encoding.
+ * docs/commitments.md gives every byte.
+ *
+ * Functions return 0 or a negative CAIRN_E* code; where they take err, a
+ * failure leaves one line there saying what was wrong, with the value. */
+#ifndef CAIRN_TASK_H
+#define CAIRN_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/attest.h"
+#include "cairn/dataset.h"
+#include "cairn/identity.h"
+#include "cairn/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CAIRN_TASK_JOB_MAX 32     /* job name: 1..31 chars of [a-z0-9._-] */
+#define CAIRN_TASK_PROFILE_MAX 16 /* profile name, NUL-padded */
+#define CAIRN_TASK_DEVICE_MAX 32  /* device class, NUL-padded */
+
+/* Limits a decoded spec must respect (a spec from the network is checked
+ * against them before anything is allocated). */
+#define CAIRN_TASK_MAX_DIM 65536
+#define CAIRN_TASK_MAX_PARAMS (INT64_C(1) << 28) /* 1 GiB of floats */
+#define CAIRN_TASK_MAX_BATCH 65536
+#define CAIRN_TASK_MAX_STEPS 1000000
+#define CAIRN_TASK_MAX_STATES 4096 /* H / c + 1 */
+
+/* The inner optimizer.  Only AdamW exists in v1. */
+#define CAIRN_TASK_OPT_ADAMW 1
+
+struct cairn_task_spec {
+	char profile[CAIRN_TASK_PROFILE_MAX]; /* CAIRN_PROFILE_EXACT */
+	char job[CAIRN_TASK_JOB_MAX];         /* "fmnist-mlp" */
+	uint64_t seed;                        /* the job seed (Philox key) */
+	uint32_t round;                       /* r < CAIRN_SAMPLE_ROUND_LIMIT */
+	uint32_t task;                        /* k < tasks */
+	uint32_t tasks;                       /* K of the round */
+	cairn_mlp_spec model;
+	uint8_t params_root[CAIRN_HASH_BYTES]; /* tensor root of W_r */
+	uint32_t optimizer;                    /* CAIRN_TASK_OPT_ADAMW */
+	cairn_adamw_params adamw;              /* .step is not part of it */
+	uint8_t dataset_root[CAIRN_HASH_BYTES]; /* cairn_dataset_root() */
+	uint32_t dataset_count;                 /* samples drawn from */
+	uint32_t batch;                         /* B */
+	uint32_t micro;                         /* M, divides B */
+	uint32_t inner_steps;                   /* H >= 1 */
+	uint32_t checkpoint_every;              /* c, divides H */
+};
+
+/* Bytes of the canonical encoding (docs/commitments.md section 10). */
+#define CAIRN_TASK_SPEC_BYTES 224
+
+/* Checks every field (profile, job name, model dimensions and size,
+ * optimizer settings finite and in range, batch, micro, H, c, the task
+ * index): 0 or CAIRN_EINVAL with the field and value in err. */
+int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
+			  size_t errlen);
+/* The canonical encoding of a checked spec (CAIRN_EINVAL if it fails the
+ * check). */
+int cairn_task_spec_encode(const struct cairn_task_spec *s,
+			   uint8_t out[CAIRN_TASK_SPEC_BYTES]);
+/* Decodes and checks; CAIRN_EFORMAT for a wrong length, non-zero padding
+ * or a field that fails the check (err says which). */
+int cairn_task_spec_decode(const uint8_t *buf, size_t len,
+			   struct cairn_task_spec *s, char *err,
+			   size_t errlen);
+/* The task id: H(TASK header || encoding). */
+int cairn_task_id(const struct cairn_task_spec *s,
+		  uint8_t out[CAIRN_HASH_BYTES]);
+
+/* States in the trace: H / c + 1 (0 for a spec that fails the check). */
+uint32_t cairn_task_state_count(const struct cairn_task_spec *s);
+/* The GEMM work of the task in floating-point operations:
+ * H * B * 6 * sum over layers of d[l] * d[l+1]. */
+uint64_t cairn_task_flops(const struct cairn_task_spec *s);
+
+/* The dataset root: H(DATASET header || u32le count ||
+ * tensor root of the images' bytes || tensor root of the labels' bytes). */
+int cairn_dataset_root(const cairn_dataset *ds, uint8_t out[CAIRN_HASH_BYTES]);
+
+/* ---- running a task ------------------------------------------------------ */
+
+/* Called at every checkpoint (t = 0, c, ..., H), after the state root is
+ * computed, with the model holding that state (parameters, m and v in
+ * their buffers): a bundle writer reads them with cairn_model_read().  A
+ * non-zero return stops the run with that code. */
+typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
+					const uint8_t root[CAIRN_HASH_BYTES],
+					cairn_model *m);
+
+/* What running a task yields.  state_roots and losses are caller memory:
+ * cairn_task_state_count() * 32 bytes and inner_steps floats. */
+struct cairn_task_trace {
+	uint8_t *state_roots;  /* [n][32], t = 0, c, ..., H */
+	float *losses;         /* loss of step t at losses[t - 1] */
+	uint8_t trace_root[CAIRN_HASH_BYTES];
+	uint8_t final_params_root[CAIRN_HASH_BYTES];
+	double hash_seconds;   /* wall time spent in the checkpoints */
+};
+
+/* Runs the task: loads w_r (host, param_count floats) into m, checks that
+ * its root is the spec's params_root and that dataset_root is the spec's
+ * (CAIRN_EMISMATCH, err says which), zeroes m and v, commits the state at
+ * t = 0, runs steps 1..H and commits every c-th.  m must have the spec's
+ * model, max batch >= B and max micro >= M; ds is the training split whose
+ * root is dataset_root (computed once by the caller).  On success the
+ * model holds the final state. */
+int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
+		   const cairn_dataset *ds,
+		   const uint8_t dataset_root[CAIRN_HASH_BYTES],
+		   const float *w_r, struct cairn_task_trace *trace,
+		   cairn_task_checkpoint_fn cb, void *ud, char *err,
+		   size_t errlen);
+
+/* Runs steps t0 + 1 .. t1 (0 <= t0 < t1 <= H) from the state the model
+ * holds (the state after t0, loaded by the caller), as cairn_task_run does
+ * them, and writes the state after t1 to *end (its root: cairn_state_root).
+ * losses (t1 - t0 floats) may be NULL.  The auditor's re-execution. */
+int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
+		      const cairn_dataset *ds, uint32_t t0, uint32_t t1,
+		      struct cairn_state *end, float *losses, char *err,
+		      size_t errlen);
+
+/* The state record of what the model holds after step t: the tensor roots
+ * of its parameters, m and v (chunk hashes on the model's backend), the
+ * given samples digest and loss. */
+int cairn_task_commit_state(cairn_model *m, uint64_t t,
+			    const uint8_t samples[CAIRN_HASH_BYTES],
+			    float loss, struct cairn_state *st);
+
+/* ---- results ---------------------------------------------------------- */
+
+struct cairn_task_result {
+	uint8_t task_id[CAIRN_HASH_BYTES];
+	uint8_t worker_key[CAIRN_PUBLIC_KEY_BYTES];
+	uint8_t trace_root[CAIRN_HASH_BYTES];
+	uint8_t final_params_root[CAIRN_HASH_BYTES];
+	uint64_t flops;                     /* cairn_task_flops() */
+	char device_class[CAIRN_TASK_DEVICE_MAX]; /* "cpu", "cuda", "ref" */
+};
+
+#define CAIRN_TASK_RESULT_BYTES 168
+
+/* u8[32] task id || u8[32] key || trace root || final params root ||
+ * u64le flops || device class (32 bytes, NUL-padded). */
+int cairn_task_result_encode(const struct cairn_task_result *r,
+			     uint8_t out[CAIRN_TASK_RESULT_BYTES]);
+int cairn_task_result_decode(const uint8_t *buf, size_t len,
+			     struct cairn_task_result *r, char *err,
+			     size_t errlen);
+/* Signs H(RESULT header || encoding) with id (whose public key must be
+ * r->worker_key, else CAIRN_EINVAL). */
+int cairn_task_result_sign(const struct cairn_identity *id,
+			   const struct cairn_task_result *r,
+			   uint8_t sig[CAIRN_SIGNATURE_BYTES]);
+/* 0 when sig is r->worker_key's signature of r; CAIRN_ECRYPTO when not. */
+int cairn_task_result_verify(const struct cairn_task_result *r,
+			     const uint8_t sig[CAIRN_SIGNATURE_BYTES]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

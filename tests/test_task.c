@@ -1,0 +1,628 @@
+/* cairn: tasks and rounds (include/cairn/task.h, include/cairn/outer.h).
+ *
+ * - The spec's canonical encoding: round trip, every field checked on
+ *   decode, any changed byte either refused or a different task id.
+ * - A task's trace (state roots, losses, trace root, final parameters)
+ *   is the same on ref and on the cpu backend with 1, 2 and 3 threads and
+ *   both ISAs, and across repeated runs.
+ * - Re-running a segment from a checkpoint's state (cairn_task_replay, the
+ *   auditor's path) ends at the state root the trace committed.
+ * - Wrong data or wrong W_r are refused before any step.
+ * - Results: encode, decode, sign, verify; another key or any changed
+ *   field fails.
+ * - The outer step: equal to a scalar host computation of its documented
+ *   formula, bit for bit, on ref and cpu.
+ *
+ * The dataset is synthetic (random pixels and labels) and the model tiny
+ * (784-16-10); fresh random inputs each run, seed printed. */
+#include <inttypes.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "test_util.h"
+
+#include "cairn/error.h"
+#include "cairn/outer.h"
+#include "cairn/task.h"
+
+#define HB CAIRN_HASH_BYTES
+
+static uint64_t g_rng;
+
+static uint64_t rnd(void)
+{
+	return cairn_test_splitmix64(&g_rng);
+}
+
+/* A synthetic split: n random images and labels (owned by the fixture). */
+struct fixture {
+	cairn_dataset ds;
+	uint8_t *images, *labels;
+	uint8_t ds_root[HB];
+	struct cairn_task_spec spec;
+	float *w0; /* W_r of the spec, param count floats */
+	int64_t nparams;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	const uint32_t n = 300;
+	cairn_backend *be = NULL;
+	cairn_model *m = NULL;
+
+	if (!f)
+		return -1;
+	f->images = malloc((size_t)n * CAIRN_DATASET_PIXELS);
+	f->labels = malloc(n);
+	if (!f->images || !f->labels)
+		return -1;
+	for (size_t i = 0; i < (size_t)n * CAIRN_DATASET_PIXELS; i++)
+		f->images[i] = (uint8_t)rnd();
+	for (uint32_t i = 0; i < n; i++)
+		f->labels[i] = (uint8_t)(rnd() % 10);
+	f->ds.count = n;
+	f->ds.images = f->images;
+	f->ds.labels = f->labels;
+	if (cairn_dataset_root(&f->ds, f->ds_root))
+		return -1;
+
+	struct cairn_task_spec *s = &f->spec;
+	strcpy(s->profile, CAIRN_PROFILE_EXACT);
+	strcpy(s->job, "test-mlp");
+	s->seed = rnd();
+	s->round = (uint32_t)(rnd() % 1000);
+	s->tasks = 3;
+	s->task = 1;
+	s->model.input = 784;
+	s->model.nhidden = 1;
+	s->model.hidden[0] = 16;
+	s->model.classes = 10;
+	s->model.act = CAIRN_ACT_RELU;
+	s->optimizer = CAIRN_TASK_OPT_ADAMW;
+	cairn_adamw_defaults(&s->adamw);
+	s->adamw.lr = 1e-2f;
+	memcpy(s->dataset_root, f->ds_root, HB);
+	s->dataset_count = n;
+	s->batch = 8;
+	s->micro = 2;
+	s->inner_steps = 6;
+	s->checkpoint_every = 2;
+
+	if (cairn_backend_open(CAIRN_BACKEND_REF, NULL, &be) ||
+	    cairn_model_create(be, &s->model, 8, 2, &m) ||
+	    cairn_model_init(m, s->seed))
+		return -1;
+	f->nparams = cairn_model_param_count(m);
+	f->w0 = malloc((size_t)f->nparams * sizeof(float));
+	if (!f->w0 || cairn_model_read(m, CAIRN_MODEL_PARAMS, f->w0) ||
+	    cairn_tensor_root(f->w0, (size_t)f->nparams * 4, s->params_root))
+		return -1;
+	cairn_model_free(m);
+	cairn_backend_close(be);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	free(f->images);
+	free(f->labels);
+	free(f->w0);
+	free(f);
+	return 0;
+}
+
+/* ---- the spec ---------------------------------------------------------- */
+
+static void test_spec_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t enc[CAIRN_TASK_SPEC_BYTES], enc2[CAIRN_TASK_SPEC_BYTES];
+	uint8_t id[HB], id2[HB];
+	struct cairn_task_spec d;
+	char err[256];
+
+	assert_int_equal(cairn_task_spec_check(&f->spec, err, sizeof err), 0);
+	assert_int_equal(cairn_task_spec_encode(&f->spec, enc), 0);
+	assert_int_equal(cairn_task_spec_decode(enc, sizeof enc, &d, err,
+						sizeof err),
+			 0);
+	assert_int_equal(cairn_task_spec_encode(&d, enc2), 0);
+	assert_memory_equal(enc, enc2, sizeof enc);
+	assert_int_equal(cairn_task_id(&f->spec, id), 0);
+	assert_int_equal(cairn_task_id(&d, id2), 0);
+	assert_memory_equal(id, id2, HB);
+	assert_int_equal(cairn_task_state_count(&f->spec), 4);
+	/* 6 steps x 8 rows x 6 x (784*16 + 16*10) */
+	assert_true(cairn_task_flops(&f->spec) ==
+		    UINT64_C(6) * 8 * 6 * (784 * 16 + 16 * 10));
+
+	/* Wrong lengths. */
+	assert_int_equal(cairn_task_spec_decode(enc, sizeof enc - 1, &d, err,
+						sizeof err),
+			 CAIRN_EFORMAT);
+	assert_non_null(strstr(err, "223 bytes"));
+	assert_int_equal(
+	    cairn_task_spec_decode(enc, 0, &d, err, sizeof err),
+	    CAIRN_EFORMAT);
+}
+
+/* Every single-byte change of the encoding is either refused by the
+ * decoder or decodes to a spec with another task id. */
+static void test_spec_every_byte(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t enc[CAIRN_TASK_SPEC_BYTES], id[HB], id2[HB];
+	int refused = 0, differ = 0;
+
+	assert_int_equal(cairn_task_spec_encode(&f->spec, enc), 0);
+	assert_int_equal(cairn_task_id(&f->spec, id), 0);
+	for (size_t i = 0; i < sizeof enc; i++) {
+		uint8_t b[CAIRN_TASK_SPEC_BYTES];
+		struct cairn_task_spec d;
+		char err[256];
+		memcpy(b, enc, sizeof b);
+		b[i] ^= (uint8_t)(1u << (rnd() % 8));
+		if (cairn_task_spec_decode(b, sizeof b, &d, err, sizeof err)) {
+			assert_true(err[0] != 0);
+			refused++;
+			continue;
+		}
+		assert_int_equal(cairn_task_id(&d, id2), 0);
+		assert_memory_not_equal(id, id2, HB);
+		differ++;
+	}
+	printf("spec bytes: %d flips refused, %d gave another id\n", refused,
+	       differ);
+	assert_true(refused > 0 && differ > 0);
+}
+
+static void expect_bad(struct cairn_task_spec *s, const char *needle)
+{
+	uint8_t enc[CAIRN_TASK_SPEC_BYTES];
+	char err[256] = "";
+	assert_int_equal(cairn_task_spec_check(s, err, sizeof err),
+			 CAIRN_EINVAL);
+	if (!strstr(err, needle))
+		fail_msg("error '%s' does not mention '%s'", err, needle);
+	assert_int_equal(cairn_task_spec_encode(s, enc), CAIRN_EINVAL);
+}
+
+static void test_spec_checks(void **state)
+{
+	struct fixture *f = *state;
+	struct cairn_task_spec s;
+
+#define BAD(stmt, needle)                                                      \
+	do {                                                                   \
+		s = f->spec;                                                   \
+		stmt;                                                          \
+		expect_bad(&s, needle);                                        \
+	} while (0)
+	BAD(strcpy(s.profile, "fast-v1"), "fast-v1");
+	BAD(strcpy(s.job, "Bad Job"), "Bad Job");
+	BAD(memset(s.job, 0, sizeof s.job), "job name");
+	BAD(s.round = CAIRN_SAMPLE_ROUND_LIMIT, "round 1073741824");
+	BAD(s.task = 3, "task index 3");
+	BAD(s.tasks = 0, "task count 0");
+	BAD(s.model.nhidden = 9, "9 hidden");
+	BAD(s.model.act = (cairn_act)7, "activation 7");
+	BAD(s.model.hidden[0] = 0, "784 x 0");
+	BAD(s.model.hidden[3] = 5, "hidden[3] = 5");
+	BAD(s.model.hidden[0] = 65536 * 2, "131072");
+	BAD((s.model.hidden[0] = 60000, s.model.nhidden = 2,
+	     s.model.hidden[1] = 60000),
+	    "parameters");
+	BAD(s.optimizer = 2, "optimizer 2");
+	BAD(s.adamw.lr = NAN, "lr nan");
+	BAD(s.adamw.lr = -1.0f, "lr -1");
+	BAD(s.adamw.beta2 = 1.0f, "0.9/1");
+	BAD(s.adamw.eps = 0.0f, "eps 0");
+	BAD(s.adamw.weight_decay = INFINITY, "weight decay inf");
+	BAD(s.dataset_count = 0, "dataset count 0");
+	BAD(s.batch = 0, "batch 0");
+	BAD(s.micro = 3, "3 micro-batches");
+	BAD(s.inner_steps = 0, "0 inner steps");
+	BAD(s.checkpoint_every = 4, "checkpoint every 4");
+	BAD((s.inner_steps = 100000, s.checkpoint_every = 1), "H / c");
+#undef BAD
+}
+
+/* ---- running ---------------------------------------------------------- */
+
+struct trace_out {
+	uint8_t roots[4 * HB];
+	float losses[6];
+	uint8_t trace_root[HB], final_root[HB];
+	/* the state at t = 2, captured by the callback, for replay */
+	float *p2, *m2, *v2;
+	uint8_t root2[HB];
+	int calls;
+};
+
+static int capture(void *ud, const struct cairn_state *st,
+		   const uint8_t root[HB], cairn_model *m)
+{
+	struct trace_out *o = ud;
+	int64_t n = cairn_model_param_count(m);
+	o->calls++;
+	if (st->step != 2)
+		return 0;
+	o->p2 = malloc((size_t)n * 4);
+	o->m2 = malloc((size_t)n * 4);
+	o->v2 = malloc((size_t)n * 4);
+	if (!o->p2 || !o->m2 || !o->v2)
+		return CAIRN_ENOMEM;
+	memcpy(o->root2, root, HB);
+	if (cairn_model_read(m, CAIRN_MODEL_PARAMS, o->p2) ||
+	    cairn_model_read(m, CAIRN_MODEL_M, o->m2) ||
+	    cairn_model_read(m, CAIRN_MODEL_V, o->v2))
+		return CAIRN_EIO;
+	return 0;
+}
+
+static void run_on(struct fixture *f, struct cairn_test_config *c,
+		   struct trace_out *o)
+{
+	cairn_model *m = NULL;
+	struct cairn_task_trace tr;
+	char err[256];
+	int rc;
+
+	memset(o, 0, sizeof *o);
+	tr.state_roots = o->roots;
+	tr.losses = o->losses;
+	assert_int_equal(cairn_model_create(c->be, &f->spec.model, 8, 2, &m),
+			 0);
+	rc = cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0, &tr,
+			    capture, o, err, sizeof err);
+	if (rc)
+		fail_msg("%s: %s", c->name, err);
+	assert_int_equal(o->calls, 4);
+	memcpy(o->trace_root, tr.trace_root, HB);
+	memcpy(o->final_root, tr.final_params_root, HB);
+
+	/* The trace root is the tree over the state roots; the last state's
+	 * parameters are the final ones. */
+	{
+		uint8_t t[HB];
+		assert_int_equal(cairn_trace_root(o->roots, 4, t), 0);
+		assert_memory_equal(t, o->trace_root, HB);
+	}
+	/* Replay steps 3..4 from the state at t = 2: the state root at t = 4
+	 * is the one the trace committed. */
+	{
+		struct cairn_state end;
+		uint8_t root[HB];
+		float l[2];
+		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_PARAMS, o->p2),
+				 0);
+		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_M, o->m2), 0);
+		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_V, o->v2), 0);
+		rc = cairn_task_replay(m, &f->spec, &f->ds, 2, 4, &end, l, err,
+				       sizeof err);
+		if (rc)
+			fail_msg("%s replay: %s", c->name, err);
+		assert_int_equal(end.step, 4);
+		assert_int_equal(cairn_state_root(&end, root), 0);
+		assert_memory_equal(root, o->roots + 2 * HB, HB);
+		assert_memory_equal(l, o->losses + 2, sizeof l);
+		/* A replay one step short does not reach it. */
+		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_PARAMS, o->p2),
+				 0);
+		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_M, o->m2), 0);
+		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_V, o->v2), 0);
+		assert_int_equal(cairn_task_replay(m, &f->spec, &f->ds, 2, 3,
+						   &end, NULL, err, sizeof err),
+				 0);
+		assert_int_equal(cairn_state_root(&end, root), 0);
+		assert_memory_not_equal(root, o->roots + 2 * HB, HB);
+	}
+	free(o->p2);
+	free(o->m2);
+	free(o->v2);
+	o->p2 = o->m2 = o->v2 = NULL;
+	cairn_model_free(m);
+}
+
+static void test_run_same_everywhere(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		cairn_backend_kind kind;
+		int threads;
+		const char *isa;
+	} cfg[] = {
+	    {CAIRN_BACKEND_REF, 0, NULL},
+	    {CAIRN_BACKEND_CPU, 1, NULL},
+	    {CAIRN_BACKEND_CPU, 2, NULL},
+	    {CAIRN_BACKEND_CPU, 3, "portable"},
+	    {CAIRN_BACKEND_CPU, 2, NULL}, /* a repeat */
+	    {CAIRN_BACKEND_CUDA, 0, NULL},
+	};
+	struct trace_out want, got;
+	int have = 0;
+
+	for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
+		struct cairn_test_config c;
+		int rc = cairn_test_config_open(&c, cfg[i].kind, cfg[i].threads,
+						cfg[i].isa);
+		if (rc == CAIRN_ENODEV || rc == CAIRN_ENOTSUP)
+			continue; /* no GPU here */
+		if (cfg[i].isa && rc == CAIRN_ENOTSUP)
+			continue;
+		assert_int_equal(rc, 0);
+		run_on(f, &c, have ? &got : &want);
+		if (have) {
+			if (memcmp(got.trace_root, want.trace_root, HB) ||
+			    memcmp(got.roots, want.roots, sizeof got.roots) ||
+			    memcmp(got.losses, want.losses, sizeof got.losses) ||
+			    memcmp(got.final_root, want.final_root, HB))
+				fail_msg("%s: trace differs from ref", c.name);
+		}
+		have = 1;
+		printf("  %s: trace ok\n", c.name);
+		cairn_backend_close(c.be);
+	}
+	/* The trace moved: the loss changes and the state roots differ. */
+	assert_memory_not_equal(want.roots, want.roots + HB, HB);
+	assert_true(want.losses[0] != want.losses[5]);
+}
+
+static void test_run_refuses(void **state)
+{
+	struct fixture *f = *state;
+	cairn_backend *be = NULL;
+	cairn_model *m = NULL;
+	struct cairn_task_spec s = f->spec;
+	uint8_t roots[4 * HB], other[HB];
+	float losses[6];
+	struct cairn_task_trace tr = {roots, losses, {0}, {0}, 0};
+	char err[256];
+
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
+	assert_int_equal(cairn_model_create(be, &s.model, 8, 2, &m), 0);
+
+	/* Local data whose root is not the spec's. */
+	memcpy(other, f->ds_root, HB);
+	other[5] ^= 1;
+	assert_int_equal(cairn_task_run(m, &s, &f->ds, other, f->w0, &tr, NULL,
+					NULL, err, sizeof err),
+			 CAIRN_EMISMATCH);
+	assert_non_null(strstr(err, "dataset's root"));
+
+	/* W_r that is not the spec's. */
+	f->w0[7] = nextafterf(f->w0[7], 1.0f);
+	assert_int_equal(cairn_task_run(m, &s, &f->ds, f->ds_root, f->w0, &tr,
+					NULL, NULL, err, sizeof err),
+			 CAIRN_EMISMATCH);
+	assert_non_null(strstr(err, "W_r"));
+	f->w0[7] = nextafterf(f->w0[7], -1.0f);
+
+	/* A dataset of another size than the spec names. */
+	{
+		cairn_dataset small = f->ds;
+		small.count = 100;
+		assert_int_equal(cairn_task_run(m, &s, &small, f->ds_root,
+						f->w0, &tr, NULL, NULL, err,
+						sizeof err),
+				 CAIRN_EMISMATCH);
+		assert_non_null(strstr(err, "100 samples"));
+	}
+	/* A model too small for the spec's batch. */
+	s.batch = 16;
+	s.micro = 2;
+	assert_int_equal(cairn_task_run(m, &s, &f->ds, f->ds_root, f->w0, &tr,
+					NULL, NULL, err, sizeof err),
+			 CAIRN_EINVAL);
+	assert_non_null(strstr(err, "16"));
+	/* Replay outside the task. */
+	s = f->spec;
+	{
+		struct cairn_state end;
+		assert_int_equal(cairn_task_replay(m, &s, &f->ds, 4, 7, &end,
+						   NULL, err, sizeof err),
+				 CAIRN_EINVAL);
+		assert_int_equal(cairn_task_replay(m, &s, &f->ds, 3, 3, &end,
+						   NULL, err, sizeof err),
+				 CAIRN_EINVAL);
+	}
+	cairn_model_free(m);
+	cairn_backend_close(be);
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static void test_result_sign(void **state)
+{
+	struct fixture *f = *state;
+	struct cairn_identity id, other;
+	struct cairn_task_result r, d;
+	uint8_t enc[CAIRN_TASK_RESULT_BYTES], sig[CAIRN_SIGNATURE_BYTES];
+	char err[256];
+
+	assert_int_equal(cairn_identity_generate(&id), 0);
+	assert_int_equal(cairn_identity_generate(&other), 0);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(cairn_task_id(&f->spec, r.task_id), 0);
+	memcpy(r.worker_key, id.public_key, CAIRN_PUBLIC_KEY_BYTES);
+	for (int i = 0; i < HB; i++) {
+		r.trace_root[i] = (uint8_t)rnd();
+		r.final_params_root[i] = (uint8_t)rnd();
+	}
+	r.flops = cairn_task_flops(&f->spec);
+	strcpy(r.device_class, "cpu");
+
+	assert_int_equal(cairn_task_result_encode(&r, enc), 0);
+	assert_int_equal(cairn_task_result_decode(enc, sizeof enc, &d, err,
+						  sizeof err),
+			 0);
+	assert_memory_equal(&d, &r, sizeof r);
+	assert_int_equal(cairn_task_result_decode(enc, sizeof enc + 1, &d, err,
+						  sizeof err),
+			 CAIRN_EFORMAT);
+	enc[136] = 'C'; /* device class must be lower case */
+	assert_int_equal(cairn_task_result_decode(enc, sizeof enc, &d, err,
+						  sizeof err),
+			 CAIRN_EFORMAT);
+
+	assert_int_equal(cairn_task_result_sign(&id, &r, sig), 0);
+	assert_int_equal(cairn_task_result_verify(&r, sig), 0);
+	/* Another key cannot sign for this worker key ... */
+	assert_int_equal(cairn_task_result_sign(&other, &r, sig), CAIRN_EINVAL);
+	/* ... and every field is covered. */
+	assert_int_equal(cairn_task_result_sign(&id, &r, sig), 0);
+	d = r;
+	d.flops++;
+	assert_int_equal(cairn_task_result_verify(&d, sig), CAIRN_ECRYPTO);
+	d = r;
+	d.trace_root[31] ^= 0x80;
+	assert_int_equal(cairn_task_result_verify(&d, sig), CAIRN_ECRYPTO);
+	d = r;
+	strcpy(d.device_class, "cuda");
+	assert_int_equal(cairn_task_result_verify(&d, sig), CAIRN_ECRYPTO);
+	d = r;
+	memcpy(d.worker_key, other.public_key, CAIRN_PUBLIC_KEY_BYTES);
+	assert_int_equal(cairn_task_result_verify(&d, sig), CAIRN_ECRYPTO);
+	sig[0] ^= 1;
+	assert_int_equal(cairn_task_result_verify(&r, sig), CAIRN_ECRYPTO);
+	cairn_identity_wipe(&id);
+	cairn_identity_wipe(&other);
+}
+
+/* ---- the dataset root ------------------------------------------------- */
+
+static void test_dataset_root(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rec[4 + 2 * HB], want[HB], got[HB];
+
+	rec[0] = (uint8_t)f->ds.count;
+	rec[1] = (uint8_t)(f->ds.count >> 8);
+	rec[2] = rec[3] = 0;
+	assert_int_equal(cairn_tensor_root(f->images,
+					   (size_t)f->ds.count *
+					       CAIRN_DATASET_PIXELS,
+					   rec + 4),
+			 0);
+	assert_int_equal(cairn_tensor_root(f->labels, f->ds.count, rec + 36),
+			 0);
+	assert_int_equal(cairn_hash_domain(CAIRN_DOM_DATASET, rec, sizeof rec,
+					   want),
+			 0);
+	assert_int_equal(cairn_dataset_root(&f->ds, got), 0);
+	assert_memory_equal(want, got, HB);
+	f->labels[299] ^= 1;
+	assert_int_equal(cairn_dataset_root(&f->ds, got), 0);
+	assert_memory_not_equal(want, got, HB);
+	f->labels[299] ^= 1;
+}
+
+/* ---- the outer step ------------------------------------------------------- */
+
+static void test_outer(void **state)
+{
+	const int64_t n = 1000 + (int64_t)(rnd() % 5000);
+	const int K = 3, R = 3;
+	float *w = malloc((size_t)n * 4), *u = calloc((size_t)n, 4);
+	float *p = malloc((size_t)K * (size_t)n * 4), *got = malloc((size_t)n * 4);
+	float *gu = malloc((size_t)n * 4);
+	static const cairn_backend_kind kinds[] = {CAIRN_BACKEND_REF,
+						   CAIRN_BACKEND_CPU};
+	(void)state;
+	assert_true(w && u && p && got && gu);
+	for (int64_t i = 0; i < n; i++)
+		w[i] = (float)((int64_t)(rnd() % 2001) - 1000) * 1e-3f;
+
+	for (size_t kb = 0; kb < 2; kb++) {
+		cairn_backend *be = NULL;
+		cairn_outer *o = NULL;
+		float *dp = NULL;
+		float *hw = malloc((size_t)n * 4), *hu = calloc((size_t)n, 4);
+		uint64_t save = g_rng;
+		assert_true(hw && hu);
+		memcpy(hw, w, (size_t)n * 4);
+		assert_int_equal(cairn_backend_open(kinds[kb], NULL, &be), 0);
+		assert_int_equal(cairn_buf_alloc(be, (size_t)n * 4,
+						 (void **)&dp),
+				 0);
+		assert_int_equal(cairn_outer_create(be, n, CAIRN_OUTER_LR,
+						    CAIRN_OUTER_MOMENTUM, w, &o),
+				 0);
+		/* Out of order is refused; so is a step with no task. */
+		assert_int_equal(cairn_outer_step(o), CAIRN_EINVAL);
+		assert_int_equal(cairn_outer_add(o, 1, dp), CAIRN_EINVAL);
+		for (int r = 0; r < R; r++) {
+			for (int k = 0; k < K; k++) {
+				float *pk = p + (size_t)k * (size_t)n;
+				for (int64_t i = 0; i < n; i++)
+					pk[i] = hw[i] +
+						(float)((int64_t)(rnd() % 201) -
+							100) *
+						    1e-4f;
+				assert_int_equal(cairn_buf_write(be, dp, pk,
+								 (size_t)n * 4),
+						 0);
+				assert_int_equal(cairn_outer_add(o, (uint32_t)k,
+								 dp),
+						 0);
+			}
+			assert_int_equal(cairn_outer_step(o), 0);
+			/* The documented formula, on the host. */
+			for (int64_t i = 0; i < n; i++) {
+				float s = hw[i] - p[i];
+				for (int k = 1; k < K; k++)
+					s = s + (hw[i] - p[(size_t)k * n + i]);
+				float g = s * (1.0f / (float)K);
+				float b = fmaf(CAIRN_OUTER_MOMENTUM, hu[i], g);
+				float upd = fmaf(CAIRN_OUTER_MOMENTUM, b, g);
+				hu[i] = b;
+				hw[i] = fmaf(-CAIRN_OUTER_LR, upd, hw[i]);
+			}
+			assert_int_equal(cairn_outer_read(o, got, gu), 0);
+			if (memcmp(got, hw, (size_t)n * 4) ||
+			    memcmp(gu, hu, (size_t)n * 4))
+				fail_msg("%s round %d: outer step differs from "
+					 "its formula",
+					 cairn_backend_name(be), r);
+		}
+		if (kb == 0)
+			g_rng = save; /* the same task outputs for cpu */
+		cairn_outer_free(o);
+		cairn_buf_free(be, dp);
+		cairn_backend_close(be);
+		free(hw);
+		free(hu);
+	}
+	free(w);
+	free(u);
+	free(p);
+	free(got);
+	free(gu);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_spec_roundtrip),
+	    cmocka_unit_test(test_spec_every_byte),
+	    cmocka_unit_test(test_spec_checks),
+	    cmocka_unit_test(test_run_same_everywhere),
+	    cmocka_unit_test(test_run_refuses),
+	    cmocka_unit_test(test_result_sign),
+	    cmocka_unit_test(test_dataset_root),
+	    cmocka_unit_test(test_outer),
+	};
+	g_rng = cairn_test_seed("test_task");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -611,6 +611,64 @@ static void test_outer(void **state)
 	free(gu);
 }
 
+/* ---- docs/commitments.md test vectors ---------------------------------- */
+
+static void hex_is(const uint8_t h[HB], const char *want)
+{
+	char hex[CAIRN_HASH_HEX_BYTES];
+	assert_int_equal(cairn_hash_to_hex(h, hex), 0);
+	assert_string_equal(hex, want);
+}
+
+/* The vectors of docs/commitments.md section 8 for datasets, task ids and
+ * results (its Python program prints the same). */
+static void test_doc_vectors(void **state)
+{
+	uint8_t imgs[3 * 784], labs[3] = {7, 0, 9}, h[HB];
+	cairn_dataset ds = {3, imgs, labs};
+	struct cairn_task_spec s;
+	struct cairn_task_result r;
+	uint8_t enc[CAIRN_TASK_RESULT_BYTES];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof imgs; i++)
+		imgs[i] = (uint8_t)(i % 251);
+	assert_int_equal(cairn_dataset_root(&ds, h), 0);
+	hex_is(h, "be18addffa16b996d51168280836bd15d03c92ee2109ce3a9b75a269f4fef9fb");
+
+	memset(&s, 0, sizeof s);
+	strcpy(s.profile, "exact-v1");
+	strcpy(s.job, "fmnist-mlp");
+	s.seed = 1;
+	s.round = 2;
+	s.task = 3;
+	s.tasks = 4;
+	cairn_mlp_spec_reference(&s.model);
+	memset(s.params_root, 0x11, HB);
+	s.optimizer = CAIRN_TASK_OPT_ADAMW;
+	cairn_adamw_defaults(&s.adamw);
+	memset(s.dataset_root, 0x22, HB);
+	s.dataset_count = 60000;
+	s.batch = 256;
+	s.micro = 4;
+	s.inner_steps = 500;
+	s.checkpoint_every = 25;
+	assert_int_equal(cairn_task_id(&s, h), 0);
+	hex_is(h, "6284a2fe82f30dcd1de4f660a49de1071c5f7b56cf7a0f3db9442d2736810896");
+
+	memset(&r, 0, sizeof r);
+	memcpy(r.task_id, h, HB);
+	memset(r.worker_key, 0x33, HB);
+	memset(r.trace_root, 0x44, HB);
+	memset(r.final_params_root, 0x55, HB);
+	r.flops = 123456789;
+	strcpy(r.device_class, "cpu");
+	assert_int_equal(cairn_task_result_encode(&r, enc), 0);
+	assert_int_equal(cairn_hash_domain(CAIRN_DOM_RESULT, enc, sizeof enc, h),
+			 0);
+	hex_is(h, "c7f50b31a938a39378593e523ceb7e39049cda2421d6478ff95d24085df835e1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -622,6 +680,7 @@ int main(void)
 	    cmocka_unit_test(test_result_sign),
 	    cmocka_unit_test(test_dataset_root),
 	    cmocka_unit_test(test_outer),
+	    cmocka_unit_test(test_doc_vectors),
 	};
 	g_rng = cairn_test_seed("test_task");
 	return cmocka_run_group_tests(tests, setup, teardown);

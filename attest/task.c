@@ -1,6 +1,6 @@
 /* cairn: task specs, task ids, running a task with its commitment trace,
  * and signed results (include/cairn/task.h; the byte formats are in
- * docs/commitments.md sections 9 to 11).
+ * docs/commitments.md sections 11 to 13).
  *
  * Ownership: nothing here keeps a pointer to its arguments after it
  * returns.  cairn_task_run and cairn_task_replay allocate their batch

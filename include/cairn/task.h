@@ -16,7 +16,7 @@
  * The result binds the task id (the hash of the spec's encoding), the
  * worker's public key, the trace root, the final parameters root, the work
  * done and the device class; the worker signs its encoding.
- * docs/commitments.md gives every byte.
+ * docs/commitments.md sections 11 to 13 give every byte.
  *
  * Functions return 0 or a negative CAIRN_E* code; where they take err, a
  * failure leaves one line there saying what was wrong, with the value. */
@@ -69,7 +69,7 @@ struct cairn_task_spec {
 	uint32_t checkpoint_every;              /* c, divides H */
 };
 
-/* Bytes of the canonical encoding (docs/commitments.md section 10). */
+/* Bytes of the canonical encoding (docs/commitments.md section 12). */
 #define CAIRN_TASK_SPEC_BYTES 224
 
 /* Checks every field (profile, job name, model dimensions and size,

@@ -28,9 +28,10 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: the exact-profile SGEMM benchmark on the default device.
+# The main job: a local training of the reference job (fmnist-mlp) on the
+# default device, ending with its test accuracy and final model root.
 run: build
-	./$(BUILD)/cairn bench gemm
+	./$(BUILD)/cairn train --job fmnist-mlp
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

@@ -17,13 +17,15 @@
 #include "cairn/kernels.h"
 #include "cairn/log.h"
 #include "cairn/model.h"
+#include "cairn/task.h"
 
 #define TRAIN_SEED 0x63616972ull /* "cair" */
+#define COMMIT_REPS 9
 
 struct train_args {
 	const char *device; /* NULL: CAIRN_DEVICE or auto */
 	const char *data;   /* NULL: the Debian package's directory */
-	long long threads, batch, micro, steps, warmup;
+	long long threads, batch, micro, steps, warmup, ckpt;
 	int json;
 };
 
@@ -42,13 +44,17 @@ static void train_usage(FILE *f)
 	        "%d)\n"
 	        "  --steps S    timed steps, median reported (default 40)\n"
 	        "  --warmup W   untimed steps first (default 5)\n"
+	        "  --checkpoint-every C\n"
+	        "               steps per committed state, for the "
+	        "commitment cost\n"
+	        "               (default %d, the reference job's)\n"
 	        "  --data DIR   Fashion-MNIST IDX files (default "
 	        "/usr/share/datasets/fashion-mnist)\n"
 	        "  --json       one JSON object on stdout\n"
 	        "  -h, --help   this text\n\n"
 	        "bench/train_vs_pytorch.sh runs this beside PyTorch.\n"
 	        "exit status: 0 ok, 1 failure, 2 bad usage\n",
-	        CAIRN_MODEL_REFERENCE_MICRO);
+	        CAIRN_MODEL_REFERENCE_MICRO, CAIRN_REF_JOB_CHECKPOINT_EVERY);
 }
 
 /* 0, 1 after --help, or 2 after printing a usage error. */
@@ -59,6 +65,7 @@ static int train_parse(int argc, char **argv, struct train_args *t)
 	t->micro = CAIRN_MODEL_REFERENCE_MICRO;
 	t->steps = 40;
 	t->warmup = 5;
+	t->ckpt = CAIRN_REF_JOB_CHECKPOINT_EVERY;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int rc = 0;
@@ -93,6 +100,9 @@ static int train_parse(int argc, char **argv, struct train_args *t)
 		} else if (!strcmp(o, "--steps")) {
 			rc = cairn__bench_parse_int("train", o, v, 1, 100000,
 			                            &t->steps);
+		} else if (!strcmp(o, "--checkpoint-every")) {
+			rc = cairn__bench_parse_int("train", o, v, 1, 1000000,
+			                            &t->ckpt);
 		} else if (!strcmp(o, "--warmup")) {
 			rc = cairn__bench_parse_int("train", o, v, 0, 100000,
 			                            &t->warmup);
@@ -165,7 +175,7 @@ int cairn__bench_train_cmd(int argc, char **argv)
 	cairn_dataset *ds = NULL;
 	cairn_model *m = NULL;
 	cairn_mlp_spec spec;
-	double *times = NULL, med;
+	double *times = NULL, med, commit = 0.0;
 	float loss = 0.0f;
 	char err[512];
 	int rc, ex = 1;
@@ -205,16 +215,38 @@ int cairn__bench_train_cmd(int argc, char **argv)
 	    (rc = train_run(m, ds, &t, times, &loss)))
 		goto fail;
 	med = cairn__bench_median(times, (int)t.steps);
+	/* The commitment of one checkpoint: the tensor roots of the
+	 * parameters, m and v where they live, and the state root.  Its cost
+	 * spread over C steps is the commitment overhead of training. */
+	{
+		double ct[COMMIT_REPS];
+		uint8_t sd[CAIRN_HASH_BYTES];
+		struct cairn_state st;
+		rc = cairn_samples_digest(NULL, 0, sd);
+		for (int i = 0; i < COMMIT_REPS + 1 && !rc; i++) {
+			double t0 = cairn__bench_now();
+			rc = cairn_task_commit_state(m, 1, sd, loss, &st);
+			if (i)
+				ct[i - 1] = cairn__bench_now() - t0;
+		}
+		if (rc)
+			goto fail;
+		commit = cairn__bench_median(ct, COMMIT_REPS);
+	}
 	if (t.json) {
 		printf("{\"suite\":\"train\",\"job\":\"fmnist-mlp\","
 		       "\"device\":\"%s\",\"device_desc\":\"%s\","
 		       "\"threads\":%d,\"batch\":%lld,\"micro\":%lld,"
 		       "\"steps\":%lld,"
 		       "\"step_seconds_median\":%.6g,"
-		       "\"samples_per_second\":%.1f,\"last_loss\":%.6g}\n",
+		       "\"samples_per_second\":%.1f,\"last_loss\":%.6g,"
+		       "\"commit_seconds_median\":%.6g,"
+		       "\"checkpoint_every\":%lld,"
+		       "\"commitment_fraction\":%.5f}\n",
 		       cairn_backend_name(be), cairn_backend_describe(be),
 		       cairn_backend_threads(be), t.batch, t.micro, t.steps, med,
-		       (double)t.batch / med, (double)loss);
+		       (double)t.batch / med, (double)loss, commit, t.ckpt,
+		       commit / ((double)t.ckpt * med));
 	} else {
 		printf("cairn bench train: fmnist-mlp step, batch %lld in %lld "
 		       "micro-batches\n"
@@ -223,10 +255,16 @@ int cairn__bench_train_cmd(int argc, char **argv)
 		       "reported\n"
 		       "  step       %.2f ms\n"
 		       "  rate       %.0f samples/s\n"
-		       "  last loss  %.4f\n",
+		       "  last loss  %.4f\n"
+		       "  commit     %.2f ms a checkpoint (params, m, v "
+		       "roots), median of %d\n"
+		       "  overhead   %.2f%% of training with a checkpoint every "
+		       "%lld steps\n",
 		       t.batch, t.micro, cairn_backend_name(be),
 		       cairn_backend_describe(be), t.steps, t.warmup,
-		       med * 1e3, (double)t.batch / med, (double)loss);
+		       med * 1e3, (double)t.batch / med, (double)loss,
+		       commit * 1e3, COMMIT_REPS,
+		       100.0 * commit / ((double)t.ckpt * med), t.ckpt);
 	}
 	ex = 0;
 	goto out;

@@ -100,7 +100,9 @@ static const char *const tag_str[] = {
 	NULL, "cairn/tensor-leaf/v1", "cairn/tensor-node/v1",
 	"cairn/tensor-root/v1", "cairn/samples/v1", "cairn/state/v1",
 	"cairn/trace-leaf/v1", "cairn/trace-node/v1", "cairn/trace-root/v1",
-	"cairn/signature/v1"};
+	"cairn/signature/v1", "cairn/task/v1", "cairn/result/v1",
+	"cairn/dataset/v1"};
+#define NTAGS 12 /* the highest tag in use */
 
 /* H(header(tag) || a || b) with libsodium directly. */
 static void hh(int tag, const void *a, size_t alen, const void *b, size_t blen,
@@ -323,7 +325,7 @@ static void test_domains(void **state)
 	static const uint8_t leaf_hdr[24] = {
 		0x01, 0x14, 'c', 'a', 'i', 'r', 'n', '/', 't', 'e', 'n', 's',
 		'o',  'r',  '-', 'l', 'e', 'a', 'f', '/', 'v', '1', 0,   0};
-	for (int t = 1; t <= 9; t++) {
+	for (int t = 1; t <= NTAGS; t++) {
 		assert_string_equal(cairn_domain_string(t), tag_str[t]);
 		assert_int_equal(cairn_domain_header(t, hdr), 0);
 		assert_int_equal(hdr[0], t);
@@ -345,7 +347,7 @@ static void test_domains(void **state)
 	assert_int_equal(cairn_domain_header(CAIRN_DOM_TENSOR_LEAF, hdr), 0);
 	assert_memory_equal(hdr, leaf_hdr, sizeof leaf_hdr);
 	assert_null(cairn_domain_string(0));
-	assert_null(cairn_domain_string(10));
+	assert_null(cairn_domain_string(NTAGS + 1));
 	assert_int_equal(cairn_domain_header(0, hdr), CAIRN_EINVAL);
 	assert_int_equal(cairn_hash_domain(0x42, "x", 1, a), CAIRN_EINVAL);
 	assert_int_equal(cairn_hash_domain(1, NULL, 1, a), CAIRN_EINVAL);

@@ -97,7 +97,7 @@ static void test_usage_errors(void **state)
 	assert_int_equal(run("--bogus", &o), 2);
 	assert_non_null(strstr(o, "--bogus"));
 	free(o);
-	assert_int_equal(run("train", &o), 2); /* planned, not built */
+	assert_int_equal(run("verify", &o), 2); /* planned, not built */
 	assert_non_null(strstr(o, "not built yet"));
 	free(o);
 	assert_int_equal(run("bench nosuchsuite", &o), 2);
@@ -289,6 +289,114 @@ static void test_keygen(void **state)
 	assert_int_equal(system(args), 0);
 }
 
+/* ---- cairn train ---------------------------------------------------------- */
+
+/* A short job: 2 rounds of 2 tasks of 4 steps of 32 rows. */
+#define SHORT_JOB                                                              \
+	"train --job fmnist-mlp --rounds 2 --tasks 2 --inner-steps 4 "         \
+	"--checkpoint-every 2 --batch 32 --micro 2 --json"
+
+/* Copies the 64 hex digits after "key":" into out (65 bytes). */
+static void json_hex(const char *o, const char *key, char out[65])
+{
+	char want[96];
+	const char *p;
+	snprintf(want, sizeof want, "\"%s\":\"", key);
+	p = strstr(o, want);
+	if (!p)
+		fail_msg("no %s in: %s", key, o);
+	p += strlen(want);
+	assert_true(strlen(p) >= 64);
+	memcpy(out, p, 64);
+	out[64] = '\0';
+	for (int i = 0; i < 64; i++)
+		assert_non_null(strchr("0123456789abcdef", out[i]));
+}
+
+/* The same job gives the same final model root with 1 and 2 threads, both
+ * CPU kernel sets, repeated, and on the scalar reference backend. */
+static void test_train_same_root(void **state)
+{
+	static const char *const how[] = {
+	    "--device cpu --threads 1 --test-samples 500",
+	    "--device cpu --threads 2 --test-samples 500",
+	    "--device cpu --threads 2 --test-samples 500", /* a repeat */
+	    "--device cpu --threads 3 --test-samples 0",
+	    "--device ref --test-samples 0",
+	};
+	char want[65] = "", got[65], args[512];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof how / sizeof how[0]; i++) {
+		char *o;
+		int rc;
+		snprintf(args, sizeof args, SHORT_JOB " %s", how[i]);
+		if (i == 3)
+			setenv("CAIRN_CPU_ISA", "portable", 1);
+		rc = run(args, &o);
+		unsetenv("CAIRN_CPU_ISA");
+		if (rc != 0)
+			fail_msg("cairn %s: exit %d\n%s", args, rc, o);
+		json_hex(o, "final_model_root", got);
+		assert_true(json_has(o, "rounds", "2"));
+		assert_non_null(strstr(o, "\"samples_per_second\":"));
+		assert_non_null(strstr(o, "\"per_round\":[{\"round\":0,\"loss\":"));
+		if (strstr(how[i], "--test-samples 0"))
+			assert_true(json_has(o, "test_accuracy", "null"));
+		else
+			assert_true(json_has(o, "test_samples", "500"));
+		if (i == 0)
+			memcpy(want, got, sizeof want);
+		else if (strcmp(want, got))
+			fail_msg("%s: final model root %s, first run %s", how[i],
+				 got, want);
+		free(o);
+	}
+	/* Another seed is another model. */
+	{
+		char *o;
+		assert_int_equal(run(SHORT_JOB " --device cpu --seed 0x2a "
+					       "--test-samples 0",
+				     &o),
+				 0);
+		json_hex(o, "final_model_root", got);
+		assert_string_not_equal(want, got);
+		free(o);
+	}
+}
+
+static void test_train_errors(void **state)
+{
+	static const struct {
+		const char *args, *needle;
+	} bad[] = {
+	    {"train", "--job is required"},
+	    {"train --job resnet", "resnet"},
+	    {"train --job fmnist-mlp --inner-steps 10 --checkpoint-every 3",
+	     "--checkpoint-every 3"},
+	    {"train --job fmnist-mlp --batch 30 --micro 4", "--micro 4"},
+	    {"train --job fmnist-mlp --rounds 0", "--rounds '0'"},
+	    {"train --job fmnist-mlp --seed -1", "--seed '-1'"},
+	    {"train --job fmnist-mlp --gpus 0,1", "NCCL"},
+	    {"train --job fmnist-mlp --gpus 0 --device cpu", "--device cpu"},
+	    {"train --job fmnist-mlp --bundle-dir /tmp", "--key"},
+	    {"train --job fmnist-mlp --bundle-dir /nonexistent/dir --key k",
+	     "/nonexistent/dir"},
+	    {"train --job fmnist-mlp --data /nonexistent/data",
+	     "/nonexistent/data"},
+	    {"train --job fmnist-mlp --frob", "--frob"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *o;
+		int rc = run(bad[i].args, &o);
+		if (rc != 2 || !strstr(o, bad[i].needle))
+			fail_msg("cairn %s: exit %d, want 2 and '%s' in:\n%s",
+				 bad[i].args, rc, bad[i].needle, o);
+		free(o);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +406,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bench_train),
 		cmocka_unit_test(test_bench_gpu_absent),
 		cmocka_unit_test(test_keygen),
+		cmocka_unit_test(test_train_same_root),
+		cmocka_unit_test(test_train_errors),
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_cli PATH-TO-CAIRN\n");

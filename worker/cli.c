@@ -22,7 +22,8 @@ static const struct cairn__cmd cairn__cmds[] = {
 	{"bench", cairn_cmd_bench,
 	 "measure this machine (suite gemm: exact SGEMM beside OpenBLAS/cuBLAS)"},
 	{"info", NULL, "the rig as the worker sees it (planned)"},
-	{"train", NULL, "run a training job locally (planned)"},
+	{"train", cairn_cmd_train,
+	 "run a training job locally, with its commitments"},
 	{"worker", NULL, "the provider daemon (planned)"},
 	{"scheduler", NULL, "the coordinator (planned)"},
 	{"verify", NULL, "audit result bundles (planned)"},
@@ -88,7 +89,7 @@ int cairn_cli_main(int argc, char **argv)
 		if (!cairn__cmds[c].run) {
 			fprintf(stderr,
 				"cairn: '%s' is not built yet in cairn %s; "
-				"available now: bench, keygen\n",
+				"available now: bench, keygen, train\n",
 				argv[i], CAIRN_VERSION);
 			return 2;
 		}

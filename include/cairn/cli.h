@@ -14,6 +14,8 @@ int cairn_cli_main(int argc, char **argv);
 int cairn_cmd_bench(int argc, char **argv);
 /* `cairn keygen` (attest/identity.c): 0 done, 1 failed, 2 bad usage. */
 int cairn_cmd_keygen(int argc, char **argv);
+/* `cairn train`: a whole job in one process (scheduler/train.c). */
+int cairn_cmd_train(int argc, char **argv);
 
 #ifdef __cplusplus
 }

@@ -47,6 +47,17 @@ extern "C" {
 #define CAIRN_TASK_MAX_STEPS 1000000
 #define CAIRN_TASK_MAX_STATES 4096 /* H / c + 1 */
 
+/* The reference job's schedule (fmnist-mlp; docs/train.md gives the
+ * measurements behind each): R rounds of K tasks of H inner steps, a
+ * committed state every C steps, batch 256 (the micro-batch count is
+ * CAIRN_MODEL_REFERENCE_MICRO). */
+#define CAIRN_REF_JOB_ROUNDS 3
+#define CAIRN_REF_JOB_TASKS 2
+#define CAIRN_REF_JOB_INNER_STEPS 500
+#define CAIRN_REF_JOB_CHECKPOINT_EVERY 25
+#define CAIRN_REF_JOB_BATCH 256
+#define CAIRN_REF_JOB_SEED 1
+
 /* The inner optimizer.  Only AdamW exists in v1. */
 #define CAIRN_TASK_OPT_ADAMW 1
 

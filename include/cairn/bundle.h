@@ -1,0 +1,181 @@
+/* cairn: signed result bundles (DESIGN.md sections 4 to 6): one file per
+ * task holding the spec, the signed result, the trace's state roots, the
+ * final state record and the states at t = 0, c, ..., H - c with their
+ * tensors, which an auditor may ask for.
+ *
+ * The file is a protobuf message (include/cairn/bundle.proto), named
+ * <task id hex>.cairn; docs/bundle-format.md gives the schema, every check
+ * cairn_bundle_read does in order, and what covers which byte.  In short:
+ * the signature covers the result; the result names the task id (the hash
+ * of the spec bytes), the trace root (over the state roots) and the final
+ * parameters root; every checkpoint's tensors hash to the state root of
+ * its entry.  A reader accepts only the canonical encoding, so no byte of
+ * an accepted file can change without the signature or a hash failing.
+ *
+ * A worker collects a bundle while it runs the task:
+ *
+ *     cairn_bundle_begin(&b, &spec);
+ *     cairn_task_run(m, &spec, ds, droot, w_r, &trace,
+ *                    cairn_bundle_checkpoint, &b, err, errlen);
+ *     cairn_bundle_finish(&b, &trace, &id, "cuda");
+ *     cairn_bundle_filename(&spec, name, sizeof name);
+ *     cairn_bundle_write(&b, path, err, errlen);
+ *     cairn_bundle_free(&b);
+ *
+ * and an auditor or the scheduler reads it back, all checks done, with
+ * cairn_bundle_read (or cairn_bundle_decode for bytes already in memory).
+ *
+ * Floats are stored as their little-endian bytes; libcairn builds on
+ * little-endian hosts only (checked at compile time).
+ *
+ * Errors: functions return 0 or a negative CAIRN_E* code (cairn/error.h);
+ * those that take err write one line into it (errlen bytes, always
+ * NUL-terminated; err may be NULL) naming the file, what is wrong with
+ * which value, and what to do, with no "cairn: " prefix.
+ *   CAIRN_EINVAL    bad argument; an incomplete bundle; a path that is not
+ *                   a regular file
+ *   CAIRN_ENOENT    no such file (read); no such directory (write)
+ *   CAIRN_EEXIST    write: the path exists (it is never replaced)
+ *   CAIRN_EPERM     the OS refused access
+ *   CAIRN_EIO       a read, write, fsync or link failed, or the file
+ *                   changed size while being read
+ *   CAIRN_ERANGE    read: a file larger than the limit (checked before
+ *                   reading a byte)
+ *   CAIRN_EFORMAT   read: not a canonical bundle message, a wrong format
+ *                   number, a field of the wrong length or count, a spec
+ *                   or result that does not decode, checkpoints out of
+ *                   order
+ *   CAIRN_ECRYPTO   read: the signature, or a hash the signature covers,
+ *                   does not verify (task id, trace root, a state root,
+ *                   the final parameters root)
+ *   CAIRN_EMISMATCH read: a signed claim that contradicts the spec (the
+ *                   work done, the state at t = 0 not being W_r with zero
+ *                   moments); begin/checkpoint/finish: the run does not
+ *                   match what was collected
+ *   CAIRN_ENOMEM    out of memory */
+#ifndef CAIRN_BUNDLE_H
+#define CAIRN_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/attest.h"
+#include "cairn/identity.h"
+#include "cairn/model.h"
+#include "cairn/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CAIRN_BUNDLE_FORMAT 1
+/* Largest file cairn_bundle_read accepts (8 GiB); a reader needs about
+ * twice the file's size in memory while it checks it. */
+#define CAIRN_BUNDLE_MAX_BYTES (UINT64_C(8) << 30)
+#define CAIRN_BUNDLE_SUFFIX ".cairn"
+/* "<64 hex digits>.cairn" and a NUL. */
+#define CAIRN_BUNDLE_FILENAME_BYTES (CAIRN_HASH_HEX_BYTES - 1 + 6 + 1)
+
+/* The state after step t and its tensors: host arrays of param_count
+ * floats each, in the model's parameter layout, owned by the bundle. */
+struct cairn_bundle_checkpoint {
+	struct cairn_state state;
+	float *params, *m, *v;
+};
+
+/* One task's bundle.  Everything it points to is owned by it and freed by
+ * cairn_bundle_free. */
+struct cairn_bundle {
+	struct cairn_task_spec spec;
+	struct cairn_task_result result;
+	uint8_t signature[CAIRN_SIGNATURE_BYTES];
+	uint32_t nstates;               /* H / c + 1 */
+	uint8_t *state_roots;           /* [nstates][32], t = 0, c, ..., H */
+	struct cairn_state final_state; /* t = H; step 0 until collected */
+	uint32_t ncheckpoints; /* collected so far; nstates - 1 when complete */
+	struct cairn_bundle_checkpoint *checkpoints; /* [nstates - 1] */
+	int64_t param_count; /* floats in each tensor of the spec's model */
+};
+
+/* Starts collecting a bundle for spec: zeroes *b (which must not hold a
+ * bundle: free it first), copies spec and allocates state_roots and the
+ * checkpoint array (the tensors come one checkpoint at a time).
+ * CAIRN_EINVAL for a spec that fails cairn_task_spec_check; CAIRN_ENOMEM.
+ * On failure *b is zeroed and holds nothing. */
+int cairn_bundle_begin(struct cairn_bundle *b,
+                       const struct cairn_task_spec *spec);
+
+/* A cairn_task_checkpoint_fn; ud is the bundle.  For t < H it copies the
+ * model's parameters, m and v to host arrays (cairn_model_read) and keeps
+ * them with st and root; at t = H it keeps st as final_state (and root).
+ * Checkpoints must come in order t = 0, c, 2c, ..., H, each once, from a
+ * model with the spec's parameter count: anything else is CAIRN_EINVAL
+ * and changes nothing (so one bundle collects one run; to run again,
+ * cairn_bundle_free and begin again).  CAIRN_ENOMEM, or a read error. */
+int cairn_bundle_checkpoint(void *ud, const struct cairn_state *st,
+                            const uint8_t root[CAIRN_HASH_BYTES],
+                            cairn_model *m);
+
+/* After cairn_task_run succeeded with cairn_bundle_checkpoint on b: checks
+ * that trace holds the state roots collected (CAIRN_EMISMATCH if not, and
+ * CAIRN_EINVAL for a bundle missing checkpoints), that its trace root and
+ * final parameters root are those of the collected states, then fills
+ * b->result (task id, id's public key, trace root, final parameters root,
+ * cairn_task_flops, device_class: 1 to 31 characters of [a-z0-9._-], such
+ * as cairn_backend_name gives) and signs it with id, then verifies the
+ * signature (CAIRN_ECRYPTO for an identity whose public key is not its
+ * secret key's).  trace->state_roots must hold b->nstates roots.  On
+ * failure result and signature stay zeroed and the collected states are
+ * kept, so finish may be called again. */
+int cairn_bundle_finish(struct cairn_bundle *b,
+                        const struct cairn_task_trace *trace,
+                        const struct cairn_identity *id,
+                        const char *device_class);
+
+/* Writes b to a new file at path, atomically: the bytes go to a temporary
+ * file in path's directory (mode 0644 less the umask), which is fsync'd
+ * and linked to path without replacing anything (renameat2
+ * RENAME_NOREPLACE, or link + unlink), then the directory is fsync'd.  An
+ * existing path is CAIRN_EEXIST and left untouched.  b must be complete
+ * (nstates - 1 checkpoints, final state and state roots present; else
+ * CAIRN_EINVAL); its signature and roots are written as they are, not
+ * checked (cairn_bundle_read checks them).  The file's size is about
+ * 3 * 4 * param_count * (nstates - 1) bytes plus 1 KiB. */
+int cairn_bundle_write(const struct cairn_bundle *b, const char *path,
+                       char *err, size_t errlen);
+
+/* Reads the bundle at path into *b and checks everything (the list, in
+ * order, is in docs/bundle-format.md): the size from fstat before reading
+ * (at most CAIRN_BUNDLE_MAX_BYTES, else CAIRN_ERANGE), the encoding, the
+ * format, the spec, the result, the task id, the signature, the state
+ * roots and the trace root, the final state, and every checkpoint's steps,
+ * lengths and tensors against its state root.  b need not be initialised
+ * (it is overwritten, so it must not hold a bundle).  On success the
+ * caller owns *b (cairn_bundle_free); on failure *b is zeroed, holds
+ * nothing, and err names the file, the check, and the checkpoint and step
+ * where there is one. */
+int cairn_bundle_read(const char *path, struct cairn_bundle *b, char *err,
+                      size_t errlen);
+
+/* cairn_bundle_read with another size limit (max_bytes). */
+int cairn_bundle_read_max(const char *path, uint64_t max_bytes,
+                          struct cairn_bundle *b, char *err, size_t errlen);
+
+/* The checks and result of cairn_bundle_read for a bundle's bytes already
+ * in memory (received from the network, say); name labels the bytes in
+ * messages (NULL: "bundle").  buf is only read during the call. */
+int cairn_bundle_decode(const uint8_t *buf, size_t len, const char *name,
+                        struct cairn_bundle *b, char *err, size_t errlen);
+
+/* Frees what b owns and zeroes it; b may be NULL or zeroed. */
+void cairn_bundle_free(struct cairn_bundle *b);
+
+/* The file name of spec's bundle: "<task id, 64 lower-case hex>.cairn"
+ * into out (at least CAIRN_BUNDLE_FILENAME_BYTES, else CAIRN_EINVAL). */
+int cairn_bundle_filename(const struct cairn_task_spec *spec, char *out,
+                          size_t outlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

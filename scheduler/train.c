@@ -1,0 +1,658 @@
+/* cairn: `cairn train`, a whole job in one process.
+ *
+ * The scheduler's round loop with its tasks run in place: for each round r,
+ * the K tasks of H inner steps each run from W_r (attest/task.c, which
+ * commits their traces), the outer step makes W_{r+1} (scheduler/outer.c),
+ * and the test split measures the accuracy.  With --bundle-dir each task
+ * leaves a signed result bundle (attest/bundle.c), exactly what a worker
+ * would return for it.
+ *
+ * Output: a terminal gets a progress line on stderr (round, task, step,
+ * loss, samples/s); the per-round lines go to stdout, or to stderr under
+ * --json, where stdout gets one JSON object.
+ *
+ * Ownership: everything opened here (backend, datasets, model, outer state,
+ * identity, bundle) is owned by cairn_cmd_train's frame and released at
+ * `out` on every path. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cairn/bundle.h"
+#include "cairn/cli.h"
+#include "cairn/error.h"
+#include "cairn/identity.h"
+#include "cairn/kernels.h"
+#include "cairn/log.h"
+#include "cairn/model.h"
+#include "cairn/outer.h"
+#include "cairn/task.h"
+
+#define TRAIN_DEFAULT_ROUNDS CAIRN_REF_JOB_ROUNDS
+#define TRAIN_DEFAULT_TASKS CAIRN_REF_JOB_TASKS
+#define TRAIN_DEFAULT_INNER CAIRN_REF_JOB_INNER_STEPS
+#define TRAIN_DEFAULT_CKPT CAIRN_REF_JOB_CHECKPOINT_EVERY
+#define TRAIN_DEFAULT_BATCH CAIRN_REF_JOB_BATCH
+#define TRAIN_DEFAULT_SEED CAIRN_REF_JOB_SEED
+
+struct train_opts {
+	const char *job, *device, *data, *bundle_dir, *key, *gpus;
+	long long rounds, tasks, inner, ckpt, batch, micro, threads;
+	long long test_samples; /* -1: the whole test split */
+	uint64_t seed;
+	int json;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cairn train --job fmnist-mlp [OPTIONS]\n\n"
+		"Runs a whole DiLoCo job in this process: each round's tasks "
+		"(H inner AdamW\nsteps from W_r, with their commitment traces), "
+		"the outer Nesterov step,\nand the test accuracy.  The same job "
+		"gives the same final model root on any\nCPU or GPU and any "
+		"thread count.\n\n"
+		"options:\n"
+		"  --job NAME            the job: fmnist-mlp (784-1024-1024-10, "
+		"ReLU)\n"
+		"  --rounds R            outer rounds (default %d)\n"
+		"  --tasks K             tasks per round (default %d)\n"
+		"  --inner-steps H       inner steps per task (default %d)\n"
+		"  --checkpoint-every C  steps between committed states, "
+		"dividing H (default %d)\n"
+		"  --batch B             rows per step (default %d)\n"
+		"  --micro M             micro-batches per step, dividing B "
+		"(default %d)\n"
+		"  --seed S              job seed, decimal or 0x-hex (default "
+		"%d)\n"
+		"  --device D            auto (default), cpu, gpu or ref\n"
+		"  --threads T           CPU threads (default: one per core)\n"
+		"  --gpus LIST|all       GPU ordinal to use (one GPU per "
+		"process in this version)\n"
+		"  --data DIR            Fashion-MNIST IDX files (default %s)\n"
+		"  --test-samples N      measure accuracy on the first N test "
+		"samples\n"
+		"                        (default: all 10000; 0 skips it)\n"
+		"  --bundle-dir DIR      write one signed result bundle per "
+		"task there\n"
+		"  --key FILE            the worker key that signs the bundles "
+		"(cairn keygen)\n"
+		"  --json                one JSON object on stdout\n"
+		"  -h, --help            this text\n\n"
+		"exit status: 0 done, 1 failed, 2 bad usage or input\n",
+		TRAIN_DEFAULT_ROUNDS, TRAIN_DEFAULT_TASKS, TRAIN_DEFAULT_INNER,
+		TRAIN_DEFAULT_CKPT, TRAIN_DEFAULT_BATCH,
+		CAIRN_MODEL_REFERENCE_MICRO, TRAIN_DEFAULT_SEED,
+		CAIRN_DATASET_DEFAULT_DIR);
+}
+
+static int parse_ll(const char *opt, const char *v, long long lo,
+		    long long hi, long long *out)
+{
+	char *end;
+	long long x;
+	if (!v) {
+		fprintf(stderr, "cairn train: %s needs a value\n", opt);
+		return 2;
+	}
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno || end == v || *end || x < lo || x > hi) {
+		fprintf(stderr,
+			"cairn train: %s '%s': want a whole number from %lld "
+			"to %lld\n",
+			opt, v, lo, hi);
+		return 2;
+	}
+	*out = x;
+	return 0;
+}
+
+/* 0, 1 after --help, 2 after a usage error (printed). */
+static int parse(int argc, char **argv, struct train_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->rounds = TRAIN_DEFAULT_ROUNDS;
+	o->tasks = TRAIN_DEFAULT_TASKS;
+	o->inner = TRAIN_DEFAULT_INNER;
+	o->ckpt = TRAIN_DEFAULT_CKPT;
+	o->batch = TRAIN_DEFAULT_BATCH;
+	o->micro = CAIRN_MODEL_REFERENCE_MICRO;
+	o->seed = TRAIN_DEFAULT_SEED;
+	o->test_samples = -1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int rc = 0;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return 1;
+		} else if (!strcmp(a, "--json")) {
+			o->json = 1;
+			continue;
+		}
+		if (!v) {
+			fprintf(stderr,
+				"cairn train: unknown option '%s' or a missing "
+				"value; see 'cairn train --help'\n",
+				a);
+			return 2;
+		}
+		if (!strcmp(a, "--job")) {
+			o->job = v;
+		} else if (!strcmp(a, "--device")) {
+			o->device = v;
+		} else if (!strcmp(a, "--data")) {
+			o->data = v;
+		} else if (!strcmp(a, "--bundle-dir")) {
+			o->bundle_dir = v;
+		} else if (!strcmp(a, "--key")) {
+			o->key = v;
+		} else if (!strcmp(a, "--gpus")) {
+			o->gpus = v;
+		} else if (!strcmp(a, "--rounds")) {
+			rc = parse_ll(a, v, 1, 100000, &o->rounds);
+		} else if (!strcmp(a, "--tasks")) {
+			rc = parse_ll(a, v, 1, 4096, &o->tasks);
+		} else if (!strcmp(a, "--inner-steps")) {
+			rc = parse_ll(a, v, 1, CAIRN_TASK_MAX_STEPS, &o->inner);
+		} else if (!strcmp(a, "--checkpoint-every")) {
+			rc = parse_ll(a, v, 1, CAIRN_TASK_MAX_STEPS, &o->ckpt);
+		} else if (!strcmp(a, "--batch")) {
+			rc = parse_ll(a, v, 1, CAIRN_TASK_MAX_BATCH, &o->batch);
+		} else if (!strcmp(a, "--micro")) {
+			rc = parse_ll(a, v, 1, CAIRN_TASK_MAX_BATCH, &o->micro);
+		} else if (!strcmp(a, "--test-samples")) {
+			rc = parse_ll(a, v, 0, CAIRN_DATASET_MAX_COUNT,
+				      &o->test_samples);
+		} else if (!strcmp(a, "--threads")) {
+			rc = parse_ll(a, v, 1, 1024, &o->threads);
+		} else if (!strcmp(a, "--seed")) {
+			char *end;
+			errno = 0;
+			o->seed = strtoull(v, &end, 0);
+			if (errno || end == v || *end || *v == '-') {
+				fprintf(stderr,
+					"cairn train: --seed '%s': want an "
+					"unsigned 64-bit number (decimal or "
+					"0x-hex)\n",
+					v);
+				return 2;
+			}
+		} else {
+			fprintf(stderr,
+				"cairn train: unknown option '%s'; see 'cairn "
+				"train --help'\n",
+				a);
+			return 2;
+		}
+		if (rc)
+			return rc;
+		i++;
+	}
+	if (!o->job) {
+		fprintf(stderr, "cairn train: --job is required; the job this "
+				"version knows is fmnist-mlp\n");
+		return 2;
+	}
+	if (strcmp(o->job, "fmnist-mlp")) {
+		fprintf(stderr,
+			"cairn train: unknown job '%s'; the job this version "
+			"knows is fmnist-mlp\n",
+			o->job);
+		return 2;
+	}
+	if (o->inner % o->ckpt) {
+		fprintf(stderr,
+			"cairn train: --checkpoint-every %lld does not divide "
+			"--inner-steps %lld; choose a divisor\n",
+			o->ckpt, o->inner);
+		return 2;
+	}
+	if (o->inner / o->ckpt + 1 > CAIRN_TASK_MAX_STATES) {
+		fprintf(stderr,
+			"cairn train: %lld checkpoints per task; at most %d "
+			"(raise --checkpoint-every)\n",
+			o->inner / o->ckpt, CAIRN_TASK_MAX_STATES - 1);
+		return 2;
+	}
+	if (o->batch % o->micro) {
+		fprintf(stderr,
+			"cairn train: --micro %lld does not divide --batch "
+			"%lld; choose a divisor\n",
+			o->micro, o->batch);
+		return 2;
+	}
+	if (o->bundle_dir && !o->key) {
+		fprintf(stderr,
+			"cairn train: --bundle-dir needs --key FILE, the worker "
+			"key that signs the bundles (make one with 'cairn "
+			"keygen --out FILE')\n");
+		return 2;
+	}
+	if (o->gpus) {
+		char *end;
+		long g;
+		if (!strcmp(o->gpus, "all")) {
+			o->gpus = "0";
+		}
+		errno = 0;
+		g = strtol(o->gpus, &end, 10);
+		if (strchr(o->gpus, ',')) {
+			fprintf(stderr,
+				"cairn train: --gpus '%s': one task across "
+				"several GPUs (NCCL) is not built yet in this "
+				"version; give one GPU ordinal and run one "
+				"process per GPU\n",
+				o->gpus);
+			return 2;
+		}
+		if (errno || end == o->gpus || *end || g < 0 || g > 255) {
+			fprintf(stderr,
+				"cairn train: --gpus '%s': want a GPU ordinal "
+				"(0, 1, ...) or all\n",
+				o->gpus);
+			return 2;
+		}
+		if (o->device && strcmp(o->device, "gpu")) {
+			fprintf(stderr,
+				"cairn train: --gpus goes with --device gpu, "
+				"not --device %s\n",
+				o->device);
+			return 2;
+		}
+		o->device = "gpu";
+	}
+	return 0;
+}
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static float bits_f32(uint32_t u)
+{
+	float f;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+/* What the checkpoint callback needs: progress, and the bundle. */
+struct progress {
+	int tty;
+	long long round, rounds, task, tasks, inner, batch;
+	double t0;                 /* start of this task */
+	struct cairn_bundle *bundle; /* NULL without --bundle-dir */
+};
+
+static int on_checkpoint(void *ud, const struct cairn_state *st,
+			 const uint8_t root[CAIRN_HASH_BYTES], cairn_model *m)
+{
+	struct progress *p = ud;
+	if (p->tty && st->step > 0) {
+		double dt = now_sec() - p->t0;
+		fprintf(stderr,
+			"\rround %lld/%lld  task %lld/%lld  step %4" PRIu64
+			"/%lld  loss %.4f  %.0f samples/s   ",
+			p->round + 1, p->rounds, p->task + 1, p->tasks, st->step,
+			p->inner, (double)bits_f32(st->loss_bits),
+			dt > 0 ? (double)st->step * (double)p->batch / dt : 0.0);
+		fflush(stderr);
+	}
+	if (p->bundle)
+		return cairn_bundle_checkpoint(p->bundle, st, root, m);
+	return 0;
+}
+
+/* A fraction as JSON: "%.4f", or null when not measured (< 0). */
+static const char *json_frac(double x, char buf[32])
+{
+	if (x < 0)
+		return "null";
+	snprintf(buf, 32, "%.4f", x);
+	return buf;
+}
+
+/* Per-round figures kept for the JSON. */
+struct round_out {
+	double loss;     /* mean of the round's K * H inner losses */
+	double accuracy; /* test accuracy of W_{r+1} */
+	char root[CAIRN_HASH_HEX_BYTES];
+};
+
+int cairn_cmd_train(int argc, char **argv)
+{
+	struct train_opts o;
+	cairn_backend_opts bo;
+	cairn_backend *be = NULL;
+	cairn_dataset *train = NULL, *test = NULL;
+	cairn_dataset test_view;
+	cairn_model *m = NULL;
+	cairn_outer *outer = NULL;
+	struct cairn_identity id;
+	int have_id = 0;
+	struct cairn_bundle bundle;
+	struct cairn_task_spec spec;
+	struct cairn_task_trace tr;
+	struct round_out *rounds = NULL;
+	struct progress prog;
+	uint8_t ds_root[CAIRN_HASH_BYTES], final_root[CAIRN_HASH_BYTES];
+	char hex[CAIRN_HASH_HEX_BYTES], err[512];
+	float *w = NULL;
+	uint8_t *state_roots = NULL;
+	float *losses = NULL;
+	FILE *lines;
+	double t_train = 0.0, t_hash = 0.0, t_bundle = 0.0, t_eval = 0.0;
+	double t_start = now_sec();
+	int64_t n, correct = 0;
+	int rc, ex = 1;
+
+	memset(&bundle, 0, sizeof bundle);
+	memset(&id, 0, sizeof id);
+	rc = parse(argc, argv, &o);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	lines = o.json ? stderr : stdout;
+
+	/* Everything that can be wrong with the input, before any work. */
+	if (o.bundle_dir) {
+		struct stat sb;
+		if (stat(o.bundle_dir, &sb) || !S_ISDIR(sb.st_mode)) {
+			fprintf(stderr,
+				"cairn train: --bundle-dir %s is not a "
+				"directory; create it first\n",
+				o.bundle_dir);
+			return 2;
+		}
+		rc = cairn_identity_load(&id, o.key, err, sizeof err);
+		if (rc) {
+			fprintf(stderr, "cairn train: %s\n", err);
+			return 2;
+		}
+		have_id = 1;
+	}
+	rc = cairn_dataset_open(o.data, "train", &train, err, sizeof err);
+	if (!rc)
+		rc = cairn_dataset_open(o.data, "test", &test, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "cairn train: %s\n", err);
+		ex = 2;
+		goto out;
+	}
+	rc = cairn_dataset_root(train, ds_root);
+	if (rc)
+		goto fail;
+	/* The first N test samples: a view of the split (pointers borrowed). */
+	test_view = *test;
+	if (o.test_samples >= 0 && o.test_samples < (long long)test->count)
+		test_view.count = (uint32_t)o.test_samples;
+
+	memset(&bo, 0, sizeof bo);
+	bo.threads = (int)o.threads;
+	bo.device = o.gpus ? atoi(o.gpus) : 0;
+	rc = cairn_backend_open_auto(o.device, &bo, &be);
+	if (rc) {
+		fprintf(stderr, "cairn train: cannot open the %s device: %s\n",
+			o.device ? o.device : "default", cairn_strerror(rc));
+		ex = rc == CAIRN_EINVAL ? 2 : 1;
+		goto out;
+	}
+
+	/* The spec's constant part; round, task and W_r change below. */
+	memset(&spec, 0, sizeof spec);
+	strcpy(spec.profile, CAIRN_PROFILE_EXACT);
+	strcpy(spec.job, o.job);
+	spec.seed = o.seed;
+	spec.tasks = (uint32_t)o.tasks;
+	cairn_mlp_spec_reference(&spec.model);
+	spec.optimizer = CAIRN_TASK_OPT_ADAMW;
+	cairn_adamw_defaults(&spec.adamw);
+	spec.adamw.step = 0;
+	memcpy(spec.dataset_root, ds_root, sizeof ds_root);
+	spec.dataset_count = train->count;
+	spec.batch = (uint32_t)o.batch;
+	spec.micro = (uint32_t)o.micro;
+	spec.inner_steps = (uint32_t)o.inner;
+	spec.checkpoint_every = (uint32_t)o.ckpt;
+	if (o.rounds > CAIRN_SAMPLE_ROUND_LIMIT)
+		o.rounds = CAIRN_SAMPLE_ROUND_LIMIT;
+	if (cairn_task_spec_check(&spec, err, sizeof err)) {
+		fprintf(stderr, "cairn train: %s\n", err);
+		ex = 2;
+		goto out;
+	}
+
+	rc = cairn_model_create(be, &spec.model, (int64_t)o.batch, (int)o.micro,
+				&m);
+	if (rc)
+		goto fail;
+	n = cairn_model_param_count(m);
+	w = malloc((size_t)n * sizeof *w);
+	state_roots = malloc((size_t)cairn_task_state_count(&spec) *
+			     CAIRN_HASH_BYTES);
+	losses = malloc((size_t)o.inner * sizeof *losses);
+	rounds = calloc((size_t)o.rounds, sizeof *rounds);
+	if (!w || !state_roots || !losses || !rounds) {
+		rc = CAIRN_ENOMEM;
+		goto fail;
+	}
+	rc = cairn_model_init(m, o.seed);
+	if (!rc)
+		rc = cairn_model_read(m, CAIRN_MODEL_PARAMS, w);
+	if (!rc)
+		rc = cairn_outer_create(be, n, CAIRN_OUTER_LR,
+					CAIRN_OUTER_MOMENTUM, w, &outer);
+	if (rc)
+		goto fail;
+
+	fprintf(lines,
+		"cairn train: %s on %s (%s), %lld round(s) x %lld task(s) x "
+		"%lld steps of %lld\n",
+		o.job, cairn_backend_name(be), cairn_backend_describe(be),
+		o.rounds, o.tasks, o.inner, o.batch);
+	memset(&prog, 0, sizeof prog);
+	prog.tty = isatty(2);
+	prog.rounds = o.rounds;
+	prog.tasks = o.tasks;
+	prog.inner = o.inner;
+	prog.batch = o.batch;
+	tr.state_roots = state_roots;
+	tr.losses = losses;
+
+	for (long long r = 0; r < o.rounds; r++) {
+		double loss_sum = 0.0, t0;
+		spec.round = (uint32_t)r;
+		rc = cairn_outer_read(outer, w, NULL);
+		if (!rc)
+			rc = cairn_tensor_root(w, (size_t)n * sizeof *w,
+					       spec.params_root);
+		if (rc)
+			goto fail;
+		for (long long k = 0; k < o.tasks; k++) {
+			spec.task = (uint32_t)k;
+			prog.round = r;
+			prog.task = k;
+			prog.bundle = NULL;
+			if (o.bundle_dir) {
+				rc = cairn_bundle_begin(&bundle, &spec);
+				if (rc)
+					goto fail;
+				prog.bundle = &bundle;
+			}
+			t0 = now_sec();
+			prog.t0 = t0;
+			rc = cairn_task_run(m, &spec, train, ds_root, w, &tr,
+					    on_checkpoint, &prog, err,
+					    sizeof err);
+			t_train += now_sec() - t0;
+			if (rc) {
+				if (prog.tty)
+					fputc('\n', stderr);
+				fprintf(stderr,
+					"cairn train: round %lld task %lld: "
+					"%s\n",
+					r, k, err);
+				goto out;
+			}
+			t_hash += tr.hash_seconds;
+			for (long long t = 0; t < o.inner; t++)
+				loss_sum += (double)losses[t];
+			rc = cairn_outer_add(outer, (uint32_t)k,
+					     cairn_model_buffer(m,
+								CAIRN_MODEL_PARAMS));
+			if (rc)
+				goto fail;
+			if (o.bundle_dir) {
+				char name[256], path[PATH_MAX];
+				t0 = now_sec();
+				rc = cairn_bundle_finish(&bundle, &tr, &id,
+							 cairn_backend_name(be));
+				if (!rc)
+					rc = cairn_bundle_filename(
+					    &spec, name, sizeof name);
+				if (rc)
+					goto fail;
+				if ((size_t)snprintf(path, sizeof path, "%s/%s",
+						     o.bundle_dir, name) >=
+				    sizeof path) {
+					fprintf(stderr,
+						"cairn train: --bundle-dir %s "
+						"is too long a path\n",
+						o.bundle_dir);
+					ex = 2;
+					goto out;
+				}
+				rc = cairn_bundle_write(&bundle, path, err,
+							sizeof err);
+				cairn_bundle_free(&bundle);
+				t_bundle += now_sec() - t0;
+				if (rc) {
+					fprintf(stderr, "cairn train: %s\n",
+						err);
+					goto out;
+				}
+			}
+		}
+		rc = cairn_outer_step(outer);
+		if (!rc)
+			rc = cairn_outer_read(outer, w, NULL);
+		if (!rc)
+			rc = cairn_tensor_root(w, (size_t)n * sizeof *w,
+					       final_root);
+		if (rc)
+			goto fail;
+		rounds[r].accuracy = -1.0; /* not measured */
+		if (test_view.count) {
+			t0 = now_sec();
+			rc = cairn_model_write(m, CAIRN_MODEL_PARAMS, w);
+			if (!rc)
+				rc = cairn_model_evaluate_dataset(m, &test_view,
+								  &correct);
+			t_eval += now_sec() - t0;
+			if (rc)
+				goto fail;
+			rounds[r].accuracy =
+			    (double)correct / (double)test_view.count;
+		}
+		rounds[r].loss = loss_sum / (double)(o.tasks * o.inner);
+		cairn_hash_to_hex(final_root, rounds[r].root);
+		if (prog.tty)
+			fputc('\n', stderr);
+		{
+			char acc[32] = "not measured";
+			if (rounds[r].accuracy >= 0)
+				snprintf(acc, sizeof acc, "%.2f%%",
+					 100.0 * rounds[r].accuracy);
+			fprintf(lines,
+				"round %lld/%lld  loss %.4f  test accuracy %s  "
+				"%.0f samples/s  W_%lld %.16s\n",
+				r + 1, o.rounds, rounds[r].loss, acc,
+				(double)((r + 1) * o.tasks * o.inner *
+					 o.batch) /
+				    t_train,
+				r + 1, rounds[r].root);
+		}
+		fflush(lines);
+	}
+
+	cairn_hash_to_hex(final_root, hex);
+	{
+		double sps = (double)(o.rounds * o.tasks * o.inner * o.batch) /
+			     t_train;
+		double acc = rounds[o.rounds - 1].accuracy;
+		char jb[32];
+		if (o.json) {
+			printf("{\"job\":\"%s\",\"profile\":\"%s\","
+			       "\"device\":\"%s\",\"device_desc\":\"%s\","
+			       "\"threads\":%d,\"seed\":%" PRIu64 ","
+			       "\"rounds\":%lld,\"tasks\":%lld,"
+			       "\"inner_steps\":%lld,\"checkpoint_every\":%lld,"
+			       "\"batch\":%lld,\"micro\":%lld,",
+			       o.job, CAIRN_PROFILE_EXACT, cairn_backend_name(be),
+			       cairn_backend_describe(be),
+			       cairn_backend_threads(be), o.seed, o.rounds,
+			       o.tasks, o.inner, o.ckpt, o.batch, o.micro);
+			cairn_hash_to_hex(ds_root, hex);
+			printf("\"dataset_root\":\"%s\",", hex);
+			cairn_hash_to_hex(final_root, hex);
+			printf("\"final_model_root\":\"%s\","
+			       "\"test_accuracy\":%s,"
+			       "\"test_samples\":%u,"
+			       "\"samples_per_second\":%.1f,"
+			       "\"train_seconds\":%.3f,"
+			       "\"commitment_seconds\":%.3f,"
+			       "\"commitment_fraction\":%.4f,"
+			       "\"bundle_seconds\":%.3f,"
+			       "\"eval_seconds\":%.3f,"
+			       "\"wall_seconds\":%.3f,\"per_round\":[",
+			       hex, json_frac(acc, jb), test_view.count, sps,
+			       t_train, t_hash,
+			       t_train > 0 ? t_hash / t_train : 0.0, t_bundle,
+			       t_eval, now_sec() - t_start);
+			for (long long r = 0; r < o.rounds; r++)
+				printf("%s{\"round\":%lld,\"loss\":%.6f,"
+				       "\"test_accuracy\":%s,"
+				       "\"model_root\":\"%s\"}",
+				       r ? "," : "", r, rounds[r].loss,
+				       json_frac(rounds[r].accuracy, jb),
+				       rounds[r].root);
+			printf("]}\n");
+		} else {
+			if (acc >= 0)
+				printf("test accuracy    %.2f%% (%u test "
+				       "samples)\n",
+				       100.0 * acc, test_view.count);
+			printf("final model root %s\n"
+			       "samples/s        %.0f (training %.1f s, of which "
+			       "commitments %.2f s = %.2f%%)\n",
+			       hex, sps, t_train, t_hash,
+			       t_train > 0 ? 100.0 * t_hash / t_train : 0.0);
+		}
+	}
+	ex = 0;
+	goto out;
+fail:
+	fprintf(stderr, "cairn train: %s\n", cairn_strerror(rc));
+out:
+	cairn_bundle_free(&bundle);
+	if (have_id)
+		cairn_identity_wipe(&id);
+	cairn_outer_free(outer);
+	cairn_model_free(m);
+	cairn_backend_close(be);
+	cairn_dataset_close(train);
+	cairn_dataset_close(test);
+	free(w);
+	free(state_roots);
+	free(losses);
+	free(rounds);
+	return ex;
+}

@@ -1,0 +1,877 @@
+/* cairn: signed result bundles (include/cairn/bundle.h,
+ * docs/bundle-format.md).
+ *
+ * The fixture runs a real task: a 784-16-10 ReLU MLP on the ref backend,
+ * a synthetic in-memory dataset of 64 samples, batch 8 in 2 micro-batches,
+ * H = 4 inner steps with a checkpoint every c = 2, collected with
+ * cairn_bundle_checkpoint and signed with a fresh key.  The bundle is
+ * written, read back and compared field by field; then every way of
+ * spoiling it must be refused with the right code and a message naming
+ * the file: truncation at every offset of the first 512 bytes and at 300
+ * random others, one-bit flips at every byte of the first 768 and at 500
+ * random offsets (all must be caught: every byte is covered), oversized
+ * and non-protobuf files, another signer, a result of another task,
+ * checkpoints out of order, claims that contradict the spec, and a write
+ * over an existing file.
+ *
+ * Offsets and bits are random each run (seed printed; set
+ * CAIRN_TEST_SEED=0x... to replay). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "test_util.h"
+
+#include "cairn/attest.h"
+#include "cairn/bundle.h"
+#include "cairn/error.h"
+#include "cairn/identity.h"
+#include "cairn/kernels.h"
+#include "cairn/model.h"
+#include "cairn/task.h"
+
+#define NSAMPLES 64
+#define HIDDEN 16
+#define BATCH 8
+#define MICRO 2
+#define STEPS 4
+#define EVERY 2
+
+/* Everything the tests share, built once by setup. */
+struct fx {
+	uint64_t rng;
+	cairn_backend *be;
+	cairn_dataset ds; /* our own buffers: never cairn_dataset_close */
+	uint8_t *images, *labels;
+	uint8_t droot[CAIRN_HASH_BYTES];
+	struct cairn_task_spec spec;
+	int64_t nparams;
+	float *w_r;
+	uint8_t *state_roots; /* the run's trace */
+	float *losses;
+	struct cairn_task_trace trace;
+	struct cairn_identity id;
+	struct cairn_bundle good; /* as collected and signed */
+	char dir[64];
+	char path[256]; /* the good bundle, dir/<task id>.cairn */
+	uint8_t *bytes; /* its file */
+	size_t len;
+};
+
+static uint64_t rnd(struct fx *f)
+{
+	return cairn_test_splitmix64(&f->rng);
+}
+
+static void make_spec(struct fx *f, struct cairn_task_spec *s)
+{
+	memset(s, 0, sizeof *s);
+	snprintf(s->profile, sizeof s->profile, "%s", CAIRN_PROFILE_EXACT);
+	snprintf(s->job, sizeof s->job, "test-bundle");
+	s->seed = f->rng;
+	s->round = 3;
+	s->task = 1;
+	s->tasks = 3;
+	s->model.input = CAIRN_DATASET_PIXELS;
+	s->model.nhidden = 1;
+	s->model.hidden[0] = HIDDEN;
+	s->model.classes = CAIRN_DATASET_CLASSES;
+	s->model.act = CAIRN_ACT_RELU;
+	s->optimizer = CAIRN_TASK_OPT_ADAMW;
+	cairn_adamw_defaults(&s->adamw);
+	s->adamw.step = 0;
+	memcpy(s->dataset_root, f->droot, CAIRN_HASH_BYTES);
+	s->dataset_count = NSAMPLES;
+	s->batch = BATCH;
+	s->micro = MICRO;
+	s->inner_steps = STEPS;
+	s->checkpoint_every = EVERY;
+}
+
+/* Runs f->spec from f->w_r into b (begun here), signed by id. */
+static void run_task(struct fx *f, struct cairn_bundle *b,
+                     const struct cairn_identity *id)
+{
+	cairn_model *m = NULL;
+	char err[512] = "";
+	int rc;
+
+	assert_int_equal(
+	    cairn_model_create(f->be, &f->spec.model, BATCH, MICRO, &m), 0);
+	assert_int_equal(cairn_bundle_begin(b, &f->spec), 0);
+	rc = cairn_task_run(m, &f->spec, &f->ds, f->droot, f->w_r, &f->trace,
+	                    cairn_bundle_checkpoint, b, err, sizeof err);
+	if (rc)
+		print_message("cairn_task_run: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(cairn_bundle_finish(b, &f->trace, id, "ref"), 0);
+	cairn_model_free(m);
+}
+
+static int read_whole(const char *path, uint8_t **out, size_t *len)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st))
+		return -1;
+	*len = (size_t)st.st_size;
+	*out = cairn_test_xmalloc(*len);
+	if (read(fd, *out, *len) != (ssize_t)*len) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void write_whole(const char *path, const void *p, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, len), (ssize_t)len);
+	assert_int_equal(close(fd), 0);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	cairn_model *m = NULL;
+	char name[CAIRN_BUNDLE_FILENAME_BYTES], err[512] = "";
+	uint32_t n;
+
+	if (!f)
+		return -1;
+	f->rng = cairn_test_seed("test_bundle");
+	if (cairn_backend_open(CAIRN_BACKEND_REF, NULL, &f->be))
+		return -1;
+	f->images = cairn_test_xmalloc((size_t)NSAMPLES * CAIRN_DATASET_PIXELS);
+	f->labels = cairn_test_xmalloc(NSAMPLES);
+	for (size_t i = 0; i < (size_t)NSAMPLES * CAIRN_DATASET_PIXELS; i++)
+		f->images[i] = (uint8_t)rnd(f);
+	for (size_t i = 0; i < NSAMPLES; i++)
+		f->labels[i] = (uint8_t)(rnd(f) % CAIRN_DATASET_CLASSES);
+	f->ds.count = NSAMPLES;
+	f->ds.images = f->images;
+	f->ds.labels = f->labels;
+	if (cairn_dataset_root(&f->ds, f->droot))
+		return -1;
+	make_spec(f, &f->spec);
+
+	/* W_r: the model's initialisation, and its root in the spec. */
+	if (cairn_model_create(f->be, &f->spec.model, BATCH, MICRO, &m) ||
+	    cairn_model_init(m, f->spec.seed))
+		return -1;
+	f->nparams = cairn_model_param_count(m);
+	f->w_r = cairn_test_xmalloc((size_t)f->nparams * sizeof(float));
+	if (cairn_model_read(m, CAIRN_MODEL_PARAMS, f->w_r) ||
+	    cairn_tensor_root(f->w_r, (size_t)f->nparams * sizeof(float),
+	                      f->spec.params_root))
+		return -1;
+	cairn_model_free(m);
+
+	n = cairn_task_state_count(&f->spec);
+	f->state_roots = cairn_test_xmalloc((size_t)n * CAIRN_HASH_BYTES);
+	f->losses = cairn_test_xmalloc(STEPS * sizeof(float));
+	f->trace.state_roots = f->state_roots;
+	f->trace.losses = f->losses;
+	if (cairn_identity_generate(&f->id))
+		return -1;
+	run_task(f, &f->good, &f->id);
+
+	snprintf(f->dir, sizeof f->dir, "/tmp/cairn-test-bundle-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	if (cairn_bundle_filename(&f->spec, name, sizeof name))
+		return -1;
+	snprintf(f->path, sizeof f->path, "%s/%s", f->dir, name);
+	if (cairn_bundle_write(&f->good, f->path, err, sizeof err)) {
+		print_message("write: %s\n", err);
+		return -1;
+	}
+	if (read_whole(f->path, &f->bytes, &f->len))
+		return -1;
+	print_message("bundle: %zu bytes, %" PRId64 " parameters, %" PRIu32
+	              " states\n",
+	              f->len, f->nparams, n);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	DIR *d;
+	struct dirent *e;
+	char p[512];
+
+	if (!f)
+		return 0;
+	d = opendir(f->dir);
+	while (d && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			snprintf(p, sizeof p, "%s/%s", f->dir, e->d_name);
+			unlink(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	rmdir(f->dir);
+	cairn_bundle_free(&f->good);
+	cairn_identity_wipe(&f->id);
+	cairn_backend_close(f->be);
+	free(f->bytes);
+	free(f->w_r);
+	free(f->state_roots);
+	free(f->losses);
+	free(f->images);
+	free(f->labels);
+	free(f);
+	return 0;
+}
+
+/* 1 when every byte of b is zero. */
+static int bundle_zeroed(const struct cairn_bundle *b)
+{
+	static const struct cairn_bundle zero;
+	return memcmp(b, &zero, sizeof zero) == 0;
+}
+
+static void assert_state_equal(const struct cairn_state *a,
+                               const struct cairn_state *b)
+{
+	uint8_t ea[CAIRN_STATE_BYTES], eb[CAIRN_STATE_BYTES];
+	assert_int_equal(cairn_state_encode(a, ea), 0);
+	assert_int_equal(cairn_state_encode(b, eb), 0);
+	assert_memory_equal(ea, eb, CAIRN_STATE_BYTES);
+}
+
+static void assert_bundle_equal(const struct cairn_bundle *a,
+                                const struct cairn_bundle *b)
+{
+	uint8_t ea[CAIRN_TASK_SPEC_BYTES], eb[CAIRN_TASK_SPEC_BYTES];
+	uint8_t ra[CAIRN_TASK_RESULT_BYTES], rb[CAIRN_TASK_RESULT_BYTES];
+	size_t bytes;
+
+	assert_int_equal(cairn_task_spec_encode(&a->spec, ea), 0);
+	assert_int_equal(cairn_task_spec_encode(&b->spec, eb), 0);
+	assert_memory_equal(ea, eb, sizeof ea);
+	assert_int_equal(cairn_task_result_encode(&a->result, ra), 0);
+	assert_int_equal(cairn_task_result_encode(&b->result, rb), 0);
+	assert_memory_equal(ra, rb, sizeof ra);
+	assert_memory_equal(a->signature, b->signature, CAIRN_SIGNATURE_BYTES);
+	assert_int_equal(a->nstates, b->nstates);
+	assert_memory_equal(a->state_roots, b->state_roots,
+	                    (size_t)a->nstates * CAIRN_HASH_BYTES);
+	assert_state_equal(&a->final_state, &b->final_state);
+	assert_int_equal(a->ncheckpoints, b->ncheckpoints);
+	assert_int_equal(a->param_count, b->param_count);
+	bytes = (size_t)a->param_count * sizeof(float);
+	for (uint32_t i = 0; i < a->ncheckpoints; i++) {
+		assert_state_equal(&a->checkpoints[i].state,
+		                   &b->checkpoints[i].state);
+		assert_memory_equal(a->checkpoints[i].params,
+		                    b->checkpoints[i].params, bytes);
+		assert_memory_equal(a->checkpoints[i].m, b->checkpoints[i].m,
+		                    bytes);
+		assert_memory_equal(a->checkpoints[i].v, b->checkpoints[i].v,
+		                    bytes);
+	}
+}
+
+/* Reads path, which must be refused with want (0: any of the codes a
+ * spoiled bundle may get), with a message naming the file and b left
+ * zeroed.  Returns the code. */
+static int expect_refused(const char *path, int want, const char *needle)
+{
+	struct cairn_bundle b;
+	char err[1024] = "";
+	int rc;
+
+	memset(&b, 0xa5, sizeof b);
+	rc = cairn_bundle_read(path, &b, err, sizeof err);
+	if (rc == 0 || (want && rc != want) || (needle && !strstr(err, needle)))
+		print_message("%s: got %d (%s): %s\n", path, rc,
+		              cairn_strerror(rc), err);
+	assert_int_not_equal(rc, 0);
+	if (want)
+		assert_int_equal(rc, want);
+	else
+		assert_true(rc == CAIRN_EFORMAT || rc == CAIRN_ECRYPTO ||
+		            rc == CAIRN_EMISMATCH);
+	assert_true(strlen(err) > 0);
+	assert_non_null(strstr(err, path));
+	if (needle)
+		assert_non_null(strstr(err, needle));
+	assert_true(bundle_zeroed(&b));
+	return rc;
+}
+
+/* Writes b to dir/name (removing an old one) and returns the path. */
+static const char *write_as(struct fx *f, const struct cairn_bundle *b,
+                            const char *name)
+{
+	static char path[512];
+	char err[512] = "";
+	int rc;
+
+	snprintf(path, sizeof path, "%s/%s", f->dir, name);
+	unlink(path);
+	rc = cairn_bundle_write(b, path, err, sizeof err);
+	if (rc)
+		print_message("write %s: %s\n", path, err);
+	assert_int_equal(rc, 0);
+	return path;
+}
+
+/* r signed by who, whatever r's worker key says (the RESULT domain hash
+ * of the encoding, include/cairn/task.h). */
+static void sign_as(const struct cairn_identity *who,
+                    const struct cairn_task_result *r,
+                    uint8_t sig[CAIRN_SIGNATURE_BYTES])
+{
+	uint8_t enc[CAIRN_TASK_RESULT_BYTES], d[CAIRN_HASH_BYTES];
+	assert_int_equal(cairn_task_result_encode(r, enc), 0);
+	assert_int_equal(
+	    cairn_hash_domain(CAIRN_DOM_RESULT, enc, sizeof enc, d), 0);
+	assert_int_equal(cairn_identity_sign(who, d, sizeof d, sig), 0);
+}
+
+/* ---- the round trip ------------------------------------------------------ */
+
+static void test_roundtrip(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_bundle b;
+	uint8_t id[CAIRN_HASH_BYTES];
+	char h[CAIRN_HASH_HEX_BYTES], want[CAIRN_BUNDLE_FILENAME_BYTES];
+	char name[CAIRN_BUNDLE_FILENAME_BYTES], err[512] = "";
+	const size_t bytes = (size_t)f->nparams * sizeof(float);
+	const struct cairn_bundle *g = &f->good;
+
+	/* What was collected is the run. */
+	assert_int_equal(g->nstates, STEPS / EVERY + 1);
+	assert_int_equal(g->ncheckpoints, g->nstates - 1);
+	assert_int_equal(g->param_count, f->nparams);
+	assert_int_equal(g->param_count,
+	                 (int64_t)CAIRN_DATASET_PIXELS * HIDDEN + HIDDEN +
+	                     HIDDEN * CAIRN_DATASET_CLASSES +
+	                     CAIRN_DATASET_CLASSES);
+	assert_memory_equal(g->state_roots, f->state_roots,
+	                    (size_t)g->nstates * CAIRN_HASH_BYTES);
+	assert_int_equal(cairn_task_id(&f->spec, id), 0);
+	assert_memory_equal(g->result.task_id, id, CAIRN_HASH_BYTES);
+	assert_memory_equal(g->result.worker_key, f->id.public_key,
+	                    CAIRN_PUBLIC_KEY_BYTES);
+	assert_memory_equal(g->result.trace_root, f->trace.trace_root,
+	                    CAIRN_HASH_BYTES);
+	assert_memory_equal(g->result.final_params_root,
+	                    f->trace.final_params_root, CAIRN_HASH_BYTES);
+	assert_int_equal(g->result.flops, cairn_task_flops(&f->spec));
+	assert_string_equal(g->result.device_class, "ref");
+	assert_int_equal(cairn_task_result_verify(&g->result, g->signature), 0);
+	assert_int_equal(g->final_state.step, STEPS);
+	for (uint32_t i = 0; i < g->ncheckpoints; i++)
+		assert_int_equal(g->checkpoints[i].state.step, i * EVERY);
+	assert_memory_equal(g->checkpoints[0].params, f->w_r, bytes);
+	for (int64_t i = 0; i < f->nparams; i++) {
+		assert_true(g->checkpoints[0].m[i] == 0.0f);
+		assert_true(g->checkpoints[0].v[i] == 0.0f);
+	}
+	/* Training moved the parameters between t = 0 and t = c. */
+	assert_memory_not_equal(g->checkpoints[1].params, f->w_r, bytes);
+
+	/* The file name. */
+	assert_int_equal(cairn_hash_to_hex(id, h), 0);
+	snprintf(want, sizeof want, "%s.cairn", h);
+	assert_int_equal(cairn_bundle_filename(&f->spec, name, sizeof name), 0);
+	assert_string_equal(name, want);
+	assert_string_equal(strrchr(f->path, '/') + 1, want);
+	assert_int_equal(cairn_bundle_filename(&f->spec, name, sizeof name - 1),
+	                 CAIRN_EINVAL);
+
+	/* Read back: every field equal. */
+	assert_int_equal(cairn_bundle_read(f->path, &b, err, sizeof err), 0);
+	assert_bundle_equal(g, &b);
+	cairn_bundle_free(&b);
+	assert_true(bundle_zeroed(&b));
+	/* The same bytes from memory. */
+	assert_int_equal(
+	    cairn_bundle_decode(f->bytes, f->len, NULL, &b, err, sizeof err),
+	    0);
+	assert_bundle_equal(g, &b);
+	cairn_bundle_free(&b);
+	/* Exactly the limit is fine. */
+	assert_int_equal(
+	    cairn_bundle_read_max(f->path, f->len, &b, err, sizeof err), 0);
+	cairn_bundle_free(&b);
+	/* The same task run again gives the same bytes, signature included
+	 * (Ed25519 is deterministic). */
+	{
+		struct cairn_bundle again;
+		const char *p;
+		uint8_t *bytes2;
+		size_t len2;
+		run_task(f, &again, &f->id);
+		p = write_as(f, &again, "again.cairn");
+		assert_int_equal(read_whole(p, &bytes2, &len2), 0);
+		assert_int_equal(len2, f->len);
+		assert_memory_equal(bytes2, f->bytes, f->len);
+		free(bytes2);
+		cairn_bundle_free(&again);
+		unlink(p);
+	}
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+static void test_write_refuses(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_bundle part;
+	uint8_t *now;
+	size_t len;
+	char err[1024] = "", path[512];
+	DIR *d;
+	struct dirent *e;
+
+	/* An existing file is never replaced, not even by the same bytes. */
+	assert_int_equal(cairn_bundle_write(&f->good, f->path, err, sizeof err),
+	                 CAIRN_EEXIST);
+	assert_non_null(strstr(err, f->path));
+	assert_non_null(strstr(err, "exists"));
+	assert_int_equal(read_whole(f->path, &now, &len), 0);
+	assert_int_equal(len, f->len);
+	assert_memory_equal(now, f->bytes, len);
+	free(now);
+
+	/* No such directory. */
+	snprintf(path, sizeof path, "%s/no/such/dir/x.cairn", f->dir);
+	assert_int_equal(cairn_bundle_write(&f->good, path, err, sizeof err),
+	                 CAIRN_ENOENT);
+	assert_non_null(strstr(err, path));
+	/* A directory name. */
+	snprintf(path, sizeof path, "%s/", f->dir);
+	assert_int_equal(cairn_bundle_write(&f->good, path, err, sizeof err),
+	                 CAIRN_EINVAL);
+
+	/* An incomplete bundle. */
+	assert_int_equal(cairn_bundle_begin(&part, &f->spec), 0);
+	snprintf(path, sizeof path, "%s/part.cairn", f->dir);
+	assert_int_equal(cairn_bundle_write(&part, path, err, sizeof err),
+	                 CAIRN_EINVAL);
+	assert_non_null(strstr(err, "incomplete"));
+	assert_int_equal(access(path, F_OK), -1);
+	cairn_bundle_free(&part);
+	assert_int_equal(cairn_bundle_write(NULL, path, err, sizeof err),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_bundle_write(&f->good, NULL, err, sizeof err),
+	                 CAIRN_EINVAL);
+
+	/* No temporary file is left behind by any of this. */
+	d = opendir(f->dir);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		assert_null(strstr(e->d_name, ".tmp"));
+	closedir(d);
+}
+
+/* ---- spoiled files ------------------------------------------------------- */
+
+static int cmp_desc(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void test_truncated(void **state)
+{
+	struct fx *f = *state;
+	const size_t head = f->len < 512 ? f->len : 512, nrand = 300;
+	size_t *off = cairn_test_xmalloc((head + nrand) * sizeof *off), n = 0;
+	char path[512];
+	int fd;
+
+	for (size_t i = 0; i < head; i++)
+		off[n++] = i;
+	for (size_t i = 0; i < nrand && f->len > 512; i++)
+		off[n++] = 512 + (size_t)(rnd(f) % (f->len - 512));
+	/* Cut a copy ever shorter: one ftruncate per offset. */
+	qsort(off, n, sizeof *off, cmp_desc);
+	snprintf(path, sizeof path, "%s/truncated.cairn", f->dir);
+	write_whole(path, f->bytes, f->len);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < n; i++) {
+		if (i && off[i] == off[i - 1])
+			continue;
+		assert_int_equal(ftruncate(fd, (off_t)off[i]), 0);
+		expect_refused(path, CAIRN_EFORMAT, NULL);
+	}
+	close(fd);
+	unlink(path);
+	print_message("truncated: %zu offsets refused\n", n);
+	free(off);
+}
+
+static void test_bit_flips(void **state)
+{
+	struct fx *f = *state;
+	const size_t head = f->len < 768 ? f->len : 768, nrand = 500;
+	int counts[3] = {0, 0, 0};
+	struct cairn_bundle b;
+	char path[512], err[512];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/flipped.cairn", f->dir);
+	write_whole(path, f->bytes, f->len);
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < head + nrand; i++) {
+		size_t at = i < head ? i : (size_t)(rnd(f) % f->len);
+		uint8_t byte = f->bytes[at] ^ (uint8_t)(1u << (rnd(f) % 8));
+		int rc;
+		assert_int_equal(pwrite(fd, &byte, 1, (off_t)at), 1);
+		rc = expect_refused(path, 0, NULL);
+		counts[rc == CAIRN_EFORMAT ? 0 : rc == CAIRN_ECRYPTO ? 1 : 2]++;
+		assert_int_equal(pwrite(fd, f->bytes + at, 1, (off_t)at), 1);
+	}
+	close(fd);
+	/* Restored: good again. */
+	assert_int_equal(cairn_bundle_read(path, &b, err, sizeof err), 0);
+	cairn_bundle_free(&b);
+	unlink(path);
+	print_message("bit flips: %zu refused (%d format, %d crypto, %d "
+	              "mismatch)\n",
+	              head + nrand, counts[0], counts[1], counts[2]);
+}
+
+static void test_oversized(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_bundle b;
+	char path[512], err[512] = "";
+	int fd;
+
+	/* One byte over a small limit; a sparse file, nothing to read. */
+	snprintf(path, sizeof path, "%s/big.cairn", f->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (1 << 20) + 1), 0);
+	memset(&b, 0x5a, sizeof b);
+	assert_int_equal(
+	    cairn_bundle_read_max(path, 1 << 20, &b, err, sizeof err),
+	    CAIRN_ERANGE);
+	assert_non_null(strstr(err, path));
+	assert_true(bundle_zeroed(&b));
+	/* One byte over the real limit, when the file system can hold it. */
+	if (ftruncate(fd, (off_t)CAIRN_BUNDLE_MAX_BYTES + 1) == 0)
+		expect_refused(path, CAIRN_ERANGE, "limit");
+	else
+		print_message("no sparse file of 8 GiB here (%s): skipped\n",
+		              strerror(errno));
+	close(fd);
+	unlink(path);
+	/* The good bundle against a limit one byte short. */
+	assert_int_equal(
+	    cairn_bundle_read_max(f->path, f->len - 1, &b, err, sizeof err),
+	    CAIRN_ERANGE);
+	assert_true(bundle_zeroed(&b));
+}
+
+static void test_not_a_bundle(void **state)
+{
+	struct fx *f = *state;
+	static const char text[] = "hello, this is not a bundle\n";
+	/* Unknown field 31 (varint 1) after a good bundle; format again. */
+	static const uint8_t unknown[] = {0xf8, 0x01, 0x01};
+	static const uint8_t format_again[] = {0x08, 0x01};
+	static const uint8_t format2[] = {0x08, 0x02};
+	uint8_t *junk = cairn_test_xmalloc(f->len + 3);
+	struct cairn_bundle b;
+	char path[512], err[512];
+
+	snprintf(path, sizeof path, "%s/text.cairn", f->dir);
+	write_whole(path, text, sizeof text - 1);
+	expect_refused(path, CAIRN_EFORMAT, NULL);
+	write_whole(path, "", 0);
+	expect_refused(path, CAIRN_EFORMAT, "empty");
+	for (int k = 0; k < 8; k++) {
+		for (size_t i = 0; i < 4096; i++)
+			junk[i] = (uint8_t)rnd(f);
+		write_whole(path, junk, 4096);
+		expect_refused(path, CAIRN_EFORMAT, NULL);
+	}
+	write_whole(path, format2, sizeof format2);
+	expect_refused(path, CAIRN_EFORMAT, "format 2");
+	memcpy(junk, f->bytes, f->len);
+	memcpy(junk + f->len, unknown, sizeof unknown);
+	write_whole(path, junk, f->len + sizeof unknown);
+	expect_refused(path, CAIRN_EFORMAT, "unknown");
+	memcpy(junk + f->len, format_again, sizeof format_again);
+	write_whole(path, junk, f->len + sizeof format_again);
+	expect_refused(path, CAIRN_EFORMAT, "canonical");
+	/* The good bundle twice over. */
+	{
+		uint8_t *two = cairn_test_xmalloc(2 * f->len);
+		memcpy(two, f->bytes, f->len);
+		memcpy(two + f->len, f->bytes, f->len);
+		write_whole(path, two, 2 * f->len);
+		expect_refused(path, CAIRN_EFORMAT, NULL);
+		free(two);
+	}
+	unlink(path);
+	free(junk);
+
+	/* Not a file, no file, no arguments. */
+	assert_int_equal(cairn_bundle_read(f->dir, &b, err, sizeof err),
+	                 CAIRN_EINVAL);
+	assert_non_null(strstr(err, f->dir));
+	snprintf(path, sizeof path, "%s/missing.cairn", f->dir);
+	assert_int_equal(cairn_bundle_read(path, &b, err, sizeof err),
+	                 CAIRN_ENOENT);
+	assert_non_null(strstr(err, path));
+	assert_int_equal(cairn_bundle_read(NULL, &b, err, sizeof err),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_bundle_read(f->path, NULL, err, sizeof err),
+	                 CAIRN_EINVAL);
+	assert_int_equal(
+	    cairn_bundle_decode(NULL, 5, NULL, &b, err, sizeof err),
+	    CAIRN_EINVAL);
+}
+
+static void test_other_signer(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_identity other;
+	struct cairn_bundle c = f->good, b; /* shallow: c's arrays are good's */
+	char err[512];
+
+	assert_int_equal(cairn_identity_generate(&other), 0);
+	/* The result names our key; another key signed it. */
+	sign_as(&other, &c.result, c.signature);
+	expect_refused(write_as(f, &c, "other-signer.cairn"), CAIRN_ECRYPTO,
+	               "signature");
+	/* The result names the other key; ours signed it. */
+	memcpy(c.result.worker_key, other.public_key, CAIRN_PUBLIC_KEY_BYTES);
+	sign_as(&f->id, &c.result, c.signature);
+	expect_refused(write_as(f, &c, "other-key.cairn"), CAIRN_ECRYPTO,
+	               "signature");
+	/* A signature of another result (one more FLOP). */
+	c = f->good;
+	c.result.flops++;
+	sign_as(&f->id, &c.result, c.signature);
+	c.result.flops--;
+	expect_refused(write_as(f, &c, "other-result.cairn"), CAIRN_ECRYPTO,
+	               "signature");
+	/* Control: the other key's own, consistent signature is a valid
+	 * bundle (of another worker). */
+	c = f->good;
+	memcpy(c.result.worker_key, other.public_key, CAIRN_PUBLIC_KEY_BYTES);
+	sign_as(&other, &c.result, c.signature);
+	assert_int_equal(cairn_bundle_read(write_as(f, &c, "other-ok.cairn"),
+	                                   &b, err, sizeof err),
+	                 0);
+	assert_memory_equal(b.result.worker_key, other.public_key,
+	                    CAIRN_PUBLIC_KEY_BYTES);
+	cairn_bundle_free(&b);
+	cairn_identity_wipe(&other);
+}
+
+static void test_other_task(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_task_spec s2 = f->spec;
+	struct cairn_bundle c = f->good;
+
+	/* A result signed for task 2 of the round, in task 1's bundle. */
+	s2.task = 2;
+	assert_int_equal(cairn_task_id(&s2, c.result.task_id), 0);
+	assert_int_equal(cairn_task_result_sign(&f->id, &c.result, c.signature),
+	                 0);
+	expect_refused(write_as(f, &c, "other-task.cairn"), CAIRN_ECRYPTO,
+	               "task");
+	/* Task 1's result with task 2's spec. */
+	c = f->good;
+	c.spec = s2;
+	expect_refused(write_as(f, &c, "other-spec.cairn"), CAIRN_ECRYPTO,
+	               "task");
+}
+
+static void test_checkpoint_order(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_bundle c = f->good;
+	struct cairn_bundle_checkpoint cps[2];
+
+	assert_int_equal(c.ncheckpoints, 2);
+	/* Swapped. */
+	cps[0] = f->good.checkpoints[1];
+	cps[1] = f->good.checkpoints[0];
+	c.checkpoints = cps;
+	expect_refused(write_as(f, &c, "swapped.cairn"), CAIRN_EFORMAT,
+	               "checkpoint 0 is at step 2");
+	/* Twice the first. */
+	cps[0] = f->good.checkpoints[0];
+	cps[1] = f->good.checkpoints[0];
+	expect_refused(write_as(f, &c, "twice.cairn"), CAIRN_EFORMAT,
+	               "checkpoint 1");
+	/* The right steps on the wrong tensors. */
+	cps[0] = f->good.checkpoints[1];
+	cps[1] = f->good.checkpoints[0];
+	cps[0].state.step = 0;
+	cps[1].state.step = EVERY;
+	expect_refused(write_as(f, &c, "relabelled.cairn"), CAIRN_ECRYPTO,
+	               "checkpoint 0 (t = 0)");
+	/* A changed loss at t = c. */
+	cps[0] = f->good.checkpoints[0];
+	cps[1] = f->good.checkpoints[1];
+	cps[1].state.loss_bits ^= 1;
+	expect_refused(write_as(f, &c, "loss.cairn"), CAIRN_ECRYPTO,
+	               "checkpoint 1 (t = 2)");
+}
+
+/* A bundle whose claims are signed but contradict its spec. */
+static void test_false_claims(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_bundle c = f->good;
+	struct cairn_bundle_checkpoint cps[2];
+	const size_t bytes = (size_t)f->nparams * sizeof(float);
+	float *m = cairn_test_xmalloc(bytes);
+	uint8_t *roots =
+	    cairn_test_xmalloc((size_t)c.nstates * CAIRN_HASH_BYTES);
+
+	/* The work done. */
+	c.result.flops *= 2;
+	assert_int_equal(cairn_task_result_sign(&f->id, &c.result, c.signature),
+	                 0);
+	expect_refused(write_as(f, &c, "flops.cairn"), CAIRN_EMISMATCH,
+	               "FLOPs");
+
+	/* t = 0 with a non-zero first moment, consistently hashed and
+	 * signed. */
+	c = f->good;
+	memcpy(cps, f->good.checkpoints, sizeof cps);
+	memcpy(m, cps[0].m, bytes);
+	m[7] = 1.0f;
+	cps[0].m = m;
+	assert_int_equal(cairn_tensor_root(m, bytes, cps[0].state.m), 0);
+	memcpy(roots, c.state_roots, (size_t)c.nstates * CAIRN_HASH_BYTES);
+	assert_int_equal(cairn_state_root(&cps[0].state, roots), 0);
+	assert_int_equal(
+	    cairn_trace_root(roots, c.nstates, c.result.trace_root), 0);
+	c.checkpoints = cps;
+	c.state_roots = roots;
+	assert_int_equal(cairn_task_result_sign(&f->id, &c.result, c.signature),
+	                 0);
+	expect_refused(write_as(f, &c, "moment.cairn"), CAIRN_EMISMATCH,
+	               "t = 0");
+	free(m);
+	free(roots);
+}
+
+/* ---- collecting --------------------------------------------------------- */
+
+static void test_collect(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_task_spec bad = f->spec;
+	struct cairn_bundle b;
+	struct cairn_state st;
+	cairn_model *m = NULL;
+	uint8_t root[CAIRN_HASH_BYTES] = {0}, saved;
+	struct cairn_identity other;
+
+	bad.checkpoint_every = 3; /* does not divide H = 4 */
+	memset(&b, 0x77, sizeof b);
+	assert_int_equal(cairn_bundle_begin(&b, &bad), CAIRN_EINVAL);
+	assert_true(bundle_zeroed(&b));
+	assert_int_equal(cairn_bundle_begin(NULL, &f->spec), CAIRN_EINVAL);
+
+	/* Out of order. */
+	assert_int_equal(
+	    cairn_model_create(f->be, &f->spec.model, BATCH, MICRO, &m), 0);
+	assert_int_equal(cairn_model_init(m, 1), 0);
+	assert_int_equal(cairn_bundle_begin(&b, &f->spec), 0);
+	memset(&st, 0, sizeof st);
+	st.step = EVERY;
+	assert_int_equal(cairn_bundle_checkpoint(&b, &st, root, m),
+	                 CAIRN_EINVAL);
+	assert_int_equal(b.ncheckpoints, 0);
+	st.step = 0;
+	assert_int_equal(cairn_bundle_checkpoint(&b, &st, root, m), 0);
+	assert_int_equal(cairn_bundle_checkpoint(&b, &st, root, m),
+	                 CAIRN_EINVAL);
+	assert_int_equal(b.ncheckpoints, 1);
+	assert_int_equal(cairn_bundle_checkpoint(NULL, &st, root, m),
+	                 CAIRN_EINVAL);
+	/* Incomplete: no finish. */
+	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id, "ref"),
+	                 CAIRN_EINVAL);
+	cairn_bundle_free(&b);
+	assert_true(bundle_zeroed(&b));
+	cairn_bundle_free(&b);
+	cairn_bundle_free(NULL);
+	cairn_model_free(m);
+
+	/* A complete run, then finish with the wrong things. */
+	run_task(f, &b, &f->id);
+	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id, ""),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id, "GPU"),
+	                 CAIRN_EINVAL);
+	assert_int_equal(
+	    cairn_bundle_finish(&b, &f->trace, &f->id,
+	                        "0123456789012345678901234567890x"),
+	    CAIRN_EINVAL);
+	saved = f->trace.state_roots[CAIRN_HASH_BYTES];
+	f->trace.state_roots[CAIRN_HASH_BYTES] ^= 1;
+	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id, "ref"),
+	                 CAIRN_EMISMATCH);
+	f->trace.state_roots[CAIRN_HASH_BYTES] = saved;
+	f->trace.trace_root[0] ^= 1;
+	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id, "ref"),
+	                 CAIRN_EMISMATCH);
+	f->trace.trace_root[0] ^= 1;
+	/* A torn identity (our public key, another secret key): finish
+	 * checks its own signature. */
+	assert_int_equal(cairn_identity_generate(&other), 0);
+	memcpy(other.public_key, f->id.public_key, CAIRN_PUBLIC_KEY_BYTES);
+	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &other, "ref"),
+	                 CAIRN_ECRYPTO);
+	cairn_identity_wipe(&other);
+	/* And finally right: the same bytes as the fixture's. */
+	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id, "ref"), 0);
+	assert_bundle_equal(&b, &f->good);
+	cairn_bundle_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_write_refuses),
+	    cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_bit_flips),
+	    cmocka_unit_test(test_oversized),
+	    cmocka_unit_test(test_not_a_bundle),
+	    cmocka_unit_test(test_other_signer),
+	    cmocka_unit_test(test_other_task),
+	    cmocka_unit_test(test_checkpoint_order),
+	    cmocka_unit_test(test_false_claims),
+	    cmocka_unit_test(test_collect),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

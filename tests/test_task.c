@@ -4,7 +4,8 @@
  *   decode, any changed byte either refused or a different task id.
  * - A task's trace (state roots, losses, trace root, final parameters)
  *   is the same on ref and on the cpu backend with 1, 2 and 3 threads and
- *   both ISAs, and across repeated runs.
+ *   both ISAs, and across repeated runs; with --backend cuda (label gpu;
+ *   77 = skipped without a GPU), the same on the GPU as on ref.
  * - Re-running a segment from a checkpoint's state (cairn_task_replay, the
  *   auditor's path) ends at the state root the trace committed.
  * - Wrong data or wrong W_r are refused before any step.
@@ -36,6 +37,8 @@
 #define HB CAIRN_HASH_BYTES
 
 static uint64_t g_rng;
+/* --backend cuda: compare the GPU's trace with ref's (label gpu). */
+static int g_cuda;
 
 static uint64_t rnd(void)
 {
@@ -348,15 +351,19 @@ static void test_run_same_everywhere(void **state)
 	    {CAIRN_BACKEND_CPU, 2, NULL},
 	    {CAIRN_BACKEND_CPU, 3, "portable"},
 	    {CAIRN_BACKEND_CPU, 2, NULL}, /* a repeat */
-	    {CAIRN_BACKEND_CUDA, 0, NULL},
+	    {CAIRN_BACKEND_CUDA, 0, NULL}, /* with --backend cuda only */
 	};
 	struct trace_out want, got;
 	int have = 0;
 
 	for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
 		struct cairn_test_config c;
-		int rc = cairn_test_config_open(&c, cfg[i].kind, cfg[i].threads,
-						cfg[i].isa);
+		int rc;
+		if ((cfg[i].kind == CAIRN_BACKEND_CUDA) != !!g_cuda &&
+		    cfg[i].kind != CAIRN_BACKEND_REF)
+			continue;
+		rc = cairn_test_config_open(&c, cfg[i].kind, cfg[i].threads,
+					    cfg[i].isa);
 		if (rc == CAIRN_ENODEV || rc == CAIRN_ENOTSUP)
 			continue; /* no GPU here */
 		if (cfg[i].isa && rc == CAIRN_ENOTSUP)
@@ -669,8 +676,11 @@ static void test_doc_vectors(void **state)
 	hex_is(h, "c7f50b31a938a39378593e523ceb7e39049cda2421d6478ff95d24085df835e1");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	const struct CMUnitTest gpu_tests[] = {
+	    cmocka_unit_test(test_run_same_everywhere),
+	};
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_spec_roundtrip),
 	    cmocka_unit_test(test_spec_every_byte),
@@ -682,6 +692,18 @@ int main(void)
 	    cmocka_unit_test(test_outer),
 	    cmocka_unit_test(test_doc_vectors),
 	};
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--backend") && i + 1 < argc &&
+		    !strcmp(argv[i + 1], "cuda"))
+			g_cuda = 1;
 	g_rng = cairn_test_seed("test_task");
+	if (g_cuda) {
+		char why[256];
+		if (cairn_cuda_probe(why, sizeof why) <= 0) {
+			printf("test_task --backend cuda: skipped: %s\n", why);
+			return 77;
+		}
+		return cmocka_run_group_tests(gpu_tests, setup, teardown);
+	}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

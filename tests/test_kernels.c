@@ -672,14 +672,15 @@ static void test_fill(void **state)
 
 /* ---- hash_chunks ----------------------------------------------------- */
 
-/* buf 0: data (bytes), buf 1: the header (used from host memory, as the
- * API wants; its backend copy is unused), buf 2: out (32 per chunk, a
- * multiple of 4 bytes as report_diff reads words). */
+/* buf 0: data (i[2] bytes of offset, then i[0] bytes hashed), buf 1: the
+ * header (used from host memory, as the API wants; its backend copy is
+ * unused), buf 2: out (32 per chunk, a multiple of 4 bytes as report_diff
+ * reads words). */
 static int run_hash_chunks(cairn_backend *be, void *const *p,
 			   const struct tcase *c)
 {
-	return cairn_hash_chunks(be, p[0], c->i[0], c->i[1], c->buf[1].host,
-				 p[2]);
+	return cairn_hash_chunks(be, (uint8_t *)p[0] + c->i[2], c->i[0],
+				 c->i[1], c->buf[1].host, p[2]);
 }
 
 static void tc_bytes(struct tcase *c, size_t n, int is_out)
@@ -713,6 +714,39 @@ static void test_hash_chunks(void **state)
 			c.i[1] = cb;
 			check_case(*state, &c);
 		}
+}
+
+/* The AVX2 table hashes four chunks at a time, so chunk counts 1..13 give
+ * every remainder mod 4, on 1 thread and split over 2, 3 and 8; the last
+ * chunk full, short by whole blocks, or short by any number of bytes (its
+ * final block partial); chunk sizes of one and two blocks, the 64 KiB the
+ * attest layer uses, and one block more; data at odd addresses too. */
+static void test_hash_chunks_lanes(void **state)
+{
+	static const int64_t chunks[] = {128, 256, 65536, 65536 + 128};
+	for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++)
+		for (int64_t nch = 1; nch <= 13; nch++)
+			for (int tail = 0; tail < 3; tail++) {
+				struct tcase c = {.run = run_hash_chunks};
+				int64_t cb = chunks[k], n = nch * cb, off = 0;
+				if (tail == 1 && cb > 128)
+					n -= 128 * rnd_range(1, cb / 128 - 1);
+				if (tail == 2) {
+					n -= rnd_range(1, cb - 1);
+					off = rnd_range(1, 31);
+				}
+				snprintf(c.what, sizeof c.what,
+					 "hash_chunks bytes=%" PRId64
+					 " chunk=%" PRId64 " offset=%" PRId64,
+					 n, cb, off);
+				tc_bytes(&c, (size_t)(n + off), 0);
+				tc_bytes(&c, 128, 0);
+				tc_bytes(&c, (size_t)nch * 32, 1);
+				c.i[0] = n;
+				c.i[1] = cb;
+				c.i[2] = off;
+				check_case(*state, &c);
+			}
 }
 
 /* Bad arguments are refused before anything runs. */
@@ -891,6 +925,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_vec),
 		cmocka_unit_test(test_fill),
 		cmocka_unit_test(test_hash_chunks),
+		cmocka_unit_test(test_hash_chunks_lanes),
 		cmocka_unit_test(test_hash_chunks_args),
 		cmocka_unit_test(test_caller_ftz_daz),
 		cmocka_unit_test(test_workers_ftz_daz),

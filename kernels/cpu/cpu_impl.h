@@ -49,6 +49,16 @@ struct cairn__cpu_ops {
 extern const struct cairn__cpu_ops cairn__cpu_ops_portable;
 extern const struct cairn__cpu_ops cairn__cpu_ops_avx2;
 
+/* ---- BLAKE2b, four messages at a time (hash_avx2.c) ---------------------
+ * Continues n copies of s (nothing buffered) over p[i][0..len[i]),
+ * len[i] > 0, and writes each digest to out[i], for i < n (1..4): the
+ * bytes of cairn_blake2b_update and cairn_blake2b_final on a copy of s.
+ * AVX2 only: the AVX2 ops table's hash_chunks uses it (ops_avx2.c). */
+struct cairn_blake2b_state;
+void cairn__blake2b_x4(const struct cairn_blake2b_state *s, int n,
+		       const uint8_t *const p[], const int64_t len[],
+		       uint8_t *const out[]);
+
 /* ---- GEMM (gemm.c, gemm_avx2.c) ----------------------------------------
  * Runs op->u.gemm (already checked: NN, NT or TN; shapes valid) on the pool
  * with the given ISA.  Bit-equal to the reference for every shape and thread

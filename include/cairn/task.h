@@ -51,7 +51,7 @@ extern "C" {
  * measurements behind each): R rounds of K tasks of H inner steps, a
  * committed state every C steps, batch 256 (the micro-batch count is
  * CAIRN_MODEL_REFERENCE_MICRO). */
-#define CAIRN_REF_JOB_ROUNDS 3
+#define CAIRN_REF_JOB_ROUNDS 5
 #define CAIRN_REF_JOB_TASKS 2
 #define CAIRN_REF_JOB_INNER_STEPS 500
 #define CAIRN_REF_JOB_CHECKPOINT_EVERY 25

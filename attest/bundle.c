@@ -13,11 +13,9 @@
  * Ownership: a struct cairn_bundle owns its state roots, checkpoint array
  * and tensors (cairn_bundle_free).  Nothing here keeps a pointer to its
  * arguments after it returns. */
-#define _GNU_SOURCE /* renameat2 and RENAME_NOREPLACE (glibc >= 2.28) */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +26,7 @@
 
 #include <sodium.h>
 
+#include "attest_impl.h"
 #include "cairn/attest.h"
 #include "cairn/bundle.h"
 #include "cairn/bundle.pb-c.h"
@@ -41,30 +40,6 @@
 
 /* Bytes of one read() or write() call: below Linux's 2^31 - 4096 cap. */
 #define IO_CHUNK ((size_t)1 << 30)
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static uint32_t get_u32le(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64le(const uint8_t *p)
-{
-	return (uint64_t)get_u32le(p) | (uint64_t)get_u32le(p + 4) << 32;
-}
 
 /* Floats in each tensor of spec's model (the spec is checked). */
 static int64_t spec_param_count(const struct cairn_task_spec *s)
@@ -86,12 +61,12 @@ static void state_decode(const uint8_t in[CAIRN_STATE_BYTES],
                          struct cairn_state *st)
 {
 	memset(st, 0, sizeof *st);
-	st->step = get_u64le(in);
+	st->step = cairn__get_u64le(in);
 	memcpy(st->params, in + 8, CAIRN_HASH_BYTES);
 	memcpy(st->m, in + 40, CAIRN_HASH_BYTES);
 	memcpy(st->v, in + 72, CAIRN_HASH_BYTES);
 	memcpy(st->samples, in + 104, CAIRN_HASH_BYTES);
-	st->loss_bits = get_u32le(in + 136);
+	st->loss_bits = cairn__get_u32le(in + 136);
 }
 
 static void hex(const uint8_t h[CAIRN_HASH_BYTES],
@@ -204,34 +179,37 @@ static int bundle_complete(const struct cairn_bundle *b, char *err,
 	uint32_t n;
 
 	if (cairn_task_spec_check(&b->spec, sub, sizeof sub)) {
-		seterr(err, errlen, "its task spec is not valid: %s", sub);
+		cairn__seterr(err, errlen, "its task spec is not valid: %s",
+		              sub);
 		return CAIRN_EINVAL;
 	}
 	n = cairn_task_state_count(&b->spec);
 	if (b->nstates != n || !b->state_roots || !b->checkpoints ||
 	    b->param_count != spec_param_count(&b->spec)) {
-		seterr(err, errlen,
-		       "it was not made by cairn_bundle_begin for its spec "
-		       "(%" PRIu32 " states, want %" PRIu32 ")",
-		       b->nstates, n);
+		cairn__seterr(
+		    err, errlen,
+		    "it was not made by cairn_bundle_begin for its spec "
+		    "(%" PRIu32 " states, want %" PRIu32 ")",
+		    b->nstates, n);
 		return CAIRN_EINVAL;
 	}
 	if (b->ncheckpoints != n - 1 ||
 	    b->final_state.step != b->spec.inner_steps) {
-		seterr(err, errlen,
-		       "it is incomplete: %" PRIu32 " of %" PRIu32
-		       " checkpoints and %s final state (run the task with "
-		       "cairn_bundle_checkpoint to the end)",
-		       b->ncheckpoints, n - 1,
-		       b->final_state.step == b->spec.inner_steps ? "its"
-		                                                  : "no");
+		cairn__seterr(
+		    err, errlen,
+		    "it is incomplete: %" PRIu32 " of %" PRIu32
+		    " checkpoints and %s final state (run the task with "
+		    "cairn_bundle_checkpoint to the end)",
+		    b->ncheckpoints, n - 1,
+		    b->final_state.step == b->spec.inner_steps ? "its" : "no");
 		return CAIRN_EINVAL;
 	}
 	for (uint32_t i = 0; i < n - 1; i++)
 		if (!b->checkpoints[i].params || !b->checkpoints[i].m ||
 		    !b->checkpoints[i].v) {
-			seterr(err, errlen,
-			       "checkpoint %" PRIu32 " has no tensors", i);
+			cairn__seterr(err, errlen,
+			              "checkpoint %" PRIu32 " has no tensors",
+			              i);
 			return CAIRN_EINVAL;
 		}
 	return 0;
@@ -403,7 +381,8 @@ static int view_make(struct view *v, const struct cairn_bundle *b)
 /* A ProtobufCBuffer that writes to fd through a small buffer; large
  * pieces (the tensors) go straight through. */
 struct file_sink {
-	ProtobufCBuffer base; /* first: protobuf-c calls base.append */
+	ProtobufCBuffer base;     /* first: protobuf-c calls base.append */
+	const Cairn__Bundle *msg; /* what sink_write packs */
 	int fd;
 	int err; /* errno of the first failed write; 0 while all went well */
 	size_t used;
@@ -449,194 +428,90 @@ static void sink_append(ProtobufCBuffer *pb, size_t len, const uint8_t *data)
 	s->used += len;
 }
 
-/* An errno from open/link/write as a cairn code. */
-static int from_errno(int e)
+/* Packs the sink's message into fd (cairn__file_create_new's write_fn). */
+static int sink_write(int fd, void *ud)
 {
-	switch (e) {
-	case ENOENT:
-	case ENOTDIR:
-		return CAIRN_ENOENT;
-	case EACCES:
-	case EPERM:
-	case EROFS:
-		return CAIRN_EPERM;
-	case EEXIST:
-		return CAIRN_EEXIST;
-	case ENOMEM:
-		return CAIRN_ENOMEM;
-	default:
-		return CAIRN_EIO;
-	}
-}
+	struct file_sink *s = ud;
 
-/* Moves dfd/tmp to dfd/base unless base exists: renameat2 with
- * RENAME_NOREPLACE, or where the file system lacks it link + unlink.
- * Returns 0 or -1 with errno set; on success tmp is gone. */
-static int link_noreplace(int dfd, const char *tmp, const char *base)
-{
-#ifdef RENAME_NOREPLACE
-	if (renameat2(dfd, tmp, dfd, base, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+	s->base.append = sink_append;
+	s->fd = fd;
+	s->err = 0;
+	s->used = 0;
+	cairn__bundle__pack_to_buffer(s->msg, &s->base);
+	sink_flush(s);
+	if (s->err) {
+		errno = s->err;
 		return -1;
-#endif
-	if (linkat(dfd, tmp, dfd, base, 0))
-		return -1;
-	(void)unlinkat(dfd, tmp, 0);
+	}
 	return 0;
 }
 
-static void exists_error(const char *path, char *err, size_t errlen)
-{
-	seterr(err, errlen,
-	       "bundle %s already exists; cairn never replaces a bundle: "
-	       "remove it first if it is stale, or write elsewhere",
-	       path);
-}
+/* How cairn_bundle_write names and makes a bundle (attest/file.c). */
+static const struct cairn__file_kind bundle_file = {
+    .what = "bundle",
+    .what_short = "bundle",
+    .path_what = "bundle path",
+    .name_hint = " (cairn_bundle_filename)",
+    .exists_hint = "cairn never replaces a bundle: remove it first if it "
+                   "is stale, or write elsewhere",
+    .tmp_prefix = ".cairn-bundle-",
+    .mode = 0644,
+    .force_mode = 0,
+    .write_names_tmp = 1,
+};
 
 int cairn_bundle_write(const struct cairn_bundle *b, const char *path,
                        char *err, size_t errlen)
 {
 	struct view v;
 	struct file_sink *sink = NULL;
-	char dir[4096], tmp[64], sub[256];
-	const char *base, *slash;
-	uint8_t rnd[8];
-	struct stat st;
-	int fd = -1, dfd = -1, tmp_made = 0, have_view = 0, rc, e;
+	struct cairn__file_path fp;
+	char sub[256];
+	int have_view = 0, rc;
 
-	seterr(err, errlen, "no error");
+	cairn__seterr(err, errlen, "no error");
 	if (!b || !path || !*path) {
-		seterr(err, errlen, "write bundle: no bundle or empty path");
+		cairn__seterr(err, errlen,
+		              "write bundle: no bundle or empty path");
 		return CAIRN_EINVAL;
 	}
 	rc = bundle_complete(b, sub, sizeof sub);
 	if (rc) {
-		seterr(err, errlen, "write bundle %s: %s", path, sub);
+		cairn__seterr(err, errlen, "write bundle %s: %s", path, sub);
 		return rc;
 	}
-	slash = strrchr(path, '/');
-	base = slash ? slash + 1 : path;
-	if (!*base) {
-		seterr(err, errlen,
-		       "bundle path %s names a directory; give a file name "
-		       "(cairn_bundle_filename)",
-		       path);
-		return CAIRN_EINVAL;
-	}
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == path)
-		snprintf(dir, sizeof dir, "/");
-	else if ((size_t)(slash - path) >= sizeof dir) {
-		seterr(err, errlen, "bundle %s: path too long", path);
-		return CAIRN_EINVAL;
-	} else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	rc = cairn__file_path_split(&fp, path, &bundle_file, err, errlen);
+	if (rc)
+		return rc;
 	if (sodium_init() < 0) {
-		seterr(err, errlen,
-		       "write bundle %s: libsodium failed to "
-		       "initialise (sodium_init)",
-		       path);
+		cairn__seterr(err, errlen,
+		              "write bundle %s: libsodium failed to "
+		              "initialise (sodium_init)",
+		              path);
 		return CAIRN_ECRYPTO;
 	}
 
 	rc = view_make(&v, b);
 	if (rc) {
-		seterr(err, errlen, "write bundle %s: %s%s", path,
-		       cairn_strerror(rc),
-		       rc == CAIRN_EINVAL ? " (the result is not filled in: "
-		                            "call cairn_bundle_finish)"
-		                          : "");
+		cairn__seterr(err, errlen, "write bundle %s: %s%s", path,
+		              cairn_strerror(rc),
+		              rc == CAIRN_EINVAL
+		                  ? " (the result is not filled in: "
+		                    "call cairn_bundle_finish)"
+		                  : "");
 		goto out;
 	}
 	have_view = 1;
 	sink = malloc(sizeof *sink);
 	if (!sink) {
 		rc = CAIRN_ENOMEM;
-		seterr(err, errlen, "write bundle %s: out of memory", path);
+		cairn__seterr(err, errlen, "write bundle %s: out of memory",
+		              path);
 		goto out;
 	}
-	/* A friendly early answer; the link below is what really refuses. */
-	if (lstat(path, &st) == 0) {
-		exists_error(path, err, errlen);
-		rc = CAIRN_EEXIST;
-		goto out;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		e = errno;
-		rc = from_errno(e);
-		seterr(err, errlen,
-		       "cannot write bundle %s: directory %s: %s%s", path, dir,
-		       strerror(e),
-		       rc == CAIRN_ENOENT ? " (create it first)" : "");
-		goto out;
-	}
-	randombytes_buf(rnd, sizeof rnd);
-	snprintf(tmp, sizeof tmp, ".cairn-bundle-");
-	for (size_t i = 0; i < sizeof rnd; i++)
-		snprintf(tmp + 14 + 2 * i, 3, "%02x", rnd[i]);
-	snprintf(tmp + 14 + 2 * sizeof rnd, 5, ".tmp");
-	fd = openat(dfd, tmp,
-	            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		e = errno;
-		rc = from_errno(e);
-		seterr(err, errlen,
-		       "cannot create a file in %s for bundle %s: %s", dir,
-		       path, strerror(e));
-		goto out;
-	}
-	tmp_made = 1;
-	sink->base.append = sink_append;
-	sink->fd = fd;
-	sink->err = 0;
-	sink->used = 0;
-	cairn__bundle__pack_to_buffer(&v.msg, &sink->base);
-	sink_flush(sink);
-	e = sink->err;
-	if (!e && fsync(fd))
-		e = errno;
-	if (!e) {
-		/* The descriptor is gone after close, even when it fails. */
-		e = close(fd) ? errno : 0;
-		fd = -1;
-	}
-	if (e) {
-		rc = from_errno(e);
-		seterr(err, errlen, "cannot write bundle %s (in %s/%s): %s",
-		       path, dir, tmp, strerror(e));
-		goto out;
-	}
-	if (link_noreplace(dfd, tmp, base)) {
-		e = errno;
-		rc = from_errno(e);
-		if (rc == CAIRN_EEXIST)
-			exists_error(path, err, errlen);
-		else
-			seterr(err, errlen, "cannot create bundle %s: %s", path,
-			       strerror(e));
-		goto out;
-	}
-	tmp_made = 0;
-	if (fsync(dfd) && errno != EINVAL) {
-		e = errno;
-		rc = from_errno(e);
-		seterr(err, errlen,
-		       "bundle %s written, but syncing directory %s failed: %s",
-		       path, dir, strerror(e));
-		goto out;
-	}
-	rc = 0;
-	seterr(err, errlen, "no error");
+	sink->msg = &v.msg;
+	rc = cairn__file_create_new(&fp, sink_write, sink, err, errlen);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp_made)
-		(void)unlinkat(dfd, tmp, 0);
-	if (dfd >= 0)
-		close(dfd);
 	if (have_view)
 		view_free(&v);
 	free(sink);
@@ -682,22 +557,23 @@ static int check_canonical(const Cairn__Bundle *msg, const uint8_t *buf,
 	struct cmp_sink s;
 
 	if (msg->base.n_unknown_fields) {
-		seterr(err, errlen,
-		       "%s: %u field(s) unknown to bundle format %d (field "
-		       "number %" PRIu32 "): a newer format or not a bundle",
-		       name, msg->base.n_unknown_fields, CAIRN_BUNDLE_FORMAT,
-		       msg->base.unknown_fields[0].tag);
+		cairn__seterr(
+		    err, errlen,
+		    "%s: %u field(s) unknown to bundle format %d (field "
+		    "number %" PRIu32 "): a newer format or not a bundle",
+		    name, msg->base.n_unknown_fields, CAIRN_BUNDLE_FORMAT,
+		    msg->base.unknown_fields[0].tag);
 		return CAIRN_EFORMAT;
 	}
 	for (size_t i = 0; i < msg->n_checkpoints; i++)
 		if (msg->checkpoints[i]->base.n_unknown_fields) {
-			seterr(err, errlen,
-			       "%s: checkpoint %zu has %u field(s) unknown to "
-			       "bundle format %d: a newer format or not a "
-			       "bundle",
-			       name, i,
-			       msg->checkpoints[i]->base.n_unknown_fields,
-			       CAIRN_BUNDLE_FORMAT);
+			cairn__seterr(
+			    err, errlen,
+			    "%s: checkpoint %zu has %u field(s) unknown to "
+			    "bundle format %d: a newer format or not a "
+			    "bundle",
+			    name, i, msg->checkpoints[i]->base.n_unknown_fields,
+			    CAIRN_BUNDLE_FORMAT);
 			return CAIRN_EFORMAT;
 		}
 	s.base.append = cmp_append;
@@ -709,12 +585,13 @@ static int check_canonical(const Cairn__Bundle *msg, const uint8_t *buf,
 	if (s.diff == SIZE_MAX && s.off != len)
 		s.diff = s.off;
 	if (s.diff != SIZE_MAX) {
-		seterr(err, errlen,
-		       "%s is not the canonical encoding of its fields (it "
-		       "differs from it at byte %zu of %zu): fields out of "
-		       "order, repeated, or holding default values; it was "
-		       "altered or not written by cairn",
-		       name, s.diff, len);
+		cairn__seterr(
+		    err, errlen,
+		    "%s is not the canonical encoding of its fields (it "
+		    "differs from it at byte %zu of %zu): fields out of "
+		    "order, repeated, or holding default values; it was "
+		    "altered or not written by cairn",
+		    name, s.diff, len);
 		return CAIRN_EFORMAT;
 	}
 	return 0;
@@ -753,20 +630,22 @@ static int check_checkpoint(const Cairn__BundleCheckpoint *cp, uint32_t i,
 	if (!rc)
 		rc = cairn_state_root(st, root);
 	if (rc) {
-		seterr(err, errlen, "%s: hashing checkpoint %" PRIu32 ": %s",
-		       name, i, cairn_strerror(rc));
+		cairn__seterr(err, errlen,
+		              "%s: hashing checkpoint %" PRIu32 ": %s", name, i,
+		              cairn_strerror(rc));
 		return rc;
 	}
 	if (!cairn_hash_equal(root,
 	                      state_roots + (size_t)i * CAIRN_HASH_BYTES)) {
 		hex(root, h1);
 		hex(state_roots + (size_t)i * CAIRN_HASH_BYTES, h2);
-		seterr(err, errlen,
-		       "%s: checkpoint %" PRIu32 " (t = %" PRIu64 "): its "
-		       "tensors, samples and loss hash to state root %s, but "
-		       "the signed trace has %s there: the checkpoint is "
-		       "corrupt or not the state the worker committed to",
-		       name, i, st->step, h1, h2);
+		cairn__seterr(
+		    err, errlen,
+		    "%s: checkpoint %" PRIu32 " (t = %" PRIu64 "): its "
+		    "tensors, samples and loss hash to state root %s, but "
+		    "the signed trace has %s there: the checkpoint is "
+		    "corrupt or not the state the worker committed to",
+		    name, i, st->step, h1, h2);
 		return CAIRN_ECRYPTO;
 	}
 	if (i > 0)
@@ -781,18 +660,19 @@ static int check_checkpoint(const Cairn__BundleCheckpoint *cp, uint32_t i,
 	    !cairn_hash_equal(st->samples, empty) || st->loss_bits) {
 		hex(st->params, h1);
 		hex(spec->params_root, h2);
-		seterr(err, errlen,
-		       "%s: the signed state at t = 0 is not the task's start "
-		       "(parameters %s, want W_r = %s; m and v %s; samples "
-		       "digest %s the empty list's; loss bits 0x%08" PRIx32
-		       ", want 0): the worker did not start from the spec",
-		       name, h1, h2,
-		       all_zero(cp->m.data, cp->m.len) &&
-		               all_zero(cp->v.data, cp->v.len)
-		           ? "all +0"
-		           : "NOT all +0",
-		       cairn_hash_equal(st->samples, empty) ? "is" : "is NOT",
-		       st->loss_bits);
+		cairn__seterr(
+		    err, errlen,
+		    "%s: the signed state at t = 0 is not the task's start "
+		    "(parameters %s, want W_r = %s; m and v %s; samples "
+		    "digest %s the empty list's; loss bits 0x%08" PRIx32
+		    ", want 0): the worker did not start from the spec",
+		    name, h1, h2,
+		    all_zero(cp->m.data, cp->m.len) &&
+		            all_zero(cp->v.data, cp->v.len)
+		        ? "all +0"
+		        : "NOT all +0",
+		    cairn_hash_equal(st->samples, empty) ? "is" : "is NOT",
+		    st->loss_bits);
 		return CAIRN_EMISMATCH;
 	}
 	return 0;
@@ -844,14 +724,15 @@ static int decode(const uint8_t *buf, size_t len, uint8_t *owned,
 	if (!name)
 		name = "bundle";
 	if (!b || (!buf && len)) {
-		seterr(err, errlen, "%s: no input or no bundle to fill", name);
+		cairn__seterr(err, errlen, "%s: no input or no bundle to fill",
+		              name);
 		rc = CAIRN_EINVAL;
 		goto out;
 	}
-	seterr(err, errlen, "no error");
+	cairn__seterr(err, errlen, "no error");
 	if (len == 0) {
-		seterr(err, errlen, "%s is empty (0 bytes): not a bundle",
-		       name);
+		cairn__seterr(err, errlen,
+		              "%s is empty (0 bytes): not a bundle", name);
 		rc = CAIRN_EFORMAT;
 		goto out;
 	}
@@ -859,11 +740,12 @@ static int decode(const uint8_t *buf, size_t len, uint8_t *owned,
 	 * 6 to 8: the message, in its canonical encoding. */
 	msg = cairn__bundle__unpack(NULL, len, buf);
 	if (!msg) {
-		seterr(err, errlen,
-		       "%s (%zu bytes) is not a bundle: protobuf-c cannot "
-		       "decode it as a cairn.Bundle message (truncated, "
-		       "corrupt, or another kind of file)",
-		       name, len);
+		cairn__seterr(
+		    err, errlen,
+		    "%s (%zu bytes) is not a bundle: protobuf-c cannot "
+		    "decode it as a cairn.Bundle message (truncated, "
+		    "corrupt, or another kind of file)",
+		    name, len);
 		rc = CAIRN_EFORMAT;
 		goto out;
 	}
@@ -877,64 +759,70 @@ static int decode(const uint8_t *buf, size_t len, uint8_t *owned,
 	/* 9 to 11: format, spec and result. */
 	rc = CAIRN_EFORMAT;
 	if (msg->format != CAIRN_BUNDLE_FORMAT) {
-		seterr(err, errlen,
-		       "%s: bundle format %" PRIu32 "; this cairn reads format "
-		       "%d only",
-		       name, msg->format, CAIRN_BUNDLE_FORMAT);
+		cairn__seterr(err, errlen,
+		              "%s: bundle format %" PRIu32
+		              "; this cairn reads format "
+		              "%d only",
+		              name, msg->format, CAIRN_BUNDLE_FORMAT);
 		goto out;
 	}
 	if (cairn_task_spec_decode(msg->task_spec.data, msg->task_spec.len,
 	                           &nb.spec, sub, sizeof sub)) {
-		seterr(err, errlen, "%s: its task spec does not decode: %s",
-		       name, sub);
+		cairn__seterr(err, errlen,
+		              "%s: its task spec does not decode: %s", name,
+		              sub);
 		goto out;
 	}
 	if (cairn_task_result_decode(msg->result.data, msg->result.len,
 	                             &nb.result, sub, sizeof sub)) {
-		seterr(err, errlen, "%s: its result does not decode: %s", name,
-		       sub);
+		cairn__seterr(err, errlen, "%s: its result does not decode: %s",
+		              name, sub);
 		goto out;
 	}
 	/* 12 to 15: the result is for this spec, signed by its worker key,
 	 * and claims the spec's work. */
 	rc = cairn_task_id(&nb.spec, id);
 	if (rc) {
-		seterr(err, errlen, "%s: task id: %s", name,
-		       cairn_strerror(rc));
+		cairn__seterr(err, errlen, "%s: task id: %s", name,
+		              cairn_strerror(rc));
 		goto out;
 	}
 	if (!cairn_hash_equal(id, nb.result.task_id)) {
 		hex(nb.result.task_id, h1);
 		hex(id, h2);
-		seterr(err, errlen,
-		       "%s: the result is for task %s, but the bundle's spec "
-		       "is task %s: a result of another task",
-		       name, h1, h2);
+		cairn__seterr(
+		    err, errlen,
+		    "%s: the result is for task %s, but the bundle's spec "
+		    "is task %s: a result of another task",
+		    name, h1, h2);
 		rc = CAIRN_ECRYPTO;
 		goto out;
 	}
 	if (msg->signature.len != CAIRN_SIGNATURE_BYTES) {
-		seterr(err, errlen, "%s: the signature is %zu bytes, want %d",
-		       name, msg->signature.len, CAIRN_SIGNATURE_BYTES);
+		cairn__seterr(err, errlen,
+		              "%s: the signature is %zu bytes, want %d", name,
+		              msg->signature.len, CAIRN_SIGNATURE_BYTES);
 		rc = CAIRN_EFORMAT;
 		goto out;
 	}
 	memcpy(nb.signature, msg->signature.data, CAIRN_SIGNATURE_BYTES);
 	if (cairn_task_result_verify(&nb.result, nb.signature)) {
 		hex(nb.result.worker_key, h1);
-		seterr(err, errlen,
-		       "%s: the signature does not verify with the result's "
-		       "worker key %s: the result was altered or signed by "
-		       "another key",
-		       name, h1);
+		cairn__seterr(
+		    err, errlen,
+		    "%s: the signature does not verify with the result's "
+		    "worker key %s: the result was altered or signed by "
+		    "another key",
+		    name, h1);
 		rc = CAIRN_ECRYPTO;
 		goto out;
 	}
 	if (nb.result.flops != cairn_task_flops(&nb.spec)) {
-		seterr(err, errlen,
-		       "%s: the result claims %" PRIu64 " FLOPs; the task's "
-		       "work is %" PRIu64,
-		       name, nb.result.flops, cairn_task_flops(&nb.spec));
+		cairn__seterr(
+		    err, errlen,
+		    "%s: the result claims %" PRIu64 " FLOPs; the task's "
+		    "work is %" PRIu64,
+		    name, nb.result.flops, cairn_task_flops(&nb.spec));
 		rc = CAIRN_EMISMATCH;
 		goto out;
 	}
@@ -943,19 +831,21 @@ static int decode(const uint8_t *buf, size_t len, uint8_t *owned,
 	c = nb.spec.checkpoint_every;
 	rc = CAIRN_EFORMAT;
 	if (msg->n_state_roots != n) {
-		seterr(err, errlen,
-		       "%s: %zu state roots; the task (H = %" PRIu32
-		       ", c = %" PRIu32 ") has %" PRIu32,
-		       name, msg->n_state_roots, nb.spec.inner_steps, c, n);
+		cairn__seterr(err, errlen,
+		              "%s: %zu state roots; the task (H = %" PRIu32
+		              ", c = %" PRIu32 ") has %" PRIu32,
+		              name, msg->n_state_roots, nb.spec.inner_steps, c,
+		              n);
 		goto out;
 	}
 	for (uint32_t i = 0; i < n; i++)
 		if (msg->state_roots[i].len != CAIRN_HASH_BYTES) {
-			seterr(err, errlen,
-			       "%s: state root %" PRIu32 " (t = %" PRIu64
-			       ") is %zu bytes, want %d",
-			       name, i, (uint64_t)i * c,
-			       msg->state_roots[i].len, CAIRN_HASH_BYTES);
+			cairn__seterr(err, errlen,
+			              "%s: state root %" PRIu32 " (t = %" PRIu64
+			              ") is %zu bytes, want %d",
+			              name, i, (uint64_t)i * c,
+			              msg->state_roots[i].len,
+			              CAIRN_HASH_BYTES);
 			goto out;
 		}
 	nb.nstates = n;
@@ -964,7 +854,7 @@ static int decode(const uint8_t *buf, size_t len, uint8_t *owned,
 	nb.checkpoints = calloc(n - 1, sizeof *nb.checkpoints);
 	states = calloc(n - 1, sizeof *states);
 	if (!nb.state_roots || !nb.checkpoints || !states) {
-		seterr(err, errlen, "%s: out of memory", name);
+		cairn__seterr(err, errlen, "%s: out of memory", name);
 		rc = CAIRN_ENOMEM;
 		goto out;
 	}
@@ -973,39 +863,42 @@ static int decode(const uint8_t *buf, size_t len, uint8_t *owned,
 		       msg->state_roots[i].data, CAIRN_HASH_BYTES);
 	rc = cairn_trace_root(nb.state_roots, n, troot);
 	if (rc) {
-		seterr(err, errlen, "%s: trace root: %s", name,
-		       cairn_strerror(rc));
+		cairn__seterr(err, errlen, "%s: trace root: %s", name,
+		              cairn_strerror(rc));
 		goto out;
 	}
 	if (!cairn_hash_equal(troot, nb.result.trace_root)) {
 		hex(troot, h1);
 		hex(nb.result.trace_root, h2);
-		seterr(err, errlen,
-		       "%s: the state roots give trace root %s, but the signed "
-		       "result has %s: the state roots were altered",
-		       name, h1, h2);
+		cairn__seterr(
+		    err, errlen,
+		    "%s: the state roots give trace root %s, but the signed "
+		    "result has %s: the state roots were altered",
+		    name, h1, h2);
 		rc = CAIRN_ECRYPTO;
 		goto out;
 	}
 	/* 18 to 20: the final state. */
 	rc = CAIRN_EFORMAT;
 	if (msg->final_state.len != CAIRN_STATE_BYTES) {
-		seterr(err, errlen, "%s: the final state is %zu bytes, want %d",
-		       name, msg->final_state.len, CAIRN_STATE_BYTES);
+		cairn__seterr(err, errlen,
+		              "%s: the final state is %zu bytes, want %d", name,
+		              msg->final_state.len, CAIRN_STATE_BYTES);
 		goto out;
 	}
 	state_decode(msg->final_state.data, &nb.final_state);
 	if (nb.final_state.step != nb.spec.inner_steps) {
-		seterr(err, errlen,
-		       "%s: the final state is at step %" PRIu64 ", want t = H "
-		       "= %" PRIu32,
-		       name, nb.final_state.step, nb.spec.inner_steps);
+		cairn__seterr(err, errlen,
+		              "%s: the final state is at step %" PRIu64
+		              ", want t = H "
+		              "= %" PRIu32,
+		              name, nb.final_state.step, nb.spec.inner_steps);
 		goto out;
 	}
 	rc = cairn_state_root(&nb.final_state, froot);
 	if (rc) {
-		seterr(err, errlen, "%s: final state root: %s", name,
-		       cairn_strerror(rc));
+		cairn__seterr(err, errlen, "%s: final state root: %s", name,
+		              cairn_strerror(rc));
 		goto out;
 	}
 	rc = CAIRN_ECRYPTO;
@@ -1013,54 +906,58 @@ static int decode(const uint8_t *buf, size_t len, uint8_t *owned,
 	                                 (size_t)(n - 1) * CAIRN_HASH_BYTES)) {
 		hex(froot, h1);
 		hex(nb.state_roots + (size_t)(n - 1) * CAIRN_HASH_BYTES, h2);
-		seterr(err, errlen,
-		       "%s: the final state (t = %" PRIu32 ") has root %s, but "
-		       "the trace's last state root is %s",
-		       name, nb.spec.inner_steps, h1, h2);
+		cairn__seterr(err, errlen,
+		              "%s: the final state (t = %" PRIu32
+		              ") has root %s, but "
+		              "the trace's last state root is %s",
+		              name, nb.spec.inner_steps, h1, h2);
 		goto out;
 	}
 	if (!cairn_hash_equal(nb.final_state.params,
 	                      nb.result.final_params_root)) {
 		hex(nb.final_state.params, h1);
 		hex(nb.result.final_params_root, h2);
-		seterr(err, errlen,
-		       "%s: the final state's parameters root %s is not the "
-		       "signed result's %s",
-		       name, h1, h2);
+		cairn__seterr(
+		    err, errlen,
+		    "%s: the final state's parameters root %s is not the "
+		    "signed result's %s",
+		    name, h1, h2);
 		goto out;
 	}
 	/* 21 to 24: the checkpoints, their shape first, then the hashes. */
 	rc = CAIRN_EFORMAT;
 	bytes = (size_t)nb.param_count * sizeof(float);
 	if (msg->n_checkpoints != n - 1) {
-		seterr(err, errlen,
-		       "%s: %zu checkpoints; the task has %" PRIu32
-		       " (t = 0, %" PRIu32 ", ..., H - c = %" PRIu32 ")",
-		       name, msg->n_checkpoints, n - 1, c,
-		       nb.spec.inner_steps - c);
+		cairn__seterr(err, errlen,
+		              "%s: %zu checkpoints; the task has %" PRIu32
+		              " (t = 0, %" PRIu32 ", ..., H - c = %" PRIu32 ")",
+		              name, msg->n_checkpoints, n - 1, c,
+		              nb.spec.inner_steps - c);
 		goto out;
 	}
 	for (uint32_t i = 0; i < n - 1; i++) {
 		const Cairn__BundleCheckpoint *cp = msg->checkpoints[i];
 		if (cp->step != (uint64_t)i * c) {
-			seterr(err, errlen,
-			       "%s: checkpoint %" PRIu32 " is at step %" PRIu64
-			       ", want t = %" PRIu64 " (checkpoints come in "
-			       "step order, every c = %" PRIu32 " steps)",
-			       name, i, cp->step, (uint64_t)i * c, c);
+			cairn__seterr(
+			    err, errlen,
+			    "%s: checkpoint %" PRIu32 " is at step %" PRIu64
+			    ", want t = %" PRIu64 " (checkpoints come in "
+			    "step order, every c = %" PRIu32 " steps)",
+			    name, i, cp->step, (uint64_t)i * c, c);
 			goto out;
 		}
 		if (cp->samples.len != CAIRN_HASH_BYTES ||
 		    cp->params.len != bytes || cp->m.len != bytes ||
 		    cp->v.len != bytes) {
-			seterr(err, errlen,
-			       "%s: checkpoint %" PRIu32 " (t = %" PRIu64
-			       "): samples digest %zu bytes (want %d), "
-			       "params/m/v %zu/%zu/%zu bytes (want %zu each, "
-			       "%" PRId64 " floats of the spec's model)",
-			       name, i, cp->step, cp->samples.len,
-			       CAIRN_HASH_BYTES, cp->params.len, cp->m.len,
-			       cp->v.len, bytes, nb.param_count);
+			cairn__seterr(
+			    err, errlen,
+			    "%s: checkpoint %" PRIu32 " (t = %" PRIu64
+			    "): samples digest %zu bytes (want %d), "
+			    "params/m/v %zu/%zu/%zu bytes (want %zu each, "
+			    "%" PRId64 " floats of the spec's model)",
+			    name, i, cp->step, cp->samples.len,
+			    CAIRN_HASH_BYTES, cp->params.len, cp->m.len,
+			    cp->v.len, bytes, nb.param_count);
 			goto out;
 		}
 	}
@@ -1074,15 +971,15 @@ static int decode(const uint8_t *buf, size_t len, uint8_t *owned,
 	/* Everything checked: copy the tensors out. */
 	rc = copy_checkpoints(&nb, msg, states);
 	if (rc) {
-		seterr(err, errlen,
-		       "%s: out of memory for %" PRIu32
-		       " checkpoints of %zu bytes",
-		       name, n - 1, 3 * bytes);
+		cairn__seterr(err, errlen,
+		              "%s: out of memory for %" PRIu32
+		              " checkpoints of %zu bytes",
+		              name, n - 1, 3 * bytes);
 		goto out;
 	}
 	*b = nb;
 	memset(&nb, 0, sizeof nb);
-	seterr(err, errlen, "no error");
+	cairn__seterr(err, errlen, "no error");
 	rc = 0;
 out:
 	if (msg)
@@ -1116,40 +1013,44 @@ static int read_file(const char *path, uint64_t max, uint8_t **out,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		e = errno;
-		rc = from_errno(e);
-		seterr(err, errlen, "cannot open bundle %s: %s", path,
-		       strerror(e));
+		rc = cairn__from_errno(e);
+		cairn__seterr(err, errlen, "cannot open bundle %s: %s", path,
+		              strerror(e));
 		return rc;
 	}
 	if (fstat(fd, &st)) {
 		e = errno;
-		rc = from_errno(e);
-		seterr(err, errlen, "bundle %s: fstat: %s", path, strerror(e));
+		rc = cairn__from_errno(e);
+		cairn__seterr(err, errlen, "bundle %s: fstat: %s", path,
+		              strerror(e));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen,
-		       "bundle %s is not a regular file (a directory, a device "
-		       "or a FIFO): give the path of a .cairn file",
-		       path);
+		cairn__seterr(
+		    err, errlen,
+		    "bundle %s is not a regular file (a directory, a device "
+		    "or a FIFO): give the path of a .cairn file",
+		    path);
 		rc = CAIRN_EINVAL;
 		goto out;
 	}
 	if (st.st_size < 0 || (uint64_t)st.st_size > max ||
 	    (uint64_t)st.st_size > SIZE_MAX) {
-		seterr(err, errlen,
-		       "bundle %s is %jd bytes, over the limit of %" PRIu64
-		       " bytes: not a bundle of a task cairn accepts; nothing "
-		       "was read",
-		       path, (intmax_t)st.st_size, max);
+		cairn__seterr(
+		    err, errlen,
+		    "bundle %s is %jd bytes, over the limit of %" PRIu64
+		    " bytes: not a bundle of a task cairn accepts; nothing "
+		    "was read",
+		    path, (intmax_t)st.st_size, max);
 		rc = CAIRN_ERANGE;
 		goto out;
 	}
 	size = (size_t)st.st_size;
 	buf = malloc(size ? size : 1);
 	if (!buf) {
-		seterr(err, errlen, "bundle %s: out of memory for %zu bytes",
-		       path, size);
+		cairn__seterr(err, errlen,
+		              "bundle %s: out of memory for %zu bytes", path,
+		              size);
 		rc = CAIRN_ENOMEM;
 		goto out;
 	}
@@ -1169,7 +1070,7 @@ static int read_file(const char *path, uint64_t max, uint8_t **out,
 	}
 	if (got != size || r != 0) {
 		e = r < 0 ? errno : 0;
-		seterr(
+		cairn__seterr(
 		    err, errlen,
 		    "bundle %s: %s after %zu of the %zu bytes fstat gave%s%s; "
 		    "is it still being written?",
@@ -1201,8 +1102,8 @@ int cairn_bundle_read_max(const char *path, uint64_t max_bytes,
 	if (b)
 		memset(b, 0, sizeof *b);
 	if (!path || !*path || !b) {
-		seterr(err, errlen,
-		       "read bundle: no path or no bundle to fill");
+		cairn__seterr(err, errlen,
+		              "read bundle: no path or no bundle to fill");
 		return CAIRN_EINVAL;
 	}
 	rc = read_file(path, max_bytes, &buf, &len, err, errlen);

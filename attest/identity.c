@@ -3,15 +3,14 @@
  * The key file format and the permission rules are in
  * include/cairn/identity.h and docs/keygen.md.  Writing goes through a
  * temporary file in the key's directory that is linked to the final name
- * only when complete, so a crash leaves either no key or the whole key;
- * loading refuses anything a careful ssh would refuse (links, files others
- * can read, files of another user) before reading a byte.
+ * only when complete (attest/file.c), so a crash leaves either no key or
+ * the whole key; loading refuses anything a careful ssh would refuse
+ * (links, files others can read, files of another user) before reading a
+ * byte.
  *
  * `cairn keygen`, the command over these functions, is worker/keygen.c. */
-#define _GNU_SOURCE /* renameat2 and RENAME_NOREPLACE (glibc >= 2.28) */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "attest_impl.h"
 #include "cairn/attest.h"
 #include "cairn/error.h"
 #include "cairn/identity.h"
@@ -47,28 +47,14 @@ static const char *const line_prefix[4] = {
 	 HEX_LEN + 1)
 _Static_assert(KEY_FILE_BYTES == 247, "key file size changed");
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Writes one formatted line into err (when there is one). */
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* sodium_init() is idempotent and thread-safe: 0 the first time, 1 after;
  * -1 when libsodium cannot work (no randomness source). */
 static int sodium_ready(char *err, size_t errlen)
 {
 	if (sodium_init() < 0) {
-		seterr(err, errlen,
-		       "libsodium failed to initialise "
-		       "(sodium_init)");
+		cairn__seterr(err, errlen,
+		              "libsodium failed to initialise "
+		              "(sodium_init)");
 		return CAIRN_ECRYPTO;
 	}
 	return 0;
@@ -227,28 +213,13 @@ out:
 	return rc;
 }
 
-/* An errno from open/link/write as a cairn code. */
-static int from_errno(int e)
+/* Writes the key file's text, KEY_FILE_BYTES at text, to fd
+ * (cairn__file_create_new's write_fn): 0, or -1 with errno set. */
+static int write_key(int fd, void *text)
 {
-	switch (e) {
-	case ENOENT:
-	case ENOTDIR:
-		return CAIRN_ENOENT;
-	case EACCES:
-	case EPERM:
-	case EROFS:
-		return CAIRN_EPERM;
-	case EEXIST:
-		return CAIRN_EEXIST;
-	case ENOMEM:
-		return CAIRN_ENOMEM;
-	default:
-		return CAIRN_EIO;
-	}
-}
+	const char *p = text;
+	size_t n = KEY_FILE_BYTES;
 
-static int write_all(int fd, const char *p, size_t n)
-{
 	while (n) {
 		ssize_t w = write(fd, p, n);
 		if (w < 0 && errno == EINTR)
@@ -261,44 +232,32 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static void exists_error(const char *path, char *err, size_t errlen)
-{
-	seterr(err, errlen,
-	       "key file %s already exists; cairn never overwrites a key: "
-	       "choose another path, or remove the old key deliberately "
-	       "(it may be the only copy of that identity)",
-	       path);
-}
-
-/* Moves dfd/tmp to dfd/base unless base exists: renameat2 with
- * RENAME_NOREPLACE, or where the file system lacks it link + unlink.
- * Returns 0 or -1 with errno set; on success tmp is gone. */
-static int link_noreplace(int dfd, const char *tmp, const char *base)
-{
-#ifdef RENAME_NOREPLACE
-	if (renameat2(dfd, tmp, dfd, base, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-		return -1;
-#endif
-	if (linkat(dfd, tmp, dfd, base, 0))
-		return -1;
-	(void)unlinkat(dfd, tmp, 0);
-	return 0;
-}
+/* How cairn_identity_save names and makes a key file (attest/file.c). */
+static const struct cairn__file_kind key_file = {
+    .what = "key file",
+    .what_short = "key",
+    .path_what = "key file",
+    .name_hint = "",
+    .exists_hint = "cairn never overwrites a key: choose another path, or "
+                   "remove the old key deliberately (it may be the only "
+                   "copy of that identity)",
+    .tmp_prefix = ".cairn-key-",
+    .mode = 0600,
+    .force_mode = 1, /* 0600 whatever the umask */
+    .write_names_tmp = 0,
+};
 
 int cairn_identity_save(const struct cairn_identity *id, const char *path,
                         char *err, size_t errlen)
 {
-	char text[KEY_FILE_BYTES + 1], dir[4096], tmp[64];
-	const char *base, *slash;
-	uint8_t rnd[8];
-	struct stat st;
-	int fd = -1, dfd = -1, tmp_made = 0, rc, e;
+	char text[KEY_FILE_BYTES + 1];
+	struct cairn__file_path fp;
+	int rc;
 
-	seterr(err, errlen, "no error");
+	cairn__seterr(err, errlen, "no error");
 	if (!id || !path || !*path) {
-		seterr(err, errlen, "save key: no identity or empty path");
+		cairn__seterr(err, errlen,
+		              "save key: no identity or empty path");
 		return CAIRN_EINVAL;
 	}
 	rc = sodium_ready(err, errlen);
@@ -307,114 +266,24 @@ int cairn_identity_save(const struct cairn_identity *id, const char *path,
 	/* The secret key carries the public key: refuse a torn struct. */
 	if (sodium_memcmp(id->public_key, id->secret_key + SEED_BYTES,
 	                  CAIRN_PUBLIC_KEY_BYTES)) {
-		seterr(err, errlen,
-		       "save key %s: the identity's public and "
-		       "secret keys do not belong together",
-		       path);
+		cairn__seterr(err, errlen,
+		              "save key %s: the identity's public and "
+		              "secret keys do not belong together",
+		              path);
 		return CAIRN_EINVAL;
 	}
-	slash = strrchr(path, '/');
-	base = slash ? slash + 1 : path;
-	if (!*base) {
-		seterr(err, errlen,
-		       "key file %s names a directory; give a "
-		       "file name",
-		       path);
-		return CAIRN_EINVAL;
-	}
-	if (!slash)
-		snprintf(dir, sizeof dir, ".");
-	else if (slash == path)
-		snprintf(dir, sizeof dir, "/");
-	else if ((size_t)(slash - path) >= sizeof dir) {
-		seterr(err, errlen, "key file %s: path too long", path);
-		return CAIRN_EINVAL;
-	} else
-		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	rc = cairn__file_path_split(&fp, path, &key_file, err, errlen);
+	if (rc)
+		return rc;
 
 	rc = format_key(id, text);
 	if (rc) {
-		seterr(err, errlen, "save key %s: %s", path,
-		       cairn_strerror(rc));
+		cairn__seterr(err, errlen, "save key %s: %s", path,
+		              cairn_strerror(rc));
 		goto out;
 	}
-	/* A friendly early answer; the link below is what really refuses. */
-	if (lstat(path, &st) == 0) {
-		exists_error(path, err, errlen);
-		rc = CAIRN_EEXIST;
-		goto out;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		e = errno;
-		rc = from_errno(e);
-		seterr(err, errlen,
-		       "cannot write key file %s: directory %s: "
-		       "%s%s",
-		       path, dir, strerror(e),
-		       rc == CAIRN_ENOENT ? " (create it first)" : "");
-		goto out;
-	}
-	randombytes_buf(rnd, sizeof rnd);
-	memcpy(tmp, ".cairn-key-", 11);
-	to_hex(rnd, sizeof rnd, tmp + 11);
-	memcpy(tmp + 11 + 2 * sizeof rnd, ".tmp", 5);
-	fd = openat(dfd, tmp,
-	            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		e = errno;
-		rc = from_errno(e);
-		seterr(err, errlen, "cannot create a file in %s for key %s: %s",
-		       dir, path, strerror(e));
-		goto out;
-	}
-	tmp_made = 1;
-	/* 0600 whatever the umask (which may have taken bits off). */
-	if (fchmod(fd, 0600) || write_all(fd, text, KEY_FILE_BYTES) ||
-	    fsync(fd)) {
-		e = errno;
-		rc = from_errno(e);
-		seterr(err, errlen, "cannot write key file %s: %s", path,
-		       strerror(e));
-		goto out;
-	}
-	e = close(fd) ? errno : 0;
-	fd = -1;
-	if (e) {
-		rc = from_errno(e);
-		seterr(err, errlen, "cannot write key file %s: %s", path,
-		       strerror(e));
-		goto out;
-	}
-	if (link_noreplace(dfd, tmp, base)) {
-		e = errno;
-		rc = from_errno(e);
-		if (rc == CAIRN_EEXIST)
-			exists_error(path, err, errlen);
-		else
-			seterr(err, errlen, "cannot create key file %s: %s",
-			       path, strerror(e));
-		goto out;
-	}
-	tmp_made = 0;
-	if (fsync(dfd) && errno != EINVAL) {
-		e = errno;
-		rc = from_errno(e);
-		seterr(err, errlen,
-		       "key file %s written, but syncing "
-		       "directory %s failed: %s",
-		       path, dir, strerror(e));
-		goto out;
-	}
-	rc = 0;
-	seterr(err, errlen, "no error");
+	rc = cairn__file_create_new(&fp, write_key, text, err, errlen);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp_made)
-		(void)unlinkat(dfd, tmp, 0);
-	if (dfd >= 0)
-		close(dfd);
 	sodium_memzero(text, sizeof text);
 	return rc;
 }
@@ -451,11 +320,12 @@ static int parse_key(const char *text, size_t n, const char *path,
 		size_t len, plen = strlen(line_prefix[l]);
 		nl = memchr(line, '\n', n - pos);
 		if (!nl) {
-			seterr(err, errlen,
-			       "key file %s: line %d: truncated (the file ends "
-			       "after %zu bytes, inside the %s line; a key "
-			       "file is %zu bytes)",
-			       path, l + 1, n, what[l], (size_t)KEY_FILE_BYTES);
+			cairn__seterr(
+			    err, errlen,
+			    "key file %s: line %d: truncated (the file ends "
+			    "after %zu bytes, inside the %s line; a key "
+			    "file is %zu bytes)",
+			    path, l + 1, n, what[l], (size_t)KEY_FILE_BYTES);
 			goto out;
 		}
 		len = (size_t)(nl - line);
@@ -472,37 +342,39 @@ static int parse_key(const char *text, size_t n, const char *path,
 					        ? line[k]
 					        : '?';
 				shown[k] = '\0';
-				seterr(err, errlen,
-				       "key file %s: line 1: %s '%s'%s (want "
-				       "'%s')",
-				       path,
-				       ver ? "unsupported key file version"
-				           : "not a cairn key file: header",
-				       shown, len > 40 ? "..." : "",
-				       CAIRN_KEY_FILE_HEADER);
+				cairn__seterr(
+				    err, errlen,
+				    "key file %s: line 1: %s '%s'%s (want "
+				    "'%s')",
+				    path,
+				    ver ? "unsupported key file version"
+				        : "not a cairn key file: header",
+				    shown, len > 40 ? "..." : "",
+				    CAIRN_KEY_FILE_HEADER);
 				goto out;
 			}
 		} else {
 			if (l == 3)
 				sum_start = pos;
 			if (len < plen || memcmp(line, line_prefix[l], plen)) {
-				seterr(err, errlen,
-				       "key file %s: line %d: want the %s, "
-				       "starting '%s'",
-				       path, l + 1, what[l], line_prefix[l]);
+				cairn__seterr(
+				    err, errlen,
+				    "key file %s: line %d: want the %s, "
+				    "starting '%s'",
+				    path, l + 1, what[l], line_prefix[l]);
 				goto out;
 			}
 			if (len - plen != HEX_LEN) {
-				seterr(err, errlen,
-				       "key file %s: line %d: the %s has %zu "
-				       "characters (want %d lower-case hex "
-				       "digits)",
-				       path, l + 1, what[l], len - plen,
-				       HEX_LEN);
+				cairn__seterr(
+				    err, errlen,
+				    "key file %s: line %d: the %s has %zu "
+				    "characters (want %d lower-case hex "
+				    "digits)",
+				    path, l + 1, what[l], len - plen, HEX_LEN);
 				goto out;
 			}
 			if (hex32(line + plen, val[l], &col)) {
-				seterr(
+				cairn__seterr(
 				    err, errlen,
 				    "key file %s: line %d: column %zu of the "
 				    "%s is not a lower-case hex digit",
@@ -513,35 +385,39 @@ static int parse_key(const char *text, size_t n, const char *path,
 		pos += len + 1;
 	}
 	if (pos != n) {
-		seterr(err, errlen,
-		       "key file %s: %zu unexpected bytes after line 4 (a key "
-		       "file is exactly %zu bytes)",
-		       path, n - pos, (size_t)KEY_FILE_BYTES);
+		cairn__seterr(
+		    err, errlen,
+		    "key file %s: %zu unexpected bytes after line 4 (a key "
+		    "file is exactly %zu bytes)",
+		    path, n - pos, (size_t)KEY_FILE_BYTES);
 		goto out;
 	}
 	if (crypto_generichash(sum, sizeof sum, (const uint8_t *)text,
 	                       sum_start, NULL, 0)) {
 		rc = CAIRN_ECRYPTO;
-		seterr(err, errlen, "key file %s: BLAKE2b failed", path);
+		cairn__seterr(err, errlen, "key file %s: BLAKE2b failed", path);
 		goto out;
 	}
 	if (sodium_memcmp(sum, val[3], sizeof sum)) {
-		seterr(err, errlen,
-		       "key file %s: line 4: checksum mismatch: the file was "
-		       "changed or damaged; restore it from a backup",
-		       path);
+		cairn__seterr(
+		    err, errlen,
+		    "key file %s: line 4: checksum mismatch: the file was "
+		    "changed or damaged; restore it from a backup",
+		    path);
 		goto out;
 	}
 	if (crypto_sign_seed_keypair(derived, id->secret_key, val[2])) {
 		rc = CAIRN_ECRYPTO;
-		seterr(err, errlen, "key file %s: key derivation failed", path);
+		cairn__seterr(err, errlen, "key file %s: key derivation failed",
+		              path);
 		goto out;
 	}
 	if (sodium_memcmp(derived, val[1], sizeof derived)) {
-		seterr(err, errlen,
-		       "key file %s: line 2: the public key does not match "
-		       "the secret seed on line 3",
-		       path);
+		cairn__seterr(
+		    err, errlen,
+		    "key file %s: line 2: the public key does not match "
+		    "the secret seed on line 3",
+		    path);
 		goto out;
 	}
 	memcpy(id->public_key, derived, sizeof derived);
@@ -576,9 +452,10 @@ int cairn_identity_load(struct cairn_identity *id, const char *path, char *err,
 	int fd = -1, rc, e;
 	unsigned mode;
 
-	seterr(err, errlen, "no error");
+	cairn__seterr(err, errlen, "no error");
 	if (!id || !path || !*path) {
-		seterr(err, errlen, "load key: no identity or empty path");
+		cairn__seterr(err, errlen,
+		              "load key: no identity or empty path");
 		return CAIRN_EINVAL;
 	}
 	cairn_identity_wipe(id);
@@ -591,61 +468,66 @@ int cairn_identity_load(struct cairn_identity *id, const char *path, char *err,
 		e = errno;
 		if (e == ELOOP) {
 			rc = CAIRN_EPERM;
-			seterr(err, errlen,
-			       "key file %s is a symbolic link; cairn does not "
-			       "follow links to key files: name the file "
-			       "itself",
-			       path);
+			cairn__seterr(
+			    err, errlen,
+			    "key file %s is a symbolic link; cairn does not "
+			    "follow links to key files: name the file "
+			    "itself",
+			    path);
 		} else {
-			rc = from_errno(e);
-			seterr(err, errlen, "cannot open key file %s: %s%s",
-			       path, strerror(e),
-			       rc == CAIRN_ENOENT ? " (make one with 'cairn "
-			                            "keygen')"
-			                          : "");
+			rc = cairn__from_errno(e);
+			cairn__seterr(
+			    err, errlen, "cannot open key file %s: %s%s", path,
+			    strerror(e),
+			    rc == CAIRN_ENOENT ? " (make one with 'cairn "
+			                         "keygen')"
+			                       : "");
 		}
 		goto out;
 	}
 	if (fstat(fd, &st)) {
 		e = errno;
-		rc = from_errno(e);
-		seterr(err, errlen, "cannot stat key file %s: %s", path,
-		       strerror(e));
+		rc = cairn__from_errno(e);
+		cairn__seterr(err, errlen, "cannot stat key file %s: %s", path,
+		              strerror(e));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = CAIRN_EINVAL;
-		seterr(err, errlen, "key file %s is %s, not a key file", path,
-		       type_name(st.st_mode));
+		cairn__seterr(err, errlen, "key file %s is %s, not a key file",
+		              path, type_name(st.st_mode));
 		goto out;
 	}
 	if (st.st_uid != geteuid()) {
 		rc = CAIRN_EPERM;
-		seterr(err, errlen,
-		       "key file %s is owned by uid %u, not by you (uid %u); "
-		       "a key file must belong to the user who runs cairn",
-		       path, (unsigned)st.st_uid, (unsigned)geteuid());
+		cairn__seterr(
+		    err, errlen,
+		    "key file %s is owned by uid %u, not by you (uid %u); "
+		    "a key file must belong to the user who runs cairn",
+		    path, (unsigned)st.st_uid, (unsigned)geteuid());
 		goto out;
 	}
 	mode = (unsigned)st.st_mode & 07777;
 	if (mode & 077) {
 		rc = CAIRN_EPERM;
-		seterr(err, errlen,
-		       "key file %s is %s by %s (mode %04o); run chmod 600 %s",
-		       path, (mode & 044) ? "readable" : "accessible",
-		       (mode & 070) && (mode & 007) ? "its group and others"
-		       : (mode & 070)               ? "its group"
-		                                    : "others",
-		       mode, path);
+		cairn__seterr(
+		    err, errlen,
+		    "key file %s is %s by %s (mode %04o); run chmod 600 %s",
+		    path, (mode & 044) ? "readable" : "accessible",
+		    (mode & 070) && (mode & 007) ? "its group and others"
+		    : (mode & 070)               ? "its group"
+		                                 : "others",
+		    mode, path);
 		goto out;
 	}
 	if (st.st_size > CAIRN_KEY_FILE_MAX) {
 		rc = CAIRN_EFORMAT;
-		seterr(err, errlen,
-		       "key file %s is %lld bytes; a cairn key file is %zu "
-		       "bytes and never over %d: this is not a key file",
-		       path, (long long)st.st_size, (size_t)KEY_FILE_BYTES,
-		       CAIRN_KEY_FILE_MAX);
+		cairn__seterr(
+		    err, errlen,
+		    "key file %s is %lld bytes; a cairn key file is %zu "
+		    "bytes and never over %d: this is not a key file",
+		    path, (long long)st.st_size, (size_t)KEY_FILE_BYTES,
+		    CAIRN_KEY_FILE_MAX);
 		goto out;
 	}
 	/* Bounded even if the file grows after fstat. */
@@ -655,9 +537,10 @@ int cairn_identity_load(struct cairn_identity *id, const char *path, char *err,
 			continue;
 		if (r < 0) {
 			e = errno;
-			rc = from_errno(e);
-			seterr(err, errlen, "cannot read key file %s: %s", path,
-			       strerror(e));
+			rc = cairn__from_errno(e);
+			cairn__seterr(err, errlen,
+			              "cannot read key file %s: %s", path,
+			              strerror(e));
 			goto out;
 		}
 		if (r == 0)
@@ -666,14 +549,15 @@ int cairn_identity_load(struct cairn_identity *id, const char *path, char *err,
 	}
 	if (n > CAIRN_KEY_FILE_MAX) {
 		rc = CAIRN_EFORMAT;
-		seterr(err, errlen,
-		       "key file %s is over %d bytes: this is not a key file",
-		       path, CAIRN_KEY_FILE_MAX);
+		cairn__seterr(
+		    err, errlen,
+		    "key file %s is over %d bytes: this is not a key file",
+		    path, CAIRN_KEY_FILE_MAX);
 		goto out;
 	}
 	rc = parse_key(text, n, path, id, err, errlen);
 	if (rc == 0)
-		seterr(err, errlen, "no error");
+		cairn__seterr(err, errlen, "no error");
 out:
 	if (fd >= 0)
 		close(fd);

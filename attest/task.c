@@ -8,7 +8,6 @@
  * path. */
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,35 +17,11 @@
 #include "cairn/error.h"
 #include "cairn/task.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static double now_sec(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static uint32_t get_u32le(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64le(const uint8_t *p)
-{
-	return (uint64_t)get_u32le(p) | (uint64_t)get_u32le(p + 4) << 32;
 }
 
 static uint32_t f32_bits(float f)
@@ -89,7 +64,7 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 	const cairn_adamw_params *o;
 
 	if (!s) {
-		seterr(err, errlen, "no task spec");
+		cairn__seterr(err, errlen, "no task spec");
 		return CAIRN_EINVAL;
 	}
 	md = &s->model;
@@ -97,37 +72,41 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 	if (strncmp(s->profile, CAIRN_PROFILE_EXACT, CAIRN_TASK_PROFILE_MAX) ||
 	    !padded_name_ok(s->profile, CAIRN_TASK_PROFILE_MAX,
 			    "abcdefghijklmnopqrstuvwxyz0123456789-.")) {
-		seterr(err, errlen,
-		       "numeric profile '%.*s' is not the one this cairn "
-		       "runs ('%s')",
-		       CAIRN_TASK_PROFILE_MAX, s->profile, CAIRN_PROFILE_EXACT);
+		cairn__seterr(
+		    err, errlen,
+		    "numeric profile '%.*s' is not the one this cairn "
+		    "runs ('%s')",
+		    CAIRN_TASK_PROFILE_MAX, s->profile, CAIRN_PROFILE_EXACT);
 		return CAIRN_EINVAL;
 	}
 	if (!padded_name_ok(s->job, CAIRN_TASK_JOB_MAX, JOB_CHARS)) {
-		seterr(err, errlen,
-		       "job name '%.*s' must be 1 to %d characters of "
-		       "[a-z0-9._-], NUL-padded",
-		       CAIRN_TASK_JOB_MAX, s->job, CAIRN_TASK_JOB_MAX - 1);
+		cairn__seterr(err, errlen,
+		              "job name '%.*s' must be 1 to %d characters of "
+		              "[a-z0-9._-], NUL-padded",
+		              CAIRN_TASK_JOB_MAX, s->job,
+		              CAIRN_TASK_JOB_MAX - 1);
 		return CAIRN_EINVAL;
 	}
 	if (s->round >= CAIRN_SAMPLE_ROUND_LIMIT) {
-		seterr(err, errlen, "round %" PRIu32 " is not below 2^30",
-		       s->round);
+		cairn__seterr(err, errlen,
+		              "round %" PRIu32 " is not below 2^30", s->round);
 		return CAIRN_EINVAL;
 	}
 	if (s->tasks == 0 || s->task >= s->tasks) {
-		seterr(err, errlen,
-		       "task index %" PRIu32 " is not below the round's task "
-		       "count %" PRIu32,
-		       s->task, s->tasks);
+		cairn__seterr(err, errlen,
+		              "task index %" PRIu32
+		              " is not below the round's task "
+		              "count %" PRIu32,
+		              s->task, s->tasks);
 		return CAIRN_EINVAL;
 	}
 	if (md->nhidden < 0 || md->nhidden > CAIRN_MLP_MAX_HIDDEN ||
 	    (md->act != CAIRN_ACT_RELU && md->act != CAIRN_ACT_GELU)) {
-		seterr(err, errlen,
-		       "model: %d hidden layers (at most %d) and activation "
-		       "%d (0 relu, 1 gelu)",
-		       md->nhidden, CAIRN_MLP_MAX_HIDDEN, (int)md->act);
+		cairn__seterr(
+		    err, errlen,
+		    "model: %d hidden layers (at most %d) and activation "
+		    "%d (0 relu, 1 gelu)",
+		    md->nhidden, CAIRN_MLP_MAX_HIDDEN, (int)md->act);
 		return CAIRN_EINVAL;
 	}
 	prev = md->input;
@@ -135,10 +114,11 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 		int64_t d = l < md->nhidden ? md->hidden[l] : md->classes;
 		if (prev < 1 || prev > CAIRN_TASK_MAX_DIM || d < 1 ||
 		    d > CAIRN_TASK_MAX_DIM) {
-			seterr(err, errlen,
-			       "model: layer %d is %" PRId64 " x %" PRId64
-			       "; every dimension must be 1..%d",
-			       l, prev, d, CAIRN_TASK_MAX_DIM);
+			cairn__seterr(err, errlen,
+			              "model: layer %d is %" PRId64
+			              " x %" PRId64
+			              "; every dimension must be 1..%d",
+			              l, prev, d, CAIRN_TASK_MAX_DIM);
 			return CAIRN_EINVAL;
 		}
 		params += d * prev + d;
@@ -146,21 +126,23 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 	}
 	for (int l = md->nhidden; l < CAIRN_MLP_MAX_HIDDEN; l++)
 		if (md->hidden[l]) {
-			seterr(err, errlen,
-			       "model: hidden[%d] = %" PRId64
-			       " beyond the %d hidden layers",
-			       l, md->hidden[l], md->nhidden);
+			cairn__seterr(err, errlen,
+			              "model: hidden[%d] = %" PRId64
+			              " beyond the %d hidden layers",
+			              l, md->hidden[l], md->nhidden);
 			return CAIRN_EINVAL;
 		}
 	if (params > CAIRN_TASK_MAX_PARAMS) {
-		seterr(err, errlen,
-		       "model: %" PRId64 " parameters, more than the limit %" PRId64,
-		       params, (int64_t)CAIRN_TASK_MAX_PARAMS);
+		cairn__seterr(err, errlen,
+		              "model: %" PRId64
+		              " parameters, more than the limit %" PRId64,
+		              params, (int64_t)CAIRN_TASK_MAX_PARAMS);
 		return CAIRN_EINVAL;
 	}
 	if (s->optimizer != CAIRN_TASK_OPT_ADAMW) {
-		seterr(err, errlen, "optimizer %" PRIu32 " is unknown (1 = AdamW)",
-		       s->optimizer);
+		cairn__seterr(err, errlen,
+		              "optimizer %" PRIu32 " is unknown (1 = AdamW)",
+		              s->optimizer);
 		return CAIRN_EINVAL;
 	}
 	if (!(o->lr > 0.0f && o->lr <= 10.0f) ||
@@ -168,37 +150,40 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 	    !(o->beta2 >= 0.0f && o->beta2 < 1.0f) ||
 	    !(o->eps > 0.0f && o->eps <= 1.0f) ||
 	    !(o->weight_decay >= 0.0f && o->weight_decay <= 1.0f)) {
-		seterr(err, errlen,
-		       "AdamW settings lr %g, betas %g/%g, eps %g, weight decay "
-		       "%g: need 0 < lr <= 10, 0 <= beta < 1, 0 < eps <= 1, "
-		       "0 <= weight decay <= 1",
-		       (double)o->lr, (double)o->beta1, (double)o->beta2,
-		       (double)o->eps, (double)o->weight_decay);
+		cairn__seterr(
+		    err, errlen,
+		    "AdamW settings lr %g, betas %g/%g, eps %g, weight decay "
+		    "%g: need 0 < lr <= 10, 0 <= beta < 1, 0 < eps <= 1, "
+		    "0 <= weight decay <= 1",
+		    (double)o->lr, (double)o->beta1, (double)o->beta2,
+		    (double)o->eps, (double)o->weight_decay);
 		return CAIRN_EINVAL;
 	}
 	if (s->dataset_count == 0 || s->dataset_count > CAIRN_DATASET_MAX_COUNT) {
-		seterr(err, errlen, "dataset count %" PRIu32 " is not 1..%u",
-		       s->dataset_count, CAIRN_DATASET_MAX_COUNT);
+		cairn__seterr(err, errlen,
+		              "dataset count %" PRIu32 " is not 1..%u",
+		              s->dataset_count, CAIRN_DATASET_MAX_COUNT);
 		return CAIRN_EINVAL;
 	}
 	if (s->batch == 0 || s->batch > CAIRN_TASK_MAX_BATCH || s->micro == 0 ||
 	    s->batch % s->micro) {
-		seterr(err, errlen,
-		       "batch %" PRIu32 " with %" PRIu32
-		       " micro-batches: need 1 <= batch <= %d and micro "
-		       "dividing batch",
-		       s->batch, s->micro, CAIRN_TASK_MAX_BATCH);
+		cairn__seterr(err, errlen,
+		              "batch %" PRIu32 " with %" PRIu32
+		              " micro-batches: need 1 <= batch <= %d and micro "
+		              "dividing batch",
+		              s->batch, s->micro, CAIRN_TASK_MAX_BATCH);
 		return CAIRN_EINVAL;
 	}
 	if (s->inner_steps == 0 || s->inner_steps > CAIRN_TASK_MAX_STEPS ||
 	    s->checkpoint_every == 0 ||
 	    s->inner_steps % s->checkpoint_every ||
 	    s->inner_steps / s->checkpoint_every + 1 > CAIRN_TASK_MAX_STATES) {
-		seterr(err, errlen,
-		       "%" PRIu32 " inner steps with a checkpoint every %" PRIu32
-		       ": need 1 <= H <= %d, c dividing H, and H / c < %d",
-		       s->inner_steps, s->checkpoint_every,
-		       CAIRN_TASK_MAX_STEPS, CAIRN_TASK_MAX_STATES);
+		cairn__seterr(
+		    err, errlen,
+		    "%" PRIu32 " inner steps with a checkpoint every %" PRIu32
+		    ": need 1 <= H <= %d, c dividing H, and H / c < %d",
+		    s->inner_steps, s->checkpoint_every, CAIRN_TASK_MAX_STEPS,
+		    CAIRN_TASK_MAX_STATES);
 		return CAIRN_EINVAL;
 	}
 	return 0;
@@ -260,13 +245,14 @@ int cairn_task_spec_decode(const uint8_t *buf, size_t len,
 	uint32_t nh;
 
 	if (!buf || !out) {
-		seterr(err, errlen, "no input");
+		cairn__seterr(err, errlen, "no input");
 		return CAIRN_EINVAL;
 	}
 	if (len != CAIRN_TASK_SPEC_BYTES) {
-		seterr(err, errlen,
-		       "task spec is %zu bytes; the exact-v1 encoding has %d",
-		       len, CAIRN_TASK_SPEC_BYTES);
+		cairn__seterr(
+		    err, errlen,
+		    "task spec is %zu bytes; the exact-v1 encoding has %d", len,
+		    CAIRN_TASK_SPEC_BYTES);
 		return CAIRN_EFORMAT;
 	}
 	memset(&s, 0, sizeof s);
@@ -274,41 +260,42 @@ int cairn_task_spec_decode(const uint8_t *buf, size_t len,
 	p += CAIRN_TASK_PROFILE_MAX;
 	memcpy(s.job, p, CAIRN_TASK_JOB_MAX);
 	p += CAIRN_TASK_JOB_MAX;
-	s.seed = get_u64le(p);
-	s.round = get_u32le(p + 8);
-	s.task = get_u32le(p + 12);
-	s.tasks = get_u32le(p + 16);
+	s.seed = cairn__get_u64le(p);
+	s.round = cairn__get_u32le(p + 8);
+	s.task = cairn__get_u32le(p + 12);
+	s.tasks = cairn__get_u32le(p + 16);
 	p += 20;
-	s.model.input = get_u32le(p);
-	nh = get_u32le(p + 4);
+	s.model.input = cairn__get_u32le(p);
+	nh = cairn__get_u32le(p + 4);
 	if (nh > CAIRN_MLP_MAX_HIDDEN) {
-		seterr(err, errlen,
-		       "task spec: %" PRIu32 " hidden layers (at most %d)", nh,
-		       CAIRN_MLP_MAX_HIDDEN);
+		cairn__seterr(err, errlen,
+		              "task spec: %" PRIu32
+		              " hidden layers (at most %d)",
+		              nh, CAIRN_MLP_MAX_HIDDEN);
 		return CAIRN_EFORMAT;
 	}
 	s.model.nhidden = (int)nh;
 	for (int l = 0; l < CAIRN_MLP_MAX_HIDDEN; l++)
-		s.model.hidden[l] = get_u32le(p + 8 + 4 * l);
-	s.model.classes = get_u32le(p + 40);
-	s.model.act = (cairn_act)get_u32le(p + 44);
+		s.model.hidden[l] = cairn__get_u32le(p + 8 + 4 * l);
+	s.model.classes = cairn__get_u32le(p + 40);
+	s.model.act = (cairn_act)cairn__get_u32le(p + 44);
 	p += 48;
 	memcpy(s.params_root, p, CAIRN_HASH_BYTES);
 	p += CAIRN_HASH_BYTES;
-	s.optimizer = get_u32le(p);
-	s.adamw.lr = bits_f32(get_u32le(p + 4));
-	s.adamw.beta1 = bits_f32(get_u32le(p + 8));
-	s.adamw.beta2 = bits_f32(get_u32le(p + 12));
-	s.adamw.eps = bits_f32(get_u32le(p + 16));
-	s.adamw.weight_decay = bits_f32(get_u32le(p + 20));
+	s.optimizer = cairn__get_u32le(p);
+	s.adamw.lr = bits_f32(cairn__get_u32le(p + 4));
+	s.adamw.beta1 = bits_f32(cairn__get_u32le(p + 8));
+	s.adamw.beta2 = bits_f32(cairn__get_u32le(p + 12));
+	s.adamw.eps = bits_f32(cairn__get_u32le(p + 16));
+	s.adamw.weight_decay = bits_f32(cairn__get_u32le(p + 20));
 	p += 24;
 	memcpy(s.dataset_root, p, CAIRN_HASH_BYTES);
 	p += CAIRN_HASH_BYTES;
-	s.dataset_count = get_u32le(p);
-	s.batch = get_u32le(p + 4);
-	s.micro = get_u32le(p + 8);
-	s.inner_steps = get_u32le(p + 12);
-	s.checkpoint_every = get_u32le(p + 16);
+	s.dataset_count = cairn__get_u32le(p);
+	s.batch = cairn__get_u32le(p + 4);
+	s.micro = cairn__get_u32le(p + 8);
+	s.inner_steps = cairn__get_u32le(p + 12);
+	s.checkpoint_every = cairn__get_u32le(p + 16);
 	if (cairn_task_spec_check(&s, err, errlen))
 		return CAIRN_EFORMAT;
 	/* One encoding per spec: anything the encoder would not write (a
@@ -316,8 +303,9 @@ int cairn_task_spec_decode(const uint8_t *buf, size_t len,
 	 * refused. */
 	if (cairn_task_spec_encode(&s, again) ||
 	    memcmp(again, buf, CAIRN_TASK_SPEC_BYTES)) {
-		seterr(err, errlen,
-		       "task spec is not in canonical form (non-zero padding)");
+		cairn__seterr(
+		    err, errlen,
+		    "task spec is not in canonical form (non-zero padding)");
 		return CAIRN_EFORMAT;
 	}
 	*out = s;
@@ -419,27 +407,29 @@ static int model_fits(cairn_model *m, const struct cairn_task_spec *s,
 	    ms->classes != s->model.classes || ms->act != s->model.act ||
 	    memcmp(ms->hidden, s->model.hidden,
 		   (size_t)ms->nhidden * sizeof ms->hidden[0])) {
-		seterr(err, errlen, "the model given is not the spec's model");
+		cairn__seterr(err, errlen,
+		              "the model given is not the spec's model");
 		return CAIRN_EINVAL;
 	}
 	if (cairn_model_max_batch(m) < (int64_t)s->batch ||
 	    cairn_model_max_micro(m) < (int)s->micro) {
-		seterr(err, errlen,
-		       "the model was made for batches of %" PRId64
-		       " in %d micro-batches; the spec needs %" PRIu32
-		       " in %" PRIu32,
-		       cairn_model_max_batch(m), cairn_model_max_micro(m),
-		       s->batch, s->micro);
+		cairn__seterr(err, errlen,
+		              "the model was made for batches of %" PRId64
+		              " in %d micro-batches; the spec needs %" PRIu32
+		              " in %" PRIu32,
+		              cairn_model_max_batch(m),
+		              cairn_model_max_micro(m), s->batch, s->micro);
 		return CAIRN_EINVAL;
 	}
 	if (!ds || ds->count != s->dataset_count ||
 	    s->model.input != CAIRN_DATASET_PIXELS) {
-		seterr(err, errlen,
-		       "the dataset has %u samples of %d pixels; the spec "
-		       "names %" PRIu32 " samples for a model of %" PRId64
-		       " inputs",
-		       ds ? ds->count : 0u, CAIRN_DATASET_PIXELS,
-		       s->dataset_count, s->model.input);
+		cairn__seterr(
+		    err, errlen,
+		    "the dataset has %u samples of %d pixels; the spec "
+		    "names %" PRIu32 " samples for a model of %" PRId64
+		    " inputs",
+		    ds ? ds->count : 0u, CAIRN_DATASET_PIXELS, s->dataset_count,
+		    s->model.input);
 		return CAIRN_EMISMATCH;
 	}
 	return 0;
@@ -478,8 +468,8 @@ static int one_step(cairn_model *m, const struct cairn_task_spec *s,
 	rc = cairn_sample_indices(s->seed, s->round, s->task, t,
 				  s->dataset_count, s->batch, b->idx);
 	if (rc) {
-		seterr(err, errlen, "sampling step %" PRIu32 ": %s", t,
-		       cairn_strerror(rc));
+		cairn__seterr(err, errlen, "sampling step %" PRIu32 ": %s", t,
+		              cairn_strerror(rc));
 		return rc;
 	}
 	rc = cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err, errlen);
@@ -488,9 +478,9 @@ static int one_step(cairn_model *m, const struct cairn_task_spec *s,
 	rc = cairn_model_step(m, s->batch, (int)s->micro, b->x, b->y, &opt,
 			      loss);
 	if (rc)
-		seterr(err, errlen, "step %" PRIu32 " on %s: %s", t,
-		       cairn_backend_name(cairn_model_backend(m)),
-		       cairn_strerror(rc));
+		cairn__seterr(err, errlen, "step %" PRIu32 " on %s: %s", t,
+		              cairn_backend_name(cairn_model_backend(m)),
+		              cairn_strerror(rc));
 	return rc;
 }
 
@@ -511,7 +501,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 
 	if (!m || !spec || !dataset_root || !w_r || !trace ||
 	    !trace->state_roots || !trace->losses) {
-		seterr(err, errlen, "cairn_task_run: missing argument");
+		cairn__seterr(err, errlen, "cairn_task_run: missing argument");
 		return CAIRN_EINVAL;
 	}
 	rc = model_fits(m, spec, ds, err, errlen);
@@ -520,18 +510,20 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	if (!cairn_hash_equal(dataset_root, spec->dataset_root)) {
 		cairn_hash_to_hex(dataset_root, hex);
 		cairn_hash_to_hex(spec->dataset_root, hex2);
-		seterr(err, errlen,
-		       "the local dataset's root %s is not the task's %s: "
-		       "other data (point --data at the files the job names)",
-		       hex, hex2);
+		cairn__seterr(
+		    err, errlen,
+		    "the local dataset's root %s is not the task's %s: "
+		    "other data (point --data at the files the job names)",
+		    hex, hex2);
 		return CAIRN_EMISMATCH;
 	}
 	n = cairn_task_state_count(spec);
 	c = spec->checkpoint_every;
 	rc = batch_alloc(&b, spec);
 	if (rc) {
-		seterr(err, errlen, "out of memory for a batch of %" PRIu32,
-		       spec->batch);
+		cairn__seterr(err, errlen,
+		              "out of memory for a batch of %" PRIu32,
+		              spec->batch);
 		goto out;
 	}
 	/* t = 0: W_r, m = v = +0, no samples, loss bits 0. */
@@ -543,7 +535,8 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	if (!rc)
 		rc = cairn_samples_digest(NULL, 0, samples);
 	if (rc) {
-		seterr(err, errlen, "loading W_r: %s", cairn_strerror(rc));
+		cairn__seterr(err, errlen, "loading W_r: %s",
+		              cairn_strerror(rc));
 		goto out;
 	}
 	{
@@ -554,23 +547,24 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		t_hash += now_sec() - t0;
 	}
 	if (rc) {
-		seterr(err, errlen, "hashing the state at t = 0: %s",
-		       cairn_strerror(rc));
+		cairn__seterr(err, errlen, "hashing the state at t = 0: %s",
+		              cairn_strerror(rc));
 		goto out;
 	}
 	if (!cairn_hash_equal(st.params, spec->params_root)) {
 		cairn_hash_to_hex(st.params, hex);
 		cairn_hash_to_hex(spec->params_root, hex2);
-		seterr(err, errlen,
-		       "the parameters given have root %s, the task names "
-		       "W_r = %s",
-		       hex, hex2);
+		cairn__seterr(
+		    err, errlen,
+		    "the parameters given have root %s, the task names "
+		    "W_r = %s",
+		    hex, hex2);
 		rc = CAIRN_EMISMATCH;
 		goto out;
 	}
 	if (cb && (rc = cb(ud, &st, trace->state_roots, m))) {
-		seterr(err, errlen, "checkpoint t = 0 not kept: %s",
-		       cairn_strerror(rc));
+		cairn__seterr(err, errlen, "checkpoint t = 0 not kept: %s",
+		              cairn_strerror(rc));
 		goto out;
 	}
 	for (uint32_t t = 1; t <= spec->inner_steps; t++) {
@@ -595,9 +589,9 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 				rc = cb(ud, &st, root, m);
 			t_hash += now_sec() - t0;
 			if (rc) {
-				seterr(err, errlen,
-				       "checkpoint t = %" PRIu32 ": %s", t,
-				       cairn_strerror(rc));
+				cairn__seterr(err, errlen,
+				              "checkpoint t = %" PRIu32 ": %s",
+				              t, cairn_strerror(rc));
 				goto out;
 			}
 		}
@@ -621,16 +615,18 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 	int rc;
 
 	if (!m || !spec || !end) {
-		seterr(err, errlen, "cairn_task_replay: missing argument");
+		cairn__seterr(err, errlen,
+		              "cairn_task_replay: missing argument");
 		return CAIRN_EINVAL;
 	}
 	rc = model_fits(m, spec, ds, err, errlen);
 	if (rc)
 		return rc;
 	if (t0 >= t1 || t1 > spec->inner_steps) {
-		seterr(err, errlen,
-		       "steps %" PRIu32 "..%" PRIu32 " are not inside 1..%" PRIu32,
-		       t0 + 1, t1, spec->inner_steps);
+		cairn__seterr(err, errlen,
+		              "steps %" PRIu32 "..%" PRIu32
+		              " are not inside 1..%" PRIu32,
+		              t0 + 1, t1, spec->inner_steps);
 		return CAIRN_EINVAL;
 	}
 	rc = batch_alloc(&b, spec);
@@ -676,26 +672,28 @@ int cairn_task_result_decode(const uint8_t *buf, size_t len,
 {
 	struct cairn_task_result r;
 	if (!buf || !out) {
-		seterr(err, errlen, "no input");
+		cairn__seterr(err, errlen, "no input");
 		return CAIRN_EINVAL;
 	}
 	if (len != CAIRN_TASK_RESULT_BYTES) {
-		seterr(err, errlen, "result is %zu bytes; the v1 encoding has %d",
-		       len, CAIRN_TASK_RESULT_BYTES);
+		cairn__seterr(err, errlen,
+		              "result is %zu bytes; the v1 encoding has %d",
+		              len, CAIRN_TASK_RESULT_BYTES);
 		return CAIRN_EFORMAT;
 	}
 	memcpy(r.task_id, buf, 32);
 	memcpy(r.worker_key, buf + 32, 32);
 	memcpy(r.trace_root, buf + 64, 32);
 	memcpy(r.final_params_root, buf + 96, 32);
-	r.flops = get_u64le(buf + 128);
+	r.flops = cairn__get_u64le(buf + 128);
 	memcpy(r.device_class, buf + 136, CAIRN_TASK_DEVICE_MAX);
 	if (!padded_name_ok(r.device_class, CAIRN_TASK_DEVICE_MAX,
 			    "abcdefghijklmnopqrstuvwxyz0123456789._-")) {
-		seterr(err, errlen,
-		       "result: device class is not 1 to %d characters of "
-		       "[a-z0-9._-], NUL-padded",
-		       CAIRN_TASK_DEVICE_MAX - 1);
+		cairn__seterr(
+		    err, errlen,
+		    "result: device class is not 1 to %d characters of "
+		    "[a-z0-9._-], NUL-padded",
+		    CAIRN_TASK_DEVICE_MAX - 1);
 		return CAIRN_EFORMAT;
 	}
 	*out = r;

@@ -1,0 +1,197 @@
+/* cairn: writing a new file all or nothing, never over an existing one
+ * (attest/attest_impl.h).
+ *
+ * The key file (attest/identity.c) and the bundle (attest/bundle.c) are
+ * written the same way: a temporary file in the final directory, written
+ * and synced, then linked to its name only if that name is still free, so
+ * a crash leaves either no file or the whole file, and a file that is
+ * there already stays as it was. */
+#define _GNU_SOURCE /* renameat2 and RENAME_NOREPLACE (glibc >= 2.28) */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "attest_impl.h"
+#include "cairn/error.h"
+
+int cairn__from_errno(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		return CAIRN_ENOENT;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return CAIRN_EPERM;
+	case EEXIST:
+		return CAIRN_EEXIST;
+	case ENOMEM:
+		return CAIRN_ENOMEM;
+	default:
+		return CAIRN_EIO;
+	}
+}
+
+int cairn__file_path_split(struct cairn__file_path *fp, const char *path,
+                           const struct cairn__file_kind *kind, char *err,
+                           size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+
+	fp->kind = kind;
+	fp->path = path;
+	fp->base = slash ? slash + 1 : path;
+	if (!*fp->base) {
+		cairn__seterr(err, errlen,
+		              "%s %s names a directory; give a file name%s",
+		              kind->path_what, path, kind->name_hint);
+		return CAIRN_EINVAL;
+	}
+	if (!slash)
+		snprintf(fp->dir, sizeof fp->dir, ".");
+	else if (slash == path)
+		snprintf(fp->dir, sizeof fp->dir, "/");
+	else if ((size_t)(slash - path) >= sizeof fp->dir) {
+		cairn__seterr(err, errlen, "%s %s: path too long", kind->what,
+		              path);
+		return CAIRN_EINVAL;
+	} else
+		snprintf(fp->dir, sizeof fp->dir, "%.*s", (int)(slash - path),
+		         path);
+	return 0;
+}
+
+/* Moves dfd/tmp to dfd/base unless base exists: renameat2 with
+ * RENAME_NOREPLACE, or where the file system lacks it link + unlink.
+ * Returns 0 or -1 with errno set; on success tmp is gone. */
+static int link_noreplace(int dfd, const char *tmp, const char *base)
+{
+#ifdef RENAME_NOREPLACE
+	if (renameat2(dfd, tmp, dfd, base, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+		return -1;
+#endif
+	if (linkat(dfd, tmp, dfd, base, 0))
+		return -1;
+	(void)unlinkat(dfd, tmp, 0);
+	return 0;
+}
+
+static void exists_error(const struct cairn__file_path *fp, char *err,
+                         size_t errlen)
+{
+	cairn__seterr(err, errlen, "%s %s already exists; %s", fp->kind->what,
+	              fp->path, fp->kind->exists_hint);
+}
+
+/* Writing the temporary file tmp failed with errno e. */
+static int write_error(const struct cairn__file_path *fp, const char *tmp,
+                       int e, char *err, size_t errlen)
+{
+	if (fp->kind->write_names_tmp)
+		cairn__seterr(err, errlen, "cannot write %s %s (in %s/%s): %s",
+		              fp->kind->what, fp->path, fp->dir, tmp,
+		              strerror(e));
+	else
+		cairn__seterr(err, errlen, "cannot write %s %s: %s",
+		              fp->kind->what, fp->path, strerror(e));
+	return cairn__from_errno(e);
+}
+
+int cairn__file_create_new(const struct cairn__file_path *fp,
+                           int (*write_fn)(int fd, void *ud), void *ud,
+                           char *err, size_t errlen)
+{
+	const struct cairn__file_kind *k = fp->kind;
+	const char *path = fp->path;
+	char tmp[64], hex[17];
+	uint8_t rnd[8];
+	struct stat st;
+	int fd = -1, dfd = -1, tmp_made = 0, rc, e;
+
+	/* A friendly early answer; the link below is what really refuses. */
+	if (lstat(path, &st) == 0) {
+		exists_error(fp, err, errlen);
+		rc = CAIRN_EEXIST;
+		goto out;
+	}
+	dfd = open(fp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		e = errno;
+		rc = cairn__from_errno(e);
+		cairn__seterr(err, errlen,
+		              "cannot write %s %s: directory %s: %s%s", k->what,
+		              path, fp->dir, strerror(e),
+		              rc == CAIRN_ENOENT ? " (create it first)" : "");
+		goto out;
+	}
+	randombytes_buf(rnd, sizeof rnd);
+	sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+	snprintf(tmp, sizeof tmp, "%s%s.tmp", k->tmp_prefix, hex);
+	fd = openat(dfd, tmp,
+	            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	            k->mode);
+	if (fd < 0) {
+		e = errno;
+		rc = cairn__from_errno(e);
+		cairn__seterr(err, errlen,
+		              "cannot create a file in %s for %s %s: %s",
+		              fp->dir, k->what_short, path, strerror(e));
+		goto out;
+	}
+	tmp_made = 1;
+	/* force_mode: mode whatever the umask (which may have taken bits
+	 * off). */
+	if ((k->force_mode && fchmod(fd, k->mode)) || write_fn(fd, ud) ||
+	    fsync(fd)) {
+		rc = write_error(fp, tmp, errno, err, errlen);
+		goto out;
+	}
+	/* The descriptor is gone after close, even when it fails. */
+	e = close(fd) ? errno : 0;
+	fd = -1;
+	if (e) {
+		rc = write_error(fp, tmp, e, err, errlen);
+		goto out;
+	}
+	if (link_noreplace(dfd, tmp, fp->base)) {
+		e = errno;
+		rc = cairn__from_errno(e);
+		if (rc == CAIRN_EEXIST)
+			exists_error(fp, err, errlen);
+		else
+			cairn__seterr(err, errlen, "cannot create %s %s: %s",
+			              k->what, path, strerror(e));
+		goto out;
+	}
+	tmp_made = 0;
+	if (fsync(dfd) && errno != EINVAL) {
+		e = errno;
+		rc = cairn__from_errno(e);
+		cairn__seterr(err, errlen,
+		              "%s %s written, but syncing directory %s "
+		              "failed: %s",
+		              k->what, path, fp->dir, strerror(e));
+		goto out;
+	}
+	rc = 0;
+	cairn__seterr(err, errlen, "no error");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp_made)
+		(void)unlinkat(dfd, tmp, 0);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}

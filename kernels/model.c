@@ -59,6 +59,15 @@ struct cairn_model {
 	/* workspace offsets, in floats */
 	int64_t x_off, z_off[MAX_LAYERS], a_off[MAX_LAYERS];
 	int64_t probs_off, loss_off, sum_off, d_off[2];
+	/* Replicas on other devices (cairn_model_create_multi).  rep[0] is
+	 * this model; rep[1..nrep-1] are owned by it.  A replica's own nrep
+	 * is 1.  With nrep > 1 every model has max_micro slots: backend
+	 * buffers of nparams floats, one per micro-batch gradient, and
+	 * replica 0 has host staging for one gradient and the row losses. */
+	int nrep;
+	struct cairn_model *rep[CAIRN_MODEL_MAX_DEVICES];
+	float **slots;
+	float *host_grad, *host_rows;
 };
 
 void cairn_mlp_spec_reference(cairn_mlp_spec *spec)
@@ -175,6 +184,8 @@ int cairn_model_create(cairn_backend *be, const cairn_mlp_spec *spec,
 	m->spec = *spec;
 	m->max_batch = max_batch;
 	m->max_micro = max_micro;
+	m->nrep = 1;
+	m->rep[0] = m;
 	rc = spec_dims(spec, m->dim, &m->nlayers);
 	if (rc)
 		goto out;
@@ -232,8 +243,80 @@ void cairn_model_free(cairn_model *m)
 		cairn_buf_free(m->be, m->scratch);
 	if (m->labels)
 		cairn_buf_free(m->be, m->labels);
+	if (m->slots) {
+		for (int i = 0; i < m->max_micro; i++)
+			if (m->slots[i])
+				cairn_buf_free(m->be, m->slots[i]);
+		free(m->slots);
+	}
+	for (int d = 1; d < m->nrep; d++)
+		cairn_model_free(m->rep[d]);
+	free(m->host_grad);
+	free(m->host_rows);
 	free(m->host_logits);
 	free(m);
+}
+
+/* Slots for every micro-batch on one replica (owned by it). */
+static int alloc_slots(struct cairn_model *r)
+{
+	r->slots = calloc((size_t)r->max_micro, sizeof *r->slots);
+	if (!r->slots)
+		return CAIRN_ENOMEM;
+	for (int i = 0; i < r->max_micro; i++) {
+		int rc = cairn_buf_alloc(r->be,
+		                         (size_t)r->nparams * sizeof(float),
+		                         (void **)&r->slots[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int cairn_model_create_multi(cairn_backend *const *bes, int nbe,
+                             const cairn_mlp_spec *spec, int64_t max_batch,
+                             int max_micro, cairn_model **out)
+{
+	struct cairn_model *m = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!bes || !out || nbe < 1 || nbe > CAIRN_MODEL_MAX_DEVICES)
+		return CAIRN_EINVAL;
+	if (nbe == 1)
+		return cairn_model_create(bes[0], spec, max_batch, max_micro,
+		                          out);
+	rc = cairn_model_create(bes[0], spec, max_batch, max_micro, &m);
+	for (int d = 1; d < nbe && !rc; d++) {
+		if (!bes[d]) {
+			rc = CAIRN_EINVAL;
+			break;
+		}
+		rc = cairn_model_create(bes[d], spec, max_batch, max_micro,
+		                        &m->rep[d]);
+		if (!rc)
+			m->nrep = d + 1;
+	}
+	for (int d = 0; d < nbe && !rc; d++)
+		rc = alloc_slots(m->rep[d]);
+	if (!rc) {
+		m->host_grad = malloc((size_t)m->nparams * sizeof(float));
+		m->host_rows = malloc((size_t)max_batch * sizeof(float));
+		if (!m->host_grad || !m->host_rows)
+			rc = CAIRN_ENOMEM;
+	}
+	if (rc) {
+		cairn_model_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+int cairn_model_devices(const cairn_model *m)
+{
+	return m ? m->nrep : 0;
 }
 
 /* ---- accessors and host copies ---------------------------------------- */
@@ -302,14 +385,17 @@ int cairn_model_read(cairn_model *m, cairn_model_buf which, float *host)
 	                      (size_t)m->nparams * sizeof(float));
 }
 
+/* Writes every replica (one per device), so they stay equal. */
 int cairn_model_write(cairn_model *m, cairn_model_buf which, const float *host)
 {
-	float *p = cairn_model_buffer(m, which);
+	int rc = 0;
 
-	if (!p || !host)
+	if (!cairn_model_buffer(m, which) || !host)
 		return CAIRN_EINVAL;
-	return cairn_buf_write(m->be, p, host,
-	                       (size_t)m->nparams * sizeof(float));
+	for (int d = 0; d < m->nrep && !rc; d++)
+		rc = cairn_buf_write(m->rep[d]->be, m->rep[d]->buf[which], host,
+		                     (size_t)m->nparams * sizeof(float));
+	return rc;
 }
 
 /* +0 everywhere: cairn_fill_uniform with lo = hi = +0 gives
@@ -317,11 +403,14 @@ int cairn_model_write(cairn_model *m, cairn_model_buf which, const float *host)
  * buffer of the model's size. */
 int cairn_model_zero(cairn_model *m, cairn_model_buf which)
 {
-	float *p = cairn_model_buffer(m, which);
+	int rc = 0;
 
-	if (!p)
+	if (!cairn_model_buffer(m, which))
 		return CAIRN_EINVAL;
-	return cairn_fill_uniform(m->be, m->nparams, 0, 0, 0, 0.0f, 0.0f, p);
+	for (int d = 0; d < m->nrep && !rc; d++)
+		rc = cairn_fill_uniform(m->rep[d]->be, m->nparams, 0, 0, 0,
+		                        0.0f, 0.0f, m->rep[d]->buf[which]);
+	return rc;
 }
 
 int cairn_model_init(cairn_model *m, uint64_t seed)
@@ -330,15 +419,17 @@ int cairn_model_init(cairn_model *m, uint64_t seed)
 
 	if (!m)
 		return CAIRN_EINVAL;
-	for (int l = 0; l < m->nlayers && !rc; l++) {
+	for (int i = 0; i < m->nlayers * m->nrep && !rc; i++) {
+		int l = i % m->nlayers;
+		struct cairn_model *r = m->rep[i / m->nlayers];
 		float k = 1.0f / sqrtf((float)m->dim[l]);
-		float *p = m->buf[CAIRN_MODEL_PARAMS];
+		float *p = r->buf[CAIRN_MODEL_PARAMS];
 		uint64_t s = CAIRN_MODEL_INIT_STREAM + 2 * (uint64_t)l;
 
-		rc = cairn_fill_uniform(m->be, m->dim[l + 1] * m->dim[l], seed,
+		rc = cairn_fill_uniform(r->be, m->dim[l + 1] * m->dim[l], seed,
 		                        s, 0, -k, k, p + m->w_off[l]);
 		if (!rc)
-			rc = cairn_fill_uniform(m->be, m->dim[l + 1], seed,
+			rc = cairn_fill_uniform(r->be, m->dim[l + 1], seed,
 			                        s + 1, 0, -k, k,
 			                        p + m->b_off[l]);
 	}
@@ -422,8 +513,12 @@ static int loss_of(struct cairn_model *m, int64_t b, float *loss)
  * row-wise backward over the whole batch; per layer, the weight and bias
  * gradients of micro-batch 0 (rows 0..k-1) into the gradient buffer, then
  * for i = 1..micro-1 those of rows i*k..i*k+k-1 into the scratch and
- * g = g + scratch (sum_n of 2: the chain of model.h, step by step). */
-static int backward(struct cairn_model *m, int64_t b, int micro)
+ * g = g + scratch (sum_n of 2: the chain of model.h, step by step).
+ * scale is 1/B of the whole batch (B may exceed b when the batch is shared
+ * between devices).  With slots, micro-batch i's weight and bias gradients
+ * go to slots[i] in the gradient layout instead, and nothing is summed. */
+static int backward(struct cairn_model *m, int64_t b, int micro, float scale,
+                    float *const *slots)
 {
 	const float *p = m->buf[CAIRN_MODEL_PARAMS];
 	float *dz = m->ws + m->d_off[0];
@@ -431,7 +526,7 @@ static int backward(struct cairn_model *m, int64_t b, int micro)
 	int cur = 0, rc;
 
 	rc = cairn_xent_bwd(m->be, b, m->spec.classes, m->ws + m->probs_off,
-	                    m->labels, 1.0f / (float)b, dz);
+	                    m->labels, scale, dz);
 	for (int l = m->nlayers - 1; l >= 0 && !rc; l--) {
 		int64_t in = m->dim[l], out = m->dim[l + 1];
 		const float *x = l ? m->ws + m->a_off[l - 1] : m->ws + m->x_off;
@@ -440,7 +535,8 @@ static int backward(struct cairn_model *m, int64_t b, int micro)
 		for (int i = 0; i < micro && !rc; i++) {
 			/* W_l then b_l, contiguous in both */
 			float *gl = m->buf[CAIRN_MODEL_GRADS] + m->w_off[l];
-			float *dst = i ? m->scratch : gl;
+			float *dst = slots ? slots[i] + m->w_off[l]
+			                   : i ? m->scratch : gl;
 			const float *dzi = dz + (int64_t)i * k * out;
 			const float *src[2] = {gl, m->scratch};
 
@@ -450,7 +546,7 @@ static int backward(struct cairn_model *m, int64_t b, int micro)
 			if (!rc)
 				rc = cairn_bias_grad(m->be, k, out, dzi,
 				                     dst + out * in);
-			if (!rc && i)
+			if (!rc && i && !slots)
 				rc = cairn_sum_n(m->be, out * in + out, 2, src,
 				                 gl);
 		}
@@ -485,6 +581,85 @@ int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
 	return rc;
 }
 
+/* ---- one batch shared by the devices of a rig ------------------------ */
+
+/* The forward and backward pass of a batch shared by the nrep replicas
+ * (model.h, "devices"): device d takes micro-batches i0 = d*M/G ..
+ * i1 = (d+1)*M/G - 1, that is rows i0*k .. i1*k + k - 1, computes them with
+ * dZ scaled by 1/B of the whole batch, and leaves each micro-batch's
+ * gradient in its own slot.  The host gathers the slots and the per-row
+ * losses on device 0 (the transport: host copies; NCCL would move the
+ * same bytes), which adds the M gradients with one sum_n in micro-batch
+ * order and the B row losses with one cairn_sum, exactly as a single
+ * device does; the summed gradient then goes back to every replica. */
+static int shared_fb(struct cairn_model *m, int64_t batch, int micro,
+                     const float *x, const int32_t *y, float *loss)
+{
+	const int g = m->nrep;
+	const int64_t k = batch / micro, in = m->dim[0];
+	const size_t gbytes = (size_t)m->nparams * sizeof(float);
+	float s = 0.0f;
+	int rc = 0;
+
+	for (int d = 0; d < g && !rc; d++) {
+		struct cairn_model *r = m->rep[d];
+		int i0 = (int)((int64_t)d * micro / g);
+		int i1 = (int)((int64_t)(d + 1) * micro / g);
+		int64_t r0 = (int64_t)i0 * k, nr = (int64_t)(i1 - i0) * k;
+
+		if (nr == 0)
+			continue; /* more devices than micro-batches */
+		rc = upload(r, nr, x + r0 * in, y + r0);
+		if (!rc)
+			rc = forward(r, nr);
+		if (!rc)
+			rc = cairn_xent_fwd(r->be, nr, m->spec.classes,
+			                    r->ws + r->z_off[m->nlayers - 1],
+			                    r->labels, r->ws + r->probs_off,
+			                    r->ws + r->loss_off);
+		if (!rc)
+			rc = cairn_buf_read(r->be, m->host_rows + r0,
+			                    r->ws + r->loss_off,
+			                    (size_t)nr * sizeof(float));
+		if (!rc)
+			rc = backward(r, nr, i1 - i0, 1.0f / (float)batch,
+			              d ? r->slots : m->slots + i0);
+		/* Device d's micro-batch gradients to device 0's slots. */
+		for (int i = i0; d && i < i1 && !rc; i++) {
+			rc = cairn_buf_read(r->be, m->host_grad,
+			                    r->slots[i - i0], gbytes);
+			if (!rc)
+				rc = cairn_buf_write(m->be, m->slots[i],
+				                     m->host_grad, gbytes);
+		}
+	}
+	if (!rc)
+		rc = cairn_sum_n(m->be, m->nparams, micro,
+		                 (const float *const *)m->slots,
+		                 m->buf[CAIRN_MODEL_GRADS]);
+	if (!rc)
+		rc = cairn_buf_write(m->be, m->ws + m->loss_off, m->host_rows,
+		                     (size_t)batch * sizeof(float));
+	if (!rc)
+		rc = cairn_sum(m->be, batch, m->ws + m->loss_off,
+		               m->ws + m->sum_off);
+	if (!rc)
+		rc = cairn_buf_read(m->be, &s, m->ws + m->sum_off, sizeof s);
+	if (!rc && g > 1)
+		rc = cairn_buf_read(m->be, m->host_grad,
+		                    m->buf[CAIRN_MODEL_GRADS], gbytes);
+	for (int d = 1; d < g && !rc; d++)
+		rc = cairn_buf_write(m->rep[d]->be,
+		                     m->rep[d]->buf[CAIRN_MODEL_GRADS],
+		                     m->host_grad, gbytes);
+	if (!rc && loss) {
+		unsigned csr = cairn__fp_enter(); /* host float math: the profile */
+		*loss = s / (float)batch;
+		cairn__fp_leave(csr);
+	}
+	return rc;
+}
+
 int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
                                  const float *x, const int32_t *y, float *loss)
 {
@@ -494,13 +669,21 @@ int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
 	if (!m || !y || micro < 1 || micro > m->max_micro || batch < 1 ||
 	    batch % micro)
 		return CAIRN_EINVAL;
+	if (m->nrep > 1) {
+		if (!x || batch > m->max_batch)
+			return CAIRN_EINVAL;
+		for (int64_t r = 0; r < batch; r++)
+			if (y[r] < 0 || y[r] >= m->spec.classes)
+				return CAIRN_ERANGE;
+		return shared_fb(m, batch, micro, x, y, loss);
+	}
 	rc = upload(m, batch, x, y);
 	if (!rc)
 		rc = forward(m, batch);
 	if (!rc)
 		rc = loss_of(m, batch, &l);
 	if (!rc)
-		rc = backward(m, batch, micro);
+		rc = backward(m, batch, micro, 1.0f / (float)batch, NULL);
 	if (!rc && loss)
 		*loss = l;
 	return rc;
@@ -516,11 +699,14 @@ int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
 	if (!m || !opt || opt->step < 1)
 		return CAIRN_EINVAL;
 	rc = cairn_model_forward_backward(m, batch, micro, x, y, &l);
-	if (!rc)
-		rc = cairn_adamw(m->be, m->nparams, opt,
-		                 m->buf[CAIRN_MODEL_PARAMS],
-		                 m->buf[CAIRN_MODEL_GRADS],
-		                 m->buf[CAIRN_MODEL_M], m->buf[CAIRN_MODEL_V]);
+	/* Every replica applies the same update to the same bits. */
+	for (int d = 0; d < m->nrep && !rc; d++) {
+		struct cairn_model *r = m->rep[d];
+		rc = cairn_adamw(r->be, m->nparams, opt,
+		                 r->buf[CAIRN_MODEL_PARAMS],
+		                 r->buf[CAIRN_MODEL_GRADS],
+		                 r->buf[CAIRN_MODEL_M], r->buf[CAIRN_MODEL_V]);
+	}
 	if (!rc && loss)
 		*loss = l;
 	return rc;

@@ -430,11 +430,142 @@ static void test_one_micro_batch(void **state)
 	cairn_backend_close(be);
 }
 
+/* ---- cairn_model_create_multi: the library's own shared step ---------- */
+
+/* Steps of a model on G = 2..5 cpu backends (other ISAs and thread
+ * counts; G may exceed M, leaving devices idle) against the same steps on
+ * one backend: parameters, m, v, gradient and loss equal, bit for bit,
+ * after every step.  Also evaluation and writes through the replicas. */
+static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
+{
+	static const struct {
+		int threads;
+		const char *isa;
+	} dev[5] = {{1, NULL}, {2, "portable"}, {3, NULL}, {1, "portable"},
+	            {2, NULL}};
+	cairn_backend *one = NULL, *bes[5] = {0};
+	cairn_model *ref = NULL;
+	float *x, *want, *got;
+	int32_t *y;
+	int64_t n;
+
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &one), 0);
+	for (int d = 0; d < 5; d++) {
+		cairn_backend_opts o = {dev[d].threads, 0, dev[d].isa, 0};
+		assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o,
+		                                    &bes[d]),
+		                 0);
+	}
+	x = malloc((size_t)(B * spec->input) * sizeof *x);
+	y = malloc((size_t)B * sizeof *y);
+	assert_true(x && y);
+	assert_int_equal(cairn_model_create(one, spec, B, M, &ref), 0);
+	n = cairn_model_param_count(ref);
+	want = malloc((size_t)n * sizeof *want);
+	got = malloc((size_t)n * sizeof *got);
+	assert_true(want && got);
+
+	for (int g = 2; g <= 5; g++) {
+		cairn_model *mm = NULL;
+		uint64_t seed = rnd();
+		assert_int_equal(cairn_model_create_multi(bes, g, spec, B, M,
+		                                          &mm),
+		                 0);
+		assert_int_equal(cairn_model_devices(mm), g);
+		assert_int_equal(cairn_model_init(ref, seed), 0);
+		assert_int_equal(cairn_model_init(mm, seed), 0);
+		for (int t = 1; t <= 3; t++) {
+			cairn_adamw_params opt;
+			float l1, l2;
+			cairn_adamw_defaults(&opt);
+			opt.lr = 1e-2f;
+			opt.step = t;
+			for (int64_t e = 0; e < B * spec->input; e++)
+				x[e] = rnd_u01() * 2.0f - 1.0f;
+			for (int64_t r = 0; r < B; r++)
+				y[r] = (int32_t)(rnd() % (uint64_t)spec->classes);
+			assert_int_equal(cairn_model_step(ref, B, M, x, y, &opt,
+			                                  &l1),
+			                 0);
+			assert_int_equal(cairn_model_step(mm, B, M, x, y, &opt,
+			                                  &l2),
+			                 0);
+			if (memcmp(&l1, &l2, 4))
+				fail_msg("G=%d M=%d step %d: loss %a vs %a", g,
+				         M, t, (double)l2, (double)l1);
+			for (int b = 0; b < CAIRN_MODEL_NBUFS; b++) {
+				char what[64];
+				assert_int_equal(cairn_model_read(
+				                     ref, (cairn_model_buf)b, want),
+				                 0);
+				assert_int_equal(cairn_model_read(
+				                     mm, (cairn_model_buf)b, got),
+				                 0);
+				snprintf(what, sizeof what,
+				         "G=%d M=%d step %d buffer %d", g, M, t, b);
+				fail_diff(what, want, got, n);
+			}
+		}
+		/* Replicas stay equal: a write reaches all of them, and a
+		 * step after it still matches. */
+		{
+			int64_t c1 = 0, c2 = 0;
+			assert_int_equal(cairn_model_evaluate(ref, B, x, y, &c1),
+			                 0);
+			assert_int_equal(cairn_model_evaluate(mm, B, x, y, &c2),
+			                 0);
+			assert_int_equal(c1, c2);
+		}
+		cairn_model_free(mm);
+	}
+	printf("  %" PRId64 " rows in %d micro-batches on 2..5 devices: "
+	       "equal to one device\n",
+	       B, M);
+	cairn_model_free(ref);
+	for (int d = 0; d < 5; d++)
+		cairn_backend_close(bes[d]);
+	cairn_backend_close(one);
+	free(x);
+	free(y);
+	free(want);
+	free(got);
+}
+
+static void test_model_multi(void **state)
+{
+	static const int64_t h1[] = {40, 30}, h2[] = {64};
+	cairn_mlp_spec a = mlp(50, 2, h1, 7, CAIRN_ACT_GELU);
+	cairn_mlp_spec b = mlp(784, 1, h2, 10, CAIRN_ACT_RELU);
+	cairn_backend *be = NULL;
+	cairn_model *m = NULL;
+	(void)state;
+
+	check_multi(&a, 24, 4);
+	check_multi(&a, 24, 3); /* uneven shares; G = 4, 5 leave devices idle */
+	check_multi(&b, 32, 8);
+	/* Argument checks. */
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
+	{
+		cairn_backend *two[2] = {be, NULL};
+		assert_int_equal(cairn_model_create_multi(two, 2, &a, 8, 2, &m),
+		                 CAIRN_EINVAL);
+		assert_null(m);
+		assert_int_equal(cairn_model_create_multi(two, 0, &a, 8, 2, &m),
+		                 CAIRN_EINVAL);
+		assert_int_equal(cairn_model_create_multi(two, 1, &a, 8, 2, &m),
+		                 0);
+		assert_int_equal(cairn_model_devices(m), 1);
+		cairn_model_free(m);
+	}
+	cairn_backend_close(be);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_one_micro_batch),
 	    cmocka_unit_test(test_devices),
+	    cmocka_unit_test(test_model_multi),
 	};
 
 	cairn_log_set_level(CAIRN_LOG_WARN);

@@ -274,8 +274,10 @@ static int capture(void *ud, const struct cairn_state *st,
 	return 0;
 }
 
+/* Runs the fixture's task on c's backend, shared with c2's when c2 is
+ * not NULL (a model on two devices: cairn_model_create_multi). */
 static void run_on(struct fixture *f, struct cairn_test_config *c,
-		   struct trace_out *o)
+		   cairn_backend *c2, struct trace_out *o)
 {
 	cairn_model *m = NULL;
 	struct cairn_task_trace tr;
@@ -285,8 +287,13 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 	memset(o, 0, sizeof *o);
 	tr.state_roots = o->roots;
 	tr.losses = o->losses;
-	assert_int_equal(cairn_model_create(c->be, &f->spec.model, 8, 2, &m),
-			 0);
+	{
+		cairn_backend *bes[2] = {c->be, c2};
+		assert_int_equal(cairn_model_create_multi(bes, c2 ? 2 : 1,
+							  &f->spec.model, 8, 2,
+							  &m),
+				 0);
+	}
 	rc = cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0, &tr,
 			    capture, o, err, sizeof err);
 	if (rc)
@@ -345,13 +352,15 @@ static void test_run_same_everywhere(void **state)
 		cairn_backend_kind kind;
 		int threads;
 		const char *isa;
+		int devices; /* 2: the step shared by two backends */
 	} cfg[] = {
-	    {CAIRN_BACKEND_REF, 0, NULL},
-	    {CAIRN_BACKEND_CPU, 1, NULL},
-	    {CAIRN_BACKEND_CPU, 2, NULL},
-	    {CAIRN_BACKEND_CPU, 3, "portable"},
-	    {CAIRN_BACKEND_CPU, 2, NULL}, /* a repeat */
-	    {CAIRN_BACKEND_CUDA, 0, NULL}, /* with --backend cuda only */
+	    {CAIRN_BACKEND_REF, 0, NULL, 1},
+	    {CAIRN_BACKEND_CPU, 1, NULL, 1},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1},
+	    {CAIRN_BACKEND_CPU, 3, "portable", 1},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1}, /* a repeat */
+	    {CAIRN_BACKEND_CPU, 1, "portable", 2},
+	    {CAIRN_BACKEND_CUDA, 0, NULL, 1}, /* with --backend cuda only */
 	};
 	struct trace_out want, got;
 	int have = 0;
@@ -369,7 +378,18 @@ static void test_run_same_everywhere(void **state)
 		if (cfg[i].isa && rc == CAIRN_ENOTSUP)
 			continue;
 		assert_int_equal(rc, 0);
-		run_on(f, &c, have ? &got : &want);
+		if (cfg[i].devices == 2) {
+			struct cairn_test_config c2;
+			assert_int_equal(cairn_test_config_open(&c2, cfg[i].kind,
+								2, NULL),
+					 0);
+			run_on(f, &c, c2.be, have ? &got : &want);
+			cairn_backend_close(c2.be);
+			strncat(c.name, " + 2nd device",
+				sizeof c.name - strlen(c.name) - 1);
+		} else {
+			run_on(f, &c, NULL, have ? &got : &want);
+		}
 		if (have) {
 			if (memcmp(got.trace_root, want.trace_root, HB) ||
 			    memcmp(got.roots, want.roots, sizeof got.roots) ||

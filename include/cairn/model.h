@@ -148,14 +148,42 @@ typedef enum cairn_model_buf {
 /* Creates a model on be for batches of up to max_batch rows split into up
  * to max_micro micro-batches (1 <= max_micro <= min(max_batch,
  * CAIRN_MODEL_MAX_MICRO)): parameters, gradients, m and v, the
- * activations of max_batch rows and max_micro - 1 more gradient-sized
- * buffers (the micro-batch gradients; none for max_micro = 1), allocated
- * once.  The buffers' contents are undefined until cairn_model_init() or
+ * activations of max_batch rows and, when max_micro > 1, one scratch
+ * buffer of the largest layer's weights and bias (a micro-batch's
+ * gradient of one layer, added into the gradient layer by layer),
+ * allocated once.  The buffers' contents are undefined until cairn_model_init() or
  * cairn_model_write().  be is borrowed and must outlive the model.  On
  * success *out is owned by the caller (cairn_model_free); on failure *out
  * is NULL and nothing stays allocated. */
 int cairn_model_create(cairn_backend *be, const cairn_mlp_spec *spec,
                        int64_t max_batch, int max_micro, cairn_model **out);
+
+/* ---- devices ------------------------------------------------------------
+ * A model may live on several backends at once (the GPUs of one rig, or
+ * any backends: the tests use CPU backends): one replica of the
+ * parameters, m and v on each, kept equal.  A step's M micro-batches are
+ * shared out in contiguous runs (device d takes micro-batches d*M/G ..
+ * (d+1)*M/G - 1), each device computes its rows and its micro-batches'
+ * gradients, and device 0 adds the M gradients with one cairn_sum_n in
+ * micro-batch order and the B row losses with one cairn_sum: exactly the
+ * operations of one device, so the bits do not depend on G (DESIGN.md
+ * 2.7).  The summed gradient goes back to every device, and each applies
+ * the same AdamW.  The bytes move through host memory in this version
+ * (NCCL would move the same bytes).  Writes (cairn_model_write, _zero,
+ * _init) go to every replica; reads, cairn_model_buffer, _backend and
+ * evaluation use device 0. */
+#define CAIRN_MODEL_MAX_DEVICES 16
+
+/* A model on nbe backends (1..CAIRN_MODEL_MAX_DEVICES; bes[0] is device
+ * 0), each with its own replica and, when nbe > 1, max_micro gradient
+ * slots of the model's size.  nbe = 1 is cairn_model_create.  Ownership
+ * as cairn_model_create; the backends are borrowed. */
+int cairn_model_create_multi(cairn_backend *const *bes, int nbe,
+                             const cairn_mlp_spec *spec, int64_t max_batch,
+                             int max_micro, cairn_model **out);
+/* How many devices the model lives on (1 for cairn_model_create). */
+int cairn_model_devices(const cairn_model *m);
+
 /* Frees the model and its backend buffers; NULL is a no-op. */
 void cairn_model_free(cairn_model *m);
 

@@ -43,6 +43,7 @@
 
 struct train_opts {
 	const char *job, *device, *data, *bundle_dir, *key, *gpus;
+	int gpu[CAIRN_MODEL_MAX_DEVICES], ngpus; /* --gpus; 0 with "all" */
 	long long rounds, tasks, inner, ckpt, batch, micro, threads;
 	long long test_samples; /* -1: the whole test split */
 	uint64_t seed;
@@ -73,8 +74,8 @@ static void usage(FILE *f)
 		"%d)\n"
 		"  --device D            auto (default), cpu, gpu or ref\n"
 		"  --threads T           CPU threads (default: one per core)\n"
-		"  --gpus LIST|all       GPU ordinal to use (one GPU per "
-		"process in this version)\n"
+		"  --gpus LIST|all       GPUs that share each step, e.g. 0,1 "
+		"(same bits as one)\n"
 		"  --data DIR            Fashion-MNIST IDX files (default %s)\n"
 		"  --test-samples N      measure accuracy on the first N test "
 		"samples\n"
@@ -236,28 +237,39 @@ static int parse(int argc, char **argv, struct train_opts *o)
 		return 2;
 	}
 	if (o->gpus) {
-		char *end;
-		long g;
-		if (!strcmp(o->gpus, "all")) {
-			o->gpus = "0";
-		}
-		errno = 0;
-		g = strtol(o->gpus, &end, 10);
-		if (strchr(o->gpus, ',')) {
-			fprintf(stderr,
-				"cairn train: --gpus '%s': one task across "
-				"several GPUs (NCCL) is not built yet in this "
-				"version; give one GPU ordinal and run one "
-				"process per GPU\n",
-				o->gpus);
-			return 2;
-		}
-		if (errno || end == o->gpus || *end || g < 0 || g > 255) {
-			fprintf(stderr,
-				"cairn train: --gpus '%s': want a GPU ordinal "
-				"(0, 1, ...) or all\n",
-				o->gpus);
-			return 2;
+		/* "all", or ordinals separated by commas, each once. */
+		if (strcmp(o->gpus, "all")) {
+			const char *p = o->gpus;
+			o->ngpus = 0;
+			for (;;) {
+				char *end;
+				long g;
+				errno = 0;
+				g = strtol(p, &end, 10);
+				if (errno || end == p || g < 0 || g > 255 ||
+				    (*end && *end != ',') ||
+				    o->ngpus == CAIRN_MODEL_MAX_DEVICES) {
+					fprintf(stderr,
+						"cairn train: --gpus '%s': want "
+						"GPU ordinals such as 0 or 0,1 "
+						"(at most %d) or all\n",
+						o->gpus, CAIRN_MODEL_MAX_DEVICES);
+					return 2;
+				}
+				for (int i = 0; i < o->ngpus; i++)
+					if (o->gpu[i] == (int)g) {
+						fprintf(stderr,
+							"cairn train: --gpus "
+							"'%s': GPU %ld is named "
+							"twice\n",
+							o->gpus, g);
+						return 2;
+					}
+				o->gpu[o->ngpus++] = (int)g;
+				if (!*end)
+					break;
+				p = end + 1;
+			}
 		}
 		if (o->device && strcmp(o->device, "gpu")) {
 			fprintf(stderr,
@@ -332,7 +344,9 @@ int cairn_cmd_train(int argc, char **argv)
 {
 	struct train_opts o;
 	cairn_backend_opts bo;
-	cairn_backend *be = NULL;
+	cairn_backend *be = NULL; /* device 0; with --gpus, gpus[0] */
+	cairn_backend *gpus[CAIRN_MODEL_MAX_DEVICES] = {0};
+	int nopen = 0;
 	cairn_dataset *train = NULL, *test = NULL;
 	cairn_dataset test_view;
 	cairn_model *m = NULL;
@@ -397,13 +411,50 @@ int cairn_cmd_train(int argc, char **argv)
 
 	memset(&bo, 0, sizeof bo);
 	bo.threads = (int)o.threads;
-	bo.device = o.gpus ? atoi(o.gpus) : 0;
-	rc = cairn_backend_open_auto(o.device, &bo, &be);
-	if (rc) {
-		fprintf(stderr, "cairn train: cannot open the %s device: %s\n",
-			o.device ? o.device : "default", cairn_strerror(rc));
-		ex = rc == CAIRN_EINVAL ? 2 : 1;
-		goto out;
+	if (o.gpus) {
+		/* Every GPU named (or all usable ones), device 0 first. */
+		char why[256] = "";
+		int usable = cairn_cuda_probe(why, sizeof why);
+		if (!strcmp(o.gpus, "all")) {
+			int k = usable < CAIRN_MODEL_MAX_DEVICES
+				    ? usable
+				    : CAIRN_MODEL_MAX_DEVICES;
+			for (int i = 0; i < k; i++)
+				o.gpu[i] = i;
+			o.ngpus = k > 0 ? k : 0;
+		}
+		if (usable <= 0) {
+			fprintf(stderr,
+				"cairn train: --gpus %s: no usable GPU (%s); "
+				"leave out --gpus to train on the CPU\n",
+				o.gpus, why);
+			goto out;
+		}
+		for (int i = 0; i < o.ngpus; i++) {
+			bo.device = o.gpu[i];
+			rc = cairn_backend_open(CAIRN_BACKEND_CUDA, &bo,
+						&gpus[i]);
+			if (rc) {
+				fprintf(stderr,
+					"cairn train: --gpus %s: cannot open GPU "
+					"%d (%d usable): %s\n",
+					o.gpus, o.gpu[i], usable,
+					cairn_strerror(rc));
+				goto out;
+			}
+			nopen = i + 1;
+		}
+		be = gpus[0];
+	} else {
+		rc = cairn_backend_open_auto(o.device, &bo, &be);
+		if (rc) {
+			fprintf(stderr,
+				"cairn train: cannot open the %s device: %s\n",
+				o.device ? o.device : "default",
+				cairn_strerror(rc));
+			ex = rc == CAIRN_EINVAL ? 2 : 1;
+			goto out;
+		}
 	}
 
 	/* The spec's constant part; round, task and W_r change below. */
@@ -430,8 +481,12 @@ int cairn_cmd_train(int argc, char **argv)
 		goto out;
 	}
 
-	rc = cairn_model_create(be, &spec.model, (int64_t)o.batch, (int)o.micro,
-				&m);
+	if (o.gpus)
+		rc = cairn_model_create_multi(gpus, nopen, &spec.model,
+					      (int64_t)o.batch, (int)o.micro, &m);
+	else
+		rc = cairn_model_create(be, &spec.model, (int64_t)o.batch,
+					(int)o.micro, &m);
 	if (rc)
 		goto fail;
 	n = cairn_model_param_count(m);
@@ -454,9 +509,11 @@ int cairn_cmd_train(int argc, char **argv)
 		goto fail;
 
 	fprintf(lines,
-		"cairn train: %s on %s (%s), %lld round(s) x %lld task(s) x "
+		"cairn train: %s on %s%s (%s), %lld round(s) x %lld task(s) x "
 		"%lld steps of %lld\n",
-		o.job, cairn_backend_name(be), cairn_backend_describe(be),
+		o.job, cairn_backend_name(be),
+		nopen > 1 ? " (each step shared by the GPUs named)" : "",
+		cairn_backend_describe(be),
 		o.rounds, o.tasks, o.inner, o.batch);
 	memset(&prog, 0, sizeof prog);
 	prog.tty = isatty(2);
@@ -647,7 +704,11 @@ out:
 		cairn_identity_wipe(&id);
 	cairn_outer_free(outer);
 	cairn_model_free(m);
-	cairn_backend_close(be);
+	if (nopen)
+		for (int i = 0; i < nopen; i++)
+			cairn_backend_close(gpus[i]);
+	else
+		cairn_backend_close(be);
 	cairn_dataset_close(train);
 	cairn_dataset_close(test);
 	free(w);

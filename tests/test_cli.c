@@ -97,7 +97,7 @@ static void test_usage_errors(void **state)
 	assert_int_equal(run("--bogus", &o), 2);
 	assert_non_null(strstr(o, "--bogus"));
 	free(o);
-	assert_int_equal(run("verify", &o), 2); /* planned, not built */
+	assert_int_equal(run("info", &o), 2); /* planned, not built */
 	assert_non_null(strstr(o, "not built yet"));
 	free(o);
 	assert_int_equal(run("bench nosuchsuite", &o), 2);
@@ -377,7 +377,8 @@ static void test_train_errors(void **state)
 	    {"train --job fmnist-mlp --batch 30 --micro 4", "--micro 4"},
 	    {"train --job fmnist-mlp --rounds 0", "--rounds '0'"},
 	    {"train --job fmnist-mlp --seed -1", "--seed '-1'"},
-	    {"train --job fmnist-mlp --gpus 0,1", "NCCL"},
+	    {"train --job fmnist-mlp --gpus 0,0", "GPU 0 is named twice"},
+	    {"train --job fmnist-mlp --gpus 1x", "'1x'"},
 	    {"train --job fmnist-mlp --gpus 0 --device cpu", "--device cpu"},
 	    {"train --job fmnist-mlp --bundle-dir /tmp", "--key"},
 	    {"train --job fmnist-mlp --bundle-dir /nonexistent/dir --key k",
@@ -393,6 +394,15 @@ static void test_train_errors(void **state)
 		if (rc != 2 || !strstr(o, bad[i].needle))
 			fail_msg("cairn %s: exit %d, want 2 and '%s' in:\n%s",
 				 bad[i].args, rc, bad[i].needle, o);
+		free(o);
+	}
+	/* Two GPUs: a short job where there are two, else exit 1 naming
+	 * what is missing. */
+	{
+		char *o;
+		int rc = run(SHORT_JOB " --test-samples 0 --gpus 0,1", &o);
+		if (!(rc == 0 || (rc == 1 && strstr(o, "GPU"))))
+			fail_msg("--gpus 0,1: exit %d:\n%s", rc, o);
 		free(o);
 	}
 }

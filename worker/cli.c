@@ -26,7 +26,8 @@ static const struct cairn__cmd cairn__cmds[] = {
 	 "run a training job locally, with its commitments"},
 	{"worker", NULL, "the provider daemon (planned)"},
 	{"scheduler", NULL, "the coordinator (planned)"},
-	{"verify", NULL, "audit result bundles (planned)"},
+	{"verify", cairn_cmd_verify,
+	 "audit result bundles: replay drawn segments, sign a verdict"},
 	{"ledger", NULL, "show and verify the rewards ledger (planned)"},
 	{"keygen", cairn_cmd_keygen, "make or show an Ed25519 identity (key file mode 0600)"},
 };
@@ -89,7 +90,7 @@ int cairn_cli_main(int argc, char **argv)
 		if (!cairn__cmds[c].run) {
 			fprintf(stderr,
 				"cairn: '%s' is not built yet in cairn %s; "
-				"available now: bench, keygen, train\n",
+				"available now: bench, keygen, train, verify\n",
 				argv[i], CAIRN_VERSION);
 			return 2;
 		}

@@ -45,7 +45,9 @@ extern "C" {
 	X(SIGNATURE, 0x09, "cairn/signature/v1")                               \
 	X(TASK, 0x0A, "cairn/task/v1")                                         \
 	X(RESULT, 0x0B, "cairn/result/v1")                                     \
-	X(DATASET, 0x0C, "cairn/dataset/v1")
+	X(DATASET, 0x0C, "cairn/dataset/v1")                                   \
+	X(CHALLENGE, 0x0D, "cairn/challenge/v1")                               \
+	X(VERDICT, 0x0E, "cairn/verdict/v1")
 
 enum cairn_domain {
 #define CAIRN__DOMAIN_ENUM(name, tag, str) CAIRN_DOM_##name = tag,

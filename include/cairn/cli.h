@@ -16,6 +16,9 @@ int cairn_cmd_bench(int argc, char **argv);
 int cairn_cmd_keygen(int argc, char **argv);
 /* `cairn train`: a whole job in one process (scheduler/train.c). */
 int cairn_cmd_train(int argc, char **argv);
+/* `cairn verify` (worker/verify.c): 0 every bundle accepted, 1 one or more
+ * rejected, 2 a bundle that cannot be read or bad usage. */
+int cairn_cmd_verify(int argc, char **argv);
 
 #ifdef __cplusplus
 }

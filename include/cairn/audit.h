@@ -1,0 +1,143 @@
+/* cairn: the auditor (DESIGN.md section 6): draw segments of a task's
+ * trace with randomness the worker could not know, replay them from the
+ * bundle's checkpoints, compare the state roots bit for bit, and sign the
+ * verdict.
+ *
+ * A trace of H steps with a committed state every c steps has
+ * nseg = H / c segments; segment i covers steps i*c + 1 .. (i+1)*c, from
+ * state i (t = i*c) to state i + 1.  The challenge draws s distinct
+ * segments from H(CHALLENGE header || trace root || nonce || u32le
+ * counter) (counter = 0, 1, ...: one hash per draw), whose first 8 bytes
+ * little-endian give x; x is rejected when it falls in the last, partial
+ * run of nseg values below 2^64 (so every segment is equally likely) or
+ * when it names a segment already drawn; else segment x % nseg is drawn.
+ * The nonce must be drawn after the trace root was committed.
+ *
+ * An honest worker is never rejected: the exact profile makes every
+ * backend give the same bits, so a replay on ref, cpu or cuda ends on the
+ * worker's state root.
+ *
+ * A verdict is signed with the auditor's identity over
+ * H(VERDICT header || encoding), the encoding being (all little-endian):
+ *   u8[32] task id || u8[32] trace root || u8[32] nonce ||
+ *   u8[32] auditor public key || u32 accepted (0 or 1) || u32 check ||
+ *   u32 failed segment (UINT32_MAX when none) || u32 first step ||
+ *   u32 last step || u32 differs mask || u32 nsegments ||
+ *   u32 segments[nsegments] (in draw order).
+ *
+ * Functions return 0 or a negative CAIRN_E* code (cairn/error.h); those
+ * that take err write one line there (errlen bytes, NUL-terminated, err
+ * may be NULL).  Nothing here keeps a pointer to its arguments. */
+#ifndef CAIRN_AUDIT_H
+#define CAIRN_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/attest.h"
+#include "cairn/bundle.h"
+#include "cairn/dataset.h"
+#include "cairn/identity.h"
+#include "cairn/kernels.h"
+#include "cairn/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Most segments one verdict holds: every segment of the longest trace. */
+#define CAIRN_AUDIT_MAX_SEGMENTS (CAIRN_TASK_MAX_STATES - 1)
+#define CAIRN_AUDIT_NO_SEGMENT UINT32_MAX
+
+/* Draws min(s, nseg) distinct segment indices in [0, nseg) into out, in
+ * draw order (see above).  CAIRN_EINVAL for nseg = 0 or above
+ * CAIRN_AUDIT_MAX_SEGMENTS, s = 0, or a NULL pointer. */
+int cairn_audit_challenge(const uint8_t trace_root[CAIRN_HASH_BYTES],
+                          const uint8_t nonce[CAIRN_HASH_BYTES], uint32_t nseg,
+                          uint32_t s, uint32_t *out);
+
+/* Which check decided a verdict.  The numbers are part of the signed
+ * encoding: never renumber. */
+enum cairn_audit_check {
+	CAIRN_AUDIT_OK = 0,      /* every drawn segment replayed to its root */
+	CAIRN_AUDIT_PROFILE = 1, /* the spec's profile is not exact-v1 */
+	CAIRN_AUDIT_DATASET = 2, /* the spec's dataset root is not the local
+	                          * data's */
+	CAIRN_AUDIT_REVEAL = 3,  /* a checkpoint's record is not its trace
+	                          * entry (cairn_bundle_read prevents it) */
+	CAIRN_AUDIT_REPLAY = 4   /* the replayed state root at a segment's end
+	                          * is not the committed one */
+};
+
+/* The short name of a check ("ok", "profile", "dataset", "reveal",
+ * "replay"); "unknown" for another value. */
+const char *cairn_audit_check_name(int check);
+
+/* What differs at the end of a failed segment, between the replayed state
+ * record and the claimed one (CAIRN_AUDIT_REPLAY only). */
+#define CAIRN_AUDIT_DIFF_PARAMS (1u << 0)  /* parameters root */
+#define CAIRN_AUDIT_DIFF_M (1u << 1)       /* first moment root */
+#define CAIRN_AUDIT_DIFF_V (1u << 2)       /* second moment root */
+#define CAIRN_AUDIT_DIFF_SAMPLES (1u << 3) /* samples digest: wrong data */
+#define CAIRN_AUDIT_DIFF_LOSS (1u << 4)    /* loss bits */
+#define CAIRN_AUDIT_DIFF_STEP (1u << 5)    /* step counter */
+
+/* Writes "params,m,samples" (the names of the bits set, comma-separated;
+ * "none" for 0) into out. */
+void cairn_audit_diff_names(uint32_t diff, char *out, size_t outlen);
+
+/* One audit's verdict.  Plain data (about 16 KiB): nothing to free. */
+struct cairn_audit_verdict {
+	uint8_t task_id[CAIRN_HASH_BYTES];
+	uint8_t trace_root[CAIRN_HASH_BYTES];
+	uint8_t nonce[CAIRN_HASH_BYTES];
+	uint8_t auditor_key[CAIRN_PUBLIC_KEY_BYTES]; /* zero until signed */
+	uint32_t accepted;   /* 1 accepted, 0 rejected */
+	uint32_t check;      /* enum cairn_audit_check that decided */
+	uint32_t segment;    /* the failed segment, or CAIRN_AUDIT_NO_SEGMENT */
+	uint32_t step_first; /* its steps, first .. last (0 when none) */
+	uint32_t step_last;
+	uint32_t diff;      /* CAIRN_AUDIT_DIFF_* at its end */
+	uint32_t nsegments; /* drawn, in draw order */
+	uint32_t segments[CAIRN_AUDIT_MAX_SEGMENTS];
+	uint8_t signature[CAIRN_SIGNATURE_BYTES]; /* zero until signed */
+};
+
+/* Audits bundle b, already read and checked by cairn_bundle_read (the
+ * signature, the roots and every checkpoint's tensors).  In order: the
+ * spec's profile, the spec's dataset root against dataset_root (that of
+ * ds, the local training split, computed once by the caller), then for
+ * each of the min(s, nseg) segments drawn from b's trace root and nonce:
+ * loads the checkpoint's parameters, m and v into a model on be, runs
+ * cairn_task_replay over the segment's steps and compares the state root
+ * at its end with b's; the first mismatch rejects, naming what differs.
+ *
+ * Returns 0 when the audit was done, accepted or not: *v holds the
+ * verdict (unsigned) and, on a rejection, err says which check, which
+ * segment and steps, and which roots.  A negative code when it could not
+ * be done (bad arguments, out of memory, a backend error); *v is then
+ * zeroed and err says why. */
+int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
+                       const cairn_dataset *ds,
+                       const uint8_t dataset_root[CAIRN_HASH_BYTES],
+                       const uint8_t nonce[CAIRN_HASH_BYTES], uint32_t s,
+                       struct cairn_audit_verdict *v, char *err, size_t errlen);
+
+/* H(VERDICT header || encoding of v) (auditor_key included, signature
+ * not).  CAIRN_EINVAL for nsegments above the maximum. */
+int cairn_audit_verdict_digest(const struct cairn_audit_verdict *v,
+                               uint8_t out[CAIRN_HASH_BYTES]);
+
+/* Sets v->auditor_key to id's public key and signs the digest with
+ * cairn_identity_sign into v->signature. */
+int cairn_audit_verdict_sign(const struct cairn_identity *id,
+                             struct cairn_audit_verdict *v);
+
+/* 0 when v->signature is v->auditor_key's signature of v; CAIRN_ECRYPTO
+ * when not. */
+int cairn_audit_verdict_verify(const struct cairn_audit_verdict *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

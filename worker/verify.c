@@ -1,0 +1,392 @@
+/* cairn: `cairn verify`, auditing result bundles.
+ *
+ * A thin command over attest/audit.c: reads each bundle with every check
+ * of cairn_bundle_read, draws S segments from its trace root and a nonce,
+ * replays them on this machine's backend and prints the verdict; with
+ * --key the verdicts are signed, and --out writes them, one JSON line
+ * each. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cairn/attest.h"
+#include "cairn/audit.h"
+#include "cairn/bundle.h"
+#include "cairn/cli.h"
+#include "cairn/dataset.h"
+#include "cairn/error.h"
+#include "cairn/identity.h"
+#include "cairn/kernels.h"
+
+struct verify_opts {
+	const char *device, *data, *key, *out;
+	long long segments, threads;
+	int json, have_seed;
+	uint8_t seed[CAIRN_HASH_BYTES];
+	int first, nbundles; /* argv[first..first + nbundles) */
+};
+
+static void verify_usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: cairn verify BUNDLE... [--segments S] [--seed HEX] "
+	    "[--device D]\n"
+	    "                    [--threads T] [--data DIR] [--key FILE] "
+	    "[--out FILE] [--json]\n\n"
+	    "Audits result bundles: reads each with every check (signature, "
+	    "roots,\ntensors), draws S segments of its trace from the trace "
+	    "root and a nonce,\nreplays them on this machine and compares "
+	    "the state roots bit for bit.\n\n"
+	    "options:\n"
+	    "  --segments S  segments to replay per bundle (default 1; more "
+	    "than the\n"
+	    "                trace has means all of them)\n"
+	    "  --seed HEX    the nonce, 64 hex digits, for a repeatable "
+	    "audit (default:\n"
+	    "                fresh random bytes per bundle)\n"
+	    "  --device D    auto (default), cpu, gpu or ref\n"
+	    "  --threads T   CPU threads (default: one per core)\n"
+	    "  --data DIR    Fashion-MNIST IDX files (default %s)\n"
+	    "  --key FILE    sign each verdict with this identity\n"
+	    "  --out FILE    write the signed verdicts there, one JSON line "
+	    "each (a new\n"
+	    "                file; needs --key)\n"
+	    "  --json        one JSON object per bundle on stdout\n"
+	    "  -h, --help    this text\n\n"
+	    "exit status: 0 every bundle accepted, 1 one or more rejected "
+	    "(the check,\nsegment, steps and roots on stderr), 2 a bundle "
+	    "that cannot be read, or bad\nusage.\n",
+	    CAIRN_DATASET_DEFAULT_DIR);
+}
+
+/* s as a JSON string, quotes included. */
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static int parse_count(const char *opt, const char *v, long long lo,
+                       long long hi, long long *out)
+{
+	char *end;
+	long long x;
+
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno || end == v || *end || x < lo || x > hi) {
+		fprintf(stderr,
+		        "cairn verify: %s '%s' is not a whole number in "
+		        "%lld..%lld\n",
+		        opt, v, lo, hi);
+		return 2;
+	}
+	*out = x;
+	return 0;
+}
+
+/* 0, 1 for --help (done), or 2 for bad usage (message printed). */
+static int parse(int argc, char **argv, struct verify_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->segments = 1;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int rc = 0;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			verify_usage(stdout);
+			return 1;
+		} else if (!strcmp(a, "--json")) {
+			o->json = 1;
+			continue;
+		} else if (a[0] != '-' || !a[1]) {
+			if (!o->nbundles)
+				o->first = i;
+			else if (o->first + o->nbundles != i) {
+				fprintf(stderr,
+				        "cairn verify: give the bundles "
+				        "together, before or after the "
+				        "options ('%s')\n",
+				        a);
+				return 2;
+			}
+			o->nbundles++;
+			continue;
+		}
+		if (!v) {
+			fprintf(
+			    stderr,
+			    "cairn verify: unknown option '%s' or a missing "
+			    "value; see 'cairn verify --help'\n",
+			    a);
+			return 2;
+		}
+		if (!strcmp(a, "--segments")) {
+			rc = parse_count(a, v, 1, CAIRN_AUDIT_MAX_SEGMENTS,
+			                 &o->segments);
+		} else if (!strcmp(a, "--threads")) {
+			rc = parse_count(a, v, 1, 1024, &o->threads);
+		} else if (!strcmp(a, "--seed")) {
+			if (cairn_hash_from_hex(v, strlen(v), o->seed)) {
+				fprintf(stderr,
+				        "cairn verify: --seed '%s' is not 64 "
+				        "lower-case hex digits\n",
+				        v);
+				return 2;
+			}
+			o->have_seed = 1;
+		} else if (!strcmp(a, "--device")) {
+			o->device = v;
+		} else if (!strcmp(a, "--data")) {
+			o->data = v;
+		} else if (!strcmp(a, "--key")) {
+			o->key = v;
+		} else if (!strcmp(a, "--out")) {
+			o->out = v;
+		} else {
+			fprintf(stderr,
+			        "cairn verify: unknown option '%s'; see 'cairn "
+			        "verify --help'\n",
+			        a);
+			return 2;
+		}
+		if (rc)
+			return rc;
+		i++;
+	}
+	if (!o->nbundles) {
+		fprintf(stderr, "cairn verify: no bundle given; see 'cairn "
+		                "verify --help'\n");
+		return 2;
+	}
+	if (o->out && !o->key) {
+		fprintf(stderr,
+		        "cairn verify: --out writes signed verdicts and "
+		        "needs --key FILE (see 'cairn keygen')\n");
+		return 2;
+	}
+	return 0;
+}
+
+static void hex_bytes(const uint8_t *p, size_t n, char *out)
+{
+	static const char d[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* One verdict as one JSON object (no newline). */
+static void json_verdict(FILE *f, const char *path, const char *device,
+                         const struct cairn_audit_verdict *v,
+                         const char *reason, int signed_)
+{
+	char hx[2 * CAIRN_SIGNATURE_BYTES + 1], names[64];
+
+	fputs("{\"bundle\":", f);
+	json_string(f, path);
+	hex_bytes(v->task_id, CAIRN_HASH_BYTES, hx);
+	fprintf(f, ",\"task_id\":\"%s\"", hx);
+	hex_bytes(v->trace_root, CAIRN_HASH_BYTES, hx);
+	fprintf(f, ",\"trace_root\":\"%s\"", hx);
+	hex_bytes(v->nonce, CAIRN_HASH_BYTES, hx);
+	fprintf(f, ",\"nonce\":\"%s\",\"device\":", hx);
+	json_string(f, device);
+	fputs(",\"segments\":[", f);
+	for (uint32_t i = 0; i < v->nsegments; i++)
+		fprintf(f, "%s%" PRIu32, i ? "," : "", v->segments[i]);
+	fprintf(f, "],\"accepted\":%s,\"check\":\"%s\"",
+	        v->accepted ? "true" : "false",
+	        cairn_audit_check_name((int)v->check));
+	if (v->segment != CAIRN_AUDIT_NO_SEGMENT)
+		fprintf(f,
+		        ",\"segment\":%" PRIu32 ",\"steps\":[%" PRIu32
+		        ",%" PRIu32 "]",
+		        v->segment, v->step_first, v->step_last);
+	else
+		fputs(",\"segment\":null,\"steps\":null", f);
+	cairn_audit_diff_names(v->diff, names, sizeof names);
+	fprintf(f, ",\"differs\":\"%s\"", v->diff ? names : "");
+	if (!v->accepted) {
+		fputs(",\"reason\":", f);
+		json_string(f, reason);
+	}
+	if (signed_) {
+		hex_bytes(v->auditor_key, CAIRN_PUBLIC_KEY_BYTES, hx);
+		fprintf(f, ",\"auditor_key\":\"%s\"", hx);
+		hex_bytes(v->signature, CAIRN_SIGNATURE_BYTES, hx);
+		fprintf(f, ",\"signature\":\"%s\"", hx);
+	}
+	fputc('}', f);
+}
+
+/* `cairn verify ...`: argv[0] is "verify". */
+int cairn_cmd_verify(int argc, char **argv)
+{
+	struct verify_opts o;
+	struct cairn_identity id;
+	struct cairn_audit_verdict *v = NULL;
+	struct cairn_bundle b;
+	cairn_backend_opts bo;
+	cairn_backend *be = NULL;
+	cairn_dataset *ds = NULL;
+	uint8_t droot[CAIRN_HASH_BYTES], nonce[CAIRN_HASH_BYTES];
+	char err[1024];
+	FILE *out = NULL;
+	int ex, rc, have_id = 0;
+
+	memset(&id, 0, sizeof id);
+	ex = parse(argc, argv, &o);
+	if (ex)
+		return ex == 1 ? 0 : ex;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "cairn verify: libsodium failed to start\n");
+		return 2;
+	}
+	if (o.key) {
+		rc = cairn_identity_load(&id, o.key, err, sizeof err);
+		if (rc) {
+			fprintf(stderr, "cairn verify: %s\n", err);
+			return 2;
+		}
+		have_id = 1;
+	}
+	v = malloc(sizeof *v);
+	if (!v) {
+		fprintf(stderr, "cairn verify: out of memory\n");
+		ex = 2;
+		goto out;
+	}
+	rc = cairn_dataset_open(o.data, "train", &ds, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "cairn verify: %s\n", err);
+		ex = 2;
+		goto out;
+	}
+	rc = cairn_dataset_root(ds, droot);
+	if (rc) {
+		fprintf(stderr, "cairn verify: cannot hash the dataset: %s\n",
+		        cairn_strerror(rc));
+		ex = 2;
+		goto out;
+	}
+	memset(&bo, 0, sizeof bo);
+	bo.threads = (int)o.threads;
+	rc = cairn_backend_open_auto(o.device, &bo, &be);
+	if (rc) {
+		fprintf(stderr, "cairn verify: cannot open the %s device: %s\n",
+		        o.device ? o.device : "default", cairn_strerror(rc));
+		ex = 2;
+		goto out;
+	}
+	if (o.out) {
+		out = fopen(o.out, "wx");
+		if (!out) {
+			fprintf(stderr,
+			        "cairn verify: cannot create %s: %s%s\n", o.out,
+			        strerror(errno),
+			        errno == EEXIST ? " (it is never replaced; "
+			                          "give a new name)"
+			                        : "");
+			ex = 2;
+			goto out;
+		}
+	}
+
+	for (int i = 0; i < o.nbundles; i++) {
+		const char *path = argv[o.first + i];
+
+		rc = cairn_bundle_read(path, &b, err, sizeof err);
+		if (rc) {
+			fprintf(stderr, "cairn verify: %s\n", err);
+			if (o.json) {
+				fputs("{\"bundle\":", stdout);
+				json_string(stdout, path);
+				fputs(",\"error\":", stdout);
+				json_string(stdout, err);
+				fputs("}\n", stdout);
+			}
+			ex = 2;
+			continue;
+		}
+		if (o.have_seed)
+			memcpy(nonce, o.seed, sizeof nonce);
+		else
+			randombytes_buf(nonce, sizeof nonce);
+		rc = cairn_audit_bundle(be, &b, ds, droot, nonce,
+		                        (uint32_t)o.segments, v, err,
+		                        sizeof err);
+		cairn_bundle_free(&b);
+		if (rc) {
+			fprintf(stderr, "cairn verify: %s: cannot audit: %s\n",
+			        path, err);
+			ex = 2;
+			continue;
+		}
+		if (have_id) {
+			rc = cairn_audit_verdict_sign(&id, v);
+			if (rc) {
+				fprintf(stderr,
+				        "cairn verify: cannot sign the "
+				        "verdict: %s\n",
+				        cairn_strerror(rc));
+				ex = 2;
+				continue;
+			}
+		}
+		if (!v->accepted) {
+			fprintf(stderr, "cairn verify: %s: REJECTED: %s\n",
+			        path, err);
+			if (ex < 1)
+				ex = 1;
+		}
+		if (o.json) {
+			json_verdict(stdout, path, cairn_backend_name(be), v,
+			             err, have_id);
+			fputc('\n', stdout);
+		} else {
+			char hx[CAIRN_HASH_HEX_BYTES];
+			cairn_hash_to_hex(v->nonce, hx);
+			printf("%s %s segments",
+			       v->accepted ? "ACCEPTED" : "REJECTED", path);
+			for (uint32_t k = 0; k < v->nsegments; k++)
+				printf("%s%" PRIu32, k ? "," : " ",
+				       v->segments[k]);
+			printf(" nonce %s\n", hx);
+		}
+		if (out) {
+			json_verdict(out, path, cairn_backend_name(be), v, err,
+			             1);
+			fputc('\n', out);
+		}
+	}
+	if (out && (fflush(out) || ferror(out))) {
+		fprintf(stderr, "cairn verify: cannot write %s: %s\n", o.out,
+		        strerror(errno));
+		ex = 2;
+	}
+out:
+	if (out)
+		fclose(out);
+	cairn_backend_close(be);
+	cairn_dataset_close(ds);
+	free(v);
+	cairn_identity_wipe(&id);
+	return ex;
+}

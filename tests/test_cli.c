@@ -97,7 +97,7 @@ static void test_usage_errors(void **state)
 	assert_int_equal(run("--bogus", &o), 2);
 	assert_non_null(strstr(o, "--bogus"));
 	free(o);
-	assert_int_equal(run("info", &o), 2); /* planned, not built */
+	assert_int_equal(run("ledger", &o), 2); /* planned, not built */
 	assert_non_null(strstr(o, "not built yet"));
 	free(o);
 	assert_int_equal(run("bench nosuchsuite", &o), 2);
@@ -407,6 +407,65 @@ static void test_train_errors(void **state)
 	}
 }
 
+/* ---- cairn info ----------------------------------------------------------- */
+
+/* `cairn info --json` holds the keys the issue names; a machine with no GPU
+ * gives an empty gpus array and says why in missing.  Text mode and a bad
+ * argument too. */
+static void test_info_json(void **state)
+{
+	static const char *const keys[] = {
+	    "\"cpu\":{",        "\"packages\":",   "\"cores\":",
+	    "\"pus\":",         "\"numa_nodes\":", "\"memory_bytes\":",
+	    "\"caches\":{",     "\"gpus\":[",      "\"versions\":{",
+	    "\"hwloc\":\"",     "\"cuda_runtime\":", "\"nvidia_driver\":",
+	    "\"nccl\":",        "\"missing\":[",
+	};
+	char *o, *flat;
+	size_t n = 0;
+	(void)state;
+
+	assert_int_equal(run("info --json", &o), 0);
+	flat = malloc(strlen(o) + 1);
+	assert_non_null(flat);
+	for (const char *p = o; *p; p++) /* JSON strings here hold no tabs */
+		if (*p != ' ' && *p != '\n' && *p != '\t')
+			flat[n++] = *p;
+	flat[n] = '\0';
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (!strstr(flat, keys[i]))
+			fail_msg("no %s in cairn info --json:\n%s", keys[i], o);
+	if (json_has(o, "gpu_count", "0")) {
+		/* No GPU: an empty array, and a missing entry says why
+		 * (no driver, no device, or a build without CUDA). */
+		const char *m = strstr(flat, "\"missing\":[");
+		assert_true(json_has(o, "gpus", "[]"));
+		if (!m || !strstr(m, "\"GPU:noneseen:"))
+			fail_msg("no GPU and no reason in missing:\n%s", o);
+	} else {
+		for (const char *k = flat; (k = strstr(k, "\"index\":")); k++)
+			assert_non_null(strstr(k, "\"pci_bus_id\":"));
+		assert_non_null(strstr(flat, "\"compute_capability\":\""));
+		assert_non_null(strstr(flat, "\"sm_count\":"));
+		assert_non_null(strstr(flat, "\"numa_node\":"));
+		assert_non_null(strstr(flat, "\"uuid\":"));
+	}
+	free(flat);
+	free(o);
+
+	assert_int_equal(run("info", &o), 0);
+	assert_non_null(strstr(o, "core"));
+	assert_non_null(strstr(o, "NUMA node"));
+	assert_non_null(strstr(o, "hwloc"));
+	free(o);
+	assert_int_equal(run("info --frob", &o), 2);
+	assert_non_null(strstr(o, "--frob"));
+	free(o);
+	assert_int_equal(run("info --help", &o), 0);
+	assert_non_null(strstr(o, "--json"));
+	free(o);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -418,6 +477,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_keygen),
 		cmocka_unit_test(test_train_same_root),
 		cmocka_unit_test(test_train_errors),
+		cmocka_unit_test(test_info_json),
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_cli PATH-TO-CAIRN\n");

@@ -21,7 +21,8 @@ struct cairn__cmd {
 static const struct cairn__cmd cairn__cmds[] = {
 	{"bench", cairn_cmd_bench,
 	 "measure this machine (suite gemm: exact SGEMM beside OpenBLAS/cuBLAS)"},
-	{"info", NULL, "the rig as the worker sees it (planned)"},
+	{"info", cairn_cmd_info,
+	 "the rig as the worker sees it: CPU topology, GPUs and their locality"},
 	{"train", cairn_cmd_train,
 	 "run a training job locally, with its commitments"},
 	{"worker", NULL, "the provider daemon (planned)"},
@@ -90,7 +91,8 @@ int cairn_cli_main(int argc, char **argv)
 		if (!cairn__cmds[c].run) {
 			fprintf(stderr,
 				"cairn: '%s' is not built yet in cairn %s; "
-				"available now: bench, keygen, train, verify\n",
+				"available now: bench, info, keygen, train, "
+				"verify\n",
 				argv[i], CAIRN_VERSION);
 			return 2;
 		}

@@ -14,6 +14,9 @@ int cairn_cli_main(int argc, char **argv);
 int cairn_cmd_bench(int argc, char **argv);
 /* `cairn keygen` (attest/identity.c): 0 done, 1 failed, 2 bad usage. */
 int cairn_cmd_keygen(int argc, char **argv);
+/* `cairn info` (worker/info.c): 0 done, 1 the topology could not be read,
+ * 2 bad usage. */
+int cairn_cmd_info(int argc, char **argv);
 /* `cairn train`: a whole job in one process (scheduler/train.c). */
 int cairn_cmd_train(int argc, char **argv);
 /* `cairn verify` (worker/verify.c): 0 every bundle accepted, 1 one or more

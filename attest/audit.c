@@ -3,14 +3,22 @@
  *
  * Ownership: cairn_audit_bundle makes one model on the caller's backend
  * for the call and frees it on every path; it only reads the bundle and
- * the dataset. */
+ * the dataset.  cairn_audit_read hands the bundle it read to the caller
+ * (cairn_bundle_free); on a rejection it holds the file's bytes and
+ * protobuf-c's unpacked copy for the call only. */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "attest_impl.h"
 #include "cairn/audit.h"
+#include "cairn/bundle.pb-c.h"
 #include "cairn/error.h"
 
 /* ---- challenge --------------------------------------------------------- */
@@ -75,6 +83,16 @@ const char *cairn_audit_check_name(int check)
 		return "reveal";
 	case CAIRN_AUDIT_REPLAY:
 		return "replay";
+	case CAIRN_AUDIT_SIGNATURE:
+		return "signature";
+	case CAIRN_AUDIT_TASK_ID:
+		return "task-id";
+	case CAIRN_AUDIT_WORK:
+		return "work";
+	case CAIRN_AUDIT_COMMITMENT:
+		return "commitment";
+	case CAIRN_AUDIT_START:
+		return "start";
 	default:
 		return "unknown";
 	}
@@ -150,17 +168,18 @@ static void reject(struct cairn_audit_verdict *v, int check, uint32_t seg,
 }
 
 /* Replays segment seg of b on model md and compares its end with b's
- * trace.  0 with *mismatch = 0 or 1 (and *diff); negative on a failure. */
+ * trace.  0 with *mismatch = 0 or 1 (and *diff, and the replayed state
+ * root in root); negative on a failure. */
 static int audit_segment(cairn_model *md, const struct cairn_bundle *b,
                          const cairn_dataset *ds, uint32_t seg, int *mismatch,
-                         uint32_t *diff, int *reveal_bad, char *err,
+                         uint32_t *diff, int *reveal_bad,
+                         uint8_t root[CAIRN_HASH_BYTES], char *err,
                          size_t errlen)
 {
 	const struct cairn_task_spec *sp = &b->spec;
 	const struct cairn_bundle_checkpoint *cp = &b->checkpoints[seg];
 	const struct cairn_state *want;
 	uint32_t c = sp->checkpoint_every;
-	uint8_t root[CAIRN_HASH_BYTES];
 	struct cairn_state end;
 	int rc;
 
@@ -238,6 +257,27 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 		              b->ncheckpoints, b->nstates ? b->nstates - 1 : 0);
 		return CAIRN_EINVAL;
 	}
+	/* A spec this auditor cannot replay is not the worker's fault: no
+	 * verdict, an error (an honest bundle is never rejected). */
+	if (strncmp(sp->profile, CAIRN_PROFILE_EXACT, CAIRN_TASK_PROFILE_MAX)) {
+		cairn__seterr(err, errlen,
+		              "cannot audit: the spec's numeric profile '%.*s' "
+		              "is not '%s', the one this cairn replays; audit "
+		              "it with a cairn that runs that profile",
+		              CAIRN_TASK_PROFILE_MAX, sp->profile,
+		              CAIRN_PROFILE_EXACT);
+		return CAIRN_ENOTSUP;
+	}
+	if (!cairn_hash_equal(sp->dataset_root, dataset_root)) {
+		cairn_hash_to_hex(sp->dataset_root, hx);
+		cairn_hash_to_hex(dataset_root, hy);
+		cairn__seterr(err, errlen,
+		              "cannot audit: the spec trains on dataset root "
+		              "%s but the local data's root is %s; audit with "
+		              "the spec's data (--data DIR)",
+		              hx, hy);
+		return CAIRN_EMISMATCH;
+	}
 	nseg = b->nstates - 1;
 	memcpy(v->task_id, b->result.task_id, CAIRN_HASH_BYTES);
 	memcpy(v->trace_root, b->result.trace_root, CAIRN_HASH_BYTES);
@@ -253,28 +293,6 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 	}
 	v->nsegments = s < nseg ? s : nseg;
 
-	if (strncmp(sp->profile, CAIRN_PROFILE_EXACT, CAIRN_TASK_PROFILE_MAX)) {
-		reject(v, CAIRN_AUDIT_PROFILE, CAIRN_AUDIT_NO_SEGMENT, c, 0);
-		cairn__seterr(err, errlen,
-		              "check profile: the spec's numeric profile "
-		              "'%.*s' is not '%s'; its bits cannot be "
-		              "replayed here",
-		              CAIRN_TASK_PROFILE_MAX, sp->profile,
-		              CAIRN_PROFILE_EXACT);
-		return 0;
-	}
-	if (!cairn_hash_equal(sp->dataset_root, dataset_root)) {
-		reject(v, CAIRN_AUDIT_DATASET, CAIRN_AUDIT_NO_SEGMENT, c, 0);
-		cairn_hash_to_hex(sp->dataset_root, hx);
-		cairn_hash_to_hex(dataset_root, hy);
-		cairn__seterr(err, errlen,
-		              "check dataset: the spec trains on dataset "
-		              "root %s but the local data's root is %s; "
-		              "audit with the spec's data (--data DIR)",
-		              hx, hy);
-		return 0;
-	}
-
 	rc = cairn_model_create(be, &sp->model, sp->batch, (int)sp->micro, &md);
 	if (rc) {
 		cairn__seterr(err, errlen,
@@ -285,10 +303,11 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 	}
 	for (uint32_t i = 0; i < v->nsegments; i++) {
 		uint32_t seg = v->segments[i], diff;
+		uint8_t got[CAIRN_HASH_BYTES];
 		int bad, reveal_bad;
 
 		rc = audit_segment(md, b, ds, seg, &bad, &diff, &reveal_bad,
-		                   err, errlen);
+		                   got, err, errlen);
 		if (rc)
 			goto fail;
 		if (reveal_bad) {
@@ -304,14 +323,18 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 		if (bad) {
 			reject(v, CAIRN_AUDIT_REPLAY, seg, c, diff);
 			cairn_audit_diff_names(diff, names, sizeof names);
+			cairn_hash_to_hex(got, hx);
+			cairn_hash_to_hex(b->state_roots + (size_t)(seg + 1) *
+			                                       CAIRN_HASH_BYTES,
+			                  hy);
 			cairn__seterr(
 			    err, errlen,
 			    "check replay: segment %" PRIu32 " (steps %" PRIu32
-			    "..%" PRIu32 ") replayed on %s does not end on the "
-			    "committed state root of step %" PRIu32
+			    "..%" PRIu32 ") replayed on %s ends on state root "
+			    "%s, but the trace commits to %s at step %" PRIu32
 			    "; differs: %s%s",
 			    seg, v->step_first, v->step_last,
-			    cairn_backend_name(be), v->step_last, names,
+			    cairn_backend_name(be), hx, hy, v->step_last, names,
 			    (diff & CAIRN_AUDIT_DIFF_SAMPLES)
 			        ? " (the worker trained on other "
 			          "samples)"
@@ -327,6 +350,346 @@ out:
 fail:
 	cairn_model_free(md);
 	memset(v, 0, sizeof *v);
+	return rc;
+}
+
+/* ---- rejections found when a bundle is read ------------------------------ */
+
+/* Floats in each tensor of spec's model (the spec is checked). */
+static int64_t spec_param_count(const struct cairn_task_spec *s)
+{
+	int64_t n = 0, prev = s->model.input;
+	for (int l = 0; l <= s->model.nhidden; l++) {
+		int64_t d = l < s->model.nhidden ? s->model.hidden[l]
+		                                 : s->model.classes;
+		n += d * prev + d;
+		prev = d;
+	}
+	return n;
+}
+
+static int all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* The 140-byte state record (docs/commitments.md section 5). */
+static void state_decode(const uint8_t in[CAIRN_STATE_BYTES],
+                         struct cairn_state *st)
+{
+	memset(st, 0, sizeof *st);
+	st->step = cairn__get_u64le(in);
+	memcpy(st->params, in + 8, CAIRN_HASH_BYTES);
+	memcpy(st->m, in + 40, CAIRN_HASH_BYTES);
+	memcpy(st->v, in + 72, CAIRN_HASH_BYTES);
+	memcpy(st->samples, in + 104, CAIRN_HASH_BYTES);
+	st->loss_bits = cairn__get_u32le(in + 136);
+}
+
+/* The record checkpoint cp claims: its tensors' roots, step, samples and
+ * loss bits. */
+static int checkpoint_state(const Cairn__BundleCheckpoint *cp,
+                            struct cairn_state *st)
+{
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	st->step = cp->step;
+	memcpy(st->samples, cp->samples.data, CAIRN_HASH_BYTES);
+	st->loss_bits = cp->loss_bits;
+	rc = cairn_tensor_root(cp->params.data, cp->params.len, st->params);
+	if (!rc)
+		rc = cairn_tensor_root(cp->m.data, cp->m.len, st->m);
+	if (!rc)
+		rc = cairn_tensor_root(cp->v.data, cp->v.len, st->v);
+	return rc;
+}
+
+/* Redoes the checks of cairn_bundle_read on buf that can fail with
+ * CAIRN_ECRYPTO or CAIRN_EMISMATCH, in the reader's order
+ * (docs/bundle-format.md section 4, steps 12 to 24), and fills v with the
+ * first that fails.  0 when one failed; 1 when all passed; CAIRN_EFORMAT
+ * when buf is not a well-formed bundle; another negative code on a
+ * failure (out of memory). */
+static int name_failure(const uint8_t *buf, size_t len,
+                        struct cairn_audit_verdict *v)
+{
+	Cairn__Bundle *msg;
+	struct cairn_task_spec spec;
+	struct cairn_task_result res;
+	struct cairn_state st;
+	uint8_t id[CAIRN_HASH_BYTES], root[CAIRN_HASH_BYTES],
+	    empty[CAIRN_HASH_BYTES];
+	uint8_t *roots = NULL;
+	uint32_t n = 0, c = 0;
+	size_t bytes;
+	int rc = CAIRN_EFORMAT, check = -1;
+	uint32_t seg = CAIRN_AUDIT_NO_SEGMENT;
+
+	memset(v, 0, sizeof *v);
+	msg = cairn__bundle__unpack(NULL, len, buf);
+	if (!msg)
+		return CAIRN_EFORMAT;
+	if (cairn_task_spec_decode(msg->task_spec.data, msg->task_spec.len,
+	                           &spec, NULL, 0) ||
+	    cairn_task_result_decode(msg->result.data, msg->result.len, &res,
+	                             NULL, 0) ||
+	    msg->signature.len != CAIRN_SIGNATURE_BYTES)
+		goto out;
+	rc = cairn_task_id(&spec, id);
+	if (rc)
+		goto out;
+	memcpy(v->task_id, id, CAIRN_HASH_BYTES);
+	memcpy(v->trace_root, res.trace_root, CAIRN_HASH_BYTES);
+	n = cairn_task_state_count(&spec);
+	c = spec.checkpoint_every;
+	/* 12, 14, 15: the result is this spec's, signed by the key it names,
+	 * and claims the spec's work. */
+	if (!cairn_hash_equal(id, res.task_id)) {
+		check = CAIRN_AUDIT_TASK_ID;
+		goto found;
+	}
+	if (cairn_task_result_verify(&res, msg->signature.data)) {
+		check = CAIRN_AUDIT_SIGNATURE;
+		goto found;
+	}
+	if (res.flops != cairn_task_flops(&spec)) {
+		check = CAIRN_AUDIT_WORK;
+		goto found;
+	}
+	/* 16, 17: the state roots give the signed trace root. */
+	rc = CAIRN_EFORMAT;
+	if (msg->n_state_roots != n)
+		goto out;
+	roots = malloc((size_t)n * CAIRN_HASH_BYTES);
+	if (!roots) {
+		rc = CAIRN_ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (msg->state_roots[i].len != CAIRN_HASH_BYTES)
+			goto out;
+		memcpy(roots + (size_t)i * CAIRN_HASH_BYTES,
+		       msg->state_roots[i].data, CAIRN_HASH_BYTES);
+	}
+	rc = cairn_trace_root(roots, n, root);
+	if (rc)
+		goto out;
+	if (!cairn_hash_equal(root, res.trace_root)) {
+		check = CAIRN_AUDIT_COMMITMENT;
+		goto found;
+	}
+	/* 18 to 20: the final state is the trace's last and the result's. */
+	rc = CAIRN_EFORMAT;
+	if (msg->final_state.len != CAIRN_STATE_BYTES)
+		goto out;
+	state_decode(msg->final_state.data, &st);
+	if (st.step != spec.inner_steps)
+		goto out;
+	rc = cairn_state_root(&st, root);
+	if (rc)
+		goto out;
+	if (!cairn_hash_equal(root,
+	                      roots + (size_t)(n - 1) * CAIRN_HASH_BYTES) ||
+	    !cairn_hash_equal(st.params, res.final_params_root)) {
+		check = CAIRN_AUDIT_COMMITMENT;
+		goto found;
+	}
+	/* 21 to 24: every checkpoint is its trace entry; the first is the
+	 * task's start. */
+	rc = CAIRN_EFORMAT;
+	bytes = (size_t)spec_param_count(&spec) * sizeof(float);
+	if (msg->n_checkpoints != n - 1)
+		goto out;
+	for (uint32_t i = 0; i < n - 1; i++) {
+		const Cairn__BundleCheckpoint *cp = msg->checkpoints[i];
+		if (cp->step != (uint64_t)i * c ||
+		    cp->samples.len != CAIRN_HASH_BYTES ||
+		    cp->params.len != bytes || cp->m.len != bytes ||
+		    cp->v.len != bytes)
+			goto out;
+	}
+	rc = cairn_samples_digest(NULL, 0, empty);
+	if (rc)
+		goto out;
+	for (uint32_t i = 0; i < n - 1; i++) {
+		const Cairn__BundleCheckpoint *cp = msg->checkpoints[i];
+		rc = checkpoint_state(cp, &st);
+		if (!rc)
+			rc = cairn_state_root(&st, root);
+		if (rc)
+			goto out;
+		if (!cairn_hash_equal(root,
+		                      roots + (size_t)i * CAIRN_HASH_BYTES)) {
+			check = CAIRN_AUDIT_REVEAL;
+			seg = i;
+			goto found;
+		}
+		if (i == 0 &&
+		    (!cairn_hash_equal(st.params, spec.params_root) ||
+		     !all_zero(cp->m.data, cp->m.len) ||
+		     !all_zero(cp->v.data, cp->v.len) ||
+		     !cairn_hash_equal(st.samples, empty) || st.loss_bits)) {
+			check = CAIRN_AUDIT_START;
+			goto found;
+		}
+	}
+	rc = 1;
+	goto out;
+found:
+	reject(v, check, seg, c, 0);
+	rc = 0;
+out:
+	free(roots);
+	cairn__bundle__free_unpacked(msg, NULL);
+	return rc;
+}
+
+/* After cairn_bundle_read or _decode gave rc for buf (the file's bytes,
+ * or NULL when they could not be had again): sorts rc into a rejection or
+ * an error (cairn_audit_read).  rerr is the reader's message. */
+static int sort_read(int rc, const uint8_t *buf, size_t len, const char *name,
+                     const char *rerr, int reread, struct cairn_bundle *b,
+                     struct cairn_audit_verdict *v, int *rejected, char *err,
+                     size_t errlen)
+{
+	int rc2;
+
+	if (rc != CAIRN_ECRYPTO && rc != CAIRN_EMISMATCH) {
+		cairn__seterr(err, errlen, "%s", rerr);
+		return rc;
+	}
+	rc2 = buf ? name_failure(buf, len, v) : CAIRN_EFORMAT;
+	if (rc2 == 0) {
+		*rejected = 1;
+		cairn__seterr(err, errlen, "check %s: %s",
+		              cairn_audit_check_name((int)v->check), rerr);
+		return 0;
+	}
+	memset(v, 0, sizeof *v);
+	cairn_bundle_free(b);
+	if (rc2 == 1 || rc2 == CAIRN_EFORMAT) {
+		if (reread) {
+			cairn__seterr(err, errlen,
+			              "%s changed while it was read (the first "
+			              "read said: %s); audit it again once it "
+			              "is complete",
+			              name, rerr);
+			return CAIRN_EIO;
+		}
+		cairn__seterr(err, errlen,
+		              "%s: the reader refused it (%s) but no check "
+		              "fails when they are redone: a bug in cairn, "
+		              "please report it",
+		              name, rerr);
+		return CAIRN_EINTERNAL;
+	}
+	cairn__seterr(err, errlen, "%s: naming the failed check: %s", name,
+	              cairn_strerror(rc2));
+	return rc2;
+}
+
+int cairn_audit_decode(const uint8_t *buf, size_t len, const char *name,
+                       struct cairn_bundle *b, struct cairn_audit_verdict *v,
+                       int *rejected, char *err, size_t errlen)
+{
+	char rerr[1024];
+	int rc;
+
+	if (v)
+		memset(v, 0, sizeof *v);
+	if (rejected)
+		*rejected = 0;
+	if (!b || !v || !rejected) {
+		if (b)
+			memset(b, 0, sizeof *b);
+		cairn__seterr(err, errlen,
+		              "cairn_audit_decode: missing argument");
+		return CAIRN_EINVAL;
+	}
+	if (!name)
+		name = "bundle";
+	rc = cairn_bundle_decode(buf, len, name, b, rerr, sizeof rerr);
+	if (!rc) {
+		cairn__seterr(err, errlen, "no error");
+		return 0;
+	}
+	return sort_read(rc, buf, len, name, rerr, 0, b, v, rejected, err,
+	                 errlen);
+}
+
+/* The bytes of the regular file at path, at most max (caller frees);
+ * NULL when they cannot be had. */
+static uint8_t *slurp(const char *path, uint64_t max, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	int fd;
+
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > max || (uint64_t)st.st_size > SIZE_MAX)
+		goto out;
+	buf = malloc((size_t)st.st_size);
+	while (buf && got < (size_t)st.st_size) {
+		size_t want = (size_t)st.st_size - got;
+		ssize_t r =
+		    read(fd, buf + got, want < (1u << 30) ? want : (1u << 30));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (buf && got == (size_t)st.st_size) {
+		*len = got;
+		close(fd);
+		return buf;
+	}
+out:
+	free(buf);
+	close(fd);
+	return NULL;
+}
+
+int cairn_audit_read(const char *path, struct cairn_bundle *b,
+                     struct cairn_audit_verdict *v, int *rejected, char *err,
+                     size_t errlen)
+{
+	char rerr[1024], name[4200];
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (v)
+		memset(v, 0, sizeof *v);
+	if (rejected)
+		*rejected = 0;
+	if (!path || !b || !v || !rejected) {
+		if (b)
+			memset(b, 0, sizeof *b);
+		cairn__seterr(err, errlen,
+		              "cairn_audit_read: missing argument");
+		return CAIRN_EINVAL;
+	}
+	rc = cairn_bundle_read(path, b, rerr, sizeof rerr);
+	if (!rc) {
+		cairn__seterr(err, errlen, "no error");
+		return 0;
+	}
+	snprintf(name, sizeof name, "bundle %s", path);
+	if (rc == CAIRN_ECRYPTO || rc == CAIRN_EMISMATCH)
+		buf = slurp(path, CAIRN_BUNDLE_MAX_BYTES, &len);
+	rc =
+	    sort_read(rc, buf, len, name, rerr, 1, b, v, rejected, err, errlen);
+	free(buf);
 	return rc;
 }
 

@@ -1,10 +1,16 @@
 /* cairn: `cairn verify`, auditing result bundles.
  *
  * A thin command over attest/audit.c: reads each bundle with every check
- * of cairn_bundle_read, draws S segments from its trace root and a nonce,
- * replays them on this machine's backend and prints the verdict; with
- * --key the verdicts are signed, and --out writes them, one JSON line
- * each. */
+ * of cairn_bundle_read (cairn_audit_read), draws S segments from its trace
+ * root and a nonce, replays them on this machine's backend and prints the
+ * verdict; with --key the verdicts are signed, and --out writes them, one
+ * JSON line each.
+ *
+ * Exit status: a bundle that reads but fails a cryptographic or
+ * commitment check (the reader's CAIRN_ECRYPTO, CAIRN_EMISMATCH) is a
+ * rejection, exit 1, with a verdict like a failed replay's; one that
+ * cannot be read (any other code) or audited here is exit 2, with no
+ * verdict.  docs/verify.md. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,9 +45,10 @@ static void verify_usage(FILE *f)
 	    "                    [--threads T] [--data DIR] [--key FILE] "
 	    "[--out FILE] [--json]\n\n"
 	    "Audits result bundles: reads each with every check (signature, "
-	    "roots,\ntensors), draws S segments of its trace from the trace "
-	    "root and a nonce,\nreplays them on this machine and compares "
-	    "the state roots bit for bit.\n\n"
+	    "task id,\nwork, roots, tensors), draws S segments of its trace "
+	    "from the trace root\nand a nonce, replays them on this machine "
+	    "and compares the state roots bit\nfor bit.  docs/verify.md is "
+	    "the auditor's guide.\n\n"
 	    "options:\n"
 	    "  --segments S  segments to replay per bundle (default 1; more "
 	    "than the\n"
@@ -58,9 +65,38 @@ static void verify_usage(FILE *f)
 	    "                file; needs --key)\n"
 	    "  --json        one JSON object per bundle on stdout\n"
 	    "  -h, --help    this text\n\n"
-	    "exit status: 0 every bundle accepted, 1 one or more rejected "
-	    "(the check,\nsegment, steps and roots on stderr), 2 a bundle "
-	    "that cannot be read, or bad\nusage.\n",
+	    "checks that reject a bundle, in this order (the name is on "
+	    "stderr, in the\nJSON and in the signed verdict):\n"
+	    "  task-id     the result is for another task than the "
+	    "bundle's spec\n"
+	    "  signature   the signature does not verify under the worker "
+	    "key it names\n"
+	    "  work        the result claims other work (FLOPs) than the "
+	    "spec's\n"
+	    "  commitment  the state roots, final state or final "
+	    "parameters root\n"
+	    "              contradict the signed result\n"
+	    "  reveal      a checkpoint's tensors do not hash to its trace "
+	    "entry\n"
+	    "  start       the state at t = 0 is not W_r with zero "
+	    "moments\n"
+	    "  replay      a drawn segment replayed here does not end on "
+	    "its committed\n"
+	    "              state root\n\n"
+	    "exit status:\n"
+	    "  0  every bundle accepted\n"
+	    "  1  one or more rejected by a check above (none unreadable)\n"
+	    "  2  bad usage, or a bundle that cannot be read or audited "
+	    "here: missing\n"
+	    "     or unreadable (ENOENT, EPERM, EIO), not a regular file "
+	    "(EINVAL),\n"
+	    "     over 8 GiB (ERANGE), not a well-formed bundle: truncated, "
+	    "not\n"
+	    "     protobuf, wrong lengths or counts (EFORMAT), out of "
+	    "memory, or a spec\n"
+	    "     this machine cannot replay (another dataset: give --data; "
+	    "another\n"
+	    "     profile); 2 wins over 1 when bundles differ\n",
 	    CAIRN_DATASET_DEFAULT_DIR);
 }
 
@@ -236,6 +272,42 @@ static void json_verdict(FILE *f, const char *path, const char *device,
 	fputc('}', f);
 }
 
+/* A bundle that could not be read or audited, as one JSON line. */
+static void json_error(const char *path, const char *err)
+{
+	fputs("{\"bundle\":", stdout);
+	json_string(stdout, path);
+	fputs(",\"error\":", stdout);
+	json_string(stdout, err);
+	fputs("}\n", stdout);
+}
+
+/* One line per bundle on stdout: the verdict, the check and segment that
+ * decided a rejection, the segments drawn and the nonce (none for a bundle
+ * rejected when it was read: nothing was drawn). */
+static void print_verdict(const char *path, const struct cairn_audit_verdict *v)
+{
+	char hx[CAIRN_HASH_HEX_BYTES];
+
+	printf("%s %s", v->accepted ? "ACCEPTED" : "REJECTED", path);
+	if (!v->accepted)
+		printf(" check %s", cairn_audit_check_name((int)v->check));
+	if (v->segment != CAIRN_AUDIT_NO_SEGMENT)
+		printf(" at segment %" PRIu32 " (steps %" PRIu32 "..%" PRIu32
+		       ")",
+		       v->segment, v->step_first, v->step_last);
+	if (v->nsegments) {
+		cairn_hash_to_hex(v->nonce, hx);
+		printf(" segments");
+		for (uint32_t k = 0; k < v->nsegments; k++)
+			printf("%s%" PRIu32, k ? "," : " ", v->segments[k]);
+		printf(" nonce %s", hx);
+	} else {
+		printf(", when read: no segment drawn");
+	}
+	putchar('\n');
+}
+
 /* `cairn verify ...`: argv[0] is "verify". */
 int cairn_cmd_verify(int argc, char **argv)
 {
@@ -311,33 +383,39 @@ int cairn_cmd_verify(int argc, char **argv)
 
 	for (int i = 0; i < o.nbundles; i++) {
 		const char *path = argv[o.first + i];
+		int rejected;
 
-		rc = cairn_bundle_read(path, &b, err, sizeof err);
+		/* A bundle that cannot be read is exit 2; one that reads but
+		 * fails its signature or a commitment is a rejection. */
+		rc = cairn_audit_read(path, &b, v, &rejected, err, sizeof err);
 		if (rc) {
 			fprintf(stderr, "cairn verify: %s\n", err);
-			if (o.json) {
-				fputs("{\"bundle\":", stdout);
-				json_string(stdout, path);
-				fputs(",\"error\":", stdout);
-				json_string(stdout, err);
-				fputs("}\n", stdout);
-			}
+			if (o.json)
+				json_error(path, err);
 			ex = 2;
 			continue;
 		}
-		if (o.have_seed)
-			memcpy(nonce, o.seed, sizeof nonce);
-		else
-			randombytes_buf(nonce, sizeof nonce);
-		rc = cairn_audit_bundle(be, &b, ds, droot, nonce,
-		                        (uint32_t)o.segments, v, err,
-		                        sizeof err);
-		cairn_bundle_free(&b);
-		if (rc) {
-			fprintf(stderr, "cairn verify: %s: cannot audit: %s\n",
-			        path, err);
-			ex = 2;
-			continue;
+		if (!rejected) {
+			if (o.have_seed)
+				memcpy(nonce, o.seed, sizeof nonce);
+			else
+				randombytes_buf(nonce, sizeof nonce);
+			rc = cairn_audit_bundle(be, &b, ds, droot, nonce,
+			                        (uint32_t)o.segments, v, err,
+			                        sizeof err);
+			cairn_bundle_free(&b);
+			if (rc) {
+				fprintf(stderr, "cairn verify: %s: %s%s\n",
+				        path,
+				        strncmp(err, "cannot audit", 12)
+				            ? "cannot audit: "
+				            : "",
+				        err);
+				if (o.json)
+					json_error(path, err);
+				ex = 2;
+				continue;
+			}
 		}
 		if (have_id) {
 			rc = cairn_audit_verdict_sign(&id, v);
@@ -361,14 +439,7 @@ int cairn_cmd_verify(int argc, char **argv)
 			             err, have_id);
 			fputc('\n', stdout);
 		} else {
-			char hx[CAIRN_HASH_HEX_BYTES];
-			cairn_hash_to_hex(v->nonce, hx);
-			printf("%s %s segments",
-			       v->accepted ? "ACCEPTED" : "REJECTED", path);
-			for (uint32_t k = 0; k < v->nsegments; k++)
-				printf("%s%" PRIu32, k ? "," : " ",
-				       v->segments[k]);
-			printf(" nonce %s\n", hx);
+			print_verdict(path, v);
 		}
 		if (out) {
 			json_verdict(out, path, cairn_backend_name(be), v, err,

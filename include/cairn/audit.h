@@ -17,6 +17,14 @@
  * backend give the same bits, so a replay on ref, cpu or cuda ends on the
  * worker's state root.
  *
+ * A bundle is rejected either when it is read (cairn_audit_read: a bad
+ * signature, a result of another task, a false work claim, state roots or
+ * a final state that contradict the signed result, a checkpoint that is
+ * not its trace entry, a start that is not W_r) or when a drawn segment
+ * is replayed (cairn_audit_bundle).  docs/verify.md is the auditor's
+ * guide; docs/commitments.md section 15 gives the draw and the verdict
+ * byte by byte.
+ *
  * A verdict is signed with the auditor's identity over
  * H(VERDICT header || encoding), the encoding being (all little-endian):
  *   u8[32] task id || u8[32] trace root || u8[32] nonce ||
@@ -57,20 +65,33 @@ int cairn_audit_challenge(const uint8_t trace_root[CAIRN_HASH_BYTES],
                           uint32_t s, uint32_t *out);
 
 /* Which check decided a verdict.  The numbers are part of the signed
- * encoding: never renumber. */
+ * encoding: never renumber.  1 and 2 no longer decide a verdict (a spec
+ * this auditor cannot replay is not the worker's fault: cairn_audit_bundle
+ * returns an error for it); they stay reserved. */
 enum cairn_audit_check {
 	CAIRN_AUDIT_OK = 0,      /* every drawn segment replayed to its root */
-	CAIRN_AUDIT_PROFILE = 1, /* the spec's profile is not exact-v1 */
-	CAIRN_AUDIT_DATASET = 2, /* the spec's dataset root is not the local
-	                          * data's */
-	CAIRN_AUDIT_REVEAL = 3,  /* a checkpoint's record is not its trace
-	                          * entry (cairn_bundle_read prevents it) */
-	CAIRN_AUDIT_REPLAY = 4   /* the replayed state root at a segment's end
+	CAIRN_AUDIT_PROFILE = 1, /* reserved (was: not the exact profile) */
+	CAIRN_AUDIT_DATASET = 2, /* reserved (was: another dataset root) */
+	CAIRN_AUDIT_REVEAL = 3,  /* a checkpoint's tensors, samples and loss
+	                          * do not hash to its entry of the trace */
+	CAIRN_AUDIT_REPLAY = 4,  /* the replayed state root at a segment's end
 	                          * is not the committed one */
+	CAIRN_AUDIT_SIGNATURE = 5,  /* the result's signature does not verify
+	                             * under the worker key it names */
+	CAIRN_AUDIT_TASK_ID = 6,    /* the result is for another task than the
+	                             * bundle's spec */
+	CAIRN_AUDIT_WORK = 7,       /* the result claims other work (FLOPs)
+	                             * than the spec's */
+	CAIRN_AUDIT_COMMITMENT = 8, /* the state roots, the final state or the
+	                             * final parameters root contradict the
+	                             * signed result */
+	CAIRN_AUDIT_START = 9       /* the committed state at t = 0 is not W_r
+	                             * with zero moments */
 };
 
 /* The short name of a check ("ok", "profile", "dataset", "reveal",
- * "replay"); "unknown" for another value. */
+ * "replay", "signature", "task-id", "work", "commitment", "start");
+ * "unknown" for another value. */
 const char *cairn_audit_check_name(int check);
 
 /* What differs at the end of a failed segment, between the replayed state
@@ -103,20 +124,56 @@ struct cairn_audit_verdict {
 	uint8_t signature[CAIRN_SIGNATURE_BYTES]; /* zero until signed */
 };
 
+/* Reads the bundle at path for an audit, and sorts what cairn_bundle_read
+ * refuses into a rejection of the worker's claim or a file that cannot be
+ * read:
+ *   - every check passes: 0, *rejected = 0, *b holds the bundle (the
+ *     caller frees it with cairn_bundle_free), *v zeroed;
+ *   - a well-formed bundle fails a cryptographic or commitment check (the
+ *     reader's CAIRN_ECRYPTO or CAIRN_EMISMATCH): 0, *rejected = 1, *b
+ *     zeroed and *v the rejection, unsigned: check task-id, signature,
+ *     work, commitment, reveal (segment: the checkpoint's, the first in
+ *     step order whose tensors fail) or start; task_id the task of the
+ *     bundle's spec (the task the file answers, not the one its result may
+ *     name), trace_root the result's, nonce zero, no segment drawn; err
+ *     holds "check NAME: " and the reader's message;
+ *   - the file cannot be read as a bundle: the reader's negative code
+ *     (CAIRN_ENOENT, CAIRN_EPERM, CAIRN_EIO, CAIRN_EINVAL for a path that
+ *     is not a regular file, CAIRN_ERANGE above CAIRN_BUNDLE_MAX_BYTES,
+ *     CAIRN_EFORMAT for bytes that are not a canonical, well-formed
+ *     bundle, CAIRN_ENOMEM); *b and *v zeroed; err says why.
+ * To name the check of a rejection the file is read again and its checks
+ * redone in the reader's order (docs/bundle-format.md section 4); a file
+ * that changed between the two reads is CAIRN_EIO. */
+int cairn_audit_read(const char *path, struct cairn_bundle *b,
+                     struct cairn_audit_verdict *v, int *rejected, char *err,
+                     size_t errlen);
+
+/* cairn_audit_read for a bundle's bytes already in memory (through
+ * cairn_bundle_decode; name labels the bytes in messages, NULL:
+ * "bundle"). */
+int cairn_audit_decode(const uint8_t *buf, size_t len, const char *name,
+                       struct cairn_bundle *b, struct cairn_audit_verdict *v,
+                       int *rejected, char *err, size_t errlen);
+
 /* Audits bundle b, already read and checked by cairn_bundle_read (the
- * signature, the roots and every checkpoint's tensors).  In order: the
- * spec's profile, the spec's dataset root against dataset_root (that of
- * ds, the local training split, computed once by the caller), then for
- * each of the min(s, nseg) segments drawn from b's trace root and nonce:
- * loads the checkpoint's parameters, m and v into a model on be, runs
- * cairn_task_replay over the segment's steps and compares the state root
- * at its end with b's; the first mismatch rejects, naming what differs.
+ * signature, the roots and every checkpoint's tensors; cairn_audit_read
+ * does it).  First the spec must be one this auditor can replay: the
+ * exact-v1 profile (else CAIRN_ENOTSUP) and a dataset root equal to
+ * dataset_root, that of ds, the local training split, computed once by
+ * the caller (else CAIRN_EMISMATCH: audit with the spec's data).  Neither
+ * is a rejection: an honest bundle must never be rejected because the
+ * auditor lacks its data.  Then, for each of the min(s, nseg) segments
+ * drawn from b's trace root and nonce: loads the checkpoint's parameters,
+ * m and v into a model on be, runs cairn_task_replay over the segment's
+ * steps and compares the state root at its end with b's; the first
+ * mismatch rejects, naming what differs.
  *
  * Returns 0 when the audit was done, accepted or not: *v holds the
  * verdict (unsigned) and, on a rejection, err says which check, which
  * segment and steps, and which roots.  A negative code when it could not
- * be done (bad arguments, out of memory, a backend error); *v is then
- * zeroed and err says why. */
+ * be done (bad arguments, a spec it cannot replay, out of memory, a
+ * backend error); *v is then zeroed and err says why. */
 int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
                        const cairn_dataset *ds,
                        const uint8_t dataset_root[CAIRN_HASH_BYTES],

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,6 +74,9 @@ double cairn__bench_median(double *t, int n);
 /* The train suite (bench_train.c): argv[0] is "train". */
 int cairn__bench_train_cmd(int argc, char **argv);
 
+/* The audit suite (bench_audit.c): argv[0] is "audit". */
+int cairn__bench_audit_cmd(int argc, char **argv);
+
 /* ---- OpenBLAS, loaded at run time (blas_ref.c) -------------------------
  * The binary never links a BLAS: cairn_blas_open dlopens libopenblas.so.0
  * (then libopenblas.so) and resolves the entry points below. */
@@ -102,6 +106,59 @@ struct cairn_blas {
 int cairn_blas_open(struct cairn_blas *b, char *why, size_t len);
 /* Closes what cairn_blas_open opened; safe on a zeroed struct. */
 void cairn_blas_close(struct cairn_blas *b);
+
+/* ---- the stream, hash and whole-run suites (issue 5) -------------------
+ * `cairn bench stream` (bench_stream.c), `cairn bench hash`
+ * (bench_hash.c), and `cairn bench` with no suite, which runs every suite
+ * and can sign its report (bench_report.c); argv[0] is the suite's name
+ * ("bench" for the whole run). */
+int cairn__bench_stream_cmd(int argc, char **argv);
+int cairn__bench_hash_cmd(int argc, char **argv);
+int cairn__bench_all_cmd(int argc, char **argv);
+/* The usage text of `cairn bench` (every suite and the whole run). */
+void cairn__bench_usage(FILE *f);
+/* `cairn bench verify FILE`: 0 good signature, 1 rejected, 2 unreadable
+ * or bad usage. */
+int cairn__bench_verify_cmd(int argc, char **argv);
+
+/* The independent triad a[j] = b[j] + scalar * c[j] (stream_ref.c, built
+ * apart with -O2); shares no code with cairn's loop. */
+void cairn__stream_ref_triad(double *a, const double *b, const double *c,
+                             double scalar, size_t n);
+
+/* The GPU side of the stream suite (bench_stream_cuda.cu): copies bytes
+ * from one device buffer to another with cairn's copy kernel and with
+ * cudaMemcpyDeviceToDevice, reps timed runs each after a warm-up, timed
+ * with CUDA events; GB/s counts the bytes read plus the bytes written.
+ * Returns 0, CAIRN_ENOTSUP without CUDA, CAIRN_ENODEV with no usable GPU,
+ * CAIRN_ENOMEM or CAIRN_EDEVICE (why[] says more). */
+struct cairn_bench_copy_result {
+	char device[128];     /* the GPU's name */
+	double kernel_gbps;   /* cairn's copy kernel, median */
+	double memcpy_gbps;   /* cudaMemcpyDeviceToDevice, median */
+	char why[192];        /* on failure: what went wrong */
+};
+int cairn__bench_stream_cuda(int device, size_t bytes, int reps,
+                             struct cairn_bench_copy_result *res);
+
+/* One line of a report's results array, as JSON (bench_report.c): suite,
+ * name, device, value, unit, and the reference's name and value with the
+ * ratio value / reference_value when reference is not NULL. */
+void cairn__bench_json_str(FILE *f, const char *s);
+void cairn__bench_json_row(FILE *f, const char *suite, const char *name,
+                           const char *device, double value,
+                           const char *unit, const char *reference,
+                           double reference_value);
+
+/* The signed report: body (the JSON text, starting with
+ * {"signer":"<public key hex>", and ending with a newline) followed by
+ * "signature: <128 hex>\n", the Ed25519 signature (cairn_identity_sign) of
+ * H(REPORT header || body).  cairn__bench_report_check returns 0 when
+ * buf[0..len) is such a report with a good signature, writing the signer's
+ * hex into signer (may be NULL); CAIRN_EFORMAT or CAIRN_ECRYPTO with why
+ * in why[0..why_len) otherwise.  A changed byte anywhere is rejected. */
+int cairn__bench_report_check(const char *buf, size_t len,
+                              char signer[65], char *why, size_t why_len);
 
 /* The command itself, cairn_cmd_bench, is declared in cairn/cli.h. */
 

@@ -101,8 +101,9 @@ static const char *const tag_str[] = {
 	"cairn/tensor-root/v1", "cairn/samples/v1", "cairn/state/v1",
 	"cairn/trace-leaf/v1", "cairn/trace-node/v1", "cairn/trace-root/v1",
 	"cairn/signature/v1", "cairn/task/v1", "cairn/result/v1",
-	"cairn/dataset/v1", "cairn/challenge/v1", "cairn/verdict/v1"};
-#define NTAGS 14 /* the highest tag in use */
+	"cairn/dataset/v1", "cairn/challenge/v1", "cairn/verdict/v1",
+	"cairn/report/v1"};
+#define NTAGS 15 /* the highest tag in use */
 
 /* H(header(tag) || a || b) with libsodium directly. */
 static void hh(int tag, const void *a, size_t alen, const void *b, size_t blen,

@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "../bench/bench.h" /* cairn__bench_report_check */
+
 static const char *g_bin;
 
 /* Runs "cairn ARGS" with stdout and stderr captured; returns the exit
@@ -466,6 +468,150 @@ static void test_info_json(void **state)
 	free(o);
 }
 
+/* The number after "key": in o (the first one), or -1 when absent or
+ * null. */
+static double json_num(const char *o, const char *key)
+{
+	char want[64];
+	const char *p;
+
+	snprintf(want, sizeof want, "\"%s\":", key);
+	p = strstr(o, want);
+	if (!p || !strncmp(p + strlen(want), "null", 4))
+		return -1.0;
+	return strtod(p + strlen(want), NULL);
+}
+
+/* Every result object of a report or suite in o has a positive value and
+ * a ratio; returns how many there were. */
+static int check_results(const char *o)
+{
+	const char *p = strstr(o, "\"results\":[");
+	int n = 0;
+
+	assert_non_null(p);
+	while ((p = strstr(p, "{\"suite\":"))) {
+		const char *end = strchr(p, '}');
+		char *row;
+		assert_non_null(end);
+		row = strndup(p, (size_t)(end - p + 1));
+		assert_non_null(row);
+		if (strstr(row, "\"error\":"))
+			fail_msg("a suite failed: %s", row);
+		assert_non_null(strstr(row, "\"name\":\""));
+		assert_non_null(strstr(row, "\"device\":\""));
+		assert_non_null(strstr(row, "\"unit\":\""));
+		assert_non_null(strstr(row, "\"reference\":"));
+		assert_non_null(strstr(row, "\"reference_value\":"));
+		assert_non_null(strstr(row, "\"ratio\":"));
+		assert_true(json_num(row, "value") > 0.0);
+		free(row);
+		n++;
+		p = end;
+	}
+	return n;
+}
+
+/* cairn bench stream / hash / the whole run: the JSON has the results
+ * with their references and ratios, and a signed report verifies while
+ * any changed byte of it is rejected. */
+static void test_bench_suites(void **state)
+{
+	char dir[] = "/tmp/cairn-test-bench-XXXXXX", cmd[512], *o, *rep;
+	char key[64], out[64];
+	size_t len = 0;
+	FILE *f;
+	(void)state;
+
+	assert_int_equal(run("-q bench stream --device cpu --reps 3 --json",
+			     &o),
+			 0);
+	assert_true(json_has(o, "suite", "\"stream\""));
+	assert_int_equal(check_results(o), 1);
+	assert_true(json_num(o, "ratio") > 0.0);
+	free(o);
+
+	assert_int_equal(run("-q bench hash --device cpu --quick --json", &o),
+			 0);
+	assert_true(json_has(o, "suite", "\"hash\""));
+	assert_int_equal(check_results(o), 2);
+	assert_non_null(strstr(o, "7454760"));
+	free(o);
+
+	assert_int_equal(run("bench nosuch --quick", &o), 2);
+	free(o);
+	assert_int_equal(run("bench --quick --out /tmp/x", &o), 2);
+	assert_non_null(strstr(o, "--key"));
+	free(o);
+
+	/* the whole run, signed */
+	assert_non_null(mkdtemp(dir));
+	snprintf(key, sizeof key, "%s/key", dir);
+	snprintf(out, sizeof out, "%s/report", dir);
+	snprintf(cmd, sizeof cmd, "-q keygen --out '%s'", key);
+	assert_int_equal(run(cmd, &o), 0);
+	free(o);
+	if (access("/usr/share/datasets/fashion-mnist/"
+		   "train-images-idx3-ubyte.gz",
+		   R_OK) != 0)
+		skip(); /* the train suite needs Fashion-MNIST */
+	snprintf(cmd, sizeof cmd,
+		 "-q bench --quick --device cpu --json --out '%s' --key '%s'",
+		 out, key);
+	assert_int_equal(run(cmd, &o), 0);
+	assert_non_null(strstr(o, "\"info\":{"));
+	assert_non_null(strstr(o, "\"packages\":"));
+	assert_true(json_has(o, "report", "\"cairn/report/v1\""));
+	assert_int_equal(check_results(o), 5); /* gemm, stream, hash x2, train */
+	assert_true(json_has(o, "suite", "\"gemm\""));
+	assert_true(json_has(o, "suite", "\"stream\""));
+	assert_true(json_has(o, "suite", "\"hash\""));
+	assert_true(json_has(o, "suite", "\"train\""));
+	free(o);
+
+	snprintf(cmd, sizeof cmd, "bench verify '%s'", out);
+	assert_int_equal(run(cmd, &o), 0);
+	assert_non_null(strstr(o, "good signature"));
+	free(o);
+
+	/* flip every byte: each one is rejected (in process), and one of
+	 * them through the command */
+	f = fopen(out, "rb");
+	assert_non_null(f);
+	rep = malloc(1 << 20);
+	assert_non_null(rep);
+	len = fread(rep, 1, 1 << 20, f);
+	fclose(f);
+	assert_true(len > 200 && len < (1 << 20));
+	assert_int_equal(cairn__bench_report_check(rep, len, NULL, NULL, 0), 0);
+	for (size_t i = 0; i < len; i++) {
+		for (int m = 0; m < 2; m++) {
+			char was = rep[i];
+			rep[i] = (char)(was ^ (m ? 0x80 : 0x01));
+			if (cairn__bench_report_check(rep, len, NULL, NULL, 0) ==
+			    0)
+				fail_msg("byte %zu of the report changed and "
+					 "still verified", i);
+			rep[i] = was;
+		}
+	}
+	assert_int_not_equal(cairn__bench_report_check(rep, len - 1, NULL,
+						       NULL, 0),
+			     0);
+	rep[len / 2] ^= 0x01;
+	f = fopen(out, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(rep, 1, len, f), len);
+	fclose(f);
+	assert_int_equal(run(cmd, &o), 1);
+	assert_non_null(strstr(o, "rejected"));
+	free(o);
+	free(rep);
+	unlink(out);
+	unlink(key);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +624,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_train_same_root),
 		cmocka_unit_test(test_train_errors),
 		cmocka_unit_test(test_info_json),
+		cmocka_unit_test(test_bench_suites),
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_cli PATH-TO-CAIRN\n");

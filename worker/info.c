@@ -613,6 +613,13 @@ static void info_print_json(FILE *f, const struct cairn_info *info)
 	fprintf(f, "%s]\n}\n", info->nmissing ? "\n  " : "");
 }
 
+/* The JSON of `cairn info --json`, for reports that embed it (the
+ * whole-run report of `cairn bench`): the same bytes. */
+void cairn_info_write_json(FILE *f, const struct cairn_info *info)
+{
+	info_print_json(f, info);
+}
+
 /* bytes as "512 KiB", "32 MiB", "5.6 GiB". */
 static void info_size(uint64_t b, char *buf, size_t len)
 {

@@ -47,7 +47,8 @@ extern "C" {
 	X(RESULT, 0x0B, "cairn/result/v1")                                     \
 	X(DATASET, 0x0C, "cairn/dataset/v1")                                   \
 	X(CHALLENGE, 0x0D, "cairn/challenge/v1")                               \
-	X(VERDICT, 0x0E, "cairn/verdict/v1")
+	X(VERDICT, 0x0E, "cairn/verdict/v1")                                   \
+	X(REPORT, 0x0F, "cairn/report/v1")
 
 enum cairn_domain {
 #define CAIRN__DOMAIN_ENUM(name, tag, str) CAIRN_DOM_##name = tag,

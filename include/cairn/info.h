@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -85,6 +86,10 @@ struct cairn_info {
  * CAIRN_EINVAL for a NULL info; CAIRN_EIO when hwloc cannot read the
  * topology at all, with the reason in err[0..err_len) (err may be NULL). */
 int cairn_info_collect(struct cairn_info *info, char *err, size_t err_len);
+
+/* Writes info as `cairn info --json` prints it (one object and a newline)
+ * to f. */
+void cairn_info_write_json(FILE *f, const struct cairn_info *info);
 
 /* "2.8.0" from hwloc's API version encoding, into buf (>= 16 bytes). */
 void cairn_info_hwloc_version(unsigned v, char *buf, size_t len);

@@ -1,0 +1,792 @@
+/* cairn: `cairn bench` with no suite (every suite, one report) and
+ * `cairn bench verify` (a signed report's check).
+ *
+ * The whole run runs gemm, stream, hash and train in turn, each in a child
+ * process (fork) with its --json output and its stderr captured in
+ * temporary files: a suite that fails, even by crashing, becomes a result
+ * with an "error" and the others still run.  The parent touches no device
+ * before the last child is done (a CUDA context does not survive fork);
+ * then it collects `cairn info` and prints one report:
+ *
+ *   {"signer":"<hex>",            only with --key
+ *    "report":"cairn/report/v1","quick":BOOL,
+ *    "info":{...cairn info --json...},
+ *    "results":[{"suite","name","device","value","unit","reference",
+ *                "reference_value","ratio"[,"error"]}...]}
+ *
+ * With --out FILE --key KEY the report (that JSON and a newline) goes to
+ * FILE followed by one line "signature: <128 hex>\n": the worker key's
+ * Ed25519 signature (cairn_identity_sign) of H(REPORT header || JSON and
+ * newline).  `cairn bench verify FILE` checks it; any changed byte fails.
+ *
+ * Exit codes: the whole run 0 when every suite succeeded, 1 when one
+ * failed (the report still says which), 2 bad usage; verify 0 good
+ * signature, 1 rejected, 2 unreadable or bad usage. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "cairn/attest.h"
+#include "cairn/cli.h"
+#include "cairn/error.h"
+#include "cairn/identity.h"
+#include "cairn/info.h"
+
+#define REPORT_MAX_ROWS 32
+#define REPORT_FILE_MAX (64u << 20) /* verify reads at most this much */
+#define REPORT_SIG_LINE "signature: "
+#define REPORT_SIG_LINE_BYTES (11 + 2 * CAIRN_SIGNATURE_BYTES + 1)
+
+/* One result, parsed from a suite's --json output. */
+struct report_row {
+	char suite[16], name[128], device[320], unit[16];
+	char reference[160], error[320];
+	double value, reference_value;
+	int have_reference, failed;
+};
+
+struct report {
+	struct report_row rows[REPORT_MAX_ROWS];
+	int nrows;
+};
+
+struct all_args {
+	const char *device, *threads, *out, *key;
+	int quick, json;
+};
+
+typedef int (*report_suite_fn)(int argc, char **argv);
+
+/* `cairn bench gemm ...` through the dispatcher (its command is static
+ * in bench_gemm.c): argv[0] is "gemm". */
+static int report_gemm(int argc, char **argv)
+{
+	char *av[24];
+
+	if (argc > 22)
+		return 2;
+	av[0] = "bench";
+	memcpy(av + 1, argv, (size_t)argc * sizeof *av);
+	av[argc + 1] = NULL;
+	return cairn_cmd_bench(argc + 1, av);
+}
+
+/* ---- JSON output ------------------------------------------------------ */
+
+void cairn__bench_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+void cairn__bench_json_row(FILE *f, const char *suite, const char *name,
+                           const char *device, double value, const char *unit,
+                           const char *reference, double reference_value)
+{
+	fprintf(f, "{\"suite\":");
+	cairn__bench_json_str(f, suite);
+	fprintf(f, ",\"name\":");
+	cairn__bench_json_str(f, name);
+	fprintf(f, ",\"device\":");
+	cairn__bench_json_str(f, device);
+	fprintf(f, ",\"value\":%.6g,\"unit\":", value);
+	cairn__bench_json_str(f, unit);
+	if (reference) {
+		fprintf(f, ",\"reference\":");
+		cairn__bench_json_str(f, reference);
+		fprintf(f, ",\"reference_value\":%.6g,\"ratio\":%.4f}",
+		        reference_value,
+		        reference_value > 0 ? value / reference_value : 0.0);
+	} else {
+		fprintf(f, ",\"reference\":null,\"reference_value\":null,"
+		           "\"ratio\":null}");
+	}
+}
+
+/* ---- JSON input: just enough for the suites' own flat objects ---------- */
+
+/* The value after "key": in [p, end), or NULL. */
+static const char *report_find(const char *p, const char *end, const char *key)
+{
+	char want[64];
+	size_t wl;
+
+	snprintf(want, sizeof want, "\"%s\":", key);
+	wl = strlen(want);
+	for (; p + wl <= end; p++)
+		if (!memcmp(p, want, wl))
+			return p + wl;
+	return NULL;
+}
+
+/* The string value of key into buf (unescaped); 0, or -1 when absent or
+ * not a string. */
+static int report_str(const char *p, const char *end, const char *key,
+                      char *buf, size_t len)
+{
+	const char *v = report_find(p, end, key);
+	size_t n = 0;
+
+	if (!v || *v != '"' || !len)
+		return -1;
+	for (v++; v < end && *v != '"'; v++) {
+		char ch = *v;
+		if (ch == '\\' && v + 1 < end) {
+			v++;
+			ch = *v;
+			if (ch == 'u' && v + 4 < end) {
+				ch = (char)strtol((char[]){v[3], v[4], 0}, NULL,
+				                  16);
+				v += 4;
+			}
+		}
+		if (n + 1 < len)
+			buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The number value of key; 0, or -1 when absent or not a number. */
+static int report_num(const char *p, const char *end, const char *key,
+                      double *out)
+{
+	const char *v = report_find(p, end, key);
+	char *e;
+
+	if (!v)
+		return -1;
+	errno = 0;
+	*out = strtod(v, &e);
+	return e == v || errno ? -1 : 0;
+}
+
+static struct report_row *report_add(struct report *r, const char *suite)
+{
+	struct report_row *row;
+
+	if (r->nrows >= REPORT_MAX_ROWS)
+		return NULL;
+	row = &r->rows[r->nrows++];
+	memset(row, 0, sizeof *row);
+	snprintf(row->suite, sizeof row->suite, "%s", suite);
+	return row;
+}
+
+/* The rows of a stream or hash suite: the objects of its "results". */
+static int report_parse_rows(struct report *r, const char *suite, const char *o,
+                             const char *end)
+{
+	const char *p = report_find(o, end, "results");
+	int n = 0;
+
+	if (!p || *p != '[')
+		return -1;
+	while ((p = memchr(p, '{', (size_t)(end - p)))) {
+		const char *q = p;
+		struct report_row *row;
+		int in_str = 0;
+
+		for (; q < end; q++) { /* the matching '}' (no nesting) */
+			if (*q == '\\' && in_str)
+				q++;
+			else if (*q == '"')
+				in_str = !in_str;
+			else if (*q == '}' && !in_str)
+				break;
+		}
+		if (q >= end || !(row = report_add(r, suite)))
+			return -1;
+		if (report_str(p, q, "name", row->name, sizeof row->name) ||
+		    report_str(p, q, "device", row->device,
+		               sizeof row->device) ||
+		    report_str(p, q, "unit", row->unit, sizeof row->unit) ||
+		    report_num(p, q, "value", &row->value))
+			return -1;
+		row->have_reference =
+		    report_str(p, q, "reference", row->reference,
+		               sizeof row->reference) == 0 &&
+		    report_num(p, q, "reference_value",
+		               &row->reference_value) == 0;
+		n++;
+		p = q;
+	}
+	return n ? 0 : -1;
+}
+
+/* One suite's --json output into rows; -1 when it is not what the suite
+ * prints. */
+static int report_parse(struct report *r, const char *suite, const char *o,
+                        size_t len)
+{
+	const char *end = o + len;
+	struct report_row *row;
+	char dev[128], desc[160];
+	double size, threads, batch;
+
+	if (strcmp(suite, "gemm") && strcmp(suite, "train"))
+		return report_parse_rows(r, suite, o, end);
+	if (!(row = report_add(r, suite)) ||
+	    report_str(o, end, "device", dev, sizeof dev) ||
+	    report_str(o, end, "device_desc", desc, sizeof desc))
+		return -1;
+	snprintf(row->device, sizeof row->device, "%s: %s", dev, desc);
+	if (!strcmp(suite, "gemm")) {
+		if (report_num(o, end, "size", &size) ||
+		    report_num(o, end, "exact_gflops", &row->value))
+			return -1;
+		snprintf(row->name, sizeof row->name,
+		         "exact-v1 SGEMM %.0f x %.0f x %.0f", size, size, size);
+		snprintf(row->unit, sizeof row->unit, "GFLOP/s");
+		row->have_reference =
+		    report_str(o, end, "reference", row->reference,
+		               sizeof row->reference) == 0 &&
+		    report_num(o, end, "reference_gflops",
+		               &row->reference_value) == 0;
+		return 0;
+	}
+	if (report_num(o, end, "threads", &threads) ||
+	    report_num(o, end, "batch", &batch) ||
+	    report_num(o, end, "samples_per_second", &row->value))
+		return -1;
+	snprintf(row->name, sizeof row->name,
+	         "fmnist-mlp training step, batch %.0f", batch);
+	snprintf(row->unit, sizeof row->unit, "samples/s");
+	return 0;
+}
+
+/* ---- the whole run ---------------------------------------------------- */
+
+void cairn__bench_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: cairn bench [OPTIONS]            every suite, one "
+	        "report\n"
+	        "       cairn bench SUITE [OPTIONS]      one suite\n"
+	        "       cairn bench verify FILE          check a signed "
+	        "report\n\n"
+	        "Measures this machine.  Suites:\n"
+	        "  gemm    exact-profile SGEMM beside OpenBLAS (cpu) or "
+	        "cuBLAS (gpu)\n"
+	        "  stream  memory bandwidth: CPU triad, GPU device-to-device "
+	        "copy\n"
+	        "  hash    tensor-root throughput beside libsodium's "
+	        "BLAKE2b\n"
+	        "  train   samples/s of the reference job's training step\n"
+	        "  audit   an audit's cost against the task it audits\n\n"
+	        "options of the whole run (gemm, stream, hash, train):\n"
+	        "  --quick      a short run (under 15 s on 2 cores; the "
+	        "default, under 60 s)\n"
+	        "  --device D   auto (default), cpu or gpu, for every suite\n"
+	        "  --threads T  CPU threads (default: one per core)\n"
+	        "  --json       one JSON object on stdout: the cairn info "
+	        "data and the results\n"
+	        "  --out FILE   write the report, signed, to FILE (needs "
+	        "--key)\n"
+	        "  --key FILE   the worker key (cairn keygen) that signs "
+	        "the report\n"
+	        "  -h, --help   this text\n\n"
+	        "'cairn bench SUITE --help' lists a suite's options.\n"
+	        "exit status: 0 ok, 1 a suite failed (the report says which), "
+	        "2 bad usage\n");
+}
+
+/* 0, 1 after --help, or 2 after printing a usage error. */
+static int all_parse(int argc, char **argv, struct all_args *a)
+{
+	memset(a, 0, sizeof *a);
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		long long x;
+
+		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+			cairn__bench_usage(stdout);
+			return 1;
+		} else if (!strcmp(o, "--json")) {
+			a->json = 1;
+			continue;
+		} else if (!strcmp(o, "--quick")) {
+			a->quick = 1;
+			continue;
+		} else if (!strcmp(o, "--device") && v) {
+			if (strcmp(v, "auto") && strcmp(v, "cpu") &&
+			    strcmp(v, "gpu")) {
+				fprintf(
+				    stderr,
+				    "cairn bench: --device '%s': want auto, "
+				    "cpu or gpu\n",
+				    v);
+				return 2;
+			}
+			a->device = v;
+		} else if (!strcmp(o, "--threads")) {
+			if (cairn__bench_parse_int("", o, v, 1, 1024, &x))
+				return 2;
+			a->threads = v;
+		} else if (!strcmp(o, "--out") && v) {
+			a->out = v;
+		} else if (!strcmp(o, "--key") && v) {
+			a->key = v;
+		} else {
+			fprintf(stderr,
+			        "cairn bench: unknown option or suite '%s'%s "
+			        "(suites: gemm, stream, hash, train, audit, "
+			        "verify); see 'cairn bench --help'\n",
+			        o, v ? "" : " (or a missing value)");
+			return 2;
+		}
+		i++;
+	}
+	if (!a->out != !a->key) {
+		fprintf(stderr,
+		        "cairn bench: %s needs %s: a signed report is "
+		        "written with the worker key (cairn keygen)\n",
+		        a->out ? "--out" : "--key", a->out ? "--key" : "--out");
+		return 2;
+	}
+	return 0;
+}
+
+/* Reads all of f (rewound) into a NUL-terminated heap string; NULL when
+ * out of memory.  Caller frees. */
+static char *report_slurp(FILE *f, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+
+	rewind(f);
+	while (buf) {
+		n += fread(buf + n, 1, cap - n - 1, f);
+		if (n < cap - 1)
+			break;
+		char *bigger = realloc(buf, cap * 2);
+		if (!bigger)
+			free(buf);
+		buf = bigger;
+		cap *= 2;
+	}
+	if (buf)
+		buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* The last non-empty line of s, into buf, without its newline. */
+static void report_last_line(const char *s, char *buf, size_t len)
+{
+	size_t n = strlen(s);
+	const char *e, *b;
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	e = s + n;
+	for (b = e; b > s && b[-1] != '\n'; b--)
+		;
+	snprintf(buf, len, "%.*s", (int)(e - b), b);
+}
+
+/* Runs fn(argc, argv) in a child with stdout and stderr captured; adds its
+ * rows to r, or one row with an error.  Returns 0 when it succeeded. */
+static int report_run_suite(struct report *r, const char *suite,
+                            report_suite_fn fn, int argc, char **argv)
+{
+	FILE *out = tmpfile(), *err = tmpfile();
+	char *o = NULL, *e = NULL;
+	size_t olen = 0, elen = 0;
+	struct report_row *row;
+	int st = 0, rc = -1, nrows = r->nrows;
+	pid_t pid = -1;
+
+	if (!out || !err)
+		goto fail;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		int ex;
+		if (dup2(fileno(out), 1) < 0 || dup2(fileno(err), 2) < 0)
+			_exit(125);
+		ex = fn(argc, argv);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(ex & 0xff);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		goto fail;
+	o = report_slurp(out, &olen);
+	e = report_slurp(err, &elen);
+	if (!o || !e)
+		goto fail;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+	    report_parse(r, suite, o, olen) == 0) {
+		rc = 0;
+		goto out;
+	}
+fail:
+	r->nrows = nrows; /* drop the rows of a half-parsed output */
+	row = report_add(r, suite);
+	if (!row)
+		goto out;
+	snprintf(row->name, sizeof row->name, "%s", suite);
+	row->failed = 1;
+	if (e && e[0])
+		report_last_line(e, row->error, sizeof row->error);
+	else if (pid > 0 && WIFSIGNALED(st))
+		snprintf(row->error, sizeof row->error,
+		         "cairn bench %s: killed by signal %d", suite,
+		         WTERMSIG(st));
+	else if (o && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		snprintf(row->error, sizeof row->error,
+		         "cairn bench %s: output not understood", suite);
+	else
+		snprintf(row->error, sizeof row->error,
+		         "cairn bench %s: could not run (%s)", suite,
+		         strerror(errno));
+out:
+	if (out)
+		fclose(out);
+	if (err)
+		fclose(err);
+	free(o);
+	free(e);
+	return rc;
+}
+
+/* The report's JSON (and its newline) into f. */
+static void report_write_json(FILE *f, const struct all_args *a,
+                              const char *signer, const struct report *r,
+                              const struct cairn_info *info)
+{
+	fprintf(f, "{");
+	if (signer)
+		fprintf(f, "\"signer\":\"%s\",", signer);
+	fprintf(f, "\"report\":\"%s\",\"quick\":%s,\"info\":",
+	        cairn_domain_string(CAIRN_DOM_REPORT),
+	        a->quick ? "true" : "false");
+	if (info)
+		cairn_info_write_json(f, info);
+	else
+		fprintf(f, "null");
+	fprintf(f, ",\"results\":[");
+	for (int i = 0; i < r->nrows; i++) {
+		const struct report_row *row = &r->rows[i];
+		if (i)
+			fprintf(f, ",\n");
+		if (!row->failed) {
+			cairn__bench_json_row(
+			    f, row->suite, row->name, row->device, row->value,
+			    row->unit,
+			    row->have_reference ? row->reference : NULL,
+			    row->reference_value);
+			continue;
+		}
+		fprintf(f, "{\"suite\":");
+		cairn__bench_json_str(f, row->suite);
+		fprintf(f, ",\"name\":");
+		cairn__bench_json_str(f, row->name);
+		fprintf(f, ",\"device\":null,\"value\":null,\"unit\":null,"
+		           "\"reference\":null,\"reference_value\":null,"
+		           "\"ratio\":null,\"error\":");
+		cairn__bench_json_str(f, row->error);
+		fprintf(f, "}");
+	}
+	fprintf(f, "]}\n");
+}
+
+/* The report as a table. */
+static void report_print_text(const struct all_args *a, const struct report *r)
+{
+	printf("cairn bench: %s run, every suite\n",
+	       a->quick ? "quick" : "full");
+	for (int i = 0; i < r->nrows; i++) {
+		const struct report_row *row = &r->rows[i];
+		if (row->failed) {
+			printf("  %-7s FAILED: %s\n", row->suite, row->error);
+			continue;
+		}
+		printf("  %-7s %s\n", row->suite, row->name);
+		printf("          %-10s %10.2f %s  (%s)\n", "cairn", row->value,
+		       row->unit, row->device);
+		if (row->have_reference)
+			printf("          %-10s %10.2f %s  %s\n          %-10s "
+			       "%10.3f\n",
+			       "reference", row->reference_value, row->unit,
+			       row->reference, "ratio",
+			       row->reference_value > 0
+			           ? row->value / row->reference_value
+			           : 0.0);
+	}
+}
+
+/* Signs body[0..len) and writes it with its signature line to path. */
+static int report_save(const struct cairn_identity *id, const char *body,
+                       size_t len, const char *path)
+{
+	uint8_t digest[CAIRN_HASH_BYTES], sig[CAIRN_SIGNATURE_BYTES];
+	char hex[2][CAIRN_HASH_HEX_BYTES];
+	FILE *f;
+	int rc;
+
+	if ((rc = cairn_hash_domain(CAIRN_DOM_REPORT, body, len, digest)) ||
+	    (rc = cairn_identity_sign(id, digest, sizeof digest, sig)))
+		return rc;
+	cairn_hash_to_hex(sig, hex[0]);
+	cairn_hash_to_hex(sig + 32, hex[1]);
+	f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "cairn bench: --out %s: %s\n", path,
+		        strerror(errno));
+		return CAIRN_EIO;
+	}
+	fwrite(body, 1, len, f);
+	fprintf(f, "%s%s%s\n", REPORT_SIG_LINE, hex[0], hex[1]);
+	if (fclose(f)) {
+		fprintf(stderr, "cairn bench: --out %s: %s\n", path,
+		        strerror(errno));
+		return CAIRN_EIO;
+	}
+	return 0;
+}
+
+int cairn__bench_all_cmd(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		report_suite_fn fn;
+		const char *quick[4], *full[4]; /* the suite's own options */
+	} suites[] = {
+	    {"gemm",
+	     NULL,
+	     {"--size", "512", "--reps", "5"},
+	     {"--size", "1024", "--reps", "10"}},
+	    {"stream", cairn__bench_stream_cmd, {"--quick"}, {NULL}},
+	    {"hash", cairn__bench_hash_cmd, {"--quick"}, {NULL}},
+	    {"train",
+	     cairn__bench_train_cmd,
+	     {"--steps", "5", "--warmup", "1"},
+	     {"--steps", "20", "--warmup", "3"}},
+	};
+	const int nsuites = (int)(sizeof suites / sizeof suites[0]);
+	struct all_args a;
+	struct report *r = NULL;
+	struct cairn_info *info = NULL;
+	struct cairn_identity id;
+	char pub[CAIRN_PUBLIC_KEY_HEX_BYTES], err[512], *body = NULL;
+	size_t blen = 0;
+	FILE *mem = NULL;
+	int rc, ex = 1, failed = 0, progress = isatty(2);
+
+	memset(&id, 0, sizeof id);
+	rc = all_parse(argc, argv, &a);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	if (a.key) {
+		rc = cairn_identity_load(&id, a.key, err, sizeof err);
+		if (!rc)
+			rc = cairn_identity_public_hex(&id, pub);
+		if (rc) {
+			fprintf(stderr, "cairn bench: --key: %s\n",
+			        err[0] ? err : cairn_strerror(rc));
+			ex = 2;
+			goto out;
+		}
+	}
+	r = calloc(1, sizeof *r);
+	info = calloc(1, sizeof *info);
+	if (!r || !info) {
+		fprintf(stderr, "cairn bench: out of memory\n");
+		goto out;
+	}
+	for (int s = 0; s < nsuites; s++) {
+		char *av[16];
+		const char *const *own =
+		    a.quick ? suites[s].quick : suites[s].full;
+		int ac = 0;
+
+		av[ac++] = (char *)suites[s].name;
+		av[ac++] = "--json";
+		for (int k = 0; k < 4 && own[k]; k++)
+			av[ac++] = (char *)own[k];
+		if (a.device) {
+			av[ac++] = "--device";
+			av[ac++] = (char *)a.device;
+		}
+		if (a.threads) {
+			av[ac++] = "--threads";
+			av[ac++] = (char *)a.threads;
+		}
+		av[ac] = NULL;
+		if (progress)
+			fprintf(stderr, "\rcairn bench: [%d/%d] %-8s ...%20s",
+			        s + 1, nsuites, suites[s].name, "");
+		if (report_run_suite(r, suites[s].name,
+		                     suites[s].fn ? suites[s].fn : report_gemm,
+		                     ac, av))
+			failed++;
+	}
+	if (progress)
+		fprintf(stderr, "\r%60s\r", "");
+	/* After the children: the parent may now touch the GPU. */
+	if (cairn_info_collect(info, err, sizeof err)) {
+		free(info);
+		info = NULL;
+	}
+	mem = open_memstream(&body, &blen);
+	if (!mem) {
+		fprintf(stderr, "cairn bench: out of memory\n");
+		goto out;
+	}
+	report_write_json(mem, &a, a.key ? pub : NULL, r, info);
+	if (fclose(mem) || !body) {
+		mem = NULL;
+		fprintf(stderr, "cairn bench: out of memory\n");
+		goto out;
+	}
+	mem = NULL;
+	if (a.json)
+		fwrite(body, 1, blen, stdout);
+	else
+		report_print_text(&a, r);
+	if (a.out) {
+		rc = report_save(&id, body, blen, a.out);
+		if (rc) {
+			fprintf(stderr,
+			        "cairn bench: the report was not "
+			        "written to %s: %s\n",
+			        a.out, cairn_strerror(rc));
+			goto out;
+		}
+		if (!a.json)
+			printf("report signed by %s written to %s\n", pub,
+			       a.out);
+	}
+	for (int i = 0; i < r->nrows; i++)
+		if (r->rows[i].failed)
+			fprintf(stderr, "cairn bench: suite %s failed: %s\n",
+			        r->rows[i].suite, r->rows[i].error);
+	ex = failed ? 1 : 0;
+out:
+	cairn_identity_wipe(&id);
+	free(body);
+	free(r);
+	free(info);
+	return ex;
+}
+
+/* ---- signed reports --------------------------------------------------- */
+
+static int report_reject(char *why, size_t len, int rc, const char *msg)
+{
+	if (why && len)
+		snprintf(why, len, "%s", msg);
+	return rc;
+}
+
+int cairn__bench_report_check(const char *buf, size_t len, char signer[65],
+                              char *why, size_t why_len)
+{
+	static const char head[] = "{\"signer\":\"";
+	const size_t hl = sizeof head - 1;
+	uint8_t pub[CAIRN_PUBLIC_KEY_BYTES], sig[CAIRN_SIGNATURE_BYTES];
+	uint8_t digest[CAIRN_HASH_BYTES];
+	const char *line;
+	size_t body;
+
+	if (!buf || len < hl + 64 + 2 + REPORT_SIG_LINE_BYTES)
+		return report_reject(why, why_len, CAIRN_EFORMAT,
+		                     "too short to be a signed report");
+	body = len - REPORT_SIG_LINE_BYTES;
+	line = buf + body;
+	if (buf[len - 1] != '\n' || buf[body - 1] != '\n' ||
+	    memcmp(line, REPORT_SIG_LINE, 11))
+		return report_reject(
+		    why, why_len, CAIRN_EFORMAT,
+		    "no 'signature: <128 hex>' line at the end");
+	if (cairn_hash_from_hex(line + 11, 64, sig) ||
+	    cairn_hash_from_hex(line + 75, 64, sig + 32))
+		return report_reject(why, why_len, CAIRN_EFORMAT,
+		                     "the signature is not 128 lower-case hex "
+		                     "digits");
+	if (memcmp(buf, head, hl) || buf[hl + 64] != '"' ||
+	    cairn_hash_from_hex(buf + hl, 64, pub))
+		return report_reject(why, why_len, CAIRN_EFORMAT,
+		                     "the report does not start with "
+		                     "{\"signer\":\"<64 lower-case hex>\"");
+	if (cairn_hash_domain(CAIRN_DOM_REPORT, buf, body, digest) ||
+	    cairn_identity_verify(pub, digest, sizeof digest, sig))
+		return report_reject(why, why_len, CAIRN_ECRYPTO,
+		                     "the signature does not match the report "
+		                     "(changed bytes, or another key's)");
+	if (signer) {
+		memcpy(signer, buf + hl, 64);
+		signer[64] = '\0';
+	}
+	return 0;
+}
+
+/* `cairn bench verify FILE`: argv[0] is "verify". */
+int cairn__bench_verify_cmd(int argc, char **argv)
+{
+	char signer[65], why[160];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int rc;
+
+	if (argc == 2 &&
+	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		printf("usage: cairn bench verify FILE\n\n"
+		       "Checks a report written by 'cairn bench --out FILE "
+		       "--key KEY': its\nsignature over every byte, and "
+		       "prints the signer's public key.\n\n"
+		       "exit status: 0 good signature, 1 rejected, 2 "
+		       "unreadable or bad usage\n");
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "cairn bench verify: want one report file "
+		                "(cairn bench verify FILE)\n");
+		return 2;
+	}
+	f = fopen(argv[1], "rb");
+	if (!f) {
+		fprintf(stderr, "cairn bench verify: %s: %s\n", argv[1],
+		        strerror(errno));
+		return 2;
+	}
+	buf = malloc(REPORT_FILE_MAX + 1);
+	if (buf)
+		len = fread(buf, 1, REPORT_FILE_MAX + 1, f);
+	fclose(f);
+	if (!buf || len > REPORT_FILE_MAX) {
+		fprintf(stderr, "cairn bench verify: %s: %s\n", argv[1],
+		        buf ? "larger than 64 MiB: not a report"
+		            : "out of memory");
+		free(buf);
+		return 2;
+	}
+	rc = cairn__bench_report_check(buf, len, signer, why, sizeof why);
+	free(buf);
+	if (rc) {
+		fprintf(stderr, "cairn bench verify: %s: rejected: %s\n",
+		        argv[1], why);
+		return 1;
+	}
+	printf("cairn bench verify: %s: good signature by %s\n", argv[1],
+	       signer);
+	return 0;
+}

@@ -2,23 +2,17 @@
  * them from a bundle's checkpoints, signed verdicts.
  *
  * Ownership: cairn_audit_bundle makes one model on the caller's backend
- * for the call and frees it on every path; it only reads the bundle and
- * the dataset.  cairn_audit_read hands the bundle it read to the caller
- * (cairn_bundle_free); on a rejection it holds the file's bytes and
- * protobuf-c's unpacked copy for the call only. */
-#include <errno.h>
-#include <fcntl.h>
+ * for the call and frees it on every path; it only reads the bundle (for a
+ * lazily read one, the drawn checkpoints' tensors from its file, through a
+ * buffer it frees) and the dataset.  cairn_audit_read and _read_lazy hand
+ * the bundle they read to the caller (cairn_bundle_free). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 #include "attest_impl.h"
 #include "cairn/audit.h"
-#include "cairn/bundle.pb-c.h"
 #include "cairn/error.h"
 
 /* ---- challenge --------------------------------------------------------- */
@@ -142,16 +136,23 @@ static uint32_t state_diff(const struct cairn_state *a,
 	return d;
 }
 
-/* The claimed record of state k (1 <= k < nstates): checkpoint k's, or the
- * final state for the last. */
-static const struct cairn_state *claimed_state(const struct cairn_bundle *b,
-                                               uint32_t k)
+/* The claimed record of state k (1 <= k < nstates) into *st: the final
+ * state for the last; else checkpoint k's.  A lazily read bundle has not
+ * hashed that one's tensors: they are loaded into md (whose replayed state
+ * is no longer needed) and hashed there, and CAIRN_ECRYPTO says they are
+ * not trace entry k either. */
+static int claimed_state(const struct cairn_bundle *b, cairn_model *md,
+                         uint32_t k, struct cairn_state *st)
 {
-	if (k + 1 == b->nstates)
-		return &b->final_state;
-	if (k < b->ncheckpoints)
-		return &b->checkpoints[k].state;
-	return NULL;
+	if (k + 1 == b->nstates) {
+		*st = b->final_state;
+		return 0;
+	}
+	if (b->checkpoints[k].params) {
+		*st = b->checkpoints[k].state;
+		return 0;
+	}
+	return cairn_bundle_load_checkpoint(b, k, md, st, NULL, 0);
 }
 
 static void reject(struct cairn_audit_verdict *v, int check, uint32_t seg,
@@ -167,61 +168,53 @@ static void reject(struct cairn_audit_verdict *v, int check, uint32_t seg,
 	v->diff = diff;
 }
 
-/* Replays segment seg of b on model md and compares its end with b's
- * trace.  0 with *mismatch = 0 or 1 (and *diff, and the replayed state
- * root in root); negative on a failure. */
+/* What one segment's audit found. */
+struct seg_result {
+	int bad_check;  /* CAIRN_AUDIT_REVEAL or _START: the checkpoint it
+	                 * starts from is not the trace's (err says why) */
+	int mismatch;   /* the replay ends on another state root */
+	int diff_known; /* diff compares with the claimed record */
+	uint32_t diff;
+	uint8_t root[CAIRN_HASH_BYTES]; /* the replayed state root */
+};
+
+/* Loads the checkpoint segment seg starts from into md, checked
+ * (cairn_bundle_load_checkpoint: a lazily read bundle's tensors are read
+ * and hashed now), replays the segment and compares its end with b's
+ * trace.  0 with *r filled; negative on a failure. */
 static int audit_segment(cairn_model *md, const struct cairn_bundle *b,
-                         const cairn_dataset *ds, uint32_t seg, int *mismatch,
-                         uint32_t *diff, int *reveal_bad,
-                         uint8_t root[CAIRN_HASH_BYTES], char *err,
-                         size_t errlen)
+                         const cairn_dataset *ds, uint32_t seg,
+                         struct seg_result *r, char *err, size_t errlen)
 {
 	const struct cairn_task_spec *sp = &b->spec;
-	const struct cairn_bundle_checkpoint *cp = &b->checkpoints[seg];
-	const struct cairn_state *want;
 	uint32_t c = sp->checkpoint_every;
-	struct cairn_state end;
+	struct cairn_state end, want;
 	int rc;
 
-	*mismatch = 0;
-	*diff = 0;
-	*reveal_bad = 0;
-	/* The start: the revealed record must be trace entry seg. */
-	rc = cairn_state_root(&cp->state, root);
-	if (rc)
-		return rc;
-	if (cp->state.step != (uint64_t)seg * c ||
-	    !cairn_hash_equal(root, b->state_roots +
-	                                (size_t)seg * CAIRN_HASH_BYTES)) {
-		*reveal_bad = 1;
+	memset(r, 0, sizeof *r);
+	rc = cairn_bundle_load_checkpoint(b, seg, md, NULL, err, errlen);
+	if (rc == CAIRN_ECRYPTO || rc == CAIRN_EMISMATCH) {
+		r->bad_check = rc == CAIRN_ECRYPTO ? CAIRN_AUDIT_REVEAL
+		                                   : CAIRN_AUDIT_START;
 		return 0;
 	}
-	rc = cairn_model_write(md, CAIRN_MODEL_PARAMS, cp->params);
-	if (!rc)
-		rc = cairn_model_write(md, CAIRN_MODEL_M, cp->m);
-	if (!rc)
-		rc = cairn_model_write(md, CAIRN_MODEL_V, cp->v);
-	if (rc) {
-		cairn__seterr(err, errlen,
-		              "cannot load checkpoint %" PRIu32
-		              " into the model: %s",
-		              seg, cairn_strerror(rc));
+	if (rc)
 		return rc;
-	}
 	rc = cairn_task_replay(md, sp, ds, seg * c, (seg + 1) * c, &end, NULL,
 	                       err, errlen);
 	if (rc)
 		return rc;
-	rc = cairn_state_root(&end, root);
+	rc = cairn_state_root(&end, r->root);
 	if (rc)
 		return rc;
-	if (cairn_hash_equal(root, b->state_roots +
-	                               (size_t)(seg + 1) * CAIRN_HASH_BYTES))
+	if (cairn_hash_equal(r->root, b->state_roots +
+	                                  (size_t)(seg + 1) * CAIRN_HASH_BYTES))
 		return 0;
-	*mismatch = 1;
-	want = claimed_state(b, seg + 1);
-	if (want)
-		*diff = state_diff(&end, want);
+	r->mismatch = 1;
+	if (!claimed_state(b, md, seg + 1, &want)) {
+		r->diff = state_diff(&end, &want);
+		r->diff_known = 1;
+	}
 	return 0;
 }
 
@@ -233,7 +226,8 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 {
 	const struct cairn_task_spec *sp;
 	cairn_model *md = NULL;
-	char hx[CAIRN_HASH_HEX_BYTES], hy[CAIRN_HASH_HEX_BYTES], names[64];
+	char hx[CAIRN_HASH_HEX_BYTES], hy[CAIRN_HASH_HEX_BYTES], names[96];
+	char why[1024];
 	uint32_t nseg, c;
 	int rc;
 
@@ -302,28 +296,39 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 		goto fail;
 	}
 	for (uint32_t i = 0; i < v->nsegments; i++) {
-		uint32_t seg = v->segments[i], diff;
-		uint8_t got[CAIRN_HASH_BYTES];
-		int bad, reveal_bad;
+		uint32_t seg = v->segments[i];
+		struct seg_result r;
 
-		rc = audit_segment(md, b, ds, seg, &bad, &diff, &reveal_bad,
-		                   got, err, errlen);
+		rc = audit_segment(md, b, ds, seg, &r, err, errlen);
 		if (rc)
 			goto fail;
-		if (reveal_bad) {
-			reject(v, CAIRN_AUDIT_REVEAL, seg, c, 0);
-			cairn__seterr(
-			    err, errlen,
-			    "check reveal: segment %" PRIu32 " (steps %" PRIu32
-			    "..%" PRIu32 "): checkpoint %" PRIu32
-			    " is not entry %" PRIu32 " of the trace",
-			    seg, v->step_first, v->step_last, seg, seg);
+		if (r.bad_check) {
+			/* err holds the reader's message for the checkpoint. */
+			snprintf(why, sizeof why, "%s", err ? err : "");
+			reject(v, r.bad_check,
+			       r.bad_check == CAIRN_AUDIT_REVEAL
+			           ? seg
+			           : CAIRN_AUDIT_NO_SEGMENT,
+			       c, 0);
+			cairn__seterr(err, errlen,
+			              "check %s: segment %" PRIu32
+			              " (steps %" PRIu32 "..%" PRIu32 "): %s",
+			              cairn_audit_check_name(r.bad_check), seg,
+			              seg * c + 1, (seg + 1) * c, why);
 			goto out;
 		}
-		if (bad) {
-			reject(v, CAIRN_AUDIT_REPLAY, seg, c, diff);
-			cairn_audit_diff_names(diff, names, sizeof names);
-			cairn_hash_to_hex(got, hx);
+		if (r.mismatch) {
+			reject(v, CAIRN_AUDIT_REPLAY, seg, c, r.diff);
+			if (r.diff_known)
+				cairn_audit_diff_names(r.diff, names,
+				                       sizeof names);
+			else
+				snprintf(names, sizeof names,
+				         "unknown (checkpoint %" PRIu32
+				         " is not trace entry %" PRIu32
+				         " either)",
+				         seg + 1, seg + 1);
+			cairn_hash_to_hex(r.root, hx);
 			cairn_hash_to_hex(b->state_roots + (size_t)(seg + 1) *
 			                                       CAIRN_HASH_BYTES,
 			                  hy);
@@ -335,7 +340,7 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 			    "; differs: %s%s",
 			    seg, v->step_first, v->step_last,
 			    cairn_backend_name(be), hx, hy, v->step_last, names,
-			    (diff & CAIRN_AUDIT_DIFF_SAMPLES)
+			    (r.diff & CAIRN_AUDIT_DIFF_SAMPLES)
 			        ? " (the worker trained on other "
 			          "samples)"
 			        : "");
@@ -355,342 +360,136 @@ fail:
 
 /* ---- rejections found when a bundle is read ------------------------------ */
 
-/* Floats in each tensor of spec's model (the spec is checked). */
-static int64_t spec_param_count(const struct cairn_task_spec *s)
+/* The check a reader's refusal names (docs/bundle-format.md section 4's
+ * step numbers); -1 for none. */
+static int refusal_check(int step)
 {
-	int64_t n = 0, prev = s->model.input;
-	for (int l = 0; l <= s->model.nhidden; l++) {
-		int64_t d = l < s->model.nhidden ? s->model.hidden[l]
-		                                 : s->model.classes;
-		n += d * prev + d;
-		prev = d;
+	switch (step) {
+	case 12:
+		return CAIRN_AUDIT_TASK_ID;
+	case 14:
+		return CAIRN_AUDIT_SIGNATURE;
+	case 15:
+		return CAIRN_AUDIT_WORK;
+	case 17:
+	case 19:
+	case 20:
+		return CAIRN_AUDIT_COMMITMENT;
+	case 23:
+		return CAIRN_AUDIT_REVEAL;
+	case 24:
+		return CAIRN_AUDIT_START;
+	default:
+		return -1;
 	}
-	return n;
 }
 
-static int all_zero(const uint8_t *p, size_t n)
-{
-	uint8_t acc = 0;
-	for (size_t i = 0; i < n; i++)
-		acc |= p[i];
-	return acc == 0;
-}
-
-/* The 140-byte state record (docs/commitments.md section 5). */
-static void state_decode(const uint8_t in[CAIRN_STATE_BYTES],
-                         struct cairn_state *st)
-{
-	memset(st, 0, sizeof *st);
-	st->step = cairn__get_u64le(in);
-	memcpy(st->params, in + 8, CAIRN_HASH_BYTES);
-	memcpy(st->m, in + 40, CAIRN_HASH_BYTES);
-	memcpy(st->v, in + 72, CAIRN_HASH_BYTES);
-	memcpy(st->samples, in + 104, CAIRN_HASH_BYTES);
-	st->loss_bits = cairn__get_u32le(in + 136);
-}
-
-/* The record checkpoint cp claims: its tensors' roots, step, samples and
- * loss bits. */
-static int checkpoint_state(const Cairn__BundleCheckpoint *cp,
-                            struct cairn_state *st)
-{
-	int rc;
-
-	memset(st, 0, sizeof *st);
-	st->step = cp->step;
-	memcpy(st->samples, cp->samples.data, CAIRN_HASH_BYTES);
-	st->loss_bits = cp->loss_bits;
-	rc = cairn_tensor_root(cp->params.data, cp->params.len, st->params);
-	if (!rc)
-		rc = cairn_tensor_root(cp->m.data, cp->m.len, st->m);
-	if (!rc)
-		rc = cairn_tensor_root(cp->v.data, cp->v.len, st->v);
-	return rc;
-}
-
-/* Redoes the checks of cairn_bundle_read on buf that can fail with
- * CAIRN_ECRYPTO or CAIRN_EMISMATCH, in the reader's order
- * (docs/bundle-format.md section 4, steps 12 to 24), and fills v with the
- * first that fails.  0 when one failed; 1 when all passed; CAIRN_EFORMAT
- * when buf is not a well-formed bundle; another negative code on a
- * failure (out of memory). */
-static int name_failure(const uint8_t *buf, size_t len,
-                        struct cairn_audit_verdict *v)
-{
-	Cairn__Bundle *msg;
-	struct cairn_task_spec spec;
-	struct cairn_task_result res;
-	struct cairn_state st;
-	uint8_t id[CAIRN_HASH_BYTES], root[CAIRN_HASH_BYTES],
-	    empty[CAIRN_HASH_BYTES];
-	uint8_t *roots = NULL;
-	uint32_t n = 0, c = 0;
-	size_t bytes;
-	int rc = CAIRN_EFORMAT, check = -1;
-	uint32_t seg = CAIRN_AUDIT_NO_SEGMENT;
-
-	memset(v, 0, sizeof *v);
-	msg = cairn__bundle__unpack(NULL, len, buf);
-	if (!msg)
-		return CAIRN_EFORMAT;
-	if (cairn_task_spec_decode(msg->task_spec.data, msg->task_spec.len,
-	                           &spec, NULL, 0) ||
-	    cairn_task_result_decode(msg->result.data, msg->result.len, &res,
-	                             NULL, 0) ||
-	    msg->signature.len != CAIRN_SIGNATURE_BYTES)
-		goto out;
-	rc = cairn_task_id(&spec, id);
-	if (rc)
-		goto out;
-	memcpy(v->task_id, id, CAIRN_HASH_BYTES);
-	memcpy(v->trace_root, res.trace_root, CAIRN_HASH_BYTES);
-	n = cairn_task_state_count(&spec);
-	c = spec.checkpoint_every;
-	/* 12, 14, 15: the result is this spec's, signed by the key it names,
-	 * and claims the spec's work. */
-	if (!cairn_hash_equal(id, res.task_id)) {
-		check = CAIRN_AUDIT_TASK_ID;
-		goto found;
-	}
-	if (cairn_task_result_verify(&res, msg->signature.data)) {
-		check = CAIRN_AUDIT_SIGNATURE;
-		goto found;
-	}
-	if (res.flops != cairn_task_flops(&spec)) {
-		check = CAIRN_AUDIT_WORK;
-		goto found;
-	}
-	/* 16, 17: the state roots give the signed trace root. */
-	rc = CAIRN_EFORMAT;
-	if (msg->n_state_roots != n)
-		goto out;
-	roots = malloc((size_t)n * CAIRN_HASH_BYTES);
-	if (!roots) {
-		rc = CAIRN_ENOMEM;
-		goto out;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		if (msg->state_roots[i].len != CAIRN_HASH_BYTES)
-			goto out;
-		memcpy(roots + (size_t)i * CAIRN_HASH_BYTES,
-		       msg->state_roots[i].data, CAIRN_HASH_BYTES);
-	}
-	rc = cairn_trace_root(roots, n, root);
-	if (rc)
-		goto out;
-	if (!cairn_hash_equal(root, res.trace_root)) {
-		check = CAIRN_AUDIT_COMMITMENT;
-		goto found;
-	}
-	/* 18 to 20: the final state is the trace's last and the result's. */
-	rc = CAIRN_EFORMAT;
-	if (msg->final_state.len != CAIRN_STATE_BYTES)
-		goto out;
-	state_decode(msg->final_state.data, &st);
-	if (st.step != spec.inner_steps)
-		goto out;
-	rc = cairn_state_root(&st, root);
-	if (rc)
-		goto out;
-	if (!cairn_hash_equal(root,
-	                      roots + (size_t)(n - 1) * CAIRN_HASH_BYTES) ||
-	    !cairn_hash_equal(st.params, res.final_params_root)) {
-		check = CAIRN_AUDIT_COMMITMENT;
-		goto found;
-	}
-	/* 21 to 24: every checkpoint is its trace entry; the first is the
-	 * task's start. */
-	rc = CAIRN_EFORMAT;
-	bytes = (size_t)spec_param_count(&spec) * sizeof(float);
-	if (msg->n_checkpoints != n - 1)
-		goto out;
-	for (uint32_t i = 0; i < n - 1; i++) {
-		const Cairn__BundleCheckpoint *cp = msg->checkpoints[i];
-		if (cp->step != (uint64_t)i * c ||
-		    cp->samples.len != CAIRN_HASH_BYTES ||
-		    cp->params.len != bytes || cp->m.len != bytes ||
-		    cp->v.len != bytes)
-			goto out;
-	}
-	rc = cairn_samples_digest(NULL, 0, empty);
-	if (rc)
-		goto out;
-	for (uint32_t i = 0; i < n - 1; i++) {
-		const Cairn__BundleCheckpoint *cp = msg->checkpoints[i];
-		rc = checkpoint_state(cp, &st);
-		if (!rc)
-			rc = cairn_state_root(&st, root);
-		if (rc)
-			goto out;
-		if (!cairn_hash_equal(root,
-		                      roots + (size_t)i * CAIRN_HASH_BYTES)) {
-			check = CAIRN_AUDIT_REVEAL;
-			seg = i;
-			goto found;
-		}
-		if (i == 0 &&
-		    (!cairn_hash_equal(st.params, spec.params_root) ||
-		     !all_zero(cp->m.data, cp->m.len) ||
-		     !all_zero(cp->v.data, cp->v.len) ||
-		     !cairn_hash_equal(st.samples, empty) || st.loss_bits)) {
-			check = CAIRN_AUDIT_START;
-			goto found;
-		}
-	}
-	rc = 1;
-	goto out;
-found:
-	reject(v, check, seg, c, 0);
-	rc = 0;
-out:
-	free(roots);
-	cairn__bundle__free_unpacked(msg, NULL);
-	return rc;
-}
-
-/* After cairn_bundle_read or _decode gave rc for buf (the file's bytes,
- * or NULL when they could not be had again): sorts rc into a rejection or
- * an error (cairn_audit_read).  rerr is the reader's message. */
-static int sort_read(int rc, const uint8_t *buf, size_t len, const char *name,
-                     const char *rerr, int reread, struct cairn_bundle *b,
+/* After the reader gave rc, with *why and its message rerr: a rejection
+ * of the worker's claim (0, *rejected = 1, *v filled) or an error (rc, or
+ * CAIRN_EINTERNAL for a refusal that names no check) with err set. */
+static int sort_read(int rc, const struct cairn_bundle_refusal *why,
+                     const char *name, const char *rerr,
                      struct cairn_audit_verdict *v, int *rejected, char *err,
                      size_t errlen)
 {
-	int rc2;
+	int check;
 
+	if (!rc) {
+		cairn__seterr(err, errlen, "no error");
+		return 0;
+	}
 	if (rc != CAIRN_ECRYPTO && rc != CAIRN_EMISMATCH) {
 		cairn__seterr(err, errlen, "%s", rerr);
 		return rc;
 	}
-	rc2 = buf ? name_failure(buf, len, v) : CAIRN_EFORMAT;
-	if (rc2 == 0) {
-		*rejected = 1;
-		cairn__seterr(err, errlen, "check %s: %s",
-		              cairn_audit_check_name((int)v->check), rerr);
-		return 0;
-	}
-	memset(v, 0, sizeof *v);
-	cairn_bundle_free(b);
-	if (rc2 == 1 || rc2 == CAIRN_EFORMAT) {
-		if (reread) {
-			cairn__seterr(err, errlen,
-			              "%s changed while it was read (the first "
-			              "read said: %s); audit it again once it "
-			              "is complete",
-			              name, rerr);
-			return CAIRN_EIO;
-		}
+	check = refusal_check(why->step);
+	if (check < 0) {
 		cairn__seterr(err, errlen,
-		              "%s: the reader refused it (%s) but no check "
-		              "fails when they are redone: a bug in cairn, "
-		              "please report it",
+		              "%s: the reader refused it (%s) but named no "
+		              "check: a bug in cairn, please report it",
 		              name, rerr);
 		return CAIRN_EINTERNAL;
 	}
-	cairn__seterr(err, errlen, "%s: naming the failed check: %s", name,
-	              cairn_strerror(rc2));
-	return rc2;
+	/* The task the file answers, not the one its result may name. */
+	memcpy(v->task_id, why->task_id, CAIRN_HASH_BYTES);
+	memcpy(v->trace_root, why->result.trace_root, CAIRN_HASH_BYTES);
+	reject(v, check,
+	       check == CAIRN_AUDIT_REVEAL ? why->checkpoint
+	                                   : CAIRN_AUDIT_NO_SEGMENT,
+	       why->spec.checkpoint_every, 0);
+	*rejected = 1;
+	cairn__seterr(err, errlen, "check %s: %s",
+	              cairn_audit_check_name(check), rerr);
+	return 0;
+}
+
+/* 0 when the out arguments are there (zeroed); CAIRN_EINVAL with err. */
+static int read_args(int have_in, struct cairn_bundle *b,
+                     struct cairn_audit_verdict *v, int *rejected,
+                     const char *fn, char *err, size_t errlen)
+{
+	if (v)
+		memset(v, 0, sizeof *v);
+	if (rejected)
+		*rejected = 0;
+	if (have_in && b && v && rejected)
+		return 0;
+	if (b)
+		memset(b, 0, sizeof *b);
+	cairn__seterr(err, errlen, "%s: missing argument", fn);
+	return CAIRN_EINVAL;
 }
 
 int cairn_audit_decode(const uint8_t *buf, size_t len, const char *name,
                        struct cairn_bundle *b, struct cairn_audit_verdict *v,
                        int *rejected, char *err, size_t errlen)
 {
+	struct cairn_bundle_refusal why;
 	char rerr[1024];
 	int rc;
 
-	if (v)
-		memset(v, 0, sizeof *v);
-	if (rejected)
-		*rejected = 0;
-	if (!b || !v || !rejected) {
-		if (b)
-			memset(b, 0, sizeof *b);
-		cairn__seterr(err, errlen,
-		              "cairn_audit_decode: missing argument");
-		return CAIRN_EINVAL;
-	}
+	/* A NULL buf with bytes is the reader's to refuse. */
+	rc = read_args(1, b, v, rejected, "cairn_audit_decode", err, errlen);
+	if (rc)
+		return rc;
 	if (!name)
 		name = "bundle";
-	rc = cairn_bundle_decode(buf, len, name, b, rerr, sizeof rerr);
-	if (!rc) {
-		cairn__seterr(err, errlen, "no error");
-		return 0;
-	}
-	return sort_read(rc, buf, len, name, rerr, 0, b, v, rejected, err,
-	                 errlen);
+	rc = cairn_bundle_decode_ex(buf, len, name, b, &why, rerr, sizeof rerr);
+	return sort_read(rc, &why, name, rerr, v, rejected, err, errlen);
 }
 
-/* The bytes of the regular file at path, at most max (caller frees);
- * NULL when they cannot be had. */
-static uint8_t *slurp(const char *path, uint64_t max, size_t *len)
+/* cairn_audit_read and _read_lazy. */
+static int audit_read(const char *path, int lazy, struct cairn_bundle *b,
+                      struct cairn_audit_verdict *v, int *rejected, char *err,
+                      size_t errlen)
 {
-	struct stat st;
-	uint8_t *buf = NULL;
-	size_t got = 0;
-	int fd;
+	struct cairn_bundle_read_opts o = {.lazy = lazy};
+	struct cairn_bundle_refusal why;
+	char rerr[1024], name[4200];
+	int rc;
 
-	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-	    (uint64_t)st.st_size > max || (uint64_t)st.st_size > SIZE_MAX)
-		goto out;
-	buf = malloc((size_t)st.st_size);
-	while (buf && got < (size_t)st.st_size) {
-		size_t want = (size_t)st.st_size - got;
-		ssize_t r =
-		    read(fd, buf + got, want < (1u << 30) ? want : (1u << 30));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	if (buf && got == (size_t)st.st_size) {
-		*len = got;
-		close(fd);
-		return buf;
-	}
-out:
-	free(buf);
-	close(fd);
-	return NULL;
+	rc = read_args(path != NULL, b, v, rejected,
+	               lazy ? "cairn_audit_read_lazy" : "cairn_audit_read", err,
+	               errlen);
+	if (rc)
+		return rc;
+	rc = cairn_bundle_read_ex(path, &o, b, &why, rerr, sizeof rerr);
+	snprintf(name, sizeof name, "bundle %s", path);
+	return sort_read(rc, &why, name, rerr, v, rejected, err, errlen);
 }
 
 int cairn_audit_read(const char *path, struct cairn_bundle *b,
                      struct cairn_audit_verdict *v, int *rejected, char *err,
                      size_t errlen)
 {
-	char rerr[1024], name[4200];
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc;
+	return audit_read(path, 0, b, v, rejected, err, errlen);
+}
 
-	if (v)
-		memset(v, 0, sizeof *v);
-	if (rejected)
-		*rejected = 0;
-	if (!path || !b || !v || !rejected) {
-		if (b)
-			memset(b, 0, sizeof *b);
-		cairn__seterr(err, errlen,
-		              "cairn_audit_read: missing argument");
-		return CAIRN_EINVAL;
-	}
-	rc = cairn_bundle_read(path, b, rerr, sizeof rerr);
-	if (!rc) {
-		cairn__seterr(err, errlen, "no error");
-		return 0;
-	}
-	snprintf(name, sizeof name, "bundle %s", path);
-	if (rc == CAIRN_ECRYPTO || rc == CAIRN_EMISMATCH)
-		buf = slurp(path, CAIRN_BUNDLE_MAX_BYTES, &len);
-	rc =
-	    sort_read(rc, buf, len, name, rerr, 1, b, v, rejected, err, errlen);
-	free(buf);
-	return rc;
+int cairn_audit_read_lazy(const char *path, struct cairn_bundle *b,
+                          struct cairn_audit_verdict *v, int *rejected,
+                          char *err, size_t errlen)
+{
+	return audit_read(path, 1, b, v, rejected, err, errlen);
 }
 
 /* ---- verdicts ------------------------------------------------------------ */

@@ -31,7 +31,12 @@
  *   (g) `cairn verify` end to end on IDX files written here: exit 0, 1
  *       (a replay, a corrupted signature, state root or tensor, with the
  *       check in the JSON and the signed verdict file) and 2 (truncated
- *       files, junk, bad usage, a dataset it lacks).
+ *       files, junk, bad usage, a dataset it lacks);
+ *   (h) lazy reading (cairn_audit_read_lazy, `cairn verify --lazy`):
+ *       honest bundles accepted; a checkpoint that is not its trace entry
+ *       rejected with check reveal when it is drawn (and accepted when it
+ *       is not); the read-time rejections and the replay verdicts the
+ *       same as those of a full read.
  *
  * Random data each run (seed printed; CAIRN_TEST_SEED=0x... replays). */
 #include <dirent.h>
@@ -1406,6 +1411,340 @@ static void test_cli_damaged(void **state)
 	free(cp);
 }
 
+/* ---- (h) lazy reading ---------------------------------------------------- */
+
+/* Writes c (freed) to a new file, its path in path. */
+static void write_new(struct fx *f, struct cairn_bundle *c, char *path,
+                      size_t pathlen)
+{
+	char err[1024];
+
+	snprintf(path, pathlen, "%s/b%d.cairn", f->dir, f->nfiles++);
+	assert_int_equal(cairn_bundle_write(c, path, err, sizeof err), 0);
+	cairn_bundle_free(c);
+}
+
+/* Reads path with cairn_audit_read_lazy, which must not reject it. */
+static void lazy_read_ok(struct fx *f, const char *path, struct cairn_bundle *b)
+{
+	int rejected = 1;
+
+	assert_int_equal(cairn_audit_read_lazy(path, b, &f->v, &rejected,
+	                                       f->err, sizeof f->err),
+	                 0);
+	if (rejected)
+		print_message("lazy read rejected: %s\n", f->err);
+	assert_int_equal(rejected, 0);
+	assert_non_null(b->source);
+}
+
+/* Honest bundles read lazily are accepted on ref and cpu, every segment
+ * and single draws; auditing leaves the bundle as it was read. */
+static void test_lazy_honest(void **state)
+{
+	struct fx *f = *state;
+	cairn_backend *makers[2] = {f->ref, f->cpu};
+	int audits = 0;
+
+	for (int i = 0; i < 2; i++) {
+		struct cairn_bundle b, r;
+		char path[256];
+
+		run_bundle(f, makers[i], &f->spec, &b);
+		write_new(f, &b, path, sizeof path);
+		lazy_read_ok(f, path, &r);
+		for (int a = 0; a < 2; a++) {
+			assert_int_equal(
+			    audit_all(f, a ? f->cpu : f->ref, &r, NULL), 0);
+			if (!f->v.accepted)
+				print_message("false rejection: %s\n", f->err);
+			assert_int_equal(f->v.accepted, 1);
+			assert_int_equal(f->v.nsegments, NSEG);
+			audits++;
+		}
+		for (int k = 0; k < 8; k++) {
+			uint8_t nonce[CAIRN_HASH_BYTES];
+			for (size_t j = 0; j < sizeof nonce; j++)
+				nonce[j] = (uint8_t)rnd(f);
+			assert_int_equal(
+			    cairn_audit_bundle(k % 2 ? f->cpu : f->ref, &r,
+			                       &f->ds, f->droot, nonce, 1,
+			                       &f->v, f->err, sizeof f->err),
+			    0);
+			assert_int_equal(f->v.accepted, 1);
+			audits++;
+		}
+		for (uint32_t k = 0; k < r.ncheckpoints; k++)
+			assert_null(r.checkpoints[k].params);
+		cairn_bundle_free(&r);
+	}
+	print_message("lazily read honest bundles: %d audits accepted\n",
+	              audits);
+}
+
+/* A tensor that is not its trace entry passes the lazy read; an audit
+ * that draws its checkpoint rejects with check reveal, naming it; one
+ * that does not draw it accepts (a checkpoint never drawn is not read). */
+static void test_lazy_reveal(void **state)
+{
+	struct fx *f = *state;
+	const uint32_t bad[2] = {3, 0};
+	struct cairn_bundle c, r;
+	uint8_t nonce[CAIRN_HASH_BYTES];
+	char path[256], want[64];
+	uint32_t u;
+
+	for (int t = 0; t < 2; t++) {
+		const uint32_t k = bad[t];
+
+		/* One ulp in checkpoint k's m, nothing re-rooted. */
+		copy_good(f, &c);
+		memcpy(&u, &c.checkpoints[k].m[100], 4);
+		u += 1;
+		memcpy(&c.checkpoints[k].m[100], &u, 4);
+		write_new(f, &c, path, sizeof path);
+		lazy_read_ok(f, path, &r);
+		snprintf(want, sizeof want, "checkpoint %u (t = %u)", k,
+		         k * EVERY);
+		nonce_drawing(r.result.trace_root, k, 0, nonce);
+		for (int a = 0; a < 2; a++) {
+			assert_int_equal(
+			    cairn_audit_bundle(a ? f->cpu : f->ref, &r, &f->ds,
+			                       f->droot, nonce, 1, &f->v,
+			                       f->err, sizeof f->err),
+			    0);
+			assert_int_equal(f->v.accepted, 0);
+			assert_int_equal(f->v.check, CAIRN_AUDIT_REVEAL);
+			assert_int_equal(f->v.segment, k);
+			assert_int_equal(f->v.step_first, k * EVERY + 1);
+			assert_int_equal(f->v.step_last, (k + 1) * EVERY);
+			assert_int_equal(f->v.nsegments, 1);
+			assert_int_equal(f->v.segments[0], k);
+			assert_true(!strncmp(f->err, "check reveal: ", 14));
+			assert_non_null(strstr(f->err, want));
+			assert_non_null(strstr(f->err, path));
+		}
+		print_message("%-22s -> REJECTED check 'reveal' when drawn\n"
+		              "    %s\n",
+		              k ? "lazy: checkpoint 3" : "lazy: checkpoint 0",
+		              f->err);
+		/* Every segment: rejected when k comes up. */
+		assert_int_equal(audit_all(f, f->cpu, &r, NULL), 0);
+		assert_int_equal(f->v.accepted, 0);
+		assert_int_equal(f->v.check, CAIRN_AUDIT_REVEAL);
+		assert_int_equal(f->v.segment, k);
+		/* A draw that misses it accepts. */
+		nonce_drawing(r.result.trace_root, k, 1, nonce);
+		assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds,
+		                                    f->droot, nonce, 1, &f->v,
+		                                    f->err, sizeof f->err),
+		                 0);
+		assert_int_equal(f->v.accepted, 1);
+		cairn_bundle_free(&r);
+	}
+}
+
+/* Writes c (freed) and reads it both ways: the lazy reader must reject it
+ * with the same verdict as cairn_audit_read. */
+static void expect_lazy_same(struct fx *f, struct cairn_bundle *c,
+                             const char *what, int check)
+{
+	struct cairn_audit_verdict *full = cairn_test_xmalloc(sizeof *full);
+	struct cairn_bundle r;
+	char path[256];
+	int rejected = 0;
+
+	write_new(f, c, path, sizeof path);
+	assert_int_equal(
+	    cairn_audit_read(path, &r, full, &rejected, f->err, sizeof f->err),
+	    0);
+	assert_int_equal(rejected, 1);
+	rejected = 0;
+	assert_int_equal(cairn_audit_read_lazy(path, &r, &f->v, &rejected,
+	                                       f->err, sizeof f->err),
+	                 0);
+	print_message("%-22s -> lazy: %s check '%s'\n", what,
+	              rejected ? "REJECTED" : "read",
+	              cairn_audit_check_name((int)f->v.check));
+	assert_int_equal(rejected, 1);
+	assert_int_equal(r.nstates, 0);
+	assert_null(r.source);
+	assert_int_equal(f->v.check, check);
+	assert_memory_equal(&f->v, full, sizeof *full);
+	free(full);
+}
+
+/* The rejections found when a bundle is read are the same read lazily
+ * (all but reveal, which test_lazy_reveal covers). */
+static void test_lazy_read_rejections(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_identity cheater;
+	struct cairn_task_result r2;
+	struct cairn_bundle c;
+	size_t bytes = (size_t)f->good.param_count * sizeof(float);
+	uint32_t u;
+
+	/* The honest result, signed by a cheater under his own key. */
+	assert_int_equal(cairn_identity_generate(&cheater), 0);
+	copy_good(f, &c);
+	r2 = c.result;
+	memcpy(r2.worker_key, cheater.public_key, CAIRN_PUBLIC_KEY_BYTES);
+	assert_int_equal(cairn_task_result_sign(&cheater, &r2, c.signature), 0);
+	expect_lazy_same(f, &c, "signed by another key", CAIRN_AUDIT_SIGNATURE);
+	cairn_identity_wipe(&cheater);
+	copy_good(f, &c);
+	c.spec.round = 3;
+	expect_lazy_same(f, &c, "bundle of task 0 as r3", CAIRN_AUDIT_TASK_ID);
+	copy_good(f, &c);
+	c.result.flops *= 2;
+	assert_int_equal(cairn_task_result_sign(&f->id, &c.result, c.signature),
+	                 0);
+	expect_lazy_same(f, &c, "twice the FLOPs", CAIRN_AUDIT_WORK);
+	copy_good(f, &c);
+	c.state_roots[2 * CAIRN_HASH_BYTES + 5] ^= 0x10;
+	expect_lazy_same(f, &c, "a state root changed", CAIRN_AUDIT_COMMITMENT);
+	copy_good(f, &c);
+	c.final_state.loss_bits ^= 1;
+	expect_lazy_same(f, &c, "final state changed", CAIRN_AUDIT_COMMITMENT);
+	copy_good(f, &c);
+	memcpy(&u, &c.checkpoints[0].params[7], 4);
+	u ^= 0x00400000u;
+	memcpy(&c.checkpoints[0].params[7], &u, 4);
+	assert_int_equal(cairn_tensor_root(c.checkpoints[0].params, bytes,
+	                                   c.checkpoints[0].state.params),
+	                 0);
+	cheat_resign(f, &c);
+	expect_lazy_same(f, &c, "start is not W_r", CAIRN_AUDIT_START);
+}
+
+/* Cheats caught at replay: the same verdict read lazily as read in full,
+ * what differs included (for a lazily read bundle the claimed end of a
+ * segment is a checkpoint loaded and hashed when the replay differs). */
+static void test_lazy_replay(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_audit_verdict *full = cairn_test_xmalloc(sizeof *full);
+	struct cairn_bundle c, r, l;
+	size_t bytes = (size_t)f->good.param_count * sizeof(float);
+	uint8_t nonce[CAIRN_HASH_BYTES];
+	char path[256], ferr[1024];
+	int rejected;
+	uint32_t u;
+
+	for (int t = 0; t < 3; t++) {
+		copy_good(f, &c);
+		if (t == 0) { /* one ulp at t = 4 */
+			memcpy(&u, &c.checkpoints[2].params[5], 4);
+			u += 1;
+			memcpy(&c.checkpoints[2].params[5], &u, 4);
+			assert_int_equal(
+			    cairn_tensor_root(c.checkpoints[2].params, bytes,
+			                      c.checkpoints[2].state.params),
+			    0);
+		} else if (t == 1) { /* steps 7..8 skipped */
+			c.final_state = c.checkpoints[NSEG - 1].state;
+			c.final_state.step = STEPS;
+		} else { /* task 0's trace as task 1's */
+			c.spec.task = 1;
+		}
+		cheat_resign(f, &c);
+		write_new(f, &c, path, sizeof path);
+		assert_int_equal(cairn_audit_read(path, &r, full, &rejected,
+		                                  f->err, sizeof f->err),
+		                 0);
+		lazy_read_ok(f, path, &l);
+		for (size_t j = 0; j < sizeof nonce; j++)
+			nonce[j] = (uint8_t)rnd(f);
+		assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds,
+		                                    f->droot, nonce, NSEG, full,
+		                                    ferr, sizeof ferr),
+		                 0);
+		assert_int_equal(
+		    cairn_audit_bundle(f->cpu, &l, &f->ds, f->droot, nonce,
+		                       NSEG, &f->v, f->err, sizeof f->err),
+		    0);
+		print_message("lazy replay cheat %d -> %s\n", t, f->err);
+		assert_int_equal(f->v.accepted, 0);
+		assert_int_equal(f->v.check, CAIRN_AUDIT_REPLAY);
+		assert_true(f->v.diff != 0);
+		assert_memory_equal(&f->v, full, sizeof *full);
+		assert_string_equal(f->err, ferr);
+		cairn_bundle_free(&r);
+		cairn_bundle_free(&l);
+	}
+	free(full);
+}
+
+/* `cairn verify --lazy`: an honest bundle is accepted; a tampered tensor
+ * is rejected (check reveal, the segment drawn) when its checkpoint is
+ * drawn, and accepted when it is not; without --lazy it is rejected when
+ * read, whatever is drawn. */
+static void test_cli_lazy(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_bundle c, tmp;
+	uint8_t nonce[CAIRN_HASH_BYTES], *buf;
+	char data[256], good[256], bad[256], key[256], out[256], seed[80],
+	    line[8192], err[512];
+	size_t len;
+	long l;
+	FILE *fp;
+
+	data_dir(f, data, sizeof data);
+	copy_good(f, &tmp);
+	reread(f, &tmp, &c, good, sizeof good);
+	cairn_bundle_free(&c);
+	assert_int_equal(verify_cli(good, "--data", data, "--device", "cpu",
+	                            "--lazy", "--segments", "2", NULL),
+	                 0);
+	/* The last tensor byte: checkpoint 3's v. */
+	assert_non_null(fp = fopen(good, "rb"));
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	l = ftell(fp);
+	len = (size_t)l;
+	rewind(fp);
+	buf = cairn_test_xmalloc(len);
+	assert_int_equal(fread(buf, 1, len, fp), len);
+	fclose(fp);
+	buf[len - 10] ^= 0x01;
+	snprintf(bad, sizeof bad, "%s/lazy-tampered.cairn", f->dir);
+	write_bytes(bad, buf, len);
+	free(buf);
+	snprintf(key, sizeof key, "%s/auditor.key", f->dir);
+	if (access(key, F_OK))
+		assert_int_equal(
+		    cairn_identity_save(&f->aud, key, err, sizeof err), 0);
+	for (int drawn = 1; drawn >= 0; drawn--) {
+		int ex;
+
+		nonce_drawing(f->good.result.trace_root, NSEG - 1, !drawn,
+		              nonce);
+		assert_int_equal(cairn_hash_to_hex(nonce, seed), 0);
+		snprintf(out, sizeof out, "%s/lazy%d.jsonl", f->dir, drawn);
+		ex = verify_cli(bad, "--data", data, "--device", "cpu",
+		                "--lazy", "--seed", seed, "--key", key, "--out",
+		                out, NULL);
+		assert_int_equal(ex, drawn ? 1 : 0);
+		assert_non_null(fp = fopen(out, "r"));
+		assert_non_null(fgets(line, sizeof line, fp));
+		fclose(fp);
+		if (!drawn) {
+			assert_non_null(strstr(line, "\"accepted\":true"));
+			continue;
+		}
+		assert_non_null(strstr(line, "\"accepted\":false"));
+		assert_non_null(strstr(line, "\"check\":\"reveal\""));
+		assert_non_null(strstr(line, "\"segments\":[3]"));
+		assert_non_null(strstr(line, "\"segment\":3,\"steps\":[7,8]"));
+		assert_non_null(strstr(line, "checkpoint 3 (t = 6)"));
+	}
+	/* Without --lazy: rejected when read, nothing drawn. */
+	assert_int_equal(verify_cli(bad, "--data", data, "--device", "cpu",
+	                            "--seed", seed, NULL),
+	                 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1428,6 +1767,11 @@ int main(void)
 	    cmocka_unit_test(test_verdict_vector),
 	    cmocka_unit_test(test_cli_verify),
 	    cmocka_unit_test(test_cli_damaged),
+	    cmocka_unit_test(test_lazy_honest),
+	    cmocka_unit_test(test_lazy_reveal),
+	    cmocka_unit_test(test_lazy_read_rejections),
+	    cmocka_unit_test(test_lazy_replay),
+	    cmocka_unit_test(test_cli_lazy),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,10 +1,11 @@
 /* cairn: `cairn verify`, auditing result bundles.
  *
  * A thin command over attest/audit.c: reads each bundle with every check
- * of cairn_bundle_read (cairn_audit_read), draws S segments from its trace
- * root and a nonce, replays them on this machine's backend and prints the
- * verdict; with --key the verdicts are signed, and --out writes them, one
- * JSON line each.
+ * of cairn_bundle_read (cairn_audit_read; with --lazy, every check but the
+ * checkpoints' tensors: cairn_audit_read_lazy), draws S segments from its
+ * trace root and a nonce, checks and replays them on this machine's
+ * backend and prints the verdict; with --key the verdicts are signed, and
+ * --out writes them, one JSON line each.
  *
  * Exit status: a bundle that reads but fails a cryptographic or
  * commitment check (the reader's CAIRN_ECRYPTO, CAIRN_EMISMATCH) is a
@@ -31,7 +32,7 @@
 struct verify_opts {
 	const char *device, *data, *key, *out;
 	long long segments, threads;
-	int json, have_seed;
+	int json, have_seed, lazy;
 	uint8_t seed[CAIRN_HASH_BYTES];
 	int first, nbundles; /* argv[first..first + nbundles) */
 };
@@ -43,12 +44,14 @@ static void verify_usage(FILE *f)
 	    "usage: cairn verify BUNDLE... [--segments S] [--seed HEX] "
 	    "[--device D]\n"
 	    "                    [--threads T] [--data DIR] [--key FILE] "
-	    "[--out FILE] [--json]\n\n"
+	    "[--out FILE] [--json]\n"
+	    "                    [--lazy]\n\n"
 	    "Audits result bundles: reads each with every check (signature, "
-	    "task id,\nwork, roots, tensors), draws S segments of its trace "
-	    "from the trace root\nand a nonce, replays them on this machine "
-	    "and compares the state roots bit\nfor bit.  docs/verify.md is "
-	    "the auditor's guide.\n\n"
+	    "task id,\nwork, roots, tensors; with --lazy, the tensors of the "
+	    "drawn checkpoints\nonly), draws S segments of its trace from the "
+	    "trace root and a nonce,\nreplays them on this machine and "
+	    "compares the state roots bit for bit.\ndocs/verify.md is the "
+	    "auditor's guide.\n\n"
 	    "options:\n"
 	    "  --segments S  segments to replay per bundle (default 1; more "
 	    "than the\n"
@@ -64,6 +67,13 @@ static void verify_usage(FILE *f)
 	    "each (a new\n"
 	    "                file; needs --key)\n"
 	    "  --json        one JSON object per bundle on stdout\n"
+	    "  --lazy        hash only the drawn segments' checkpoints, each "
+	    "before its\n"
+	    "                replay, not all of them when the bundle is read: "
+	    "the audit's\n"
+	    "                cost then stays about S*C/H of the task; a "
+	    "checkpoint never\n"
+	    "                drawn is not read (docs/verify.md)\n"
 	    "  -h, --help    this text\n\n"
 	    "checks that reject a bundle, in this order (the name is on "
 	    "stderr, in the\nJSON and in the signed verdict):\n"
@@ -77,7 +87,8 @@ static void verify_usage(FILE *f)
 	    "parameters root\n"
 	    "              contradict the signed result\n"
 	    "  reveal      a checkpoint's tensors do not hash to its trace "
-	    "entry\n"
+	    "entry (with\n"
+	    "              --lazy: a drawn one, when it is replayed)\n"
 	    "  start       the state at t = 0 is not W_r with zero "
 	    "moments\n"
 	    "  replay      a drawn segment replayed here does not end on "
@@ -148,6 +159,9 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 			return 1;
 		} else if (!strcmp(a, "--json")) {
 			o->json = 1;
+			continue;
+		} else if (!strcmp(a, "--lazy")) {
+			o->lazy = 1;
 			continue;
 		} else if (a[0] != '-' || !a[1]) {
 			if (!o->nbundles)
@@ -387,7 +401,10 @@ int cairn_cmd_verify(int argc, char **argv)
 
 		/* A bundle that cannot be read is exit 2; one that reads but
 		 * fails its signature or a commitment is a rejection. */
-		rc = cairn_audit_read(path, &b, v, &rejected, err, sizeof err);
+		rc = o.lazy ? cairn_audit_read_lazy(path, &b, v, &rejected, err,
+		                                    sizeof err)
+		            : cairn_audit_read(path, &b, v, &rejected, err,
+		                               sizeof err);
 		if (rc) {
 			fprintf(stderr, "cairn verify: %s\n", err);
 			if (o.json)

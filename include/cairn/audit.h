@@ -21,9 +21,13 @@
  * signature, a result of another task, a false work claim, state roots or
  * a final state that contradict the signed result, a checkpoint that is
  * not its trace entry, a start that is not W_r) or when a drawn segment
- * is replayed (cairn_audit_bundle).  docs/verify.md is the auditor's
- * guide; docs/commitments.md section 15 gives the draw and the verdict
- * byte by byte.
+ * is replayed (cairn_audit_bundle).  Read lazily (cairn_audit_read_lazy),
+ * a bundle's checkpoints are not hashed when it is read: each drawn
+ * segment's starting checkpoint is checked (check reveal) when
+ * cairn_audit_bundle loads it, before its replay, and one never drawn is
+ * never read.  docs/verify.md is the auditor's guide;
+ * docs/commitments.md section 15 gives the draw and the verdict byte by
+ * byte.
  *
  * A verdict is signed with the auditor's identity over
  * H(VERDICT header || encoding), the encoding being (all little-endian):
@@ -142,12 +146,21 @@ struct cairn_audit_verdict {
  *     is not a regular file, CAIRN_ERANGE above CAIRN_BUNDLE_MAX_BYTES,
  *     CAIRN_EFORMAT for bytes that are not a canonical, well-formed
  *     bundle, CAIRN_ENOMEM); *b and *v zeroed; err says why.
- * To name the check of a rejection the file is read again and its checks
- * redone in the reader's order (docs/bundle-format.md section 4); a file
- * that changed between the two reads is CAIRN_EIO. */
+ * The reader names the check that refused the bundle
+ * (cairn_bundle_read_ex); the file is read once. */
 int cairn_audit_read(const char *path, struct cairn_bundle *b,
                      struct cairn_audit_verdict *v, int *rejected, char *err,
                      size_t errlen);
+
+/* cairn_audit_read through cairn_bundle_read_lazy: every check but the
+ * checkpoints' tensors, which cairn_audit_bundle checks for the segments
+ * it draws.  The rejections at read are those of cairn_audit_read but
+ * reveal (a checkpoint is checked only when it is drawn), and start is
+ * decided on the committed state root at t = 0.  A few KiB of the file
+ * are read; *b keeps it open until cairn_bundle_free. */
+int cairn_audit_read_lazy(const char *path, struct cairn_bundle *b,
+                          struct cairn_audit_verdict *v, int *rejected,
+                          char *err, size_t errlen);
 
 /* cairn_audit_read for a bundle's bytes already in memory (through
  * cairn_bundle_decode; name labels the bytes in messages, NULL:
@@ -158,16 +171,21 @@ int cairn_audit_decode(const uint8_t *buf, size_t len, const char *name,
 
 /* Audits bundle b, already read and checked by cairn_bundle_read (the
  * signature, the roots and every checkpoint's tensors; cairn_audit_read
- * does it).  First the spec must be one this auditor can replay: the
- * exact-v1 profile (else CAIRN_ENOTSUP) and a dataset root equal to
- * dataset_root, that of ds, the local training split, computed once by
- * the caller (else CAIRN_EMISMATCH: audit with the spec's data).  Neither
- * is a rejection: an honest bundle must never be rejected because the
- * auditor lacks its data.  Then, for each of the min(s, nseg) segments
- * drawn from b's trace root and nonce: loads the checkpoint's parameters,
- * m and v into a model on be, runs cairn_task_replay over the segment's
- * steps and compares the state root at its end with b's; the first
- * mismatch rejects, naming what differs.
+ * does it) or by cairn_bundle_read_lazy (all but the tensors;
+ * cairn_audit_read_lazy).  First the spec must be one this auditor can
+ * replay: the exact-v1 profile (else CAIRN_ENOTSUP) and a dataset root
+ * equal to dataset_root, that of ds, the local training split, computed
+ * once by the caller (else CAIRN_EMISMATCH: audit with the spec's data).
+ * Neither is a rejection: an honest bundle must never be rejected because
+ * the auditor lacks its data.  Then, for each of the min(s, nseg)
+ * segments drawn from b's trace root and nonce: loads the checkpoint's
+ * parameters, m and v into a model on be and checks them
+ * (cairn_bundle_load_checkpoint: from a lazily read bundle's file, hashed
+ * on be; a checkpoint that is not its trace entry rejects with check
+ * reveal), runs cairn_task_replay over the segment's steps and compares
+ * the state root at its end with b's; the first mismatch rejects, naming
+ * what differs.  b is only read: a lazily read bundle's tensors are read
+ * into a buffer the call frees, each time it is audited.
  *
  * Returns 0 when the audit was done, accepted or not: *v holds the
  * verdict (unsigned) and, on a rejection, err says which check, which

@@ -24,6 +24,11 @@
  *
  * and an auditor or the scheduler reads it back, all checks done, with
  * cairn_bundle_read (or cairn_bundle_decode for bytes already in memory).
+ * An auditor that replays a few segments reads it with
+ * cairn_bundle_read_lazy instead: every check but the hashing of the
+ * checkpoints' tensors, which cairn_bundle_check_checkpoint (into the
+ * bundle) or cairn_bundle_load_checkpoint (into a model) then does for
+ * the checkpoints it uses, before it uses them.
  *
  * Floats are stored as their little-endian bytes; libcairn builds on
  * little-endian hosts only (checked at compile time).
@@ -38,7 +43,8 @@
  *   CAIRN_EEXIST    write: the path exists (it is never replaced)
  *   CAIRN_EPERM     the OS refused access
  *   CAIRN_EIO       a read, write, fsync or link failed, or the file
- *                   changed size while being read
+ *                   changed size while being read (or, lazily read,
+ *                   before a checkpoint was loaded)
  *   CAIRN_ERANGE    read: a file larger than the limit (checked before
  *                   reading a byte)
  *   CAIRN_EFORMAT   read: not a canonical bundle message, a wrong format
@@ -69,19 +75,26 @@ extern "C" {
 #endif
 
 #define CAIRN_BUNDLE_FORMAT 1
-/* Largest file cairn_bundle_read accepts (8 GiB); a reader needs about
- * twice the file's size in memory while it checks it. */
+/* Largest file cairn_bundle_read accepts (8 GiB).  A reader holds the
+ * tensors it hands out (about the file's size; none for a lazy read) and
+ * a few KiB besides. */
 #define CAIRN_BUNDLE_MAX_BYTES (UINT64_C(8) << 30)
 #define CAIRN_BUNDLE_SUFFIX ".cairn"
 /* "<64 hex digits>.cairn" and a NUL. */
 #define CAIRN_BUNDLE_FILENAME_BYTES (CAIRN_HASH_HEX_BYTES - 1 + 6 + 1)
 
 /* The state after step t and its tensors: host arrays of param_count
- * floats each, in the model's parameter layout, owned by the bundle. */
+ * floats each, in the model's parameter layout, owned by the bundle.  In
+ * a lazily read bundle the tensors are NULL, and the state holds only
+ * the step, samples and loss bits (its tensor roots zero), until
+ * cairn_bundle_check_checkpoint has checked and loaded them. */
 struct cairn_bundle_checkpoint {
 	struct cairn_state state;
 	float *params, *m, *v;
 };
+
+/* Where a lazily read bundle's tensors are: its open file (private). */
+struct cairn_bundle_source;
 
 /* One task's bundle.  Everything it points to is owned by it and freed by
  * cairn_bundle_free. */
@@ -95,6 +108,9 @@ struct cairn_bundle {
 	uint32_t ncheckpoints; /* collected so far; nstates - 1 when complete */
 	struct cairn_bundle_checkpoint *checkpoints; /* [nstates - 1] */
 	int64_t param_count; /* floats in each tensor of the spec's model */
+	/* cairn_bundle_read_lazy: the file the tensors not yet loaded are
+	 * read from (closed by cairn_bundle_free); NULL otherwise. */
+	struct cairn_bundle_source *source;
 };
 
 /* Starts collecting a bundle for spec: zeroes *b (which must not hold a
@@ -140,7 +156,9 @@ int cairn_bundle_finish(struct cairn_bundle *b,
  * (nstates - 1 checkpoints, final state and state roots present; else
  * CAIRN_EINVAL); its signature and roots are written as they are, not
  * checked (cairn_bundle_read checks them).  The file's size is about
- * 3 * 4 * param_count * (nstates - 1) bytes plus 1 KiB. */
+ * 3 * 4 * param_count * (nstates - 1) bytes plus 1 KiB.  A lazily read
+ * bundle can be written once every checkpoint has been checked
+ * (cairn_bundle_check_checkpoint). */
 int cairn_bundle_write(const struct cairn_bundle *b, const char *path,
                        char *err, size_t errlen);
 
@@ -167,7 +185,89 @@ int cairn_bundle_read_max(const char *path, uint64_t max_bytes,
 int cairn_bundle_decode(const uint8_t *buf, size_t len, const char *name,
                         struct cairn_bundle *b, char *err, size_t errlen);
 
-/* Frees what b owns and zeroes it; b may be NULL or zeroed. */
+/* cairn_bundle_read's checks but one: it hashes no checkpoint's tensors
+ * (docs/bundle-format.md section 4.1).  The encoding of the whole file,
+ * the spec, the result, its signature, the state roots, the final state
+ * and every checkpoint's step and lengths are checked as
+ * cairn_bundle_read checks them; the start is checked on its commitment:
+ * state root 0 must be the root of the task's start (W_r, m = v = +0, no
+ * samples, loss 0), else CAIRN_EMISMATCH.  The tensors are not read: *b's
+ * checkpoints hold their step, samples and loss only, and b->source keeps
+ * the file open (one descriptor) until cairn_bundle_free.  Before a
+ * checkpoint's tensors are used, cairn_bundle_check_checkpoint or
+ * cairn_bundle_load_checkpoint must check them; a checkpoint that is never
+ * used is never read.  The reader reads a few KiB of the file. */
+int cairn_bundle_read_lazy(const char *path, struct cairn_bundle *b, char *err,
+                           size_t errlen);
+
+/* Which check of docs/bundle-format.md section 4 refused a well-formed
+ * bundle (the reader returned CAIRN_ECRYPTO or CAIRN_EMISMATCH), and what
+ * the file claims: plain data.  step is 12 (task id), 14 (signature), 15
+ * (work), 17 (trace root), 19 or 20 (final state), 23 (a checkpoint's
+ * tensors) or 24 (the start); checkpoint is the checkpoint of 23 and 24,
+ * else UINT32_MAX.  spec and result are the file's, task_id its spec's
+ * task id.  Step 0, checkpoint UINT32_MAX and the rest zero when the
+ * reader returned anything else. */
+struct cairn_bundle_refusal {
+	int step;
+	uint32_t checkpoint;
+	struct cairn_task_spec spec;
+	struct cairn_task_result result;
+	uint8_t task_id[CAIRN_HASH_BYTES];
+};
+
+/* How cairn_bundle_read_ex reads (zeroed: as cairn_bundle_read). */
+struct cairn_bundle_read_opts {
+	uint64_t max_bytes; /* the size limit; 0: CAIRN_BUNDLE_MAX_BYTES */
+	int lazy;           /* 1: as cairn_bundle_read_lazy */
+};
+
+/* cairn_bundle_read (o NULL or zeroed), _read_max or _read_lazy, saying
+ * in *why (optional) which check refused the bundle. */
+int cairn_bundle_read_ex(const char *path,
+                         const struct cairn_bundle_read_opts *o,
+                         struct cairn_bundle *b,
+                         struct cairn_bundle_refusal *why, char *err,
+                         size_t errlen);
+
+/* cairn_bundle_decode, saying in *why (optional) which check refused the
+ * bundle. */
+int cairn_bundle_decode_ex(const uint8_t *buf, size_t len, const char *name,
+                           struct cairn_bundle *b,
+                           struct cairn_bundle_refusal *why, char *err,
+                           size_t errlen);
+
+/* Checks checkpoint i (< nstates - 1) of a lazily read bundle as
+ * cairn_bundle_read does (docs/bundle-format.md section 4, steps 23 and
+ * 24): reads its tensors from b->source, hashes them on the host into the
+ * record with its step, samples and loss, which must have state root
+ * state_roots[i] (else CAIRN_ECRYPTO: check 'reveal'); checkpoint 0 must
+ * be the task's start (else CAIRN_EMISMATCH).  The same messages as
+ * cairn_bundle_read's.  On success b->checkpoints[i] holds the tensors
+ * (owned by b) and the whole record.  A checkpoint whose tensors b holds
+ * already (read in full, checked before, or collected) is not checked
+ * again: 0.  On failure b is unchanged.  CAIRN_EINVAL for a bad argument;
+ * CAIRN_EIO when the file shrank or cannot be read; CAIRN_ENOMEM. */
+int cairn_bundle_check_checkpoint(struct cairn_bundle *b, uint32_t i, char *err,
+                                  size_t errlen);
+
+/* Loads checkpoint i's parameters, m and v into model m (made for the
+ * spec's model) and checks them, for a replay from it.  Tensors b holds
+ * were checked when it was read (or collected): their record must be
+ * trace entry i, else CAIRN_ECRYPTO (and checkpoint 0's the start, else
+ * CAIRN_EMISMATCH).  Tensors of a lazily read bundle are
+ * read from its file into m and hashed where they now are, on m's backend
+ * (cairn_tensor_root_on), then checked as cairn_bundle_check_checkpoint
+ * checks them (CAIRN_ECRYPTO, CAIRN_EMISMATCH, the same messages).  st
+ * (optional) receives the checkpoint's record.  b is only read.  On a
+ * failure m holds no particular state.  CAIRN_EINVAL for a bad argument
+ * or a model of another size; CAIRN_EIO; CAIRN_ENOMEM; a backend error. */
+int cairn_bundle_load_checkpoint(const struct cairn_bundle *b, uint32_t i,
+                                 cairn_model *m, struct cairn_state *st,
+                                 char *err, size_t errlen);
+
+/* Frees what b owns (a lazily read bundle's file included) and zeroes it;
+ * b may be NULL or zeroed. */
 void cairn_bundle_free(struct cairn_bundle *b);
 
 /* The file name of spec's bundle: "<task id, 64 lower-case hex>.cairn"

@@ -7,7 +7,7 @@
  * it: W_r from the job seed, cairn_task_run with cairn_bundle_checkpoint
  * collecting every committed state, cairn_bundle_finish signing it with a
  * throw-away key.  The bundle is written to a temporary directory, read
- * back as `cairn verify --lazy` reads it (cairn_audit_read_lazy: the
+ * back as `cairn verify` reads it by default (cairn_audit_read_lazy: the
  * encoding, signature, roots and start, no tensor), and audited --reps
  * times with fresh nonces (cairn_audit_bundle: model, the drawn
  * checkpoints read, loaded and hashed, S * C replayed steps, root
@@ -55,13 +55,13 @@ static void audit_usage(FILE *f)
 	    "Times an audit against the task it audits: runs one task of "
 	    "the reference\njob (784-1024-1024-10, AdamW, Fashion-MNIST, "
 	    "batch 256 in %d micro-batches)\nas a worker does, writes its "
-	    "signed bundle, reads it back as cairn verify\n--lazy does and "
+	    "signed bundle, reads it back as cairn verify\ndoes by default and "
 	    "audits S segments of it (each drawn checkpoint checked\nbefore "
 	    "its replay); prints the audit's cost as a fraction of the "
 	    "task's,\nwith and without the read, beside the expected "
 	    "S*C/H, and the time of a\nread with every check (every "
 	    "checkpoint's tensors hashed), as cairn verify\nreads "
-	    "without --lazy.\n\n"
+	    "with --full.\n\n"
 	    "options:\n"
 	    "  --segments S          segments per audit (default 1, "
 	    "cairn verify's)\n"
@@ -264,7 +264,7 @@ static void print_figures(const struct audit_args *a, cairn_backend *be,
 	       "  ratio      audit / task = %.4f without the read, %.4f "
 	       "with it; expected S*C/H = %.4f\n"
 	       "             (%.4f with the full read, as cairn verify "
-	       "without --lazy)\n"
+	       "--full)\n"
 	       "  verdict    %s\n",
 	       g->full_read, r0, r1, want, r2,
 	       g->accepted ? "every audit ACCEPTED" : "REJECTED");

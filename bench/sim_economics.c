@@ -37,8 +37,8 @@
 #define SIM_DEFAULT_STAKE 3.0
 #define SIM_DEFAULT_COST 0.8
 /* H / C of the reference job (CAIRN_REF_JOB_INNER_STEPS 500 /
- * CAIRN_REF_JOB_CHECKPOINT_EVERY 25); not included, to stay standalone. */
-#define SIM_DEFAULT_NSEG 20u
+ * CAIRN_REF_JOB_CHECKPOINT_EVERY 20); not included, to stay standalone. */
+#define SIM_DEFAULT_NSEG 25u
 #define SIM_MAX_NSEG 64u /* one bit per segment in a uint64_t */
 
 /* Two-sided normal quantiles: the 95 % interval that is printed, and the

@@ -1360,8 +1360,8 @@ static void test_cli_damaged(void **state)
 		snprintf(p, sizeof p, "%s/damaged%d.cairn", f->dir, i);
 		write_bytes(p, cp, d[i].flip ? len : d[i].at);
 		snprintf(out, sizeof out, "%s/damaged%d.jsonl", f->dir, i);
-		ex = verify_cli(p, "--data", data, "--device", "cpu", "--key",
-		                key, "--out", out, "--json", NULL);
+		ex = verify_cli(p, "--data", data, "--device", "cpu", "--full",
+		                "--key", key, "--out", out, "--json", NULL);
 		print_message("%-24s -> exit %d\n", d[i].what, ex);
 		assert_int_equal(ex, d[i].exit);
 		assert_non_null(fp = fopen(out, "r"));
@@ -1676,10 +1676,10 @@ static void test_lazy_replay(void **state)
 	free(full);
 }
 
-/* `cairn verify --lazy`: an honest bundle is accepted; a tampered tensor
- * is rejected (check reveal, the segment drawn) when its checkpoint is
- * drawn, and accepted when it is not; without --lazy it is rejected when
- * read, whatever is drawn. */
+/* `cairn verify --lazy` (the default): an honest bundle is accepted; a
+ * tampered tensor is rejected (check reveal, the segment drawn) when its
+ * checkpoint is drawn, and accepted when it is not; with --full it is
+ * rejected when read, whatever is drawn. */
 static void test_cli_lazy(void **state)
 {
 	struct fx *f = *state;
@@ -1739,10 +1739,14 @@ static void test_cli_lazy(void **state)
 		assert_non_null(strstr(line, "\"segment\":3,\"steps\":[7,8]"));
 		assert_non_null(strstr(line, "checkpoint 3 (t = 6)"));
 	}
-	/* Without --lazy: rejected when read, nothing drawn. */
+	/* With --full: rejected when read, nothing drawn. */
+	assert_int_equal(verify_cli(bad, "--data", data, "--device", "cpu",
+	                            "--full", "--seed", seed, NULL),
+	                 1);
+	/* The default is --lazy: the same as above when not drawn. */
 	assert_int_equal(verify_cli(bad, "--data", data, "--device", "cpu",
 	                            "--seed", seed, NULL),
-	                 1);
+	                 0);
 }
 
 int main(void)

@@ -1,8 +1,8 @@
 /* cairn: `cairn verify`, auditing result bundles.
  *
  * A thin command over attest/audit.c: reads each bundle with every check
- * of cairn_bundle_read (cairn_audit_read; with --lazy, every check but the
- * checkpoints' tensors: cairn_audit_read_lazy), draws S segments from its
+ * but the checkpoints' tensors (cairn_audit_read_lazy; with --full, every
+ * check of cairn_bundle_read: cairn_audit_read), draws S segments from its
  * trace root and a nonce, checks and replays them on this machine's
  * backend and prints the verdict; with --key the verdicts are signed, and
  * --out writes them, one JSON line each.
@@ -45,10 +45,11 @@ static void verify_usage(FILE *f)
 	    "[--device D]\n"
 	    "                    [--threads T] [--data DIR] [--key FILE] "
 	    "[--out FILE] [--json]\n"
-	    "                    [--lazy]\n\n"
+	    "                    [--full]\n\n"
 	    "Audits result bundles: reads each with every check (signature, "
-	    "task id,\nwork, roots, tensors; with --lazy, the tensors of the "
-	    "drawn checkpoints\nonly), draws S segments of its trace from the "
+	    "task id,\nwork, roots; the tensors of the drawn checkpoints only, "
+	    "or of all of them\nwith --full), draws S segments of its trace "
+	    "from the "
 	    "trace root and a nonce,\nreplays them on this machine and "
 	    "compares the state roots bit for bit.\ndocs/verify.md is the "
 	    "auditor's guide.\n\n"
@@ -67,13 +68,14 @@ static void verify_usage(FILE *f)
 	    "each (a new\n"
 	    "                file; needs --key)\n"
 	    "  --json        one JSON object per bundle on stdout\n"
-	    "  --lazy        hash only the drawn segments' checkpoints, each "
-	    "before its\n"
-	    "                replay, not all of them when the bundle is read: "
-	    "the audit's\n"
-	    "                cost then stays about S*C/H of the task; a "
+	    "  --full        hash every checkpoint's tensors when the bundle is "
+	    "read, not\n"
+	    "                only the drawn ones before their replay (the "
+	    "default, which\n"
+	    "                keeps an audit at about S*C/H of the task; a "
 	    "checkpoint never\n"
-	    "                drawn is not read (docs/verify.md)\n"
+	    "                drawn is not read: docs/verify.md)\n"
+	    "  --lazy        the default: hash only the drawn checkpoints\n"
 	    "  -h, --help    this text\n\n"
 	    "checks that reject a bundle, in this order (the name is on "
 	    "stderr, in the\nJSON and in the signed verdict):\n"
@@ -86,9 +88,10 @@ static void verify_usage(FILE *f)
 	    "  commitment  the state roots, final state or final "
 	    "parameters root\n"
 	    "              contradict the signed result\n"
-	    "  reveal      a checkpoint's tensors do not hash to its trace "
-	    "entry (with\n"
-	    "              --lazy: a drawn one, when it is replayed)\n"
+	    "  reveal      a drawn checkpoint's tensors do not hash to its "
+	    "trace entry\n"
+	    "              (with --full: any checkpoint, when the bundle is "
+	    "read)\n"
 	    "  start       the state at t = 0 is not W_r with zero "
 	    "moments\n"
 	    "  replay      a drawn segment replayed here does not end on "
@@ -150,6 +153,7 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->segments = 1;
+	o->lazy = 1; /* --full checks every checkpoint when reading */
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int rc = 0;
@@ -162,6 +166,9 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 			continue;
 		} else if (!strcmp(a, "--lazy")) {
 			o->lazy = 1;
+			continue;
+		} else if (!strcmp(a, "--full")) {
+			o->lazy = 0;
 			continue;
 		} else if (a[0] != '-' || !a[1]) {
 			if (!o->nbundles)

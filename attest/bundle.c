@@ -24,32 +24,12 @@
 #include <sodium.h>
 
 #include "attest_impl.h"
+#include "bundle_impl.h"
 #include "cairn/attest.h"
 #include "cairn/bundle.h"
 #include "cairn/bundle.pb-c.h"
 #include "cairn/error.h"
 #include "cairn/task.h"
-
-/* Tensors go to and from the file as the host's float bytes. */
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "attest/bundle.c stores floats as host bytes: little-endian hosts only"
-#endif
-
-/* Bytes of one read() or write() call: below Linux's 2^31 - 4096 cap. */
-#define IO_CHUNK ((size_t)1 << 30)
-
-/* Floats in each tensor of spec's model (the spec is checked). */
-static int64_t spec_param_count(const struct cairn_task_spec *s)
-{
-	int64_t n = 0, prev = s->model.input;
-	for (int l = 0; l <= s->model.nhidden; l++) {
-		int64_t d = l < s->model.nhidden ? s->model.hidden[l]
-		                                 : s->model.classes;
-		n += d * prev + d;
-		prev = d;
-	}
-	return n;
-}
 
 /* ---- collecting ---------------------------------------------------------- */
 
@@ -66,7 +46,7 @@ int cairn_bundle_begin(struct cairn_bundle *b,
 	n = cairn_task_state_count(spec);
 	b->spec = *spec;
 	b->nstates = n;
-	b->param_count = spec_param_count(spec);
+	b->param_count = cairn__bundle_param_count(spec);
 	b->state_roots = calloc(n, CAIRN_HASH_BYTES);
 	/* calloc: the tensor pointers start NULL, which free() accepts. */
 	b->checkpoints = calloc(n - 1, sizeof *b->checkpoints);
@@ -144,7 +124,7 @@ static int bundle_complete(const struct cairn_bundle *b, char *err,
 	}
 	n = cairn_task_state_count(&b->spec);
 	if (b->nstates != n || !b->state_roots || !b->checkpoints ||
-	    b->param_count != spec_param_count(&b->spec)) {
+	    b->param_count != cairn__bundle_param_count(&b->spec)) {
 		cairn__seterr(
 		    err, errlen,
 		    "it was not made by cairn_bundle_begin for its spec "
@@ -351,7 +331,9 @@ struct file_sink {
 static int write_all(int fd, const uint8_t *p, size_t n)
 {
 	while (n) {
-		ssize_t w = write(fd, p, n < IO_CHUNK ? n : IO_CHUNK);
+		ssize_t w = write(
+		    fd, p,
+		    n < CAIRN__BUNDLE_IO_CHUNK ? n : CAIRN__BUNDLE_IO_CHUNK);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)

@@ -34,34 +34,13 @@
 #include <unistd.h>
 
 #include "attest_impl.h"
+#include "bundle_impl.h"
 #include "cairn/attest.h"
 #include "cairn/bundle.h"
 #include "cairn/error.h"
 #include "cairn/kernels.h"
 #include "cairn/model.h"
 #include "cairn/task.h"
-
-/* Tensors are read from the file as the host's float bytes. */
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "attest/bundle_read.c reads floats as host bytes: little-endian only"
-#endif
-
-/* Bytes of one pread() call: below Linux's 2^31 - 4096 cap. */
-#define IO_CHUNK ((size_t)1 << 30)
-
-/* Floats in each tensor of spec's model (the spec is checked); as
- * attest/bundle.c counts them. */
-static int64_t spec_param_count(const struct cairn_task_spec *s)
-{
-	int64_t n = 0, prev = s->model.input;
-	for (int l = 0; l <= s->model.nhidden; l++) {
-		int64_t d = l < s->model.nhidden ? s->model.hidden[l]
-		                                 : s->model.classes;
-		n += d * prev + d;
-		prev = d;
-	}
-	return n;
-}
 
 /* The inverse of cairn_state_encode (docs/commitments.md section 5):
  * u64le step || params || m || v || samples || u32le loss_bits.  Every
@@ -147,7 +126,10 @@ static int src_read(const struct src *s, uint64_t off, void *out, size_t n,
 		return 0;
 	}
 	while (n) {
-		r = pread(s->fd, p, n < IO_CHUNK ? n : IO_CHUNK, (off_t)off);
+		r = pread(s->fd, p,
+		          n < CAIRN__BUNDLE_IO_CHUNK ? n
+		                                     : CAIRN__BUNDLE_IO_CHUNK,
+		          (off_t)off);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -845,7 +827,7 @@ static int check_trace(const struct src *s, const struct layout *L,
 			return CAIRN_EFORMAT;
 		}
 	nb->nstates = n;
-	nb->param_count = spec_param_count(&nb->spec);
+	nb->param_count = cairn__bundle_param_count(&nb->spec);
 	nb->state_roots = malloc((size_t)n * CAIRN_HASH_BYTES);
 	nb->checkpoints = calloc(n - 1, sizeof *nb->checkpoints);
 	if (!nb->state_roots || !nb->checkpoints) {

@@ -53,6 +53,7 @@
 
 #include <cmocka.h>
 
+#include "task_fixture.h"
 #include "test_util.h"
 
 #include "cairn/attest.h"
@@ -65,10 +66,6 @@
 #include "cairn/model.h"
 #include "cairn/task.h"
 
-#define NSAMPLES 64
-#define HIDDEN 16
-#define BATCH 8
-#define MICRO 2
 #define STEPS 8
 #define EVERY 2
 #define NSEG (STEPS / EVERY)
@@ -95,31 +92,6 @@ static uint64_t rnd(struct fx *f)
 	return cairn_test_splitmix64(&f->rng);
 }
 
-static void make_spec(struct fx *f, struct cairn_task_spec *s)
-{
-	memset(s, 0, sizeof *s);
-	snprintf(s->profile, sizeof s->profile, "%s", CAIRN_PROFILE_EXACT);
-	snprintf(s->job, sizeof s->job, "test-audit");
-	s->seed = f->rng;
-	s->round = 2;
-	s->task = 0;
-	s->tasks = 2;
-	s->model.input = CAIRN_DATASET_PIXELS;
-	s->model.nhidden = 1;
-	s->model.hidden[0] = HIDDEN;
-	s->model.classes = CAIRN_DATASET_CLASSES;
-	s->model.act = CAIRN_ACT_RELU;
-	s->optimizer = CAIRN_TASK_OPT_ADAMW;
-	cairn_adamw_defaults(&s->adamw);
-	s->adamw.step = 0;
-	memcpy(s->dataset_root, f->droot, CAIRN_HASH_BYTES);
-	s->dataset_count = NSAMPLES;
-	s->batch = BATCH;
-	s->micro = MICRO;
-	s->inner_steps = STEPS;
-	s->checkpoint_every = EVERY;
-}
-
 static cairn_backend *open_cpu(int threads)
 {
 	cairn_backend_opts o;
@@ -139,21 +111,8 @@ static void run_bundle(struct fx *f, cairn_backend *be,
 	uint8_t roots[(NSEG + 1) * CAIRN_HASH_BYTES];
 	float losses[STEPS];
 	struct cairn_task_trace tr = {.state_roots = roots, .losses = losses};
-	cairn_model *m = NULL;
-	char err[512] = "";
-	int rc;
 
-	assert_int_equal(cairn_model_create(be, &spec->model, BATCH, MICRO, &m),
-	                 0);
-	assert_int_equal(cairn_bundle_begin(b, spec), 0);
-	rc = cairn_task_run(m, spec, &f->ds, spec->dataset_root, f->w_r, &tr,
-	                    cairn_bundle_checkpoint, b, err, sizeof err);
-	if (rc)
-		print_message("cairn_task_run: %s\n", err);
-	assert_int_equal(rc, 0);
-	assert_int_equal(
-	    cairn_bundle_finish(b, &tr, &f->id, cairn_backend_name(be)), 0);
-	cairn_model_free(m);
+	cairn_test_task_bundle(be, spec, &f->ds, f->w_r, &tr, &f->id, b);
 }
 
 /* Writes b to a new file and reads it back into *out with every check of
@@ -235,7 +194,6 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	struct cairn_bundle b;
-	cairn_model *m = NULL;
 	int64_t np;
 
 	if (!f)
@@ -244,28 +202,16 @@ static int setup(void **state)
 	if (cairn_backend_open(CAIRN_BACKEND_REF, NULL, &f->ref))
 		return -1;
 	f->cpu = open_cpu(2);
-	f->images = cairn_test_xmalloc((size_t)NSAMPLES * CAIRN_DATASET_PIXELS);
-	f->labels = cairn_test_xmalloc(NSAMPLES);
-	for (size_t i = 0; i < (size_t)NSAMPLES * CAIRN_DATASET_PIXELS; i++)
-		f->images[i] = (uint8_t)rnd(f);
-	for (size_t i = 0; i < NSAMPLES; i++)
-		f->labels[i] = (uint8_t)(rnd(f) % CAIRN_DATASET_CLASSES);
-	f->ds.count = NSAMPLES;
-	f->ds.images = f->images;
-	f->ds.labels = f->labels;
-	if (cairn_dataset_root(&f->ds, f->droot))
+	if (cairn_test_task_dataset(&f->rng, &f->images, &f->labels, &f->ds,
+	                            f->droot))
 		return -1;
-	make_spec(f, &f->spec);
-	if (cairn_model_create(f->cpu, &f->spec.model, BATCH, MICRO, &m) ||
-	    cairn_model_init(m, f->spec.seed))
+	cairn_test_task_spec(&f->spec, "test-audit", f->rng, f->droot, STEPS,
+	                     EVERY);
+	f->spec.round = 2;
+	f->spec.task = 0;
+	f->spec.tasks = 2;
+	if (cairn_test_task_w_r(f->cpu, &f->spec, &f->w_r, &np))
 		return -1;
-	np = cairn_model_param_count(m);
-	f->w_r = cairn_test_xmalloc((size_t)np * sizeof(float));
-	if (cairn_model_read(m, CAIRN_MODEL_PARAMS, f->w_r) ||
-	    cairn_tensor_root(f->w_r, (size_t)np * sizeof(float),
-	                      f->spec.params_root))
-		return -1;
-	cairn_model_free(m);
 	if (cairn_identity_generate(&f->id) || cairn_identity_generate(&f->aud))
 		return -1;
 	snprintf(f->dir, sizeof f->dir, "/tmp/cairn-test-audit-XXXXXX");

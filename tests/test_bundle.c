@@ -36,6 +36,7 @@
 
 #include <cmocka.h>
 
+#include "task_fixture.h"
 #include "test_util.h"
 
 #include "cairn/attest.h"
@@ -46,10 +47,6 @@
 #include "cairn/model.h"
 #include "cairn/task.h"
 
-#define NSAMPLES 64
-#define HIDDEN 16
-#define BATCH 8
-#define MICRO 2
 #define STEPS 4
 #define EVERY 2
 
@@ -79,49 +76,12 @@ static uint64_t rnd(struct fx *f)
 	return cairn_test_splitmix64(&f->rng);
 }
 
-static void make_spec(struct fx *f, struct cairn_task_spec *s)
-{
-	memset(s, 0, sizeof *s);
-	snprintf(s->profile, sizeof s->profile, "%s", CAIRN_PROFILE_EXACT);
-	snprintf(s->job, sizeof s->job, "test-bundle");
-	s->seed = f->rng;
-	s->round = 3;
-	s->task = 1;
-	s->tasks = 3;
-	s->model.input = CAIRN_DATASET_PIXELS;
-	s->model.nhidden = 1;
-	s->model.hidden[0] = HIDDEN;
-	s->model.classes = CAIRN_DATASET_CLASSES;
-	s->model.act = CAIRN_ACT_RELU;
-	s->optimizer = CAIRN_TASK_OPT_ADAMW;
-	cairn_adamw_defaults(&s->adamw);
-	s->adamw.step = 0;
-	memcpy(s->dataset_root, f->droot, CAIRN_HASH_BYTES);
-	s->dataset_count = NSAMPLES;
-	s->batch = BATCH;
-	s->micro = MICRO;
-	s->inner_steps = STEPS;
-	s->checkpoint_every = EVERY;
-}
-
 /* Runs f->spec from f->w_r into b (begun here), signed by id. */
 static void run_task(struct fx *f, struct cairn_bundle *b,
                      const struct cairn_identity *id)
 {
-	cairn_model *m = NULL;
-	char err[512] = "";
-	int rc;
-
-	assert_int_equal(
-	    cairn_model_create(f->be, &f->spec.model, BATCH, MICRO, &m), 0);
-	assert_int_equal(cairn_bundle_begin(b, &f->spec), 0);
-	rc = cairn_task_run(m, &f->spec, &f->ds, f->droot, f->w_r, &f->trace,
-	                    cairn_bundle_checkpoint, b, err, sizeof err);
-	if (rc)
-		print_message("cairn_task_run: %s\n", err);
-	assert_int_equal(rc, 0);
-	assert_int_equal(cairn_bundle_finish(b, &f->trace, id, "ref"), 0);
-	cairn_model_free(m);
+	cairn_test_task_bundle(f->be, &f->spec, &f->ds, f->w_r, &f->trace, id,
+	                       b);
 }
 
 static int read_whole(const char *path, uint8_t **out, size_t *len)
@@ -151,7 +111,6 @@ static void write_whole(const char *path, const void *p, size_t len)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
-	cairn_model *m = NULL;
 	char name[CAIRN_BUNDLE_FILENAME_BYTES], err[512] = "";
 	uint32_t n;
 
@@ -160,30 +119,18 @@ static int setup(void **state)
 	f->rng = cairn_test_seed("test_bundle");
 	if (cairn_backend_open(CAIRN_BACKEND_REF, NULL, &f->be))
 		return -1;
-	f->images = cairn_test_xmalloc((size_t)NSAMPLES * CAIRN_DATASET_PIXELS);
-	f->labels = cairn_test_xmalloc(NSAMPLES);
-	for (size_t i = 0; i < (size_t)NSAMPLES * CAIRN_DATASET_PIXELS; i++)
-		f->images[i] = (uint8_t)rnd(f);
-	for (size_t i = 0; i < NSAMPLES; i++)
-		f->labels[i] = (uint8_t)(rnd(f) % CAIRN_DATASET_CLASSES);
-	f->ds.count = NSAMPLES;
-	f->ds.images = f->images;
-	f->ds.labels = f->labels;
-	if (cairn_dataset_root(&f->ds, f->droot))
+	if (cairn_test_task_dataset(&f->rng, &f->images, &f->labels, &f->ds,
+	                            f->droot))
 		return -1;
-	make_spec(f, &f->spec);
+	cairn_test_task_spec(&f->spec, "test-bundle", f->rng, f->droot, STEPS,
+	                     EVERY);
+	f->spec.round = 3;
+	f->spec.task = 1;
+	f->spec.tasks = 3;
 
 	/* W_r: the model's initialisation, and its root in the spec. */
-	if (cairn_model_create(f->be, &f->spec.model, BATCH, MICRO, &m) ||
-	    cairn_model_init(m, f->spec.seed))
+	if (cairn_test_task_w_r(f->be, &f->spec, &f->w_r, &f->nparams))
 		return -1;
-	f->nparams = cairn_model_param_count(m);
-	f->w_r = cairn_test_xmalloc((size_t)f->nparams * sizeof(float));
-	if (cairn_model_read(m, CAIRN_MODEL_PARAMS, f->w_r) ||
-	    cairn_tensor_root(f->w_r, (size_t)f->nparams * sizeof(float),
-	                      f->spec.params_root))
-		return -1;
-	cairn_model_free(m);
 
 	n = cairn_task_state_count(&f->spec);
 	f->state_roots = cairn_test_xmalloc((size_t)n * CAIRN_HASH_BYTES);

@@ -26,6 +26,7 @@
 #include "cairn/error.h"
 #include "cairn/info.h"
 #include "cairn/log.h"
+#include "cli_util.h"
 #include "cuda/info_cuda.h"
 
 #ifndef CAIRN_HAVE_CUDA
@@ -493,21 +494,6 @@ static void info_usage(FILE *f)
 	        "bad usage.\n");
 }
 
-/* s as a JSON string, quotes included. */
-static void info_json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 /* An int, or null when it is unknown (< 0). */
 static void info_json_int(FILE *f, int v)
 {
@@ -521,7 +507,7 @@ static void info_json_int(FILE *f, int v)
 static void info_json_str_or_null(FILE *f, const char *s)
 {
 	if (s[0])
-		info_json_string(f, s);
+		cairn__cli_json_string(f, s);
 	else
 		fprintf(f, "null");
 }
@@ -542,7 +528,7 @@ static void info_print_json(FILE *f, const struct cairn_info *info)
 	char buf[32];
 
 	fprintf(f, "{\n  \"cpu\": {\n    \"model\": ");
-	info_json_string(f, c->model);
+	cairn__cli_json_string(f, c->model);
 	fprintf(f,
 	        ",\n    \"packages\": %d,\n    \"cores\": %d,\n"
 	        "    \"pus\": %d,\n    \"numa_nodes\": %d,\n"
@@ -561,7 +547,7 @@ static void info_print_json(FILE *f, const struct cairn_info *info)
 		const struct cairn_info_gpu *g = &info->gpus[i];
 		fprintf(f, "%s\n    {\"index\": %d, \"name\": ", i ? "," : "",
 		        g->index);
-		info_json_string(f, g->name);
+		cairn__cli_json_string(f, g->name);
 		fprintf(f, ", \"uuid\": ");
 		info_json_str_or_null(f, g->uuid);
 		fprintf(f, ", \"pci_bus_id\": ");
@@ -608,7 +594,7 @@ static void info_print_json(FILE *f, const struct cairn_info *info)
 	fprintf(f, "\n  },\n  \"missing\": [");
 	for (int i = 0; i < info->nmissing; i++) {
 		fprintf(f, "%s\n    ", i ? "," : "");
-		info_json_string(f, info->missing[i]);
+		cairn__cli_json_string(f, info->missing[i]);
 	}
 	fprintf(f, "%s]\n}\n", info->nmissing ? "\n  " : "");
 }

@@ -16,6 +16,7 @@
 #include "cairn/cli.h"
 #include "cairn/error.h"
 #include "cairn/identity.h"
+#include "cli_util.h"
 
 /* ---- cairn keygen ------------------------------------------------------ */
 
@@ -41,21 +42,6 @@ static void keygen_usage(FILE *f)
 	        "exit status: 0 done, 1 failed (file exists, unsafe "
 	        "permissions, bad key file,\nI/O), 2 bad usage.  Format and "
 	        "rules: docs/keygen.md.\n");
-}
-
-/* s as a JSON string, quotes included. */
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 /* mkdir one level with mode 0700; an existing directory is fine. */
@@ -109,7 +95,7 @@ static void print_key(const struct cairn_identity *id, const char *path,
 	cairn_identity_public_hex(id, hex);
 	if (json) {
 		printf("{\"public_key\": \"%s\", \"path\": ", hex);
-		json_string(stdout, path);
+		cairn__cli_json_string(stdout, path);
 		printf("}\n");
 	} else {
 		printf("public key  %s\nkey file    %s\n", hex, path);

@@ -28,6 +28,7 @@
 #include "cairn/error.h"
 #include "cairn/identity.h"
 #include "cairn/kernels.h"
+#include "cli_util.h"
 
 struct verify_opts {
 	const char *device, *data, *key, *out;
@@ -112,21 +113,6 @@ static void verify_usage(FILE *f)
 	    "another\n"
 	    "     profile); 2 wins over 1 when bundles differ\n",
 	    CAIRN_DATASET_DEFAULT_DIR);
-}
-
-/* s as a JSON string, quotes included. */
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
 }
 
 static int parse_count(const char *opt, const char *v, long long lo,
@@ -257,14 +243,14 @@ static void json_verdict(FILE *f, const char *path, const char *device,
 	char hx[2 * CAIRN_SIGNATURE_BYTES + 1], names[64];
 
 	fputs("{\"bundle\":", f);
-	json_string(f, path);
+	cairn__cli_json_string(f, path);
 	hex_bytes(v->task_id, CAIRN_HASH_BYTES, hx);
 	fprintf(f, ",\"task_id\":\"%s\"", hx);
 	hex_bytes(v->trace_root, CAIRN_HASH_BYTES, hx);
 	fprintf(f, ",\"trace_root\":\"%s\"", hx);
 	hex_bytes(v->nonce, CAIRN_HASH_BYTES, hx);
 	fprintf(f, ",\"nonce\":\"%s\",\"device\":", hx);
-	json_string(f, device);
+	cairn__cli_json_string(f, device);
 	fputs(",\"segments\":[", f);
 	for (uint32_t i = 0; i < v->nsegments; i++)
 		fprintf(f, "%s%" PRIu32, i ? "," : "", v->segments[i]);
@@ -282,7 +268,7 @@ static void json_verdict(FILE *f, const char *path, const char *device,
 	fprintf(f, ",\"differs\":\"%s\"", v->diff ? names : "");
 	if (!v->accepted) {
 		fputs(",\"reason\":", f);
-		json_string(f, reason);
+		cairn__cli_json_string(f, reason);
 	}
 	if (signed_) {
 		hex_bytes(v->auditor_key, CAIRN_PUBLIC_KEY_BYTES, hx);
@@ -297,9 +283,9 @@ static void json_verdict(FILE *f, const char *path, const char *device,
 static void json_error(const char *path, const char *err)
 {
 	fputs("{\"bundle\":", stdout);
-	json_string(stdout, path);
+	cairn__cli_json_string(stdout, path);
 	fputs(",\"error\":", stdout);
-	json_string(stdout, err);
+	cairn__cli_json_string(stdout, err);
 	fputs("}\n", stdout);
 }
 

@@ -87,6 +87,8 @@ const char *cairn_audit_check_name(int check)
 		return "commitment";
 	case CAIRN_AUDIT_START:
 		return "start";
+	case CAIRN_AUDIT_ASSIGNMENT:
+		return "assignment";
 	default:
 		return "unknown";
 	}
@@ -490,6 +492,38 @@ int cairn_audit_read_lazy(const char *path, struct cairn_bundle *b,
                           char *err, size_t errlen)
 {
 	return audit_read(path, 1, b, v, rejected, err, errlen);
+}
+
+int cairn_audit_check_assignment(const struct cairn_bundle *b,
+                                 const uint8_t *ids, size_t n,
+                                 struct cairn_audit_verdict *v, int *rejected,
+                                 char *err, size_t errlen)
+{
+	char hex[CAIRN_HASH_HEX_BYTES];
+
+	if (!b || !v || !rejected || (n && !ids)) {
+		cairn__seterr(err, errlen,
+		              "cairn_audit_check_assignment: missing argument");
+		return CAIRN_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (cairn_hash_equal(b->result.task_id,
+		                     ids + i * CAIRN_HASH_BYTES))
+			return 0;
+	if (!n)
+		return 0;
+	memcpy(v->task_id, b->result.task_id, CAIRN_HASH_BYTES);
+	memcpy(v->trace_root, b->result.trace_root, CAIRN_HASH_BYTES);
+	reject(v, CAIRN_AUDIT_ASSIGNMENT, CAIRN_AUDIT_NO_SEGMENT,
+	       b->spec.checkpoint_every, 0);
+	*rejected = 1;
+	cairn_hash_to_hex(b->result.task_id, hex);
+	cairn__seterr(err, errlen,
+	              "check assignment: the bundle is for task %s, which is "
+	              "not one given with --task-id (a spec the worker was "
+	              "not assigned)",
+	              hex);
+	return 0;
 }
 
 /* ---- verdicts ------------------------------------------------------------ */

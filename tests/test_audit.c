@@ -1693,6 +1693,35 @@ static void test_cli_lazy(void **state)
 	assert_int_equal(verify_cli(bad, "--data", data, "--device", "cpu",
 	                            "--seed", seed, NULL),
 	                 0);
+	/* --task-id: the honest bundle's own task is accepted; asked for
+	 * another task only, it is rejected with check assignment (a
+	 * self-consistent bundle for a spec nobody assigned). */
+	{
+		char tid[CAIRN_HASH_HEX_BYTES], other[CAIRN_HASH_HEX_BYTES];
+		uint8_t o[CAIRN_HASH_BYTES];
+		memcpy(o, f->good.result.task_id, sizeof o);
+		o[0] ^= 0x01;
+		assert_int_equal(cairn_hash_to_hex(f->good.result.task_id, tid),
+		                 0);
+		assert_int_equal(cairn_hash_to_hex(o, other), 0);
+		assert_int_equal(verify_cli(good, "--data", data, "--device",
+		                            "cpu", "--task-id", other,
+		                            "--task-id", tid, NULL),
+		                 0);
+		snprintf(out, sizeof out, "%s/assignment.jsonl", f->dir);
+		assert_int_equal(verify_cli(good, "--data", data, "--device",
+		                            "cpu", "--task-id", other, "--key",
+		                            key, "--out", out, NULL),
+		                 1);
+		assert_non_null(fp = fopen(out, "r"));
+		assert_non_null(fgets(line, sizeof line, fp));
+		fclose(fp);
+		assert_non_null(strstr(line, "\"accepted\":false"));
+		assert_non_null(strstr(line, "\"check\":\"assignment\""));
+		assert_int_equal(verify_cli(good, "--data", data, "--task-id",
+		                            "xyz", NULL),
+		                 2);
+	}
 }
 
 int main(void)

@@ -30,11 +30,16 @@
 #include "cairn/kernels.h"
 #include "cli_util.h"
 
+#define VERIFY_MAX_TASK_IDS 256
+
 struct verify_opts {
 	const char *device, *data, *key, *out;
 	long long segments, threads;
 	int json, have_seed, lazy;
 	uint8_t seed[CAIRN_HASH_BYTES];
+	/* --task-id: the tasks the auditor was asked to check */
+	uint8_t task_ids[VERIFY_MAX_TASK_IDS * CAIRN_HASH_BYTES];
+	size_t ntask_ids;
 	int first, nbundles; /* argv[first..first + nbundles) */
 };
 
@@ -46,7 +51,7 @@ static void verify_usage(FILE *f)
 	    "[--device D]\n"
 	    "                    [--threads T] [--data DIR] [--key FILE] "
 	    "[--out FILE] [--json]\n"
-	    "                    [--full]\n\n"
+	    "                    [--task-id HEX]... [--full]\n\n"
 	    "Audits result bundles: reads each with every check (signature, "
 	    "task id,\nwork, roots; the tensors of the drawn checkpoints only, "
 	    "or of all of them\nwith --full), draws S segments of its trace "
@@ -58,6 +63,10 @@ static void verify_usage(FILE *f)
 	    "  --segments S  segments to replay per bundle (default 1; more "
 	    "than the\n"
 	    "                trace has means all of them)\n"
+	    "  --task-id HEX a task the auditor was asked to check (repeat "
+	    "for several):\n"
+	    "                a bundle for any other task is rejected "
+	    "(check assignment)\n"
 	    "  --seed HEX    the nonce, 64 hex digits, for a repeatable "
 	    "audit (default:\n"
 	    "                fresh random bytes per bundle)\n"
@@ -95,6 +104,8 @@ static void verify_usage(FILE *f)
 	    "read)\n"
 	    "  start       the state at t = 0 is not W_r with zero "
 	    "moments\n"
+	    "  assignment  the bundle's task is not one given with "
+	    "--task-id\n"
 	    "  replay      a drawn segment replayed here does not end on "
 	    "its committed\n"
 	    "              state root\n\n"
@@ -183,6 +194,19 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 			                 &o->segments);
 		} else if (!strcmp(a, "--threads")) {
 			rc = parse_count(a, v, 1, 1024, &o->threads);
+		} else if (!strcmp(a, "--task-id")) {
+			if (o->ntask_ids == VERIFY_MAX_TASK_IDS ||
+			    cairn_hash_from_hex(v, strlen(v),
+			                        o->task_ids + o->ntask_ids *
+			                                          CAIRN_HASH_BYTES)) {
+				fprintf(stderr,
+				        "cairn verify: --task-id '%s' is not 64 "
+				        "lower-case hex digits (or more than %d "
+				        "were given)\n",
+				        v, VERIFY_MAX_TASK_IDS);
+				return 2;
+			}
+			o->ntask_ids++;
 		} else if (!strcmp(a, "--seed")) {
 			if (cairn_hash_from_hex(v, strlen(v), o->seed)) {
 				fprintf(stderr,
@@ -404,6 +428,18 @@ int cairn_cmd_verify(int argc, char **argv)
 				json_error(path, err);
 			ex = 2;
 			continue;
+		}
+		if (!rejected) {
+			rc = cairn_audit_check_assignment(
+			    &b, o.task_ids, o.ntask_ids, v, &rejected, err,
+			    sizeof err);
+			if (rc || rejected)
+				cairn_bundle_free(&b);
+			if (rc) {
+				fprintf(stderr, "cairn verify: %s\n", err);
+				ex = 2;
+				continue;
+			}
 		}
 		if (!rejected) {
 			if (o.have_seed)

@@ -89,8 +89,12 @@ enum cairn_audit_check {
 	CAIRN_AUDIT_COMMITMENT = 8, /* the state roots, the final state or the
 	                             * final parameters root contradict the
 	                             * signed result */
-	CAIRN_AUDIT_START = 9       /* the committed state at t = 0 is not W_r
+	CAIRN_AUDIT_START = 9,      /* the committed state at t = 0 is not W_r
 	                             * with zero moments */
+	CAIRN_AUDIT_ASSIGNMENT = 10 /* the bundle's task is not one the
+	                             * auditor was asked to check (a
+	                             * self-consistent bundle for a spec the
+	                             * worker made up) */
 };
 
 /* The short name of a check ("ok", "profile", "dataset", "reveal",
@@ -161,6 +165,17 @@ int cairn_audit_read(const char *path, struct cairn_bundle *b,
 int cairn_audit_read_lazy(const char *path, struct cairn_bundle *b,
                           struct cairn_audit_verdict *v, int *rejected,
                           char *err, size_t errlen);
+
+/* Rejects a bundle that read without a rejection but whose task id is not
+ * among the n ids the caller assigned (ids: n * 32 bytes): *v becomes a
+ * rejection with check CAIRN_AUDIT_ASSIGNMENT and no segment, *rejected =
+ * 1, err says which task it was.  When the task is among them (or n is
+ * 0) nothing changes and *rejected stays as it was.  0, or CAIRN_EINVAL
+ * for a missing argument. */
+int cairn_audit_check_assignment(const struct cairn_bundle *b,
+                                 const uint8_t *ids, size_t n,
+                                 struct cairn_audit_verdict *v, int *rejected,
+                                 char *err, size_t errlen);
 
 /* cairn_audit_read for a bundle's bytes already in memory (through
  * cairn_bundle_decode; name labels the bytes in messages, NULL:

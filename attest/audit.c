@@ -306,7 +306,8 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 			goto fail;
 		if (r.bad_check) {
 			/* err holds the reader's message for the checkpoint. */
-			snprintf(why, sizeof why, "%s", err ? err : "");
+			snprintf(why, sizeof why, "%s",
+			         err && errlen ? err : "");
 			reject(v, r.bad_check,
 			       r.bad_check == CAIRN_AUDIT_REVEAL
 			           ? seg

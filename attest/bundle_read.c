@@ -1331,8 +1331,12 @@ int cairn_bundle_load_checkpoint(const struct cairn_bundle *b, uint32_t i,
 			rc = cairn_model_write(m, which[2], cp->v);
 		if (rc)
 			goto fail_model;
-		rc = check_record(&b->spec, b->state_roots, i, &rec, 1, name,
-		                  &step, err, errlen);
+		/* The zero moments at t = 0 are checked here too: a bundle
+		 * still being collected was never read back. */
+		rc = check_record(&b->spec, b->state_roots, i, &rec,
+		                  i || (all_zero(cp->m, bytes) &&
+		                        all_zero(cp->v, bytes)),
+		                  name, &step, err, errlen);
 		goto out;
 	}
 	if (!b->source) {

@@ -56,6 +56,21 @@ static int padded_name_ok(const char *s, size_t max, const char *allowed)
 
 #define JOB_CHARS "abcdefghijklmnopqrstuvwxyz0123456789._-"
 
+/* The model's multiply-adds per row: sum over layers of d[l] * d[l+1]
+ * (dimensions already checked: each at most 65536, so no overflow). */
+static uint64_t spec_macs(const struct cairn_task_spec *s)
+{
+	uint64_t macs = 0;
+	int64_t prev = s->model.input;
+	for (int l = 0; l <= s->model.nhidden; l++) {
+		int64_t d = l < s->model.nhidden ? s->model.hidden[l]
+		                                 : s->model.classes;
+		macs += (uint64_t)(prev * d);
+		prev = d;
+	}
+	return macs;
+}
+
 int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 			  size_t errlen)
 {
@@ -138,6 +153,20 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 		              " parameters, more than the limit %" PRId64,
 		              params, (int64_t)CAIRN_TASK_MAX_PARAMS);
 		return CAIRN_EINVAL;
+	}
+	/* The work a result claims (cairn_task_flops) must fit in 64 bits. */
+	{
+		uint64_t w;
+		if (__builtin_mul_overflow(spec_macs(s),
+		                           6u * (uint64_t)s->batch, &w) ||
+		    __builtin_mul_overflow(w, (uint64_t)s->inner_steps, &w)) {
+			cairn__seterr(err, errlen,
+			              "the task's work (H %" PRIu32 " x batch %" PRIu32
+			              " x 6 x the model's multiply-adds) overflows "
+			              "64 bits; make the task smaller",
+			              s->inner_steps, s->batch);
+			return CAIRN_EINVAL;
+		}
 	}
 	if (s->optimizer != CAIRN_TASK_OPT_ADAMW) {
 		cairn__seterr(err, errlen,
@@ -334,18 +363,10 @@ uint32_t cairn_task_state_count(const struct cairn_task_spec *s)
 
 uint64_t cairn_task_flops(const struct cairn_task_spec *s)
 {
-	uint64_t macs = 0;
-	int64_t prev;
+	/* The check bounds this product to 64 bits. */
 	if (cairn_task_spec_check(s, NULL, 0))
 		return 0;
-	prev = s->model.input;
-	for (int l = 0; l <= s->model.nhidden; l++) {
-		int64_t d = l < s->model.nhidden ? s->model.hidden[l]
-						 : s->model.classes;
-		macs += (uint64_t)(prev * d);
-		prev = d;
-	}
-	return (uint64_t)s->inner_steps * s->batch * 6u * macs;
+	return (uint64_t)s->inner_steps * s->batch * 6u * spec_macs(s);
 }
 
 int cairn_dataset_root(const cairn_dataset *ds, uint8_t out[CAIRN_HASH_BYTES])

@@ -238,6 +238,10 @@ static void test_spec_checks(void **state)
 	BAD(s.inner_steps = 0, "0 inner steps");
 	BAD(s.checkpoint_every = 4, "checkpoint every 4");
 	BAD((s.inner_steps = 100000, s.checkpoint_every = 1), "H / c");
+	BAD((s.model.nhidden = 2, s.model.hidden[0] = 15000,
+	     s.model.hidden[1] = 15000, s.batch = 65536, s.micro = 1,
+	     s.inner_steps = 1000000, s.checkpoint_every = 1000),
+	    "overflows 64 bits");
 #undef BAD
 }
 

@@ -264,7 +264,7 @@ int cairn__bench_hash_cmd(int argc, char **argv)
 	if (want_gpu) {
 		rc = cairn_backend_open(CAIRN_BACKEND_CUDA, &opts, &be);
 		if (rc) {
-			char why[256] = "";
+			char why[sizeof gpu_why] = "";
 			cairn_cuda_probe(why, sizeof why);
 			snprintf(gpu_why, sizeof gpu_why, "%s",
 			         why[0] ? why : cairn_strerror(rc));

@@ -329,10 +329,10 @@ int cairn__bench_stream_cmd(int argc, char **argv)
 		rc =
 		    cairn__bench_stream_cuda(0, STREAM_GPU_BYTES, s.reps, &gpu);
 		if (rc == CAIRN_ENODEV) {
-			char why[256] = "";
+			char why[sizeof gpu.why] = "";
 			cairn_cuda_probe(why, sizeof why);
 			if (why[0])
-				snprintf(gpu.why, sizeof gpu.why, "%s", why);
+				memcpy(gpu.why, why, sizeof why);
 		}
 		if (rc && !strcmp(s.device, "gpu")) {
 			fprintf(stderr,

@@ -61,12 +61,15 @@ struct cairn_model {
 	int64_t probs_off, loss_off, sum_off, d_off[2];
 	/* Replicas on other devices (cairn_model_create_multi).  rep[0] is
 	 * this model; rep[1..nrep-1] are owned by it.  A replica's own nrep
-	 * is 1.  With nrep > 1 every model has max_micro slots: backend
+	 * is 1.  With nrep > 1 device 0 has max_micro slots and every other
+	 * device ceil(max_micro / nrep), the most micro-batches it computes
+	 * in a step (nslots): backend
 	 * buffers of nparams floats, one per micro-batch gradient, and
 	 * replica 0 has host staging for one gradient and the row losses. */
 	int nrep;
 	struct cairn_model *rep[CAIRN_MODEL_MAX_DEVICES];
 	float **slots;
+	int nslots;
 	float *host_grad, *host_rows;
 };
 
@@ -244,7 +247,7 @@ void cairn_model_free(cairn_model *m)
 	if (m->labels)
 		cairn_buf_free(m->be, m->labels);
 	if (m->slots) {
-		for (int i = 0; i < m->max_micro; i++)
+		for (int i = 0; i < m->nslots; i++)
 			if (m->slots[i])
 				cairn_buf_free(m->be, m->slots[i]);
 		free(m->slots);
@@ -257,13 +260,14 @@ void cairn_model_free(cairn_model *m)
 	free(m);
 }
 
-/* Slots for every micro-batch on one replica (owned by it). */
-static int alloc_slots(struct cairn_model *r)
+/* n gradient slots on one replica (owned by it; freed with it). */
+static int alloc_slots(struct cairn_model *r, int n)
 {
-	r->slots = calloc((size_t)r->max_micro, sizeof *r->slots);
+	r->slots = calloc((size_t)n, sizeof *r->slots);
 	if (!r->slots)
 		return CAIRN_ENOMEM;
-	for (int i = 0; i < r->max_micro; i++) {
+	r->nslots = n;
+	for (int i = 0; i < n; i++) {
 		int rc = cairn_buf_alloc(r->be,
 		                         (size_t)r->nparams * sizeof(float),
 		                         (void **)&r->slots[i]);
@@ -299,7 +303,10 @@ int cairn_model_create_multi(cairn_backend *const *bes, int nbe,
 			m->nrep = d + 1;
 	}
 	for (int d = 0; d < nbe && !rc; d++)
-		rc = alloc_slots(m->rep[d]);
+		/* Device d > 0 computes at most ceil(M / G) micro-batches
+		 * of a step (M <= max_micro); device 0 gathers all M. */
+		rc = alloc_slots(m->rep[d],
+		                 d ? (max_micro + nbe - 1) / nbe : max_micro);
 	if (!rc) {
 		m->host_grad = malloc((size_t)m->nparams * sizeof(float));
 		m->host_rows = malloc((size_t)max_batch * sizeof(float));

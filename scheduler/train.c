@@ -524,15 +524,15 @@ int cairn_cmd_train(int argc, char **argv)
 	tr.state_roots = state_roots;
 	tr.losses = losses;
 
+	/* w holds W_r on the host through the loop: W_0 here, then each
+	 * round's outer step reads W_{r+1} back and roots it once, for the
+	 * round's line and as the next round's spec. */
+	rc = cairn_tensor_root(w, (size_t)n * sizeof *w, spec.params_root);
+	if (rc)
+		goto fail;
 	for (long long r = 0; r < o.rounds; r++) {
 		double loss_sum = 0.0, t0;
 		spec.round = (uint32_t)r;
-		rc = cairn_outer_read(outer, w, NULL);
-		if (!rc)
-			rc = cairn_tensor_root(w, (size_t)n * sizeof *w,
-					       spec.params_root);
-		if (rc)
-			goto fail;
 		for (long long k = 0; k < o.tasks; k++) {
 			spec.task = (uint32_t)k;
 			prog.round = r;
@@ -606,6 +606,7 @@ int cairn_cmd_train(int argc, char **argv)
 					       final_root);
 		if (rc)
 			goto fail;
+		memcpy(spec.params_root, final_root, sizeof final_root);
 		rounds[r].accuracy = -1.0; /* not measured */
 		if (test_view.count) {
 			t0 = now_sec();

@@ -712,6 +712,28 @@ static void test_checkpoint_order(void **state)
 }
 
 /* A bundle whose claims are signed but contradict its spec. */
+/* A cheater's start: checkpoint 0's first moment replaced by m (host,
+ * param count floats), its state root, the trace root and the signature
+ * made again consistently, so only the t = 0 rule can refuse it.  cps is
+ * c's copy of the checkpoints; roots has room for c's state roots. */
+static void start_with_moment(struct fx *f, struct cairn_bundle *c,
+                              struct cairn_bundle_checkpoint *cps, float *m,
+                              uint8_t *roots)
+{
+	const size_t bytes = (size_t)f->nparams * sizeof(float);
+
+	cps[0].m = m;
+	assert_int_equal(cairn_tensor_root(m, bytes, cps[0].state.m), 0);
+	memcpy(roots, c->state_roots, (size_t)c->nstates * CAIRN_HASH_BYTES);
+	assert_int_equal(cairn_state_root(&cps[0].state, roots), 0);
+	assert_int_equal(
+	    cairn_trace_root(roots, c->nstates, c->result.trace_root), 0);
+	c->checkpoints = cps;
+	c->state_roots = roots;
+	assert_int_equal(
+	    cairn_task_result_sign(&f->id, &c->result, c->signature), 0);
+}
+
 static void test_false_claims(void **state)
 {
 	struct fx *f = *state;
@@ -735,16 +757,7 @@ static void test_false_claims(void **state)
 	memcpy(cps, f->good.checkpoints, sizeof cps);
 	memcpy(m, cps[0].m, bytes);
 	m[7] = 1.0f;
-	cps[0].m = m;
-	assert_int_equal(cairn_tensor_root(m, bytes, cps[0].state.m), 0);
-	memcpy(roots, c.state_roots, (size_t)c.nstates * CAIRN_HASH_BYTES);
-	assert_int_equal(cairn_state_root(&cps[0].state, roots), 0);
-	assert_int_equal(
-	    cairn_trace_root(roots, c.nstates, c.result.trace_root), 0);
-	c.checkpoints = cps;
-	c.state_roots = roots;
-	assert_int_equal(cairn_task_result_sign(&f->id, &c.result, c.signature),
-	                 0);
+	start_with_moment(f, &c, cps, m, roots);
 	expect_refused(write_as(f, &c, "moment.cairn"), CAIRN_EMISMATCH,
 	               "t = 0");
 	free(m);
@@ -1159,16 +1172,7 @@ static void test_refusal(void **state)
 	memcpy(cps, f->good.checkpoints, sizeof cps);
 	memcpy(m, cps[0].m, bytes);
 	m[3] = -0.0f; /* one sign bit: not +0 */
-	cps[0].m = m;
-	assert_int_equal(cairn_tensor_root(m, bytes, cps[0].state.m), 0);
-	memcpy(roots, c.state_roots, (size_t)c.nstates * CAIRN_HASH_BYTES);
-	assert_int_equal(cairn_state_root(&cps[0].state, roots), 0);
-	assert_int_equal(
-	    cairn_trace_root(roots, c.nstates, c.result.trace_root), 0);
-	c.checkpoints = cps;
-	c.state_roots = roots;
-	assert_int_equal(cairn_task_result_sign(&f->id, &c.result, c.signature),
-	                 0);
+	start_with_moment(f, &c, cps, m, roots);
 	p = write_as(f, &c, "why-start.cairn");
 	for (int l = 0; l < 2; l++) {
 		assert_int_equal(cairn_bundle_read_ex(p, l ? &lazy : NULL, &b,

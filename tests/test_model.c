@@ -63,20 +63,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static cairn_mlp_spec mlp(int64_t in, int nh, const int64_t *hidden,
-                          int64_t classes, cairn_act act)
-{
-	cairn_mlp_spec s;
-
-	memset(&s, 0, sizeof s);
-	s.input = in;
-	s.nhidden = nh;
-	for (int i = 0; i < nh; i++)
-		s.hidden[i] = hidden[i];
-	s.classes = classes;
-	s.act = act;
-	return s;
-}
 
 /* Pixel-like inputs in [0, 1) and labels in [0, classes). */
 static void random_batch(float *x, int32_t *y, int64_t rows, int64_t in,
@@ -267,8 +253,8 @@ static void check_exact(struct state *s, const char *name,
 static void test_exact_small(void **state)
 {
 	static const int64_t h1[] = {64, 32}, h2[] = {40, 30, 20};
-	cairn_mlp_spec a = mlp(784, 2, h1, 10, CAIRN_ACT_RELU);
-	cairn_mlp_spec b = mlp(50, 3, h2, 7, CAIRN_ACT_GELU);
+	cairn_mlp_spec a = cairn_test_mlp(784, 2, h1, 10, CAIRN_ACT_RELU);
+	cairn_mlp_spec b = cairn_test_mlp(50, 3, h2, 7, CAIRN_ACT_GELU);
 
 	for (int micro = 1; micro <= 4; micro *= 2)
 		check_exact(*state, "784-64-32-10 relu B=32 x3", &a, 32, micro,
@@ -413,8 +399,8 @@ static void test_gradcheck(void **state)
 
 	for (int a = 0; a < 2; a++) {
 		cairn_act act = a ? CAIRN_ACT_GELU : CAIRN_ACT_RELU;
-		cairn_mlp_spec one = mlp(5, 1, h1, 3, act);
-		cairn_mlp_spec two = mlp(6, 2, h2, 3, act);
+		cairn_mlp_spec one = cairn_test_mlp(5, 1, h1, 3, act);
+		cairn_mlp_spec two = cairn_test_mlp(6, 2, h2, 3, act);
 		gradcheck(s->ref, &one, 3, 1);
 		gradcheck(s->ref, &two, 3, 3);
 		gradcheck(s->cpu2, &two, 5, 5);
@@ -430,7 +416,7 @@ static void test_learn_synthetic(void **state)
 	struct state *s = *state;
 	enum { IN = 32, C = 4, B = 32, STEPS = 100, NTEST = 1000 };
 	static const int64_t hid[] = {32};
-	cairn_mlp_spec spec = mlp(IN, 1, hid, C, CAIRN_ACT_RELU);
+	cairn_mlp_spec spec = cairn_test_mlp(IN, 1, hid, C, CAIRN_ACT_RELU);
 	float centre[C][IN], x[B * IN], first = 0, last = 0;
 	float *xt = cairn_test_xmalloc(NTEST * IN * sizeof(float));
 	int32_t y[B], *yt = cairn_test_xmalloc(NTEST * sizeof(int32_t));
@@ -487,7 +473,7 @@ static void test_learn_fmnist(void **state)
 	struct state *s = *state;
 	enum { B = 64, STEPS = 150 };
 	static const int64_t hid[] = {256};
-	cairn_mlp_spec spec = mlp(784, 1, hid, 10, CAIRN_ACT_RELU);
+	cairn_mlp_spec spec = cairn_test_mlp(784, 1, hid, 10, CAIRN_ACT_RELU);
 	cairn_dataset *train = NULL, *test = NULL;
 	char err[512];
 	float *x = cairn_test_xmalloc(B * 784 * sizeof(float)), first = 0, last = 0;
@@ -549,7 +535,7 @@ static void test_init(void **state)
 {
 	struct state *s = *state;
 	static const int64_t hid[] = {33, 20};
-	cairn_mlp_spec spec = mlp(70, 2, hid, 9, CAIRN_ACT_RELU);
+	cairn_mlp_spec spec = cairn_test_mlp(70, 2, hid, 9, CAIRN_ACT_RELU);
 	cairn_model *m = NULL;
 	uint64_t seed = rnd();
 	float *a, *b;
@@ -689,7 +675,7 @@ static void test_args(void **state)
 {
 	struct state *s = *state;
 	static const int64_t hid[] = {8};
-	cairn_mlp_spec spec = mlp(6, 1, hid, 4, CAIRN_ACT_RELU), bad;
+	cairn_mlp_spec spec = cairn_test_mlp(6, 1, hid, 4, CAIRN_ACT_RELU), bad;
 	cairn_model *m = NULL;
 	cairn_adamw_params opt;
 	float x[5 * 6] = {0}, loss;
@@ -783,7 +769,7 @@ static void test_tie_rule(void **state)
 {
 	struct state *s = *state;
 	static const int64_t hid[] = {8};
-	cairn_mlp_spec spec = mlp(6, 1, hid, 4, CAIRN_ACT_GELU);
+	cairn_mlp_spec spec = cairn_test_mlp(6, 1, hid, 4, CAIRN_ACT_GELU);
 	cairn_model *m = NULL;
 	float *p, x[3 * 6];
 	int32_t pred[3], y[3] = {1, 2, 1};
@@ -816,7 +802,7 @@ static void test_eval_batching(void **state)
 	struct state *s = *state;
 	enum { N = 203, IN = 20 };
 	static const int64_t hid[] = {16};
-	cairn_mlp_spec spec = mlp(IN, 1, hid, 5, CAIRN_ACT_RELU);
+	cairn_mlp_spec spec = cairn_test_mlp(IN, 1, hid, 5, CAIRN_ACT_RELU);
 	cairn_model *a = NULL, *b = NULL;
 	float *x = cairn_test_xmalloc(N * IN * sizeof(float));
 	int32_t y[N];

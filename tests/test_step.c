@@ -332,27 +332,13 @@ static void check_devices(const cairn_mlp_spec *spec, int64_t B,
 	cairn_backend_close(main_be);
 }
 
-static cairn_mlp_spec mlp(int64_t in, int nh, const int64_t *hidden,
-                          int64_t classes, cairn_act act)
-{
-	cairn_mlp_spec s;
-
-	memset(&s, 0, sizeof s);
-	s.input = in;
-	s.nhidden = nh;
-	for (int i = 0; i < nh; i++)
-		s.hidden[i] = hidden[i];
-	s.classes = classes;
-	s.act = act;
-	return s;
-}
 
 static void test_devices(void **state)
 {
 	static const int64_t h1[] = {40, 30}, h2[] = {64, 32};
 	static const int ms1[] = {1, 2, 3, 4, 8, 24}, ms2[] = {1, 4, 8};
-	cairn_mlp_spec a = mlp(50, 2, h1, 7, CAIRN_ACT_GELU);
-	cairn_mlp_spec b = mlp(784, 2, h2, 10, CAIRN_ACT_RELU);
+	cairn_mlp_spec a = cairn_test_mlp(50, 2, h1, 7, CAIRN_ACT_GELU);
+	cairn_mlp_spec b = cairn_test_mlp(784, 2, h2, 10, CAIRN_ACT_RELU);
 
 	(void)state;
 	check_devices(&a, 24, ms1, 6);
@@ -366,7 +352,7 @@ static void test_one_micro_batch(void **state)
 {
 	enum { B = 20 };
 	static const int64_t hid[] = {24, 16};
-	cairn_mlp_spec spec = mlp(30, 2, hid, 5, CAIRN_ACT_RELU);
+	cairn_mlp_spec spec = cairn_test_mlp(30, 2, hid, 5, CAIRN_ACT_RELU);
 	cairn_backend *be = NULL;
 	cairn_backend_opts o = {2, 0, NULL, 0};
 	cairn_model *m = NULL;
@@ -534,8 +520,8 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 static void test_model_multi(void **state)
 {
 	static const int64_t h1[] = {40, 30}, h2[] = {64};
-	cairn_mlp_spec a = mlp(50, 2, h1, 7, CAIRN_ACT_GELU);
-	cairn_mlp_spec b = mlp(784, 1, h2, 10, CAIRN_ACT_RELU);
+	cairn_mlp_spec a = cairn_test_mlp(50, 2, h1, 7, CAIRN_ACT_GELU);
+	cairn_mlp_spec b = cairn_test_mlp(784, 1, h2, 10, CAIRN_ACT_RELU);
 	cairn_backend *be = NULL;
 	cairn_model *m = NULL;
 	(void)state;

@@ -12,9 +12,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "cairn/kernels.h"
+#include "cairn/model.h"
 
 /* splitmix64: the next value of the generator whose state is *s. */
 static inline uint64_t cairn_test_splitmix64(uint64_t *s)
@@ -54,6 +56,23 @@ static inline void *cairn_test_xmalloc(size_t n)
 	void *p = malloc(n ? n : 1);
 	assert_non_null(p);
 	return p;
+}
+
+/* An MLP spec: in -> hidden[0..nh) -> classes, with act between. */
+static inline cairn_mlp_spec cairn_test_mlp(int64_t in, int nh,
+					    const int64_t *hidden,
+					    int64_t classes, cairn_act act)
+{
+	cairn_mlp_spec s;
+
+	memset(&s, 0, sizeof s);
+	s.input = in;
+	s.nhidden = nh;
+	for (int i = 0; i < nh; i++)
+		s.hidden[i] = hidden[i];
+	s.classes = classes;
+	s.act = act;
+	return s;
 }
 
 /* One backend configuration a test compares against ref. */

@@ -174,50 +174,298 @@ static void reject(struct cairn_audit_verdict *v, int check, uint32_t seg,
 struct seg_result {
 	int bad_check;  /* CAIRN_AUDIT_REVEAL or _START: the checkpoint it
 	                 * starts from is not the trace's (err says why) */
-	int mismatch;   /* the replay ends on another state root */
+	int mismatch;   /* the replay disagrees with the worker's claim */
+	int end_differs; /* ... in the state root at the segment's end */
 	int diff_known; /* diff compares with the claimed record */
-	uint32_t diff;
+	uint32_t diff;  /* CAIRN_AUDIT_DIFF_* at the end */
+	uint32_t diff_step, diff_what; /* the first difference */
+	uint32_t loss_worker, loss_replay; /* at diff_step, when a record */
+	uint32_t elem_tensor, elem_worker, elem_replay;
+	uint64_t elem_count, elem_index;
 	uint8_t root[CAIRN_HASH_BYTES]; /* the replayed state root */
 };
 
+/* The end state's tensors (params, m, v) as host arrays. */
+struct host_state {
+	float *t[3];
+};
+
+static void host_state_free(struct host_state *h)
+{
+	for (int k = 0; k < 3; k++)
+		free(h->t[k]);
+	memset(h, 0, sizeof *h);
+}
+
+/* Copies md's parameters, m and v to new host arrays. */
+static int host_state_read(cairn_model *md, int64_t n, struct host_state *h)
+{
+	static const cairn_model_buf which[3] = {
+	    CAIRN_MODEL_PARAMS, CAIRN_MODEL_M, CAIRN_MODEL_V};
+	int rc = 0;
+
+	memset(h, 0, sizeof *h);
+	for (int k = 0; k < 3 && !rc; k++) {
+		h->t[k] = malloc((size_t)n * sizeof(float) + 1);
+		rc = h->t[k] ? cairn_model_read(md, which[k], h->t[k])
+		             : CAIRN_ENOMEM;
+	}
+	if (rc)
+		host_state_free(h);
+	return rc;
+}
+
+/* The first tensor (params, m, v) in which the worker's and the replay's
+ * end states differ, bit for bit: how many elements, the first, both
+ * values. */
+static void elem_diff(const float *const w[3], const float *const r[3],
+                      int64_t n, struct seg_result *out)
+{
+	for (int k = 0; k < 3; k++) {
+		uint64_t count = 0, first = 0;
+		uint32_t wb = 0, rb = 0;
+		for (int64_t i = 0; i < n; i++) {
+			uint32_t a, b;
+			memcpy(&a, &w[k][i], 4);
+			memcpy(&b, &r[k][i], 4);
+			if (a == b)
+				continue;
+			if (!count++) {
+				first = (uint64_t)i;
+				wb = a;
+				rb = b;
+			}
+		}
+		if (count) {
+			out->elem_tensor = (uint32_t)k + 1;
+			out->elem_count = count;
+			out->elem_index = first;
+			out->elem_worker = wb;
+			out->elem_replay = rb;
+			return;
+		}
+	}
+}
+
+/* After a replay of segment seg that disagrees with the trace at its end:
+ * what differs in the state record (the claimed one: the final state, or
+ * checkpoint seg + 1, loaded and checked into md where a lazily read
+ * bundle has not) and, where the bundle holds the end state's tensors,
+ * the first element.  md holds the replayed end state on entry. */
+static void narrow_end(cairn_model *md, const struct cairn_bundle *b,
+                       uint32_t seg, const struct cairn_state *end,
+                       struct seg_result *r)
+{
+	const uint32_t k = seg + 1;
+	struct host_state mine = {0}, theirs = {0};
+	struct cairn_state want;
+	int tensors = k + 1 < b->nstates; /* a checkpoint, not t = H */
+
+	/* The replay's tensors first: loading a lazily read checkpoint
+	 * overwrites md.  Without memory, no element is named. */
+	if (tensors && host_state_read(md, b->param_count, &mine))
+		tensors = 0;
+	if (claimed_state(b, md, k, &want))
+		goto out; /* checkpoint k is not trace entry k either */
+	r->diff = state_diff(end, &want);
+	r->diff_known = 1;
+	if (!tensors || !(r->diff & (CAIRN_AUDIT_DIFF_PARAMS |
+	                             CAIRN_AUDIT_DIFF_M | CAIRN_AUDIT_DIFF_V)))
+		goto out;
+	if (b->checkpoints[k].params) {
+		const float *w[3] = {b->checkpoints[k].params,
+		                     b->checkpoints[k].m, b->checkpoints[k].v};
+		const float *m3[3] = {mine.t[0], mine.t[1], mine.t[2]};
+		elem_diff(w, m3, b->param_count, r);
+	} else if (!host_state_read(md, b->param_count, &theirs)) {
+		const float *w[3] = {theirs.t[0], theirs.t[1], theirs.t[2]};
+		const float *m3[3] = {mine.t[0], mine.t[1], mine.t[2]};
+		elem_diff(w, m3, b->param_count, r);
+	}
+out:
+	host_state_free(&mine);
+	host_state_free(&theirs);
+}
+
 /* Loads the checkpoint segment seg starts from into md, checked
  * (cairn_bundle_load_checkpoint: a lazily read bundle's tensors are read
- * and hashed now), replays the segment and compares its end with b's
- * trace.  0 with *r filled; negative on a failure. */
+ * and hashed now), replays the segment, and compares every step's record
+ * with b's step log and its end with b's trace.  0 with *r filled;
+ * negative on a failure. */
 static int audit_segment(cairn_model *md, const struct cairn_bundle *b,
                          const cairn_dataset *ds, uint32_t seg,
                          struct seg_result *r, char *err, size_t errlen)
 {
 	const struct cairn_task_spec *sp = &b->spec;
-	uint32_t c = sp->checkpoint_every;
-	struct cairn_state end, want;
+	const uint32_t c = sp->checkpoint_every;
+	const uint8_t *wlog;
+	struct cairn_state end;
+	uint8_t *recs = NULL;
+	uint32_t j;
 	int rc;
 
 	memset(r, 0, sizeof *r);
+	recs = malloc((size_t)c * CAIRN_STEP_RECORD_BYTES);
+	if (!recs) {
+		cairn__seterr(err, errlen,
+		              "out of memory for %" PRIu32 " step records", c);
+		return CAIRN_ENOMEM;
+	}
 	rc = cairn_bundle_load_checkpoint(b, seg, md, NULL, err, errlen);
 	if (rc == CAIRN_ECRYPTO || rc == CAIRN_EMISMATCH) {
 		r->bad_check = rc == CAIRN_ECRYPTO ? CAIRN_AUDIT_REVEAL
 		                                   : CAIRN_AUDIT_START;
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	if (rc)
-		return rc;
-	rc = cairn_task_replay(md, sp, ds, seg * c, (seg + 1) * c, &end, NULL,
+		goto out;
+	rc = cairn_task_replay(md, sp, ds, seg * c, (seg + 1) * c, &end, recs,
 	                       err, errlen);
+	if (!rc)
+		rc = cairn_state_root(&end, r->root);
 	if (rc)
-		return rc;
-	rc = cairn_state_root(&end, r->root);
-	if (rc)
-		return rc;
-	if (cairn_hash_equal(r->root, b->state_roots +
-	                                  (size_t)(seg + 1) * CAIRN_HASH_BYTES))
-		return 0;
-	r->mismatch = 1;
-	if (!claimed_state(b, md, seg + 1, &want)) {
-		r->diff = state_diff(&end, &want);
-		r->diff_known = 1;
+		goto out;
+	/* The first step whose record (samples digest, loss) differs. */
+	wlog = b->steps + (size_t)seg * c * CAIRN_STEP_RECORD_BYTES;
+	for (j = 0; j < c; j++) {
+		const uint8_t *mine = recs + (size_t)j * CAIRN_STEP_RECORD_BYTES;
+		const uint8_t *theirs =
+		    wlog + (size_t)j * CAIRN_STEP_RECORD_BYTES;
+		if (!memcmp(mine, theirs, CAIRN_STEP_RECORD_BYTES))
+			continue;
+		r->mismatch = 1;
+		r->diff_step = seg * c + 1 + j;
+		if (memcmp(mine, theirs, CAIRN_HASH_BYTES))
+			r->diff_what |= CAIRN_AUDIT_DIFF_SAMPLES;
+		r->loss_replay = cairn__get_u32le(mine + CAIRN_HASH_BYTES);
+		r->loss_worker = cairn__get_u32le(theirs + CAIRN_HASH_BYTES);
+		if (r->loss_replay != r->loss_worker)
+			r->diff_what |= CAIRN_AUDIT_DIFF_LOSS;
+		break;
 	}
-	return 0;
+	if (!cairn_hash_equal(r->root,
+	                      b->state_roots +
+	                          (size_t)(seg + 1) * CAIRN_HASH_BYTES)) {
+		r->mismatch = 1;
+		r->end_differs = 1;
+		narrow_end(md, b, seg, &end, r);
+		if (!r->diff_step) {
+			/* Every step agrees: the difference is in the
+			 * state at the end. */
+			r->diff_step = (seg + 1) * c;
+			r->diff_what = r->diff;
+		}
+	}
+out:
+	free(recs);
+	return rc;
+}
+
+/* Names element i of the parameter layout (cairn/model.h: W_0 [d1 x d0]
+ * row-major, b_0 [d1], W_1, b_1, ...): "W_1[17,300]" or "b_2[4]". */
+static void elem_where(const cairn_mlp_spec *md, uint64_t i, char *out,
+                       size_t outlen)
+{
+	uint64_t off = 0;
+	int64_t in = md->input;
+
+	snprintf(out, outlen, "?");
+	for (int l = 0; l <= md->nhidden; l++) {
+		int64_t d = l < md->nhidden ? md->hidden[l] : md->classes;
+		uint64_t w = (uint64_t)(d * in);
+		if (i < off + w) {
+			snprintf(out, outlen, "W_%d[%" PRIu64 ",%" PRIu64 "]", l,
+			         (i - off) / (uint64_t)in,
+			         (i - off) % (uint64_t)in);
+			return;
+		}
+		off += w;
+		if (i < off + (uint64_t)d) {
+			snprintf(out, outlen, "b_%d[%" PRIu64 "]", l, i - off);
+			return;
+		}
+		off += (uint64_t)d;
+		in = d;
+	}
+}
+
+/* Writes the narrowing of r (segment seg, replayed on be) into out. */
+static void narrow_text(const struct cairn_bundle *b, const char *be,
+                        uint32_t seg, const struct seg_result *r, char *out,
+                        size_t outlen)
+{
+	static const char *const tensor[4] = {"", "parameters", "m", "v"};
+	const uint32_t c = b->spec.checkpoint_every;
+	char names[96], hx[CAIRN_HASH_HEX_BYTES], hy[CAIRN_HASH_HEX_BYTES];
+	char where[160] = "";
+	size_t n = 0;
+	int w;
+
+#define NARROW_PUT(...)                                                        \
+	do {                                                                   \
+		w = snprintf(out + n, outlen - n, __VA_ARGS__);                \
+		if (w < 0 || (size_t)w >= outlen - n)                          \
+			return;                                                \
+		n += (size_t)w;                                                \
+	} while (0)
+
+	if (!out || !outlen)
+		return;
+	out[0] = '\0';
+	cairn_audit_diff_names(r->diff_what, names, sizeof names);
+	NARROW_PUT("check replay: segment %" PRIu32 " (steps %" PRIu32
+	           "..%" PRIu32 ") replayed on %s: first difference at step "
+	           "%" PRIu32 ": %s",
+	           seg, seg * c + 1, (seg + 1) * c, be, r->diff_step,
+	           r->diff_known || !r->end_differs || r->diff_what
+	               ? names
+	               : "unknown");
+	if (r->diff_what & CAIRN_AUDIT_DIFF_SAMPLES)
+		NARROW_PUT(" (the worker trained on other samples than the "
+		           "spec draws)");
+	/* A loss from the same samples differs because the parameters going
+	 * into the step do: an earlier update, or the step's own forward
+	 * pass, was not computed as the spec says. */
+	if ((r->diff_what & CAIRN_AUDIT_DIFF_LOSS) &&
+	    !(r->diff_what & CAIRN_AUDIT_DIFF_SAMPLES))
+		NARROW_PUT(" (loss bits worker 0x%08" PRIx32 ", replay 0x%08" PRIx32
+		           ": on the same samples, so the worker's parameters "
+		           "or forward pass at step %" PRIu32 " are not the "
+		           "replay's)",
+		           r->loss_worker, r->loss_replay, r->diff_step);
+	else if (r->diff_what & CAIRN_AUDIT_DIFF_LOSS)
+		NARROW_PUT(" (loss bits worker 0x%08" PRIx32 ", replay 0x%08" PRIx32
+		           ")",
+		           r->loss_worker, r->loss_replay);
+	if (!r->end_differs) {
+		NARROW_PUT("; the segment still ends on the committed state "
+		           "root, so the step log is false");
+		return;
+	}
+	cairn_hash_to_hex(r->root, hx);
+	cairn_hash_to_hex(b->state_roots + (size_t)(seg + 1) * CAIRN_HASH_BYTES,
+	                  hy);
+	if (r->diff_known)
+		cairn_audit_diff_names(r->diff, names, sizeof names);
+	else
+		snprintf(names, sizeof names,
+		         "unknown (checkpoint %" PRIu32
+		         " is not trace entry %" PRIu32 " either)",
+		         seg + 1, seg + 1);
+	NARROW_PUT("; the replay ends on state root %s, but the trace commits "
+	           "to %s at step %" PRIu32 "; the end state differs in: %s",
+	           hx, hy, (seg + 1) * c, names);
+	if (r->elem_tensor) {
+		elem_where(&b->spec.model, r->elem_index, where, sizeof where);
+		NARROW_PUT("; %" PRIu64 " of the %" PRId64 " elements of %s "
+		           "differ, the first at index %" PRIu64 " (%s): "
+		           "worker 0x%08" PRIx32 ", replay 0x%08" PRIx32,
+		           r->elem_count, b->param_count,
+		           tensor[r->elem_tensor], r->elem_index, where,
+		           r->elem_worker, r->elem_replay);
+	}
+#undef NARROW_PUT
 }
 
 int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
@@ -228,8 +476,8 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 {
 	const struct cairn_task_spec *sp;
 	cairn_model *md = NULL;
-	char hx[CAIRN_HASH_HEX_BYTES], hy[CAIRN_HASH_HEX_BYTES], names[96];
-	char why[1024];
+	char hx[CAIRN_HASH_HEX_BYTES], hy[CAIRN_HASH_HEX_BYTES];
+	char why[1536];
 	uint32_t nseg, c;
 	int rc;
 
@@ -243,7 +491,7 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 	}
 	sp = &b->spec;
 	c = sp->checkpoint_every;
-	if (b->nstates < 2 || !b->state_roots || !b->checkpoints ||
+	if (b->nstates < 2 || !b->state_roots || !b->checkpoints || !b->steps ||
 	    b->ncheckpoints != b->nstates - 1 || c == 0 ||
 	    b->nstates != cairn_task_state_count(sp)) {
 		cairn__seterr(err, errlen,
@@ -322,31 +570,16 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 		}
 		if (r.mismatch) {
 			reject(v, CAIRN_AUDIT_REPLAY, seg, c, r.diff);
-			if (r.diff_known)
-				cairn_audit_diff_names(r.diff, names,
-				                       sizeof names);
-			else
-				snprintf(names, sizeof names,
-				         "unknown (checkpoint %" PRIu32
-				         " is not trace entry %" PRIu32
-				         " either)",
-				         seg + 1, seg + 1);
-			cairn_hash_to_hex(r.root, hx);
-			cairn_hash_to_hex(b->state_roots + (size_t)(seg + 1) *
-			                                       CAIRN_HASH_BYTES,
-			                  hy);
-			cairn__seterr(
-			    err, errlen,
-			    "check replay: segment %" PRIu32 " (steps %" PRIu32
-			    "..%" PRIu32 ") replayed on %s ends on state root "
-			    "%s, but the trace commits to %s at step %" PRIu32
-			    "; differs: %s%s",
-			    seg, v->step_first, v->step_last,
-			    cairn_backend_name(be), hx, hy, v->step_last, names,
-			    (r.diff & CAIRN_AUDIT_DIFF_SAMPLES)
-			        ? " (the worker trained on other "
-			          "samples)"
-			        : "");
+			v->diff_step = r.diff_step;
+			v->diff_what = r.diff_what;
+			v->elem_tensor = r.elem_tensor;
+			v->elem_count = r.elem_count;
+			v->elem_index = r.elem_index;
+			v->elem_worker = r.elem_worker;
+			v->elem_replay = r.elem_replay;
+			narrow_text(b, cairn_backend_name(be), seg, &r, why,
+			            sizeof why);
+			cairn__seterr(err, errlen, "%s", why);
 			goto out;
 		}
 	}
@@ -377,10 +610,13 @@ static int refusal_check(int step)
 	case 17:
 	case 19:
 	case 20:
-		return CAIRN_AUDIT_COMMITMENT;
+	case 22:
 	case 23:
+	case 26:
+		return CAIRN_AUDIT_COMMITMENT;
+	case 27:
 		return CAIRN_AUDIT_REVEAL;
-	case 24:
+	case 28:
 		return CAIRN_AUDIT_START;
 	default:
 		return -1;
@@ -533,7 +769,7 @@ int cairn_audit_verdict_digest(const struct cairn_audit_verdict *v,
                                uint8_t out[CAIRN_HASH_BYTES])
 {
 	struct cairn_hash_ctx ctx;
-	uint8_t fix[4 * CAIRN_HASH_BYTES + 7 * 4], w[4];
+	uint8_t fix[4 * CAIRN_HASH_BYTES + 12 * 4 + 2 * 8], w[4];
 	uint8_t *p = fix;
 	int rc;
 
@@ -554,7 +790,14 @@ int cairn_audit_verdict_digest(const struct cairn_audit_verdict *v,
 	cairn__put_u32le(p + 12, v->step_first);
 	cairn__put_u32le(p + 16, v->step_last);
 	cairn__put_u32le(p + 20, v->diff);
-	cairn__put_u32le(p + 24, v->nsegments);
+	cairn__put_u32le(p + 24, v->diff_step);
+	cairn__put_u32le(p + 28, v->diff_what);
+	cairn__put_u32le(p + 32, v->elem_tensor);
+	cairn__put_u64le(p + 36, v->elem_count);
+	cairn__put_u64le(p + 44, v->elem_index);
+	cairn__put_u32le(p + 52, v->elem_worker);
+	cairn__put_u32le(p + 56, v->elem_replay);
+	cairn__put_u32le(p + 60, v->nsegments);
 	rc = cairn_hash_init(&ctx, CAIRN_DOM_VERDICT);
 	if (!rc)
 		rc = cairn_hash_update(&ctx, fix, sizeof fix);

@@ -7,8 +7,8 @@
  * message to a temporary file through a ProtobufCBuffer whose append
  * writes, straight from the bundle's arrays (nothing is copied).
  *
- * Ownership: a struct cairn_bundle owns its state roots, checkpoint array
- * and tensors (cairn_bundle_free).  Nothing here keeps a pointer to its
+ * Ownership: a struct cairn_bundle owns its state roots, checkpoint array,
+ * tensors and step log (cairn_bundle_free).  Nothing here keeps a pointer to its
  * arguments after it returns. */
 #include <errno.h>
 #include <fcntl.h>
@@ -162,13 +162,17 @@ int cairn_bundle_finish(struct cairn_bundle *b,
 	struct cairn_task_result r;
 	uint8_t sig[CAIRN_SIGNATURE_BYTES];
 	uint8_t troot[CAIRN_HASH_BYTES], sroot[CAIRN_HASH_BYTES];
-	size_t dlen;
+	uint8_t *steps = NULL;
+	size_t dlen, slen;
 	int rc;
 
-	if (!b || !trace || !trace->state_roots || !id || !device_class)
+	if (!b || !trace || !trace->state_roots || !trace->steps || !id ||
+	    !device_class)
 		return CAIRN_EINVAL;
 	memset(&b->result, 0, sizeof b->result);
 	memset(b->signature, 0, sizeof b->signature);
+	free(b->steps);
+	b->steps = NULL;
 	dlen = strnlen(device_class, CAIRN_TASK_DEVICE_MAX);
 	if (dlen == 0 || dlen >= CAIRN_TASK_DEVICE_MAX)
 		return CAIRN_EINVAL;
@@ -189,6 +193,9 @@ int cairn_bundle_finish(struct cairn_bundle *b,
 		if (!cairn_hash_equal(sroot, b->state_roots +
 		                                 (size_t)i * CAIRN_HASH_BYTES))
 			return CAIRN_EMISMATCH;
+		/* The step log agrees with every committed state after t = 0. */
+		if (i && !cairn__bundle_step_agrees(trace->steps, st))
+			return CAIRN_EMISMATCH;
 	}
 	rc = cairn_trace_root(b->state_roots, b->nstates, troot);
 	if (rc)
@@ -196,26 +203,44 @@ int cairn_bundle_finish(struct cairn_bundle *b,
 	if (!cairn_hash_equal(troot, trace->trace_root) ||
 	    !cairn_hash_equal(b->final_state.params, trace->final_params_root))
 		return CAIRN_EMISMATCH;
+	rc = cairn_step_log_root(trace->steps, b->nstates - 1,
+	                         b->spec.checkpoint_every, sroot);
+	if (rc)
+		return rc;
+	if (!cairn_hash_equal(sroot, trace->steps_root))
+		return CAIRN_EMISMATCH;
+	slen = (size_t)b->spec.inner_steps * CAIRN_STEP_RECORD_BYTES;
+	steps = malloc(slen);
+	if (!steps)
+		return CAIRN_ENOMEM;
+	memcpy(steps, trace->steps, slen);
 
 	memset(&r, 0, sizeof r);
 	rc = cairn_task_id(&b->spec, r.task_id);
 	if (rc)
-		return rc;
+		goto fail;
 	memcpy(r.worker_key, id->public_key, CAIRN_PUBLIC_KEY_BYTES);
 	memcpy(r.trace_root, troot, CAIRN_HASH_BYTES);
 	memcpy(r.final_params_root, b->final_state.params, CAIRN_HASH_BYTES);
+	memcpy(r.steps_root, sroot, CAIRN_HASH_BYTES);
 	r.flops = cairn_task_flops(&b->spec);
 	memcpy(r.device_class, device_class, dlen);
 	rc = cairn_task_result_sign(id, &r, sig);
 	if (rc)
-		return rc;
+		goto fail;
 	/* A torn identity (a public key that is not the secret key's) would
 	 * sign a bundle nobody can verify: catch it here. */
-	if (cairn_task_result_verify(&r, sig))
-		return CAIRN_ECRYPTO;
+	if (cairn_task_result_verify(&r, sig)) {
+		rc = CAIRN_ECRYPTO;
+		goto fail;
+	}
 	b->result = r;
 	memcpy(b->signature, sig, sizeof sig);
+	b->steps = steps;
 	return 0;
+fail:
+	free(steps);
+	return rc;
 }
 
 int cairn_bundle_filename(const struct cairn_task_spec *spec, char *out,
@@ -312,6 +337,8 @@ static int view_make(struct view *v, const struct cairn_bundle *b)
 	}
 	v->msg.n_checkpoints = ncp;
 	v->msg.checkpoints = v->cpp;
+	v->msg.steps = bin(b->steps, (size_t)b->spec.inner_steps *
+	                                 CAIRN_STEP_RECORD_BYTES);
 	return 0;
 }
 
@@ -420,6 +447,13 @@ int cairn_bundle_write(const struct cairn_bundle *b, const char *path,
 	if (rc) {
 		cairn__seterr(err, errlen, "write bundle %s: %s", path, sub);
 		return rc;
+	}
+	if (!b->steps) {
+		cairn__seterr(err, errlen,
+		              "write bundle %s: it has no step log (call "
+		              "cairn_bundle_finish)",
+		              path);
+		return CAIRN_EINVAL;
 	}
 	rc = cairn__file_path_split(&fp, path, &bundle_file, err, errlen);
 	if (rc)

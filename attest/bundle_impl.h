@@ -6,11 +6,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
+#include "cairn/attest.h"
 #include "cairn/task.h"
 
 /* Tensors go to and from the file as the host's float bytes. */
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "attest/bundle*.c store floats as host bytes: little-endian hosts only"
+/* 1 when the state record st (at step t >= 1) holds the samples digest
+ * and loss bits of step t's record in the step log steps ([H][36]). */
+static inline int cairn__bundle_step_agrees(const uint8_t *steps,
+                                            const struct cairn_state *st)
+{
+	uint8_t rec[CAIRN_STEP_RECORD_BYTES];
+	if (st->step == 0 ||
+	    cairn_step_record(st->samples, st->loss_bits, rec))
+		return 0;
+	return memcmp(steps + (size_t)(st->step - 1) * CAIRN_STEP_RECORD_BYTES,
+	              rec, sizeof rec) == 0;
+}
+
 #endif
 
 /* Bytes of one read(), write() or pread() call: below Linux's 2^31 - 4096
@@ -28,6 +44,19 @@ static inline int64_t cairn__bundle_param_count(const struct cairn_task_spec *s)
 		prev = d;
 	}
 	return n;
+}
+
+/* 1 when the state record st (at step t >= 1) holds the samples digest
+ * and loss bits of step t's record in the step log steps ([H][36]). */
+static inline int cairn__bundle_step_agrees(const uint8_t *steps,
+                                            const struct cairn_state *st)
+{
+	uint8_t rec[CAIRN_STEP_RECORD_BYTES];
+	if (st->step == 0 ||
+	    cairn_step_record(st->samples, st->loss_bits, rec))
+		return 0;
+	return memcmp(steps + (size_t)(st->step - 1) * CAIRN_STEP_RECORD_BYTES,
+	              rec, sizeof rec) == 0;
 }
 
 #endif

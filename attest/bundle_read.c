@@ -97,6 +97,7 @@ void cairn_bundle_free(struct cairn_bundle *b)
 	}
 	free(b->checkpoints);
 	free(b->state_roots);
+	free(b->steps);
 	source_free(b->source);
 	memset(b, 0, sizeof *b);
 }
@@ -213,7 +214,7 @@ struct cp_span {
  * task has that many). */
 struct layout {
 	uint32_t format;
-	uint64_t off[7], len[7]; /* fields 2, 3, 4 and 6, by number */
+	uint64_t off[9], len[9]; /* fields 2, 3, 4, 6 and 8, by number */
 	uint64_t nroots, ncps;   /* entries of fields 5 and 7 */
 	uint64_t (*roots)[2];    /* offset, length */
 	struct cp_span *cps;
@@ -467,8 +468,8 @@ static int walk_checkpoint(struct walk *k, uint64_t i, uint64_t end,
  * cairn.Bundle, whose fields k->L notes.  Tensors are skipped, not read. */
 static int walk_bundle(struct walk *k)
 {
-	/* Fields 1 to 7: format (varint), then bytes or messages. */
-	static const uint8_t wire[8] = {0, 0, 2, 2, 2, 2, 2, 2};
+	/* Fields 1 to 8: format (varint), then bytes or messages. */
+	static const uint8_t wire[9] = {0, 0, 2, 2, 2, 2, 2, 2, 2};
 	struct layout *L = k->L;
 	const uint64_t end = k->s->len;
 	uint32_t last = 0, field, wt;
@@ -480,7 +481,7 @@ static int walk_bundle(struct walk *k)
 		rc = get_tag(k, end, &field, &wt);
 		if (rc)
 			return rc;
-		if (field > 7) {
+		if (field > 8) {
 			cairn__seterr(
 			    k->err, k->errlen,
 			    "%s: a field unknown to bundle format %d "
@@ -557,7 +558,7 @@ static int all_zero(const void *p, size_t len)
 	return acc == 0;
 }
 
-/* Steps 23 and 24 for checkpoint i, whose record st holds its tensors'
+/* Steps 27 and 28 for checkpoint i, whose record st holds its tensors'
  * roots: its state root must be trace entry i, and checkpoint 0 must be
  * the task's start (zero_mv: its m and v are all zero bytes).  *step is
  * set to the step that failed. */
@@ -590,7 +591,7 @@ static int check_record(const struct cairn_task_spec *spec,
 		    "the signed trace has %s there: the checkpoint is "
 		    "corrupt or not the state the worker committed to",
 		    name, i, st->step, h1, h2);
-		*step = 23;
+		*step = 27;
 		return CAIRN_ECRYPTO;
 	}
 	/* t = 0 is W_r with m = v = +0, no samples and loss bits 0. */
@@ -608,7 +609,7 @@ static int check_record(const struct cairn_task_spec *spec,
 		    name, h1, h2, zero_mv ? "all +0" : "NOT all +0",
 		    cairn_hash_equal(st->samples, empty) ? "is" : "is NOT",
 		    st->loss_bits);
-		*step = 24;
+		*step = 28;
 		return CAIRN_EMISMATCH;
 	}
 	return 0;
@@ -713,8 +714,13 @@ static int check_result(const struct src *s, const struct layout *L,
 	if (L->format != CAIRN_BUNDLE_FORMAT) {
 		cairn__seterr(err, errlen,
 		              "%s: bundle format %" PRIu32
-		              "; this cairn reads format %d only",
-		              name, L->format, CAIRN_BUNDLE_FORMAT);
+		              "; this cairn reads format %d only%s",
+		              name, L->format, CAIRN_BUNDLE_FORMAT,
+		              L->format == 1
+		                  ? " (format 1 bundles, from before the step "
+		                    "log, cannot be audited: run the task again "
+		                    "with this cairn)"
+		                  : "");
 		return CAIRN_EFORMAT;
 	}
 	memset(spec, 0, sizeof spec);
@@ -790,13 +796,76 @@ static int check_result(const struct src *s, const struct layout *L,
 	return 0;
 }
 
-/* Steps 16 to 22, after check_result: the state roots and the final
- * state into nb (which then owns the roots and an empty checkpoint
- * array), then every checkpoint's step and lengths.  *step is set to a
- * failed step that refuses the bundle (17, 19, 20). */
-static int check_trace(const struct src *s, const struct layout *L,
+/* Steps 21 to 23: the step log (field 8) into nb->steps, its root, and
+ * its last record against the final state.  *step is set to 22 or 23 when
+ * one refuses the bundle. */
+static int check_steps(const struct src *s, const struct layout *L,
                        struct cairn_bundle *nb, int *step, char *err,
                        size_t errlen)
+{
+	const char *name = s->name;
+	const uint32_t H = nb->spec.inner_steps, c = nb->spec.checkpoint_every;
+	const uint64_t want = (uint64_t)H * CAIRN_STEP_RECORD_BYTES;
+	uint8_t root[CAIRN_HASH_BYTES];
+	char h1[CAIRN_HASH_HEX_BYTES], h2[CAIRN_HASH_HEX_BYTES];
+	int rc;
+
+	if (L->len[8] != want) {
+		cairn__seterr(err, errlen,
+		              "%s: the step log is %" PRIu64 " bytes; the task's "
+		              "H = %" PRIu32 " steps need %" PRIu64
+		              " (%d bytes a step)",
+		              name, L->len[8], H, want, CAIRN_STEP_RECORD_BYTES);
+		return CAIRN_EFORMAT;
+	}
+	nb->steps = malloc((size_t)want);
+	if (!nb->steps) {
+		cairn__seterr(err, errlen, "%s: out of memory for the step log",
+		              name);
+		return CAIRN_ENOMEM;
+	}
+	rc = src_read(s, L->off[8], nb->steps, (size_t)want, err, errlen);
+	if (rc)
+		return rc;
+	rc = cairn_step_log_root(nb->steps, H / c, c, root);
+	if (rc) {
+		cairn__seterr(err, errlen, "%s: steps root: %s", name,
+		              cairn_strerror(rc));
+		return rc;
+	}
+	if (!cairn_hash_equal(root, nb->result.steps_root)) {
+		hex(root, h1);
+		hex(nb->result.steps_root, h2);
+		cairn__seterr(
+		    err, errlen,
+		    "%s: the step log gives steps root %s, but the signed "
+		    "result has %s: the step log was altered",
+		    name, h1, h2);
+		*step = 22;
+		return CAIRN_ECRYPTO;
+	}
+	if (!cairn__bundle_step_agrees(nb->steps, &nb->final_state)) {
+		hex(nb->final_state.samples, h1);
+		cairn__seterr(
+		    err, errlen,
+		    "%s: the final state (t = %" PRIu32 ") has samples "
+		    "digest %s and loss bits 0x%08" PRIx32 ", but the signed "
+		    "step log's record of step %" PRIu32 " differs",
+		    name, H, h1, nb->final_state.loss_bits, H);
+		*step = 23;
+		return CAIRN_ECRYPTO;
+	}
+	return 0;
+}
+
+/* Steps 16 to 26, after check_result: the state roots, the final state
+ * and the step log into nb (which then owns them and an empty checkpoint
+ * array), then every checkpoint's step, lengths, samples and loss.  *step
+ * is set to a failed step that refuses the bundle (17, 19, 20, 22, 23,
+ * 26; *bad to the checkpoint of 26). */
+static int check_trace(const struct src *s, const struct layout *L,
+                       struct cairn_bundle *nb, int *step, uint32_t *bad,
+                       char *err, size_t errlen)
 {
 	const char *name = s->name;
 	uint8_t fin[CAIRN_STATE_BYTES];
@@ -906,7 +975,11 @@ static int check_trace(const struct src *s, const struct layout *L,
 		*step = 20;
 		return CAIRN_ECRYPTO;
 	}
-	/* 21 and 22: the checkpoints' count, steps and lengths. */
+	rc = check_steps(s, L, nb, step, err, errlen);
+	if (rc)
+		return rc;
+	/* 24 to 26: the checkpoints' count, steps, lengths, samples and
+	 * losses. */
 	bytes = (size_t)nb->param_count * sizeof(float);
 	if (L->ncps != n - 1) {
 		cairn__seterr(
@@ -943,10 +1016,27 @@ static int check_trace(const struct src *s, const struct layout *L,
 			return CAIRN_EFORMAT;
 		}
 	}
+	for (uint32_t i = 1; i < n - 1; i++) {
+		struct cairn_state st;
+		span_state(&L->cps[i], &st);
+		if (!cairn__bundle_step_agrees(nb->steps, &st)) {
+			hex(st.samples, h1);
+			cairn__seterr(
+			    err, errlen,
+			    "%s: checkpoint %" PRIu32 " (t = %" PRIu64 ") "
+			    "has samples digest %s and loss bits 0x%08" PRIx32
+			    ", but the signed step log's record of step %" PRIu64
+			    " differs: the checkpoint or the step log is false",
+			    name, i, st.step, h1, st.loss_bits, st.step);
+			*step = 26;
+			*bad = i;
+			return CAIRN_ECRYPTO;
+		}
+	}
 	return 0;
 }
 
-/* Steps 23 and 24 for every checkpoint, in order: reads its tensors into
+/* Steps 27 and 28 for every checkpoint, in order: reads its tensors into
  * nb's arrays and checks them. */
 static int check_all(const struct src *s, const struct layout *L,
                      struct cairn_bundle *nb, int *step, uint32_t *bad,
@@ -977,7 +1067,7 @@ static int check_all(const struct src *s, const struct layout *L,
 	return 0;
 }
 
-/* The lazy reader's step 24: state root 0 is the task's start; and the
+/* The lazy reader's step 28: state root 0 is the task's start; and the
  * source a lazily read bundle keeps (s's descriptor and name move to it). */
 static int check_lazy(struct src *s, char **name, const struct layout *L,
                       struct cairn_bundle *nb, int *step, char *err,
@@ -1008,7 +1098,7 @@ static int check_lazy(struct src *s, char **name, const struct layout *L,
 		    "empty list's samples digest, loss bits 0): the worker "
 		    "did not start from the spec",
 		    s->name, h1, h2, h3);
-		*step = 24;
+		*step = 28;
 		return CAIRN_EMISMATCH;
 	}
 	src = calloc(1, sizeof *src);
@@ -1043,7 +1133,7 @@ static void refusal_clear(struct cairn_bundle_refusal *why)
 	}
 }
 
-/* The reader (steps 5 to 24, or the lazy reader's) on s, into *b; *why
+/* The reader (steps 5 to 28, or the lazy reader's) on s, into *b; *why
  * says which check refused it.  With lazy, s's descriptor and *name move
  * into b->source. */
 static int read_bundle(struct src *s, char **name, int lazy,
@@ -1099,7 +1189,7 @@ static int read_bundle(struct src *s, char **name, int lazy,
 	}
 	rc = check_result(s, &L, &nb, &step, err, errlen);
 	if (!rc)
-		rc = check_trace(s, &L, &nb, &step, err, errlen);
+		rc = check_trace(s, &L, &nb, &step, &bad, err, errlen);
 	if (!rc)
 		rc = lazy ? check_lazy(s, name, &L, &nb, &step, err, errlen)
 		          : check_all(s, &L, &nb, &step, &bad, err, errlen);
@@ -1111,8 +1201,8 @@ static int read_bundle(struct src *s, char **name, int lazy,
 out:
 	if (why && step && (rc == CAIRN_ECRYPTO || rc == CAIRN_EMISMATCH)) {
 		why->step = step;
-		/* The lazy reader's step 24 is checkpoint 0's. */
-		if (step >= 23)
+		/* The lazy reader's step 28 is checkpoint 0's. */
+		if (step >= 26)
 			why->checkpoint = bad == UINT32_MAX ? 0 : bad;
 		why->spec = nb.spec;
 		why->result = nb.result;

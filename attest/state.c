@@ -166,3 +166,62 @@ int cairn_trace_verify(const uint8_t trace_root[CAIRN_HASH_BYTES], uint64_t n,
 		return rc;
 	return cairn_hash_equal(got, trace_root) ? 0 : CAIRN_ECRYPTO;
 }
+
+/* ---- step logs (include/cairn/attest.h; docs/commitments.md 16) -------- */
+
+int cairn_step_record(const uint8_t samples[CAIRN_HASH_BYTES],
+		      uint32_t loss_bits, uint8_t out[CAIRN_STEP_RECORD_BYTES])
+{
+	if (!samples || !out)
+		return CAIRN_EINVAL;
+	memcpy(out, samples, CAIRN_HASH_BYTES);
+	cairn__put_u32le(out + CAIRN_HASH_BYTES, loss_bits);
+	return 0;
+}
+
+int cairn_step_log_segment(uint32_t first, const uint8_t *records,
+			   uint32_t count, uint8_t out[CAIRN_HASH_BYTES])
+{
+	struct cairn_hash_ctx ctx;
+	uint8_t head[8];
+	int rc;
+	if (!records || !out || first == 0 || count == 0)
+		return CAIRN_EINVAL;
+	cairn__put_u32le(head, first);
+	cairn__put_u32le(head + 4, count);
+	rc = cairn_hash_init(&ctx, CAIRN_DOM_STEP_LOG);
+	if (!rc)
+		rc = cairn_hash_update(&ctx, head, sizeof head);
+	if (!rc)
+		rc = cairn_hash_update(&ctx, records,
+				       (size_t)count * CAIRN_STEP_RECORD_BYTES);
+	if (!rc)
+		rc = cairn_hash_final(&ctx, out);
+	return rc;
+}
+
+int cairn_step_log_root(const uint8_t *records, uint32_t nseg, uint32_t c,
+			uint8_t out[CAIRN_HASH_BYTES])
+{
+	struct cairn_hash_ctx ctx;
+	uint8_t head[8], d[CAIRN_HASH_BYTES];
+	int rc;
+	if (!records || !out || nseg == 0 || c == 0 ||
+	    (uint64_t)nseg * c > UINT32_MAX)
+		return CAIRN_EINVAL;
+	cairn__put_u32le(head, nseg);
+	cairn__put_u32le(head + 4, c);
+	rc = cairn_hash_init(&ctx, CAIRN_DOM_STEP_ROOT);
+	if (!rc)
+		rc = cairn_hash_update(&ctx, head, sizeof head);
+	for (uint32_t i = 0; !rc && i < nseg; i++) {
+		rc = cairn_step_log_segment(
+		    i * c + 1,
+		    records + (size_t)i * c * CAIRN_STEP_RECORD_BYTES, c, d);
+		if (!rc)
+			rc = cairn_hash_update(&ctx, d, sizeof d);
+	}
+	if (!rc)
+		rc = cairn_hash_final(&ctx, out);
+	return rc;
+}

@@ -505,6 +505,18 @@ static int one_step(cairn_model *m, const struct cairn_task_spec *s,
 	return rc;
 }
 
+/* Step t's record (samples digest of b->idx and the loss bits) into rec;
+ * the samples digest also into samples. */
+static int step_record(const struct batch *b, const struct cairn_task_spec *s,
+		       float loss, uint8_t samples[CAIRN_HASH_BYTES],
+		       uint8_t rec[CAIRN_STEP_RECORD_BYTES])
+{
+	int rc = cairn_samples_digest(b->idx, s->batch, samples);
+	if (!rc)
+		rc = cairn_step_record(samples, f32_bits(loss), rec);
+	return rc;
+}
+
 int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		   const cairn_dataset *ds,
 		   const uint8_t dataset_root[CAIRN_HASH_BYTES],
@@ -521,7 +533,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	int rc;
 
 	if (!m || !spec || !dataset_root || !w_r || !trace ||
-	    !trace->state_roots || !trace->losses) {
+	    !trace->state_roots || !trace->losses || !trace->steps) {
 		cairn__seterr(err, errlen, "cairn_task_run: missing argument");
 		return CAIRN_EINVAL;
 	}
@@ -594,16 +606,21 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		if (rc)
 			goto out;
 		trace->losses[t - 1] = loss;
+		rc = step_record(&b, spec, loss, samples,
+				 trace->steps + (size_t)(t - 1) *
+						    CAIRN_STEP_RECORD_BYTES);
+		if (rc) {
+			cairn__seterr(err, errlen, "recording step %" PRIu32
+				      ": %s", t, cairn_strerror(rc));
+			goto out;
+		}
 		if (t % c)
 			continue;
 		{
 			double t0 = now_sec();
 			uint8_t *root = trace->state_roots +
 					(size_t)(t / c) * CAIRN_HASH_BYTES;
-			rc = cairn_samples_digest(b.idx, spec->batch, samples);
-			if (!rc)
-				rc = cairn_task_commit_state(m, t, samples, loss,
-							     &st);
+			rc = cairn_task_commit_state(m, t, samples, loss, &st);
 			if (!rc)
 				rc = cairn_state_root(&st, root);
 			if (!rc && cb)
@@ -619,6 +636,9 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	}
 	memcpy(trace->final_params_root, st.params, CAIRN_HASH_BYTES);
 	rc = cairn_trace_root(trace->state_roots, n, trace->trace_root);
+	if (!rc)
+		rc = cairn_step_log_root(trace->steps, n - 1, c,
+					 trace->steps_root);
 	trace->hash_seconds = t_hash;
 out:
 	batch_free(&b);
@@ -627,7 +647,7 @@ out:
 
 int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 		      const cairn_dataset *ds, uint32_t t0, uint32_t t1,
-		      struct cairn_state *end, float *losses, char *err,
+		      struct cairn_state *end, uint8_t *records, char *err,
 		      size_t errlen)
 {
 	struct batch b = {0};
@@ -654,15 +674,22 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 	if (rc)
 		goto out;
 	for (uint32_t t = t0 + 1; t <= t1; t++) {
+		uint8_t rec[CAIRN_STEP_RECORD_BYTES];
 		rc = one_step(m, spec, ds, t, &b, &loss, err, errlen);
 		if (rc)
 			goto out;
-		if (losses)
-			losses[t - t0 - 1] = loss;
+		rc = step_record(&b, spec, loss, samples, rec);
+		if (rc) {
+			cairn__seterr(err, errlen, "recording step %" PRIu32
+				      ": %s", t, cairn_strerror(rc));
+			goto out;
+		}
+		if (records)
+			memcpy(records + (size_t)(t - t0 - 1) *
+					     CAIRN_STEP_RECORD_BYTES,
+			       rec, sizeof rec);
 	}
-	rc = cairn_samples_digest(b.idx, spec->batch, samples);
-	if (!rc)
-		rc = cairn_task_commit_state(m, t1, samples, loss, end);
+	rc = cairn_task_commit_state(m, t1, samples, loss, end);
 out:
 	batch_free(&b);
 	return rc;
@@ -682,8 +709,9 @@ int cairn_task_result_encode(const struct cairn_task_result *r,
 	memcpy(p + 32, r->worker_key, 32);
 	memcpy(p + 64, r->trace_root, 32);
 	memcpy(p + 96, r->final_params_root, 32);
-	cairn__put_u64le(p + 128, r->flops);
-	memcpy(p + 136, r->device_class, CAIRN_TASK_DEVICE_MAX);
+	memcpy(p + 128, r->steps_root, 32);
+	cairn__put_u64le(p + 160, r->flops);
+	memcpy(p + 168, r->device_class, CAIRN_TASK_DEVICE_MAX);
 	return 0;
 }
 
@@ -698,7 +726,7 @@ int cairn_task_result_decode(const uint8_t *buf, size_t len,
 	}
 	if (len != CAIRN_TASK_RESULT_BYTES) {
 		cairn__seterr(err, errlen,
-		              "result is %zu bytes; the v1 encoding has %d",
+		              "result is %zu bytes; the v2 encoding has %d",
 		              len, CAIRN_TASK_RESULT_BYTES);
 		return CAIRN_EFORMAT;
 	}
@@ -706,8 +734,9 @@ int cairn_task_result_decode(const uint8_t *buf, size_t len,
 	memcpy(r.worker_key, buf + 32, 32);
 	memcpy(r.trace_root, buf + 64, 32);
 	memcpy(r.final_params_root, buf + 96, 32);
-	r.flops = cairn__get_u64le(buf + 128);
-	memcpy(r.device_class, buf + 136, CAIRN_TASK_DEVICE_MAX);
+	memcpy(r.steps_root, buf + 128, 32);
+	r.flops = cairn__get_u64le(buf + 160);
+	memcpy(r.device_class, buf + 168, CAIRN_TASK_DEVICE_MAX);
 	if (!padded_name_ok(r.device_class, CAIRN_TASK_DEVICE_MAX,
 			    "abcdefghijklmnopqrstuvwxyz0123456789._-")) {
 		cairn__seterr(

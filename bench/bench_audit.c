@@ -283,7 +283,7 @@ static int measure(cairn_backend *be, const cairn_dataset *ds,
 	struct cairn_audit_verdict *v = NULL;
 	cairn_model *m = NULL;
 	float *w_r = NULL, *losses = NULL;
-	uint8_t *roots = NULL, nonce[CAIRN_HASH_BYTES];
+	uint8_t *roots = NULL, *steps = NULL, nonce[CAIRN_HASH_BYTES];
 	double times[AUDIT_MAX_REPS], t0;
 	char name[CAIRN_BUNDLE_FILENAME_BYTES], path[4200];
 	struct stat st;
@@ -320,13 +320,15 @@ static int measure(cairn_backend *be, const cairn_dataset *ds,
 	g->nseg = cairn_task_state_count(&sp) - 1;
 	roots = malloc((size_t)(g->nseg + 1) * CAIRN_HASH_BYTES);
 	losses = malloc((size_t)a->inner * sizeof *losses);
-	if (!roots || !losses) {
+	steps = malloc((size_t)a->inner * CAIRN_STEP_RECORD_BYTES);
+	if (!roots || !losses || !steps) {
 		rc = CAIRN_ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	tr.state_roots = roots;
 	tr.losses = losses;
+	tr.steps = steps;
 
 	/* The worker's side. */
 	t0 = cairn__bench_now();
@@ -412,6 +414,7 @@ out:
 	cairn_identity_wipe(&id);
 	free(w_r);
 	free(losses);
+	free(steps);
 	free(roots);
 	free(v);
 	return rc;

@@ -363,6 +363,7 @@ int cairn_cmd_train(int argc, char **argv)
 	float *w = NULL;
 	uint8_t *state_roots = NULL;
 	float *losses = NULL;
+	uint8_t *steps = NULL;
 	FILE *lines;
 	double t_train = 0.0, t_hash = 0.0, t_bundle = 0.0, t_eval = 0.0;
 	double t_start = now_sec();
@@ -494,8 +495,9 @@ int cairn_cmd_train(int argc, char **argv)
 	state_roots = malloc((size_t)cairn_task_state_count(&spec) *
 			     CAIRN_HASH_BYTES);
 	losses = malloc((size_t)o.inner * sizeof *losses);
+	steps = malloc((size_t)o.inner * CAIRN_STEP_RECORD_BYTES);
 	rounds = calloc((size_t)o.rounds, sizeof *rounds);
-	if (!w || !state_roots || !losses || !rounds) {
+	if (!w || !state_roots || !losses || !steps || !rounds) {
 		rc = CAIRN_ENOMEM;
 		goto fail;
 	}
@@ -523,6 +525,7 @@ int cairn_cmd_train(int argc, char **argv)
 	prog.batch = o.batch;
 	tr.state_roots = state_roots;
 	tr.losses = losses;
+	tr.steps = steps;
 
 	/* w holds W_r on the host through the loop: W_0 here, then each
 	 * round's outer step reads W_{r+1} back and roots it once, for the
@@ -715,6 +718,7 @@ out:
 	free(w);
 	free(state_roots);
 	free(losses);
+	free(steps);
 	free(rounds);
 	return ex;
 }

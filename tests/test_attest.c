@@ -100,10 +100,13 @@ static const char *const tag_str[] = {
 	NULL, "cairn/tensor-leaf/v1", "cairn/tensor-node/v1",
 	"cairn/tensor-root/v1", "cairn/samples/v1", "cairn/state/v1",
 	"cairn/trace-leaf/v1", "cairn/trace-node/v1", "cairn/trace-root/v1",
-	"cairn/signature/v1", "cairn/task/v1", "cairn/result/v1",
-	"cairn/dataset/v1", "cairn/challenge/v1", "cairn/verdict/v1",
-	"cairn/report/v1"};
-#define NTAGS 15 /* the highest tag in use */
+	"cairn/signature/v1", "cairn/task/v1",
+	NULL, /* 0x0b: retired (cairn/result/v1) */
+	"cairn/dataset/v1", "cairn/challenge/v1",
+	NULL, /* 0x0e: retired (cairn/verdict/v1) */
+	"cairn/report/v1", "cairn/step-log/v1", "cairn/step-root/v1",
+	"cairn/result/v2", "cairn/verdict/v2"};
+#define NTAGS 19 /* the highest tag in use */
 
 /* H(header(tag) || a || b) with libsodium directly. */
 static void hh(int tag, const void *a, size_t alen, const void *b, size_t blen,
@@ -327,6 +330,12 @@ static void test_domains(void **state)
 		0x01, 0x14, 'c', 'a', 'i', 'r', 'n', '/', 't', 'e', 'n', 's',
 		'o',  'r',  '-', 'l', 'e', 'a', 'f', '/', 'v', '1', 0,   0};
 	for (int t = 1; t <= NTAGS; t++) {
+		if (!tag_str[t]) { /* retired: never hashed with again */
+			assert_null(cairn_domain_string(t));
+			assert_int_equal(cairn_domain_header(t, hdr),
+					 CAIRN_EINVAL);
+			continue;
+		}
 		assert_string_equal(cairn_domain_string(t), tag_str[t]);
 		assert_int_equal(cairn_domain_header(t, hdr), 0);
 		assert_int_equal(hdr[0], t);
@@ -336,6 +345,8 @@ static void test_domains(void **state)
 			assert_int_equal(hdr[i], 0);
 		/* Same payload, different domain: different hash. */
 		for (int u = 1; u < t; u++) {
+			if (!tag_str[u])
+				continue;
 			assert_int_equal(cairn_hash_domain(t, "x", 1, a), 0);
 			assert_int_equal(cairn_hash_domain(u, "x", 1, b), 0);
 			assert_memory_not_equal(a, b, HB);
@@ -1016,6 +1027,76 @@ static void test_trace_root(void **state)
 }
 
 /* The same bytes hashed as different structures never give the same hash. */
+/* The step log (docs/commitments.md section 16): records, segment
+ * digests and the steps root, against the by-hand hashes and the
+ * document's vectors (its Python program prints the same). */
+static void test_step_log(void **state)
+{
+	static const uint32_t idx[3] = {7, 3, 9}, one = 1, two[2] = {2, 2};
+	static const uint32_t loss[4] = {0x3f800000, 0x40000000, 0x3f000000,
+					 0x7fc00000};
+	uint8_t rec[4][CAIRN_STEP_RECORD_BYTES], sd[4][HB], d[HB], want[HB];
+	uint8_t head[8];
+
+	assert_int_equal(cairn_samples_digest(idx, 3, sd[0]), 0);
+	assert_int_equal(cairn_samples_digest(NULL, 0, sd[1]), 0);
+	assert_int_equal(cairn_samples_digest(&one, 1, sd[2]), 0);
+	assert_int_equal(cairn_samples_digest(two, 2, sd[3]), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(cairn_step_record(sd[i], loss[i], rec[i]), 0);
+		assert_memory_equal(rec[i], sd[i], HB);
+		assert_int_equal(rec[i][HB] | rec[i][HB + 1] << 8 |
+					 rec[i][HB + 2] << 16 |
+					 (uint32_t)rec[i][HB + 3] << 24,
+				 loss[i]);
+	}
+	/* Segment 0 of c = 2: steps 1 and 2. */
+	assert_int_equal(cairn_step_log_segment(1, rec[0], 2, d), 0);
+	head[0] = 1, head[1] = head[2] = head[3] = 0;
+	head[4] = 2, head[5] = head[6] = head[7] = 0;
+	{
+		uint8_t in[8 + 2 * CAIRN_STEP_RECORD_BYTES];
+		memcpy(in, head, 8);
+		memcpy(in + 8, rec[0], 2 * CAIRN_STEP_RECORD_BYTES);
+		hh(CAIRN_DOM_STEP_LOG, in, sizeof in, NULL, 0, want);
+	}
+	assert_memory_equal(d, want, HB);
+	from_hex("9d39de8682a8a33cbc0e1a46ade68a412055389d0178c60436f54971fc552ca6",
+		 want, HB);
+	assert_memory_equal(d, want, HB);
+	/* The first step is bound: the same records as steps 3 and 4 give
+	 * another digest. */
+	assert_int_equal(cairn_step_log_segment(3, rec[0], 2, want), 0);
+	assert_memory_not_equal(d, want, HB);
+
+	assert_int_equal(cairn_step_log_root(rec[0], 2, 2, d), 0);
+	from_hex("2c14978b41d33e3c6377cf2a1790acb15949c3ac89b51e2662e0b8f86f4396ae",
+		 want, HB);
+	assert_memory_equal(d, want, HB);
+	assert_int_equal(cairn_step_log_root(rec[0], 4, 1, d), 0);
+	from_hex("9861fcc959f4e6d645b7f25277762815fa3fad2792bdb3fd8ccf12cfb724f258",
+		 want, HB);
+	assert_memory_equal(d, want, HB);
+	/* Every bit of every record counts. */
+	for (int bit = 0; bit < 4 * CAIRN_STEP_RECORD_BYTES * 8; bit += 37) {
+		uint8_t *p = rec[0];
+		p[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		assert_int_equal(cairn_step_log_root(rec[0], 2, 2, d), 0);
+		p[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		from_hex("2c14978b41d33e3c6377cf2a1790acb15949c3ac89b51e2662e0"
+			 "b8f86f4396ae",
+			 want, HB);
+		assert_memory_not_equal(d, want, HB);
+	}
+	assert_int_equal(cairn_step_log_segment(0, rec[0], 2, d), CAIRN_EINVAL);
+	assert_int_equal(cairn_step_log_segment(1, rec[0], 0, d), CAIRN_EINVAL);
+	assert_int_equal(cairn_step_log_root(rec[0], 0, 2, d), CAIRN_EINVAL);
+	assert_int_equal(cairn_step_log_root(rec[0], 2, 0, d), CAIRN_EINVAL);
+	assert_int_equal(cairn_step_log_root(NULL, 2, 2, d), CAIRN_EINVAL);
+	assert_int_equal(cairn_step_record(NULL, 0, rec[0]), CAIRN_EINVAL);
+	(void)state;
+}
+
 static void test_domain_separation(void **state)
 {
 	uint8_t x[CAIRN_STATE_BYTES], h[12][HB];
@@ -1130,6 +1211,7 @@ int main(void)
 		cmocka_unit_test(test_samples_digest),
 		cmocka_unit_test(test_state_root),
 		cmocka_unit_test(test_trace_root),
+		cmocka_unit_test(test_step_log),
 		cmocka_unit_test(test_domain_separation),
 		cmocka_unit_test(test_doc_vectors),
 	};

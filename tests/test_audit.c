@@ -109,8 +109,10 @@ static void run_bundle(struct fx *f, cairn_backend *be,
                        struct cairn_bundle *b)
 {
 	uint8_t roots[(NSEG + 1) * CAIRN_HASH_BYTES];
+	uint8_t steps[STEPS * CAIRN_STEP_RECORD_BYTES];
 	float losses[STEPS];
-	struct cairn_task_trace tr = {.state_roots = roots, .losses = losses};
+	struct cairn_task_trace tr = {
+	    .state_roots = roots, .losses = losses, .steps = steps};
 
 	cairn_test_task_bundle(be, spec, &f->ds, f->w_r, &tr, &f->id, b);
 }
@@ -136,10 +138,27 @@ static void reread(struct fx *f, struct cairn_bundle *b,
 }
 
 /* The cheater's signature over his own claims: every state root from the
- * records, the trace root, the final parameters root, the task id of the
- * spec in the bundle, signed with the worker's key. */
+ * records, the trace root, the final parameters root, a step log that
+ * agrees with every committed state (each checkpoint's samples and loss
+ * as the record of its step: a log that did not would be rejected when
+ * read, check commitment), its steps root, the task id of the spec in the
+ * bundle, signed with the worker's key. */
 static void cheat_resign(struct fx *f, struct cairn_bundle *b)
 {
+	for (uint32_t k = 1; k < b->nstates; k++) {
+		const struct cairn_state *st = k + 1 < b->nstates
+		                                   ? &b->checkpoints[k].state
+		                                   : &b->final_state;
+		assert_int_equal(
+		    cairn_step_record(st->samples, st->loss_bits,
+		                      b->steps + (size_t)(st->step - 1) *
+		                                     CAIRN_STEP_RECORD_BYTES),
+		    0);
+	}
+	assert_int_equal(cairn_step_log_root(b->steps, b->nstates - 1,
+	                                     b->spec.checkpoint_every,
+	                                     b->result.steps_root),
+	                 0);
 	for (uint32_t k = 0; k + 1 < b->nstates; k++)
 		assert_int_equal(
 		    cairn_state_root(&b->checkpoints[k].state,
@@ -187,6 +206,8 @@ static void copy_good(struct fx *f, struct cairn_bundle *out)
 		memcpy(d->v, s->v, bytes);
 	}
 	tmp.ncheckpoints = f->good.ncheckpoints;
+	tmp.steps = cairn_test_xmalloc(STEPS * CAIRN_STEP_RECORD_BYTES);
+	memcpy(tmp.steps, f->good.steps, STEPS * CAIRN_STEP_RECORD_BYTES);
 	*out = tmp;
 }
 
@@ -283,8 +304,10 @@ static void run_bundle_multi(struct fx *f, cairn_backend *a, cairn_backend *b2,
                              struct cairn_bundle *b)
 {
 	uint8_t roots[(NSEG + 1) * CAIRN_HASH_BYTES];
+	uint8_t steps[STEPS * CAIRN_STEP_RECORD_BYTES];
 	float losses[STEPS];
-	struct cairn_task_trace tr = {.state_roots = roots, .losses = losses};
+	struct cairn_task_trace tr = {
+	    .state_roots = roots, .losses = losses, .steps = steps};
 	cairn_backend *bes[2] = {a, b2};
 	cairn_model *m = NULL;
 	char err[512] = "";
@@ -396,28 +419,94 @@ static void expect_rejected(struct fx *f, struct cairn_bundle *c,
 	assert_int_equal(f->v.step_first, f->v.segment * EVERY + 1);
 	assert_int_equal(f->v.step_last, (f->v.segment + 1) * EVERY);
 	assert_non_null(strstr(f->err, "replay"));
+	/* The narrowing: a step inside the segment and what differs there;
+	 * at the segment's last step with nothing in the records, it is the
+	 * end state's difference. */
+	assert_true(f->v.diff_step >= f->v.step_first &&
+	            f->v.diff_step <= f->v.step_last);
+	assert_int_not_equal(f->v.diff_what, 0);
+	if (!(f->v.diff_what &
+	      (CAIRN_AUDIT_DIFF_SAMPLES | CAIRN_AUDIT_DIFF_LOSS)))
+		assert_int_equal(f->v.diff_step, f->v.step_last);
+	{
+		char at[48];
+		snprintf(at, sizeof at, "first difference at step %" PRIu32,
+		         f->v.diff_step);
+		assert_non_null(strstr(f->err, at));
+	}
 	cairn_bundle_free(&r);
 }
+
+/* The verdict's first differing element must be tensor k's element i,
+ * with these bits in the worker's state and in the replay's, count
+ * elements differing. */
+static void expect_elem(struct fx *f, uint32_t k, uint64_t i, uint64_t count,
+                        uint32_t worker, uint32_t replay)
+{
+	assert_int_equal(f->v.elem_tensor, k);
+	assert_int_equal(f->v.elem_index, i);
+	assert_int_equal(f->v.elem_count, count);
+	assert_int_equal(f->v.elem_worker, worker);
+	assert_int_equal(f->v.elem_replay, replay);
+}
+
+static void nonce_drawing(const uint8_t *root, uint32_t want, int want_not,
+                          uint8_t nonce[CAIRN_HASH_BYTES]);
 
 static void test_cheat_ulp(void **state)
 {
 	struct fx *f = *state;
-	struct cairn_bundle c;
+	struct cairn_bundle c, r;
 	struct cairn_bundle_checkpoint *cp;
-	uint32_t u;
+	uint8_t nonce[CAIRN_HASH_BYTES];
+	uint32_t u, u0;
 	size_t bytes = (size_t)f->good.param_count * sizeof(float);
 
 	copy_good(f, &c);
 	cp = &c.checkpoints[2];
-	memcpy(&u, &cp->params[5], 4);
-	u += 1; /* one ulp */
+	memcpy(&u0, &cp->params[5], 4);
+	u = u0 + 1; /* one ulp */
+	memcpy(&cp->params[5], &u, 4);
+	assert_int_equal(cairn_tensor_root(cp->params, bytes, cp->state.params),
+	                 0);
+	cheat_resign(f, &c);
+	/* Segment 1 ends on the bad state: every step agrees, the end
+	 * differs in one parameter, which the verdict names. */
+	reread(f, &c, &r, NULL, 0);
+	nonce_drawing(r.result.trace_root, 1, 0, nonce);
+	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot,
+	                                    nonce, 1, &f->v, f->err,
+	                                    sizeof f->err),
+	                 0);
+	print_message("%-22s -> %s\n", "one ulp, segment 1", f->err);
+	assert_int_equal(f->v.accepted, 0);
+	assert_int_equal(f->v.segment, 1);
+	assert_int_equal(f->v.diff, CAIRN_AUDIT_DIFF_PARAMS);
+	assert_int_equal(f->v.diff_step, 2 * EVERY);
+	assert_int_equal(f->v.diff_what, CAIRN_AUDIT_DIFF_PARAMS);
+	expect_elem(f, CAIRN_AUDIT_ELEM_PARAMS, 5, 1, u, u0);
+	assert_non_null(strstr(f->err, "(W_0[0,5])"));
+	/* Segment 2 starts from it: the replay carries the ulp on. */
+	nonce_drawing(r.result.trace_root, 2, 0, nonce);
+	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot,
+	                                    nonce, 1, &f->v, f->err,
+	                                    sizeof f->err),
+	                 0);
+	print_message("%-22s -> %s\n", "one ulp, segment 2", f->err);
+	assert_int_equal(f->v.accepted, 0);
+	assert_int_equal(f->v.segment, 2);
+	assert_true(f->v.diff_step == 2 * EVERY + 1 ||
+	            f->v.diff_step == 3 * EVERY);
+	cairn_bundle_free(&r);
+	/* And the whole audit, in draw order. */
+	copy_good(f, &c);
+	cp = &c.checkpoints[2];
 	memcpy(&cp->params[5], &u, 4);
 	assert_int_equal(cairn_tensor_root(cp->params, bytes, cp->state.params),
 	                 0);
 	cheat_resign(f, &c);
 	expect_rejected(f, &c, "one ulp at t = 4", CAIRN_AUDIT_REPLAY,
 	                CAIRN_AUDIT_DIFF_PARAMS, CAIRN_AUDIT_DIFF_SAMPLES);
-	/* Segment 1 ends on the bad state; segment 2 starts from it. */
 	assert_true(f->v.segment == 1 || f->v.segment == 2);
 }
 
@@ -436,6 +525,11 @@ static void test_cheat_skip_last(void **state)
 	                    CAIRN_AUDIT_DIFF_V | CAIRN_AUDIT_DIFF_SAMPLES,
 	                CAIRN_AUDIT_DIFF_STEP);
 	assert_int_equal(f->v.segment, NSEG - 1);
+	/* Step 8's record is step 6's: the samples say it was not run. */
+	assert_int_equal(f->v.diff_step, STEPS);
+	assert_true(f->v.diff_what & CAIRN_AUDIT_DIFF_SAMPLES);
+	/* t = H: the bundle holds no tensors to compare. */
+	assert_int_equal(f->v.elem_tensor, CAIRN_AUDIT_ELEM_NONE);
 }
 
 static void test_cheat_carry_forward(void **state)
@@ -458,6 +552,18 @@ static void test_cheat_carry_forward(void **state)
 	expect_rejected(f, &c, "state carried forward", CAIRN_AUDIT_REPLAY,
 	                CAIRN_AUDIT_DIFF_PARAMS, 0);
 	assert_true(f->v.segment == 1 || f->v.segment == 2);
+	if (f->v.segment == 1) {
+		/* Step 4's record is step 2's (samples and loss), and every
+		 * parameter of the end state differs. */
+		assert_int_equal(f->v.diff_step, 2 * EVERY);
+		assert_true(f->v.diff_what & CAIRN_AUDIT_DIFF_SAMPLES);
+		assert_int_equal(f->v.elem_tensor, CAIRN_AUDIT_ELEM_PARAMS);
+		assert_true(f->v.elem_count > 0);
+	} else {
+		/* From the stale state, step 5's loss is not the log's. */
+		assert_int_equal(f->v.diff_step, 2 * EVERY + 1);
+		assert_int_equal(f->v.diff_what, CAIRN_AUDIT_DIFF_LOSS);
+	}
 }
 
 /* Runs a spec that differs from the honest one by change, then claims the
@@ -481,6 +587,9 @@ static void test_cheat_wrong_data(void **state)
 	expect_rejected(f, &c, "wrong data (seed)", CAIRN_AUDIT_REPLAY,
 	                CAIRN_AUDIT_DIFF_SAMPLES | CAIRN_AUDIT_DIFF_PARAMS, 0);
 	assert_non_null(strstr(f->err, "other samples"));
+	/* Other samples from the segment's first step on. */
+	assert_int_equal(f->v.diff_step, f->v.step_first);
+	assert_true(f->v.diff_what & CAIRN_AUDIT_DIFF_SAMPLES);
 }
 
 static void test_cheat_learning_rate(void **state)
@@ -493,6 +602,12 @@ static void test_cheat_learning_rate(void **state)
 	cheat_other_spec(f, &s, &c);
 	expect_rejected(f, &c, "learning rate x2", CAIRN_AUDIT_REPLAY,
 	                CAIRN_AUDIT_DIFF_PARAMS, CAIRN_AUDIT_DIFF_SAMPLES);
+	/* The segment's first step starts from the worker's own state, so
+	 * its loss agrees; the second step's loss comes from the first
+	 * update, made with the other learning rate. */
+	assert_int_equal(f->v.diff_step, f->v.step_first + 1);
+	assert_int_equal(f->v.diff_what, CAIRN_AUDIT_DIFF_LOSS);
+	assert_non_null(strstr(f->err, "on the same samples"));
 }
 
 /* x rounded to bfloat16 (its top 16 bits), to nearest, ties to even; the
@@ -518,13 +633,15 @@ static void run_bf16(struct fx *f, uint32_t bad, struct cairn_bundle *b)
 {
 	const struct cairn_task_spec *sp = &f->spec;
 	uint8_t roots[(NSEG + 1) * CAIRN_HASH_BYTES];
+	uint8_t steps[STEPS * CAIRN_STEP_RECORD_BYTES];
 	float losses[STEPS], loss = 0.0f, *x, *w;
-	struct cairn_task_trace tr = {.state_roots = roots, .losses = losses};
+	struct cairn_task_trace tr = {
+	    .state_roots = roots, .losses = losses, .steps = steps};
 	uint8_t samples[CAIRN_HASH_BYTES];
 	struct cairn_state st;
 	cairn_adamw_params opt;
 	cairn_model *m = NULL;
-	uint32_t idx[BATCH];
+	uint32_t idx[BATCH], u;
 	int32_t y[BATCH];
 	int64_t np;
 
@@ -568,9 +685,15 @@ static void run_bf16(struct fx *f, uint32_t bad, struct cairn_bundle *b)
 		assert_int_equal(
 		    cairn_model_step(m, BATCH, MICRO, x, y, &opt, &loss), 0);
 		losses[t - 1] = loss;
+		assert_int_equal(cairn_samples_digest(idx, BATCH, samples), 0);
+		memcpy(&u, &loss, 4);
+		assert_int_equal(
+		    cairn_step_record(samples, u,
+		                      steps + (size_t)(t - 1) *
+		                                  CAIRN_STEP_RECORD_BYTES),
+		    0);
 		if (t % EVERY)
 			continue;
-		assert_int_equal(cairn_samples_digest(idx, BATCH, samples), 0);
 		assert_int_equal(
 		    cairn_task_commit_state(m, t, samples, loss, &st), 0);
 		assert_int_equal(cairn_state_root(&st, root), 0);
@@ -578,6 +701,8 @@ static void run_bf16(struct fx *f, uint32_t bad, struct cairn_bundle *b)
 	}
 	memcpy(tr.final_params_root, st.params, CAIRN_HASH_BYTES);
 	assert_int_equal(cairn_trace_root(roots, NSEG + 1, tr.trace_root), 0);
+	assert_int_equal(cairn_step_log_root(steps, NSEG, EVERY, tr.steps_root),
+	                 0);
 	assert_int_equal(cairn_bundle_finish(b, &tr, &f->id, "cpu"), 0);
 	cairn_model_free(m);
 	free(w);
@@ -651,11 +776,59 @@ static void test_cheat_bf16_step(void **state)
 		assert_int_equal(f->v.accepted, 0);
 		assert_int_equal(f->v.check, CAIRN_AUDIT_REPLAY);
 		assert_int_equal(f->v.segment, 2);
+		/* Narrowed to the bfloat16 step itself: its loss. */
+		assert_int_equal(f->v.diff_step, bad);
+		assert_true(f->v.diff_what & CAIRN_AUDIT_DIFF_LOSS);
+		assert_int_equal(f->v.diff_what & CAIRN_AUDIT_DIFF_SAMPLES, 0);
 	}
 	/* A draw that misses it accepts: P(catch) = 1 - (1 - 1/4)^s. */
 	nonce_drawing(r.result.trace_root, 2, 1, nonce);
 	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot, nonce,
 	                                    1, &f->v, f->err, sizeof f->err),
+	                 0);
+	assert_int_equal(f->v.accepted, 1);
+	cairn_bundle_free(&r);
+}
+
+/* Honest training with a false step log (one step's loss changed, the
+ * steps root made again and re-signed): read without complaint (the
+ * record is between checkpoints), rejected by the replay of its segment,
+ * which still ends on the committed state. */
+static void test_cheat_step_log(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_bundle c, r;
+	uint8_t nonce[CAIRN_HASH_BYTES];
+	const uint32_t t = 2 * EVERY + 1; /* segment 2's first step */
+	uint8_t *rec;
+
+	copy_good(f, &c);
+	rec = c.steps + (size_t)(t - 1) * CAIRN_STEP_RECORD_BYTES;
+	rec[CAIRN_HASH_BYTES] ^= 1; /* the lowest bit of step t's loss */
+	assert_int_equal(cairn_step_log_root(c.steps, NSEG, EVERY,
+	                                     c.result.steps_root),
+	                 0);
+	assert_int_equal(
+	    cairn_task_result_sign(&f->id, &c.result, c.signature), 0);
+	reread(f, &c, &r, NULL, 0);
+	nonce_drawing(r.result.trace_root, 2, 0, nonce);
+	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot,
+	                                    nonce, 1, &f->v, f->err,
+	                                    sizeof f->err),
+	                 0);
+	print_message("%-22s -> %s\n", "false step log", f->err);
+	assert_int_equal(f->v.accepted, 0);
+	assert_int_equal(f->v.check, CAIRN_AUDIT_REPLAY);
+	assert_int_equal(f->v.segment, 2);
+	assert_int_equal(f->v.diff, 0); /* the end state agrees */
+	assert_int_equal(f->v.diff_step, t);
+	assert_int_equal(f->v.diff_what, CAIRN_AUDIT_DIFF_LOSS);
+	assert_non_null(strstr(f->err, "step log is false"));
+	/* Segments that do not hold the false record accept. */
+	nonce_drawing(r.result.trace_root, 2, 1, nonce);
+	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot,
+	                                    nonce, 1, &f->v, f->err,
+	                                    sizeof f->err),
 	                 0);
 	assert_int_equal(f->v.accepted, 1);
 	cairn_bundle_free(&r);
@@ -1090,13 +1263,20 @@ static void test_verdict_vector(void **state)
 	v->step_first = 5;
 	v->step_last = 6;
 	v->diff = CAIRN_AUDIT_DIFF_PARAMS | CAIRN_AUDIT_DIFF_LOSS;
+	v->diff_step = 6;
+	v->diff_what = CAIRN_AUDIT_DIFF_PARAMS;
+	v->elem_tensor = CAIRN_AUDIT_ELEM_PARAMS;
+	v->elem_count = 3;
+	v->elem_index = 1234;
+	v->elem_worker = 0x3c23d70a;
+	v->elem_replay = 0x3c23d70b;
 	v->nsegments = 2;
 	v->segments[0] = 2;
 	v->segments[1] = 0;
 	assert_int_equal(cairn_audit_verdict_digest(v, d), 0);
 	assert_int_equal(
-	    cairn_hash_from_hex("8c6c5dd43a0ce180eee11f9f9b2318602fcecd3c9a"
-	                        "cc922f5c02dd90c596966d",
+	    cairn_hash_from_hex("9ddf1314cdf02dcc7dfe61a0593fde4fd91d69c535"
+	                        "bf6b448020a5b89914422e",
 	                        64, want),
 	    0);
 	assert_memory_equal(d, want, sizeof want);
@@ -1184,6 +1364,18 @@ static size_t find(const uint8_t *hay, size_t n, const uint8_t *needle,
 	return 0;
 }
 
+/* Offset of a byte near the end of the last checkpoint's v tensor in a
+ * bundle file of the good bundle's task: 10 bytes before the step log
+ * (field 8, the file's last: a 1-byte tag and a 2-byte length before its
+ * STEPS * 36 bytes). */
+static size_t last_tensor_byte(struct fx *f, const uint8_t *buf, size_t len)
+{
+	size_t off = find(buf, len, f->good.steps,
+	                  STEPS * CAIRN_STEP_RECORD_BYTES);
+	assert_int_equal(off + STEPS * CAIRN_STEP_RECORD_BYTES, len);
+	return off - 3 - 10;
+}
+
 static void test_cli_verify(void **state)
 {
 	struct fx *f = *state;
@@ -1259,7 +1451,7 @@ static void test_cli_damaged(void **state)
 		int flip; /* 0: truncate at `at` */
 		int exit;
 		const char *check;
-	} d[12];
+	} d[16];
 	int nd = 0;
 
 	data_dir(f, data, sizeof data);
@@ -1295,7 +1487,11 @@ static void test_cli_damaged(void **state)
 	           CAIRN_HASH_BYTES);
 	d[nd++] =
 	    (struct damage){"state root 2 byte", off + 3, 1, 1, "commitment"};
-	d[nd++] = (struct damage){"last tensor byte", len - 10, 1, 1, "reveal"};
+	off = find(buf, len, f->good.steps, STEPS * CAIRN_STEP_RECORD_BYTES);
+	d[nd++] = (struct damage){"step log byte", off + 40, 1, 1, "commitment"};
+	d[nd++] = (struct damage){"last tensor byte",
+	                          last_tensor_byte(f, buf, len), 1, 1,
+	                          "reveal"};
 
 	for (int i = 0; i < nd; i++) {
 		int ex;
@@ -1653,7 +1849,7 @@ static void test_cli_lazy(void **state)
 	buf = cairn_test_xmalloc(len);
 	assert_int_equal(fread(buf, 1, len, fp), len);
 	fclose(fp);
-	buf[len - 10] ^= 0x01;
+	buf[last_tensor_byte(f, buf, len)] ^= 0x01;
 	snprintf(bad, sizeof bad, "%s/lazy-tampered.cairn", f->dir);
 	write_bytes(bad, buf, len);
 	free(buf);
@@ -1736,6 +1932,7 @@ int main(void)
 	    cmocka_unit_test(test_cheat_wrong_data),
 	    cmocka_unit_test(test_cheat_learning_rate),
 	    cmocka_unit_test(test_cheat_bf16_step),
+	    cmocka_unit_test(test_cheat_step_log),
 	    cmocka_unit_test(test_cheat_resigned_other_task),
 	    cmocka_unit_test(test_cheat_on_ref),
 	    cmocka_unit_test(test_cheat_other_key),

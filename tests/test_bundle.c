@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,6 +63,7 @@ struct fx {
 	float *w_r;
 	uint8_t *state_roots; /* the run's trace */
 	float *losses;
+	uint8_t *steps; /* the run's step log */
 	struct cairn_task_trace trace;
 	struct cairn_identity id;
 	struct cairn_bundle good; /* as collected and signed */
@@ -137,6 +139,8 @@ static int setup(void **state)
 	f->losses = cairn_test_xmalloc(STEPS * sizeof(float));
 	f->trace.state_roots = f->state_roots;
 	f->trace.losses = f->losses;
+	f->steps = cairn_test_xmalloc(STEPS * CAIRN_STEP_RECORD_BYTES);
+	f->trace.steps = f->steps;
 	if (cairn_identity_generate(&f->id))
 		return -1;
 	run_task(f, &f->good, &f->id);
@@ -186,6 +190,7 @@ static int teardown(void **state)
 	free(f->w_r);
 	free(f->state_roots);
 	free(f->losses);
+	free(f->steps);
 	free(f->images);
 	free(f->labels);
 	free(f);
@@ -226,6 +231,9 @@ static void assert_bundle_equal(const struct cairn_bundle *a,
 	assert_memory_equal(a->state_roots, b->state_roots,
 	                    (size_t)a->nstates * CAIRN_HASH_BYTES);
 	assert_state_equal(&a->final_state, &b->final_state);
+	assert_memory_equal(a->steps, b->steps,
+	                    (size_t)a->spec.inner_steps *
+	                        CAIRN_STEP_RECORD_BYTES);
 	assert_int_equal(a->ncheckpoints, b->ncheckpoints);
 	assert_int_equal(a->param_count, b->param_count);
 	bytes = (size_t)a->param_count * sizeof(float);
@@ -566,7 +574,7 @@ static void test_not_a_bundle(void **state)
 	/* Unknown field 31 (varint 1) after a good bundle; format again. */
 	static const uint8_t unknown[] = {0xf8, 0x01, 0x01};
 	static const uint8_t format_again[] = {0x08, 0x01};
-	static const uint8_t format2[] = {0x08, 0x02};
+	static const uint8_t format3[] = {0x08, 0x03};
 	uint8_t *junk = cairn_test_xmalloc(f->len + 3);
 	struct cairn_bundle b;
 	char path[512], err[512];
@@ -582,8 +590,8 @@ static void test_not_a_bundle(void **state)
 		write_whole(path, junk, 4096);
 		expect_refused(path, CAIRN_EFORMAT, NULL);
 	}
-	write_whole(path, format2, sizeof format2);
-	expect_refused(path, CAIRN_EFORMAT, "format 2");
+	write_whole(path, format3, sizeof format3);
+	expect_refused(path, CAIRN_EFORMAT, "format 3");
 	memcpy(junk, f->bytes, f->len);
 	memcpy(junk + f->len, unknown, sizeof unknown);
 	write_whole(path, junk, f->len + sizeof unknown);
@@ -701,8 +709,10 @@ static void test_checkpoint_order(void **state)
 	cps[1] = f->good.checkpoints[0];
 	cps[0].state.step = 0;
 	cps[1].state.step = EVERY;
+	/* (checkpoint 1's samples and loss are step 0's, not the step log's
+	 * record of step 2: refused before any tensor is hashed) */
 	expect_refused(write_as(f, &c, "relabelled.cairn"), CAIRN_ECRYPTO,
-	               "checkpoint 0 (t = 0)");
+	               "checkpoint 1 (t = 2)");
 	/* A changed loss at t = c. */
 	cps[0] = f->good.checkpoints[0];
 	cps[1] = f->good.checkpoints[1];
@@ -827,6 +837,34 @@ static void test_collect(void **state)
 	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id, "ref"),
 	                 CAIRN_EMISMATCH);
 	f->trace.trace_root[0] ^= 1;
+	/* A step log that is not the run's: its root, a record between
+	 * checkpoints, and the record of a checkpoint's step with a
+	 * matching root (it contradicts the state committed there). */
+	f->trace.steps_root[3] ^= 1;
+	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id, "ref"),
+	                 CAIRN_EMISMATCH);
+	f->trace.steps_root[3] ^= 1;
+	f->trace.steps[5] ^= 1; /* step 1's samples digest */
+	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id, "ref"),
+	                 CAIRN_EMISMATCH);
+	f->trace.steps[5] ^= 1;
+	{
+		uint8_t sroot[CAIRN_HASH_BYTES];
+		uint8_t *rec = f->trace.steps +
+		               (EVERY - 1) * CAIRN_STEP_RECORD_BYTES;
+		memcpy(sroot, f->trace.steps_root, sizeof sroot);
+		rec[CAIRN_HASH_BYTES] ^= 1; /* the loss of step c */
+		assert_int_equal(cairn_step_log_root(f->trace.steps,
+		                                     STEPS / EVERY, EVERY,
+		                                     f->trace.steps_root),
+		                 0);
+		assert_int_equal(
+		    cairn_bundle_finish(&b, &f->trace, &f->id, "ref"),
+		    CAIRN_EMISMATCH);
+		rec[CAIRN_HASH_BYTES] ^= 1;
+		memcpy(f->trace.steps_root, sroot, sizeof sroot);
+	}
+	assert_null(b.steps);
 	/* A torn identity (our public key, another secret key): finish
 	 * checks its own signature. */
 	assert_int_equal(cairn_identity_generate(&other), 0);
@@ -1101,7 +1139,8 @@ static void test_lazy_refuses(void **state)
 	                 CAIRN_ECRYPTO);
 	assert_int_equal(cairn_bundle_check_checkpoint(&b, 0, err, sizeof err),
 	                 0);
-	assert_int_equal(ftruncate(fd, (off_t)(f->len - 100)), 0);
+	/* (cut inside checkpoint 1's v: the step log after it goes too) */
+	assert_int_equal(ftruncate(fd, (off_t)(at + 8)), 0);
 	assert_int_equal(cairn_bundle_check_checkpoint(&b, 1, err, sizeof err),
 	                 CAIRN_EIO);
 	assert_non_null(strstr(err, "shrank"));
@@ -1150,24 +1189,41 @@ static void test_refusal(void **state)
 		assert_int_equal(why.result.flops, c.result.flops);
 		assert_true(bundle_zeroed(&b));
 	}
-	/* A checkpoint that is not its entry: step 23 at read, checkpoint 1;
-	 * the lazy reader accepts it. */
+	/* A checkpoint whose tensors are not its entry: step 27 at read,
+	 * checkpoint 1; the lazy reader accepts it. */
 	c = f->good;
 	memcpy(cps, f->good.checkpoints, sizeof cps);
-	cps[1].state.loss_bits ^= 1;
+	memcpy(m, cps[1].v, bytes);
+	m[2] = nextafterf(m[2], 1.0f);
+	cps[1].v = m;
 	c.checkpoints = cps;
-	p = write_as(f, &c, "why-loss.cairn");
+	p = write_as(f, &c, "why-tensor.cairn");
 	assert_int_equal(
 	    cairn_bundle_read_ex(p, NULL, &b, &why, err, sizeof err),
 	    CAIRN_ECRYPTO);
-	assert_int_equal(why.step, 23);
+	assert_int_equal(why.step, 27);
 	assert_int_equal(why.checkpoint, 1);
 	assert_int_equal(
 	    cairn_bundle_read_ex(p, &lazy, &b, &why, err, sizeof err), 0);
 	assert_int_equal(why.step, 0);
 	cairn_bundle_free(&b);
+	/* A changed loss at checkpoint 1 contradicts the step log: step 26
+	 * for both readers. */
+	c = f->good;
+	memcpy(cps, f->good.checkpoints, sizeof cps);
+	cps[1].state.loss_bits ^= 1;
+	c.checkpoints = cps;
+	p = write_as(f, &c, "why-loss.cairn");
+	for (int l = 0; l < 2; l++) {
+		assert_int_equal(cairn_bundle_read_ex(p, l ? &lazy : NULL, &b,
+		                                      &why, err, sizeof err),
+		                 CAIRN_ECRYPTO);
+		assert_int_equal(why.step, 26);
+		assert_int_equal(why.checkpoint, 1);
+		assert_non_null(strstr(err, "step log"));
+	}
 	/* A start with a non-zero moment, consistently hashed and signed:
-	 * step 24 for both; the lazy reader decides on state root 0. */
+	 * step 28 for both; the lazy reader decides on state root 0. */
 	c = f->good;
 	memcpy(cps, f->good.checkpoints, sizeof cps);
 	memcpy(m, cps[0].m, bytes);
@@ -1178,7 +1234,7 @@ static void test_refusal(void **state)
 		assert_int_equal(cairn_bundle_read_ex(p, l ? &lazy : NULL, &b,
 		                                      &why, err, sizeof err),
 		                 CAIRN_EMISMATCH);
-		assert_int_equal(why.step, 24);
+		assert_int_equal(why.step, 28);
 		assert_int_equal(why.checkpoint, 0);
 		assert_non_null(strstr(err, "t = 0"));
 		assert_non_null(strstr(err, p));
@@ -1195,6 +1251,117 @@ static void test_refusal(void **state)
 	cairn_bundle_free(&b);
 	free(m);
 	free(roots);
+}
+
+/* ---- the step log ----------------------------------------------------- */
+
+/* c: the good bundle with its step log replaced by steps (owned by the
+ * caller), its steps root made again and re-signed when resign. */
+static void with_steps(struct fx *f, struct cairn_bundle *c, uint8_t *steps,
+                       int resign)
+{
+	*c = f->good;
+	c->steps = steps;
+	if (!resign)
+		return;
+	assert_int_equal(cairn_step_log_root(steps, STEPS / EVERY, EVERY,
+	                                     c->result.steps_root),
+	                 0);
+	assert_int_equal(cairn_task_result_sign(&f->id, &c->result, c->signature),
+	                 0);
+}
+
+static void test_step_log(void **state)
+{
+	struct fx *f = *state;
+	const size_t n = STEPS * CAIRN_STEP_RECORD_BYTES;
+	struct cairn_bundle c, b;
+	struct cairn_bundle_refusal why;
+	struct cairn_bundle_read_opts lazy = {.lazy = 1};
+	uint8_t *steps = cairn_test_xmalloc(n), *buf;
+	char err[1024];
+	const char *p;
+	size_t at;
+
+	/* The file ends with the step log: field 8, its length (2 bytes),
+	 * the records, as collected. */
+	assert_memory_equal(f->bytes + f->len - n, f->good.steps, n);
+	for (uint32_t t = 1; t <= STEPS; t++)
+		assert_memory_equal(f->good.steps +
+		                        (t - 1) * CAIRN_STEP_RECORD_BYTES +
+		                        CAIRN_HASH_BYTES,
+		                    &f->losses[t - 1], 4);
+
+	/* Every byte of the log is covered: a flip without a new signature
+	 * is step 22 (check commitment), for both readers. */
+	for (size_t k = 0; k < n; k += 7) {
+		memcpy(steps, f->good.steps, n);
+		steps[k] ^= 0x10;
+		with_steps(f, &c, steps, 0);
+		p = write_as(f, &c, "steps-flip.cairn");
+		for (int l = 0; l < 2; l++) {
+			assert_int_equal(
+			    cairn_bundle_read_ex(p, l ? &lazy : NULL, &b, &why,
+			                         err, sizeof err),
+			    CAIRN_ECRYPTO);
+			assert_int_equal(why.step, 22);
+			assert_non_null(strstr(err, "step log"));
+		}
+	}
+	/* Re-signed: the record of step H must be the final state's (23);
+	 * the record of a checkpoint's step its own (26). */
+	memcpy(steps, f->good.steps, n);
+	steps[(STEPS - 1) * CAIRN_STEP_RECORD_BYTES] ^= 1;
+	with_steps(f, &c, steps, 1);
+	p = write_as(f, &c, "steps-final.cairn");
+	assert_int_equal(cairn_bundle_read_ex(p, NULL, &b, &why, err, sizeof err),
+	                 CAIRN_ECRYPTO);
+	assert_int_equal(why.step, 23);
+	memcpy(steps, f->good.steps, n);
+	steps[(EVERY - 1) * CAIRN_STEP_RECORD_BYTES + CAIRN_HASH_BYTES] ^= 1;
+	with_steps(f, &c, steps, 1);
+	p = write_as(f, &c, "steps-cp.cairn");
+	assert_int_equal(cairn_bundle_read_ex(p, &lazy, &b, &why, err, sizeof err),
+	                 CAIRN_ECRYPTO);
+	assert_int_equal(why.step, 26);
+	assert_int_equal(why.checkpoint, 1);
+	/* A false record between checkpoints, re-signed, reads: only a
+	 * replay can see it (test_audit). */
+	memcpy(steps, f->good.steps, n);
+	steps[CAIRN_HASH_BYTES] ^= 1; /* the loss of step 1 */
+	with_steps(f, &c, steps, 1);
+	p = write_as(f, &c, "steps-inner.cairn");
+	assert_int_equal(cairn_bundle_read(p, &b, err, sizeof err), 0);
+	assert_memory_equal(b.steps, steps, n);
+	cairn_bundle_free(&b);
+
+	/* A log one byte short: EFORMAT, naming the lengths. */
+	buf = cairn_test_xmalloc(f->len);
+	memcpy(buf, f->bytes, f->len);
+	at = f->len - n - 2; /* the length varint: n = 144 is 0x90 0x01 */
+	assert_int_equal(buf[at], (uint8_t)(0x80 | (n & 0x7f)));
+	assert_int_equal(buf[at + 1], (uint8_t)(n >> 7));
+	buf[at] = (uint8_t)(0x80 | ((n - 1) & 0x7f));
+	p = "steps-short.cairn";
+	{
+		char path[512];
+		snprintf(path, sizeof path, "%s/%s", f->dir, p);
+		write_whole(path, buf, f->len - 1);
+		expect_refused(path, CAIRN_EFORMAT, "step log is 143 bytes");
+		/* Format 1 (before the step log): named as such. */
+		memcpy(buf, f->bytes, f->len);
+		assert_int_equal(buf[0], 0x08); /* field 1, varint */
+		assert_int_equal(buf[1], CAIRN_BUNDLE_FORMAT);
+		buf[1] = 1;
+		write_whole(path, buf, f->len);
+		expect_refused(path, CAIRN_EFORMAT, "format 1 bundles");
+	}
+	/* No step log at all: cairn_bundle_write refuses. */
+	c = f->good;
+	c.steps = NULL;
+	assert_int_equal(write_as_rc(f, &c, "no-steps.cairn"), CAIRN_EINVAL);
+	free(buf);
+	free(steps);
 }
 
 int main(void)
@@ -1215,6 +1382,7 @@ int main(void)
 	    cmocka_unit_test(test_lazy_tampered),
 	    cmocka_unit_test(test_lazy_refuses),
 	    cmocka_unit_test(test_refusal),
+	    cmocka_unit_test(test_step_log),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

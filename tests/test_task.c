@@ -250,7 +250,8 @@ static void test_spec_checks(void **state)
 struct trace_out {
 	uint8_t roots[4 * HB];
 	float losses[6];
-	uint8_t trace_root[HB], final_root[HB];
+	uint8_t steps[6 * CAIRN_STEP_RECORD_BYTES];
+	uint8_t trace_root[HB], final_root[HB], steps_root[HB];
 	/* the state at t = 2, captured by the callback, for replay */
 	float *p2, *m2, *v2;
 	uint8_t root2[HB];
@@ -291,6 +292,7 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 	memset(o, 0, sizeof *o);
 	tr.state_roots = o->roots;
 	tr.losses = o->losses;
+	tr.steps = o->steps;
 	{
 		cairn_backend *bes[2] = {c->be, c2};
 		assert_int_equal(cairn_model_create_multi(bes, c2 ? 2 : 1,
@@ -305,6 +307,7 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 	assert_int_equal(o->calls, 4);
 	memcpy(o->trace_root, tr.trace_root, HB);
 	memcpy(o->final_root, tr.final_params_root, HB);
+	memcpy(o->steps_root, tr.steps_root, HB);
 
 	/* The trace root is the tree over the state roots; the last state's
 	 * parameters are the final ones. */
@@ -312,25 +315,33 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 		uint8_t t[HB];
 		assert_int_equal(cairn_trace_root(o->roots, 4, t), 0);
 		assert_memory_equal(t, o->trace_root, HB);
+		/* The step log: 3 segments of 2 steps; each record holds its
+		 * step's loss bits. */
+		assert_int_equal(cairn_step_log_root(o->steps, 3, 2, t), 0);
+		assert_memory_equal(t, o->steps_root, HB);
+		for (int k = 0; k < 6; k++)
+			assert_memory_equal(o->steps +
+						k * CAIRN_STEP_RECORD_BYTES + HB,
+					    &o->losses[k], 4);
 	}
 	/* Replay steps 3..4 from the state at t = 2: the state root at t = 4
 	 * is the one the trace committed. */
 	{
 		struct cairn_state end;
-		uint8_t root[HB];
-		float l[2];
+		uint8_t root[HB], rec[2 * CAIRN_STEP_RECORD_BYTES];
 		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_PARAMS, o->p2),
 				 0);
 		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_M, o->m2), 0);
 		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_V, o->v2), 0);
-		rc = cairn_task_replay(m, &f->spec, &f->ds, 2, 4, &end, l, err,
-				       sizeof err);
+		rc = cairn_task_replay(m, &f->spec, &f->ds, 2, 4, &end, rec,
+				       err, sizeof err);
 		if (rc)
 			fail_msg("%s replay: %s", c->name, err);
 		assert_int_equal(end.step, 4);
 		assert_int_equal(cairn_state_root(&end, root), 0);
 		assert_memory_equal(root, o->roots + 2 * HB, HB);
-		assert_memory_equal(l, o->losses + 2, sizeof l);
+		assert_memory_equal(rec, o->steps + 2 * CAIRN_STEP_RECORD_BYTES,
+				    sizeof rec);
 		/* A replay one step short does not reach it. */
 		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_PARAMS, o->p2),
 				 0);
@@ -398,6 +409,8 @@ static void test_run_same_everywhere(void **state)
 			if (memcmp(got.trace_root, want.trace_root, HB) ||
 			    memcmp(got.roots, want.roots, sizeof got.roots) ||
 			    memcmp(got.losses, want.losses, sizeof got.losses) ||
+			    memcmp(got.steps, want.steps, sizeof got.steps) ||
+			    memcmp(got.steps_root, want.steps_root, HB) ||
 			    memcmp(got.final_root, want.final_root, HB))
 				fail_msg("%s: trace differs from ref", c.name);
 		}
@@ -418,7 +431,10 @@ static void test_run_refuses(void **state)
 	struct cairn_task_spec s = f->spec;
 	uint8_t roots[4 * HB], other[HB];
 	float losses[6];
-	struct cairn_task_trace tr = {roots, losses, {0}, {0}, 0};
+	uint8_t steps[6 * CAIRN_STEP_RECORD_BYTES];
+	struct cairn_task_trace tr = {.state_roots = roots,
+				      .losses = losses,
+				      .steps = steps};
 	char err[256];
 
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
@@ -490,6 +506,7 @@ static void test_result_sign(void **state)
 	for (int i = 0; i < HB; i++) {
 		r.trace_root[i] = (uint8_t)rnd();
 		r.final_params_root[i] = (uint8_t)rnd();
+		r.steps_root[i] = (uint8_t)rnd();
 	}
 	r.flops = cairn_task_flops(&f->spec);
 	strcpy(r.device_class, "cpu");
@@ -502,7 +519,7 @@ static void test_result_sign(void **state)
 	assert_int_equal(cairn_task_result_decode(enc, sizeof enc + 1, &d, err,
 						  sizeof err),
 			 CAIRN_EFORMAT);
-	enc[136] = 'C'; /* device class must be lower case */
+	enc[168] = 'C'; /* device class must be lower case */
 	assert_int_equal(cairn_task_result_decode(enc, sizeof enc, &d, err,
 						  sizeof err),
 			 CAIRN_EFORMAT);
@@ -518,6 +535,9 @@ static void test_result_sign(void **state)
 	assert_int_equal(cairn_task_result_verify(&d, sig), CAIRN_ECRYPTO);
 	d = r;
 	d.trace_root[31] ^= 0x80;
+	assert_int_equal(cairn_task_result_verify(&d, sig), CAIRN_ECRYPTO);
+	d = r;
+	d.steps_root[0] ^= 1;
 	assert_int_equal(cairn_task_result_verify(&d, sig), CAIRN_ECRYPTO);
 	d = r;
 	strcpy(d.device_class, "cuda");
@@ -692,12 +712,13 @@ static void test_doc_vectors(void **state)
 	memset(r.worker_key, 0x33, HB);
 	memset(r.trace_root, 0x44, HB);
 	memset(r.final_params_root, 0x55, HB);
+	memset(r.steps_root, 0x66, HB);
 	r.flops = 123456789;
 	strcpy(r.device_class, "cpu");
 	assert_int_equal(cairn_task_result_encode(&r, enc), 0);
 	assert_int_equal(cairn_hash_domain(CAIRN_DOM_RESULT, enc, sizeof enc, h),
 			 0);
-	hex_is(h, "c7f50b31a938a39378593e523ceb7e39049cda2421d6478ff95d24085df835e1");
+	hex_is(h, "b4d9c7e787ce09e823599c712ea43178b40b6fed9f9c9f799ff9eb6491c15aa9");
 }
 
 int main(int argc, char **argv)

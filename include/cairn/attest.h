@@ -32,7 +32,9 @@ extern "C" {
 
 /* X(name, tag, version string).  A tag is never reused for another
  * structure; a new format of a structure gets a new tag and string.  Tag
- * 0x00 is reserved (never used). */
+ * 0x00 is reserved (never used); 0x0B (cairn/result/v1, the result before
+ * the step log) and 0x0E (cairn/verdict/v1) are retired: no structure
+ * hashes with them any more, and they are never reused. */
 #define CAIRN_DOMAINS(X)                                                       \
 	X(TENSOR_LEAF, 0x01, "cairn/tensor-leaf/v1")                           \
 	X(TENSOR_NODE, 0x02, "cairn/tensor-node/v1")                           \
@@ -44,11 +46,13 @@ extern "C" {
 	X(TRACE_ROOT, 0x08, "cairn/trace-root/v1")                             \
 	X(SIGNATURE, 0x09, "cairn/signature/v1")                               \
 	X(TASK, 0x0A, "cairn/task/v1")                                         \
-	X(RESULT, 0x0B, "cairn/result/v1")                                     \
 	X(DATASET, 0x0C, "cairn/dataset/v1")                                   \
 	X(CHALLENGE, 0x0D, "cairn/challenge/v1")                               \
-	X(VERDICT, 0x0E, "cairn/verdict/v1")                                   \
-	X(REPORT, 0x0F, "cairn/report/v1")
+	X(REPORT, 0x0F, "cairn/report/v1")                                     \
+	X(STEP_LOG, 0x10, "cairn/step-log/v1")                                 \
+	X(STEP_ROOT, 0x11, "cairn/step-root/v1")                               \
+	X(RESULT, 0x12, "cairn/result/v2")                                     \
+	X(VERDICT, 0x13, "cairn/verdict/v2")
 
 enum cairn_domain {
 #define CAIRN__DOMAIN_ENUM(name, tag, str) CAIRN_DOM_##name = tag,
@@ -247,6 +251,38 @@ int cairn_trace_verify(const uint8_t trace_root[CAIRN_HASH_BYTES], uint64_t n,
 		       uint64_t index,
 		       const uint8_t state_root[CAIRN_HASH_BYTES],
 		       const struct cairn_merkle_path *path);
+
+/* ---- step logs --------------------------------------------------------- */
+
+/* The step log commits to every inner step, not only the checkpoints:
+ * step t's record is the digest of its sample indices and its loss,
+ *   record(t) = samples digest of step t || u32le loss bits of step t,
+ * and segment i (steps i*c + 1 .. (i+1)*c) has the digest
+ *   H(STEP_LOG header || u32le i*c + 1 || u32le c || record(i*c + 1) ||
+ *     ... || record((i+1)*c)).
+ * The steps root over a task's nseg = H / c segments is
+ *   H(STEP_ROOT header || u32le nseg || u32le c || digest(0) || ... ||
+ *     digest(nseg - 1)).
+ * An auditor who replays a segment compares every step's record with the
+ * worker's and so finds the first step that differs (docs/commitments.md
+ * section 16). */
+#define CAIRN_STEP_RECORD_BYTES 36
+
+/* record(t) into out. */
+int cairn_step_record(const uint8_t samples[CAIRN_HASH_BYTES],
+		      uint32_t loss_bits,
+		      uint8_t out[CAIRN_STEP_RECORD_BYTES]);
+
+/* The digest of the segment whose count records (count * 36 bytes) are
+ * steps first .. first + count - 1.  CAIRN_EINVAL for first or count 0. */
+int cairn_step_log_segment(uint32_t first, const uint8_t *records,
+			   uint32_t count, uint8_t out[CAIRN_HASH_BYTES]);
+
+/* The steps root of the records of steps 1 .. nseg * c (nseg * c * 36
+ * bytes), cut into nseg segments of c steps.  CAIRN_EINVAL for nseg or c
+ * 0 or nseg * c above UINT32_MAX. */
+int cairn_step_log_root(const uint8_t *records, uint32_t nseg, uint32_t c,
+			uint8_t out[CAIRN_HASH_BYTES]);
 
 #ifdef __cplusplus
 }

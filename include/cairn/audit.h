@@ -29,13 +29,23 @@
  * docs/commitments.md section 15 gives the draw and the verdict byte by
  * byte.
  *
+ * When a replayed segment disagrees with the worker's commitments, the
+ * auditor narrows it down (a Verde-style explanation): it compares every
+ * step's record (samples digest and loss) with the worker's step log and
+ * names the first step that differs and what differs there; when every
+ * record agrees, the difference is in the state at the segment's end,
+ * and where the bundle holds that state's tensors it names the first
+ * element that differs (which tensor, which index, both values).
+ *
  * A verdict is signed with the auditor's identity over
  * H(VERDICT header || encoding), the encoding being (all little-endian):
  *   u8[32] task id || u8[32] trace root || u8[32] nonce ||
  *   u8[32] auditor public key || u32 accepted (0 or 1) || u32 check ||
  *   u32 failed segment (UINT32_MAX when none) || u32 first step ||
- *   u32 last step || u32 differs mask || u32 nsegments ||
- *   u32 segments[nsegments] (in draw order).
+ *   u32 last step || u32 differs mask || u32 first differing step ||
+ *   u32 its differs mask || u32 element tensor || u64 element count ||
+ *   u64 element index || u32 worker's bits || u32 replay's bits ||
+ *   u32 nsegments || u32 segments[nsegments] (in draw order).
  *
  * Functions return 0 or a negative CAIRN_E* code (cairn/error.h); those
  * that take err write one line there (errlen bytes, NUL-terminated, err
@@ -102,8 +112,11 @@ enum cairn_audit_check {
  * "unknown" for another value. */
 const char *cairn_audit_check_name(int check);
 
-/* What differs at the end of a failed segment, between the replayed state
- * record and the claimed one (CAIRN_AUDIT_REPLAY only). */
+/* What differs between the replay and the worker's claim (CAIRN_AUDIT_REPLAY
+ * only): at the end of a failed segment, between the replayed state record
+ * and the claimed one (verdict diff), and at the first step that differs
+ * (verdict diff_what: SAMPLES or LOSS in a step record, or the end's
+ * mask when every record agrees). */
 #define CAIRN_AUDIT_DIFF_PARAMS (1u << 0)  /* parameters root */
 #define CAIRN_AUDIT_DIFF_M (1u << 1)       /* first moment root */
 #define CAIRN_AUDIT_DIFF_V (1u << 2)       /* second moment root */
@@ -114,6 +127,14 @@ const char *cairn_audit_check_name(int check);
 /* Writes "params,m,samples" (the names of the bits set, comma-separated;
  * "none" for 0) into out. */
 void cairn_audit_diff_names(uint32_t diff, char *out, size_t outlen);
+
+/* Which tensor holds the first differing element (verdict elem_tensor). */
+#define CAIRN_AUDIT_ELEM_NONE 0   /* not compared (no difference in the
+                                   * tensors, or the bundle does not hold
+                                   * the end state's tensors: t = H) */
+#define CAIRN_AUDIT_ELEM_PARAMS 1
+#define CAIRN_AUDIT_ELEM_M 2
+#define CAIRN_AUDIT_ELEM_V 3
 
 /* One audit's verdict.  Plain data (about 16 KiB): nothing to free. */
 struct cairn_audit_verdict {
@@ -127,6 +148,15 @@ struct cairn_audit_verdict {
 	uint32_t step_first; /* its steps, first .. last (0 when none) */
 	uint32_t step_last;
 	uint32_t diff;      /* CAIRN_AUDIT_DIFF_* at its end */
+	/* The narrowing (CAIRN_AUDIT_REPLAY; all 0 otherwise): */
+	uint32_t diff_step;   /* first step whose record or state differs */
+	uint32_t diff_what;   /* CAIRN_AUDIT_DIFF_* there */
+	uint32_t elem_tensor; /* CAIRN_AUDIT_ELEM_*: first tensor of the
+	                       * end state (params, m, v) that differs */
+	uint64_t elem_count;  /* its elements that differ */
+	uint64_t elem_index;  /* the first of them, in the model's layout */
+	uint32_t elem_worker; /* its binary32 bits in the worker's state */
+	uint32_t elem_replay; /* and in the replay's */
 	uint32_t nsegments; /* drawn, in draw order */
 	uint32_t segments[CAIRN_AUDIT_MAX_SEGMENTS];
 	uint8_t signature[CAIRN_SIGNATURE_BYTES]; /* zero until signed */
@@ -198,8 +228,10 @@ int cairn_audit_decode(const uint8_t *buf, size_t len, const char *name,
  * (cairn_bundle_load_checkpoint: from a lazily read bundle's file, hashed
  * on be; a checkpoint that is not its trace entry rejects with check
  * reveal), runs cairn_task_replay over the segment's steps and compares
- * the state root at its end with b's; the first mismatch rejects, naming
- * what differs.  b is only read: a lazily read bundle's tensors are read
+ * every step's record with b's step log and the state root at its end
+ * with b's; the first segment that disagrees rejects (check replay), and
+ * the verdict names the first step that differs and what differs there
+ * (and, at the end state, the first element that differs).  b is only read: a lazily read bundle's tensors are read
  * into a buffer the call frees, each time it is audited.
  *
  * Returns 0 when the audit was done, accepted or not: *v holds the

@@ -74,7 +74,7 @@
 extern "C" {
 #endif
 
-#define CAIRN_BUNDLE_FORMAT 1
+#define CAIRN_BUNDLE_FORMAT 2
 /* Largest file cairn_bundle_read accepts (8 GiB).  A reader holds the
  * tensors it hands out (about the file's size; none for a lazy read) and
  * a few KiB besides. */
@@ -105,6 +105,8 @@ struct cairn_bundle {
 	uint32_t nstates;               /* H / c + 1 */
 	uint8_t *state_roots;           /* [nstates][32], t = 0, c, ..., H */
 	struct cairn_state final_state; /* t = H; step 0 until collected */
+	uint8_t *steps; /* the step log, [H][36] (t = 1..H); NULL until
+	                 * cairn_bundle_finish */
 	uint32_t ncheckpoints; /* collected so far; nstates - 1 when complete */
 	struct cairn_bundle_checkpoint *checkpoints; /* [nstates - 1] */
 	int64_t param_count; /* floats in each tensor of the spec's model */
@@ -135,12 +137,15 @@ int cairn_bundle_checkpoint(void *ud, const struct cairn_state *st,
 /* After cairn_task_run succeeded with cairn_bundle_checkpoint on b: checks
  * that trace holds the state roots collected (CAIRN_EMISMATCH if not, and
  * CAIRN_EINVAL for a bundle missing checkpoints), that its trace root and
- * final parameters root are those of the collected states, then fills
- * b->result (task id, id's public key, trace root, final parameters root,
- * cairn_task_flops, device_class: 1 to 31 characters of [a-z0-9._-], such
- * as cairn_backend_name gives) and signs it with id, then verifies the
- * signature (CAIRN_ECRYPTO for an identity whose public key is not its
- * secret key's).  trace->state_roots must hold b->nstates roots.  On
+ * final parameters root are those of the collected states, and that its
+ * step log (trace->steps, H records) has its steps root and agrees with
+ * the collected states' samples and losses; then copies the step log,
+ * fills b->result (task id, id's public key, trace root, final parameters
+ * root, steps root, cairn_task_flops, device_class: 1 to 31 characters of
+ * [a-z0-9._-], such as cairn_backend_name gives) and signs it with id,
+ * then verifies the signature (CAIRN_ECRYPTO for an identity whose public
+ * key is not its secret key's).  trace->state_roots must hold b->nstates
+ * roots.  On
  * failure result and signature stay zeroed and the collected states are
  * kept, so finish may be called again. */
 int cairn_bundle_finish(struct cairn_bundle *b,
@@ -203,9 +208,10 @@ int cairn_bundle_read_lazy(const char *path, struct cairn_bundle *b, char *err,
 /* Which check of docs/bundle-format.md section 4 refused a well-formed
  * bundle (the reader returned CAIRN_ECRYPTO or CAIRN_EMISMATCH), and what
  * the file claims: plain data.  step is 12 (task id), 14 (signature), 15
- * (work), 17 (trace root), 19 or 20 (final state), 23 (a checkpoint's
- * tensors) or 24 (the start); checkpoint is the checkpoint of 23 and 24,
- * else UINT32_MAX.  spec and result are the file's, task_id its spec's
+ * (work), 17 (trace root), 19 or 20 (final state), 22 or 23 (the step
+ * log), 26 (a checkpoint's samples or loss against the step log), 27 (a
+ * checkpoint's tensors) or 28 (the start); checkpoint is the checkpoint
+ * of 26 to 28, else UINT32_MAX.  spec and result are the file's, task_id its spec's
  * task id.  Step 0, checkpoint UINT32_MAX and the rest zero when the
  * reader returned anything else. */
 struct cairn_bundle_refusal {
@@ -238,8 +244,8 @@ int cairn_bundle_decode_ex(const uint8_t *buf, size_t len, const char *name,
                            size_t errlen);
 
 /* Checks checkpoint i (< nstates - 1) of a lazily read bundle as
- * cairn_bundle_read does (docs/bundle-format.md section 4, steps 23 and
- * 24): reads its tensors from b->source, hashes them on the host into the
+ * cairn_bundle_read does (docs/bundle-format.md section 4, steps 27 and
+ * 28): reads its tensors from b->source, hashes them on the host into the
  * record with its step, samples and loss, which must have state root
  * state_roots[i] (else CAIRN_ECRYPTO: check 'reveal'); checkpoint 0 must
  * be the task's start (else CAIRN_EMISMATCH).  The same messages as

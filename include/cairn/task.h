@@ -13,10 +13,15 @@
  * are the trace.  The state at t = 0 is W_r with m = v = +0, the samples
  * digest of the empty list and loss bits 0.
  *
+ * Every step t = 1..H also leaves a record (its samples digest and loss
+ * bits) in the step log, whose root (cairn_step_log_root) lets an auditor
+ * name the first step of a segment that differs.
+ *
  * The result binds the task id (the hash of the spec's encoding), the
- * worker's public key, the trace root, the final parameters root, the work
- * done and the device class; the worker signs its encoding.
- * docs/commitments.md sections 11 to 13 give every byte.
+ * worker's public key, the trace root, the final parameters root, the
+ * steps root, the work done and the device class; the worker signs its
+ * encoding.  docs/commitments.md sections 11 to 13 and 16 give every
+ * byte.
  *
  * Functions return 0 or a negative CAIRN_E* code; where they take err, a
  * failure leaves one line there saying what was wrong, with the value. */
@@ -121,12 +126,15 @@ typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
 					const uint8_t root[CAIRN_HASH_BYTES],
 					cairn_model *m);
 
-/* What running a task yields.  state_roots and losses are caller memory:
- * cairn_task_state_count() * 32 bytes and inner_steps floats. */
+/* What running a task yields.  state_roots, losses and steps are caller
+ * memory: cairn_task_state_count() * 32 bytes, inner_steps floats and
+ * inner_steps * CAIRN_STEP_RECORD_BYTES bytes. */
 struct cairn_task_trace {
 	uint8_t *state_roots;  /* [n][32], t = 0, c, ..., H */
 	float *losses;         /* loss of step t at losses[t - 1] */
+	uint8_t *steps;        /* [H][36]: step t's record at t - 1 */
 	uint8_t trace_root[CAIRN_HASH_BYTES];
+	uint8_t steps_root[CAIRN_HASH_BYTES]; /* cairn_step_log_root */
 	uint8_t final_params_root[CAIRN_HASH_BYTES];
 	double hash_seconds;   /* wall time spent in the checkpoints */
 };
@@ -134,7 +142,8 @@ struct cairn_task_trace {
 /* Runs the task: loads w_r (host, param_count floats) into m, checks that
  * its root is the spec's params_root and that dataset_root is the spec's
  * (CAIRN_EMISMATCH, err says which), zeroes m and v, commits the state at
- * t = 0, runs steps 1..H and commits every c-th.  m must have the spec's
+ * t = 0, runs steps 1..H, records every step (trace->steps) and commits
+ * every c-th state; then the trace root and the steps root.  m must have the spec's
  * model, max batch >= B and max micro >= M; ds is the training split whose
  * root is dataset_root (computed once by the caller).  On success the
  * model holds the final state. */
@@ -148,10 +157,12 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 /* Runs steps t0 + 1 .. t1 (0 <= t0 < t1 <= H) from the state the model
  * holds (the state after t0, loaded by the caller), as cairn_task_run does
  * them, and writes the state after t1 to *end (its root: cairn_state_root).
- * losses (t1 - t0 floats) may be NULL.  The auditor's re-execution. */
+ * records ((t1 - t0) * CAIRN_STEP_RECORD_BYTES bytes) receives each step's
+ * record, as trace->steps does; it may be NULL.  The auditor's
+ * re-execution. */
 int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 		      const cairn_dataset *ds, uint32_t t0, uint32_t t1,
-		      struct cairn_state *end, float *losses, char *err,
+		      struct cairn_state *end, uint8_t *records, char *err,
 		      size_t errlen);
 
 /* The state record of what the model holds after step t: the tensor roots
@@ -168,14 +179,15 @@ struct cairn_task_result {
 	uint8_t worker_key[CAIRN_PUBLIC_KEY_BYTES];
 	uint8_t trace_root[CAIRN_HASH_BYTES];
 	uint8_t final_params_root[CAIRN_HASH_BYTES];
+	uint8_t steps_root[CAIRN_HASH_BYTES]; /* cairn_step_log_root */
 	uint64_t flops;                     /* cairn_task_flops() */
 	char device_class[CAIRN_TASK_DEVICE_MAX]; /* "cpu", "cuda", "ref" */
 };
 
-#define CAIRN_TASK_RESULT_BYTES 168
+#define CAIRN_TASK_RESULT_BYTES 200
 
 /* u8[32] task id || u8[32] key || trace root || final params root ||
- * u64le flops || device class (32 bytes, NUL-padded). */
+ * steps root || u64le flops || device class (32 bytes, NUL-padded). */
 int cairn_task_result_encode(const struct cairn_task_result *r,
 			     uint8_t out[CAIRN_TASK_RESULT_BYTES]);
 int cairn_task_result_decode(const uint8_t *buf, size_t len,

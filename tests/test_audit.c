@@ -1427,8 +1427,79 @@ static void test_cli_verify(void **state)
 	assert_non_null(strstr(line, "\"accepted\":false"));
 	assert_non_null(strstr(line, "\"check\":\"replay\""));
 	assert_non_null(strstr(line, "\"segment\":3,\"steps\":[7,8]"));
+	/* The narrowing: step 8 ran on step 6's samples. */
+	assert_non_null(strstr(line, "\"first_difference\":{\"step\":8,"));
+	assert_non_null(strstr(line, "\"element\":null"));
+	assert_non_null(strstr(line, "\"verdict\":\""));
 	assert_null(fgets(line, sizeof line, fp));
 	fclose(fp);
+
+	/* Checking the verdict file: valid as written, by this auditor. */
+	{
+		char hex[CAIRN_HASH_HEX_BYTES], edited[256], other[256];
+		char *text, *p;
+		size_t n;
+		long l;
+
+		assert_int_equal(verify_cli("--verdicts", out, NULL), 0);
+		assert_int_equal(verify_cli("--verdicts", out, "--json", NULL),
+		                 0);
+		assert_int_equal(cairn_hash_to_hex(f->aud.public_key, hex), 0);
+		assert_int_equal(
+		    verify_cli("--verdicts", out, "--auditor", hex, NULL), 0);
+		/* Another auditor's key: invalid. */
+		assert_int_equal(
+		    cairn_hash_to_hex(f->id.public_key, hex), 0);
+		assert_int_equal(
+		    verify_cli("--verdicts", out, "--auditor", hex, NULL), 1);
+		/* Edits: a readable field, a byte of the signed encoding, a
+		 * byte of the signature: each invalid (exit 1). */
+		assert_non_null(fp = fopen(out, "r"));
+		assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+		l = ftell(fp);
+		rewind(fp);
+		n = (size_t)l;
+		text = cairn_test_xmalloc(n + 1);
+		assert_int_equal(fread(text, 1, n, fp), n);
+		text[n] = '\0';
+		fclose(fp);
+		snprintf(edited, sizeof edited, "%s/edited.jsonl", f->dir);
+		for (int k = 0; k < 3; k++) {
+			char *e = cairn_test_xmalloc(n + 1);
+			memcpy(e, text, n + 1);
+			if (k == 0) {
+				/* the rejection claimed as an acceptance */
+				p = strstr(e, "\"accepted\":false");
+				assert_non_null(p);
+				memcpy(p + 11, "true,", 5);
+				memmove(p + 16, p + 17, strlen(p + 17) + 1);
+			} else {
+				p = strstr(e, k == 1 ? "\"verdict\":\""
+				                     : "\"signature\":\"");
+				assert_non_null(p);
+				p = strchr(p + 3, ':') + 2 + 20;
+				*p = *p == '0' ? '1' : '0';
+			}
+			write_bytes(edited, (const uint8_t *)e, strlen(e));
+			print_message("verdict file edit %d -> exit %d\n", k,
+			              verify_cli("--verdicts", edited, NULL));
+			assert_int_equal(verify_cli("--verdicts", edited, NULL),
+			                 1);
+			free(e);
+		}
+		/* Not verdicts: exit 2. */
+		snprintf(other, sizeof other, "%s/not-verdicts.jsonl", f->dir);
+		write_bytes(other, (const uint8_t *)"{\"bundle\":\"x\"}\n", 15);
+		assert_int_equal(verify_cli("--verdicts", other, NULL), 2);
+		assert_int_equal(verify_cli("--verdicts", junk, NULL), 2);
+		snprintf(other, sizeof other, "%s/missing.jsonl", f->dir);
+		assert_int_equal(verify_cli("--verdicts", other, NULL), 2);
+		assert_int_equal(verify_cli("--verdicts", out, "--data", data,
+		                            NULL),
+		                 2);
+		assert_int_equal(verify_cli(good, "--auditor", hex, NULL), 2);
+		free(text);
+	}
 }
 
 /* Truncated and corrupted copies of an honest bundle through `cairn

@@ -36,6 +36,9 @@ struct verify_opts {
 	const char *device, *data, *key, *out;
 	long long segments, threads;
 	int json, have_seed, lazy;
+	int verdicts; /* --verdicts: the files are verdict files to check */
+	int have_auditor;
+	uint8_t auditor[CAIRN_PUBLIC_KEY_BYTES]; /* --auditor */
 	uint8_t seed[CAIRN_HASH_BYTES];
 	/* --task-id: the tasks the auditor was asked to check */
 	uint8_t task_ids[VERIFY_MAX_TASK_IDS * CAIRN_HASH_BYTES];
@@ -51,7 +54,8 @@ static void verify_usage(FILE *f)
 	    "[--device D]\n"
 	    "                    [--threads T] [--data DIR] [--key FILE] "
 	    "[--out FILE] [--json]\n"
-	    "                    [--task-id HEX]... [--full]\n\n"
+	    "                    [--task-id HEX]... [--full]\n"
+	    "       cairn verify --verdicts FILE... [--auditor HEX] [--json]\n\n"
 	    "Audits result bundles: reads each with every check (signature, "
 	    "task id,\nwork, roots; the tensors of the drawn checkpoints only, "
 	    "or of all of them\nwith --full), draws S segments of its trace "
@@ -86,6 +90,18 @@ static void verify_usage(FILE *f)
 	    "checkpoint never\n"
 	    "                drawn is not read: docs/verify.md)\n"
 	    "  --lazy        the default: hash only the drawn checkpoints\n"
+	    "  --verdicts    check verdict files (as --out writes them) "
+	    "instead of auditing:\n"
+	    "                each line's signature over its signed encoding, "
+	    "and that its\n"
+	    "                readable fields say what the signed ones say; "
+	    "exit 0 when\n"
+	    "                every line is valid, 1 when one is not, 2 for a "
+	    "file or line\n"
+	    "                that is not a verdict\n"
+	    "  --auditor HEX with --verdicts: every verdict must be signed by "
+	    "this auditor\n"
+	    "                key (64 hex digits)\n"
 	    "  -h, --help    this text\n\n"
 	    "checks that reject a bundle, in this order (the name is on "
 	    "stderr, in the\nJSON and in the signed verdict):\n"
@@ -167,6 +183,9 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 		} else if (!strcmp(a, "--full")) {
 			o->lazy = 0;
 			continue;
+		} else if (!strcmp(a, "--verdicts")) {
+			o->verdicts = 1;
+			continue;
 		} else if (a[0] != '-' || !a[1]) {
 			if (!o->nbundles)
 				o->first = i;
@@ -224,6 +243,16 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 			o->key = v;
 		} else if (!strcmp(a, "--out")) {
 			o->out = v;
+		} else if (!strcmp(a, "--auditor")) {
+			if (cairn_hash_from_hex(v, strlen(v), o->auditor)) {
+				fprintf(stderr,
+				        "cairn verify: --auditor '%s' is not 64 "
+				        "lower-case hex digits (an auditor's "
+				        "public key)\n",
+				        v);
+				return 2;
+			}
+			o->have_auditor = 1;
 		} else {
 			fprintf(stderr,
 			        "cairn verify: unknown option '%s'; see 'cairn "
@@ -236,8 +265,21 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 		i++;
 	}
 	if (!o->nbundles) {
-		fprintf(stderr, "cairn verify: no bundle given; see 'cairn "
-		                "verify --help'\n");
+		fprintf(stderr, "cairn verify: no %s given; see 'cairn "
+		                "verify --help'\n",
+		        o->verdicts ? "verdict file" : "bundle");
+		return 2;
+	}
+	if (o->have_auditor && !o->verdicts) {
+		fprintf(stderr, "cairn verify: --auditor goes with --verdicts "
+		                "(it names who must have signed them)\n");
+		return 2;
+	}
+	if (o->verdicts && (o->out || o->key || o->data || o->device ||
+	                    o->have_seed || o->ntask_ids)) {
+		fprintf(stderr,
+		        "cairn verify: --verdicts checks signed verdicts and "
+		        "takes only --auditor and --json\n");
 		return 2;
 	}
 	if (o->out && !o->key) {
@@ -257,6 +299,59 @@ static void hex_bytes(const uint8_t *p, size_t n, char *out)
 		out[2 * i + 1] = d[p[i] & 15];
 	}
 	out[2 * n] = '\0';
+}
+
+static const char *const elem_names[4] = {NULL, "params", "m", "v"};
+
+/* The narrowing of a replay rejection: "first_difference" (the step and
+ * what differs there) and "element" (the end state's first differing
+ * element), each null when there is none. */
+static void json_narrowing(FILE *f, const struct cairn_audit_verdict *v)
+{
+	char names[64];
+
+	if (v->diff_step) {
+		cairn_audit_diff_names(v->diff_what, names, sizeof names);
+		fprintf(f,
+		        ",\"first_difference\":{\"step\":%" PRIu32
+		        ",\"differs\":\"%s\"}",
+		        v->diff_step, names);
+	} else {
+		fputs(",\"first_difference\":null", f);
+	}
+	if (v->elem_tensor >= 1 && v->elem_tensor <= 3)
+		fprintf(f,
+		        ",\"element\":{\"tensor\":\"%s\",\"index\":%" PRIu64
+		        ",\"count\":%" PRIu64 ",\"worker_bits\":\"%08" PRIx32
+		        "\",\"replay_bits\":\"%08" PRIx32 "\"}",
+		        elem_names[v->elem_tensor], v->elem_index, v->elem_count,
+		        v->elem_worker, v->elem_replay);
+	else
+		fputs(",\"element\":null", f);
+}
+
+/* The signed part of a verdict line: the auditor's key, the signed
+ * encoding in hex (what `cairn verify --verdicts` checks) and the
+ * signature. */
+static void json_signed(FILE *f, const struct cairn_audit_verdict *v)
+{
+	char hx[2 * CAIRN_SIGNATURE_BYTES + 1], *enc_hex;
+	uint8_t *enc = malloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
+	size_t len = 0;
+
+	hex_bytes(v->auditor_key, CAIRN_PUBLIC_KEY_BYTES, hx);
+	fprintf(f, ",\"auditor_key\":\"%s\"", hx);
+	enc_hex = malloc(2 * CAIRN_AUDIT_VERDICT_MAX_BYTES + 1);
+	if (enc && enc_hex &&
+	    !cairn_audit_verdict_encode(v, enc, CAIRN_AUDIT_VERDICT_MAX_BYTES,
+	                                &len)) {
+		hex_bytes(enc, len, enc_hex);
+		fprintf(f, ",\"verdict\":\"%s\"", enc_hex);
+	}
+	free(enc);
+	free(enc_hex);
+	hex_bytes(v->signature, CAIRN_SIGNATURE_BYTES, hx);
+	fprintf(f, ",\"signature\":\"%s\"", hx);
 }
 
 /* One verdict as one JSON object (no newline). */
@@ -290,16 +385,13 @@ static void json_verdict(FILE *f, const char *path, const char *device,
 		fputs(",\"segment\":null,\"steps\":null", f);
 	cairn_audit_diff_names(v->diff, names, sizeof names);
 	fprintf(f, ",\"differs\":\"%s\"", v->diff ? names : "");
+	json_narrowing(f, v);
 	if (!v->accepted) {
 		fputs(",\"reason\":", f);
 		cairn__cli_json_string(f, reason);
 	}
-	if (signed_) {
-		hex_bytes(v->auditor_key, CAIRN_PUBLIC_KEY_BYTES, hx);
-		fprintf(f, ",\"auditor_key\":\"%s\"", hx);
-		hex_bytes(v->signature, CAIRN_SIGNATURE_BYTES, hx);
-		fprintf(f, ",\"signature\":\"%s\"", hx);
-	}
+	if (signed_)
+		json_signed(f, v);
 	fputc('}', f);
 }
 
@@ -327,6 +419,12 @@ static void print_verdict(const char *path, const struct cairn_audit_verdict *v)
 		printf(" at segment %" PRIu32 " (steps %" PRIu32 "..%" PRIu32
 		       ")",
 		       v->segment, v->step_first, v->step_last);
+	if (v->diff_step) {
+		char names[64];
+		cairn_audit_diff_names(v->diff_what, names, sizeof names);
+		printf(", first difference at step %" PRIu32 " (%s)",
+		       v->diff_step, names);
+	}
 	if (v->nsegments) {
 		cairn_hash_to_hex(v->nonce, hx);
 		printf(" segments");
@@ -337,6 +435,282 @@ static void print_verdict(const char *path, const struct cairn_audit_verdict *v)
 		printf(", when read: no segment drawn");
 	}
 	putchar('\n');
+}
+
+/* ---- --verdicts: checking verdict files --------------------------------- */
+
+/* The value of the last "key":"..." in line: its first character and
+ * length (to the closing quote); NULL when there is none.  The values
+ * looked for are hex, written after any free text in the line. */
+static const char *line_field(const char *line, const char *key, size_t *len)
+{
+	char pat[32];
+	const char *p = NULL, *q, *end;
+
+	snprintf(pat, sizeof pat, "\"%s\":\"", key);
+	for (q = strstr(line, pat); q; q = strstr(q + 1, pat))
+		p = q + strlen(pat);
+	if (!p || !(end = strchr(p, '"')))
+		return NULL;
+	*len = (size_t)(end - p);
+	return p;
+}
+
+/* 0 when line's readable fields say what the signed verdict v says (the
+ * fields json_verdict writes from it); else the name of the first that
+ * does not, in what (what_len bytes). */
+static int verdict_fields_agree(const char *line,
+                                const struct cairn_audit_verdict *v,
+                                char *what, size_t what_len)
+{
+	char frag[4 * CAIRN_AUDIT_MAX_SEGMENTS * 11 + 64], hx[129];
+	char names[64];
+	size_t n = 0;
+
+#define AGREE(name)                                                            \
+	do {                                                                   \
+		if (!strstr(line, frag)) {                                     \
+			snprintf(what, what_len, "%s", name);                  \
+			return -1;                                             \
+		}                                                              \
+	} while (0)
+
+	hex_bytes(v->task_id, CAIRN_HASH_BYTES, hx);
+	snprintf(frag, sizeof frag, "\"task_id\":\"%s\"", hx);
+	AGREE("task_id");
+	hex_bytes(v->trace_root, CAIRN_HASH_BYTES, hx);
+	snprintf(frag, sizeof frag, "\"trace_root\":\"%s\"", hx);
+	AGREE("trace_root");
+	hex_bytes(v->nonce, CAIRN_HASH_BYTES, hx);
+	snprintf(frag, sizeof frag, "\"nonce\":\"%s\"", hx);
+	AGREE("nonce");
+	n = (size_t)snprintf(frag, sizeof frag, "\"segments\":[");
+	for (uint32_t i = 0; i < v->nsegments && n < sizeof frag; i++)
+		n += (size_t)snprintf(frag + n, sizeof frag - n, "%s%" PRIu32,
+		                      i ? "," : "", v->segments[i]);
+	snprintf(frag + n, sizeof frag - n, "]");
+	AGREE("segments");
+	snprintf(frag, sizeof frag, "\"accepted\":%s,\"check\":\"%s\"",
+	         v->accepted ? "true" : "false",
+	         cairn_audit_check_name((int)v->check));
+	AGREE("accepted/check");
+	if (v->segment != CAIRN_AUDIT_NO_SEGMENT)
+		snprintf(frag, sizeof frag,
+		         "\"segment\":%" PRIu32 ",\"steps\":[%" PRIu32
+		         ",%" PRIu32 "]",
+		         v->segment, v->step_first, v->step_last);
+	else
+		snprintf(frag, sizeof frag, "\"segment\":null,\"steps\":null");
+	AGREE("segment/steps");
+	cairn_audit_diff_names(v->diff, names, sizeof names);
+	snprintf(frag, sizeof frag, "\"differs\":\"%s\"",
+	         v->diff ? names : "");
+	AGREE("differs");
+	if (v->diff_step) {
+		cairn_audit_diff_names(v->diff_what, names, sizeof names);
+		snprintf(frag, sizeof frag,
+		         "\"first_difference\":{\"step\":%" PRIu32
+		         ",\"differs\":\"%s\"}",
+		         v->diff_step, names);
+	} else {
+		snprintf(frag, sizeof frag, "\"first_difference\":null");
+	}
+	AGREE("first_difference");
+	if (v->elem_tensor >= 1 && v->elem_tensor <= 3)
+		snprintf(frag, sizeof frag,
+		         "\"element\":{\"tensor\":\"%s\",\"index\":%" PRIu64
+		         ",\"count\":%" PRIu64 ",\"worker_bits\":\"%08" PRIx32
+		         "\",\"replay_bits\":\"%08" PRIx32 "\"}",
+		         elem_names[v->elem_tensor], v->elem_index,
+		         v->elem_count, v->elem_worker, v->elem_replay);
+	else
+		snprintf(frag, sizeof frag, "\"element\":null");
+	AGREE("element");
+	hex_bytes(v->auditor_key, CAIRN_PUBLIC_KEY_BYTES, hx);
+	snprintf(frag, sizeof frag, "\"auditor_key\":\"%s\"", hx);
+	AGREE("auditor_key");
+#undef AGREE
+	return 0;
+}
+
+/* Checks one line of a verdict file into *v: 0 valid, 1 invalid (a
+ * signature that does not verify, fields that contradict the signed
+ * verdict, another auditor than --auditor), 2 not a verdict line; why
+ * says what. */
+static int check_verdict_line(const struct verify_opts *o, const char *line,
+                              struct cairn_audit_verdict *v, uint8_t *enc,
+                              char *why, size_t whylen)
+{
+	const char *hv, *hs;
+	size_t lv, ls, len;
+	char sub[256], hx[CAIRN_HASH_HEX_BYTES];
+	int rc;
+
+	hv = line_field(line, "verdict", &lv);
+	hs = line_field(line, "signature", &ls);
+	if (!hv || !hs) {
+		snprintf(why, whylen,
+		         "no signed verdict (\"verdict\" and \"signature\" "
+		         "fields): not a line of a file `cairn verify --out` "
+		         "writes");
+		return 2;
+	}
+	if (lv > 2 * (size_t)CAIRN_AUDIT_VERDICT_MAX_BYTES ||
+	    sodium_hex2bin(enc, CAIRN_AUDIT_VERDICT_MAX_BYTES, hv, lv, NULL,
+	                   &len, NULL) ||
+	    len * 2 != lv) {
+		snprintf(why, whylen,
+		         "its \"verdict\" is not hex of at most %d bytes",
+		         CAIRN_AUDIT_VERDICT_MAX_BYTES);
+		return 2;
+	}
+	rc = cairn_audit_verdict_decode(enc, len, v, sub, sizeof sub);
+	if (rc) {
+		snprintf(why, whylen, "its \"verdict\" does not decode: %s",
+		         sub);
+		return 2;
+	}
+	if (ls != 2 * CAIRN_SIGNATURE_BYTES ||
+	    sodium_hex2bin(v->signature, CAIRN_SIGNATURE_BYTES, hs, ls, NULL,
+	                   &len, NULL) ||
+	    len != CAIRN_SIGNATURE_BYTES) {
+		snprintf(why, whylen,
+		         "its \"signature\" is not %d hex digits",
+		         2 * CAIRN_SIGNATURE_BYTES);
+		return 2;
+	}
+	cairn_hash_to_hex(v->auditor_key, hx);
+	if (cairn_audit_verdict_verify(v)) {
+		snprintf(why, whylen,
+		         "the signature does not verify under auditor key %s: "
+		         "the verdict was altered, or not signed by that key",
+		         hx);
+		return 1;
+	}
+	if (verdict_fields_agree(line, v, sub, sizeof sub)) {
+		snprintf(why, whylen,
+		         "its readable field %s does not say what the signed "
+		         "verdict says: the line was edited after signing",
+		         sub);
+		return 1;
+	}
+	if (o->have_auditor &&
+	    memcmp(o->auditor, v->auditor_key, CAIRN_PUBLIC_KEY_BYTES)) {
+		snprintf(why, whylen,
+		         "signed by auditor %s, not the one --auditor names",
+		         hx);
+		return 1;
+	}
+	return 0;
+}
+
+/* `cairn verify --verdicts FILE...`. */
+static int verify_verdict_files(const struct verify_opts *o, char **argv)
+{
+	struct cairn_audit_verdict *v = malloc(sizeof *v);
+	uint8_t *enc = malloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
+	char why[512], hx[CAIRN_HASH_HEX_BYTES], *line = NULL;
+	size_t cap = 0;
+	int ex = 0;
+
+	if (!v || !enc) {
+		fprintf(stderr, "cairn verify: out of memory\n");
+		ex = 2;
+		goto out;
+	}
+	for (int i = 0; i < o->nbundles; i++) {
+		const char *path = argv[o->first + i];
+		FILE *f = fopen(path, "r");
+		long lineno = 0, nverdicts = 0;
+		ssize_t got;
+
+		if (!f) {
+			fprintf(stderr, "cairn verify: cannot open verdict "
+			                "file %s: %s\n",
+			        path, strerror(errno));
+			ex = 2;
+			continue;
+		}
+		while ((got = getline(&line, &cap, f)) >= 0) {
+			int r;
+			lineno++;
+			while (got > 0 && (line[got - 1] == '\n' ||
+			                   line[got - 1] == '\r'))
+				line[--got] = '\0';
+			if (!got)
+				continue;
+			nverdicts++;
+			r = check_verdict_line(o, line, v, enc, why,
+			                       sizeof why);
+			if (r > ex)
+				ex = r;
+			if (r)
+				fprintf(stderr,
+				        "cairn verify: %s line %ld: %s %s\n",
+				        path, lineno,
+				        r == 1 ? "INVALID:" : "not a verdict:",
+				        why);
+			cairn_hash_to_hex(v->task_id, hx);
+			if (o->json) {
+				fputs("{\"file\":", stdout);
+				cairn__cli_json_string(stdout, path);
+				printf(",\"line\":%ld,\"valid\":%s", lineno,
+				       r ? "false" : "true");
+				if (r) {
+					fputs(",\"error\":", stdout);
+					cairn__cli_json_string(stdout, why);
+				} else {
+					char ak[CAIRN_HASH_HEX_BYTES];
+					cairn_hash_to_hex(v->auditor_key, ak);
+					printf(",\"auditor_key\":\"%s\","
+					       "\"task_id\":\"%s\","
+					       "\"accepted\":%s,\"check\":\"%s\"",
+					       ak, hx,
+					       v->accepted ? "true" : "false",
+					       cairn_audit_check_name(
+					           (int)v->check));
+				}
+				fputs("}\n", stdout);
+			} else if (!r) {
+				char ak[CAIRN_HASH_HEX_BYTES];
+				cairn_hash_to_hex(v->auditor_key, ak);
+				printf("VALID %s line %ld: auditor %s, task %s "
+				       "%s",
+				       path, lineno, ak, hx,
+				       v->accepted ? "ACCEPTED" : "REJECTED");
+				if (!v->accepted)
+					printf(" check %s",
+					       cairn_audit_check_name(
+					           (int)v->check));
+				if (v->diff_step) {
+					char names[64];
+					cairn_audit_diff_names(
+					    v->diff_what, names, sizeof names);
+					printf(", first difference at step "
+					       "%" PRIu32 " (%s)",
+					       v->diff_step, names);
+				}
+				putchar('\n');
+			}
+		}
+		if (ferror(f)) {
+			fprintf(stderr, "cairn verify: cannot read %s: %s\n",
+			        path, strerror(errno));
+			ex = 2;
+		} else if (!nverdicts) {
+			fprintf(stderr,
+			        "cairn verify: %s holds no verdict (an empty "
+			        "file)\n",
+			        path);
+			ex = 2;
+		}
+		fclose(f);
+	}
+out:
+	free(line);
+	free(enc);
+	free(v);
+	return ex;
 }
 
 /* `cairn verify ...`: argv[0] is "verify". */
@@ -362,6 +736,8 @@ int cairn_cmd_verify(int argc, char **argv)
 		fprintf(stderr, "cairn verify: libsodium failed to start\n");
 		return 2;
 	}
+	if (o.verdicts)
+		return verify_verdict_files(&o, argv);
 	if (o.key) {
 		rc = cairn_identity_load(&id, o.key, err, sizeof err);
 		if (rc) {

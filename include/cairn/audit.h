@@ -245,6 +245,24 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
                        const uint8_t nonce[CAIRN_HASH_BYTES], uint32_t s,
                        struct cairn_audit_verdict *v, char *err, size_t errlen);
 
+/* Bytes of the longest verdict encoding. */
+#define CAIRN_AUDIT_VERDICT_MAX_BYTES                                          \
+	(4 * CAIRN_HASH_BYTES + 12 * 4 + 2 * 8 + 4 * CAIRN_AUDIT_MAX_SEGMENTS)
+
+/* The encoding above (192 + 4 * nsegments bytes) into out (cap bytes),
+ * its length in *len.  CAIRN_EINVAL for nsegments above the maximum,
+ * accepted above 1 or too small a cap. */
+int cairn_audit_verdict_encode(const struct cairn_audit_verdict *v,
+                               uint8_t *out, size_t cap, size_t *len);
+
+/* Decodes an encoding (what a verdict file's "verdict" field holds) into
+ * *v (signature zeroed: it travels beside the encoding).  CAIRN_EFORMAT
+ * for a length that is not 192 + 4 * n, n above the maximum or accepted
+ * above 1; err says which. */
+int cairn_audit_verdict_decode(const uint8_t *buf, size_t len,
+                               struct cairn_audit_verdict *v, char *err,
+                               size_t errlen);
+
 /* H(VERDICT header || encoding of v) (auditor_key included, signature
  * not).  CAIRN_EINVAL for nsegments above the maximum. */
 int cairn_audit_verdict_digest(const struct cairn_audit_verdict *v,

@@ -36,7 +36,18 @@
  *       honest bundles accepted; a checkpoint that is not its trace entry
  *       rejected with check reveal when it is drawn (and accepted when it
  *       is not); the read-time rejections and the replay verdicts the
- *       same as those of a full read.
+ *       same as those of a full read;
+ *   (i) with --backend cuda (ctest audit_cuda, label gpu; skipped, exit
+ *       77, where no GPU is found): a bundle made on the GPU is the
+ *       CPU's, accepted by ref, cpu and cuda auditors; the GPU auditor's
+ *       verdicts on honest and cheating bundles are the CPU auditor's,
+ *       byte for byte.
+ *
+ * Every replay rejection in (b) is also narrowed (the step log): the
+ * first step that differs and what differs there are asserted for each
+ * cheat, and the one-ulp cheat's first differing element by index and
+ * bits.  A false step log over honest training is rejected too, and
+ * `cairn verify --verdicts` checks the signed verdict files of (g).
  *
  * Random data each run (seed printed; CAIRN_TEST_SEED=0x... replays). */
 #include <dirent.h>
@@ -1991,8 +2002,126 @@ static void test_cli_lazy(void **state)
 	}
 }
 
-int main(void)
+/* ---- (i) a GPU, with --backend cuda (label gpu) ------------------------- */
+
+/* The verdict's encoding (the bytes the auditor signs), for comparing
+ * the verdicts of two auditors. */
+static size_t verdict_bytes(const struct cairn_audit_verdict *v, uint8_t *out)
 {
+	size_t len = 0;
+	assert_int_equal(cairn_audit_verdict_encode(
+	                     v, out, CAIRN_AUDIT_VERDICT_MAX_BYTES, &len),
+	                 0);
+	return len;
+}
+
+/* Audits b with the same nonce, every segment, on the GPU and on the CPU:
+ * the two verdicts must be the same bytes.  Returns the GPU's (in f->v). */
+static void audit_both(struct fx *f, cairn_backend *gpu,
+                       const struct cairn_bundle *b, const char *what)
+{
+	uint8_t nonce[CAIRN_HASH_BYTES], *a, *c;
+	struct cairn_audit_verdict cpu_v;
+	size_t la, lc;
+
+	for (size_t i = 0; i < sizeof nonce; i++)
+		nonce[i] = (uint8_t)rnd(f);
+	assert_int_equal(cairn_audit_bundle(f->cpu, b, &f->ds, f->droot, nonce,
+	                                    NSEG, &cpu_v, f->err,
+	                                    sizeof f->err),
+	                 0);
+	assert_int_equal(cairn_audit_bundle(gpu, b, &f->ds, f->droot, nonce,
+	                                    NSEG, &f->v, f->err, sizeof f->err),
+	                 0);
+	print_message("%-26s -> on cuda: %s %s\n", what,
+	              f->v.accepted ? "ACCEPTED" : "REJECTED", f->err);
+	a = cairn_test_xmalloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
+	c = cairn_test_xmalloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
+	la = verdict_bytes(&f->v, a);
+	lc = verdict_bytes(&cpu_v, c);
+	assert_int_equal(la, lc);
+	assert_memory_equal(a, c, la);
+	free(a);
+	free(c);
+}
+
+/* Honest bundles made on the GPU are the CPU's bits and are accepted by
+ * every auditor; the GPU auditor accepts the CPU's, read in full and
+ * lazily (the drawn checkpoints hashed on the device), and rejects the
+ * cheats with the same verdict as the CPU, narrowing included. */
+static void test_gpu_audit(void **state)
+{
+	struct fx *f = *state;
+	cairn_backend *gpu = NULL;
+	cairn_backend *auditors[3];
+	struct cairn_bundle b, r, c;
+	char path[256];
+	int rejected = 1;
+
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CUDA, NULL, &gpu), 0);
+	auditors[0] = f->ref;
+	auditors[1] = f->cpu;
+	auditors[2] = gpu;
+	/* A bundle made on the GPU: the CPU's trace, accepted by ref, cpu
+	 * and cuda auditors. */
+	run_bundle(f, gpu, &f->spec, &b);
+	reread(f, &b, &r, path, sizeof path);
+	assert_memory_equal(r.result.trace_root, f->good.result.trace_root,
+	                    CAIRN_HASH_BYTES);
+	assert_memory_equal(r.result.steps_root, f->good.result.steps_root,
+	                    CAIRN_HASH_BYTES);
+	assert_string_equal(r.result.device_class, "cuda");
+	for (int a = 0; a < 3; a++) {
+		assert_int_equal(audit_all(f, auditors[a], &r, NULL), 0);
+		if (!f->v.accepted)
+			print_message("false rejection: %s\n", f->err);
+		assert_int_equal(f->v.accepted, 1);
+	}
+	cairn_bundle_free(&r);
+	/* The CPU's bundle, lazily read, audited on the GPU. */
+	assert_int_equal(cairn_audit_read_lazy(path, &r, &f->v, &rejected,
+	                                       f->err, sizeof f->err),
+	                 0);
+	assert_int_equal(rejected, 0);
+	assert_int_equal(audit_all(f, gpu, &r, NULL), 0);
+	assert_int_equal(f->v.accepted, 1);
+	cairn_bundle_free(&r);
+	audit_both(f, gpu, &f->good, "honest (cpu)");
+	assert_int_equal(f->v.accepted, 1);
+	/* Cheats: the same verdict bytes from both auditors. */
+	copy_good(f, &c);
+	c.final_state = c.checkpoints[NSEG - 1].state;
+	c.final_state.step = STEPS;
+	cheat_resign(f, &c);
+	reread(f, &c, &r, NULL, 0);
+	audit_both(f, gpu, &r, "skipped steps 7..8");
+	assert_int_equal(f->v.accepted, 0);
+	assert_int_equal(f->v.diff_step, STEPS);
+	cairn_bundle_free(&r);
+	run_bf16(f, 5, &c);
+	reread(f, &c, &r, NULL, 0);
+	audit_both(f, gpu, &r, "bf16 step 5");
+	assert_int_equal(f->v.accepted, 0);
+	assert_int_equal(f->v.diff_step, 5);
+	cairn_bundle_free(&r);
+	{
+		struct cairn_task_spec s2 = f->spec;
+		s2.adamw.lr *= 2.0f;
+		cheat_other_spec(f, &s2, &c);
+		reread(f, &c, &r, NULL, 0);
+		audit_both(f, gpu, &r, "learning rate x2");
+		assert_int_equal(f->v.accepted, 0);
+		assert_int_equal(f->v.diff_what, CAIRN_AUDIT_DIFF_LOSS);
+		cairn_bundle_free(&r);
+	}
+	cairn_backend_close(gpu);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest gpu_tests[] = {
+	    cmocka_unit_test(test_gpu_audit),
+	};
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_challenge),
 	    cmocka_unit_test(test_challenge_vector),
@@ -2020,5 +2149,18 @@ int main(void)
 	    cmocka_unit_test(test_lazy_replay),
 	    cmocka_unit_test(test_cli_lazy),
 	};
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--backend") && i + 1 < argc &&
+		    !strcmp(argv[i + 1], "cuda")) {
+			char why[256];
+			if (cairn_cuda_probe(why, sizeof why) <= 0) {
+				printf("test_audit --backend cuda: skipped: "
+				       "%s\n",
+				       why);
+				return 77;
+			}
+			return cmocka_run_group_tests(gpu_tests, setup,
+			                              teardown);
+		}
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -497,17 +497,24 @@ static void test_cheat_ulp(void **state)
 	assert_int_equal(f->v.diff_what, CAIRN_AUDIT_DIFF_PARAMS);
 	expect_elem(f, CAIRN_AUDIT_ELEM_PARAMS, 5, 1, u, u0);
 	assert_non_null(strstr(f->err, "(W_0[0,5])"));
-	/* Segment 2 starts from it: the replay carries the ulp on. */
+	/* Segment 2 starts from it.  The replay carries the ulp on, unless
+	 * the next updates wash it out (a weight whose input pixels were 0
+	 * in both batches, say: weight decay's rounding can map the two
+	 * neighbours to one float); then the segment is a valid transition
+	 * from its start and is accepted.  Segment 1 catches the cheat
+	 * either way. */
 	nonce_drawing(r.result.trace_root, 2, 0, nonce);
 	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot,
 	                                    nonce, 1, &f->v, f->err,
 	                                    sizeof f->err),
 	                 0);
-	print_message("%-22s -> %s\n", "one ulp, segment 2", f->err);
-	assert_int_equal(f->v.accepted, 0);
-	assert_int_equal(f->v.segment, 2);
-	assert_true(f->v.diff_step == 2 * EVERY + 1 ||
-	            f->v.diff_step == 3 * EVERY);
+	print_message("%-22s -> %s\n", "one ulp, segment 2",
+	              f->v.accepted ? "ACCEPTED (washed out)" : f->err);
+	if (!f->v.accepted) {
+		assert_int_equal(f->v.segment, 2);
+		assert_true(f->v.diff_step == 2 * EVERY + 1 ||
+		            f->v.diff_step == 3 * EVERY);
+	}
 	cairn_bundle_free(&r);
 	/* And the whole audit, in draw order. */
 	copy_good(f, &c);

@@ -194,7 +194,8 @@ int cairn_bundle_finish(struct cairn_bundle *b,
 		                                 (size_t)i * CAIRN_HASH_BYTES))
 			return CAIRN_EMISMATCH;
 		/* The step log agrees with every committed state after t = 0. */
-		if (i && !cairn__bundle_step_agrees(trace->steps, st))
+		if (i && !cairn__bundle_step_agrees(trace->steps,
+		                                       b->spec.inner_steps, st))
 			return CAIRN_EMISMATCH;
 	}
 	rc = cairn_trace_root(b->state_roots, b->nstates, troot);

@@ -5,7 +5,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
 #include <string.h>
 
 #include "cairn/attest.h"
@@ -14,19 +13,6 @@
 /* Tensors go to and from the file as the host's float bytes. */
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "attest/bundle*.c store floats as host bytes: little-endian hosts only"
-/* 1 when the state record st (at step t >= 1) holds the samples digest
- * and loss bits of step t's record in the step log steps ([H][36]). */
-static inline int cairn__bundle_step_agrees(const uint8_t *steps,
-                                            const struct cairn_state *st)
-{
-	uint8_t rec[CAIRN_STEP_RECORD_BYTES];
-	if (st->step == 0 ||
-	    cairn_step_record(st->samples, st->loss_bits, rec))
-		return 0;
-	return memcmp(steps + (size_t)(st->step - 1) * CAIRN_STEP_RECORD_BYTES,
-	              rec, sizeof rec) == 0;
-}
-
 #endif
 
 /* Bytes of one read(), write() or pread() call: below Linux's 2^31 - 4096
@@ -46,13 +32,14 @@ static inline int64_t cairn__bundle_param_count(const struct cairn_task_spec *s)
 	return n;
 }
 
-/* 1 when the state record st (at step t >= 1) holds the samples digest
- * and loss bits of step t's record in the step log steps ([H][36]). */
-static inline int cairn__bundle_step_agrees(const uint8_t *steps,
+/* 1 when the state record st (at step t, 1 <= t <= H) holds the samples
+ * digest and loss bits of step t's record in the step log steps ([H][36]);
+ * 0 when not, or for a step outside 1..H. */
+static inline int cairn__bundle_step_agrees(const uint8_t *steps, uint32_t H,
                                             const struct cairn_state *st)
 {
 	uint8_t rec[CAIRN_STEP_RECORD_BYTES];
-	if (st->step == 0 ||
+	if (st->step == 0 || st->step > H ||
 	    cairn_step_record(st->samples, st->loss_bits, rec))
 		return 0;
 	return memcmp(steps + (size_t)(st->step - 1) * CAIRN_STEP_RECORD_BYTES,

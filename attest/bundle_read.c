@@ -844,14 +844,19 @@ static int check_steps(const struct src *s, const struct layout *L,
 		*step = 22;
 		return CAIRN_ECRYPTO;
 	}
-	if (!cairn__bundle_step_agrees(nb->steps, &nb->final_state)) {
+	if (!cairn__bundle_step_agrees(nb->steps, H, &nb->final_state)) {
+		const uint8_t *rec =
+		    nb->steps + (size_t)(H - 1) * CAIRN_STEP_RECORD_BYTES;
 		hex(nb->final_state.samples, h1);
+		hex(rec, h2);
 		cairn__seterr(
 		    err, errlen,
 		    "%s: the final state (t = %" PRIu32 ") has samples "
 		    "digest %s and loss bits 0x%08" PRIx32 ", but the signed "
-		    "step log's record of step %" PRIu32 " differs",
-		    name, H, h1, nb->final_state.loss_bits, H);
+		    "step log's record of step %" PRIu32 " has %s and "
+		    "0x%08" PRIx32 ": the final state or the step log is false",
+		    name, H, h1, nb->final_state.loss_bits, H, h2,
+		    cairn__get_u32le(rec + CAIRN_HASH_BYTES));
 		*step = 23;
 		return CAIRN_ECRYPTO;
 	}
@@ -1019,15 +1024,22 @@ static int check_trace(const struct src *s, const struct layout *L,
 	for (uint32_t i = 1; i < n - 1; i++) {
 		struct cairn_state st;
 		span_state(&L->cps[i], &st);
-		if (!cairn__bundle_step_agrees(nb->steps, &st)) {
+		if (!cairn__bundle_step_agrees(nb->steps,
+		                               nb->spec.inner_steps, &st)) {
+			const uint8_t *rec =
+			    nb->steps +
+			    (size_t)(st.step - 1) * CAIRN_STEP_RECORD_BYTES;
 			hex(st.samples, h1);
+			hex(rec, h2);
 			cairn__seterr(
 			    err, errlen,
 			    "%s: checkpoint %" PRIu32 " (t = %" PRIu64 ") "
 			    "has samples digest %s and loss bits 0x%08" PRIx32
 			    ", but the signed step log's record of step %" PRIu64
-			    " differs: the checkpoint or the step log is false",
-			    name, i, st.step, h1, st.loss_bits, st.step);
+			    " has %s and 0x%08" PRIx32 ": the checkpoint or the "
+			    "step log is false",
+			    name, i, st.step, h1, st.loss_bits, st.step, h2,
+			    cairn__get_u32le(rec + CAIRN_HASH_BYTES));
 			*step = 26;
 			*bad = i;
 			return CAIRN_ECRYPTO;

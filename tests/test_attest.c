@@ -1026,7 +1026,6 @@ static void test_trace_root(void **state)
 	(void)state;
 }
 
-/* The same bytes hashed as different structures never give the same hash. */
 /* The step log (docs/commitments.md section 16): records, segment
  * digests and the steps root, against the by-hand hashes and the
  * document's vectors (its Python program prints the same). */
@@ -1097,6 +1096,7 @@ static void test_step_log(void **state)
 	(void)state;
 }
 
+/* The same bytes hashed as different structures never give the same hash. */
 static void test_domain_separation(void **state)
 {
 	uint8_t x[CAIRN_STATE_BYTES], h[12][HB];

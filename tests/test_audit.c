@@ -1382,6 +1382,23 @@ static size_t find(const uint8_t *hay, size_t n, const uint8_t *needle,
 	return 0;
 }
 
+/* A new string: s with the first a at or after offset from replaced by b
+ * (a must be there). */
+static char *replace_in(const char *s, ptrdiff_t from, const char *a,
+                        const char *b)
+{
+	const char *at = strstr(s + from, a);
+	size_t n = strlen(s), la = strlen(a), lb = strlen(b);
+	char *out;
+
+	assert_non_null(at);
+	out = cairn_test_xmalloc(n - la + lb + 1);
+	memcpy(out, s, (size_t)(at - s));
+	memcpy(out + (at - s), b, lb);
+	strcpy(out + (at - s) + lb, at + la);
+	return out;
+}
+
 /* Offset of a byte near the end of the last checkpoint's v tensor in a
  * bundle file of the good bundle's task: 10 bytes before the step log
  * (field 8, the file's last: a 1-byte tag and a 2-byte length before its
@@ -1482,10 +1499,34 @@ static void test_cli_verify(void **state)
 		text[n] = '\0';
 		fclose(fp);
 		snprintf(edited, sizeof edited, "%s/edited.jsonl", f->dir);
-		for (int k = 0; k < 3; k++) {
-			char *e = cairn_test_xmalloc(n + 1);
+		for (int k = 0; k < 6; k++) {
+			char *e = cairn_test_xmalloc(n + 64);
 			memcpy(e, text, n + 1);
-			if (k == 0) {
+			if (k >= 3) {
+				/* Forgeries that keep the genuine text
+				 * somewhere in the line (a review of the
+				 * first checker, which only looked for it):
+				 * a repeated key, a nested copy, an edit to
+				 * a value that also appears elsewhere. */
+				static const char *const from[3][2] = {
+				    {"\"}\n", "\",\"accepted\":true}\n"},
+				    {"\"accepted\":false,\"check\":\"replay\"",
+				     "\"accepted\":true,\"check\":\"ok\""},
+				    {"\"differs\":\"params,m,v,samples,loss\"",
+				     "\"differs\":\"samples,loss\""}};
+				ptrdiff_t l2 = strchr(e, '\n') + 1 - e;
+				free(e);
+				e = replace_in(text, l2, from[k - 3][0],
+				               from[k - 3][1]);
+				if (k == 4) {
+					char *e2 = replace_in(
+					    e, l2, "\"}\n",
+					    "\",\"x\":{\"accepted\":false,"
+					    "\"check\":\"replay\"}}\n");
+					free(e);
+					e = e2;
+				}
+			} else if (k == 0) {
 				/* the rejection claimed as an acceptance */
 				p = strstr(e, "\"accepted\":false");
 				assert_non_null(p);

@@ -29,6 +29,7 @@
 #include "cairn/identity.h"
 #include "cairn/kernels.h"
 #include "cli_util.h"
+#include "verdicts.h"
 
 #define VERIFY_MAX_TASK_IDS 256
 
@@ -37,6 +38,7 @@ struct verify_opts {
 	long long segments, threads;
 	int json, have_seed, lazy;
 	int verdicts; /* --verdicts: the files are verdict files to check */
+	int audit_opts; /* options that only an audit takes, given */
 	int have_auditor;
 	uint8_t auditor[CAIRN_PUBLIC_KEY_BYTES]; /* --auditor */
 	uint8_t seed[CAIRN_HASH_BYTES];
@@ -111,9 +113,11 @@ static void verify_usage(FILE *f)
 	    "key it names\n"
 	    "  work        the result claims other work (FLOPs) than the "
 	    "spec's\n"
-	    "  commitment  the state roots, final state or final "
-	    "parameters root\n"
-	    "              contradict the signed result\n"
+	    "  commitment  the state roots, final state, final "
+	    "parameters root or step\n"
+	    "              log contradict the signed result, or a committed "
+	    "state's\n"
+	    "              samples and loss are not its step's record\n"
 	    "  reveal      a drawn checkpoint's tensors do not hash to its "
 	    "trace entry\n"
 	    "              (with --full: any checkpoint, when the bundle is "
@@ -124,7 +128,10 @@ static void verify_usage(FILE *f)
 	    "--task-id\n"
 	    "  replay      a drawn segment replayed here does not end on "
 	    "its committed\n"
-	    "              state root\n\n"
+	    "              state root, or a step's record (samples, loss) "
+	    "is not the\n"
+	    "              worker's; the verdict names the first step that "
+	    "differs\n\n"
 	    "exit status:\n"
 	    "  0  every bundle accepted\n"
 	    "  1  one or more rejected by a check above (none unreadable)\n"
@@ -179,9 +186,11 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 			continue;
 		} else if (!strcmp(a, "--lazy")) {
 			o->lazy = 1;
+			o->audit_opts++;
 			continue;
 		} else if (!strcmp(a, "--full")) {
 			o->lazy = 0;
+			o->audit_opts++;
 			continue;
 		} else if (!strcmp(a, "--verdicts")) {
 			o->verdicts = 1;
@@ -208,6 +217,8 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 			    a);
 			return 2;
 		}
+		if (strcmp(a, "--auditor"))
+			o->audit_opts++;
 		if (!strcmp(a, "--segments")) {
 			rc = parse_count(a, v, 1, CAIRN_AUDIT_MAX_SEGMENTS,
 			                 &o->segments);
@@ -275,8 +286,7 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 		                "(it names who must have signed them)\n");
 		return 2;
 	}
-	if (o->verdicts && (o->out || o->key || o->data || o->device ||
-	                    o->have_seed || o->ntask_ids)) {
+	if (o->verdicts && o->audit_opts) {
 		fprintf(stderr,
 		        "cairn verify: --verdicts checks signed verdicts and "
 		        "takes only --auditor and --json\n");
@@ -289,110 +299,6 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 		return 2;
 	}
 	return 0;
-}
-
-static void hex_bytes(const uint8_t *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static const char *const elem_names[4] = {NULL, "params", "m", "v"};
-
-/* The narrowing of a replay rejection: "first_difference" (the step and
- * what differs there) and "element" (the end state's first differing
- * element), each null when there is none. */
-static void json_narrowing(FILE *f, const struct cairn_audit_verdict *v)
-{
-	char names[64];
-
-	if (v->diff_step) {
-		cairn_audit_diff_names(v->diff_what, names, sizeof names);
-		fprintf(f,
-		        ",\"first_difference\":{\"step\":%" PRIu32
-		        ",\"differs\":\"%s\"}",
-		        v->diff_step, names);
-	} else {
-		fputs(",\"first_difference\":null", f);
-	}
-	if (v->elem_tensor >= 1 && v->elem_tensor <= 3)
-		fprintf(f,
-		        ",\"element\":{\"tensor\":\"%s\",\"index\":%" PRIu64
-		        ",\"count\":%" PRIu64 ",\"worker_bits\":\"%08" PRIx32
-		        "\",\"replay_bits\":\"%08" PRIx32 "\"}",
-		        elem_names[v->elem_tensor], v->elem_index, v->elem_count,
-		        v->elem_worker, v->elem_replay);
-	else
-		fputs(",\"element\":null", f);
-}
-
-/* The signed part of a verdict line: the auditor's key, the signed
- * encoding in hex (what `cairn verify --verdicts` checks) and the
- * signature. */
-static void json_signed(FILE *f, const struct cairn_audit_verdict *v)
-{
-	char hx[2 * CAIRN_SIGNATURE_BYTES + 1], *enc_hex;
-	uint8_t *enc = malloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
-	size_t len = 0;
-
-	hex_bytes(v->auditor_key, CAIRN_PUBLIC_KEY_BYTES, hx);
-	fprintf(f, ",\"auditor_key\":\"%s\"", hx);
-	enc_hex = malloc(2 * CAIRN_AUDIT_VERDICT_MAX_BYTES + 1);
-	if (enc && enc_hex &&
-	    !cairn_audit_verdict_encode(v, enc, CAIRN_AUDIT_VERDICT_MAX_BYTES,
-	                                &len)) {
-		hex_bytes(enc, len, enc_hex);
-		fprintf(f, ",\"verdict\":\"%s\"", enc_hex);
-	}
-	free(enc);
-	free(enc_hex);
-	hex_bytes(v->signature, CAIRN_SIGNATURE_BYTES, hx);
-	fprintf(f, ",\"signature\":\"%s\"", hx);
-}
-
-/* One verdict as one JSON object (no newline). */
-static void json_verdict(FILE *f, const char *path, const char *device,
-                         const struct cairn_audit_verdict *v,
-                         const char *reason, int signed_)
-{
-	char hx[2 * CAIRN_SIGNATURE_BYTES + 1], names[64];
-
-	fputs("{\"bundle\":", f);
-	cairn__cli_json_string(f, path);
-	hex_bytes(v->task_id, CAIRN_HASH_BYTES, hx);
-	fprintf(f, ",\"task_id\":\"%s\"", hx);
-	hex_bytes(v->trace_root, CAIRN_HASH_BYTES, hx);
-	fprintf(f, ",\"trace_root\":\"%s\"", hx);
-	hex_bytes(v->nonce, CAIRN_HASH_BYTES, hx);
-	fprintf(f, ",\"nonce\":\"%s\",\"device\":", hx);
-	cairn__cli_json_string(f, device);
-	fputs(",\"segments\":[", f);
-	for (uint32_t i = 0; i < v->nsegments; i++)
-		fprintf(f, "%s%" PRIu32, i ? "," : "", v->segments[i]);
-	fprintf(f, "],\"accepted\":%s,\"check\":\"%s\"",
-	        v->accepted ? "true" : "false",
-	        cairn_audit_check_name((int)v->check));
-	if (v->segment != CAIRN_AUDIT_NO_SEGMENT)
-		fprintf(f,
-		        ",\"segment\":%" PRIu32 ",\"steps\":[%" PRIu32
-		        ",%" PRIu32 "]",
-		        v->segment, v->step_first, v->step_last);
-	else
-		fputs(",\"segment\":null,\"steps\":null", f);
-	cairn_audit_diff_names(v->diff, names, sizeof names);
-	fprintf(f, ",\"differs\":\"%s\"", v->diff ? names : "");
-	json_narrowing(f, v);
-	if (!v->accepted) {
-		fputs(",\"reason\":", f);
-		cairn__cli_json_string(f, reason);
-	}
-	if (signed_)
-		json_signed(f, v);
-	fputc('}', f);
 }
 
 /* A bundle that could not be read or audited, as one JSON line. */
@@ -437,282 +343,6 @@ static void print_verdict(const char *path, const struct cairn_audit_verdict *v)
 	putchar('\n');
 }
 
-/* ---- --verdicts: checking verdict files --------------------------------- */
-
-/* The value of the last "key":"..." in line: its first character and
- * length (to the closing quote); NULL when there is none.  The values
- * looked for are hex, written after any free text in the line. */
-static const char *line_field(const char *line, const char *key, size_t *len)
-{
-	char pat[32];
-	const char *p = NULL, *q, *end;
-
-	snprintf(pat, sizeof pat, "\"%s\":\"", key);
-	for (q = strstr(line, pat); q; q = strstr(q + 1, pat))
-		p = q + strlen(pat);
-	if (!p || !(end = strchr(p, '"')))
-		return NULL;
-	*len = (size_t)(end - p);
-	return p;
-}
-
-/* 0 when line's readable fields say what the signed verdict v says (the
- * fields json_verdict writes from it); else the name of the first that
- * does not, in what (what_len bytes). */
-static int verdict_fields_agree(const char *line,
-                                const struct cairn_audit_verdict *v,
-                                char *what, size_t what_len)
-{
-	char frag[4 * CAIRN_AUDIT_MAX_SEGMENTS * 11 + 64], hx[129];
-	char names[64];
-	size_t n = 0;
-
-#define AGREE(name)                                                            \
-	do {                                                                   \
-		if (!strstr(line, frag)) {                                     \
-			snprintf(what, what_len, "%s", name);                  \
-			return -1;                                             \
-		}                                                              \
-	} while (0)
-
-	hex_bytes(v->task_id, CAIRN_HASH_BYTES, hx);
-	snprintf(frag, sizeof frag, "\"task_id\":\"%s\"", hx);
-	AGREE("task_id");
-	hex_bytes(v->trace_root, CAIRN_HASH_BYTES, hx);
-	snprintf(frag, sizeof frag, "\"trace_root\":\"%s\"", hx);
-	AGREE("trace_root");
-	hex_bytes(v->nonce, CAIRN_HASH_BYTES, hx);
-	snprintf(frag, sizeof frag, "\"nonce\":\"%s\"", hx);
-	AGREE("nonce");
-	n = (size_t)snprintf(frag, sizeof frag, "\"segments\":[");
-	for (uint32_t i = 0; i < v->nsegments && n < sizeof frag; i++)
-		n += (size_t)snprintf(frag + n, sizeof frag - n, "%s%" PRIu32,
-		                      i ? "," : "", v->segments[i]);
-	snprintf(frag + n, sizeof frag - n, "]");
-	AGREE("segments");
-	snprintf(frag, sizeof frag, "\"accepted\":%s,\"check\":\"%s\"",
-	         v->accepted ? "true" : "false",
-	         cairn_audit_check_name((int)v->check));
-	AGREE("accepted/check");
-	if (v->segment != CAIRN_AUDIT_NO_SEGMENT)
-		snprintf(frag, sizeof frag,
-		         "\"segment\":%" PRIu32 ",\"steps\":[%" PRIu32
-		         ",%" PRIu32 "]",
-		         v->segment, v->step_first, v->step_last);
-	else
-		snprintf(frag, sizeof frag, "\"segment\":null,\"steps\":null");
-	AGREE("segment/steps");
-	cairn_audit_diff_names(v->diff, names, sizeof names);
-	snprintf(frag, sizeof frag, "\"differs\":\"%s\"",
-	         v->diff ? names : "");
-	AGREE("differs");
-	if (v->diff_step) {
-		cairn_audit_diff_names(v->diff_what, names, sizeof names);
-		snprintf(frag, sizeof frag,
-		         "\"first_difference\":{\"step\":%" PRIu32
-		         ",\"differs\":\"%s\"}",
-		         v->diff_step, names);
-	} else {
-		snprintf(frag, sizeof frag, "\"first_difference\":null");
-	}
-	AGREE("first_difference");
-	if (v->elem_tensor >= 1 && v->elem_tensor <= 3)
-		snprintf(frag, sizeof frag,
-		         "\"element\":{\"tensor\":\"%s\",\"index\":%" PRIu64
-		         ",\"count\":%" PRIu64 ",\"worker_bits\":\"%08" PRIx32
-		         "\",\"replay_bits\":\"%08" PRIx32 "\"}",
-		         elem_names[v->elem_tensor], v->elem_index,
-		         v->elem_count, v->elem_worker, v->elem_replay);
-	else
-		snprintf(frag, sizeof frag, "\"element\":null");
-	AGREE("element");
-	hex_bytes(v->auditor_key, CAIRN_PUBLIC_KEY_BYTES, hx);
-	snprintf(frag, sizeof frag, "\"auditor_key\":\"%s\"", hx);
-	AGREE("auditor_key");
-#undef AGREE
-	return 0;
-}
-
-/* Checks one line of a verdict file into *v: 0 valid, 1 invalid (a
- * signature that does not verify, fields that contradict the signed
- * verdict, another auditor than --auditor), 2 not a verdict line; why
- * says what. */
-static int check_verdict_line(const struct verify_opts *o, const char *line,
-                              struct cairn_audit_verdict *v, uint8_t *enc,
-                              char *why, size_t whylen)
-{
-	const char *hv, *hs;
-	size_t lv, ls, len;
-	char sub[256], hx[CAIRN_HASH_HEX_BYTES];
-	int rc;
-
-	hv = line_field(line, "verdict", &lv);
-	hs = line_field(line, "signature", &ls);
-	if (!hv || !hs) {
-		snprintf(why, whylen,
-		         "no signed verdict (\"verdict\" and \"signature\" "
-		         "fields): not a line of a file `cairn verify --out` "
-		         "writes");
-		return 2;
-	}
-	if (lv > 2 * (size_t)CAIRN_AUDIT_VERDICT_MAX_BYTES ||
-	    sodium_hex2bin(enc, CAIRN_AUDIT_VERDICT_MAX_BYTES, hv, lv, NULL,
-	                   &len, NULL) ||
-	    len * 2 != lv) {
-		snprintf(why, whylen,
-		         "its \"verdict\" is not hex of at most %d bytes",
-		         CAIRN_AUDIT_VERDICT_MAX_BYTES);
-		return 2;
-	}
-	rc = cairn_audit_verdict_decode(enc, len, v, sub, sizeof sub);
-	if (rc) {
-		snprintf(why, whylen, "its \"verdict\" does not decode: %s",
-		         sub);
-		return 2;
-	}
-	if (ls != 2 * CAIRN_SIGNATURE_BYTES ||
-	    sodium_hex2bin(v->signature, CAIRN_SIGNATURE_BYTES, hs, ls, NULL,
-	                   &len, NULL) ||
-	    len != CAIRN_SIGNATURE_BYTES) {
-		snprintf(why, whylen,
-		         "its \"signature\" is not %d hex digits",
-		         2 * CAIRN_SIGNATURE_BYTES);
-		return 2;
-	}
-	cairn_hash_to_hex(v->auditor_key, hx);
-	if (cairn_audit_verdict_verify(v)) {
-		snprintf(why, whylen,
-		         "the signature does not verify under auditor key %s: "
-		         "the verdict was altered, or not signed by that key",
-		         hx);
-		return 1;
-	}
-	if (verdict_fields_agree(line, v, sub, sizeof sub)) {
-		snprintf(why, whylen,
-		         "its readable field %s does not say what the signed "
-		         "verdict says: the line was edited after signing",
-		         sub);
-		return 1;
-	}
-	if (o->have_auditor &&
-	    memcmp(o->auditor, v->auditor_key, CAIRN_PUBLIC_KEY_BYTES)) {
-		snprintf(why, whylen,
-		         "signed by auditor %s, not the one --auditor names",
-		         hx);
-		return 1;
-	}
-	return 0;
-}
-
-/* `cairn verify --verdicts FILE...`. */
-static int verify_verdict_files(const struct verify_opts *o, char **argv)
-{
-	struct cairn_audit_verdict *v = malloc(sizeof *v);
-	uint8_t *enc = malloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
-	char why[512], hx[CAIRN_HASH_HEX_BYTES], *line = NULL;
-	size_t cap = 0;
-	int ex = 0;
-
-	if (!v || !enc) {
-		fprintf(stderr, "cairn verify: out of memory\n");
-		ex = 2;
-		goto out;
-	}
-	for (int i = 0; i < o->nbundles; i++) {
-		const char *path = argv[o->first + i];
-		FILE *f = fopen(path, "r");
-		long lineno = 0, nverdicts = 0;
-		ssize_t got;
-
-		if (!f) {
-			fprintf(stderr, "cairn verify: cannot open verdict "
-			                "file %s: %s\n",
-			        path, strerror(errno));
-			ex = 2;
-			continue;
-		}
-		while ((got = getline(&line, &cap, f)) >= 0) {
-			int r;
-			lineno++;
-			while (got > 0 && (line[got - 1] == '\n' ||
-			                   line[got - 1] == '\r'))
-				line[--got] = '\0';
-			if (!got)
-				continue;
-			nverdicts++;
-			r = check_verdict_line(o, line, v, enc, why,
-			                       sizeof why);
-			if (r > ex)
-				ex = r;
-			if (r)
-				fprintf(stderr,
-				        "cairn verify: %s line %ld: %s %s\n",
-				        path, lineno,
-				        r == 1 ? "INVALID:" : "not a verdict:",
-				        why);
-			cairn_hash_to_hex(v->task_id, hx);
-			if (o->json) {
-				fputs("{\"file\":", stdout);
-				cairn__cli_json_string(stdout, path);
-				printf(",\"line\":%ld,\"valid\":%s", lineno,
-				       r ? "false" : "true");
-				if (r) {
-					fputs(",\"error\":", stdout);
-					cairn__cli_json_string(stdout, why);
-				} else {
-					char ak[CAIRN_HASH_HEX_BYTES];
-					cairn_hash_to_hex(v->auditor_key, ak);
-					printf(",\"auditor_key\":\"%s\","
-					       "\"task_id\":\"%s\","
-					       "\"accepted\":%s,\"check\":\"%s\"",
-					       ak, hx,
-					       v->accepted ? "true" : "false",
-					       cairn_audit_check_name(
-					           (int)v->check));
-				}
-				fputs("}\n", stdout);
-			} else if (!r) {
-				char ak[CAIRN_HASH_HEX_BYTES];
-				cairn_hash_to_hex(v->auditor_key, ak);
-				printf("VALID %s line %ld: auditor %s, task %s "
-				       "%s",
-				       path, lineno, ak, hx,
-				       v->accepted ? "ACCEPTED" : "REJECTED");
-				if (!v->accepted)
-					printf(" check %s",
-					       cairn_audit_check_name(
-					           (int)v->check));
-				if (v->diff_step) {
-					char names[64];
-					cairn_audit_diff_names(
-					    v->diff_what, names, sizeof names);
-					printf(", first difference at step "
-					       "%" PRIu32 " (%s)",
-					       v->diff_step, names);
-				}
-				putchar('\n');
-			}
-		}
-		if (ferror(f)) {
-			fprintf(stderr, "cairn verify: cannot read %s: %s\n",
-			        path, strerror(errno));
-			ex = 2;
-		} else if (!nverdicts) {
-			fprintf(stderr,
-			        "cairn verify: %s holds no verdict (an empty "
-			        "file)\n",
-			        path);
-			ex = 2;
-		}
-		fclose(f);
-	}
-out:
-	free(line);
-	free(enc);
-	free(v);
-	return ex;
-}
-
 /* `cairn verify ...`: argv[0] is "verify". */
 int cairn_cmd_verify(int argc, char **argv)
 {
@@ -737,7 +367,9 @@ int cairn_cmd_verify(int argc, char **argv)
 		return 2;
 	}
 	if (o.verdicts)
-		return verify_verdict_files(&o, argv);
+		return cairn__verdicts_check(argv + o.first, o.nbundles,
+		                             o.have_auditor ? o.auditor : NULL,
+		                             o.json);
 	if (o.key) {
 		rc = cairn_identity_load(&id, o.key, err, sizeof err);
 		if (rc) {
@@ -857,14 +489,14 @@ int cairn_cmd_verify(int argc, char **argv)
 				ex = 1;
 		}
 		if (o.json) {
-			json_verdict(stdout, path, cairn_backend_name(be), v,
+			cairn__verdict_json(stdout, path, cairn_backend_name(be), v,
 			             err, have_id);
 			fputc('\n', stdout);
 		} else {
 			print_verdict(path, v);
 		}
 		if (out) {
-			json_verdict(out, path, cairn_backend_name(be), v, err,
+			cairn__verdict_json(out, path, cairn_backend_name(be), v, err,
 			             1);
 			fputc('\n', out);
 		}

@@ -52,15 +52,26 @@ struct cairn_bench_gemm_result {
 	char check_how[96];       /* how it was checked: "full vs ref backend",
 	                           * "16 sampled rows vs scalar fmaf", ... */
 	int64_t mismatches;       /* elements that differed (when checked) */
+	/* The vendor's BF16 GEMM, the chip's headroom (gpu only: the CPU
+	 * side leaves these zero).  cuBLAS cublasGemmEx, BF16 in and out,
+	 * FP32 accumulate (CUBLAS_COMPUTE_32F), on the same inputs rounded
+	 * to BF16. */
+	int have_bf16;       /* 1 when it ran */
+	char bf16[128];      /* its name and version; when have_bf16 == 0
+	                      * on the gpu: why not */
+	int bf16_reps;       /* timed repetitions */
+	double bf16_seconds; /* median seconds of one BF16 GEMM */
+	double bf16_tflops;  /* 2*M*N*K / bf16_seconds / 1e12 */
 };
 
-/* Times the exact SGEMM on CUDA device cfg->device and the vendor SGEMM
- * (cuBLAS, loaded at run time) on the same inputs, and checks the exact
- * result against a scalar fmaf loop on sampled rows.  Fills *res.
+/* Times the exact SGEMM on CUDA device cfg->device, the vendor SGEMM
+ * (cuBLAS, loaded at run time, TF32 off) and the vendor BF16 GEMM on the
+ * same inputs, and checks the exact result against a scalar fmaf loop on
+ * sampled rows.  Fills *res.
  * Returns 0, CAIRN_ENOTSUP when this cairn was built without CUDA,
  * CAIRN_ENODEV when no usable GPU is present, CAIRN_ENOMEM, or
  * CAIRN_EDEVICE.  A missing cuBLAS is not an error: have_reference = 0 and
- * res->reference says why.  Defined in bench_gemm_cuda.cu when built with
+ * res->reference says why (have_bf16 = 0 and res->bf16 likewise).  Defined in bench_gemm_cuda.cu when built with
  * CUDA, else in bench_gemm.c (returns CAIRN_ENOTSUP). */
 int cairn__bench_gemm_cuda(const struct cairn_bench_gemm_cfg *cfg,
                            struct cairn_bench_gemm_result *res);
@@ -140,6 +151,57 @@ struct cairn_bench_copy_result {
 };
 int cairn__bench_stream_cuda(int device, size_t bytes, int reps,
                              struct cairn_bench_copy_result *res);
+
+/* ---- the pcie suite (issue 5) -------------------------------------------
+ * `cairn bench pcie` (bench_pcie.c): host-to-device and device-to-host
+ * bandwidth of each GPU from pinned host memory bound to the GPU's NUMA
+ * node, beside the same copies from pinned memory at the default placement
+ * (first touch by the calling thread, not bound).  bench_pcie.c owns the
+ * host buffers and the hwloc side; bench_pcie_cuda.cu the CUDA side. */
+int cairn__bench_pcie_cmd(int argc, char **argv);
+
+/* One CUDA device as the pcie suite sees it. */
+struct cairn_bench_pcie_gpu {
+	char name[128];      /* the device's name */
+	char pci_bus_id[32]; /* "0000:41:00.0"; "" unknown */
+	int host_numa;       /* cudaDevAttrHostNumaId: the host NUMA node
+	                      * nearest the device; -1 unknown */
+};
+
+/* Lists the CUDA devices into gpus[0..max) and returns how many there are
+ * (> 0, may exceed max); or CAIRN_ENOTSUP (built without CUDA), CAIRN_ENODEV
+ * (none usable) or CAIRN_EDEVICE, with why in why[0..len).  Defined in
+ * bench_pcie_cuda.cu, or in bench_pcie.c without CUDA. */
+int cairn__bench_pcie_devices(struct cairn_bench_pcie_gpu *gpus, int max,
+                              char *why, size_t len);
+
+/* One device's copies.  The caller owns both host buffers: page-aligned,
+ * bytes long, already written (so their pages exist where they were
+ * placed); the callee registers them with cudaHostRegister for the run
+ * and unregisters them before it returns. */
+struct cairn_bench_pcie_cfg {
+	int device;     /* CUDA device ordinal */
+	size_t bytes;   /* bytes per copy (> 0) */
+	int reps;       /* timed copies of each kind (>= 1); median */
+	int warmup;     /* untimed copies of each kind first (>= 0) */
+	void *host;     /* bound to the GPU's NUMA node (cairn's) */
+	void *host_ref; /* default placement (the reference) */
+};
+
+/* Medians in GB/s (1e9 bytes/s; each byte crosses the link once). */
+struct cairn_bench_pcie_result {
+	double h2d_gbps, d2h_gbps;         /* from/to host */
+	double ref_h2d_gbps, ref_d2h_gbps; /* from/to host_ref */
+	char why[192];                     /* on failure: which call, why */
+};
+
+/* Times cudaMemcpyAsync host -> device and device -> host for both host
+ * buffers, interleaved (bound, reference, bound, ...), each copy between
+ * two CUDA events on a stream of its own.  Returns 0, CAIRN_EINVAL,
+ * CAIRN_ENOTSUP without CUDA, CAIRN_ENOMEM or CAIRN_EDEVICE (why[] says
+ * which call failed). */
+int cairn__bench_pcie_cuda(const struct cairn_bench_pcie_cfg *cfg,
+                           struct cairn_bench_pcie_result *res);
 
 /* One line of a report's results array, as JSON (bench_report.c): suite,
  * name, device, value, unit, and the reference's name and value with the

@@ -8,7 +8,10 @@
  * let OpenBLAS's spinning idle threads steal time from cairn's).  Then
  * checks the exact result bit for bit: against the ref backend for
  * N <= 1024, on 16 sampled rows recomputed with a scalar fmaf loop above.
- * The GPU side lives in bench_gemm_cuda.cu (cairn__bench_gemm_cuda).
+ * The GPU side lives in bench_gemm_cuda.cu (cairn__bench_gemm_cuda); it
+ * also times the vendor's BF16 GEMM, the chip's headroom, printed here as
+ * its own line (and "vendor_bf16*" keys in --json).  `cairn bench SUITE`
+ * is dispatched from here (cairn_cmd_bench, at the end).
  *
  * Exit codes: 0 ok, 1 a failure (including a result that is not
  * bit-exact), 2 bad usage. */
@@ -72,7 +75,9 @@ static void gemm_usage(FILE *f)
 	        "Times the exact-profile SGEMM (bit-identical on every device "
 	        "and thread count)\nand the vendor's SGEMM on the same "
 	        "random N x N inputs, and checks the exact\nresult bit for "
-	        "bit.\n\n"
+	        "bit.  On the GPU the vendor's SGEMM runs with TF32 off, and "
+	        "the\nvendor's BF16 GEMM (FP32 accumulate) is timed too: the "
+	        "chip's headroom.\n\n"
 	        "options:\n"
 	        "  --device D   auto (the GPU when one is usable, else the "
 	        "CPU), cpu or gpu;\n"
@@ -476,6 +481,18 @@ static void gemm_print(const struct gemm_args *g, const char *device,
 		                             : "null",
 		       (long long)res->mismatches);
 		gemm_json_str(stdout, res->check_how);
+		if (res->have_bf16) {
+			printf(",\"vendor_bf16\":");
+			gemm_json_str(stdout, res->bf16);
+			printf(",\"vendor_bf16_reps\":%d,"
+			       "\"vendor_bf16_seconds\":%.6g,"
+			       "\"vendor_bf16_tflops\":%.2f",
+			       res->bf16_reps, res->bf16_seconds,
+			       res->bf16_tflops);
+		} else if (res->bf16[0]) { /* the gpu, without it */
+			printf(",\"vendor_bf16\":null,\"vendor_bf16_why\":");
+			gemm_json_str(stdout, res->bf16);
+		}
 		printf("}\n");
 		return;
 	}
@@ -500,6 +517,17 @@ static void gemm_print(const struct gemm_args *g, const char *device,
 		printf(" (%s%s)", res->check_how,
 		       res->bit_exact == 0 ? ", elements differ" : "");
 	printf("\n");
+	if (res->have_bf16) {
+		printf("  %-10s %8.1f TFLOP/s  (%.6f s, %d reps)  %s\n",
+		       "bf16 gemm", res->bf16_tflops, res->bf16_seconds,
+		       res->bf16_reps, res->bf16);
+		printf("  %-10s %8.1f x  (bf16 gemm / exact: what the chip "
+		       "does without the exact profile)\n",
+		       "headroom",
+		       res->bf16_tflops * 1e3 / res->exact_gflops);
+	} else if (res->bf16[0]) {
+		printf("  %-10s none: %s\n", "bf16 gemm", res->bf16);
+	}
 }
 
 /* `cairn bench gemm`. */
@@ -636,13 +664,15 @@ int cairn_cmd_bench(int argc, char **argv)
 		return cairn__bench_audit_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "stream"))
 		return cairn__bench_stream_cmd(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "pcie"))
+		return cairn__bench_pcie_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "hash"))
 		return cairn__bench_hash_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return cairn__bench_verify_cmd(argc - 1, argv + 1);
 	fprintf(stderr,
 	        "cairn bench: unknown suite '%s' (available: gemm, stream, "
-	        "hash, train, audit, verify); "
+	        "pcie, hash, train, audit, verify); "
 	        "see 'cairn bench --help'\n",
 	        argv[1]);
 	return 2;

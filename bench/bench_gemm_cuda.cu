@@ -6,19 +6,36 @@
  * then the median of the repeats):
  *   - the exact SGEMM, cairn_gemm (exact-v1);
  *   - cuBLAS SGEMM (cublasSgemm_v2, CUBLAS_DEFAULT_MATH: plain FP32, no
- *     TF32), loaded with dlopen so that the binary never needs libcublas to
- *     start; a missing cuBLAS only leaves the reference column empty.
- * Between the two it reads back 16 sampled rows of the exact result and
- * compares their bits with a host loop of fmaf in ascending k (cuBLAS then
- * writes its result over the exact one: three N x N buffers, not four).
+ *     TF32; the mode PyTorch sets when torch.backends.cuda.matmul.
+ *     allow_tf32 is False), loaded with dlopen so that the binary never
+ *     needs libcublas to start; a missing cuBLAS only leaves the reference
+ *     column empty;
+ *   - the chip's headroom: cuBLAS cublasGemmEx with BF16 A, B and C and
+ *     FP32 accumulation (CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT, the same
+ *     handle and math mode: tensor cores), on the same inputs rounded to
+ *     BF16 on the device; the cuBLAS call PyTorch's BF16 matmul has long
+ *     made (a recent PyTorch may use cublasLt; bench/gpu/bench-all.sh
+ *     compares the two figures).
+ * Between the exact and the cuBLAS runs it reads back 16 sampled rows of
+ * the exact result and compares their bits with a host loop of fmaf in
+ * ascending k (cuBLAS then writes its result over the exact one: three
+ * N x N FP32 buffers, not four; the BF16 GEMM has three of its own).
+ *
+ * cuBLAS is looked for in $CAIRN_CUBLAS (a path, when set), then by soname
+ * (libcublas.so.13, .12), then under $CUDA_HOME/lib64 and
+ * /usr/local/cuda/lib64, for machines whose loader cache lacks the
+ * toolkit.
  *
  * cuBLAS is column-major: the row-major C = op(A) op(B) is, seen column-
  * major, C^T = op(B)^T op(A)^T, so B goes first and m and n swap.
  *
- * Everything allocated here (backend, device and host buffers, events,
- * the cuBLAS handle and library) is freed here, on every path. */
+ * Everything allocated here (backend, device and host buffers, the BF16
+ * buffers, events, the cuBLAS handle and library) is freed here, on every
+ * path.  Written and compiled on a machine with no GPU; the GPU figures
+ * have not been measured yet. */
 #include <dlfcn.h>
 #include <math.h>
+#include <cuda_bf16.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,12 +69,22 @@ typedef int (*bg_cublas_sgemm_fn)(bg_cublas_handle handle, int transa,
                                   const float *alpha, const float *a, int lda,
                                   const float *b, int ldb, const float *beta,
                                   float *c, int ldc);
+typedef int (*bg_cublas_gemm_ex_fn)(bg_cublas_handle handle, int transa,
+                                    int transb, int m, int n, int k,
+                                    const void *alpha, const void *a,
+                                    int atype, int lda, const void *b,
+                                    int btype, int ldb, const void *beta,
+                                    void *c, int ctype, int ldc,
+                                    int compute_type, int algo);
 
 enum {
 	BG_CUBLAS_STATUS_SUCCESS = 0,
 	BG_CUBLAS_OP_N = 0,
 	BG_CUBLAS_OP_T = 1,
-	BG_CUBLAS_DEFAULT_MATH = 0 /* FP32 stays FP32: no TF32 */
+	BG_CUBLAS_DEFAULT_MATH = 0, /* FP32 stays FP32: no TF32 */
+	BG_CUDA_R_16BF = 14,        /* cudaDataType (library_types.h) */
+	BG_CUBLAS_COMPUTE_32F = 68, /* cublasComputeType_t */
+	BG_CUBLAS_GEMM_DEFAULT = -1 /* cublasGemmAlgo_t */
 };
 
 struct bg_cublas {
@@ -65,8 +92,60 @@ struct bg_cublas {
 	bg_cublas_handle handle; /* owned */
 	bg_cublas_destroy_fn destroy;
 	bg_cublas_sgemm_fn sgemm;
+	bg_cublas_gemm_ex_fn gemm_ex; /* (optional) NULL: no BF16 row */
+	int version;                  /* cublasGetVersion's; 0 unknown */
 	char name[128]; /* "cuBLAS 13.1.0 SGEMM (FP32, TF32 off)" */
 };
+
+/* Which GEMM a timed run does. */
+enum bg_kind {
+	BG_EXACT, /* cairn_gemm, exact-v1 */
+	BG_SGEMM, /* cublasSgemm_v2, FP32, TF32 off */
+	BG_BF16   /* cublasGemmEx, BF16 in and out, FP32 accumulate */
+};
+
+/* dlopens cuBLAS: $CAIRN_CUBLAS, the sonames, then the toolkit's folder.
+ * NULL when none loads; err[] then has the loader's first message. */
+static void *bg_cublas_dlopen(char *err, size_t len)
+{
+	static const char *const names[] = {"libcublas.so.13",
+	                                    "libcublas.so.12", "libcublas.so"};
+	static const char *const dirs[] = {"/usr/local/cuda/lib64",
+	                                   "/usr/local/cuda/lib"};
+	const char *env = getenv("CAIRN_CUBLAS");
+	const char *home = getenv("CUDA_HOME");
+	char path[512];
+	void *dl = NULL;
+
+	err[0] = '\0';
+	if (env && env[0]) {
+		dl = dlopen(env, RTLD_NOW | RTLD_LOCAL);
+		if (!dl) {
+			const char *e = dlerror();
+			snprintf(err, len, "CAIRN_CUBLAS=%s: %s", env,
+			         e ? e : "");
+		}
+		return dl; /* asked for this one: no other */
+	}
+	for (size_t i = 0; i < sizeof names / sizeof names[0] && !dl; i++) {
+		dl = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+		if (!dl && i == 0) {
+			const char *e = dlerror();
+			snprintf(err, len, "%s", e ? e : "");
+		}
+	}
+	for (int h = 0; h < 3 && !dl; h++) {
+		const char *dir = h == 0 ? home : dirs[h - 1];
+		if (!dir || !dir[0])
+			continue;
+		for (size_t i = 0; i < 2 && !dl; i++) {
+			snprintf(path, sizeof path, "%s%s/%s", dir,
+			         h == 0 ? "/lib64" : "", names[i]);
+			dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+		}
+	}
+	return dl;
+}
 
 /* Loads cuBLAS, makes a handle on stream with TF32 off.  On failure writes
  * why into why[0..len), leaves *cb closable and returns CAIRN_ENOENT (not
@@ -74,25 +153,19 @@ struct bg_cublas {
 static int bg_cublas_open(struct bg_cublas *cb, cudaStream_t stream, char *why,
                           size_t len)
 {
-	static const char *const names[] = {"libcublas.so.13",
-	                                    "libcublas.so.12", "libcublas.so"};
 	bg_cublas_create_fn create;
 	bg_cublas_set_stream_fn set_stream;
 	bg_cublas_set_math_fn set_math;
 	bg_cublas_version_fn version;
-	const char *err = "";
+	char err[256];
 	int st, ver = 0;
 
 	memset(cb, 0, sizeof *cb);
-	for (size_t i = 0; i < sizeof names / sizeof names[0] && !cb->dl; i++) {
-		cb->dl = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-		if (!cb->dl && i == 0) {
-			const char *e = dlerror();
-			err = e ? e : "";
-		}
-	}
+	cb->dl = bg_cublas_dlopen(err, sizeof err);
 	if (!cb->dl) {
-		snprintf(why, len, "cuBLAS not found (libcublas.so.13/.12: %s)",
+		snprintf(why, len,
+		         "cuBLAS not found (%s); set CAIRN_CUBLAS to the path "
+		         "of libcublas.so.13",
 		         err);
 		return CAIRN_ENOENT;
 	}
@@ -103,6 +176,7 @@ static int bg_cublas_open(struct bg_cublas *cb, cudaStream_t stream, char *why,
 	set_math = (bg_cublas_set_math_fn)dlsym(cb->dl, "cublasSetMathMode");
 	version = (bg_cublas_version_fn)dlsym(cb->dl, "cublasGetVersion_v2");
 	cb->sgemm = (bg_cublas_sgemm_fn)dlsym(cb->dl, "cublasSgemm_v2");
+	cb->gemm_ex = (bg_cublas_gemm_ex_fn)dlsym(cb->dl, "cublasGemmEx");
 	if (!create || !cb->destroy || !set_stream || !set_math || !version ||
 	    !cb->sgemm) {
 		snprintf(why, len,
@@ -128,6 +202,7 @@ static int bg_cublas_open(struct bg_cublas *cb, cudaStream_t stream, char *why,
 	}
 	if (version(cb->handle, &ver) != BG_CUBLAS_STATUS_SUCCESS)
 		ver = 0;
+	cb->version = ver;
 	snprintf(cb->name, sizeof cb->name,
 	         "cuBLAS %d.%d.%d SGEMM (FP32, TF32 off)", ver / 10000,
 	         (ver % 10000) / 100, ver % 100);
@@ -180,29 +255,43 @@ static double bg_median(double *t, int n)
 struct bg_job {
 	const struct cairn_bench_gemm_cfg *cfg;
 	cairn_backend *be;
-	struct bg_cublas *cb; /* NULL: run the exact GEMM */
-	const float *a, *b;
-	float *c;
+	enum bg_kind kind;
+	struct bg_cublas *cb; /* for BG_SGEMM and BG_BF16 */
+	const void *a, *b;    /* float, or __nv_bfloat16 for BG_BF16 */
+	void *c;
 };
 
 static int bg_run(const struct bg_job *j)
 {
 	const int64_t n = j->cfg->size;
 	const float one = 1.0f, zero = 0.0f;
+	const int ta = j->cfg->tb ? BG_CUBLAS_OP_T : BG_CUBLAS_OP_N;
+	const int tb = j->cfg->ta ? BG_CUBLAS_OP_T : BG_CUBLAS_OP_N;
 	int st;
 
-	if (!j->cb)
+	if (j->kind == BG_EXACT)
 		return cairn_gemm(j->be,
 		                  j->cfg->ta ? CAIRN_TRANS : CAIRN_NOTRANS,
 		                  j->cfg->tb ? CAIRN_TRANS : CAIRN_NOTRANS, n,
-		                  n, n, j->a, n, j->b, n, j->c, n, 0);
+		                  n, n, (const float *)j->a, n,
+		                  (const float *)j->b, n, (float *)j->c, n, 0);
 	/* column-major: C^T (n x m) = op(B)^T (n x k) . op(A)^T (k x m) */
-	st = j->cb->sgemm(
-	    j->cb->handle, j->cfg->tb ? BG_CUBLAS_OP_T : BG_CUBLAS_OP_N,
-	    j->cfg->ta ? BG_CUBLAS_OP_T : BG_CUBLAS_OP_N, (int)n, (int)n,
-	    (int)n, &one, j->b, (int)n, j->a, (int)n, &zero, j->c, (int)n);
+	if (j->kind == BG_SGEMM)
+		st = j->cb->sgemm(j->cb->handle, ta, tb, (int)n, (int)n,
+		                  (int)n, &one, (const float *)j->b, (int)n,
+		                  (const float *)j->a, (int)n, &zero,
+		                  (float *)j->c, (int)n);
+	else
+		st = j->cb->gemm_ex(j->cb->handle, ta, tb, (int)n, (int)n,
+		                    (int)n, &one, j->b, BG_CUDA_R_16BF, (int)n,
+		                    j->a, BG_CUDA_R_16BF, (int)n, &zero, j->c,
+		                    BG_CUDA_R_16BF, (int)n,
+		                    BG_CUBLAS_COMPUTE_32F,
+		                    BG_CUBLAS_GEMM_DEFAULT);
 	if (st != BG_CUBLAS_STATUS_SUCCESS) {
-		cairn_error("cuda bench: cublasSgemm_v2 failed (status %d)",
+		cairn_error("cuda bench: %s failed (cuBLAS status %d)",
+		            j->kind == BG_SGEMM ? "cublasSgemm_v2"
+		                                : "cublasGemmEx (BF16)",
 		            st);
 		return CAIRN_EDEVICE;
 	}
@@ -398,6 +487,89 @@ out:
 	return rc;
 }
 
+/* ---- the vendor's BF16 GEMM: the chip's headroom ------------------ */
+
+/* dst[i] = src[i] rounded to BF16 (nearest, ties to even); grid-stride. */
+__global__ static void bg_to_bf16(__nv_bfloat16 *__restrict__ dst,
+                                  const float *__restrict__ src, int64_t n)
+{
+	for (int64_t i = cairn__cuda_first(); i < n; i += cairn__cuda_stride())
+		dst[i] = __float2bfloat16_rn(src[i]);
+}
+
+/* The vendor's BF16 GEMM on da and db rounded to BF16: three BF16 device
+ * buffers of its own (freed here), cfg->reps runs (0: about
+ * BG_TARGET_SECONDS' worth) after the warm-up, timed on stream.  Fills the
+ * bf16 fields of res.  A cuBLAS without cublasGemmEx, or BF16 buffers that
+ * do not fit, leave have_bf16 = 0 with the reason in res->bf16 and return
+ * 0; a failing call returns its error. */
+static int bg_bf16(const struct cairn_bench_gemm_cfg *cfg, cairn_backend *be,
+                   struct bg_cublas *cb, cudaStream_t stream, const float *da,
+                   const float *db, struct cairn_bench_gemm_result *res)
+{
+	const int64_t n = cfg->size, elems = n * n;
+	const size_t bytes = (size_t)elems * sizeof(__nv_bfloat16);
+	const unsigned blocks = cairn__cuda_blocks(elems, CAIRN_CUDA_THREADS);
+	__nv_bfloat16 *a16 = NULL, *b16 = NULL, *c16 = NULL;
+	struct bg_job job;
+	cudaError_t e;
+	int rc = 0;
+
+	if (!cb->gemm_ex) {
+		snprintf(res->bf16, sizeof res->bf16,
+		         "this cuBLAS has no cublasGemmEx");
+		return 0;
+	}
+	e = cudaMalloc((void **)&a16, bytes);
+	if (e == cudaSuccess)
+		e = cudaMalloc((void **)&b16, bytes);
+	if (e == cudaSuccess)
+		e = cudaMalloc((void **)&c16, bytes);
+	if (e != cudaSuccess) {
+		snprintf(res->bf16, sizeof res->bf16,
+		         "not run: cudaMalloc of 3 x %zu MiB of BF16: %s",
+		         bytes >> 20, cudaGetErrorString(e));
+		cudaGetLastError();
+		goto out;
+	}
+	bg_to_bf16<<<blocks, CAIRN_CUDA_THREADS, 0, stream>>>(a16, da, elems);
+	if ((rc = CAIRN_CUDA_CHECK_LAUNCH("bg_to_bf16")))
+		goto out;
+	bg_to_bf16<<<blocks, CAIRN_CUDA_THREADS, 0, stream>>>(b16, db, elems);
+	if ((rc = CAIRN_CUDA_CHECK_LAUNCH("bg_to_bf16")))
+		goto out;
+	memset(&job, 0, sizeof job);
+	job.cfg = cfg;
+	job.be = be;
+	job.kind = BG_BF16;
+	job.cb = cb;
+	job.a = a16;
+	job.b = b16;
+	job.c = c16;
+	res->bf16_reps = cfg->reps;
+	rc = bg_time(&job, stream, &res->bf16_reps, &res->bf16_seconds);
+	if (rc)
+		goto out;
+	res->have_bf16 = 1;
+	res->bf16_tflops =
+	    2.0 * (double)n * (double)n * (double)n / res->bf16_seconds / 1e12;
+	snprintf(res->bf16, sizeof res->bf16,
+	         "cuBLAS %d.%d.%d cublasGemmEx (BF16 in/out, FP32 accumulate)",
+	         cb->version / 10000, (cb->version % 10000) / 100,
+	         cb->version % 100);
+out:
+	/* the stream may still use the buffers */
+	if (stream && (a16 || b16 || c16))
+		(void)CAIRN_CUDA_CHECK(cudaStreamSynchronize(stream));
+	if (a16)
+		(void)CAIRN_CUDA_CHECK(cudaFree(a16));
+	if (b16)
+		(void)CAIRN_CUDA_CHECK(cudaFree(b16));
+	if (c16)
+		(void)CAIRN_CUDA_CHECK(cudaFree(c16));
+	return rc;
+}
+
 /* ---- the entry point ------------------------------------------------- */
 
 int cairn__bench_gemm_cuda(const struct cairn_bench_gemm_cfg *cfg,
@@ -451,9 +623,10 @@ int cairn__bench_gemm_cuda(const struct cairn_bench_gemm_cfg *cfg,
 		goto out;
 
 	/* the exact SGEMM */
+	memset(&job, 0, sizeof job);
 	job.cfg = cfg;
 	job.be = be;
-	job.cb = NULL;
+	job.kind = BG_EXACT;
 	job.a = da;
 	job.b = db;
 	job.c = dc;
@@ -477,6 +650,7 @@ int cairn__bench_gemm_cuda(const struct cairn_bench_gemm_cfg *cfg,
 	crc =
 	    bg_cublas_open(&cb, stream, res->reference, sizeof res->reference);
 	if (crc == 0) {
+		job.kind = BG_SGEMM;
 		job.cb = &cb;
 		rc = bg_time(&job, stream, &res->reps, &res->reference_seconds);
 		if (rc)
@@ -484,8 +658,13 @@ int cairn__bench_gemm_cuda(const struct cairn_bench_gemm_cfg *cfg,
 		res->have_reference = 1;
 		snprintf(res->reference, sizeof res->reference, "%s", cb.name);
 		res->reference_gflops = flops / res->reference_seconds / 1e9;
+		/* the chip's headroom: the vendor's BF16 GEMM */
+		rc = bg_bf16(cfg, be, &cb, stream, da, db, res);
+		if (rc)
+			goto out;
 	} else {
 		cairn_debug("cuda bench: no reference: %s", res->reference);
+		snprintf(res->bf16, sizeof res->bf16, "%s", res->reference);
 	}
 out:
 	bg_cublas_close(&cb);

@@ -1,18 +1,26 @@
 /* cairn: `cairn bench` with no suite (every suite, one report) and
  * `cairn bench verify` (a signed report's check).
  *
- * The whole run runs gemm, stream, hash and train in turn, each in a child
+ * The whole run runs gemm, stream, pcie, hash and train in turn (pcie not
+ * with --device cpu: it has nothing to measure there), each in a child
  * process (fork) with its --json output and its stderr captured in
  * temporary files: a suite that fails, even by crashing, becomes a result
- * with an "error" and the others still run.  The parent touches no device
- * before the last child is done (a CUDA context does not survive fork);
- * then it collects `cairn info` and prints one report:
+ * with an "error" and the others still run (a suite that exits 1 after
+ * printing its results, such as pcie with one failing GPU of several,
+ * keeps its rows and adds the error).  The parent touches no device before
+ * the last child is done (a CUDA context does not survive fork); then it
+ * collects `cairn info` and prints one report:
  *
  *   {"signer":"<hex>",            only with --key
  *    "report":"cairn/report/v1","quick":BOOL,
  *    "info":{...cairn info --json...},
  *    "results":[{"suite","name","device","value","unit","reference",
- *                "reference_value","ratio"[,"error"]}...]}
+ *                "reference_value","ratio"[,"error"]}...]
+ *    [,"skipped":[{"suite","why"}...]]}
+ *
+ * "skipped" lists the GPU parts a suite left out under --device auto
+ * (its "gpu_skipped": no GPU, or a build without CUDA); it is there only
+ * when one was.
  *
  * With --out FILE --key KEY the report (that JSON and a newline) goes to
  * FILE followed by one line "signature: <128 hex>\n": the worker key's
@@ -37,22 +45,30 @@
 #include "cairn/identity.h"
 #include "cairn/info.h"
 
-#define REPORT_MAX_ROWS 32
+#define REPORT_MAX_ROWS 64
+#define REPORT_MAX_SKIPS 8
 #define REPORT_FILE_MAX (64u << 20) /* verify reads at most this much */
 #define REPORT_SIG_LINE "signature: "
 #define REPORT_SIG_LINE_BYTES (11 + 2 * CAIRN_SIGNATURE_BYTES + 1)
 
 /* One result, parsed from a suite's --json output. */
 struct report_row {
-	char suite[16], name[128], device[320], unit[16];
+	char suite[16], name[192], device[320], unit[16];
 	char reference[160], error[320];
 	double value, reference_value;
 	int have_reference, failed;
 };
 
+/* A GPU part a suite skipped, and why. */
+struct report_skip {
+	char suite[16], why[320];
+};
+
 struct report {
 	struct report_row rows[REPORT_MAX_ROWS];
 	int nrows;
+	struct report_skip skips[REPORT_MAX_SKIPS];
+	int nskips;
 };
 
 struct all_args {
@@ -187,7 +203,8 @@ static struct report_row *report_add(struct report *r, const char *suite)
 	return row;
 }
 
-/* The rows of a stream or hash suite: the objects of its "results". */
+/* The rows of a stream, pcie or hash suite: the objects of its "results"
+ * (none when it skipped its only part: pcie without a GPU). */
 static int report_parse_rows(struct report *r, const char *suite, const char *o,
                              const char *end)
 {
@@ -196,6 +213,8 @@ static int report_parse_rows(struct report *r, const char *suite, const char *o,
 
 	if (!p || *p != '[')
 		return -1;
+	if (p[1] == ']')
+		return report_find(o, end, "gpu_skipped") ? 0 : -1;
 	while ((p = memchr(p, '{', (size_t)(end - p)))) {
 		const char *q = p;
 		struct report_row *row;
@@ -224,6 +243,10 @@ static int report_parse_rows(struct report *r, const char *suite, const char *o,
 		               &row->reference_value) == 0;
 		n++;
 		p = q;
+		while (p < end && *p != ',' && *p != ']')
+			p++;
+		if (p >= end || *p == ']')
+			break; /* the end of "results" */
 	}
 	return n ? 0 : -1;
 }
@@ -236,7 +259,7 @@ static int report_parse(struct report *r, const char *suite, const char *o,
 	const char *end = o + len;
 	struct report_row *row;
 	char dev[128], desc[160];
-	double size, threads, batch;
+	double size, threads, batch, tflops;
 
 	if (strcmp(suite, "gemm") && strcmp(suite, "train"))
 		return report_parse_rows(r, suite, o, end);
@@ -257,6 +280,20 @@ static int report_parse(struct report *r, const char *suite, const char *o,
 		               sizeof row->reference) == 0 &&
 		    report_num(o, end, "reference_gflops",
 		               &row->reference_value) == 0;
+		/* the GPU's vendor BF16 GEMM, the chip's headroom: a row of
+		 * its own, with no reference */
+		if (report_num(o, end, "vendor_bf16_tflops", &tflops) == 0) {
+			struct report_row *bf = report_add(r, suite);
+			if (!bf)
+				return -1;
+			memcpy(bf->device, row->device, sizeof bf->device);
+			snprintf(bf->name, sizeof bf->name,
+			         "vendor-bf16 GEMM %.0f x %.0f x %.0f (cuBLAS, "
+			         "FP32 accumulate; the chip's headroom)",
+			         size, size, size);
+			snprintf(bf->unit, sizeof bf->unit, "TFLOP/s");
+			bf->value = tflops;
+		}
 		return 0;
 	}
 	if (report_num(o, end, "threads", &threads) ||
@@ -267,6 +304,22 @@ static int report_parse(struct report *r, const char *suite, const char *o,
 	         "fmnist-mlp training step, batch %.0f", batch);
 	snprintf(row->unit, sizeof row->unit, "samples/s");
 	return 0;
+}
+
+/* Notes the GPU part that a suite's output says it skipped. */
+static void report_skipped(struct report *r, const char *suite, const char *o,
+                           size_t len)
+{
+	struct report_skip *k;
+
+	if (r->nskips >= REPORT_MAX_SKIPS ||
+	    !report_find(o, o + len, "gpu_skipped"))
+		return;
+	k = &r->skips[r->nskips];
+	if (report_str(o, o + len, "gpu_skipped", k->why, sizeof k->why))
+		return;
+	snprintf(k->suite, sizeof k->suite, "%s", suite);
+	r->nskips++;
 }
 
 /* ---- the whole run ---------------------------------------------------- */
@@ -284,11 +337,14 @@ void cairn__bench_usage(FILE *f)
 	        "cuBLAS (gpu)\n"
 	        "  stream  memory bandwidth: CPU triad, GPU device-to-device "
 	        "copy\n"
+	        "  pcie    host-device copies from pinned memory on the GPU's "
+	        "NUMA node\n"
 	        "  hash    tensor-root throughput beside libsodium's "
 	        "BLAKE2b\n"
 	        "  train   samples/s of the reference job's training step\n"
 	        "  audit   an audit's cost against the task it audits\n\n"
-	        "options of the whole run (gemm, stream, hash, train):\n"
+	        "options of the whole run (gemm, stream, pcie, hash and train; "
+	        "pcie is left\nout with --device cpu):\n"
 	        "  --quick      a short run (under 15 s on 2 cores; the "
 	        "default, under 60 s)\n"
 	        "  --device D   auto (default), cpu or gpu, for every suite\n"
@@ -344,8 +400,8 @@ static int all_parse(int argc, char **argv, struct all_args *a)
 		} else {
 			fprintf(stderr,
 			        "cairn bench: unknown option or suite '%s'%s "
-			        "(suites: gemm, stream, hash, train, audit, "
-			        "verify); see 'cairn bench --help'\n",
+			        "(suites: gemm, stream, pcie, hash, train, "
+			        "audit, verify); see 'cairn bench --help'\n",
 			        o, v ? "" : " (or a missing value)");
 			return 2;
 		}
@@ -431,10 +487,15 @@ static int report_run_suite(struct report *r, const char *suite,
 	e = report_slurp(err, &elen);
 	if (!o || !e)
 		goto fail;
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
+	if (WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 1) &&
 	    report_parse(r, suite, o, olen) == 0) {
-		rc = 0;
-		goto out;
+		report_skipped(r, suite, o, olen);
+		if (WEXITSTATUS(st) == 0) {
+			rc = 0;
+			goto out;
+		}
+		nrows = r->nrows; /* it printed results, then failed: keep
+		                   * them beside its error */
 	}
 fail:
 	r->nrows = nrows; /* drop the rows of a half-parsed output */
@@ -504,7 +565,15 @@ static void report_write_json(FILE *f, const struct all_args *a,
 		cairn__bench_json_str(f, row->error);
 		fprintf(f, "}");
 	}
-	fprintf(f, "]}\n");
+	fprintf(f, "]");
+	for (int i = 0; i < r->nskips; i++) {
+		fprintf(f, i ? ",\n{\"suite\":" : ",\n\"skipped\":[{\"suite\":");
+		cairn__bench_json_str(f, r->skips[i].suite);
+		fprintf(f, ",\"why\":");
+		cairn__bench_json_str(f, r->skips[i].why);
+		fprintf(f, "}");
+	}
+	fprintf(f, "%s}\n", r->nskips ? "]" : "");
 }
 
 /* The report as a table. */
@@ -530,6 +599,9 @@ static void report_print_text(const struct all_args *a, const struct report *r)
 			           ? row->value / row->reference_value
 			           : 0.0);
 	}
+	for (int i = 0; i < r->nskips; i++)
+		printf("  %-7s gpu not measured: %s\n", r->skips[i].suite,
+		       r->skips[i].why);
 }
 
 /* Signs body[0..len) and writes it with its signature line to path. */
@@ -568,19 +640,25 @@ int cairn__bench_all_cmd(int argc, char **argv)
 		const char *name;
 		report_suite_fn fn;
 		const char *quick[4], *full[4]; /* the suite's own options */
+		int gpu_only; /* 1: takes no --threads, not run on --device
+		               * cpu */
 	} suites[] = {
 	    {"gemm",
 	     NULL,
 	     {"--size", "512", "--reps", "5"},
-	     {"--size", "1024", "--reps", "10"}},
-	    {"stream", cairn__bench_stream_cmd, {"--quick"}, {NULL}},
-	    {"hash", cairn__bench_hash_cmd, {"--quick"}, {NULL}},
+	     {"--size", "1024", "--reps", "10"},
+	     0},
+	    {"stream", cairn__bench_stream_cmd, {"--quick"}, {NULL}, 0},
+	    {"pcie", cairn__bench_pcie_cmd, {"--quick"}, {NULL}, 1},
+	    {"hash", cairn__bench_hash_cmd, {"--quick"}, {NULL}, 0},
 	    {"train",
 	     cairn__bench_train_cmd,
 	     {"--steps", "5", "--warmup", "1"},
-	     {"--steps", "20", "--warmup", "3"}},
+	     {"--steps", "20", "--warmup", "3"},
+	     0},
 	};
 	const int nsuites = (int)(sizeof suites / sizeof suites[0]);
+	int nrun = 0, irun = 0;
 	struct all_args a;
 	struct report *r = NULL;
 	struct cairn_info *info = NULL;
@@ -611,11 +689,17 @@ int cairn__bench_all_cmd(int argc, char **argv)
 		fprintf(stderr, "cairn bench: out of memory\n");
 		goto out;
 	}
+	for (int s = 0; s < nsuites; s++)
+		nrun += !(suites[s].gpu_only && a.device &&
+		          !strcmp(a.device, "cpu"));
 	for (int s = 0; s < nsuites; s++) {
 		char *av[16];
 		const char *const *own =
 		    a.quick ? suites[s].quick : suites[s].full;
 		int ac = 0;
+
+		if (suites[s].gpu_only && a.device && !strcmp(a.device, "cpu"))
+			continue;
 
 		av[ac++] = (char *)suites[s].name;
 		av[ac++] = "--json";
@@ -625,14 +709,14 @@ int cairn__bench_all_cmd(int argc, char **argv)
 			av[ac++] = "--device";
 			av[ac++] = (char *)a.device;
 		}
-		if (a.threads) {
+		if (a.threads && !suites[s].gpu_only) {
 			av[ac++] = "--threads";
 			av[ac++] = (char *)a.threads;
 		}
 		av[ac] = NULL;
 		if (progress)
 			fprintf(stderr, "\rcairn bench: [%d/%d] %-8s ...%20s",
-			        s + 1, nsuites, suites[s].name, "");
+			        ++irun, nrun, suites[s].name, "");
 		if (report_run_suite(r, suites[s].name,
 		                     suites[s].fn ? suites[s].fn : report_gemm,
 		                     ac, av))

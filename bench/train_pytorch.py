@@ -8,7 +8,10 @@ random from Fashion-MNIST's training set each step.  FP32, TF32 off on GPU.
 
 It prints one JSON object with samples_per_second (the median over the
 timed steps after a warm-up), so bench/train_vs_pytorch.sh can put it
-beside `cairn bench train`.  Debian: apt-get install python3-torch.
+beside `cairn bench train`.  On the GPU (--device cuda) each step is timed
+from its start to a torch.cuda.synchronize() after the optimizer step.
+bench/gpu_reference.py imports measure() from here for its training row.
+Debian: apt-get install python3-torch.  Exit 77 when torch is missing.
 """
 import argparse
 import gzip
@@ -22,9 +25,7 @@ import time
 try:
     import torch
 except ImportError:
-    print("train_pytorch.py: torch is not importable; "
-          "apt-get install python3-torch", file=sys.stderr)
-    sys.exit(77)
+    torch = None  # main() says so and exits 77; importers check
 
 
 def read_idx(path):
@@ -53,23 +54,23 @@ def load_train(data_dir):
             torch.randint(0, 10, (60000,), generator=g), "random")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ap.add_argument("--threads", type=int, default=os.cpu_count())
-    ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--steps", type=int, default=60, help="timed steps")
-    ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
-    a = ap.parse_args()
+DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
 
-    torch.set_num_threads(a.threads)
+
+def measure(device="cpu", threads=None, batch=256, steps=60, warmup=10,
+            data=DEFAULT_DATA):
+    """Times the reference job's training step in eager FP32 (TF32 off on
+    the GPU); returns the dict that main() prints.  device is "cpu",
+    "cuda" or "cuda:N"."""
+    threads = threads or os.cpu_count()
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
-    if a.device == "cuda":
+    cuda = device.startswith("cuda")
+    if cuda:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    dev = torch.device(a.device)
-    x_all, y_all, source = load_train(a.data)
+    dev = torch.device(device)
+    x_all, y_all, source = load_train(data)
     x_all, y_all = x_all.to(dev), y_all.to(dev)
     model = torch.nn.Sequential(
         torch.nn.Linear(784, 1024), torch.nn.ReLU(),
@@ -80,7 +81,7 @@ def main():
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def step():
-        idx = torch.randint(0, x_all.shape[0], (a.batch,), device=dev)
+        idx = torch.randint(0, x_all.shape[0], (batch,), device=dev)
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(model(x_all[idx]), y_all[idx])
         loss.backward()
@@ -88,21 +89,40 @@ def main():
         return loss
 
     times = []
-    for i in range(a.warmup + a.steps):
+    if cuda:
+        torch.cuda.synchronize(dev)
+    for i in range(warmup + steps):
         t0 = time.perf_counter()
         loss = step()
-        if a.device == "cuda":
-            torch.cuda.synchronize()
-        if i >= a.warmup:
+        if cuda:
+            torch.cuda.synchronize(dev)
+        if i >= warmup:
             times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    print(json.dumps({
+    return {
         "framework": "pytorch", "version": torch.__version__,
-        "device": a.device, "threads": a.threads, "batch": a.batch,
-        "data": source, "steps": a.steps,
+        "device": device, "threads": threads, "batch": batch,
+        "data": source, "steps": steps,
         "step_seconds_median": med,
-        "samples_per_second": a.batch / med,
-        "last_loss": float(loss)}))
+        "samples_per_second": batch / med,
+        "last_loss": float(loss)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--steps", type=int, default=60, help="timed steps")
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    a = ap.parse_args()
+    if torch is None:
+        print("train_pytorch.py: torch is not importable; "
+              "apt-get install python3-torch", file=sys.stderr)
+        sys.exit(77)
+    print(json.dumps(measure(a.device, a.threads, a.batch, a.steps,
+                             a.warmup, a.data)))
 
 
 if __name__ == "__main__":

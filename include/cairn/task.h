@@ -136,7 +136,8 @@ struct cairn_task_trace {
 	uint8_t trace_root[CAIRN_HASH_BYTES];
 	uint8_t steps_root[CAIRN_HASH_BYTES]; /* cairn_step_log_root */
 	uint8_t final_params_root[CAIRN_HASH_BYTES];
-	double hash_seconds;   /* wall time spent in the checkpoints */
+	double hash_seconds;   /* wall time spent committing: the
+	                        * checkpoints and every step's record */
 };
 
 /* Runs the task: loads w_r (host, param_count floats) into m, checks that

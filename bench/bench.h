@@ -222,6 +222,12 @@ void cairn__bench_json_row(FILE *f, const char *suite, const char *name,
 int cairn__bench_report_check(const char *buf, size_t len,
                               char signer[65], char *why, size_t why_len);
 
+/* The signature line that ends a signed report, its length, and the
+ * largest report `cairn bench verify` reads. */
+#define CAIRN__BENCH_REPORT_SIG_LINE "signature: "
+#define CAIRN__BENCH_REPORT_SIG_LINE_BYTES (11 + 2 * CAIRN_SIGNATURE_BYTES + 1)
+#define CAIRN__BENCH_REPORT_FILE_MAX (64u << 20)
+
 /* The command itself, cairn_cmd_bench, is declared in cairn/cli.h. */
 
 #ifdef __cplusplus

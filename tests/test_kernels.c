@@ -443,9 +443,11 @@ static int run_bias(cairn_backend *be, void *const *p, const struct tcase *c)
 
 static void test_bias(void **state)
 {
+	/* 70000 rows: past the 65535 of a CUDA grid's y dimension, so
+	 * the cuda backend's row-stride loop runs. */
 	static const int64_t shapes[][2] = {{1, 1},    {3, 17},  {256, 1024},
 					    {256, 10}, {1031, 63}, {7, 1000},
-					    {2000, 65}, {0, 5}};
+					    {2000, 65}, {0, 5},    {70000, 3}};
 	for (int grad = 0; grad < 2; grad++)
 		for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
 			struct tcase c = {.run = run_bias};
@@ -602,6 +604,40 @@ static void test_sum_n(void **state)
 				c.i[2] = into + 1;
 				check_case(*state, &c);
 			}
+}
+
+/* Many sources (i[1] of them, cycling over buffers 0..2), into buffer 3:
+ * past 512, where the cuda backend grows its pointer scratch. */
+static int run_sum_n_many(cairn_backend *be, void *const *p,
+			  const struct tcase *c)
+{
+	const float **src = malloc((size_t)c->i[1] * sizeof *src);
+	int rc;
+
+	if (!src)
+		return CAIRN_ENOMEM;
+	for (int64_t i = 0; i < c->i[1]; i++)
+		src[i] = p[i % 3];
+	rc = cairn_sum_n(be, c->i[0], (int)c->i[1], src, (float *)p[3]);
+	free(src);
+	return rc;
+}
+
+static void test_sum_n_many(void **state)
+{
+	static const int counts[] = {511, 512, 513, 600, 1500};
+	for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+		struct tcase c = {.run = run_sum_n_many};
+		int64_t n = k == 3 ? 100003 : 1000;
+		snprintf(c.what, sizeof c.what, "sum_n n=%" PRId64 " count=%d",
+			 n, counts[k]);
+		for (int i = 0; i < 3; i++)
+			tc_floats(&c, n, 0, 1.0f, k == 4);
+		tc_floats(&c, n, 1, 1.0f, 0);
+		c.i[0] = n;
+		c.i[1] = counts[k];
+		check_case(*state, &c);
+	}
 }
 
 static int run_vec(cairn_backend *be, void *const *p, const struct tcase *c)
@@ -922,6 +958,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_adamw),
 		cmocka_unit_test(test_nesterov),
 		cmocka_unit_test(test_sum_n),
+		cmocka_unit_test(test_sum_n_many),
 		cmocka_unit_test(test_vec),
 		cmocka_unit_test(test_fill),
 		cmocka_unit_test(test_hash_chunks),

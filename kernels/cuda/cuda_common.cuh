@@ -50,6 +50,10 @@ static inline int cairn__cuda_check(cudaError_t err, const char *what,
 		return 0;
 	cairn_error("cuda: %s:%d: %s failed: %s (%s)", file, line, what,
 	            cudaGetErrorString(err), cudaGetErrorName(err));
+	/* Clear the runtime's last error, or the next launch check would
+	 * report this failure as its own (harmless for errors that break
+	 * the context: they stay). */
+	(void)cudaGetLastError();
 	return err == cudaErrorMemoryAllocation ? CAIRN_ENOMEM : CAIRN_EDEVICE;
 }
 

@@ -121,6 +121,11 @@ static void cpu_adamw(void *arg, int tid, int nth)
 	int64_t lo, hi;
 
 	cairn__split(op->u.adamw.n, tid, nth, &lo, &hi);
+#ifdef CPU_ADAMW_X8
+	/* Eight elements at a time, the same operations in the same order
+	 * (ops_avx2.c); the tail below. */
+	lo = CPU_ADAMW_X8(op, lo, hi);
+#endif
 	for (int64_t e = lo; e < hi; e++)
 		cairn_adamw_f(&op->u.adamw.param[e], &op->u.adamw.m[e],
 			      &op->u.adamw.v[e], op->u.adamw.grad[e],
@@ -152,6 +157,9 @@ static void cpu_sum_n(void *arg, int tid, int nth)
 	int64_t lo, hi;
 
 	cairn__split(op->u.sum_n.n, tid, nth, &lo, &hi);
+#ifdef CPU_SUM_N_X8
+	lo = CPU_SUM_N_X8(op, lo, hi); /* eight at a time (ops_avx2.c) */
+#endif
 	for (int64_t c0 = lo; c0 < hi; c0 += CPU_ACC_CHUNK) {
 		int64_t w = hi - c0 < CPU_ACC_CHUNK ? hi - c0 : CPU_ACC_CHUNK;
 		memcpy(acc, op->u.sum_n.src[0] + c0, (size_t)w * sizeof(float));

@@ -464,12 +464,24 @@ static void expect_elem(struct fx *f, uint32_t k, uint64_t i, uint64_t count,
 static void nonce_drawing(const uint8_t *root, uint32_t want, int want_not,
                           uint8_t nonce[CAIRN_HASH_BYTES]);
 
+/* Audits b on be with S = 1 and a nonce that draws segment seg (or, with
+ * not, any other): f->v and f->err hold the verdict. */
+static void audit_drawn(struct fx *f, cairn_backend *be,
+                        const struct cairn_bundle *b, uint32_t seg, int not)
+{
+	uint8_t nonce[CAIRN_HASH_BYTES];
+
+	nonce_drawing(b->result.trace_root, seg, not, nonce);
+	assert_int_equal(cairn_audit_bundle(be, b, &f->ds, f->droot, nonce, 1,
+	                                    &f->v, f->err, sizeof f->err),
+	                 0);
+}
+
 static void test_cheat_ulp(void **state)
 {
 	struct fx *f = *state;
 	struct cairn_bundle c, r;
 	struct cairn_bundle_checkpoint *cp;
-	uint8_t nonce[CAIRN_HASH_BYTES];
 	uint32_t u, u0;
 	size_t bytes = (size_t)f->good.param_count * sizeof(float);
 
@@ -484,11 +496,7 @@ static void test_cheat_ulp(void **state)
 	/* Segment 1 ends on the bad state: every step agrees, the end
 	 * differs in one parameter, which the verdict names. */
 	reread(f, &c, &r, NULL, 0);
-	nonce_drawing(r.result.trace_root, 1, 0, nonce);
-	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot,
-	                                    nonce, 1, &f->v, f->err,
-	                                    sizeof f->err),
-	                 0);
+	audit_drawn(f, f->cpu, &r, 1, 0);
 	print_message("%-22s -> %s\n", "one ulp, segment 1", f->err);
 	assert_int_equal(f->v.accepted, 0);
 	assert_int_equal(f->v.segment, 1);
@@ -503,11 +511,7 @@ static void test_cheat_ulp(void **state)
 	 * neighbours to one float); then the segment is a valid transition
 	 * from its start and is accepted.  Segment 1 catches the cheat
 	 * either way. */
-	nonce_drawing(r.result.trace_root, 2, 0, nonce);
-	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot,
-	                                    nonce, 1, &f->v, f->err,
-	                                    sizeof f->err),
-	                 0);
+	audit_drawn(f, f->cpu, &r, 2, 0);
 	print_message("%-22s -> %s\n", "one ulp, segment 2",
 	              f->v.accepted ? "ACCEPTED (washed out)" : f->err);
 	if (!f->v.accepted) {
@@ -750,7 +754,6 @@ static void test_cheat_bf16_step(void **state)
 {
 	struct fx *f = *state;
 	struct cairn_bundle c, r;
-	uint8_t nonce[CAIRN_HASH_BYTES];
 	const uint32_t bad = 5; /* in segment 2: steps 5..6 */
 
 	/* The runner is the honest one when no step is cheated. */
@@ -785,12 +788,8 @@ static void test_cheat_bf16_step(void **state)
 	assert_true(f->v.diff & CAIRN_AUDIT_DIFF_LOSS);
 	assert_int_equal(f->v.diff & CAIRN_AUDIT_DIFF_SAMPLES, 0);
 	/* The affected segment alone, on ref and on cpu: caught. */
-	nonce_drawing(r.result.trace_root, 2, 0, nonce);
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(cairn_audit_bundle(
-		                     i ? f->cpu : f->ref, &r, &f->ds, f->droot,
-		                     nonce, 1, &f->v, f->err, sizeof f->err),
-		                 0);
+		audit_drawn(f, i ? f->cpu : f->ref, &r, 2, 0);
 		assert_int_equal(f->v.accepted, 0);
 		assert_int_equal(f->v.check, CAIRN_AUDIT_REPLAY);
 		assert_int_equal(f->v.segment, 2);
@@ -800,10 +799,7 @@ static void test_cheat_bf16_step(void **state)
 		assert_int_equal(f->v.diff_what & CAIRN_AUDIT_DIFF_SAMPLES, 0);
 	}
 	/* A draw that misses it accepts: P(catch) = 1 - (1 - 1/4)^s. */
-	nonce_drawing(r.result.trace_root, 2, 1, nonce);
-	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot, nonce,
-	                                    1, &f->v, f->err, sizeof f->err),
-	                 0);
+	audit_drawn(f, f->cpu, &r, 2, 1);
 	assert_int_equal(f->v.accepted, 1);
 	cairn_bundle_free(&r);
 }
@@ -816,7 +812,6 @@ static void test_cheat_step_log(void **state)
 {
 	struct fx *f = *state;
 	struct cairn_bundle c, r;
-	uint8_t nonce[CAIRN_HASH_BYTES];
 	const uint32_t t = 2 * EVERY + 1; /* segment 2's first step */
 	uint8_t *rec;
 
@@ -829,11 +824,7 @@ static void test_cheat_step_log(void **state)
 	assert_int_equal(
 	    cairn_task_result_sign(&f->id, &c.result, c.signature), 0);
 	reread(f, &c, &r, NULL, 0);
-	nonce_drawing(r.result.trace_root, 2, 0, nonce);
-	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot,
-	                                    nonce, 1, &f->v, f->err,
-	                                    sizeof f->err),
-	                 0);
+	audit_drawn(f, f->cpu, &r, 2, 0);
 	print_message("%-22s -> %s\n", "false step log", f->err);
 	assert_int_equal(f->v.accepted, 0);
 	assert_int_equal(f->v.check, CAIRN_AUDIT_REPLAY);
@@ -843,11 +834,7 @@ static void test_cheat_step_log(void **state)
 	assert_int_equal(f->v.diff_what, CAIRN_AUDIT_DIFF_LOSS);
 	assert_non_null(strstr(f->err, "step log is false"));
 	/* Segments that do not hold the false record accept. */
-	nonce_drawing(r.result.trace_root, 2, 1, nonce);
-	assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds, f->droot,
-	                                    nonce, 1, &f->v, f->err,
-	                                    sizeof f->err),
-	                 0);
+	audit_drawn(f, f->cpu, &r, 2, 1);
 	assert_int_equal(f->v.accepted, 1);
 	cairn_bundle_free(&r);
 }
@@ -1762,7 +1749,6 @@ static void test_lazy_reveal(void **state)
 	struct fx *f = *state;
 	const uint32_t bad[2] = {3, 0};
 	struct cairn_bundle c, r;
-	uint8_t nonce[CAIRN_HASH_BYTES];
 	char path[256], want[64];
 	uint32_t u;
 
@@ -1778,13 +1764,8 @@ static void test_lazy_reveal(void **state)
 		lazy_read_ok(f, path, &r);
 		snprintf(want, sizeof want, "checkpoint %u (t = %u)", k,
 		         k * EVERY);
-		nonce_drawing(r.result.trace_root, k, 0, nonce);
 		for (int a = 0; a < 2; a++) {
-			assert_int_equal(
-			    cairn_audit_bundle(a ? f->cpu : f->ref, &r, &f->ds,
-			                       f->droot, nonce, 1, &f->v,
-			                       f->err, sizeof f->err),
-			    0);
+			audit_drawn(f, a ? f->cpu : f->ref, &r, k, 0);
 			assert_int_equal(f->v.accepted, 0);
 			assert_int_equal(f->v.check, CAIRN_AUDIT_REVEAL);
 			assert_int_equal(f->v.segment, k);
@@ -1806,11 +1787,7 @@ static void test_lazy_reveal(void **state)
 		assert_int_equal(f->v.check, CAIRN_AUDIT_REVEAL);
 		assert_int_equal(f->v.segment, k);
 		/* A draw that misses it accepts. */
-		nonce_drawing(r.result.trace_root, k, 1, nonce);
-		assert_int_equal(cairn_audit_bundle(f->cpu, &r, &f->ds,
-		                                    f->droot, nonce, 1, &f->v,
-		                                    f->err, sizeof f->err),
-		                 0);
+		audit_drawn(f, f->cpu, &r, k, 1);
 		assert_int_equal(f->v.accepted, 1);
 		cairn_bundle_free(&r);
 	}

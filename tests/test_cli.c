@@ -188,6 +188,35 @@ static void test_bench_gpu_absent(void **state)
 	assert_true(said_why);
 }
 
+/* cairn bench pcie measures host-GPU copies: bad arguments are exit 2
+ * whatever the machine; without a usable GPU, --json still says why
+ * (gpu_skipped, exit 0) and --device gpu fails (exit 1). */
+static void test_bench_pcie(void **state)
+{
+	char *o;
+	int rc;
+	(void)state;
+
+	assert_int_equal(run("bench pcie --device cpu", &o), 2);
+	assert_non_null(strstr(o, "use auto or gpu"));
+	free(o);
+	assert_int_equal(run("bench pcie --size 0", &o), 2);
+	assert_non_null(strstr(o, "--size"));
+	free(o);
+	rc = run("-q bench pcie --json --size 8 --quick", &o);
+	if (!strstr(o, "\"gpu_skipped\"")) {
+		free(o);
+		skip(); /* a GPU measured here: the gpu label's business */
+	}
+	assert_int_equal(rc, 0);
+	assert_true(json_has(o, "suite", "\"pcie\""));
+	assert_non_null(strstr(o, "\"results\":[]"));
+	free(o);
+	assert_int_equal(run("bench pcie --device gpu --size 8", &o), 1);
+	assert_true(strstr(o, "GPU") || strstr(o, "CUDA"));
+	free(o);
+}
+
 /* Whether s holds a run of exactly 64 lower-case hex digits. */
 static int has_hex64(const char *s)
 {
@@ -620,6 +649,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bench_gemm_json),
 		cmocka_unit_test(test_bench_train),
 		cmocka_unit_test(test_bench_gpu_absent),
+		cmocka_unit_test(test_bench_pcie),
 		cmocka_unit_test(test_keygen),
 		cmocka_unit_test(test_train_same_root),
 		cmocka_unit_test(test_train_errors),

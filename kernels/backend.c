@@ -69,7 +69,7 @@ int cairn_cuda_probe(char *why, size_t why_len)
 int cairn_backend_open(cairn_backend_kind kind, const cairn_backend_opts *opts,
 		       cairn_backend **out)
 {
-	static const cairn_backend_opts defaults = {0, 0, NULL, 0};
+	static const cairn_backend_opts defaults = {0, 0, NULL, 0, 0};
 	struct cairn_backend *be = NULL;
 	int rc;
 

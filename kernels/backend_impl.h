@@ -54,6 +54,9 @@ struct cairn_op {
 		struct {
 			cairn_trans ta, tb;
 			int64_t m, n, k, lda, ldb, ldc;
+			/* k segments of k / segs (cairn_gemm_seg); 1 for
+			 * cairn_gemm.  segs > 1 implies accumulate == 0. */
+			int64_t segs;
 			const float *a, *b;
 			float *c;
 			int accumulate;

@@ -11,7 +11,9 @@
  * 64-byte boundary; plus a backend int32 buffer for the labels and a host
  * buffer for the logits that prediction reads back.
  *
- * Micro-batches (model.h): for each layer, micro-batch 0's dW and db go
+ * Micro-batches (model.h): for each layer, dW is one k-segmented GEMM
+ * (cairn_gemm_seg, segment i = micro-batch i) and db goes as below.  On a
+ * backend without that GEMM (cuda, for now), micro-batch 0's dW and db go
  * straight into the gradient buffer, and each later micro-batch's into a
  * scratch buffer the size of the largest layer (W_l and b_l, contiguous
  * as in the layout; not allocated when max_micro is 1), which one
@@ -53,6 +55,9 @@ struct cairn_model {
 	int max_micro;
 	float *buf[CAIRN_MODEL_NBUFS]; /* backend, nparams floats each */
 	float *scratch;  /* backend, largest layer; NULL when max_micro is 1 */
+	/* 1 once the backend answered CAIRN_ENOTSUP to cairn_gemm_seg: the
+	 * weight gradients go micro-batch by micro-batch through scratch. */
+	int no_seg;
 	float *ws;                     /* backend workspace */
 	int32_t *labels;               /* backend, max_batch */
 	float *host_logits;            /* host, max_batch x classes */
@@ -516,11 +521,40 @@ static int loss_of(struct cairn_model *m, int64_t b, float *loss)
 	return rc;
 }
 
+/* Layer l's weight and bias gradients of a batch of micro micro-batches
+ * of k rows (dz: b x out, x: b x in) into the gradient buffer, summed in
+ * micro-batch order (model.h): the weights with one k-segmented GEMM,
+ * whose bits are those of one GEMM per micro-batch followed by sum_n; the
+ * biases micro-batch by micro-batch, db_0 into the gradient, then for
+ * i >= 1 db_i into the scratch and g = g + scratch.  CAIRN_ENOTSUP (before
+ * anything is written) when the backend has no k-segmented GEMM. */
+static int grads_seg(struct cairn_model *m, int l, int64_t b, int micro,
+                     const float *dz, const float *x)
+{
+	int64_t in = m->dim[l], out = m->dim[l + 1], k = b / micro;
+	float *gw = m->buf[CAIRN_MODEL_GRADS] + m->w_off[l];
+	float *gb = gw + out * in;
+	const float *src[2] = {gb, m->scratch};
+	int rc;
+
+	rc = cairn_gemm_seg(m->be, CAIRN_TRANS, CAIRN_NOTRANS, out, in, b,
+	                    micro, dz, out, x, in, gw, in);
+	for (int i = 0; i < micro && !rc; i++) {
+		rc = cairn_bias_grad(m->be, k, out, dz + (int64_t)i * k * out,
+		                     i ? m->scratch : gb);
+		if (!rc && i)
+			rc = cairn_sum_n(m->be, out, 2, src, gb);
+	}
+	return rc;
+}
+
 /* The gradient of the loss into the gradient buffer (model.h): the
  * row-wise backward over the whole batch; per layer, the weight and bias
- * gradients of micro-batch 0 (rows 0..k-1) into the gradient buffer, then
- * for i = 1..micro-1 those of rows i*k..i*k+k-1 into the scratch and
- * g = g + scratch (sum_n of 2: the chain of model.h, step by step).
+ * gradients summed over the micro-batches by grads_seg, or, where the
+ * backend has no k-segmented GEMM, those of micro-batch 0 (rows 0..k-1)
+ * into the gradient buffer, then for i = 1..micro-1 those of rows
+ * i*k..i*k+k-1 into the scratch and g = g + scratch (sum_n of 2: the
+ * chain of model.h, step by step; the same bits).
  * scale is 1/B of the whole batch (B may exceed b when the batch is shared
  * between devices).  With slots, micro-batch i's weight and bias gradients
  * go to slots[i] in the gradient layout instead, and nothing is summed. */
@@ -538,8 +572,18 @@ static int backward(struct cairn_model *m, int64_t b, int micro, float scale,
 		int64_t in = m->dim[l], out = m->dim[l + 1];
 		const float *x = l ? m->ws + m->a_off[l - 1] : m->ws + m->x_off;
 		float *dx = m->ws + m->d_off[1 - cur];
+		int done = 0;
 
-		for (int i = 0; i < micro && !rc; i++) {
+		if (micro > 1 && !slots && !m->no_seg) {
+			rc = grads_seg(m, l, b, micro, dz, x);
+			if (rc == CAIRN_ENOTSUP) {
+				m->no_seg = 1;
+				rc = 0;
+			} else {
+				done = 1;
+			}
+		}
+		for (int i = 0; i < micro && !rc && !done; i++) {
 			/* W_l then b_l, contiguous in both */
 			float *gl = m->buf[CAIRN_MODEL_GRADS] + m->w_off[l];
 			float *dst = slots ? slots[i] + m->w_off[l]

@@ -56,14 +56,16 @@ static int cairn__check_mat(int64_t rows, int64_t cols, int64_t ld)
 	return 0;
 }
 
-int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
-	       int64_t n, int64_t k, const float *a, int64_t lda,
-	       const float *b, int64_t ldb, float *c, int64_t ldc,
-	       int accumulate)
+/* Checks a gemm's arguments and fills op (segs k-segments, see
+ * cairn_gemm_seg).  Returns 1 when there is nothing to do (m or n is 0),
+ * 0 when op is ready to dispatch, or a negative CAIRN_E* code. */
+static int cairn__gemm_build(cairn_trans ta, cairn_trans tb, int64_t m,
+			     int64_t n, int64_t k, int64_t segs,
+			     const float *a, int64_t lda, const float *b,
+			     int64_t ldb, float *c, int64_t ldc,
+			     int accumulate, struct cairn_op *op)
 {
-	struct cairn_op op = {.kind = CAIRN_OP_GEMM};
-
-	if (!be || (ta != CAIRN_NOTRANS && ta != CAIRN_TRANS) ||
+	if ((ta != CAIRN_NOTRANS && ta != CAIRN_TRANS) ||
 	    (tb != CAIRN_NOTRANS && tb != CAIRN_TRANS))
 		return CAIRN_EINVAL;
 	if (ta == CAIRN_TRANS && tb == CAIRN_TRANS)
@@ -77,8 +79,10 @@ int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
 		return CAIRN_EINVAL;
 	if (cairn__check_mat(m, n, ldc))
 		return CAIRN_EINVAL;
+	if (segs < 1 || segs > CAIRN_GEMM_MAX_SEGS || k % segs)
+		return CAIRN_EINVAL;
 	if (m == 0 || n == 0)
-		return 0;
+		return 1;
 	if (!c || (k > 0 && (!a || !b)))
 		return CAIRN_EINVAL;
 	if (k > 0) {
@@ -89,19 +93,51 @@ int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
 		    !cairn__disjoint(c, cs, b, bs, 0))
 			return CAIRN_EINVAL;
 	}
-	op.u.gemm.ta = ta;
-	op.u.gemm.tb = tb;
-	op.u.gemm.m = m;
-	op.u.gemm.n = n;
-	op.u.gemm.k = k;
-	op.u.gemm.a = a;
-	op.u.gemm.lda = lda;
-	op.u.gemm.b = b;
-	op.u.gemm.ldb = ldb;
-	op.u.gemm.c = c;
-	op.u.gemm.ldc = ldc;
-	op.u.gemm.accumulate = accumulate ? 1 : 0;
-	return cairn__op_dispatch(be, &op);
+	op->kind = CAIRN_OP_GEMM;
+	op->u.gemm.ta = ta;
+	op->u.gemm.tb = tb;
+	op->u.gemm.m = m;
+	op->u.gemm.n = n;
+	op->u.gemm.k = k;
+	op->u.gemm.segs = segs;
+	op->u.gemm.a = a;
+	op->u.gemm.lda = lda;
+	op->u.gemm.b = b;
+	op->u.gemm.ldb = ldb;
+	op->u.gemm.c = c;
+	op->u.gemm.ldc = ldc;
+	op->u.gemm.accumulate = accumulate ? 1 : 0;
+	return 0;
+}
+
+int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
+	       int64_t n, int64_t k, const float *a, int64_t lda,
+	       const float *b, int64_t ldb, float *c, int64_t ldc,
+	       int accumulate)
+{
+	struct cairn_op op = {.kind = CAIRN_OP_GEMM};
+	int rc;
+
+	if (!be)
+		return CAIRN_EINVAL;
+	rc = cairn__gemm_build(ta, tb, m, n, k, 1, a, lda, b, ldb, c, ldc,
+			       accumulate, &op);
+	return rc ? (rc > 0 ? 0 : rc) : cairn__op_dispatch(be, &op);
+}
+
+int cairn_gemm_seg(cairn_backend *be, cairn_trans ta, cairn_trans tb,
+		   int64_t m, int64_t n, int64_t k, int64_t segs,
+		   const float *a, int64_t lda, const float *b, int64_t ldb,
+		   float *c, int64_t ldc)
+{
+	struct cairn_op op = {.kind = CAIRN_OP_GEMM};
+	int rc;
+
+	if (!be)
+		return CAIRN_EINVAL;
+	rc = cairn__gemm_build(ta, tb, m, n, k, segs, a, lda, b, ldb, c, ldc,
+			       0, &op);
+	return rc ? (rc > 0 ? 0 : rc) : cairn__op_dispatch(be, &op);
 }
 
 static int cairn__bias(cairn_backend *be, enum cairn_op_kind kind,

@@ -73,7 +73,7 @@ static void test_open_kinds(void **state)
 	assert_int_equal(cairn_backend_threads(be), 1);
 	cairn_backend_close(be);
 
-	cairn_backend_opts o = {3, 0, "portable", 1};
+	cairn_backend_opts o = {3, 0, "portable", 1, 0};
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o, &be), 0);
 	assert_string_equal(cairn_backend_name(be), "cpu");
 	assert_int_equal(cairn_backend_threads(be), 3);

@@ -92,7 +92,7 @@ static void test_split(void **state)
 static void test_isa_choice(void **state)
 {
 	cairn_backend *be = NULL;
-	cairn_backend_opts o = {1, 0, NULL, 1};
+	cairn_backend_opts o = {1, 0, NULL, 1, 0};
 	(void)state;
 
 	setenv("CAIRN_CPU_ISA", "portable", 1);

@@ -104,7 +104,7 @@ struct tcase {
 	char what[160];
 	int nbuf;
 	struct tbuf buf[MAX_BUFS];
-	int64_t i[8];
+	int64_t i[10];
 	float f[8];
 	/* Runs the op on be, with p[b] the backend copy of buf[b]. */
 	int (*run)(cairn_backend *be, void *const *p, const struct tcase *c);
@@ -271,15 +271,23 @@ static int teardown(void **state)
 
 /* ---- GEMM ------------------------------------------------------------ */
 
+/* i[8] > 0: cairn_gemm_seg with i[8] k-segments. */
 static int run_gemm(cairn_backend *be, void *const *p, const struct tcase *c)
 {
+	if (c->i[8] > 0)
+		return cairn_gemm_seg(be, (cairn_trans)c->i[0],
+				      (cairn_trans)c->i[1], c->i[2], c->i[3],
+				      c->i[4], c->i[8], p[0], c->i[5], p[1],
+				      c->i[6], p[2], c->i[7]);
 	return cairn_gemm(be, (cairn_trans)c->i[0], (cairn_trans)c->i[1],
 			  c->i[2], c->i[3], c->i[4], p[0], c->i[5], p[1],
 			  c->i[6], p[2], c->i[7], (int)c->f[0]);
 }
 
-static void gemm_case(struct state *s, int ta, int tb, int64_t m, int64_t n,
-		      int64_t k, int accumulate, int pad, int special)
+/* segs > 0: cairn_gemm_seg (accumulate unused); 0: cairn_gemm. */
+static void gemm_case_segs(struct state *s, int ta, int tb, int64_t m,
+			   int64_t n, int64_t k, int accumulate, int pad,
+			   int special, int64_t segs)
 {
 	struct tcase c = {.run = run_gemm};
 	int64_t lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad;
@@ -292,9 +300,9 @@ static void gemm_case(struct state *s, int ta, int tb, int64_t m, int64_t n,
 		ldb = 1;
 	snprintf(c.what, sizeof c.what,
 		 "gemm %c%c m=%" PRId64 " n=%" PRId64 " k=%" PRId64
-		 " acc=%d pad=%d special=%d",
+		 " acc=%d pad=%d special=%d segs=%" PRId64,
 		 ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, accumulate, pad,
-		 special);
+		 special, segs);
 	/* Inputs in [-1,1] (k up to ~1000 keeps sums finite). */
 	tc_floats(&c, arows * lda + 1, 0, 1.0f, special);
 	tc_floats(&c, brows * ldb + 1, 0, 1.0f, special);
@@ -307,8 +315,15 @@ static void gemm_case(struct state *s, int ta, int tb, int64_t m, int64_t n,
 	c.i[5] = lda;
 	c.i[6] = ldb;
 	c.i[7] = ldc;
+	c.i[8] = segs;
 	c.f[0] = (float)accumulate;
 	check_case(s, &c);
+}
+
+static void gemm_case(struct state *s, int ta, int tb, int64_t m, int64_t n,
+		      int64_t k, int accumulate, int pad, int special)
+{
+	gemm_case_segs(s, ta, tb, m, n, k, accumulate, pad, special, 0);
 }
 
 static const int LAYOUTS[3][2] = {{0, 0}, {0, 1}, {1, 0}};
@@ -391,6 +406,182 @@ static void test_gemm_k_zero(void **state)
 			  1);
 		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 9, 33, 0, 1, 0,
 			  1);
+	}
+}
+
+/* ---- k-segmented GEMM (cairn_gemm_seg) ---------------------------------- */
+
+/* The cuda backend has no k-segmented kernel: cairn_gemm_seg answers
+ * CAIRN_ENOTSUP there (test_gemm_seg_args holds it) and the model adds the
+ * segments with sum_n. */
+static int seg_skip(void)
+{
+	if (strcmp(g_backend, "cuda"))
+		return 0;
+	printf("cuda: no k-segmented GEMM (CAIRN_ENOTSUP), case skipped\n");
+	return 1;
+}
+
+/* The model's dW GEMMs (dZ^T X over 4 micro-batches of 64 rows) and
+ * random shapes, segments and layouts; segments longer than the cpu's k
+ * block (256 portable, 512 AVX2) take its other path. */
+static void test_gemm_seg_shapes(void **state)
+{
+	if (seg_skip())
+		return;
+	gemm_case_segs(*state, 1, 0, 1024, 784, 256, 0, 0, 0, 4);
+	gemm_case_segs(*state, 1, 0, 10, 1024, 256, 0, 0, 0, 4);
+	gemm_case_segs(*state, 1, 0, 10, 1024, 256, 0, 0, 0, 8);
+	for (int l = 0; l < 3; l++) {
+		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 37, 29,
+			       2 * 300, 0, 1, 0, 2);  /* 300 > 256 */
+		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 13, 70,
+			       2 * 520, 0, 0, 0, 2);  /* 520 > 512 */
+		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 20, 33,
+			       9 * 100, 0, 2, 0, 9);  /* several blocks */
+		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 7, 9, 5,
+			       0, 0, 0, 5);           /* segments of 1 */
+	}
+	for (int r = 0; r < 40; r++) {
+		int l = (int)(rnd() % 3);
+		int64_t segs = rnd_range(1, 9), q = rnd_range(1, 120);
+		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1],
+			       rnd_range(1, 200), rnd_range(1, 200), segs * q,
+			       0, (int)rnd_range(0, 3), 0, segs);
+	}
+}
+
+static void test_gemm_seg_special_values(void **state)
+{
+	if (seg_skip())
+		return;
+	for (int l = 0; l < 3; l++) {
+		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 37, 41,
+			       4 * 16, 0, 0, 1, 4);
+		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 130, 70,
+			       3 * 100, 0, 2, 1, 3);
+		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 9, 33, 0,
+			       0, 0, 1, 3); /* k = 0 */
+	}
+}
+
+/* The definition, independently of the fast kernels: on every backend,
+ * cairn_gemm_seg gives the bits of one cairn_gemm per segment into its
+ * own matrix followed by cairn_sum_n over them in segment order. */
+static int run_gemm_seg_by_parts(cairn_backend *be, void *const *p,
+				 const struct tcase *c)
+{
+	const int64_t m = c->i[2], n = c->i[3], k = c->i[4], segs = c->i[8];
+	const int64_t q = k / segs, lda = c->i[5], ldb = c->i[6];
+	/* p[3 .. 3+segs): one m x n matrix per segment */
+	const float *src[16];
+	int rc = 0;
+
+	if (segs > 16)
+		return CAIRN_EINVAL;
+	for (int64_t s = 0; s < segs && !rc; s++) {
+		/* op(A) = A^T: row p of A; op(B) = B: row p of B */
+		rc = cairn_gemm(be, CAIRN_TRANS, CAIRN_NOTRANS, m, n, q,
+				(const float *)p[0] + s * q * lda, lda,
+				(const float *)p[1] + s * q * ldb, ldb,
+				p[3 + s], n, 0);
+		src[s] = p[3 + s];
+	}
+	if (!rc)
+		rc = cairn_sum_n(be, m * n, (int)segs, src, p[2]);
+	return rc;
+}
+
+static void test_gemm_seg_is_sum_of_parts(void **state)
+{
+	struct state *s = *state;
+	static const int64_t shapes[][4] = {
+	    /* m, n, q, segs */
+	    {33, 47, 64, 4}, {10, 100, 17, 3}, {64, 16, 600, 2}};
+
+	for (int t = 0; t < 3 && !seg_skip(); t++) {
+		const int64_t m = shapes[t][0], n = shapes[t][1];
+		const int64_t k = shapes[t][2] * shapes[t][3];
+		const int64_t segs = shapes[t][3];
+		for (int b = -1; b < s->ncfg; b++) {
+			cairn_backend *be = b < 0 ? s->ref : s->cfg[b].be;
+			struct tcase c = {.run = run_gemm_seg_by_parts};
+			void *parts[MAX_BUFS] = {0}, *whole[MAX_BUFS] = {0};
+			int rc;
+			snprintf(c.what, sizeof c.what,
+				 "gemm_seg by parts m=%" PRId64 " n=%" PRId64
+				 " k=%" PRId64 " segs=%" PRId64,
+				 m, n, k, segs);
+			tc_floats(&c, k * m, 0, 1.0f, 1);
+			tc_floats(&c, k * n, 0, 1.0f, 1);
+			tc_floats(&c, m * n, 1, 1.0f, 0);
+			for (int64_t i = 0; i < segs; i++)
+				tc_floats(&c, m * n, 0, 1.0f, 0);
+			c.i[0] = CAIRN_TRANS;
+			c.i[1] = CAIRN_NOTRANS;
+			c.i[2] = m;
+			c.i[3] = n;
+			c.i[4] = k;
+			c.i[5] = m;
+			c.i[6] = n;
+			c.i[7] = n;
+			c.i[8] = segs;
+			rc = run_on(be, &c, parts);
+			if (rc)
+				fail_msg("%s on %s: %s", c.what,
+					 cairn_backend_describe(be),
+					 cairn_strerror(rc));
+			c.run = run_gemm;
+			rc = run_on(be, &c, whole);
+			if (rc)
+				fail_msg("%s on %s: %s", c.what,
+					 cairn_backend_describe(be),
+					 cairn_strerror(rc));
+			if (memcmp(parts[2], whole[2], c.buf[2].bytes)) {
+				report_diff(&c, cairn_backend_describe(be), 2,
+					    parts[2], whole[2]);
+				fail_msg("%s differs from its parts on %s",
+					 c.what, cairn_backend_describe(be));
+			}
+			for (int i = 0; i < c.nbuf; i++) {
+				free(parts[i]);
+				free(whole[i]);
+			}
+			tc_free(&c);
+		}
+	}
+}
+
+/* Bad segment counts are refused before anything is written. */
+static void test_gemm_seg_args(void **state)
+{
+	struct state *s = *state;
+	float a[12] = {0}, b[12] = {0}, c[9] = {0};
+	static const int64_t bad[] = {0, -1, 4, 5, CAIRN_GEMM_MAX_SEGS + 1};
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(cairn_gemm_seg(s->ref, CAIRN_NOTRANS,
+						CAIRN_NOTRANS, 3, 3, 6, bad[i],
+						a, 6, b, 3, c, 3),
+				 CAIRN_EINVAL);
+	assert_int_equal(cairn_gemm_seg(NULL, CAIRN_NOTRANS, CAIRN_NOTRANS, 3,
+					3, 6, 2, a, 6, b, 3, c, 3),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_gemm_seg(s->ref, CAIRN_TRANS, CAIRN_TRANS, 3, 3,
+					6, 2, a, 3, b, 6, c, 3),
+			 CAIRN_ENOTSUP);
+	for (int k = 0; k < s->ncfg && !strcmp(g_backend, "cuda"); k++) {
+		void *p[3] = {0};
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(cairn_buf_alloc(s->cfg[k].be, 64,
+							 &p[i]),
+					 0);
+		assert_int_equal(cairn_gemm_seg(s->cfg[k].be, CAIRN_NOTRANS,
+						CAIRN_NOTRANS, 3, 3, 4, 2,
+						p[0], 4, p[1], 3, p[2], 3),
+				 CAIRN_ENOTSUP);
+		for (int i = 0; i < 3; i++)
+			cairn_buf_free(s->cfg[k].be, p[i]);
 	}
 }
 
@@ -892,7 +1083,7 @@ static void test_workers_ftz_daz(void **state)
 	float *want = cairn_test_xmalloc(n * n * 4), *got = cairn_test_xmalloc(n * n * 4);
 	float *x = cairn_test_xmalloc(e * 4), *y0 = cairn_test_xmalloc(e * 4), *y1 = cairn_test_xmalloc(e * 4);
 	unsigned csr = _mm_getcsr();
-	cairn_backend_opts o = {2, 0, NULL, 0};
+	cairn_backend_opts o = {2, 0, NULL, 0, 0};
 	cairn_backend *be = NULL;
 
 	if (strcmp(g_backend, "cpu")) {
@@ -952,6 +1143,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_gemm_random_shapes),
 		cmocka_unit_test(test_gemm_special_values),
 		cmocka_unit_test(test_gemm_k_zero),
+		cmocka_unit_test(test_gemm_seg_shapes),
+		cmocka_unit_test(test_gemm_seg_special_values),
+		cmocka_unit_test(test_gemm_seg_is_sum_of_parts),
+		cmocka_unit_test(test_gemm_seg_args),
 		cmocka_unit_test(test_activations),
 		cmocka_unit_test(test_bias),
 		cmocka_unit_test(test_xent),

@@ -81,6 +81,7 @@ struct state {
 	struct cairn_test_config cfg[8];
 	int ncfg;
 	cairn_backend *cpu2; /* cpu, 2 threads, default ISA (one of cfg) */
+	cairn_backend *nogs; /* cpu, 2 threads, no cairn_gemm_seg (one of cfg) */
 };
 
 static int add_cfg(struct state *s, cairn_backend_kind kind, int threads,
@@ -115,6 +116,16 @@ static int setup(void **state)
 		}
 	if (!s->cpu2)
 		return -1;
+	{ /* the path of a backend without cairn_gemm_seg (cuda's) */
+		cairn_backend_opts o = {2, 0, NULL, 0, 1};
+		struct cairn_test_config *c = &s->cfg[s->ncfg];
+		if (cairn_backend_open(CAIRN_BACKEND_CPU, &o, &c->be))
+			return -1;
+		snprintf(c->name, sizeof c->name, "cpu without gemm_seg (%s)",
+		         cairn_backend_describe(c->be));
+		s->nogs = c->be;
+		s->ncfg++;
+	}
 	if (cairn_cuda_probe(why, sizeof why) > 0 &&
 	    add_cfg(s, CAIRN_BACKEND_CUDA, 0, NULL))
 		return -1;

@@ -261,7 +261,7 @@ static void check_devices(const cairn_mlp_spec *spec, int64_t B,
 {
 	enum { GMAX = 4 };
 	cairn_backend *dev[GMAX], *main_be = NULL;
-	cairn_backend_opts o2 = {2, 0, NULL, 0};
+	cairn_backend_opts o2 = {2, 0, NULL, 0, 0};
 	cairn_model *m = NULL;
 	struct net n;
 	float *x = cairn_test_xmalloc((size_t)(B * spec->input) * sizeof(float));
@@ -274,7 +274,7 @@ static void check_devices(const cairn_mlp_spec *spec, int64_t B,
 	/* devices: portable and auto ISA, 1 and 2 threads */
 	for (int d = 0; d < GMAX; d++) {
 		cairn_backend_opts o = {1 + d % 2, 0,
-		                        d % 2 ? "portable" : NULL, 1};
+		                        d % 2 ? "portable" : NULL, 1, 0};
 		assert_int_equal(
 		    cairn_backend_open(CAIRN_BACKEND_CPU, &o, &dev[d]), 0);
 	}
@@ -354,7 +354,7 @@ static void test_one_micro_batch(void **state)
 	static const int64_t hid[] = {24, 16};
 	cairn_mlp_spec spec = cairn_test_mlp(30, 2, hid, 5, CAIRN_ACT_RELU);
 	cairn_backend *be = NULL;
-	cairn_backend_opts o = {2, 0, NULL, 0};
+	cairn_backend_opts o = {2, 0, NULL, 0, 0};
 	cairn_model *m = NULL;
 	cairn_adamw_params opt;
 	struct net n;
@@ -437,7 +437,7 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &one), 0);
 	for (int d = 0; d < 5; d++) {
-		cairn_backend_opts o = {dev[d].threads, 0, dev[d].isa, 0};
+		cairn_backend_opts o = {dev[d].threads, 0, dev[d].isa, 0, 0};
 		assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o,
 		                                    &bes[d]),
 		                 0);

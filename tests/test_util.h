@@ -86,7 +86,7 @@ static inline int cairn_test_config_open(struct cairn_test_config *c,
 					 cairn_backend_kind kind, int threads,
 					 const char *isa)
 {
-	cairn_backend_opts o = {threads, 0, isa, 0};
+	cairn_backend_opts o = {threads, 0, isa, 0, 0};
 	int rc = cairn_backend_open(kind, &o, &c->be);
 
 	if (rc)

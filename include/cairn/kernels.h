@@ -54,6 +54,9 @@ typedef struct cairn_backend_opts {
 	int device;          /* cuda: device ordinal */
 	const char *cpu_isa; /* cpu: "auto" (NULL), "avx2" or "portable" */
 	int no_pin;          /* cpu: 1 = do not pin threads to cores */
+	/* cpu: 1 = answer CAIRN_ENOTSUP to cairn_gemm_seg, as the cuda
+	 * backend does (tests the model's other path on the CPU) */
+	int no_gemm_seg;
 } cairn_backend_opts;
 
 /* Opens a backend of the given kind.  opts may be NULL for defaults.
@@ -117,6 +120,27 @@ int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
 	       int64_t n, int64_t k, const float *a, int64_t lda,
 	       const float *b, int64_t ldb, float *c, int64_t ldc,
 	       int accumulate);
+
+/* The most k-segments cairn_gemm_seg takes. */
+#define CAIRN_GEMM_MAX_SEGS 65536
+
+/* C[m x n] = the sum, in segment order, of segs GEMMs over consecutive
+ * k-segments of k / segs (segs divides k):
+ *   chain_s(i,j) = +0.0f; for p = s*q .. s*q+q-1 (q = k/segs, ascending):
+ *                  acc = fmaf(a(i,p), b(p,j), acc)
+ *   C(i,j) = canon(((c_0 + c_1) + c_2) + ... + c_{segs-1}),
+ *   with c_s = canon(chain_s)
+ * which is, bit for bit, cairn_gemm (accumulate 0) of each segment into
+ * its own matrix followed by cairn_sum_n over them in segment order.  With
+ * segs = 1 it is cairn_gemm with accumulate 0.  Used for a gradient summed
+ * over micro-batches (model.h) without storing each micro-batch's matrix.
+ * Layouts and leading dimensions as cairn_gemm.  CAIRN_ENOTSUP (before
+ * anything is written) when the backend has no such kernel: run the
+ * segments with cairn_gemm and add them with cairn_sum_n instead. */
+int cairn_gemm_seg(cairn_backend *be, cairn_trans ta, cairn_trans tb,
+		   int64_t m, int64_t n, int64_t k, int64_t segs,
+		   const float *a, int64_t lda, const float *b, int64_t ldb,
+		   float *c, int64_t ldc);
 
 /* y[i][j] = x[i][j] + bias[j]; y may equal x. */
 int cairn_bias_add(cairn_backend *be, int64_t rows, int64_t cols,

@@ -108,10 +108,12 @@ extern "C" {
  * runs several tasks of the round at once).  Not 8: measured on the
  * 2-core test machine (cpu, AVX2, 2 threads; test_model), a step takes
  * 19.6 ms at M = 1, 23.5 ms at M = 4 (+20%) and 28.5 ms at M = 8 (+45%);
- * the cost is the M - 1 memory-bound additions of every gradient element,
- * not the smaller GEMMs, and it falls on the CPU auditors who re-run
- * tasks.  A GEMM op that adds its fresh chain into C (C + (A.B from +0))
- * would remove most of it and make 8 cheap. */
+ * the cost was the M - 1 memory-bound additions of every gradient
+ * element, not the smaller GEMMs, and it falls on the CPU auditors who
+ * re-run tasks.  Since then the cpu backend sums the micro-batches inside
+ * one k-segmented GEMM (cairn_gemm_seg), which makes M = 4 cost about
+ * what M = 1 does (bench/results/2026-11-22-cpu-train.md); M = 8 was not
+ * measured again. */
 #define CAIRN_MODEL_REFERENCE_MICRO 4
 /* Largest round cairn_sample_indices() accepts, plus one (2^30). */
 #define CAIRN_SAMPLE_ROUND_LIMIT (UINT32_C(1) << 30)

@@ -24,6 +24,7 @@
 struct cpu_ctx {
 	struct cairn_pool *pool;
 	int isa;
+	int no_gemm_seg; /* opts->no_gemm_seg */
 	const struct cairn__cpu_ops *ops; /* per ISA; static tables */
 };
 
@@ -46,10 +47,12 @@ static void cpu_run(struct cpu_ctx *ctx, double work, cairn_pool_fn fn,
 
 static int cpu_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 {
-	(void)be;
+	const struct cpu_ctx *ctx = be->ctx;
+
 	if (op->kind == CAIRN_OP_GEMM)
 		return !(op->u.gemm.ta == CAIRN_TRANS &&
-			 op->u.gemm.tb == CAIRN_TRANS);
+			 op->u.gemm.tb == CAIRN_TRANS) &&
+		       (op->u.gemm.segs == 1 || !ctx->no_gemm_seg);
 	return (int)op->kind >= 0 && op->kind < CAIRN_OP_COUNT;
 }
 
@@ -202,6 +205,7 @@ int cairn__backend_cpu_init(struct cairn_backend *be,
 	rc = cpu_pick_isa(opts->cpu_isa, &ctx->isa);
 	if (rc)
 		goto out;
+	ctx->no_gemm_seg = opts->no_gemm_seg;
 	ctx->ops = ctx->isa == CAIRN_ISA_AVX2 ? &cairn__cpu_ops_avx2
 					      : &cairn__cpu_ops_portable;
 	if (threads == 0)

@@ -26,6 +26,13 @@
  * op(A)^T, to fill the tiles (gemm_orient); the packing routines take any
  * strides, so this costs only a transposed copy of each C tile.
  *
+ * k-segments (cairn_gemm_seg): the k blocks are whole segments, and each
+ * tile's micro-kernel runs once per segment: the first call of the whole
+ * GEMM starts from +0, every later segment's chain starts from +0 and is
+ * added to the stored C at the end (GEMM_ADD): the sum in segment order
+ * of canonical chains, cairn_sum_n's bits.  Segments longer than a k
+ * block run one by one through a scratch matrix (gemm_run_long_segs).
+ *
  * Block sizes and kernels are data, one row per ISA (gemm_arch_table). */
 #include <sched.h>
 #include <stdatomic.h>
@@ -44,8 +51,13 @@
 #define GEMM_MAX_TILE 256
 #define GEMM_ALIGN 64
 
-/* Micro-kernel: c[mr x nr] (row stride ldc) = (load ? c : +0) + a . b over
- * kc, packed a and b as described in gemm_avx2.c; NaN stored canonical. */
+/* Micro-kernel over kc packed steps (a and b as described in
+ * gemm_avx2.c), on c[mr x nr] with row stride ldc, by mode:
+ *   GEMM_ZERO  c = chain from +0
+ *   GEMM_LOAD  c = chain from c (the chain goes on)
+ *   GEMM_ADD   c = c + chain from +0 (one more k-segment, cairn_gemm_seg)
+ * with one fmaf per element per p, p ascending; NaN stored canonical. */
+enum { GEMM_ZERO = 0, GEMM_LOAD = 1, GEMM_ADD = 2 };
 typedef void (*gemm_ukr_fn)(int64_t kc, const float *a, const float *b,
                             float *c, int64_t ldc, int load,
                             const float *c_next);
@@ -126,7 +138,10 @@ struct gemm_job {
 	float *c;
 	int64_t ldc;
 	int ct, accumulate;
-	int64_t kc;  /* k block: <= ar->kc, the blocks balanced */
+	/* k block: <= ar->kc, the blocks balanced; with k-segments
+	 * (cairn_gemm_seg), a multiple of the segment length q, so that
+	 * every segment lies in one block.  q == k without segments. */
+	int64_t kc, q;
 	int nth;     /* threads that take part (<= the pool's) */
 	int split_m; /* 1: split rows, shared B; 0: split columns */
 	/* Packing buffers, all in one allocation owned by cairn__cpu_gemm:
@@ -147,16 +162,19 @@ static void gemm_ukr_portable_4x8(int64_t kc, const float *a, const float *b,
 {
 	float acc[4][8];
 
+	(void)c_next;
 	for (int r = 0; r < 4; r++)
 		for (int j = 0; j < 8; j++)
-			acc[r][j] = load ? c[r * ldc + j] : 0.0f;
+			acc[r][j] = load == GEMM_LOAD ? c[r * ldc + j] : 0.0f;
 	for (int64_t p = 0; p < kc; p++, a += 4, b += 8)
 		for (int r = 0; r < 4; r++)
 			for (int j = 0; j < 8; j++)
 				acc[r][j] = fmaf(a[r], b[j], acc[r][j]);
 	for (int r = 0; r < 4; r++)
 		for (int j = 0; j < 8; j++)
-			c[r * ldc + j] = cairn_canon(acc[r][j]);
+			c[r * ldc + j] = cairn_canon(
+			    load == GEMM_ADD ? c[r * ldc + j] + acc[r][j]
+			                     : acc[r][j]);
 }
 
 /* Waits until all bar->n threads have arrived. */
@@ -259,12 +277,29 @@ static void gemm_pack_b(const struct gemm_job *job, int64_t p0, int64_t kc,
 	}
 }
 
+/* The micro-kernel calls of one tile over a kc block: one call per
+ * k-segment in the block (one call without segments), the first in mode
+ * first, the others adding their chain (GEMM_ADD). */
+static void gemm_tile(const struct gemm_job *job, const float *a,
+                      const float *b, float *c, int64_t ldc, int64_t kc,
+                      int first, const float *c_next)
+{
+	const struct gemm_arch *ar = job->ar;
+
+	for (int64_t off = 0; off < kc; off += job->q) {
+		int64_t len = kc - off < job->q ? kc - off : job->q;
+		ar->ukr(len, a + off * ar->mr, b + off * ar->nr, c, ldc,
+		        off ? GEMM_ADD : first, c_next);
+	}
+}
+
 /* One tile through a local buffer: an edge tile (rows x cols of the
  * MR x NR) or any tile of a turned-around C.  The kernel sees a full
  * tile, so each element gets exactly the same operations. */
 static void gemm_tile_buffered(const struct gemm_job *job, const float *a,
                                const float *b, int64_t i, int64_t j,
-                               int64_t rows, int64_t cols, int64_t kc, int load)
+                               int64_t rows, int64_t cols, int64_t kc,
+                               int first)
 {
 	const int nr = job->ar->nr;
 	const int64_t ldc = job->ldc;
@@ -273,21 +308,21 @@ static void gemm_tile_buffered(const struct gemm_job *job, const float *a,
 	memset(tile, 0, sizeof tile);
 	if (!job->ct) {
 		float *c = job->c + i * ldc + j;
-		if (load)
+		if (first != GEMM_ZERO)
 			for (int64_t r = 0; r < rows; r++)
 				memcpy(tile + r * nr, c + r * ldc,
 				       (size_t)cols * sizeof *c);
-		job->ar->ukr(kc, a, b, tile, nr, load, tile);
+		gemm_tile(job, a, b, tile, nr, kc, first, tile);
 		for (int64_t r = 0; r < rows; r++)
 			memcpy(c + r * ldc, tile + r * nr,
 			       (size_t)cols * sizeof *c);
 	} else { /* tile(r, q) is C(j + q, i + r) of the caller's C */
 		float *c = job->c + j * ldc + i;
-		if (load)
+		if (first != GEMM_ZERO)
 			for (int64_t q = 0; q < cols; q++)
 				for (int64_t r = 0; r < rows; r++)
 					tile[r * nr + q] = c[q * ldc + r];
-		job->ar->ukr(kc, a, b, tile, nr, load, tile);
+		gemm_tile(job, a, b, tile, nr, kc, first, tile);
 		for (int64_t q = 0; q < cols; q++)
 			for (int64_t r = 0; r < rows; r++)
 				c[q * ldc + r] = tile[r * nr + q];
@@ -295,10 +330,11 @@ static void gemm_tile_buffered(const struct gemm_job *job, const float *a,
 }
 
 /* The macro-kernel: C[i0 .. i0+mc) x [j0 .. j0+nc) over one kc block from
- * the packed A block ap and the packed B panel bp. */
+ * the packed A block ap and the packed B panel bp; first is the mode of
+ * the block's first micro-kernel call (gemm_block_mode). */
 static void gemm_macro(const struct gemm_job *job, const float *ap,
                        const float *bp, int64_t i0, int64_t mc, int64_t j0,
-                       int64_t nc, int64_t kc, int load)
+                       int64_t nc, int64_t kc, int first)
 {
 	const struct gemm_arch *ar = job->ar;
 	const int mr = ar->mr, nr = ar->nr;
@@ -314,7 +350,7 @@ static void gemm_macro(const struct gemm_job *job, const float *ap,
 			const float *cn;
 			if (job->ct || rows < mr || cols < nr) {
 				gemm_tile_buffered(job, a, b, i0 + ir, j0 + jr,
-				                   rows, cols, kc, load);
+				                   rows, cols, kc, first);
 				continue;
 			}
 			c = job->c + (i0 + ir) * ldc + j0 + jr;
@@ -324,9 +360,19 @@ static void gemm_macro(const struct gemm_job *job, const float *ap,
 				cn = c + mr * ldc;
 			else if (jr + nr < nc)
 				cn = job->c + i0 * ldc + j0 + jr + nr;
-			ar->ukr(kc, a, b, c, ldc, load, cn);
+			gemm_tile(job, a, b, c, ldc, kc, first, cn);
 		}
 	}
+}
+
+/* The mode of the first micro-kernel call of the k block at pc: the
+ * first block starts its chain from +0 or from C (accumulate); later
+ * blocks go on with the chain in C, or, with k-segments, add theirs. */
+static int gemm_block_mode(const struct gemm_job *job, int64_t pc)
+{
+	if (pc == 0)
+		return job->accumulate ? GEMM_LOAD : GEMM_ZERO;
+	return job->q < job->k ? GEMM_ADD : GEMM_LOAD;
 }
 
 /* Thread body, rows split: B panels shared, A blocks private. */
@@ -335,7 +381,7 @@ static void gemm_run_split_m(struct gemm_job *job, int tid)
 	const struct gemm_arch *ar = job->ar;
 	const int mr = ar->mr, nr = ar->nr;
 	float *ap = job->apriv + (size_t)tid * job->a_len;
-	int64_t s0, s1, mlo, mhi, first = 1;
+	int64_t s0, s1, mlo, mhi, first_panel = 1;
 
 	cairn__split((job->m + mr - 1) / mr, tid, job->nth, &s0, &s1);
 	mlo = s0 * mr;
@@ -346,11 +392,11 @@ static void gemm_run_split_m(struct gemm_job *job, int tid)
 		for (int64_t pc = 0; pc < job->k; pc += job->kc) {
 			int64_t kc =
 			    job->k - pc < job->kc ? job->k - pc : job->kc;
-			int load = job->accumulate || pc > 0;
+			int first = gemm_block_mode(job, pc);
 			int64_t b0, b1;
-			if (!first) /* everyone is done with the last panel */
+			if (!first_panel) /* all done with the last panel */
 				gemm_barrier_wait(&job->bar);
-			first = 0;
+			first_panel = 0;
 			cairn__split(nsl, tid, job->nth, &b0, &b1);
 			gemm_pack_b(job, pc, kc, jc, nc, b0, b1, job->bshared);
 			gemm_barrier_wait(&job->bar);
@@ -359,7 +405,7 @@ static void gemm_run_split_m(struct gemm_job *job, int tid)
 				    mhi - ic < ar->mc ? mhi - ic : ar->mc;
 				gemm_pack_a(job, ic, mc, pc, kc, ap);
 				gemm_macro(job, ap, job->bshared, ic, mc, jc,
-				           nc, kc, load);
+				           nc, kc, first);
 			}
 		}
 	}
@@ -382,7 +428,7 @@ static void gemm_run_split_n(struct gemm_job *job, int tid)
 		for (int64_t pc = 0; pc < job->k; pc += job->kc) {
 			int64_t kc =
 			    job->k - pc < job->kc ? job->k - pc : job->kc;
-			int load = job->accumulate || pc > 0;
+			int first = gemm_block_mode(job, pc);
 			gemm_pack_b(job, pc, kc, jc, nc, 0, (nc + nr - 1) / nr,
 			            bp);
 			for (int64_t ic = 0; ic < job->m; ic += ar->mc) {
@@ -390,7 +436,7 @@ static void gemm_run_split_n(struct gemm_job *job, int tid)
 				    job->m - ic < ar->mc ? job->m - ic : ar->mc;
 				gemm_pack_a(job, ic, mc, pc, kc, ap);
 				gemm_macro(job, ap, bp, ic, mc, jc, nc, kc,
-				           load);
+				           first);
 			}
 		}
 	}
@@ -506,20 +552,71 @@ static void gemm_fp_run(struct gemm_job *job, struct cairn_pool *pool)
 		cairn__pool_run(pool, gemm_thread, job);
 }
 
+static int gemm_run(struct cairn_pool *pool, const struct gemm_arch *ar,
+                    const struct cairn_op *op);
+
+/* k-segments longer than a k block (rare: the model's are 64 long): each
+ * segment is its own GEMM, into C for the first and into a scratch matrix
+ * T for the others, then C = canon(C + T): cairn_gemm_seg's definition
+ * step by step (the sum of the stored canonical chains, as sum_n). */
+static int gemm_run_long_segs(struct cairn_pool *pool,
+                              const struct gemm_arch *ar,
+                              const struct cairn_op *op)
+{
+	const int64_t m = op->u.gemm.m, n = op->u.gemm.n, ldc = op->u.gemm.ldc;
+	const int64_t q = op->u.gemm.k / op->u.gemm.segs;
+	/* elements between consecutive p of op(A) and op(B) */
+	const int64_t a_cs = op->u.gemm.ta == CAIRN_TRANS ? op->u.gemm.lda : 1;
+	const int64_t b_rs = op->u.gemm.tb == CAIRN_TRANS ? 1 : op->u.gemm.ldb;
+	struct cairn_op sub = *op;
+	float *t = malloc((size_t)(m * n) * sizeof *t);
+	int rc = 0;
+
+	if (!t)
+		return CAIRN_ENOMEM;
+	sub.u.gemm.k = q;
+	sub.u.gemm.segs = 1;
+	for (int64_t s = 0; s < op->u.gemm.segs && !rc; s++) {
+		sub.u.gemm.a = op->u.gemm.a + s * q * a_cs;
+		sub.u.gemm.b = op->u.gemm.b + s * q * b_rs;
+		sub.u.gemm.c = s ? t : op->u.gemm.c;
+		sub.u.gemm.ldc = s ? n : ldc;
+		rc = gemm_run(pool, ar, &sub);
+		for (int64_t i = 0; s && !rc && i < m; i++) {
+			float *c = op->u.gemm.c + i * ldc;
+			for (int64_t j = 0; j < n; j++)
+				c[j] = cairn_canon(c[j] + t[i * n + j]);
+		}
+	}
+	free(t);
+	return rc;
+}
+
 /* Runs op->u.gemm on the pool with the given ISA; see cpu_impl.h.  The
  * packing buffers are allocated here and freed before returning. */
 int cairn__cpu_gemm(struct cairn_pool *pool, int isa, const struct cairn_op *op)
 {
-	struct gemm_job job;
 	const struct gemm_arch *ar;
-	int64_t kc, mc, nc;
-	size_t total;
-	float *buf = NULL;
 
 	if (isa < 0 ||
 	    isa >= (int)(sizeof gemm_arch_table / sizeof gemm_arch_table[0]))
 		isa = CAIRN_ISA_PORTABLE;
 	ar = &gemm_arch_table[isa];
+	if (op->u.gemm.segs > 1 &&
+	    op->u.gemm.k / op->u.gemm.segs > ar->kc)
+		return gemm_run_long_segs(pool, ar, op);
+	return gemm_run(pool, ar, op);
+}
+
+/* One GEMM whose k-segments (if any) fit in a k block. */
+static int gemm_run(struct cairn_pool *pool, const struct gemm_arch *ar,
+                    const struct cairn_op *op)
+{
+	struct gemm_job job;
+	int64_t kc, mc, nc;
+	size_t total;
+	float *buf = NULL;
+
 	memset(&job, 0, sizeof job);
 	job.ar = ar;
 	job.m = op->u.gemm.m;
@@ -555,10 +652,19 @@ int cairn__cpu_gemm(struct cairn_pool *pool, int isa, const struct cairn_op *op)
 
 	/* k blocks of equal size (a multiple of 8 where that fits), so that
 	 * k = 784 runs as 392 + 392 rather than 512 + 272; the bits do not
-	 * depend on it. */
-	kc = (job.k + ar->kc - 1) / ar->kc;
-	kc = (job.k + kc - 1) / kc;
-	kc = gemm_round_up(kc, 8) <= ar->kc ? gemm_round_up(kc, 8) : kc;
+	 * depend on it.  With k-segments (q <= ar->kc here), blocks of
+	 * whole segments, as few blocks as fit, balanced. */
+	job.q = job.k / op->u.gemm.segs;
+	if (op->u.gemm.segs > 1) {
+		int64_t segs = op->u.gemm.segs, per = ar->kc / job.q;
+		int64_t nb = (segs + per - 1) / per;
+		kc = (segs + nb - 1) / nb * job.q;
+	} else {
+		kc = (job.k + ar->kc - 1) / ar->kc;
+		kc = (job.k + kc - 1) / kc;
+		kc = gemm_round_up(kc, 8) <= ar->kc ? gemm_round_up(kc, 8)
+		                                    : kc;
+	}
 	job.kc = kc;
 
 	/* Buffer sizes, each a multiple of 64 bytes (16 floats). */

@@ -63,10 +63,13 @@ void cairn__gemm_packa_t_avx2(int64_t kc, const float *src, int64_t ld,
 	"vcmpunordps %%ymm" R ", %%ymm" R ", %%ymm15\n\t"                    \
 	"vblendvps %%ymm15, %%ymm14, %%ymm" R ", %%ymm" R "\n\t"
 #define UKR_STORE(M, R) UKR_CANON(R) "vmovups %%ymm" R ", " M "\n\t"
+#define UKR_ADD(M, R) "vaddps " M ", %%ymm" R ", %%ymm" R "\n\t"
 /* clang-format on */
 
-/* C[6 x 16] (row stride ldc) = (load ? C : +0) + A . B over kc, one FMA
- * chain per element, p ascending; NaN results are stored canonical.
+/* C[6 x 16] (row stride ldc) by load (gemm.c's modes): 0, C = chain from
+ * +0; 1, C = chain from C; 2, C = C + chain from +0 (one vaddps per
+ * element, after the chain).  One FMA chain per element, p ascending; NaN
+ * results are stored canonical.
  * c_next is the tile the caller will compute next (prefetched; any
  * address will do, prefetches do not fault). */
 void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
@@ -81,9 +84,9 @@ void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
 	__asm__ volatile(
 		/* prefetch the next tile's C (both lines of each row) */
 		UKR_ROWS(UKR_PREF, "cn")
-		/* load this tile, or start from +0 */
-		"testl %[load], %[load]\n\t"
-		"jz 5f\n\t"
+		/* load this tile (mode 1), or start from +0 */
+		"cmpl $1, %[load]\n\t"
+		"jne 5f\n\t"
 		UKR_ROWS(UKR_LOAD, "c")
 		"jmp 6f\n"
 		"5:\n\t"
@@ -112,6 +115,11 @@ void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
 		"decq %[rest]\n\t"
 		"jnz 3b\n"
 		"4:\n\t"
+		/* mode 2: add the chain to C */
+		"cmpl $2, %[load]\n\t"
+		"jne 7f\n\t"
+		UKR_ROWS(UKR_ADD, "c")
+		"7:\n\t"
 		/* canonical NaN in ymm14, then canonicalise and store */
 		"movl $0x7fc00000, %k[t]\n\t"
 		"vmovd %k[t], %%xmm14\n\t"

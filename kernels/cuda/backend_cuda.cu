@@ -272,9 +272,12 @@ static int cuda_sync(struct cairn_backend *be)
 static int cuda_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 {
 	(void)be;
+	/* No k-segmented GEMM kernel yet: cairn_gemm_seg answers
+	 * CAIRN_ENOTSUP and the model adds the segments with sum_n. */
 	if (op->kind == CAIRN_OP_GEMM)
 		return !(op->u.gemm.ta == CAIRN_TRANS &&
-		         op->u.gemm.tb == CAIRN_TRANS);
+		         op->u.gemm.tb == CAIRN_TRANS) &&
+		       op->u.gemm.segs == 1;
 	return (int)op->kind >= 0 && op->kind < CAIRN_OP_COUNT;
 }
 

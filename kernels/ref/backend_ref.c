@@ -13,28 +13,39 @@
 #include "ops_scalar.h"
 #include "philox.h"
 
-/* C[i][j] = init; acc = fmaf(a(i,p), b(p,j), acc) for p ascending. */
+/* C[i][j] = init; acc = fmaf(a(i,p), b(p,j), acc) for p ascending.  With
+ * segs > 1 (cairn_gemm_seg): one such chain from +0 per k-segment, each
+ * canonicalised, added in segment order (sum_n's chain), canonicalised. */
 static void ref_gemm(const struct cairn_op *op)
 {
 	const cairn_trans ta = op->u.gemm.ta, tb = op->u.gemm.tb;
 	const int64_t m = op->u.gemm.m, n = op->u.gemm.n, k = op->u.gemm.k;
 	const int64_t lda = op->u.gemm.lda, ldb = op->u.gemm.ldb;
-	const int64_t ldc = op->u.gemm.ldc;
+	const int64_t ldc = op->u.gemm.ldc, segs = op->u.gemm.segs;
+	const int64_t q = k / segs; /* segment length */
 	const float *a = op->u.gemm.a, *b = op->u.gemm.b;
 	float *c = op->u.gemm.c;
 
 	for (int64_t i = 0; i < m; i++) {
 		for (int64_t j = 0; j < n; j++) {
-			float acc = op->u.gemm.accumulate ? c[i * ldc + j]
-							  : 0.0f;
-			for (int64_t p = 0; p < k; p++) {
-				float av = ta == CAIRN_NOTRANS ? a[i * lda + p]
-							       : a[p * lda + i];
-				float bv = tb == CAIRN_NOTRANS ? b[p * ldb + j]
-							       : b[j * ldb + p];
-				acc = fmaf(av, bv, acc);
+			float sum = 0.0f;
+			for (int64_t s = 0; s < segs; s++) {
+				float acc = op->u.gemm.accumulate
+						? c[i * ldc + j]
+						: 0.0f;
+				for (int64_t p = s * q; p < s * q + q; p++) {
+					float av = ta == CAIRN_NOTRANS
+						       ? a[i * lda + p]
+						       : a[p * lda + i];
+					float bv = tb == CAIRN_NOTRANS
+						       ? b[p * ldb + j]
+						       : b[j * ldb + p];
+					acc = fmaf(av, bv, acc);
+				}
+				sum = s ? sum + cairn_canon(acc)
+					: cairn_canon(acc);
 			}
-			c[i * ldc + j] = cairn_canon(acc);
+			c[i * ldc + j] = cairn_canon(sum);
 		}
 	}
 }

@@ -72,6 +72,8 @@ void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
                                const float *c_next);
 void cairn__gemm_packb_nt_avx2(int64_t kc, const float *src, int64_t ld,
                                float *dst);
+void cairn__gemm_packb_n_avx2(int64_t kc, const float *src, int64_t ld,
+                              float *dst);
 void cairn__gemm_packa_n_avx2(int64_t kc, const float *src, int64_t ld,
                               float *dst);
 void cairn__gemm_packa_t_avx2(int64_t kc, const float *src, int64_t ld,
@@ -89,6 +91,7 @@ struct gemm_arch {
 	gemm_pack_fn packa_n; /* A not transposed (NN, NT) */
 	gemm_pack_fn packa_t; /* A transposed (TN) */
 	gemm_pack_fn packb_t; /* B transposed (NT) */
+	gemm_pack_fn packb_n; /* B not transposed (NN, TN) */
 };
 
 /* One row per enum cairn_cpu_isa.  AVX2, tuned on Zen 3 (32 KiB L1d,
@@ -105,6 +108,7 @@ static const struct gemm_arch gemm_arch_table[] = {
 		.packa_n = NULL,
 		.packa_t = NULL,
 		.packb_t = NULL,
+		.packb_n = NULL,
 	},
 	[CAIRN_ISA_AVX2] = {
 		.mr = 6, .nr = 16, .mc = 96, .kc = 512, .nc = 4080,
@@ -112,6 +116,7 @@ static const struct gemm_arch gemm_arch_table[] = {
 		.packa_n = cairn__gemm_packa_n_avx2,
 		.packa_t = cairn__gemm_packa_t_avx2,
 		.packb_t = cairn__gemm_packb_nt_avx2,
+		.packb_n = cairn__gemm_packb_n_avx2,
 	},
 };
 /* clang-format on */
@@ -259,7 +264,9 @@ static void gemm_pack_b(const struct gemm_job *job, int64_t p0, int64_t kc,
 		float *d = dst + s * nr * kc;
 		const float *b = job->b + p0 * rs + (j0 + s * nr) * cs;
 		int64_t cols = nc - s * nr < nr ? nc - s * nr : nr;
-		if (cs == 1) { /* rows contiguous in j */
+		if (cs == 1 && cols == nr && ar->packb_n) {
+			ar->packb_n(kc, b, rs, d);
+		} else if (cs == 1) { /* rows contiguous in j */
 			for (int64_t p = 0; p < kc; p++)
 				memcpy(d + p * nr, b + p * rs,
 				       (size_t)cols * sizeof *d);

@@ -112,8 +112,8 @@ extern "C" {
  * element, not the smaller GEMMs, and it falls on the CPU auditors who
  * re-run tasks.  Since then the cpu backend sums the micro-batches inside
  * one k-segmented GEMM (cairn_gemm_seg), which makes M = 4 cost about
- * what M = 1 does (bench/results/2026-11-22-cpu-train.md); M = 8 was not
- * measured again. */
+ * what M = 1 does, and M = 8 about 6 % more
+ * (bench/results/2026-11-22-cpu-train.md). */
 #define CAIRN_MODEL_REFERENCE_MICRO 4
 /* Largest round cairn_sample_indices() accepts, plus one (2^30). */
 #define CAIRN_SAMPLE_ROUND_LIMIT (UINT32_C(1) << 30)

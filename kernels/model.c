@@ -13,7 +13,8 @@
  *
  * Micro-batches (model.h): for each layer, dW is one k-segmented GEMM
  * (cairn_gemm_seg, segment i = micro-batch i) and db goes as below.  On a
- * backend without that GEMM (cuda, for now), micro-batch 0's dW and db go
+ * backend without that GEMM for these segments (cuda when a micro-batch's
+ * row count is not a multiple of 8; cpu with no_gemm_seg), micro-batch 0's dW and db go
  * straight into the gradient buffer, and each later micro-batch's into a
  * scratch buffer the size of the largest layer (W_l and b_l, contiguous
  * as in the layout; not allocated when max_micro is 1), which one

@@ -10,7 +10,8 @@
 #   4. a short training job on the CPU and the GPU (their roots must match),
 #      then cairn train --job fmnist-mlp --device gpu --json: its final model
 #      root against the CPU's known one (MATCH or MISMATCH)
-#   5. cairn bench --json; cairn bench gemm --device gpu --size 8192 --json
+#   5. cairn bench --json; cairn bench gemm --device gpu --size 8192 --json;
+#      cairn bench train --device gpu with each GEMM block shape forced
 #   6. bash bench/gpu/bench-all.sh (GPU suites beside PyTorch), when it exists
 #
 # Every step runs under `timeout`, within one overall budget (the device
@@ -381,6 +382,27 @@ if need_build "bench gemm $device 8192"; then
 	if [ -s "$f" ]; then
 		note "exact $(json_get "$f" exact_gflops) GFLOP/s, reference $(json_get "$f" reference_gflops), bit_exact $(json_get "$f" bit_exact)"
 	fi
+fi
+
+# The training step with each GEMM block shape forced (kernels/cuda/gemm.cu:
+# the launcher picks one per call; CAIRN_CUDA_GEMM_SHAPE overrides it), to
+# check the pick: the same bits, only the speed differs.
+if [ "$device" = gpu ] && need_build "bench train gpu by GEMM shape"; then
+	shapes_note=""
+	for shape in auto 128x128 64x128 64x64 32x64; do
+		f="$work/train-$shape.json"
+		step "bench train gpu $shape" 90 "$f" "$runlog" \
+			env CAIRN_CUDA_GEMM_SHAPE="$shape" \
+			"$cairn" -q bench train --device gpu --steps 100 --json
+		{
+			echo "==== bench train gpu, CAIRN_CUDA_GEMM_SHAPE=$shape"
+			cat "$f"
+		} >>"$runlog"
+		shapes_note="$shapes_note $shape=$(json_get "$f" samples_per_second)"
+		note "$(json_get "$f" samples_per_second) samples/s, last loss $(json_get "$f" last_loss)"
+	done
+	echo "   samples/s by GEMM shape:$shapes_note"
+	echo "samples/s by GEMM shape:$shapes_note" >>"$runlog"
 fi
 
 # ---- 6. the suites beside PyTorch (bench/gpu/bench-all.sh) -----------------

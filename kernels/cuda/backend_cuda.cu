@@ -272,12 +272,14 @@ static int cuda_sync(struct cairn_backend *be)
 static int cuda_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 {
 	(void)be;
-	/* No k-segmented GEMM kernel yet: cairn_gemm_seg answers
-	 * CAIRN_ENOTSUP and the model adds the segments with sum_n. */
+	/* k-segments (cairn_gemm_seg) only in whole k-tiles of the kernel
+	 * (8); otherwise CAIRN_ENOTSUP and the model adds the segments with
+	 * sum_n. */
 	if (op->kind == CAIRN_OP_GEMM)
 		return !(op->u.gemm.ta == CAIRN_TRANS &&
 		         op->u.gemm.tb == CAIRN_TRANS) &&
-		       op->u.gemm.segs == 1;
+		       (op->u.gemm.segs == 1 ||
+		        (op->u.gemm.k / op->u.gemm.segs) % 8 == 0);
 	return (int)op->kind >= 0 && op->kind < CAIRN_OP_COUNT;
 }
 
@@ -446,6 +448,22 @@ extern "C" int cairn__backend_cuda_init(struct cairn_backend *be,
 		goto out;
 	}
 	ctx->device = dev;
+	ctx->gemm_shape = -1;
+	{ /* a forced GEMM block shape, for measuring the shapes */
+		const char *shape = getenv("CAIRN_CUDA_GEMM_SHAPE");
+		if (shape && *shape && strcmp(shape, "auto")) {
+			ctx->gemm_shape = cairn__cuda_gemm_shape_parse(shape);
+			if (ctx->gemm_shape < 0) {
+				cairn_error("cuda: CAIRN_CUDA_GEMM_SHAPE=%.40s "
+				            "is not a GEMM block shape; use "
+				            "auto, 128x128, 64x128, 64x64 or "
+				            "32x64, or unset it",
+				            shape);
+				rc = CAIRN_EINVAL;
+				goto out;
+			}
+		}
+	}
 	ctx->sm_count = prop.multiProcessorCount;
 	ctx->cc_major = prop.major;
 	ctx->cc_minor = prop.minor;
@@ -461,9 +479,13 @@ extern "C" int cairn__backend_cuda_init(struct cairn_backend *be,
 	be->iface = &cuda_iface;
 	be->kind = CAIRN_BACKEND_CUDA;
 	be->threads = 1;
-	snprintf(be->desc, sizeof be->desc, "%.100s (sm_%d%d, %d SMs, %d GiB)",
+	snprintf(be->desc, sizeof be->desc, "%.100s (sm_%d%d, %d SMs, %d GiB%s%s)",
 	         prop.name, prop.major, prop.minor, prop.multiProcessorCount,
-	         (int)(prop.totalGlobalMem >> 30));
+	         (int)(prop.totalGlobalMem >> 30),
+	         ctx->gemm_shape < 0 ? "" : ", GEMM blocks ",
+	         ctx->gemm_shape < 0
+	             ? ""
+	             : cairn__cuda_gemm_shape_name(ctx->gemm_shape));
 	be->ctx = ctx;
 	ctx = NULL;
 out:

@@ -30,6 +30,9 @@ struct cairn_cuda_ctx {
 	int device;   /* CUDA device ordinal */
 	int sm_count; /* multiprocessors */
 	int cc_major, cc_minor;
+	/* GEMM block shape (gemm.cuh): -1 picks per call; 0..3 forced by
+	 * CAIRN_CUDA_GEMM_SHAPE at open (for measuring the shapes) */
+	int gemm_shape;
 	cudaStream_t stream; /* every op and copy runs on it; owned */
 	void *scratch;       /* device scratch (sum_n's pointer list); owned,
 	                      * grown on demand, NULL until first use */

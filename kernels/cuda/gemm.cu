@@ -11,10 +11,17 @@
  * are the fmaf() calls written here.
  *
  * Shape of the kernel (BLIS/CUTLASS-style, sized for sm_80..sm_90):
- * - a block computes a 128 x 128 tile of C with 256 threads; each thread
- *   owns 8 x 8 accumulators, as 2 x 2 groups of 4 x 4 (rows r, r+16; columns
- *   c, c+32 inside its warp's 32 x 64 sub-tile), so that its operands come
- *   from shared memory as float4 reads without bank conflicts;
+ * - a block of WM x WN warps computes a (32 WM) x (64 WN) tile of C; each
+ *   warp a 32 x 64 sub-tile, each thread 8 x 8 accumulators, as 2 x 2
+ *   groups of 4 x 4 (rows r, r+16; columns c, c+32 inside its warp's
+ *   sub-tile), so that its operands come from shared memory as float4
+ *   reads without bank conflicts.  Four shapes (gemm_cfgs): 128 x 128
+ *   (256 threads) for large problems, and 64 x 128, 64 x 64 and 32 x 64
+ *   so that the training step's GEMMs (256 x 1024 and the like) still
+ *   give the GPU's multiprocessors a block each: the launcher takes the
+ *   largest shape with at least one tile per multiprocessor, else the
+ *   smallest.  The shape decides who computes an element, never how: the
+ *   bits are the same for all four;
  * - k advances in tiles of 8: A and B tiles are staged in shared memory as
  *   [k][m] and [k][n] (A, or B in the NT layout, is transposed on the way
  *   in), double-buffered, and the next tile is loaded from global memory
@@ -24,6 +31,13 @@
  * - tiles are visited in groups of 8 tile-rows so that blocks running at
  *   the same time share A and B panels in L2.
  *
+ * k-segments (cairn_gemm_seg, segments of q = k / segs, a multiple of
+ * GEMM_BK): at the end of each segment's last k-tile the thread writes
+ * canon(acc) (first segment) or canon(C + acc) (later ones) to its own
+ * elements of C and restarts acc from +0: the sum in segment order of
+ * canonical chains, cairn_sum_n's bits.  C is only read back by the
+ * thread that wrote it, so no barrier is involved.
+ *
  * Edges.  Elements outside the stored matrices are never read; the tile is
  * padded with A = -0.0f and B = +0.0f.  For an output inside C, the only
  * padded terms are those with p >= k, where the product is exactly
@@ -31,23 +45,46 @@
  * under round-to-nearest, including x = +0, -0, inf and NaN).  So the
  * padding adds no operation to the chain: k needs no tail loop.  Outputs
  * outside C are computed from padding and never stored. */
+#ifdef CAIRN_CUDA_EMU
+#include "cuda_emu.h" /* tests/emu: runs this file on the host */
+#else
 #include "gemm.cuh"
+#endif
 #include "hd.h"
 
-#define GEMM_BM 128 /* rows of C per block */
-#define GEMM_BN 128 /* columns of C per block */
-#define GEMM_BK 8   /* k per shared-memory stage */
-#define GEMM_THREADS 256
-/* Shared row stride (floats): 4 floats of padding make the transposing
- * stores conflict-free (lanes writing k and k+4 land 16 banks apart) and
- * keep every row 16-byte aligned for float4 reads. */
-#define GEMM_SLD (GEMM_BM + 4)
+#define GEMM_BK 8      /* k per shared-memory stage */
 #define GEMM_GROUP_M 8 /* tile-rows per group in the visiting order */
 
-static_assert(GEMM_BM == GEMM_BN, "the loaders cover 128 along m and n");
-static_assert(GEMM_THREADS * 4 == GEMM_BM * GEMM_BK,
-              "each thread loads one float4 of A and one of B per k-tile");
-static_assert(GEMM_SLD % 4 == 0, "float4 reads need 16-byte rows");
+/* One block shape: WM x WN warps of 32 x 64 outputs. */
+template <int WM, int WN> struct gemm_shape {
+	static constexpr int BM = 32 * WM;       /* rows of C per block */
+	static constexpr int BN = 64 * WN;       /* columns of C per block */
+	static constexpr int THREADS = 32 * WM * WN;
+	/* Shared row strides (floats): 4 floats of padding make the
+	 * transposing stores conflict-free (lanes writing k and k+4 land 16
+	 * banks apart: (BM + 4) * 4 is 16 mod 32 for every BM here) and keep
+	 * every row 16-byte aligned for float4 reads. */
+	static constexpr int SLDA = BM + 4;
+	static constexpr int SLDB = BN + 4;
+	/* float4 loads per thread and k-tile, for A and for B */
+	static constexpr int LA = BM * GEMM_BK / (4 * THREADS);
+	static constexpr int LB = BN * GEMM_BK / (4 * THREADS);
+	/* __launch_bounds__' blocks per multiprocessor: 2 (128 registers a
+	 * thread) for the large shape, as before the small ones existed;
+	 * 1 for the small ones, which run when there are fewer tiles than
+	 * multiprocessors, so registers are worth more than occupancy. */
+	static constexpr int MIN_BLOCKS = THREADS == 256 ? 2 : 1;
+	static_assert((BM & (BM - 1)) == 0 && (BN & (BN - 1)) == 0,
+	              "powers of two: the loaders shift and mask");
+	static_assert(LA >= 1 && LA * 4 * THREADS == BM * GEMM_BK,
+	              "the A loads cover the tile exactly");
+	static_assert(LB >= 1 && LB * 4 * THREADS == BN * GEMM_BK,
+	              "the B loads cover the tile exactly");
+	static_assert(SLDA % 4 == 0 && SLDB % 4 == 0,
+	              "float4 reads need 16-byte rows");
+	static_assert((SLDA * 4) % 32 == 16 && (SLDB * 4) % 32 == 16,
+	              "k and k+4 land 16 banks apart");
+};
 
 /* Everything a launch needs, passed by value. */
 struct gemm_args {
@@ -56,6 +93,8 @@ struct gemm_args {
 	int64_t m, n, k, lda, ldb, ldc;
 	int64_t tiles_m, tiles_n, tiles;
 	int64_t nkt; /* k-tiles: ceil(k / GEMM_BK) */
+	/* k-tiles per k-segment (cairn_gemm_seg), 0 without segments */
+	int64_t seg_kt;
 	/* elements from one k-tile to the next of an operand stored [k][len]:
 	 * GEMM_BK * ld */
 	int64_t a_kstep, b_kstep;
@@ -63,14 +102,17 @@ struct gemm_args {
 	int vec_a, vec_b, vec_c; /* float4 global access allowed */
 };
 
-/* Where this thread's 4 elements of one operand come from, set up once per
- * block tile and advanced one k-tile at a time (by GEMM_BK, or by
- * gemm_args.a_kstep / b_kstep for an operand stored [k][len]).
+/* Where 4 elements of one operand come from, for one of a thread's loads,
+ * set up once per block tile and advanced one k-tile at a time (by
+ * GEMM_BK, or by gemm_args.a_kstep / b_kstep for an operand stored
+ * [k][len]).  Load l of thread t covers the tile's float4 number
+ * e = t + l * THREADS:
  *
  * KC (k-contiguous): the operand is stored [len][k] with leading dimension
- * ld (A in NN/NT, B in NT); thread t takes row mn0 + t/2, k 4(t%2)..+3 of
- * each k-tile.  Otherwise it is stored [k][len] (A in TN, B in NN); thread t
- * takes k row t/32 of each k-tile, columns mn0 + 4(t%32)..+3.
+ * ld (A in NN/NT, B in NT); e is row mn0 + e/2, k 4(e%2)..+3 of each
+ * k-tile.  Otherwise it is stored [k][len] (A in TN, B in NN); e is k row
+ * e/(TL/4) of each k-tile, columns mn0 + 4(e%(TL/4))..+3, with TL the
+ * tile's length along len (BM or BN).
  *
  * len is m (for A) or n (for B).  Elements outside [0,len) x [0,k) read as
  * pad and are never dereferenced. */
@@ -82,22 +124,20 @@ struct gemm_src {
 	int vec;          /* float4 loads allowed (alignment) */
 };
 
-template <bool KC>
+template <bool KC, int TL>
 static __device__ __forceinline__ void
-gemm_src_init(gemm_src &s, const float *x, int64_t ld, int64_t len, int64_t mn0,
-              int vec)
+gemm_src_init(gemm_src &s, unsigned int e, const float *x, int64_t ld, int64_t len,
+              int64_t mn0, int vec)
 {
-	const int t = threadIdx.x;
-
 	if (KC) {
-		const int64_t r = mn0 + (t >> 1);
-		s.koff = (t & 1) << 2;
+		const int64_t r = mn0 + (e >> 1);
+		s.koff = (e & 1) << 2;
 		s.lanes = r < len ? 4 : 0;
 		s.ptr = x + (r < len ? r : 0) * ld + s.koff;
 	} else {
-		const int64_t col = mn0 + ((t & 31) << 2);
+		const int64_t col = mn0 + ((e & (TL / 4 - 1)) << 2);
 		const int64_t left = len - col;
-		s.koff = t >> 5;
+		s.koff = (int)(e / (TL / 4));
 		s.lanes = left >= 4 ? 4 : (left > 0 ? (int)left : 0);
 		s.ptr = x + (int64_t)s.koff * ld + (left > 0 ? col : 0);
 	}
@@ -154,40 +194,42 @@ static __device__ __forceinline__ int gemm_krem(int64_t k, int64_t kt)
 	return left < GEMM_BK ? (int)left : GEMM_BK;
 }
 
-/* Stores what gemm_load<KC> loaded into a shared [k][GEMM_SLD] stage. */
-template <bool KC>
-static __device__ __forceinline__ void gemm_stage(float *s, const float4 &v)
+/* Stores what gemm_load<KC> loaded for tile float4 e into a shared
+ * [k][SLD] stage of a tile TL long. */
+template <bool KC, int TL, int SLD>
+static __device__ __forceinline__ void gemm_stage(float *s, unsigned int e,
+                                                  const float4 &v)
 {
-	const int t = threadIdx.x;
-
 	if (KC) {
-		const int rr = t >> 1, kq = (t & 1) << 2;
-		s[(kq + 0) * GEMM_SLD + rr] = v.x;
-		s[(kq + 1) * GEMM_SLD + rr] = v.y;
-		s[(kq + 2) * GEMM_SLD + rr] = v.z;
-		s[(kq + 3) * GEMM_SLD + rr] = v.w;
+		const unsigned int rr = e >> 1, kq = (e & 1) << 2;
+		s[(kq + 0) * SLD + rr] = v.x;
+		s[(kq + 1) * SLD + rr] = v.y;
+		s[(kq + 2) * SLD + rr] = v.z;
+		s[(kq + 3) * SLD + rr] = v.w;
 	} else {
-		const int kk = t >> 5, cq = (t & 31) << 2;
-		*reinterpret_cast<float4 *>(&s[kk * GEMM_SLD + cq]) = v;
+		const unsigned int kk = e / (TL / 4);
+		const unsigned int cq = (e & (TL / 4 - 1)) << 2;
+		*reinterpret_cast<float4 *>(&s[kk * SLD + cq]) = v;
 	}
 }
 
 /* The micro-kernel: one k-tile of rank-1 updates on the 8 x 8
  * accumulators, kk ascending.  rm, cn: the thread's first row and column in
  * the block tile. */
+template <int SLDA, int SLDB>
 static __device__ __forceinline__ void
 gemm_micro(float (&acc)[8][8], const float *sa, const float *sb, int rm, int cn)
 {
 #pragma unroll
 	for (int kk = 0; kk < GEMM_BK; kk++) {
 		const float4 a0 =
-		    *reinterpret_cast<const float4 *>(&sa[kk * GEMM_SLD + rm]);
+		    *reinterpret_cast<const float4 *>(&sa[kk * SLDA + rm]);
 		const float4 a1 = *reinterpret_cast<const float4 *>(
-		    &sa[kk * GEMM_SLD + rm + 16]);
+		    &sa[kk * SLDA + rm + 16]);
 		const float4 b0 =
-		    *reinterpret_cast<const float4 *>(&sb[kk * GEMM_SLD + cn]);
+		    *reinterpret_cast<const float4 *>(&sb[kk * SLDB + cn]);
 		const float4 b1 = *reinterpret_cast<const float4 *>(
-		    &sb[kk * GEMM_SLD + cn + 32]);
+		    &sb[kk * SLDB + cn + 32]);
 		const float av[8] = {a0.x, a0.y, a0.z, a0.w,
 		                     a1.x, a1.y, a1.z, a1.w};
 		const float bv[8] = {b0.x, b0.y, b0.z, b0.w,
@@ -238,15 +280,16 @@ struct gemm_pos {
 
 /* Maps the block to its tile (grouped order: GEMM_GROUP_M tile-rows,
  * column by column, so that blocks running together share panels in L2)
- * and the thread to its 2 x 2 groups of 4 x 4 outputs: 8 warps as 4 (m) x
- * 2 (n), each 32 x 64; the lanes of a warp as 4 x 8.  Returns 0 for a
- * block past the last tile. */
+ * and the thread to its 2 x 2 groups of 4 x 4 outputs: the WM x WN warps
+ * row by row, each 32 x 64; the lanes of a warp as 4 x 8.  Returns 0 for
+ * a block past the last tile. */
+template <int BM, int BN, int WN>
 static __device__ __forceinline__ int gemm_pos_get(const gemm_args &g,
                                                    gemm_pos &pos)
 {
 	const int64_t tile = gemm_sreg_block();
-	const int t = (int)gemm_sreg_tid();
-	const int warp = t >> 5, lane = t & 31;
+	const unsigned int t = gemm_sreg_tid();
+	const int warp = (int)(t >> 5), lane = (int)(t & 31);
 
 	if (tile >= g.tiles)
 		return 0;
@@ -257,10 +300,10 @@ static __device__ __forceinline__ int gemm_pos_get(const gemm_args &g,
 	                        ? g.tiles_m - first_m
 	                        : GEMM_GROUP_M;
 	const int64_t in_group = tile - group * per_group;
-	pos.m0 = (first_m + in_group % gsz) * GEMM_BM;
-	pos.n0 = (in_group / gsz) * GEMM_BN;
-	pos.rm = (warp >> 1) * 32 + (lane >> 3) * 4;
-	pos.cn = (warp & 1) * 64 + (lane & 7) * 4;
+	pos.m0 = (first_m + in_group % gsz) * BM;
+	pos.n0 = (in_group / gsz) * BN;
+	pos.rm = (int)((unsigned int)warp / WN) * 32 + (lane >> 3) * 4;
+	pos.cn = (int)((unsigned int)warp % WN) * 64 + (lane & 7) * 4;
 	return 1;
 }
 
@@ -306,10 +349,12 @@ gemm_acc_init(float (&acc)[8][8], const gemm_args &g, const gemm_pos &pos)
 	}
 }
 
-/* C = canon(acc), inside C only. */
+/* C = canon(acc), or with add (a later k-segment) C = canon(C + acc),
+ * inside C only. */
 static __device__ __forceinline__ void gemm_acc_store(const float (&acc)[8][8],
                                                       const gemm_args &g,
-                                                      const gemm_pos &pos)
+                                                      const gemm_pos &pos,
+                                                      bool add)
 {
 #pragma unroll
 	for (int i = 0; i < 8; i++) {
@@ -320,11 +365,32 @@ static __device__ __forceinline__ void gemm_acc_store(const float (&acc)[8][8],
 		for (int h = 0; h < 2; h++) {
 			const int64_t col = pos.n0 + pos.cn + h * 32;
 			float *dst = g.c + row * g.ldc + col;
-			const float4 v =
-			    make_float4(cairn_canon(acc[i][h * 4 + 0]),
-			                cairn_canon(acc[i][h * 4 + 1]),
-			                cairn_canon(acc[i][h * 4 + 2]),
-			                cairn_canon(acc[i][h * 4 + 3]));
+			float4 v = make_float4(acc[i][h * 4 + 0],
+			                       acc[i][h * 4 + 1],
+			                       acc[i][h * 4 + 2],
+			                       acc[i][h * 4 + 3]);
+			if (add) { /* this thread's own earlier stores */
+				if (g.vec_c && col + 3 < g.n) {
+					const float4 c =
+					    *reinterpret_cast<const float4 *>(
+					        dst);
+					v.x = c.x + v.x;
+					v.y = c.y + v.y;
+					v.z = c.z + v.z;
+					v.w = c.w + v.w;
+				} else {
+					if (col < g.n)
+						v.x = dst[0] + v.x;
+					if (col + 1 < g.n)
+						v.y = dst[1] + v.y;
+					if (col + 2 < g.n)
+						v.z = dst[2] + v.z;
+					if (col + 3 < g.n)
+						v.w = dst[3] + v.w;
+				}
+			}
+			v = make_float4(cairn_canon(v.x), cairn_canon(v.y),
+			                cairn_canon(v.z), cairn_canon(v.w));
 			if (g.vec_c && col + 3 < g.n) {
 				*reinterpret_cast<float4 *>(dst) = v;
 			} else {
@@ -342,31 +408,54 @@ static __device__ __forceinline__ void gemm_acc_store(const float (&acc)[8][8],
 }
 
 /* C = [C +] op(A) op(B) for one layout: A_KC is "A stored [m][k]" (NN,
- * NT), B_KC is "B stored [n][k]" (NT).  One 128 x 128 tile per block
- * (2-D grid, see gemm_sreg_block); 256 threads. */
-template <bool A_KC, bool B_KC>
-static __global__ void __launch_bounds__(GEMM_THREADS, 2)
+ * NT), B_KC is "B stored [n][k]" (NT).  One (32 WM) x (64 WN) tile per
+ * block (2-D grid, see gemm_sreg_block); 32 WM WN threads.  SEG: with
+ * k-segments (g.seg_kt > 0), a separate kernel so that the others carry
+ * none of its registers. */
+template <bool A_KC, bool B_KC, int WM, int WN, bool SEG>
+static __global__ void
+__launch_bounds__(gemm_shape<WM, WN>::THREADS, gemm_shape<WM, WN>::MIN_BLOCKS)
     gemm_kernel(const gemm_args g)
 {
-	__shared__ __align__(16) float sa[2][GEMM_BK * GEMM_SLD];
-	__shared__ __align__(16) float sb[2][GEMM_BK * GEMM_SLD];
+	typedef gemm_shape<WM, WN> S;
+	__shared__ __align__(16) float sa[2][GEMM_BK * S::SLDA];
+	__shared__ __align__(16) float sb[2][GEMM_BK * S::SLDB];
 	float acc[8][8];
 	gemm_pos pos;
 
-	if (!gemm_pos_get(g, pos))
+	if (!gemm_pos_get<S::BM, S::BN, WN>(g, pos))
 		return; /* the whole block: before any barrier */
 	gemm_acc_init(acc, g, pos);
 
 	if (g.nkt > 0) {
-		gemm_src sa_src, sb_src;
-		float4 va, vb;
+		gemm_src sa_src[S::LA], sb_src[S::LB];
+		float4 va[S::LA], vb[S::LB];
+		const int k0 = gemm_krem(g.k, 0);
 
-		gemm_src_init<A_KC>(sa_src, g.a, g.lda, g.m, pos.m0, g.vec_a);
-		gemm_src_init<B_KC>(sb_src, g.b, g.ldb, g.n, pos.n0, g.vec_b);
-		gemm_load<A_KC>(va, sa_src, gemm_krem(g.k, 0), -0.0f);
-		gemm_load<B_KC>(vb, sb_src, gemm_krem(g.k, 0), 0.0f);
-		gemm_stage<A_KC>(sa[0], va);
-		gemm_stage<B_KC>(sb[0], vb);
+#pragma unroll
+		for (int l = 0; l < S::LA; l++)
+			gemm_src_init<A_KC, S::BM>(
+			    sa_src[l], gemm_sreg_tid() + l * S::THREADS, g.a,
+			    g.lda, g.m, pos.m0, g.vec_a);
+#pragma unroll
+		for (int l = 0; l < S::LB; l++)
+			gemm_src_init<B_KC, S::BN>(
+			    sb_src[l], gemm_sreg_tid() + l * S::THREADS, g.b,
+			    g.ldb, g.n, pos.n0, g.vec_b);
+#pragma unroll
+		for (int l = 0; l < S::LA; l++)
+			gemm_load<A_KC>(va[l], sa_src[l], k0, -0.0f);
+#pragma unroll
+		for (int l = 0; l < S::LB; l++)
+			gemm_load<B_KC>(vb[l], sb_src[l], k0, 0.0f);
+#pragma unroll
+		for (int l = 0; l < S::LA; l++)
+			gemm_stage<A_KC, S::BM, S::SLDA>(
+			    sa[0], gemm_sreg_tid() + l * S::THREADS, va[l]);
+#pragma unroll
+		for (int l = 0; l < S::LB; l++)
+			gemm_stage<B_KC, S::BN, S::SLDB>(
+			    sb[0], gemm_sreg_tid() + l * S::THREADS, vb[l]);
 		__syncthreads();
 		for (int64_t kt = 0; kt < g.nkt; kt++) {
 			const int cur = (int)(kt & 1);
@@ -375,15 +464,45 @@ static __global__ void __launch_bounds__(GEMM_THREADS, 2)
 			 * the other stage after the math. */
 			if (more) {
 				const int krem = gemm_krem(g.k, kt + 1);
-				sa_src.ptr += A_KC ? GEMM_BK : g.a_kstep;
-				sb_src.ptr += B_KC ? GEMM_BK : g.b_kstep;
-				gemm_load<A_KC>(va, sa_src, krem, -0.0f);
-				gemm_load<B_KC>(vb, sb_src, krem, 0.0f);
+#pragma unroll
+				for (int l = 0; l < S::LA; l++) {
+					sa_src[l].ptr +=
+					    A_KC ? GEMM_BK : g.a_kstep;
+					gemm_load<A_KC>(va[l], sa_src[l], krem,
+					                -0.0f);
+				}
+#pragma unroll
+				for (int l = 0; l < S::LB; l++) {
+					sb_src[l].ptr +=
+					    B_KC ? GEMM_BK : g.b_kstep;
+					gemm_load<B_KC>(vb[l], sb_src[l], krem,
+					                0.0f);
+				}
 			}
-			gemm_micro(acc, sa[cur], sb[cur], pos.rm, pos.cn);
+			gemm_micro<S::SLDA, S::SLDB>(acc, sa[cur], sb[cur],
+			                             pos.rm, pos.cn);
 			if (more) {
-				gemm_stage<A_KC>(sa[cur ^ 1], va);
-				gemm_stage<B_KC>(sb[cur ^ 1], vb);
+#pragma unroll
+				for (int l = 0; l < S::LA; l++)
+					gemm_stage<A_KC, S::BM, S::SLDA>(
+					    sa[cur ^ 1], gemm_sreg_tid() + l * S::THREADS,
+					    va[l]);
+#pragma unroll
+				for (int l = 0; l < S::LB; l++)
+					gemm_stage<B_KC, S::BN, S::SLDB>(
+					    sb[cur ^ 1], gemm_sreg_tid() + l * S::THREADS,
+					    vb[l]);
+			}
+			/* The end of a k-segment: its chain into C (added
+			 * to the segments before it), and a fresh chain. */
+			if (SEG && (kt + 1) % g.seg_kt == 0) {
+				gemm_pos_get<S::BM, S::BN, WN>(g, pos);
+				gemm_acc_store(acc, g, pos, kt + 1 > g.seg_kt);
+#pragma unroll
+				for (int i = 0; i < 8; i++)
+#pragma unroll
+					for (int j = 0; j < 8; j++)
+						acc[i][j] = 0.0f;
 			}
 			/* Stage cur^1 is complete and everyone is done
 			 * reading stage cur (rewritten next round). */
@@ -391,8 +510,10 @@ static __global__ void __launch_bounds__(GEMM_THREADS, 2)
 		}
 	}
 
-	gemm_pos_get(g, pos); /* re-read, see gemm_sreg_tid */
-	gemm_acc_store(acc, g, pos);
+	if (SEG && g.nkt > 0)
+		return; /* every segment is in C already */
+	gemm_pos_get<S::BM, S::BN, WN>(g, pos); /* re-read, see gemm_sreg_tid */
+	gemm_acc_store(acc, g, pos, false);
 }
 
 /* float4 access is allowed when the base is 16-byte aligned and every row
@@ -402,8 +523,52 @@ static int gemm_vec_ok(const void *p, int64_t ld)
 	return ((uintptr_t)p % 16) == 0 && (ld % 4) == 0;
 }
 
-/* Fills the launch arguments and the grid from op (m, n > 0). */
-static void gemm_args_init(gemm_args &g, dim3 &grid, const struct cairn_op *op)
+/* The block shapes, largest first (indices of CAIRN_CUDA_GEMM_SHAPE and
+ * cairn__cuda_gemm_shape_name). */
+static const struct {
+	int wm, wn;
+	const char *name;
+} gemm_shapes[] = {
+    {4, 2, "128x128"}, {2, 2, "64x128"}, {2, 1, "64x64"}, {1, 1, "32x64"}};
+#define GEMM_NSHAPES ((int)(sizeof gemm_shapes / sizeof gemm_shapes[0]))
+
+int cairn__cuda_gemm_shape_parse(const char *name)
+{
+	for (int i = 0; name && i < GEMM_NSHAPES; i++)
+		if (!strcmp(name, gemm_shapes[i].name))
+			return i;
+	return -1;
+}
+
+const char *cairn__cuda_gemm_shape_name(int shape)
+{
+	return shape >= 0 && shape < GEMM_NSHAPES ? gemm_shapes[shape].name
+	                                          : "auto";
+}
+
+static int64_t gemm_tiles(int64_t m, int64_t n, int shape)
+{
+	const int64_t bm = 32 * gemm_shapes[shape].wm;
+	const int64_t bn = 64 * gemm_shapes[shape].wn;
+
+	return ((m + bm - 1) / bm) * ((n + bn - 1) / bn);
+}
+
+int cairn__cuda_gemm_shape_pick(int64_t m, int64_t n, int sm_count,
+                                int forced)
+{
+	if (forced >= 0 && forced < GEMM_NSHAPES)
+		return forced;
+	for (int i = 0; i < GEMM_NSHAPES; i++)
+		if (gemm_tiles(m, n, i) >= sm_count)
+			return i;
+	return GEMM_NSHAPES - 1;
+}
+
+/* Fills the launch arguments and the grid from op (m, n > 0) for blocks
+ * of bm x bn. */
+static void gemm_args_init(gemm_args &g, dim3 &grid, const struct cairn_op *op,
+                           int64_t bm, int64_t bn)
 {
 	int64_t gx;
 
@@ -420,10 +585,14 @@ static void gemm_args_init(gemm_args &g, dim3 &grid, const struct cairn_op *op)
 	g.vec_a = gemm_vec_ok(g.a, g.lda);
 	g.vec_b = gemm_vec_ok(g.b, g.ldb);
 	g.vec_c = gemm_vec_ok(g.c, g.ldc);
-	g.tiles_m = (g.m + GEMM_BM - 1) / GEMM_BM;
-	g.tiles_n = (g.n + GEMM_BN - 1) / GEMM_BN;
+	g.tiles_m = (g.m + bm - 1) / bm;
+	g.tiles_n = (g.n + bn - 1) / bn;
 	g.tiles = g.tiles_m * g.tiles_n;
 	g.nkt = (g.k + GEMM_BK - 1) / GEMM_BK;
+	/* supports_op lets segments through only in whole k-tiles */
+	g.seg_kt = op->u.gemm.segs > 1
+	               ? g.k / op->u.gemm.segs / GEMM_BK
+	               : 0;
 	g.a_kstep = GEMM_BK * g.lda;
 	g.b_kstep = GEMM_BK * g.ldb;
 	/* One tile per block on a 2-D grid (x first); spare blocks return. */
@@ -431,28 +600,60 @@ static void gemm_args_init(gemm_args &g, dim3 &grid, const struct cairn_op *op)
 	grid = dim3((unsigned int)gx, (unsigned int)((g.tiles + gx - 1) / gx));
 }
 
-int cairn__cuda_gemm(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
+typedef void (*gemm_kernel_fn)(const gemm_args);
+
+/* Launches op's layout with WM x WN warps a block on stream st. */
+template <int WM, int WN>
+static int gemm_launch(const struct cairn_op *op, cudaStream_t st)
 {
+	typedef gemm_shape<WM, WN> S;
+	const int ta = op->u.gemm.ta == CAIRN_TRANS;
+	const int tb = op->u.gemm.tb == CAIRN_TRANS;
+	gemm_kernel_fn k;
+	const char *name;
 	gemm_args g;
 	dim3 grid;
 
+	gemm_args_init(g, grid, op, S::BM, S::BN);
+	if (!ta && !tb) {
+		k = g.seg_kt ? gemm_kernel<true, false, WM, WN, true>
+		             : gemm_kernel<true, false, WM, WN, false>;
+		name = "launch of gemm_kernel<nn>";
+	} else if (!ta) {
+		k = g.seg_kt ? gemm_kernel<true, true, WM, WN, true>
+		             : gemm_kernel<true, true, WM, WN, false>;
+		name = "launch of gemm_kernel<nt>";
+	} else if (!tb) {
+		k = g.seg_kt ? gemm_kernel<false, false, WM, WN, true>
+		             : gemm_kernel<false, false, WM, WN, false>;
+		name = "launch of gemm_kernel<tn>";
+	} else {
+		return CAIRN_ENOTSUP; /* TT: supports_op says no */
+	}
+#ifdef CAIRN_CUDA_EMU
+	(void)st;
+	(void)name;
+	cairn__emu_launch(grid, S::THREADS, [&] { k(g); });
+	return 0;
+#else
+	k<<<grid, S::THREADS, 0, st>>>(g);
+	return cairn__cuda_check(cudaGetLastError(), name, __FILE__, __LINE__);
+#endif
+}
+
+int cairn__cuda_gemm(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
+{
 	if (op->u.gemm.m <= 0 || op->u.gemm.n <= 0)
 		return 0;
-	gemm_args_init(g, grid, op);
-	if (op->u.gemm.ta == CAIRN_NOTRANS && op->u.gemm.tb == CAIRN_NOTRANS) {
-		gemm_kernel<true, false>
-		    <<<grid, GEMM_THREADS, 0, ctx->stream>>>(g);
-		return CAIRN_CUDA_CHECK_LAUNCH("gemm_kernel<nn>");
+	switch (cairn__cuda_gemm_shape_pick(op->u.gemm.m, op->u.gemm.n,
+	                                    ctx->sm_count, ctx->gemm_shape)) {
+	case 0:
+		return gemm_launch<4, 2>(op, ctx->stream);
+	case 1:
+		return gemm_launch<2, 2>(op, ctx->stream);
+	case 2:
+		return gemm_launch<2, 1>(op, ctx->stream);
+	default:
+		return gemm_launch<1, 1>(op, ctx->stream);
 	}
-	if (op->u.gemm.ta == CAIRN_NOTRANS && op->u.gemm.tb == CAIRN_TRANS) {
-		gemm_kernel<true, true>
-		    <<<grid, GEMM_THREADS, 0, ctx->stream>>>(g);
-		return CAIRN_CUDA_CHECK_LAUNCH("gemm_kernel<nt>");
-	}
-	if (op->u.gemm.ta == CAIRN_TRANS && op->u.gemm.tb == CAIRN_NOTRANS) {
-		gemm_kernel<false, false>
-		    <<<grid, GEMM_THREADS, 0, ctx->stream>>>(g);
-		return CAIRN_CUDA_CHECK_LAUNCH("gemm_kernel<tn>");
-	}
-	return CAIRN_ENOTSUP; /* TT: supports_op says no */
 }

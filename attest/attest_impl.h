@@ -9,6 +9,18 @@
 #include <sys/types.h>
 
 #include "cairn/attest.h"
+#include "cairn/kernels.h"
+
+/* cairn_tensor_root_on in two halves (tensor.c), for hashing that goes on
+ * while the caller does other work: start queues the chunk hashes of
+ * data (len bytes of be's memory) into dleaves (be's memory, 32 bytes a
+ * leaf of cairn_tensor_leaf_count(len)); finish reads them into leaves
+ * (host, as many bytes) and computes the root. */
+int cairn__tensor_leaves_start(cairn_backend *be, const void *data, size_t len,
+			       void *dleaves);
+int cairn__tensor_root_finish(cairn_backend *be, const void *dleaves,
+			      size_t len, uint8_t *leaves,
+			      uint8_t out[CAIRN_HASH_BYTES]);
 
 /* Writes one formatted line into err (when there is one). */
 static inline void cairn__seterr(char *err, size_t errlen, const char *fmt, ...)

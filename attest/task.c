@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "attest_impl.h"
+#include "committer.h"
 #include "cairn/error.h"
 #include "cairn/task.h"
 
@@ -517,6 +518,27 @@ static int step_record(const struct batch *b, const struct cairn_task_spec *s,
 	return rc;
 }
 
+/* A background commit's state (when one is pending): its root into the
+ * trace, then the callback, without the model (task.h). */
+static int collect_commit(cairn_committer *cm,
+			  const struct cairn_task_spec *spec,
+			  struct cairn_task_trace *trace, struct cairn_state *st,
+			  cairn_task_checkpoint_fn cb, void *ud)
+{
+	uint8_t *root;
+	int had, rc;
+
+	rc = cairn__committer_collect(cm, st, &had);
+	if (rc || !had)
+		return rc;
+	root = trace->state_roots +
+	       (size_t)(st->step / spec->checkpoint_every) * CAIRN_HASH_BYTES;
+	rc = cairn_state_root(st, root);
+	if (!rc && cb)
+		rc = cb(ud, st, root, NULL);
+	return rc;
+}
+
 int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		   const cairn_dataset *ds,
 		   const uint8_t dataset_root[CAIRN_HASH_BYTES],
@@ -625,11 +647,22 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 			double t0 = now_sec();
 			uint8_t *root = trace->state_roots +
 					(size_t)(t / c) * CAIRN_HASH_BYTES;
-			rc = cairn_task_commit_state(m, t, samples, loss, &st);
-			if (!rc)
-				rc = cairn_state_root(&st, root);
-			if (!rc && cb)
-				rc = cb(ud, &st, root, m);
+			if (trace->committer) {
+				/* the last one's roots, then this one's start */
+				rc = collect_commit(trace->committer, spec,
+				                    trace, &st, cb, ud);
+				if (!rc)
+					rc = cairn__committer_start(
+					    trace->committer, m, t, samples,
+					    f32_bits(loss));
+			} else {
+				rc = cairn_task_commit_state(m, t, samples,
+				                             loss, &st);
+				if (!rc)
+					rc = cairn_state_root(&st, root);
+				if (!rc && cb)
+					rc = cb(ud, &st, root, m);
+			}
 			t_hash += now_sec() - t0;
 			if (rc) {
 				cairn__seterr(err, errlen,
@@ -639,6 +672,17 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 			}
 		}
 	}
+	if (trace->committer) { /* the state at t = H */
+		double t0 = now_sec();
+		rc = collect_commit(trace->committer, spec, trace, &st, cb, ud);
+		t_hash += now_sec() - t0;
+		if (rc) {
+			cairn__seterr(err, errlen,
+			              "checkpoint t = %" PRIu32 ": %s",
+			              spec->inner_steps, cairn_strerror(rc));
+			goto out;
+		}
+	}
 	memcpy(trace->final_params_root, st.params, CAIRN_HASH_BYTES);
 	rc = cairn_trace_root(trace->state_roots, n, trace->trace_root);
 	if (!rc)
@@ -646,6 +690,8 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 					 trace->steps_root);
 	trace->hash_seconds = t_hash;
 out:
+	if (rc && trace && trace->committer)
+		cairn__committer_drop(trace->committer);
 	batch_free(&b);
 	return rc;
 }

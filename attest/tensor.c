@@ -141,10 +141,34 @@ int cairn_tensor_verify_chunk(const uint8_t root[CAIRN_HASH_BYTES],
 	return cairn_tensor_verify(root, total_bytes, index, leaf, path);
 }
 
+int cairn__tensor_leaves_start(cairn_backend *be, const void *data, size_t len,
+				void *dleaves)
+{
+	uint8_t hdr[CAIRN_DOMAIN_HEADER_BYTES];
+	int rc;
+
+	if (!be || (!data && len) || !dleaves || len > INT64_MAX)
+		return CAIRN_EINVAL;
+	rc = cairn_domain_header(CAIRN_DOM_TENSOR_LEAF, hdr);
+	if (rc)
+		return rc;
+	return cairn_hash_chunks(be, data, (int64_t)len,
+				 CAIRN_TENSOR_CHUNK_BYTES, hdr, dleaves);
+}
+
+int cairn__tensor_root_finish(cairn_backend *be, const void *dleaves,
+			      size_t len, uint8_t *leaves,
+			      uint8_t out[CAIRN_HASH_BYTES])
+{
+	uint64_t n = cairn_tensor_leaf_count(len);
+	int rc = cairn_buf_read(be, leaves, dleaves, n * CAIRN_HASH_BYTES);
+
+	return rc ? rc : cairn_tensor_root_from_leaves(leaves, n, len, out);
+}
+
 int cairn_tensor_root_on(cairn_backend *be, const void *data, size_t len,
 			 uint8_t out[CAIRN_HASH_BYTES])
 {
-	uint8_t hdr[CAIRN_DOMAIN_HEADER_BYTES];
 	uint64_t n = cairn_tensor_leaf_count(len);
 	uint8_t *leaves = NULL; /* host copy, owned here */
 	void *dleaves = NULL;   /* backend memory, owned here */
@@ -152,24 +176,14 @@ int cairn_tensor_root_on(cairn_backend *be, const void *data, size_t len,
 
 	if (!be || (!data && len) || !out || len > INT64_MAX)
 		return CAIRN_EINVAL;
-	rc = cairn_domain_header(CAIRN_DOM_TENSOR_LEAF, hdr);
-	if (rc)
-		return rc;
 	leaves = malloc(n * CAIRN_HASH_BYTES);
 	if (!leaves)
 		return CAIRN_ENOMEM;
 	rc = cairn_buf_alloc(be, n * CAIRN_HASH_BYTES, &dleaves);
-	if (rc)
-		goto out;
-	rc = cairn_hash_chunks(be, data, (int64_t)len,
-			       CAIRN_TENSOR_CHUNK_BYTES, hdr, dleaves);
-	if (rc)
-		goto out;
-	rc = cairn_buf_read(be, leaves, dleaves, n * CAIRN_HASH_BYTES);
-	if (rc)
-		goto out;
-	rc = cairn_tensor_root_from_leaves(leaves, n, len, out);
-out:
+	if (!rc)
+		rc = cairn__tensor_leaves_start(be, data, len, dleaves);
+	if (!rc)
+		rc = cairn__tensor_root_finish(be, dleaves, len, leaves, out);
 	if (dleaves)
 		cairn_buf_free(be, dleaves);
 	free(leaves);

@@ -228,6 +228,21 @@ int cairn_buf_read(cairn_backend *be, void *dst, const void *src, size_t bytes)
 	return be->iface->buf_read(be, dst, src, bytes);
 }
 
+int cairn_buf_copy(cairn_backend *be, void *dst, const void *src,
+		   size_t bytes)
+{
+	if (!be || ((!dst || !src) && bytes))
+		return CAIRN_EINVAL;
+	if (bytes == 0)
+		return 0;
+	return be->iface->buf_copy(be, dst, src, bytes);
+}
+
+int cairn_backend_device(const cairn_backend *be)
+{
+	return be ? be->device : -1;
+}
+
 int cairn_backend_sync(cairn_backend *be)
 {
 	if (!be)

@@ -136,6 +136,10 @@ struct cairn_backend_i {
 			 size_t bytes);
 	int (*buf_read)(struct cairn_backend *be, void *dst, const void *src,
 			size_t bytes);
+	/* backend src -> backend dst (src may belong to another backend of
+	 * the same kind and device); done when it returns */
+	int (*buf_copy)(struct cairn_backend *be, void *dst, const void *src,
+			size_t bytes);
 	int (*sync)(struct cairn_backend *be); /* (optional) */
 	/* 1 when op_run can run this op, else 0. */
 	int (*supports_op)(struct cairn_backend *be, const struct cairn_op *op);
@@ -146,6 +150,7 @@ struct cairn_backend {
 	const struct cairn_backend_i *iface;
 	cairn_backend_kind kind;
 	int threads;
+	int device; /* cuda: the device ordinal; 0 for the others */
 	char desc[160];
 	void *ctx; /* owned by the backend, freed by iface->free */
 };

@@ -43,6 +43,7 @@
 
 struct train_opts {
 	const char *job, *device, *data, *bundle_dir, *key, *gpus;
+	const char *commits; /* "auto", "sync" or "background" */
 	int gpu[CAIRN_MODEL_MAX_DEVICES], ngpus; /* --gpus; 0 with "all" */
 	long long rounds, tasks, inner, ckpt, batch, micro, threads;
 	long long test_samples; /* -1: the whole test split */
@@ -84,6 +85,12 @@ static void usage(FILE *f)
 		"task there\n"
 		"  --key FILE            the worker key that signs the bundles "
 		"(cairn keygen)\n"
+		"  --commits MODE        auto (default: background on a GPU "
+		"without\n"
+		"                        --bundle-dir, else sync), sync or "
+		"background:\n"
+		"                        hash checkpoints while training goes on "
+		"(same roots)\n"
 		"  --json                one JSON object on stdout\n"
 		"  -h, --help            this text\n\n"
 		"exit status: 0 done, 1 failed, 2 bad usage or input\n",
@@ -154,6 +161,16 @@ static int parse(int argc, char **argv, struct train_opts *o)
 			o->bundle_dir = v;
 		} else if (!strcmp(a, "--key")) {
 			o->key = v;
+		} else if (!strcmp(a, "--commits")) {
+			if (strcmp(v, "auto") && strcmp(v, "sync") &&
+			    strcmp(v, "background")) {
+				fprintf(stderr,
+					"cairn train: --commits %s: use auto, "
+					"sync or background\n",
+					v);
+				return 2;
+			}
+			o->commits = v;
 		} else if (!strcmp(a, "--gpus")) {
 			o->gpus = v;
 		} else if (!strcmp(a, "--rounds")) {
@@ -227,6 +244,15 @@ static int parse(int argc, char **argv, struct train_opts *o)
 			"cairn train: --micro %lld does not divide --batch "
 			"%lld; choose a divisor\n",
 			o->micro, o->batch);
+		return 2;
+	}
+	if (o->bundle_dir && o->commits &&
+	    !strcmp(o->commits, "background")) {
+		fprintf(stderr,
+			"cairn train: --commits background cannot go with "
+			"--bundle-dir: a bundle keeps each checkpoint's "
+			"tensors, read while the model holds them; use "
+			"--commits sync (or auto)\n");
 		return 2;
 	}
 	if (o->bundle_dir && !o->key) {
@@ -356,6 +382,7 @@ int cairn_cmd_train(int argc, char **argv)
 	struct cairn_bundle bundle;
 	struct cairn_task_spec spec;
 	struct cairn_task_trace tr;
+	cairn_committer *committer = NULL; /* owned; background commits */
 	struct round_out *rounds = NULL;
 	struct progress prog;
 	uint8_t ds_root[CAIRN_HASH_BYTES], final_root[CAIRN_HASH_BYTES];
@@ -491,6 +518,20 @@ int cairn_cmd_train(int argc, char **argv)
 	if (rc)
 		goto fail;
 	n = cairn_model_param_count(m);
+	/* Background commits (task.h): on a GPU they hide the hashing
+	 * behind training; a bundle needs the model at each checkpoint. */
+	if (o.commits ? !strcmp(o.commits, "background")
+	              : (cairn_backend_get_kind(cairn_model_backend(m)) ==
+	                     CAIRN_BACKEND_CUDA &&
+	                 !o.bundle_dir)) {
+		rc = cairn_committer_open(cairn_model_backend(m), n, &committer);
+		if (rc) {
+			fprintf(stderr,
+				"cairn train: the background committer: %s\n",
+				cairn_strerror(rc));
+			goto fail;
+		}
+	}
 	w = malloc((size_t)n * sizeof *w);
 	state_roots = malloc((size_t)cairn_task_state_count(&spec) *
 			     CAIRN_HASH_BYTES);
@@ -523,6 +564,8 @@ int cairn_cmd_train(int argc, char **argv)
 	prog.tasks = o.tasks;
 	prog.inner = o.inner;
 	prog.batch = o.batch;
+	memset(&tr, 0, sizeof tr);
+	tr.committer = committer;
 	tr.state_roots = state_roots;
 	tr.losses = losses;
 	tr.steps = steps;
@@ -671,12 +714,14 @@ int cairn_cmd_train(int argc, char **argv)
 			       "\"train_seconds\":%.3f,"
 			       "\"commitment_seconds\":%.3f,"
 			       "\"commitment_fraction\":%.4f,"
+			       "\"commits\":\"%s\","
 			       "\"bundle_seconds\":%.3f,"
 			       "\"eval_seconds\":%.3f,"
 			       "\"wall_seconds\":%.3f,\"per_round\":[",
 			       hex, json_frac(acc, jb), test_view.count, sps,
 			       t_train, t_hash,
-			       t_train > 0 ? t_hash / t_train : 0.0, t_bundle,
+			       t_train > 0 ? t_hash / t_train : 0.0,
+			       committer ? "background" : "sync", t_bundle,
 			       t_eval, now_sec() - t_start);
 			for (long long r = 0; r < o.rounds; r++)
 				printf("%s{\"round\":%lld,\"loss\":%.6f,"
@@ -693,9 +738,10 @@ int cairn_cmd_train(int argc, char **argv)
 				       100.0 * acc, test_view.count);
 			printf("final model root %s\n"
 			       "samples/s        %.0f (training %.1f s, of which "
-			       "commitments %.2f s = %.2f%%)\n",
+			       "commitments %.2f s = %.2f%%%s)\n",
 			       hex, sps, t_train, t_hash,
-			       t_train > 0 ? 100.0 * t_hash / t_train : 0.0);
+			       t_train > 0 ? 100.0 * t_hash / t_train : 0.0,
+			       committer ? ", in the background" : "");
 		}
 	}
 	ex = 0;
@@ -707,6 +753,7 @@ out:
 	if (have_id)
 		cairn_identity_wipe(&id);
 	cairn_outer_free(outer);
+	cairn_committer_close(committer);
 	cairn_model_free(m);
 	if (nopen)
 		for (int i = 0; i < nopen; i++)

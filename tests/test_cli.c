@@ -354,6 +354,7 @@ static void test_train_same_root(void **state)
 	    "--device cpu --threads 2 --test-samples 500", /* a repeat */
 	    "--device cpu --threads 3 --test-samples 0",
 	    "--device ref --test-samples 0",
+	    "--device cpu --threads 2 --test-samples 0 --commits background",
 	};
 	char want[65] = "", got[65], args[512];
 	(void)state;
@@ -372,6 +373,10 @@ static void test_train_same_root(void **state)
 		assert_true(json_has(o, "rounds", "2"));
 		assert_non_null(strstr(o, "\"samples_per_second\":"));
 		assert_non_null(strstr(o, "\"per_round\":[{\"round\":0,\"loss\":"));
+		assert_true(json_has(o, "commits",
+				     strstr(how[i], "background")
+					 ? "\"background\""
+					 : "\"sync\""));
 		if (strstr(how[i], "--test-samples 0"))
 			assert_true(json_has(o, "test_accuracy", "null"));
 		else
@@ -417,6 +422,10 @@ static void test_train_errors(void **state)
 	    {"train --job fmnist-mlp --data /nonexistent/data",
 	     "/nonexistent/data"},
 	    {"train --job fmnist-mlp --frob", "--frob"},
+	    {"train --job fmnist-mlp --commits later", "--commits later"},
+	    {"train --job fmnist-mlp --commits background --bundle-dir /tmp "
+	     "--key k",
+	     "--commits sync"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

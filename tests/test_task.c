@@ -256,16 +256,30 @@ struct trace_out {
 	float *p2, *m2, *v2;
 	uint8_t root2[HB];
 	int calls;
+	/* every call: its step, its root, and whether it had the model */
+	uint64_t call_step[4];
+	uint8_t call_root[4][HB];
+	int call_model[4];
 };
 
 static int capture(void *ud, const struct cairn_state *st,
 		   const uint8_t root[HB], cairn_model *m)
 {
 	struct trace_out *o = ud;
-	int64_t n = cairn_model_param_count(m);
+	int64_t n;
+	uint8_t r[HB];
+	if (o->calls >= 4)
+		return CAIRN_ERANGE;
+	/* root is the state's root, already in the trace */
+	if (cairn_state_root(st, r) || memcmp(r, root, HB))
+		return CAIRN_EINVAL;
+	o->call_step[o->calls] = st->step;
+	memcpy(o->call_root[o->calls], root, HB);
+	o->call_model[o->calls] = m != NULL;
 	o->calls++;
-	if (st->step != 2)
-		return 0;
+	if (st->step != 2 || !m)
+		return 0; /* with a background committer: no model */
+	n = cairn_model_param_count(m);
 	o->p2 = malloc((size_t)n * 4);
 	o->m2 = malloc((size_t)n * 4);
 	o->v2 = malloc((size_t)n * 4);
@@ -280,16 +294,20 @@ static int capture(void *ud, const struct cairn_state *st,
 }
 
 /* Runs the fixture's task on c's backend, shared with c2's when c2 is
- * not NULL (a model on two devices: cairn_model_create_multi). */
+ * not NULL (a model on two devices: cairn_model_create_multi); with
+ * background, through a committer (task.h), twice in a row (a committer
+ * serves one task after another). */
 static void run_on(struct fixture *f, struct cairn_test_config *c,
-		   cairn_backend *c2, struct trace_out *o)
+		   cairn_backend *c2, int background, struct trace_out *o)
 {
 	cairn_model *m = NULL;
+	cairn_committer *cm = NULL;
 	struct cairn_task_trace tr;
 	char err[256];
 	int rc;
 
 	memset(o, 0, sizeof *o);
+	memset(&tr, 0, sizeof tr);
 	tr.state_roots = o->roots;
 	tr.losses = o->losses;
 	tr.steps = o->steps;
@@ -300,11 +318,29 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 							  &m),
 				 0);
 	}
-	rc = cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0, &tr,
-			    capture, o, err, sizeof err);
-	if (rc)
-		fail_msg("%s: %s", c->name, err);
+	if (background) {
+		assert_int_equal(cairn_committer_open(
+				     c->be, cairn_model_param_count(m), &cm),
+				 0);
+		tr.committer = cm;
+	}
+	for (int rep = 0; rep < (background ? 2 : 1); rep++) {
+		o->calls = 0;
+		rc = cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+				    &tr, capture, o, err, sizeof err);
+		if (rc)
+			fail_msg("%s: %s", c->name, err);
+	}
+	cairn_committer_close(cm);
 	assert_int_equal(o->calls, 4);
+	/* Each checkpoint's callback once, in order, with its root from the
+	 * trace; the model only where the commit was not in the
+	 * background. */
+	for (int k = 0; k < 4; k++) {
+		assert_int_equal(o->call_step[k], 2 * k);
+		assert_memory_equal(o->call_root[k], o->roots + k * HB, HB);
+		assert_int_equal(o->call_model[k], !background || k == 0);
+	}
 	memcpy(o->trace_root, tr.trace_root, HB);
 	memcpy(o->final_root, tr.final_params_root, HB);
 	memcpy(o->steps_root, tr.steps_root, HB);
@@ -326,7 +362,7 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 	}
 	/* Replay steps 3..4 from the state at t = 2: the state root at t = 4
 	 * is the one the trace committed. */
-	{
+	if (o->p2) {
 		struct cairn_state end;
 		uint8_t root[HB], rec[2 * CAIRN_STEP_RECORD_BYTES];
 		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_PARAMS, o->p2),
@@ -368,14 +404,19 @@ static void test_run_same_everywhere(void **state)
 		int threads;
 		const char *isa;
 		int devices; /* 2: the step shared by two backends */
+		int background; /* through a committer */
 	} cfg[] = {
-	    {CAIRN_BACKEND_REF, 0, NULL, 1},
-	    {CAIRN_BACKEND_CPU, 1, NULL, 1},
-	    {CAIRN_BACKEND_CPU, 2, NULL, 1},
-	    {CAIRN_BACKEND_CPU, 3, "portable", 1},
-	    {CAIRN_BACKEND_CPU, 2, NULL, 1}, /* a repeat */
-	    {CAIRN_BACKEND_CPU, 1, "portable", 2},
-	    {CAIRN_BACKEND_CUDA, 0, NULL, 1}, /* with --backend cuda only */
+	    {CAIRN_BACKEND_REF, 0, NULL, 1, 0},
+	    {CAIRN_BACKEND_CPU, 1, NULL, 1, 0},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 0},
+	    {CAIRN_BACKEND_CPU, 3, "portable", 1, 0},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 0}, /* a repeat */
+	    {CAIRN_BACKEND_CPU, 1, "portable", 2, 0},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 1},
+	    {CAIRN_BACKEND_REF, 0, NULL, 1, 1},
+	    /* with --backend cuda only (ref first, as the reference) */
+	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 0},
+	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 1},
 	};
 	struct trace_out want, got;
 	int have = 0;
@@ -400,12 +441,16 @@ static void test_run_same_everywhere(void **state)
 			assert_int_equal(cairn_test_config_open(&c2, cfg[i].kind,
 								2, NULL),
 					 0);
-			run_on(f, &c, c2.be, have ? &got : &want);
+			run_on(f, &c, c2.be, 0, have ? &got : &want);
 			cairn_backend_close(c2.be);
 			strncat(c.name, " + 2nd device",
 				sizeof c.name - strlen(c.name) - 1);
+		} else if (cfg[i].background) {
+			strncat(c.name, " + background commits",
+				sizeof c.name - strlen(c.name) - 1);
+			run_on(f, &c, NULL, 1, have ? &got : &want);
 		} else {
-			run_on(f, &c, NULL, have ? &got : &want);
+			run_on(f, &c, NULL, 0, have ? &got : &want);
 		}
 		if (have) {
 			if (memcmp(got.trace_root, want.trace_root, HB) ||

@@ -9,7 +9,8 @@
 #   3. ctest -L gpu, then the whole ctest -j 8
 #   4. a short training job on the CPU and the GPU (their roots must match),
 #      then cairn train --job fmnist-mlp --device gpu --json: its final model
-#      root against the CPU's known one (MATCH or MISMATCH)
+#      root against the CPU's known one (MATCH or MISMATCH); one round with
+#      --commits sync and with --commits background
 #   5. cairn bench --json; cairn bench gemm --device gpu --size 8192 --json;
 #      cairn bench train --device gpu with each GEMM block shape forced
 #   6. bash bench/gpu/bench-all.sh (GPU suites beside PyTorch), when it exists
@@ -362,6 +363,27 @@ if need_build "train $device"; then
 	else
 		note "$verdict"
 	fi
+fi
+
+# One round of the default job with each commit mode: the same root, and
+# the commitment share of each (issue 3's 2 % target; docs/train.md,
+# "Background commits").
+if [ "$device" = gpu ] && need_build "train gpu commits"; then
+	cnote=""
+	for mode in sync background; do
+		f="$work/train-$mode.json"
+		step "train gpu --commits $mode" 120 "$f" "$runlog" \
+			"$cairn" train --job fmnist-mlp --device gpu --rounds 1 \
+			--test-samples 0 --commits "$mode" --json
+		{
+			echo "==== one round, --commits $mode"
+			cat "$f"
+		} >>"$runlog"
+		cnote="$cnote $mode: $(json_get "$f" commitment_fraction) of training, root $(json_get "$f" final_model_root | cut -c1-16);"
+		note "commitment_fraction $(json_get "$f" commitment_fraction); $(json_get "$f" samples_per_second) samples/s"
+	done
+	echo "   commits:$cnote"
+	echo "commits (one round):$cnote" >>"$runlog"
 fi
 
 # ---- 5. benches -----------------------------------------------------------

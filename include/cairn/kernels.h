@@ -103,6 +103,15 @@ int cairn_buf_write(cairn_backend *be, void *dst, const void *src,
 		    size_t bytes);
 /* backend src -> host dst */
 int cairn_buf_read(cairn_backend *be, void *dst, const void *src, size_t bytes);
+/* backend src -> backend dst, done when it returns.  src may also be memory
+ * of another open backend of the same kind on the same device, once that
+ * backend's queued work is finished (cairn_backend_sync): a snapshot for
+ * a second backend (its own CUDA stream) to work on. */
+int cairn_buf_copy(cairn_backend *be, void *dst, const void *src,
+		   size_t bytes);
+/* The CUDA device ordinal of a cuda backend; 0 for ref and cpu, -1 for
+ * NULL.  cairn_backend_opts.device opens another backend on it. */
+int cairn_backend_device(const cairn_backend *be);
 /* Waits for all work queued on the backend; returns the first error. */
 int cairn_backend_sync(cairn_backend *be);
 

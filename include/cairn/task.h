@@ -121,15 +121,42 @@ int cairn_dataset_root(const cairn_dataset *ds, uint8_t out[CAIRN_HASH_BYTES]);
 /* Called at every checkpoint (t = 0, c, ..., H), after the state root is
  * computed, with the model holding that state (parameters, m and v in
  * their buffers): a bundle writer reads them with cairn_model_read().  A
- * non-zero return stops the run with that code. */
+ * non-zero return stops the run with that code.  With a background
+ * committer (struct cairn_task_trace) m is NULL for t > 0. */
 typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
 					const uint8_t root[CAIRN_HASH_BYTES],
 					cairn_model *m);
 
+/* ---- background commits ----------------------------------------------
+ * Hashing a state takes a GPU about a millisecond however it is spread: a
+ * tensor root is over 64 KiB chunks, each one sequential BLAKE2b (about
+ * 0.8 ms of dependent 64-bit operations), and that is many training
+ * steps.  A committer hides it behind training: at a checkpoint it waits
+ * for the model's backend, copies the parameters, m and v into its own
+ * snapshot on a second backend of the same kind and device (its own CUDA
+ * stream), queues their chunk hashes there and returns; the roots are
+ * collected at the next checkpoint or the task's end.  They are the roots
+ * cairn_task_commit_state gives, byte for byte.  One committer serves one
+ * task at a time; it owns its backend and buffers (three tensors of
+ * nparams floats, about 22 MB for the reference model). */
+typedef struct cairn_committer cairn_committer;
+
+/* Opens a committer for models of nparams parameters on be (a second
+ * backend of be's kind and device is opened; cpu: one thread). */
+int cairn_committer_open(cairn_backend *be, int64_t nparams,
+			 cairn_committer **out);
+void cairn_committer_close(cairn_committer *c);
+
 /* What running a task yields.  state_roots, losses and steps are caller
  * memory: cairn_task_state_count() * 32 bytes, inner_steps floats and
- * inner_steps * CAIRN_STEP_RECORD_BYTES bytes. */
+ * inner_steps * CAIRN_STEP_RECORD_BYTES bytes.  committer is an input:
+ * NULL commits every checkpoint where it falls; with a committer the
+ * states t = c, 2c, ..., H are committed in the background, and the
+ * checkpoint callback runs for them once their roots are known (at the
+ * next checkpoint, or the task's end) with m = NULL: a callback that
+ * reads the model's tensors (a bundle writer) needs committer NULL. */
 struct cairn_task_trace {
+	cairn_committer *committer; /* borrowed; may be NULL */
 	uint8_t *state_roots;  /* [n][32], t = 0, c, ..., H */
 	float *losses;         /* loss of step t at losses[t - 1] */
 	uint8_t *steps;        /* [H][36]: step t's record at t - 1 */

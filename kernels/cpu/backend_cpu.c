@@ -138,6 +138,7 @@ static const struct cairn_backend_i cpu_iface = {
 	/* .buf_free    = */ cairn__host_free,
 	/* .buf_write   = */ cairn__host_copy,
 	/* .buf_read    = */ cairn__host_copy,
+	/* .buf_copy    = */ cairn__host_copy,
 	/* .sync        = */ NULL,
 	/* .supports_op = */ cpu_supports_op,
 	/* .op_run      = */ cpu_op_run,

@@ -257,6 +257,14 @@ static int cuda_buf_read(struct cairn_backend *be, void *dst, const void *src,
 	return cuda_copy(be, dst, src, bytes, cudaMemcpyDeviceToHost);
 }
 
+/* Device to device on this backend's stream; src may be another CUDA
+ * backend's memory on the same device (the caller has synced that one). */
+static int cuda_buf_copy(struct cairn_backend *be, void *dst, const void *src,
+                         size_t bytes)
+{
+	return cuda_copy(be, dst, src, bytes, cudaMemcpyDeviceToDevice);
+}
+
 static int cuda_sync(struct cairn_backend *be)
 {
 	struct cairn_cuda_ctx *ctx = cuda_ctx(be);
@@ -349,6 +357,7 @@ static const struct cairn_backend_i cuda_iface = {
     /* .buf_free    = */ cuda_buf_free,
     /* .buf_write   = */ cuda_buf_write,
     /* .buf_read    = */ cuda_buf_read,
+    /* .buf_copy    = */ cuda_buf_copy,
     /* .sync        = */ cuda_sync,
     /* .supports_op = */ cuda_supports_op,
     /* .op_run      = */ cuda_op_run,
@@ -479,6 +488,7 @@ extern "C" int cairn__backend_cuda_init(struct cairn_backend *be,
 	be->iface = &cuda_iface;
 	be->kind = CAIRN_BACKEND_CUDA;
 	be->threads = 1;
+	be->device = dev;
 	snprintf(be->desc, sizeof be->desc, "%.100s (sm_%d%d, %d SMs, %d GiB%s%s)",
 	         prop.name, prop.major, prop.minor, prop.multiProcessorCount,
 	         (int)(prop.totalGlobalMem >> 30),

@@ -283,6 +283,7 @@ static const struct cairn_backend_i ref_iface = {
 	/* .buf_free    = */ cairn__host_free,
 	/* .buf_write   = */ cairn__host_copy,
 	/* .buf_read    = */ cairn__host_copy,
+	/* .buf_copy    = */ cairn__host_copy,
 	/* .sync        = */ NULL,
 	/* .supports_op = */ ref_supports_op,
 	/* .op_run      = */ ref_op_run,

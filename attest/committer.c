@@ -1,0 +1,159 @@
+/* cairn: background commits (include/cairn/task.h, "background commits").
+ *
+ * A committer owns a second backend of the model's kind and device, a
+ * snapshot of the three state tensors on it and their leaf digests.
+ * cairn__committer_start() waits for the model's backend (its last step
+ * must be done before the copy), copies the tensors into the snapshot and
+ * queues their chunk hashes on the committer's backend; on CUDA that
+ * backend has its own stream, so the hashing runs beside the next
+ * training steps.  cairn__committer_collect() waits for the hashes, reads
+ * the leaves back and computes the three roots, exactly as
+ * cairn_task_commit_state() does on the model's own backend.
+ *
+ * Ownership: everything in struct cairn_committer is owned by it and
+ * freed by cairn_committer_close(); the model is borrowed during start. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "attest_impl.h"
+#include "committer.h"
+#include "cairn/error.h"
+#include "cairn/task.h"
+
+#define NTENSORS 3
+
+struct cairn_committer {
+	cairn_backend *be;          /* owned: same kind and device */
+	int64_t n;                  /* floats per tensor */
+	float *snap[NTENSORS];      /* be memory: params, m, v */
+	void *dleaves[NTENSORS];    /* be memory: their leaf digests */
+	uint8_t *leaves;            /* host: one tensor's leaves */
+	int pending;                /* a snapshot is being hashed */
+	struct cairn_state st;      /* its step, samples and loss */
+};
+
+static const cairn_model_buf state_bufs[NTENSORS] = {
+    CAIRN_MODEL_PARAMS, CAIRN_MODEL_M, CAIRN_MODEL_V};
+
+int cairn_committer_open(cairn_backend *be, int64_t nparams,
+			 cairn_committer **out)
+{
+	cairn_backend_opts opts;
+	struct cairn_committer *c = NULL;
+	size_t bytes, lbytes;
+	int rc;
+
+	if (!be || !out || nparams < 1 ||
+	    (uint64_t)nparams > SIZE_MAX / sizeof(float))
+		return CAIRN_EINVAL;
+	bytes = (size_t)nparams * sizeof(float);
+	lbytes = (size_t)cairn_tensor_leaf_count(bytes) * CAIRN_HASH_BYTES;
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return CAIRN_ENOMEM;
+	c->n = nparams;
+	memset(&opts, 0, sizeof opts);
+	opts.threads = 1;
+	opts.device = cairn_backend_device(be);
+	rc = cairn_backend_open(cairn_backend_get_kind(be), &opts, &c->be);
+	for (int i = 0; i < NTENSORS && !rc; i++) {
+		rc = cairn_buf_alloc(c->be, bytes, (void **)&c->snap[i]);
+		if (!rc)
+			rc = cairn_buf_alloc(c->be, lbytes, &c->dleaves[i]);
+	}
+	if (!rc) {
+		c->leaves = malloc(lbytes);
+		if (!c->leaves)
+			rc = CAIRN_ENOMEM;
+	}
+	if (rc) {
+		cairn_committer_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void cairn_committer_close(cairn_committer *c)
+{
+	if (!c)
+		return;
+	if (c->be) {
+		(void)cairn_backend_sync(c->be);
+		for (int i = 0; i < NTENSORS; i++) {
+			cairn_buf_free(c->be, c->snap[i]);
+			cairn_buf_free(c->be, c->dleaves[i]);
+		}
+		cairn_backend_close(c->be);
+	}
+	free(c->leaves);
+	free(c);
+}
+
+int cairn__committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
+			   const uint8_t samples[CAIRN_HASH_BYTES],
+			   uint32_t loss_bits)
+{
+	cairn_backend *mb;
+	size_t bytes;
+	int rc;
+
+	if (!c || !m || !samples)
+		return CAIRN_EINVAL;
+	mb = cairn_model_backend(m);
+	if (c->pending || cairn_model_param_count(m) != c->n ||
+	    cairn_backend_get_kind(mb) != cairn_backend_get_kind(c->be) ||
+	    cairn_backend_device(mb) != cairn_backend_device(c->be))
+		return CAIRN_EINVAL;
+	bytes = (size_t)c->n * sizeof(float);
+	rc = cairn_backend_sync(mb); /* the last step is done */
+	for (int i = 0; i < NTENSORS && !rc; i++)
+		rc = cairn_buf_copy(c->be, c->snap[i],
+				    cairn_model_buffer(m, state_bufs[i]), bytes);
+	for (int i = 0; i < NTENSORS && !rc; i++)
+		rc = cairn__tensor_leaves_start(c->be, c->snap[i], bytes,
+						c->dleaves[i]);
+	if (rc) {
+		(void)cairn_backend_sync(c->be);
+		return rc;
+	}
+	c->st.step = t;
+	memcpy(c->st.samples, samples, CAIRN_HASH_BYTES);
+	c->st.loss_bits = loss_bits;
+	c->pending = 1;
+	return 0;
+}
+
+int cairn__committer_collect(cairn_committer *c, struct cairn_state *st,
+			     int *had)
+{
+	uint8_t *roots[NTENSORS];
+	size_t bytes;
+	int rc = 0;
+
+	if (!c || !st || !had)
+		return CAIRN_EINVAL;
+	*had = 0;
+	if (!c->pending)
+		return 0;
+	c->pending = 0;
+	*st = c->st;
+	roots[0] = st->params;
+	roots[1] = st->m;
+	roots[2] = st->v;
+	bytes = (size_t)c->n * sizeof(float);
+	for (int i = 0; i < NTENSORS && !rc; i++)
+		rc = cairn__tensor_root_finish(c->be, c->dleaves[i], bytes,
+					       c->leaves, roots[i]);
+	if (!rc)
+		*had = 1;
+	return rc;
+}
+
+void cairn__committer_drop(cairn_committer *c)
+{
+	if (!c || !c->pending)
+		return;
+	(void)cairn_backend_sync(c->be);
+	c->pending = 0;
+}

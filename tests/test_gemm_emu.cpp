@@ -4,8 +4,9 @@
  * machines without a GPU (CI); the gpu-labelled kernels_cuda test holds
  * the real thing where a GPU is present.
  *
- * - every block shape (gemm.cuh: 128x128, 64x128, 64x64, 32x64), every
- *   layout (NN, NT, TN), with edges in m, n and k, padded leading
+ * - every block shape (gemm.cuh: 128x128, 64x128, 64x64, 32x64, and with
+ *   4 x 4 outputs a thread 32x64-4x4 and 16x32-4x4), every layout (NN,
+ *   NT, TN), with edges in m, n and k, padded leading
  *   dimensions, unaligned matrices (the scalar load paths), accumulate,
  *   and NaN, infinities, signed zeros and subnormals;
  * - k-segments (cairn_gemm_seg) on every shape and layout;
@@ -195,15 +196,18 @@ static void test_shape_pick(void **state)
 {
 	(void)state;
 	assert_int_equal(cairn__cuda_gemm_shape_pick(8192, 8192, 132, -1), 0);
-	/* 256 x 1024: 16, 32, 64, 128 tiles: none fills 132 */
-	assert_int_equal(cairn__cuda_gemm_shape_pick(256, 1024, 132, -1), 3);
+	/* 256 x 1024: 16, 32, 64 tiles, 128 of 32x64-4x4: none fills 132 */
+	assert_int_equal(cairn__cuda_gemm_shape_pick(256, 1024, 132, -1), 5);
+	assert_int_equal(cairn__cuda_gemm_shape_pick(256, 1024, 128, -1), 4);
+	assert_int_equal(cairn__cuda_gemm_shape_pick(10, 1024, 132, -1), 5);
 	/* 1024 x 784: 56, 112, 208 tiles */
 	assert_int_equal(cairn__cuda_gemm_shape_pick(1024, 784, 132, -1), 2);
 	assert_int_equal(cairn__cuda_gemm_shape_pick(1024, 1024, 132, -1), 2);
 	/* 1024 x 2048: 128, 256 tiles */
 	assert_int_equal(cairn__cuda_gemm_shape_pick(1024, 2048, 132, -1), 1);
 	assert_int_equal(cairn__cuda_gemm_shape_pick(256, 1024, 132, 0), 0);
-	for (int s = 0; s < 4; s++)
+	assert_int_equal(cairn__cuda_gemm_shape_pick(256, 1024, 132, 3), 3);
+	for (int s = 0; s < GEMM_NSHAPES; s++)
 		assert_int_equal(cairn__cuda_gemm_shape_parse(
 		                     cairn__cuda_gemm_shape_name(s)),
 		                 s);
@@ -219,12 +223,17 @@ static void test_gemm_shapes(void **state)
 {
 	cairn_backend *ref = (cairn_backend *)*state;
 
-	for (int s = 0; s < 4; s++)
+	for (int s = 0; s < GEMM_NSHAPES; s++)
 		for (int l = 0; l < 3; l++) {
 			const int ta = LAYOUTS[l][0], tb = LAYOUTS[l][1];
-			/* full tiles of this shape, k a multiple of 8 */
-			run_case(ref, {s, ta, tb, 0, 0, 32L * (s == 0 ? 4 : 2),
-			               64L * (s <= 1 ? 2 : 1), 24, 0, 0, 0});
+			const int64_t bm = 4 * gemm_shapes[s].tm *
+			                   gemm_shapes[s].wm;
+			const int64_t bn = 8 * gemm_shapes[s].tm *
+			                   gemm_shapes[s].wn;
+			/* two by two full tiles of this shape, k a multiple
+			 * of 8 */
+			run_case(ref, {s, ta, tb, 0, 0, 2 * bm, 2 * bn, 24, 0,
+			               0, 0});
 			/* ragged edges everywhere, k not a multiple of 8 */
 			run_case(ref, {s, ta, tb, 1, 0, 37, 70, 29, 0, 1, 0});
 			/* unaligned (scalar loads), padded, specials */
@@ -236,7 +245,8 @@ static void test_gemm_shapes(void **state)
 		}
 	for (int r = 0; r < 12; r++) {
 		const int l = (int)(rnd() % 3);
-		run_case(ref, {(int)(rnd() % 4), LAYOUTS[l][0], LAYOUTS[l][1],
+		run_case(ref, {(int)(rnd() % GEMM_NSHAPES), LAYOUTS[l][0],
+		               LAYOUTS[l][1],
 		               (int)(rnd() & 1), (int)(rnd() & 1),
 		               (int64_t)(1 + rnd() % 150),
 		               (int64_t)(1 + rnd() % 150),
@@ -250,7 +260,7 @@ static void test_gemm_seg(void **state)
 {
 	cairn_backend *ref = (cairn_backend *)*state;
 
-	for (int s = 0; s < 4; s++)
+	for (int s = 0; s < GEMM_NSHAPES; s++)
 		for (int l = 0; l < 3; l++) {
 			const int ta = LAYOUTS[l][0], tb = LAYOUTS[l][1];
 			run_case(ref, {s, ta, tb, 0, 0, 64, 64, 4 * 16, 4, 0,
@@ -261,7 +271,9 @@ static void test_gemm_seg(void **state)
 			run_case(ref, {s, ta, tb, 0, 0, 13, 9, 0, 4, 0, 0});
 		}
 	/* the model's last layer: dW = dZ^T X, 10 x 1024 over 4 x 64 rows */
-	run_case(ref, {3, 1, 0, 0, 0, 10, 1024, 256, 4, 0, 0});
+	run_case(ref, {5, 1, 0, 0, 0, 10, 1024, 256, 4, 0, 0});
+	/* and its first: 1024 x 784, k = 4 x 64 (64x64 on 132 SMs) */
+	run_case(ref, {2, 1, 0, 0, 0, 1024, 784, 256, 4, 0, 0});
 }
 
 int main(void)

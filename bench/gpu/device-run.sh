@@ -411,7 +411,7 @@ fi
 # check the pick: the same bits, only the speed differs.
 if [ "$device" = gpu ] && need_build "bench train gpu by GEMM shape"; then
 	shapes_note=""
-	for shape in auto 128x128 64x128 64x64 32x64; do
+	for shape in auto 128x128 64x128 64x64 32x64 32x64-4x4 16x32-4x4; do
 		f="$work/train-$shape.json"
 		step "bench train gpu $shape" 90 "$f" "$runlog" \
 			env CAIRN_CUDA_GEMM_SHAPE="$shape" \

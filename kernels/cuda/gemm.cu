@@ -11,17 +11,18 @@
  * are the fmaf() calls written here.
  *
  * Shape of the kernel (BLIS/CUTLASS-style, sized for sm_80..sm_90):
- * - a block of WM x WN warps computes a (32 WM) x (64 WN) tile of C; each
- *   warp a 32 x 64 sub-tile, each thread 8 x 8 accumulators, as 2 x 2
- *   groups of 4 x 4 (rows r, r+16; columns c, c+32 inside its warp's
- *   sub-tile), so that its operands come from shared memory as float4
- *   reads without bank conflicts.  Four shapes (gemm_cfgs): 128 x 128
- *   (256 threads) for large problems, and 64 x 128, 64 x 64 and 32 x 64
- *   so that the training step's GEMMs (256 x 1024 and the like) still
- *   give the GPU's multiprocessors a block each: the launcher takes the
- *   largest shape with at least one tile per multiprocessor, else the
- *   smallest.  The shape decides who computes an element, never how: the
- *   bits are the same for all four;
+ * - a block of WM x WN warps computes a tile of C; each thread owns
+ *   TM x TM accumulators (8 x 8, or 4 x 4 for small problems) as groups
+ *   of 4 x 4 (rows r, r+16; columns c, c+32 inside its warp's sub-tile
+ *   of 4 TM x 8 TM), so that its operands come from shared memory as
+ *   float4 reads without bank conflicts.  Six shapes (gemm_shapes):
+ *   128 x 128 (256 threads) for large problems, and 64 x 128, 64 x 64,
+ *   32 x 64 and, with 4 x 4 a thread, 32 x 64 and 16 x 32, so that the
+ *   training step's GEMMs (256 x 1024: only 4096 threads at 8 x 8 each)
+ *   still give every multiprocessor warps to run: the launcher takes
+ *   the largest shape with at least one tile per multiprocessor
+ *   (cairn__cuda_gemm_shape_pick).  The shape decides which thread
+ *   computes an element, never how: the bits are the same for all;
  * - k advances in tiles of 8: A and B tiles are staged in shared memory as
  *   [k][m] and [k][n] (A, or B in the NT layout, is transposed on the way
  *   in), double-buffered, and the next tile is loaded from global memory
@@ -55,10 +56,11 @@
 #define GEMM_BK 8      /* k per shared-memory stage */
 #define GEMM_GROUP_M 8 /* tile-rows per group in the visiting order */
 
-/* One block shape: WM x WN warps of 32 x 64 outputs. */
-template <int WM, int WN> struct gemm_shape {
-	static constexpr int BM = 32 * WM;       /* rows of C per block */
-	static constexpr int BN = 64 * WN;       /* columns of C per block */
+/* One block shape: WM x WN warps, each thread TM x TM outputs (8 or 4),
+ * so each warp (4 x 8 lanes) 4 TM x 8 TM outputs. */
+template <int WM, int WN, int TM> struct gemm_shape {
+	static constexpr int BM = 4 * TM * WM;   /* rows of C per block */
+	static constexpr int BN = 8 * TM * WN;   /* columns of C per block */
 	static constexpr int THREADS = 32 * WM * WN;
 	/* Shared row strides (floats): 4 floats of padding make the
 	 * transposing stores conflict-free (lanes writing k and k+4 land 16
@@ -66,19 +68,24 @@ template <int WM, int WN> struct gemm_shape {
 	 * every row 16-byte aligned for float4 reads. */
 	static constexpr int SLDA = BM + 4;
 	static constexpr int SLDB = BN + 4;
-	/* float4 loads per thread and k-tile, for A and for B */
-	static constexpr int LA = BM * GEMM_BK / (4 * THREADS);
-	static constexpr int LB = BN * GEMM_BK / (4 * THREADS);
+	/* float4s of A and of B per k-tile, and the loads per thread that
+	 * cover them (threads past NA or NB have nothing to load when there
+	 * are fewer float4s than threads) */
+	static constexpr int NA = BM * GEMM_BK / 4;
+	static constexpr int NB = BN * GEMM_BK / 4;
+	static constexpr int LA = (NA + THREADS - 1) / THREADS;
+	static constexpr int LB = (NB + THREADS - 1) / THREADS;
 	/* __launch_bounds__' blocks per multiprocessor: 2 (128 registers a
 	 * thread) for the large shape, as before the small ones existed;
 	 * 1 for the small ones, which run when there are fewer tiles than
 	 * multiprocessors, so registers are worth more than occupancy. */
-	static constexpr int MIN_BLOCKS = THREADS == 256 ? 2 : 1;
+	static constexpr int MIN_BLOCKS = THREADS == 256 && TM == 8 ? 2 : 1;
 	static_assert((BM & (BM - 1)) == 0 && (BN & (BN - 1)) == 0,
 	              "powers of two: the loaders shift and mask");
-	static_assert(LA >= 1 && LA * 4 * THREADS == BM * GEMM_BK,
+	static_assert(TM == 8 || TM == 4, "groups of 4 x 4 outputs");
+	static_assert(NA % THREADS == 0 || NA < THREADS,
 	              "the A loads cover the tile exactly");
-	static_assert(LB >= 1 && LB * 4 * THREADS == BN * GEMM_BK,
+	static_assert(NB % THREADS == 0 || NB < THREADS,
 	              "the B loads cover the tile exactly");
 	static_assert(SLDA % 4 == 0 && SLDB % 4 == 0,
 	              "float4 reads need 16-byte rows");
@@ -213,31 +220,37 @@ static __device__ __forceinline__ void gemm_stage(float *s, unsigned int e,
 	}
 }
 
-/* The micro-kernel: one k-tile of rank-1 updates on the 8 x 8
+/* The micro-kernel: one k-tile of rank-1 updates on the TM x TM
  * accumulators, kk ascending.  rm, cn: the thread's first row and column in
- * the block tile. */
-template <int SLDA, int SLDB>
+ * the block tile; its rows are rm..rm+3 (and rm+16..rm+19 when TM is 8),
+ * its columns cn..cn+3 (and cn+32..cn+35). */
+template <int SLDA, int SLDB, int TM>
 static __device__ __forceinline__ void
-gemm_micro(float (&acc)[8][8], const float *sa, const float *sb, int rm, int cn)
+gemm_micro(float (&acc)[TM][TM], const float *sa, const float *sb, int rm,
+           int cn)
 {
 #pragma unroll
 	for (int kk = 0; kk < GEMM_BK; kk++) {
-		const float4 a0 =
-		    *reinterpret_cast<const float4 *>(&sa[kk * SLDA + rm]);
-		const float4 a1 = *reinterpret_cast<const float4 *>(
-		    &sa[kk * SLDA + rm + 16]);
-		const float4 b0 =
-		    *reinterpret_cast<const float4 *>(&sb[kk * SLDB + cn]);
-		const float4 b1 = *reinterpret_cast<const float4 *>(
-		    &sb[kk * SLDB + cn + 32]);
-		const float av[8] = {a0.x, a0.y, a0.z, a0.w,
-		                     a1.x, a1.y, a1.z, a1.w};
-		const float bv[8] = {b0.x, b0.y, b0.z, b0.w,
-		                     b1.x, b1.y, b1.z, b1.w};
+		float av[TM], bv[TM];
 #pragma unroll
-		for (int i = 0; i < 8; i++)
+		for (int h = 0; h < TM / 4; h++) {
+			const float4 a = *reinterpret_cast<const float4 *>(
+			    &sa[kk * SLDA + rm + 16 * h]);
+			const float4 b = *reinterpret_cast<const float4 *>(
+			    &sb[kk * SLDB + cn + 32 * h]);
+			av[4 * h + 0] = a.x;
+			av[4 * h + 1] = a.y;
+			av[4 * h + 2] = a.z;
+			av[4 * h + 3] = a.w;
+			bv[4 * h + 0] = b.x;
+			bv[4 * h + 1] = b.y;
+			bv[4 * h + 2] = b.z;
+			bv[4 * h + 3] = b.w;
+		}
 #pragma unroll
-			for (int j = 0; j < 8; j++)
+		for (int i = 0; i < TM; i++)
+#pragma unroll
+			for (int j = 0; j < TM; j++)
 				acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
 	}
 }
@@ -280,10 +293,10 @@ struct gemm_pos {
 
 /* Maps the block to its tile (grouped order: GEMM_GROUP_M tile-rows,
  * column by column, so that blocks running together share panels in L2)
- * and the thread to its 2 x 2 groups of 4 x 4 outputs: the WM x WN warps
- * row by row, each 32 x 64; the lanes of a warp as 4 x 8.  Returns 0 for
- * a block past the last tile. */
-template <int BM, int BN, int WN>
+ * and the thread to its (TM/4) x (TM/4) groups of 4 x 4 outputs: the
+ * WM x WN warps row by row, each 4 TM x 8 TM; the lanes of a warp as
+ * 4 x 8.  Returns 0 for a block past the last tile. */
+template <int BM, int BN, int WN, int TM>
 static __device__ __forceinline__ int gemm_pos_get(const gemm_args &g,
                                                    gemm_pos &pos)
 {
@@ -302,8 +315,8 @@ static __device__ __forceinline__ int gemm_pos_get(const gemm_args &g,
 	const int64_t in_group = tile - group * per_group;
 	pos.m0 = (first_m + in_group % gsz) * BM;
 	pos.n0 = (in_group / gsz) * BN;
-	pos.rm = (int)((unsigned int)warp / WN) * 32 + (lane >> 3) * 4;
-	pos.cn = (int)((unsigned int)warp % WN) * 64 + (lane & 7) * 4;
+	pos.rm = (int)((unsigned int)warp / WN) * (4 * TM) + (lane >> 3) * 4;
+	pos.cn = (int)((unsigned int)warp % WN) * (8 * TM) + (lane & 7) * 4;
 	return 1;
 }
 
@@ -315,14 +328,15 @@ static __device__ __forceinline__ int gemm_row(int rm, int i)
 }
 
 /* acc = C (accumulate) or +0.0f; outside C: +0.0f. */
+template <int TM>
 static __device__ __forceinline__ void
-gemm_acc_init(float (&acc)[8][8], const gemm_args &g, const gemm_pos &pos)
+gemm_acc_init(float (&acc)[TM][TM], const gemm_args &g, const gemm_pos &pos)
 {
 #pragma unroll
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < TM; i++) {
 		const int64_t row = pos.m0 + gemm_row(pos.rm, i);
 #pragma unroll
-		for (int h = 0; h < 2; h++) {
+		for (int h = 0; h < TM / 4; h++) {
 			const int64_t col = pos.n0 + pos.cn + h * 32;
 			float4 v = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 			if (g.accumulate && row < g.m) {
@@ -351,18 +365,18 @@ gemm_acc_init(float (&acc)[8][8], const gemm_args &g, const gemm_pos &pos)
 
 /* C = canon(acc), or with add (a later k-segment) C = canon(C + acc),
  * inside C only. */
-static __device__ __forceinline__ void gemm_acc_store(const float (&acc)[8][8],
-                                                      const gemm_args &g,
-                                                      const gemm_pos &pos,
-                                                      bool add)
+template <int TM>
+static __device__ __forceinline__ void
+gemm_acc_store(const float (&acc)[TM][TM], const gemm_args &g,
+               const gemm_pos &pos, bool add)
 {
 #pragma unroll
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < TM; i++) {
 		const int64_t row = pos.m0 + gemm_row(pos.rm, i);
 		if (row >= g.m)
 			continue;
 #pragma unroll
-		for (int h = 0; h < 2; h++) {
+		for (int h = 0; h < TM / 4; h++) {
 			const int64_t col = pos.n0 + pos.cn + h * 32;
 			float *dst = g.c + row * g.ldc + col;
 			float4 v = make_float4(acc[i][h * 4 + 0],
@@ -407,23 +421,32 @@ static __device__ __forceinline__ void gemm_acc_store(const float (&acc)[8][8],
 	}
 }
 
+/* Whether tile float4 e (of N, loaded by T threads) exists: always when
+ * the loads divide evenly, else only the first N. */
+template <int N, int T>
+static __device__ __forceinline__ bool gemm_has(unsigned int e)
+{
+	return N % T == 0 || e < (unsigned int)N;
+}
+
 /* C = [C +] op(A) op(B) for one layout: A_KC is "A stored [m][k]" (NN,
- * NT), B_KC is "B stored [n][k]" (NT).  One (32 WM) x (64 WN) tile per
- * block (2-D grid, see gemm_sreg_block); 32 WM WN threads.  SEG: with
+ * NT), B_KC is "B stored [n][k]" (NT).  One (4 TM WM) x (8 TM WN) tile
+ * per block (2-D grid, see gemm_sreg_block); 32 WM WN threads.  SEG: with
  * k-segments (g.seg_kt > 0), a separate kernel so that the others carry
  * none of its registers. */
-template <bool A_KC, bool B_KC, int WM, int WN, bool SEG>
+template <bool A_KC, bool B_KC, int WM, int WN, int TM, bool SEG>
 static __global__ void
-__launch_bounds__(gemm_shape<WM, WN>::THREADS, gemm_shape<WM, WN>::MIN_BLOCKS)
+__launch_bounds__(gemm_shape<WM, WN, TM>::THREADS,
+                  gemm_shape<WM, WN, TM>::MIN_BLOCKS)
     gemm_kernel(const gemm_args g)
 {
-	typedef gemm_shape<WM, WN> S;
+	typedef gemm_shape<WM, WN, TM> S;
 	__shared__ __align__(16) float sa[2][GEMM_BK * S::SLDA];
 	__shared__ __align__(16) float sb[2][GEMM_BK * S::SLDB];
-	float acc[8][8];
+	float acc[TM][TM];
 	gemm_pos pos;
 
-	if (!gemm_pos_get<S::BM, S::BN, WN>(g, pos))
+	if (!gemm_pos_get<S::BM, S::BN, WN, TM>(g, pos))
 		return; /* the whole block: before any barrier */
 	gemm_acc_init(acc, g, pos);
 
@@ -444,18 +467,24 @@ __launch_bounds__(gemm_shape<WM, WN>::THREADS, gemm_shape<WM, WN>::MIN_BLOCKS)
 			    g.ldb, g.n, pos.n0, g.vec_b);
 #pragma unroll
 		for (int l = 0; l < S::LA; l++)
-			gemm_load<A_KC>(va[l], sa_src[l], k0, -0.0f);
+			if (gemm_has<S::NA, S::THREADS>(gemm_sreg_tid()))
+				gemm_load<A_KC>(va[l], sa_src[l], k0, -0.0f);
 #pragma unroll
 		for (int l = 0; l < S::LB; l++)
-			gemm_load<B_KC>(vb[l], sb_src[l], k0, 0.0f);
+			if (gemm_has<S::NB, S::THREADS>(gemm_sreg_tid()))
+				gemm_load<B_KC>(vb[l], sb_src[l], k0, 0.0f);
 #pragma unroll
 		for (int l = 0; l < S::LA; l++)
-			gemm_stage<A_KC, S::BM, S::SLDA>(
-			    sa[0], gemm_sreg_tid() + l * S::THREADS, va[l]);
+			if (gemm_has<S::NA, S::THREADS>(gemm_sreg_tid()))
+				gemm_stage<A_KC, S::BM, S::SLDA>(
+				    sa[0], gemm_sreg_tid() + l * S::THREADS,
+				    va[l]);
 #pragma unroll
 		for (int l = 0; l < S::LB; l++)
-			gemm_stage<B_KC, S::BN, S::SLDB>(
-			    sb[0], gemm_sreg_tid() + l * S::THREADS, vb[l]);
+			if (gemm_has<S::NB, S::THREADS>(gemm_sreg_tid()))
+				gemm_stage<B_KC, S::BN, S::SLDB>(
+				    sb[0], gemm_sreg_tid() + l * S::THREADS,
+				    vb[l]);
 		__syncthreads();
 		for (int64_t kt = 0; kt < g.nkt; kt++) {
 			const int cur = (int)(kt & 1);
@@ -468,40 +497,56 @@ __launch_bounds__(gemm_shape<WM, WN>::THREADS, gemm_shape<WM, WN>::MIN_BLOCKS)
 				for (int l = 0; l < S::LA; l++) {
 					sa_src[l].ptr +=
 					    A_KC ? GEMM_BK : g.a_kstep;
-					gemm_load<A_KC>(va[l], sa_src[l], krem,
-					                -0.0f);
+					if (gemm_has<S::NA, S::THREADS>(
+					        gemm_sreg_tid()))
+						gemm_load<A_KC>(va[l],
+						                sa_src[l], krem,
+						                -0.0f);
 				}
 #pragma unroll
 				for (int l = 0; l < S::LB; l++) {
 					sb_src[l].ptr +=
 					    B_KC ? GEMM_BK : g.b_kstep;
-					gemm_load<B_KC>(vb[l], sb_src[l], krem,
-					                0.0f);
+					if (gemm_has<S::NB, S::THREADS>(
+					        gemm_sreg_tid()))
+						gemm_load<B_KC>(vb[l],
+						                sb_src[l], krem,
+						                0.0f);
 				}
 			}
-			gemm_micro<S::SLDA, S::SLDB>(acc, sa[cur], sb[cur],
-			                             pos.rm, pos.cn);
+			gemm_micro<S::SLDA, S::SLDB, TM>(acc, sa[cur], sb[cur],
+			                                 pos.rm, pos.cn);
 			if (more) {
 #pragma unroll
 				for (int l = 0; l < S::LA; l++)
-					gemm_stage<A_KC, S::BM, S::SLDA>(
-					    sa[cur ^ 1], gemm_sreg_tid() + l * S::THREADS,
-					    va[l]);
+					if (gemm_has<S::NA, S::THREADS>(
+					        gemm_sreg_tid()))
+						gemm_stage<A_KC, S::BM,
+						           S::SLDA>(
+						    sa[cur ^ 1],
+						    gemm_sreg_tid() +
+						        l * S::THREADS,
+						    va[l]);
 #pragma unroll
 				for (int l = 0; l < S::LB; l++)
-					gemm_stage<B_KC, S::BN, S::SLDB>(
-					    sb[cur ^ 1], gemm_sreg_tid() + l * S::THREADS,
-					    vb[l]);
+					if (gemm_has<S::NB, S::THREADS>(
+					        gemm_sreg_tid()))
+						gemm_stage<B_KC, S::BN,
+						           S::SLDB>(
+						    sb[cur ^ 1],
+						    gemm_sreg_tid() +
+						        l * S::THREADS,
+						    vb[l]);
 			}
 			/* The end of a k-segment: its chain into C (added
 			 * to the segments before it), and a fresh chain. */
 			if (SEG && (kt + 1) % g.seg_kt == 0) {
-				gemm_pos_get<S::BM, S::BN, WN>(g, pos);
+				gemm_pos_get<S::BM, S::BN, WN, TM>(g, pos);
 				gemm_acc_store(acc, g, pos, kt + 1 > g.seg_kt);
 #pragma unroll
-				for (int i = 0; i < 8; i++)
+				for (int i = 0; i < TM; i++)
 #pragma unroll
-					for (int j = 0; j < 8; j++)
+					for (int j = 0; j < TM; j++)
 						acc[i][j] = 0.0f;
 			}
 			/* Stage cur^1 is complete and everyone is done
@@ -512,7 +557,7 @@ __launch_bounds__(gemm_shape<WM, WN>::THREADS, gemm_shape<WM, WN>::MIN_BLOCKS)
 
 	if (SEG && g.nkt > 0)
 		return; /* every segment is in C already */
-	gemm_pos_get<S::BM, S::BN, WN>(g, pos); /* re-read, see gemm_sreg_tid */
+	gemm_pos_get<S::BM, S::BN, WN, TM>(g, pos); /* re-read, see gemm_sreg_tid */
 	gemm_acc_store(acc, g, pos, false);
 }
 
@@ -523,13 +568,17 @@ static int gemm_vec_ok(const void *p, int64_t ld)
 	return ((uintptr_t)p % 16) == 0 && (ld % 4) == 0;
 }
 
-/* The block shapes, largest first (indices of CAIRN_CUDA_GEMM_SHAPE and
- * cairn__cuda_gemm_shape_name). */
+/* The block shapes (indices of CAIRN_CUDA_GEMM_SHAPE and
+ * cairn__cuda_gemm_shape_name): warps WM x WN, TM x TM outputs a thread,
+ * and whether the launcher picks it by itself (largest first; 32x64 only
+ * when forced: 32x64-4x4 covers the same block with four warps). */
 static const struct {
-	int wm, wn;
+	int wm, wn, tm, pick;
 	const char *name;
 } gemm_shapes[] = {
-    {4, 2, "128x128"}, {2, 2, "64x128"}, {2, 1, "64x64"}, {1, 1, "32x64"}};
+    {4, 2, 8, 1, "128x128"},   {2, 2, 8, 1, "64x128"},
+    {2, 1, 8, 1, "64x64"},     {1, 1, 8, 0, "32x64"},
+    {2, 2, 4, 1, "32x64-4x4"}, {1, 1, 4, 1, "16x32-4x4"}};
 #define GEMM_NSHAPES ((int)(sizeof gemm_shapes / sizeof gemm_shapes[0]))
 
 int cairn__cuda_gemm_shape_parse(const char *name)
@@ -548,8 +597,8 @@ const char *cairn__cuda_gemm_shape_name(int shape)
 
 static int64_t gemm_tiles(int64_t m, int64_t n, int shape)
 {
-	const int64_t bm = 32 * gemm_shapes[shape].wm;
-	const int64_t bn = 64 * gemm_shapes[shape].wn;
+	const int64_t bm = 4 * gemm_shapes[shape].tm * gemm_shapes[shape].wm;
+	const int64_t bn = 8 * gemm_shapes[shape].tm * gemm_shapes[shape].wn;
 
 	return ((m + bm - 1) / bm) * ((n + bn - 1) / bn);
 }
@@ -560,7 +609,7 @@ int cairn__cuda_gemm_shape_pick(int64_t m, int64_t n, int sm_count,
 	if (forced >= 0 && forced < GEMM_NSHAPES)
 		return forced;
 	for (int i = 0; i < GEMM_NSHAPES; i++)
-		if (gemm_tiles(m, n, i) >= sm_count)
+		if (gemm_shapes[i].pick && gemm_tiles(m, n, i) >= sm_count)
 			return i;
 	return GEMM_NSHAPES - 1;
 }
@@ -603,10 +652,10 @@ static void gemm_args_init(gemm_args &g, dim3 &grid, const struct cairn_op *op,
 typedef void (*gemm_kernel_fn)(const gemm_args);
 
 /* Launches op's layout with WM x WN warps a block on stream st. */
-template <int WM, int WN>
+template <int WM, int WN, int TM>
 static int gemm_launch(const struct cairn_op *op, cudaStream_t st)
 {
-	typedef gemm_shape<WM, WN> S;
+	typedef gemm_shape<WM, WN, TM> S;
 	const int ta = op->u.gemm.ta == CAIRN_TRANS;
 	const int tb = op->u.gemm.tb == CAIRN_TRANS;
 	gemm_kernel_fn k;
@@ -616,16 +665,16 @@ static int gemm_launch(const struct cairn_op *op, cudaStream_t st)
 
 	gemm_args_init(g, grid, op, S::BM, S::BN);
 	if (!ta && !tb) {
-		k = g.seg_kt ? gemm_kernel<true, false, WM, WN, true>
-		             : gemm_kernel<true, false, WM, WN, false>;
+		k = g.seg_kt ? gemm_kernel<true, false, WM, WN, TM, true>
+		             : gemm_kernel<true, false, WM, WN, TM, false>;
 		name = "launch of gemm_kernel<nn>";
 	} else if (!ta) {
-		k = g.seg_kt ? gemm_kernel<true, true, WM, WN, true>
-		             : gemm_kernel<true, true, WM, WN, false>;
+		k = g.seg_kt ? gemm_kernel<true, true, WM, WN, TM, true>
+		             : gemm_kernel<true, true, WM, WN, TM, false>;
 		name = "launch of gemm_kernel<nt>";
 	} else if (!tb) {
-		k = g.seg_kt ? gemm_kernel<false, false, WM, WN, true>
-		             : gemm_kernel<false, false, WM, WN, false>;
+		k = g.seg_kt ? gemm_kernel<false, false, WM, WN, TM, true>
+		             : gemm_kernel<false, false, WM, WN, TM, false>;
 		name = "launch of gemm_kernel<tn>";
 	} else {
 		return CAIRN_ENOTSUP; /* TT: supports_op says no */
@@ -648,12 +697,16 @@ int cairn__cuda_gemm(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 	switch (cairn__cuda_gemm_shape_pick(op->u.gemm.m, op->u.gemm.n,
 	                                    ctx->sm_count, ctx->gemm_shape)) {
 	case 0:
-		return gemm_launch<4, 2>(op, ctx->stream);
+		return gemm_launch<4, 2, 8>(op, ctx->stream);
 	case 1:
-		return gemm_launch<2, 2>(op, ctx->stream);
+		return gemm_launch<2, 2, 8>(op, ctx->stream);
 	case 2:
-		return gemm_launch<2, 1>(op, ctx->stream);
+		return gemm_launch<2, 1, 8>(op, ctx->stream);
+	case 3:
+		return gemm_launch<1, 1, 8>(op, ctx->stream);
+	case 4:
+		return gemm_launch<2, 2, 4>(op, ctx->stream);
 	default:
-		return gemm_launch<1, 1>(op, ctx->stream);
+		return gemm_launch<1, 1, 4>(op, ctx->stream);
 	}
 }

@@ -90,6 +90,20 @@ void cairn_committer_close(cairn_committer *c)
 	free(c);
 }
 
+int cairn__committer_fits(const cairn_committer *c, cairn_model *m)
+{
+	cairn_backend *mb;
+
+	if (!c || !m)
+		return CAIRN_EINVAL;
+	mb = cairn_model_backend(m);
+	if (cairn_model_param_count(m) != c->n ||
+	    cairn_backend_get_kind(mb) != cairn_backend_get_kind(c->be) ||
+	    cairn_backend_device(mb) != cairn_backend_device(c->be))
+		return CAIRN_EINVAL;
+	return 0;
+}
+
 int cairn__committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 			   const uint8_t samples[CAIRN_HASH_BYTES],
 			   uint32_t loss_bits)
@@ -101,9 +115,7 @@ int cairn__committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 	if (!c || !m || !samples)
 		return CAIRN_EINVAL;
 	mb = cairn_model_backend(m);
-	if (c->pending || cairn_model_param_count(m) != c->n ||
-	    cairn_backend_get_kind(mb) != cairn_backend_get_kind(c->be) ||
-	    cairn_backend_device(mb) != cairn_backend_device(c->be))
+	if (c->pending || cairn__committer_fits(c, m))
 		return CAIRN_EINVAL;
 	bytes = (size_t)c->n * sizeof(float);
 	rc = cairn_backend_sync(mb); /* the last step is done */

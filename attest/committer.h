@@ -20,6 +20,10 @@ int cairn__committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 int cairn__committer_collect(cairn_committer *c, struct cairn_state *st,
 			     int *had);
 
+/* 0 when c can commit m's states (its parameter count, backend kind and
+ * device), else CAIRN_EINVAL. */
+int cairn__committer_fits(const cairn_committer *c, cairn_model *m);
+
 /* Forgets a pending snapshot (after an error), once its work is done. */
 void cairn__committer_drop(cairn_committer *c);
 

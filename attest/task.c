@@ -562,6 +562,12 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	rc = model_fits(m, spec, ds, err, errlen);
 	if (rc)
 		return rc;
+	if (trace->committer && cairn__committer_fits(trace->committer, m)) {
+		cairn__seterr(err, errlen,
+		              "the background committer was opened for "
+		              "another model or device than this task's");
+		return CAIRN_EINVAL;
+	}
 	if (!cairn_hash_equal(dataset_root, spec->dataset_root)) {
 		cairn_hash_to_hex(dataset_root, hex);
 		cairn_hash_to_hex(spec->dataset_root, hex2);

@@ -525,12 +525,18 @@ int cairn_cmd_train(int argc, char **argv)
 	                     CAIRN_BACKEND_CUDA &&
 	                 !o.bundle_dir)) {
 		rc = cairn_committer_open(cairn_model_backend(m), n, &committer);
-		if (rc) {
+		if (rc && o.commits) { /* asked for: an error */
 			fprintf(stderr,
-				"cairn train: the background committer: %s\n",
+				"cairn train: --commits background: the "
+				"background committer: %s\n",
 				cairn_strerror(rc));
 			goto fail;
 		}
+		if (rc) /* auto: the same roots, synchronously */
+			cairn_warn("background commits unavailable (%s): "
+				   "committing each checkpoint where it falls",
+				   cairn_strerror(rc));
+		rc = 0;
 	}
 	w = malloc((size_t)n * sizeof *w);
 	state_roots = malloc((size_t)cairn_task_state_count(&spec) *

@@ -270,6 +270,10 @@ static void test_gemm_seg(void **state)
 			               1});
 			run_case(ref, {s, ta, tb, 0, 0, 13, 9, 0, 4, 0, 0});
 		}
+	/* more than 8 tile-rows: the blocks' grouped visiting order past
+	 * its first group */
+	run_case(ref, {3, 0, 1, 1, 0, 1100, 70, 16, 0, 0, 0});
+	run_case(ref, {5, 1, 0, 0, 0, 300, 40, 3 * 8, 3, 0, 0});
 	/* the model's last layer: dW = dZ^T X, 10 x 1024 over 4 x 64 rows */
 	run_case(ref, {5, 1, 0, 0, 0, 10, 1024, 256, 4, 0, 0});
 	/* and its first: 1024 x 784, k = 4 x 64 (64x64 on 132 SMs) */

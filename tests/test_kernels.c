@@ -238,8 +238,21 @@ static int setup(void **state)
 	if (!s || cairn_backend_open(CAIRN_BACKEND_REF, NULL, &s->ref))
 		return -1;
 	if (!strcmp(g_backend, "cuda")) {
+		/* the launcher's pick, then every GEMM block shape forced
+		 * (kernels/cuda/gemm.cuh): each must give ref's bits */
+		static const char *const shapes[] = {
+		    "128x128", "64x128",    "64x64",
+		    "32x64",   "32x64-4x4", "16x32-4x4"};
 		if (add_cfg(s, CAIRN_BACKEND_CUDA, 0, NULL))
 			return -1;
+		for (int i = 0; i < 6; i++) {
+			int rc;
+			setenv("CAIRN_CUDA_GEMM_SHAPE", shapes[i], 1);
+			rc = add_cfg(s, CAIRN_BACKEND_CUDA, 0, NULL);
+			unsetenv("CAIRN_CUDA_GEMM_SHAPE");
+			if (rc)
+				return -1;
+		}
 	} else {
 		/* 3 threads: shares that are not powers of two */
 		static const int threads[] = {1, 2, 3, 8};

@@ -446,8 +446,12 @@ static void test_run_same_everywhere(void **state)
 			strncat(c.name, " + 2nd device",
 				sizeof c.name - strlen(c.name) - 1);
 		} else if (cfg[i].background) {
-			strncat(c.name, " + background commits",
-				sizeof c.name - strlen(c.name) - 1);
+			/* first, so that it survives the name's length */
+			char full[sizeof c.name + 32];
+			snprintf(full, sizeof full, "background commits, %s",
+				 c.name);
+			memcpy(c.name, full, sizeof c.name - 1);
+			c.name[sizeof c.name - 1] = '\0';
 			run_on(f, &c, NULL, 1, have ? &got : &want);
 		} else {
 			run_on(f, &c, NULL, 0, have ? &got : &want);
@@ -468,6 +472,87 @@ static void test_run_same_everywhere(void **state)
 	/* The trace moved: the loss changes and the state roots differ. */
 	assert_memory_not_equal(want.roots, want.roots + HB, HB);
 	assert_true(want.losses[0] != want.losses[5]);
+}
+
+/* Counts the callback's calls; fails the one at t = fail_at (none: -1). */
+struct cb_count {
+	int calls;
+	int64_t fail_at;
+};
+
+static int count_calls(void *ud, const struct cairn_state *st,
+		       const uint8_t root[HB], cairn_model *m)
+{
+	struct cb_count *c = ud;
+	(void)root;
+	(void)m;
+	c->calls++;
+	return (int64_t)st->step == c->fail_at ? CAIRN_EIO : 0;
+}
+
+/* A background committer: refused up front for another model; after a
+ * failed run (a callback error at a background collect) the same
+ * committer serves the next run, whose trace is the synchronous one. */
+static void test_committer_errors(void **state)
+{
+	struct fixture *f = *state;
+	cairn_backend *be = NULL;
+	cairn_model *m = NULL;
+	cairn_committer *cm = NULL;
+	uint8_t roots[4 * HB], want[4 * HB], steps[6 * CAIRN_STEP_RECORD_BYTES];
+	float losses[6];
+	struct cairn_task_trace tr = {.state_roots = roots,
+				      .losses = losses,
+				      .steps = steps};
+	struct cb_count cc = {0, -1};
+	char err[256] = "";
+
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
+	assert_int_equal(cairn_model_create(be, &f->spec.model, 8, 2, &m), 0);
+	/* the synchronous trace */
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr, NULL, NULL, err,
+					sizeof err),
+			 0);
+	memcpy(want, roots, sizeof want);
+
+	/* opened for another parameter count: refused before any step */
+	assert_int_equal(cairn_committer_open(be, f->nparams + 1, &cm), 0);
+	tr.committer = cm;
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr, count_calls, &cc, err,
+					sizeof err),
+			 CAIRN_EINVAL);
+	assert_non_null(strstr(err, "committer"));
+	assert_int_equal(cc.calls, 0);
+	cairn_committer_close(cm);
+	assert_int_equal(cairn_committer_open(NULL, f->nparams, &cm),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_committer_open(be, 0, &cm), CAIRN_EINVAL);
+
+	/* the callback fails for t = 2 (called when the checkpoint at t = 4
+	 * collects t = 2's roots, before t = 4's snapshot); then the same
+	 * committer runs the task again */
+	assert_int_equal(cairn_committer_open(be, f->nparams, &cm), 0);
+	tr.committer = cm;
+	cc.fail_at = 2;
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr, count_calls, &cc, err,
+					sizeof err),
+			 CAIRN_EIO);
+	assert_non_null(strstr(err, "checkpoint"));
+	cc.calls = 0;
+	cc.fail_at = -1;
+	memset(roots, 0, sizeof roots);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr, count_calls, &cc, err,
+					sizeof err),
+			 0);
+	assert_int_equal(cc.calls, 4);
+	assert_memory_equal(roots, want, sizeof want);
+	cairn_committer_close(cm);
+	cairn_model_free(m);
+	cairn_backend_close(be);
 }
 
 static void test_run_refuses(void **state)
@@ -779,6 +864,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_spec_checks),
 	    cmocka_unit_test(test_run_same_everywhere),
 	    cmocka_unit_test(test_run_refuses),
+	    cmocka_unit_test(test_committer_errors),
 	    cmocka_unit_test(test_result_sign),
 	    cmocka_unit_test(test_dataset_root),
 	    cmocka_unit_test(test_outer),

@@ -6,14 +6,16 @@
 #
 #   1. bench/gpu/device-build.sh: unpack .deps, build build-gpu (CUDA, sm_90)
 #   2. nvidia-smi (a read-only query), cairn info, cairn info --json
-#   3. ctest -L gpu, then the whole ctest -j 8
+#   3. ctest -L gpu
 #   4. a short training job on the CPU and the GPU (their roots must match),
 #      then cairn train --job fmnist-mlp --device gpu --json: its final model
-#      root against the CPU's known one (MATCH or MISMATCH); one round with
-#      --commits sync and with --commits background
-#   5. cairn bench --json; cairn bench gemm --device gpu --size 8192 --json;
-#      cairn bench train --device gpu with each GEMM block shape forced
-#   6. bash bench/gpu/bench-all.sh (GPU suites beside PyTorch), when it exists
+#      root against the CPU's known one (MATCH or MISMATCH)
+#   5. bash bench/gpu/bench-all.sh (GPU suites beside PyTorch), when it exists
+#   6. one round with --commits sync and with --commits background
+#   7. cairn bench train --device gpu with each GEMM block shape forced
+#   8. cairn bench --json; cairn bench gemm --device gpu --size 8192 --json
+#   9. the whole ctest -j 8
+# in that order, most needed first: what the budget cuts is the end.
 #
 # Every step runs under `timeout`, within one overall budget (the device
 # stops a command at 10 minutes); a failing step is reported and the next
@@ -278,12 +280,6 @@ if need_build "ctest -L gpu"; then
 		restate SKIPPED
 	fi
 fi
-if need_build "ctest (all)"; then
-	step "ctest (all)" 300 "$OUT/ctest.log" "$OUT/ctest.log" \
-		ctest --test-dir "$build" -j 8 --output-on-failure
-	note "$(ctest_note)"
-fi
-
 # ---- 4. training: a short job on both sides, then the default job ---------
 # The short job (2 rounds of 2 tasks of 20 steps) costs seconds on either
 # side, so a verdict comes back even when the default job runs out of time.
@@ -365,69 +361,7 @@ if need_build "train $device"; then
 	fi
 fi
 
-# One round of the default job with each commit mode: the same root, and
-# the commitment share of each (issue 3's 2 % target; docs/train.md,
-# "Background commits").
-if [ "$device" = gpu ] && need_build "train gpu commits"; then
-	cnote=""
-	for mode in sync background; do
-		f="$work/train-$mode.json"
-		step "train gpu --commits $mode" 120 "$f" "$runlog" \
-			"$cairn" train --job fmnist-mlp --device gpu --rounds 1 \
-			--test-samples 0 --commits "$mode" --json
-		{
-			echo "==== one round, --commits $mode"
-			cat "$f"
-		} >>"$runlog"
-		cnote="$cnote $mode: $(json_get "$f" commitment_fraction) of training, root $(json_get "$f" final_model_root | cut -c1-16);"
-		note "commitment_fraction $(json_get "$f" commitment_fraction); $(json_get "$f" samples_per_second) samples/s"
-	done
-	echo "   commits:$cnote"
-	echo "commits (one round):$cnote" >>"$runlog"
-fi
-
-# ---- 5. benches -----------------------------------------------------------
-if need_build "bench (all suites)"; then
-	step "bench (all suites)" 180 "$OUT/bench.json" "$runlog" "$cairn" bench --json
-	note "exit $step_rc; $(grep -o '"ratio"' "$OUT/bench.json" | wc -l) figures"
-fi
-if need_build "bench gemm $device 8192"; then
-	# Its JSON goes into run.log (bench-all.json has the same run too), to
-	# leave two of the 8 returned files to bench-all.sh.
-	f="$work/gemm.json"
-	step "bench gemm $device 8192" 120 "$f" "$runlog" \
-		"$cairn" bench gemm --device "$device" --size 8192 --json
-	{
-		echo "==== bench gemm $device 8192 JSON"
-		cat "$f"
-	} >>"$runlog"
-	if [ -s "$f" ]; then
-		note "exact $(json_get "$f" exact_gflops) GFLOP/s, reference $(json_get "$f" reference_gflops), bit_exact $(json_get "$f" bit_exact)"
-	fi
-fi
-
-# The training step with each GEMM block shape forced (kernels/cuda/gemm.cu:
-# the launcher picks one per call; CAIRN_CUDA_GEMM_SHAPE overrides it), to
-# check the pick: the same bits, only the speed differs.
-if [ "$device" = gpu ] && need_build "bench train gpu by GEMM shape"; then
-	shapes_note=""
-	for shape in auto 128x128 64x128 64x64 32x64 32x64-4x4 16x32-4x4; do
-		f="$work/train-$shape.json"
-		step "bench train gpu $shape" 90 "$f" "$runlog" \
-			env CAIRN_CUDA_GEMM_SHAPE="$shape" \
-			"$cairn" -q bench train --device gpu --steps 100 --json
-		{
-			echo "==== bench train gpu, CAIRN_CUDA_GEMM_SHAPE=$shape"
-			cat "$f"
-		} >>"$runlog"
-		shapes_note="$shapes_note $shape=$(json_get "$f" samples_per_second)"
-		note "$(json_get "$f" samples_per_second) samples/s, last loss $(json_get "$f" last_loss)"
-	done
-	echo "   samples/s by GEMM shape:$shapes_note"
-	echo "samples/s by GEMM shape:$shapes_note" >>"$runlog"
-fi
-
-# ---- 6. the suites beside PyTorch (bench/gpu/bench-all.sh) -----------------
+# ---- 5. the suites beside PyTorch (bench/gpu/bench-all.sh) -----------------
 # It writes bench-all.md and bench-all.json into its own folder; they come
 # back beside ours while the 8-file limit allows, else packed in one tar.gz.
 # Its printed output goes to run.log.
@@ -457,6 +391,77 @@ if [ -f bench/gpu/bench-all.sh ]; then
 	fi
 else
 	record "bench-all.sh" SKIP 0 "bench/gpu/bench-all.sh is not there"
+fi
+
+# ---- 6. commit modes ------------------------------------------------------
+# One round of the default job with each commit mode: the same root, and
+# the commitment share of each (issue 3's 2 % target; docs/train.md,
+# "Background commits").
+if [ "$device" = gpu ] && need_build "train gpu commits"; then
+	cnote=""
+	for mode in sync background; do
+		f="$work/train-$mode.json"
+		step "train gpu --commits $mode" 120 "$f" "$runlog" \
+			"$cairn" train --job fmnist-mlp --device gpu --rounds 1 \
+			--test-samples 0 --commits "$mode" --json
+		{
+			echo "==== one round, --commits $mode"
+			cat "$f"
+		} >>"$runlog"
+		cnote="$cnote $mode: $(json_get "$f" commitment_fraction) of training, root $(json_get "$f" final_model_root | cut -c1-16);"
+		note "commitment_fraction $(json_get "$f" commitment_fraction); $(json_get "$f" samples_per_second) samples/s"
+	done
+	echo "   commits:$cnote"
+	echo "commits (one round):$cnote" >>"$runlog"
+fi
+
+# ---- 7. GEMM block shapes --------------------------------------------------
+# The training step with each GEMM block shape forced (kernels/cuda/gemm.cu:
+# the launcher picks one per call; CAIRN_CUDA_GEMM_SHAPE overrides it), to
+# check the pick: the same bits, only the speed differs.
+if [ "$device" = gpu ] && need_build "bench train gpu by GEMM shape"; then
+	shapes_note=""
+	for shape in auto 128x128 64x128 64x64 32x64 32x64-4x4 16x32-4x4; do
+		f="$work/train-$shape.json"
+		step "bench train gpu $shape" 90 "$f" "$runlog" \
+			env CAIRN_CUDA_GEMM_SHAPE="$shape" \
+			"$cairn" -q bench train --device gpu --steps 100 --json
+		{
+			echo "==== bench train gpu, CAIRN_CUDA_GEMM_SHAPE=$shape"
+			cat "$f"
+		} >>"$runlog"
+		shapes_note="$shapes_note $shape=$(json_get "$f" samples_per_second)"
+		note "$(json_get "$f" samples_per_second) samples/s, last loss $(json_get "$f" last_loss)"
+	done
+	echo "   samples/s by GEMM shape:$shapes_note"
+	echo "samples/s by GEMM shape:$shapes_note" >>"$runlog"
+fi
+
+# ---- 8. benches -----------------------------------------------------------
+if need_build "bench (all suites)"; then
+	step "bench (all suites)" 180 "$OUT/bench.json" "$runlog" "$cairn" bench --json
+	note "exit $step_rc; $(grep -o '"ratio"' "$OUT/bench.json" | wc -l) figures"
+fi
+if need_build "bench gemm $device 8192"; then
+	# Its JSON goes into run.log (bench-all.json has the same run too), to
+	# leave two of the 8 returned files to bench-all.sh.
+	f="$work/gemm.json"
+	step "bench gemm $device 8192" 120 "$f" "$runlog" \
+		"$cairn" bench gemm --device "$device" --size 8192 --json
+	{
+		echo "==== bench gemm $device 8192 JSON"
+		cat "$f"
+	} >>"$runlog"
+	if [ -s "$f" ]; then
+		note "exact $(json_get "$f" exact_gflops) GFLOP/s, reference $(json_get "$f" reference_gflops), bit_exact $(json_get "$f" bit_exact)"
+	fi
+fi
+
+# ---- 9. every test, on this machine's CPU too ---------------------------
+if need_build "ctest (all)"; then
+	step "ctest (all)" 300 "$OUT/ctest.log" "$OUT/ctest.log" \
+		ctest --test-dir "$build" -j 8 --output-on-failure
+	note "$(ctest_note)"
 fi
 
 summary

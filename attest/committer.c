@@ -2,11 +2,11 @@
  *
  * A committer owns a second backend of the model's kind and device, a
  * snapshot of the three state tensors on it and their leaf digests.
- * cairn__committer_start() waits for the model's backend (its last step
+ * cairn_committer_start() waits for the model's backend (its last step
  * must be done before the copy), copies the tensors into the snapshot and
  * queues their chunk hashes on the committer's backend; on CUDA that
  * backend has its own stream, so the hashing runs beside the next
- * training steps.  cairn__committer_collect() waits for the hashes, reads
+ * training steps.  cairn_committer_collect() waits for the hashes, reads
  * the leaves back and computes the three roots, exactly as
  * cairn_task_commit_state() does on the model's own backend.
  *
@@ -104,9 +104,9 @@ int cairn__committer_fits(const cairn_committer *c, cairn_model *m)
 	return 0;
 }
 
-int cairn__committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
-			   const uint8_t samples[CAIRN_HASH_BYTES],
-			   uint32_t loss_bits)
+int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
+			  const uint8_t samples[CAIRN_HASH_BYTES],
+			  uint32_t loss_bits)
 {
 	cairn_backend *mb;
 	size_t bytes;
@@ -136,8 +136,8 @@ int cairn__committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 	return 0;
 }
 
-int cairn__committer_collect(cairn_committer *c, struct cairn_state *st,
-			     int *had)
+int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
+			    int *had)
 {
 	uint8_t *roots[NTENSORS];
 	size_t bytes;

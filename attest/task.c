@@ -528,7 +528,7 @@ static int collect_commit(cairn_committer *cm,
 	uint8_t *root;
 	int had, rc;
 
-	rc = cairn__committer_collect(cm, st, &had);
+	rc = cairn_committer_collect(cm, st, &had);
 	if (rc || !had)
 		return rc;
 	root = trace->state_roots +
@@ -658,7 +658,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 				rc = collect_commit(trace->committer, spec,
 				                    trace, &st, cb, ud);
 				if (!rc)
-					rc = cairn__committer_start(
+					rc = cairn_committer_start(
 					    trace->committer, m, t, samples,
 					    f32_bits(loss));
 			} else {

@@ -147,6 +147,20 @@ int cairn_committer_open(cairn_backend *be, int64_t nparams,
 			 cairn_committer **out);
 void cairn_committer_close(cairn_committer *c);
 
+/* Snapshots the state m holds after step t (waiting for m's backend
+ * first) and queues its hashing; samples and loss_bits are kept for the
+ * state record.  CAIRN_EINVAL when a snapshot is still pending (collect
+ * it first) or m does not fit the committer.  cairn_task_run calls these
+ * two; a benchmark may too. */
+int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
+			  const uint8_t samples[CAIRN_HASH_BYTES],
+			  uint32_t loss_bits);
+
+/* Waits for the pending snapshot's hashes and fills *st (roots, step,
+ * samples, loss) with *had = 1; with nothing pending, *had = 0. */
+int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
+			    int *had);
+
 /* What running a task yields.  state_roots, losses and steps are caller
  * memory: cairn_task_state_count() * 32 bytes, inner_steps floats and
  * inner_steps * CAIRN_STEP_RECORD_BYTES bytes.  committer is an input:

@@ -66,4 +66,19 @@ void cairn__blake2b_x4(const struct cairn_blake2b_state *s, int n,
  * Returns 0 or CAIRN_ENOMEM. */
 int cairn__cpu_gemm(struct cairn_pool *pool, int isa, const struct cairn_op *op);
 
+/* The AVX2 pieces gemm.c calls, defined in gemm_avx2.c (compiled with
+ * -mavx2 -mfma; called only when the backend selected CAIRN_ISA_AVX2).
+ * The micro-kernel and the packed layouts are described there. */
+void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
+			       float *c, int64_t ldc, int load,
+			       const float *c_next);
+void cairn__gemm_packb_nt_avx2(int64_t kc, const float *src, int64_t ld,
+			       float *dst);
+void cairn__gemm_packb_n_avx2(int64_t kc, const float *src, int64_t ld,
+			      float *dst);
+void cairn__gemm_packa_n_avx2(int64_t kc, const float *src, int64_t ld,
+			      float *dst);
+void cairn__gemm_packa_t_avx2(int64_t kc, const float *src, int64_t ld,
+			      float *dst);
+
 #endif

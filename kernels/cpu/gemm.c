@@ -66,18 +66,6 @@ typedef void (*gemm_ukr_fn)(int64_t kc, const float *a, const float *b,
 typedef void (*gemm_pack_fn)(int64_t kc, const float *src, int64_t ld,
                              float *dst);
 
-/* Defined in gemm_avx2.c (compiled with -mavx2 -mfma). */
-void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
-                               float *c, int64_t ldc, int load,
-                               const float *c_next);
-void cairn__gemm_packb_nt_avx2(int64_t kc, const float *src, int64_t ld,
-                               float *dst);
-void cairn__gemm_packb_n_avx2(int64_t kc, const float *src, int64_t ld,
-                              float *dst);
-void cairn__gemm_packa_n_avx2(int64_t kc, const float *src, int64_t ld,
-                              float *dst);
-void cairn__gemm_packa_t_avx2(int64_t kc, const float *src, int64_t ld,
-                              float *dst);
 
 static void gemm_ukr_portable_4x8(int64_t kc, const float *a, const float *b,
                                   float *c, int64_t ldc, int load,

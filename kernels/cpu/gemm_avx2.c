@@ -15,18 +15,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-/* Shared with gemm.c (which declares the same prototypes). */
-void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
-                               float *c, int64_t ldc, int load,
-                               const float *c_next);
-void cairn__gemm_packb_nt_avx2(int64_t kc, const float *src, int64_t ld,
-                               float *dst);
-void cairn__gemm_packb_n_avx2(int64_t kc, const float *src, int64_t ld,
-                              float *dst);
-void cairn__gemm_packa_n_avx2(int64_t kc, const float *src, int64_t ld,
-                              float *dst);
-void cairn__gemm_packa_t_avx2(int64_t kc, const float *src, int64_t ld,
-                              float *dst);
+#include "cpu_impl.h"
 
 /* The kernel is one asm statement: GCC's register allocator spills and
  * shuffles the twelve accumulators of an intrinsics version (12 + 2 B + 1 A

@@ -168,19 +168,16 @@ static void stream_topology(int *cores, uint64_t *llc)
 	hwloc_topology_destroy(topo);
 }
 
-/* cairn's triad over one slice: restrict pointers, four at a time. */
+/* cairn's triad over one slice: STREAM's kernel as STREAM states it, so
+ * that the figure a worker advertises is the one STREAM would report on
+ * its machine.  (An earlier version unrolled it by four, which GCC 12's
+ * -O2 turns into SSE2 pairs: 11 to 26 % more GB/s on the 2-core
+ * development machine than the textbook loop, a figure no STREAM run
+ * there would give; bench/results/2026-11-22-cpu-bench-quick.md.) */
 static void stream_triad(double *restrict a, const double *restrict b,
                          const double *restrict c, double s, size_t n)
 {
-	size_t j = 0;
-
-	for (; j + 4 <= n; j += 4) {
-		a[j] = b[j] + s * c[j];
-		a[j + 1] = b[j + 1] + s * c[j + 1];
-		a[j + 2] = b[j + 2] + s * c[j + 2];
-		a[j + 3] = b[j + 3] + s * c[j + 3];
-	}
-	for (; j < n; j++)
+	for (size_t j = 0; j < n; j++)
 		a[j] = b[j] + s * c[j];
 }
 

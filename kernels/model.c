@@ -14,8 +14,8 @@
  * Micro-batches (model.h): for each layer, dW is one k-segmented GEMM
  * (cairn_gemm_seg, segment i = micro-batch i) and db goes as below.  On a
  * backend without that GEMM for these segments (cuda when a micro-batch's
- * row count is not a multiple of 8; cpu with no_gemm_seg), micro-batch 0's dW and db go
- * straight into the gradient buffer, and each later micro-batch's into a
+ * row count is not a multiple of 8; cpu with no_gemm_seg), micro-batch
+ * 0's dW and db go straight into the gradient buffer, and each later micro-batch's into a
  * scratch buffer the size of the largest layer (W_l and b_l, contiguous
  * as in the layout; not allocated when max_micro is 1), which one
  * cairn_sum_n of count 2 then adds into the gradient at once:
@@ -56,9 +56,11 @@ struct cairn_model {
 	int max_micro;
 	float *buf[CAIRN_MODEL_NBUFS]; /* backend, nparams floats each */
 	float *scratch;  /* backend, largest layer; NULL when max_micro is 1 */
-	/* 1 once the backend answered CAIRN_ENOTSUP to cairn_gemm_seg: the
-	 * weight gradients go micro-batch by micro-batch through scratch. */
-	int no_seg;
+	/* The micro-batch row count for which the backend last answered
+	 * CAIRN_ENOTSUP to cairn_gemm_seg (0: none): for it the weight
+	 * gradients go micro-batch by micro-batch through scratch (cuda
+	 * segments only whole k-tiles, so another count may work). */
+	int64_t no_seg_rows;
 	float *ws;                     /* backend workspace */
 	int32_t *labels;               /* backend, max_batch */
 	float *host_logits;            /* host, max_batch x classes */
@@ -575,10 +577,10 @@ static int backward(struct cairn_model *m, int64_t b, int micro, float scale,
 		float *dx = m->ws + m->d_off[1 - cur];
 		int done = 0;
 
-		if (micro > 1 && !slots && !m->no_seg) {
+		if (micro > 1 && !slots && m->no_seg_rows != b / micro) {
 			rc = grads_seg(m, l, b, micro, dz, x);
 			if (rc == CAIRN_ENOTSUP) {
-				m->no_seg = 1;
+				m->no_seg_rows = b / micro;
 				rc = 0;
 			} else {
 				done = 1;

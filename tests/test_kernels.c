@@ -112,7 +112,7 @@ struct tcase {
 
 struct state {
 	cairn_backend *ref;
-	struct cairn_test_config cfg[8];
+	struct cairn_test_config cfg[12];
 	int ncfg;
 };
 
@@ -577,6 +577,15 @@ static void test_gemm_seg_args(void **state)
 						CAIRN_NOTRANS, 3, 3, 6, bad[i],
 						a, 6, b, 3, c, 3),
 				 CAIRN_EINVAL);
+	/* k = 0 divides by anything: only the limit refuses these */
+	assert_int_equal(cairn_gemm_seg(s->ref, CAIRN_NOTRANS, CAIRN_NOTRANS, 3,
+					3, 0, CAIRN_GEMM_MAX_SEGS + 1, a, 1, b,
+					3, c, 3),
+			 CAIRN_EINVAL);
+	assert_int_equal(cairn_gemm_seg(s->ref, CAIRN_NOTRANS, CAIRN_NOTRANS, 3,
+					3, 0, CAIRN_GEMM_MAX_SEGS, a, 1, b, 3,
+					c, 3),
+			 0);
 	assert_int_equal(cairn_gemm_seg(NULL, CAIRN_NOTRANS, CAIRN_NOTRANS, 3,
 					3, 6, 2, a, 6, b, 3, c, 3),
 			 CAIRN_EINVAL);

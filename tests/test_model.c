@@ -78,7 +78,7 @@ static void random_batch(float *x, int32_t *y, int64_t rows, int64_t in,
 
 struct state {
 	cairn_backend *ref;
-	struct cairn_test_config cfg[8];
+	struct cairn_test_config cfg[12];
 	int ncfg;
 	cairn_backend *cpu2; /* cpu, 2 threads, default ISA (one of cfg) */
 	cairn_backend *nogs; /* cpu, 2 threads, no cairn_gemm_seg (one of cfg) */

@@ -1,7 +1,9 @@
 /* cairn: background commits (include/cairn/task.h, "background commits").
  *
- * A committer owns a second backend of the model's kind and device, a
- * snapshot of the three state tensors on it and their leaf digests.
+ * A committer owns three more backends of the model's kind and device, one
+ * per state tensor (on CUDA, three streams: the tensors' hashes run side
+ * by side, each about as long as one 64 KiB chunk's BLAKE2b), a snapshot
+ * of its tensor on each, and the tensor's leaf digests.
  * cairn_committer_start() waits for the model's backend (its last step
  * must be done before the copy), copies the tensors into the snapshot and
  * queues their chunk hashes on the committer's backend; on CUDA that
@@ -23,7 +25,7 @@
 #define NTENSORS 3
 
 struct cairn_committer {
-	cairn_backend *be;          /* owned: same kind and device */
+	cairn_backend *be[NTENSORS]; /* owned: same kind and device */
 	int64_t n;                  /* floats per tensor */
 	float *snap[NTENSORS];      /* be memory: params, m, v */
 	void *dleaves[NTENSORS];    /* be memory: their leaf digests */
@@ -41,7 +43,7 @@ int cairn_committer_open(cairn_backend *be, int64_t nparams,
 	cairn_backend_opts opts;
 	struct cairn_committer *c = NULL;
 	size_t bytes, lbytes;
-	int rc;
+	int rc = 0;
 
 	if (!be || !out || nparams < 1 ||
 	    (uint64_t)nparams > SIZE_MAX / sizeof(float))
@@ -55,11 +57,14 @@ int cairn_committer_open(cairn_backend *be, int64_t nparams,
 	memset(&opts, 0, sizeof opts);
 	opts.threads = 1;
 	opts.device = cairn_backend_device(be);
-	rc = cairn_backend_open(cairn_backend_get_kind(be), &opts, &c->be);
 	for (int i = 0; i < NTENSORS && !rc; i++) {
-		rc = cairn_buf_alloc(c->be, bytes, (void **)&c->snap[i]);
+		rc = cairn_backend_open(cairn_backend_get_kind(be), &opts,
+					&c->be[i]);
 		if (!rc)
-			rc = cairn_buf_alloc(c->be, lbytes, &c->dleaves[i]);
+			rc = cairn_buf_alloc(c->be[i], bytes,
+					     (void **)&c->snap[i]);
+		if (!rc)
+			rc = cairn_buf_alloc(c->be[i], lbytes, &c->dleaves[i]);
 	}
 	if (!rc) {
 		c->leaves = malloc(lbytes);
@@ -78,13 +83,13 @@ void cairn_committer_close(cairn_committer *c)
 {
 	if (!c)
 		return;
-	if (c->be) {
-		(void)cairn_backend_sync(c->be);
-		for (int i = 0; i < NTENSORS; i++) {
-			cairn_buf_free(c->be, c->snap[i]);
-			cairn_buf_free(c->be, c->dleaves[i]);
-		}
-		cairn_backend_close(c->be);
+	for (int i = 0; i < NTENSORS; i++) {
+		if (!c->be[i])
+			continue;
+		(void)cairn_backend_sync(c->be[i]);
+		cairn_buf_free(c->be[i], c->snap[i]);
+		cairn_buf_free(c->be[i], c->dleaves[i]);
+		cairn_backend_close(c->be[i]);
 	}
 	free(c->leaves);
 	free(c);
@@ -98,8 +103,8 @@ int cairn__committer_fits(const cairn_committer *c, cairn_model *m)
 		return CAIRN_EINVAL;
 	mb = cairn_model_backend(m);
 	if (cairn_model_param_count(m) != c->n ||
-	    cairn_backend_get_kind(mb) != cairn_backend_get_kind(c->be) ||
-	    cairn_backend_device(mb) != cairn_backend_device(c->be))
+	    cairn_backend_get_kind(mb) != cairn_backend_get_kind(c->be[0]) ||
+	    cairn_backend_device(mb) != cairn_backend_device(c->be[0]))
 		return CAIRN_EINVAL;
 	return 0;
 }
@@ -120,13 +125,14 @@ int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 	bytes = (size_t)c->n * sizeof(float);
 	rc = cairn_backend_sync(mb); /* the last step is done */
 	for (int i = 0; i < NTENSORS && !rc; i++)
-		rc = cairn_buf_copy(c->be, c->snap[i],
+		rc = cairn_buf_copy(c->be[i], c->snap[i],
 				    cairn_model_buffer(m, state_bufs[i]), bytes);
 	for (int i = 0; i < NTENSORS && !rc; i++)
-		rc = cairn__tensor_leaves_start(c->be, c->snap[i], bytes,
+		rc = cairn__tensor_leaves_start(c->be[i], c->snap[i], bytes,
 						c->dleaves[i]);
 	if (rc) {
-		(void)cairn_backend_sync(c->be);
+		for (int i = 0; i < NTENSORS; i++)
+			(void)cairn_backend_sync(c->be[i]);
 		return rc;
 	}
 	c->st.step = t;
@@ -155,7 +161,7 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 	roots[2] = st->v;
 	bytes = (size_t)c->n * sizeof(float);
 	for (int i = 0; i < NTENSORS && !rc; i++)
-		rc = cairn__tensor_root_finish(c->be, c->dleaves[i], bytes,
+		rc = cairn__tensor_root_finish(c->be[i], c->dleaves[i], bytes,
 					       c->leaves, roots[i]);
 	if (!rc)
 		*had = 1;
@@ -166,6 +172,7 @@ void cairn__committer_drop(cairn_committer *c)
 {
 	if (!c || !c->pending)
 		return;
-	(void)cairn_backend_sync(c->be);
+	for (int i = 0; i < NTENSORS; i++)
+		(void)cairn_backend_sync(c->be[i]);
 	c->pending = 0;
 }

@@ -133,16 +133,17 @@ typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
  * 0.8 ms of dependent 64-bit operations), and that is many training
  * steps.  A committer hides it behind training: at a checkpoint it waits
  * for the model's backend, copies the parameters, m and v into its own
- * snapshot on a second backend of the same kind and device (its own CUDA
- * stream), queues their chunk hashes there and returns; the roots are
+ * snapshots on three more backends of the same kind and device (three
+ * CUDA streams, so the three tensors hash side by side), queues their
+ * chunk hashes there and returns; the roots are
  * collected at the next checkpoint or the task's end.  They are the roots
  * cairn_task_commit_state gives, byte for byte.  One committer serves one
  * task at a time; it owns its backend and buffers (three tensors of
  * nparams floats, about 22 MB for the reference model). */
 typedef struct cairn_committer cairn_committer;
 
-/* Opens a committer for models of nparams parameters on be (a second
- * backend of be's kind and device is opened; cpu: one thread). */
+/* Opens a committer for models of nparams parameters on be (three more
+ * backends of be's kind and device are opened; cpu: one thread each). */
 int cairn_committer_open(cairn_backend *be, int64_t nparams,
 			 cairn_committer **out);
 void cairn_committer_close(cairn_committer *c);

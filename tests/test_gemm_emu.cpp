@@ -17,6 +17,7 @@
  * Inputs are fresh random numbers each run (seed printed; set
  * CAIRN_TEST_SEED=0x... to replay).  C++ (C++20) because gemm.cu is. */
 #define CAIRN_CUDA_EMU 1
+#include "emu/emu_names.h" /* libcairn may hold the real ones */
 #include "../kernels/cuda/gemm.cu"
 
 #include <algorithm>
@@ -95,10 +96,13 @@ static void run_case(cairn_backend *ref, const emu_case &c)
 	float *cp = c0.data() + 4 + c.off;
 	void *ra = NULL, *rb = NULL, *rc = NULL;
 	struct cairn_op op;
-	struct cairn_cuda_ctx ctx = {132, c.shape, NULL};
+	struct cairn_cuda_ctx ctx;
 	char what[200];
 	int rv;
 
+	memset(&ctx, 0, sizeof ctx);
+	ctx.sm_count = 132; /* an H100's */
+	ctx.gemm_shape = c.shape;
 	snprintf(what, sizeof what,
 	         "shape %s %c%c m=%" PRId64 " n=%" PRId64 " k=%" PRId64
 	         " segs=%" PRId64 " acc=%d pad=%d off=%d special=%d",
@@ -154,6 +158,8 @@ static void run_case(cairn_backend *ref, const emu_case &c)
 	cairn_emu_mats[1] = cairn_emu_mat{bp, brows, bcols, ldb};
 	cairn_emu_bad_loads = 0;
 	rv = cairn__cuda_gemm(&ctx, &op);
+	cairn_emu_mats[0] = cairn_emu_mat{};
+	cairn_emu_mats[1] = cairn_emu_mat{};
 	if (rv)
 		fail_msg("%s: %s", what, cairn_strerror(rv));
 	if (cairn_emu_bad_loads)

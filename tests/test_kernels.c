@@ -3,6 +3,9 @@
  *   test_kernels --backend cpu    cpu backend: AVX2 (when the CPU has it)
  *                                 and portable kernels, 1, 2 and 8 threads
  *   test_kernels --backend cuda   the GPU; exits 77 (skipped) without one
+ *   test_kernels --backend emu    the cuda backend's kernels run on the host
+ *                                 (tests/emu; built when a C++ compiler is
+ *                                 there, else exits 77)
  *
  * Inputs are fresh random numbers each run (seed printed; set
  * CAIRN_TEST_SEED=0x... to replay), with NaN, infinities, signed zeros and
@@ -26,6 +29,9 @@
 #include "cairn/error.h"
 #include "cairn/kernels.h"
 #include "cairn/log.h"
+#ifdef CAIRN_TEST_EMU
+#include "emu/backend_emu.h"
+#endif
 
 /* ---- random inputs --------------------------------------------------- */
 
@@ -237,6 +243,16 @@ static int setup(void **state)
 
 	if (!s || cairn_backend_open(CAIRN_BACKEND_REF, NULL, &s->ref))
 		return -1;
+#ifdef CAIRN_TEST_EMU
+	if (!strcmp(g_backend, "emu")) {
+		struct cairn_test_config *c = &s->cfg[s->ncfg];
+		if (cairn_test_emu_backend_open(&c->be))
+			return -1;
+		snprintf(c->name, sizeof c->name, "%s",
+			 cairn_backend_describe(c->be));
+		s->ncfg++;
+	} else
+#endif
 	if (!strcmp(g_backend, "cuda")) {
 		/* the launcher's pick, then every GEMM block shape forced
 		 * (kernels/cuda/gemm.cuh): each must give ref's bits */
@@ -303,7 +319,7 @@ static int run_gemm(cairn_backend *be, void *const *p, const struct tcase *c)
  * segments with sum_n.  Such cases are skipped on cuda. */
 static int seg_skip(int64_t k, int64_t segs)
 {
-	return segs > 1 && (k / segs) % 8 && !strcmp(g_backend, "cuda");
+	return segs > 1 && (k / segs) % 8 && strcmp(g_backend, "cpu");
 }
 
 /* segs > 0: cairn_gemm_seg (accumulate unused); 0: cairn_gemm. */
@@ -592,7 +608,7 @@ static void test_gemm_seg_args(void **state)
 	assert_int_equal(cairn_gemm_seg(s->ref, CAIRN_TRANS, CAIRN_TRANS, 3, 3,
 					6, 2, a, 3, b, 6, c, 3),
 			 CAIRN_ENOTSUP);
-	for (int k = 0; k < s->ncfg && !strcmp(g_backend, "cuda"); k++) {
+	for (int k = 0; k < s->ncfg && strcmp(g_backend, "cpu"); k++) {
 		void *p[3] = {0};
 		for (int i = 0; i < 3; i++)
 			assert_int_equal(cairn_buf_alloc(s->cfg[k].be, 64,
@@ -1195,6 +1211,12 @@ int main(int argc, char **argv)
 			printf("SKIP: no usable CUDA device: %s\n", why);
 			return 77;
 		}
+	} else if (!strcmp(g_backend, "emu")) {
+#ifndef CAIRN_TEST_EMU
+		printf("SKIP: built without the emulated backend (no C++ "
+		       "compiler)\n");
+		return 77;
+#endif
 	} else if (strcmp(g_backend, "cpu")) {
 		fprintf(stderr, "test_kernels: unknown backend '%s'\n",
 			g_backend);

@@ -19,7 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef CAIRN_CUDA_EMU
+/* tests/emu: the CUDA subset kernels/cuda uses, on the host, so that the
+ * kernels' own source runs against ref in CI (test_kernels --backend emu) */
+#include "cuda_emu.h"
+#else
 #include <cuda_runtime.h>
+#endif
 
 #include "backend_impl.h"
 #include "cairn/error.h"
@@ -38,6 +44,23 @@ struct cairn_cuda_ctx {
 	                      * grown on demand, NULL until first use */
 	size_t scratch_bytes;
 };
+
+/* A kernel launch on stream st: kernel<<<grid, block, 0, st>>>(args...).
+ * CAIRN_CUDA_LAUNCH_SYNC is for kernels that use __syncthreads: on a GPU
+ * the two are the same; the host emulation (CAIRN_CUDA_EMU) runs a plain
+ * launch's threads one after another and a SYNC launch's as one host
+ * thread each, and refuses __syncthreads in a plain launch. */
+#ifdef CAIRN_CUDA_EMU
+#define CAIRN_CUDA_LAUNCH(kernel, grid, block, st, ...)                       \
+	cairn__emu_launch_seq((grid), (block), (st),                          \
+	                      [&] { kernel(__VA_ARGS__); })
+#define CAIRN_CUDA_LAUNCH_SYNC(kernel, grid, block, st, ...)                  \
+	cairn__emu_launch((grid), (block), (st), [&] { kernel(__VA_ARGS__); })
+#else
+#define CAIRN_CUDA_LAUNCH(kernel, grid, block, st, ...)                       \
+	kernel<<<(grid), (block), 0, (st)>>>(__VA_ARGS__)
+#define CAIRN_CUDA_LAUNCH_SYNC CAIRN_CUDA_LAUNCH
+#endif
 
 /* Threads per block of the elementwise kernels. */
 #define CAIRN_CUDA_THREADS 256

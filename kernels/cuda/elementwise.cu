@@ -91,8 +91,9 @@ static int ew_bias_add(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 	grid.y =
 	    (unsigned int)(rows < EW_MAX_ROW_BLOCKS ? rows : EW_MAX_ROW_BLOCKS);
 	grid.z = 1;
-	ew_bias_add_kernel<<<grid, CAIRN_CUDA_THREADS, 0, ctx->stream>>>(
-	    rows, cols, op->u.bias.x, op->u.bias.bias, op->u.bias.y);
+	CAIRN_CUDA_LAUNCH(ew_bias_add_kernel, grid, CAIRN_CUDA_THREADS,
+	                  ctx->stream, rows, cols, op->u.bias.x,
+	                  op->u.bias.bias, op->u.bias.y);
 	return CAIRN_CUDA_CHECK_LAUNCH("ew_bias_add_kernel");
 }
 
@@ -103,9 +104,10 @@ static int ew_bias_grad(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 
 	if (cols <= 0)
 		return 0;
-	ew_bias_grad_kernel<<<cairn__cuda_blocks(cols, CAIRN_CUDA_THREADS),
-	                      CAIRN_CUDA_THREADS, 0, ctx->stream>>>(
-	    op->u.bias.rows, cols, op->u.bias.x, op->u.bias.y);
+	CAIRN_CUDA_LAUNCH(ew_bias_grad_kernel,
+	                  cairn__cuda_blocks(cols, CAIRN_CUDA_THREADS),
+	                  CAIRN_CUDA_THREADS, ctx->stream, op->u.bias.rows,
+	                  cols, op->u.bias.x, op->u.bias.y);
 	return CAIRN_CUDA_CHECK_LAUNCH("ew_bias_grad_kernel");
 }
 
@@ -117,9 +119,10 @@ static int ew_act(struct cairn_cuda_ctx *ctx, const struct cairn_op *op,
 
 	if (n <= 0)
 		return 0;
-	ew_act_kernel<KIND>
-	    <<<cairn__cuda_blocks(n, CAIRN_CUDA_THREADS), CAIRN_CUDA_THREADS, 0,
-	       ctx->stream>>>(n, op->u.act.x, op->u.act.dy, op->u.act.y);
+	CAIRN_CUDA_LAUNCH(ew_act_kernel<KIND>,
+	                  cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
+	                  CAIRN_CUDA_THREADS, ctx->stream, n, op->u.act.x,
+	                  op->u.act.dy, op->u.act.y);
 	return cairn__cuda_check(cudaGetLastError(), name, __FILE__, __LINE__);
 }
 
@@ -148,16 +151,18 @@ int cairn__cuda_elementwise(struct cairn_cuda_ctx *ctx,
 	case CAIRN_OP_SUB:
 		if (n <= 0)
 			return 0;
-		ew_sub_kernel<<<cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
-		                CAIRN_CUDA_THREADS, 0, ctx->stream>>>(
-		    n, op->u.vec.a, op->u.vec.b, op->u.vec.out);
+		CAIRN_CUDA_LAUNCH(ew_sub_kernel,
+		                  cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
+		                  CAIRN_CUDA_THREADS, ctx->stream, n,
+		                  op->u.vec.a, op->u.vec.b, op->u.vec.out);
 		return CAIRN_CUDA_CHECK_LAUNCH("ew_sub_kernel");
 	case CAIRN_OP_SCALE:
 		if (n <= 0)
 			return 0;
-		ew_scale_kernel<<<cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
-		                  CAIRN_CUDA_THREADS, 0, ctx->stream>>>(
-		    n, op->u.vec.a, op->u.vec.s, op->u.vec.out);
+		CAIRN_CUDA_LAUNCH(ew_scale_kernel,
+		                  cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
+		                  CAIRN_CUDA_THREADS, ctx->stream, n,
+		                  op->u.vec.a, op->u.vec.s, op->u.vec.out);
 		return CAIRN_CUDA_CHECK_LAUNCH("ew_scale_kernel");
 	default:
 		return CAIRN_ENOTSUP;

@@ -46,11 +46,7 @@
  * under round-to-nearest, including x = +0, -0, inf and NaN).  So the
  * padding adds no operation to the chain: k needs no tail loop.  Outputs
  * outside C are computed from padding and never stored. */
-#ifdef CAIRN_CUDA_EMU
-#include "cuda_emu.h" /* tests/emu: runs this file on the host */
-#else
 #include "gemm.cuh"
-#endif
 #include "hd.h"
 
 #define GEMM_BK 8      /* k per shared-memory stage */
@@ -679,15 +675,8 @@ static int gemm_launch(const struct cairn_op *op, cudaStream_t st)
 	} else {
 		return CAIRN_ENOTSUP; /* TT: supports_op says no */
 	}
-#ifdef CAIRN_CUDA_EMU
-	(void)st;
-	(void)name;
-	cairn__emu_launch(grid, S::THREADS, [&] { k(g); });
-	return 0;
-#else
-	k<<<grid, S::THREADS, 0, st>>>(g);
+	CAIRN_CUDA_LAUNCH_SYNC(k, grid, S::THREADS, st, g);
 	return cairn__cuda_check(cudaGetLastError(), name, __FILE__, __LINE__);
-#endif
 }
 
 int cairn__cuda_gemm(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)

@@ -48,9 +48,9 @@ int cairn__cuda_hash(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 		return CAIRN_ENOTSUP;
 	nchunks = cairn__hash_nchunks(op->u.hash.bytes, op->u.hash.chunk_bytes);
 	memcpy(header.b, op->u.hash.header, sizeof header.b);
-	hash_chunks_kernel<<<cairn__cuda_blocks(nchunks, HASH_THREADS),
-	                     HASH_THREADS, 0, ctx->stream>>>(
-	    op->u.hash.data, op->u.hash.bytes, op->u.hash.chunk_bytes, nchunks,
-	    header, op->u.hash.out);
+	CAIRN_CUDA_LAUNCH(
+	    hash_chunks_kernel, cairn__cuda_blocks(nchunks, HASH_THREADS),
+	    HASH_THREADS, ctx->stream, op->u.hash.data, op->u.hash.bytes,
+	    op->u.hash.chunk_bytes, nchunks, header, op->u.hash.out);
 	return CAIRN_CUDA_CHECK_LAUNCH("hash_chunks_kernel");
 }

@@ -104,9 +104,10 @@ static int opt_sum_n(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 	    dsrc, op->u.sum_n.src, bytes, cudaMemcpyHostToDevice, ctx->stream));
 	if (rc)
 		return rc;
-	opt_sum_n_kernel<<<cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
-	                   CAIRN_CUDA_THREADS, 0, ctx->stream>>>(
-	    n, count, (const float *const *)dsrc, op->u.sum_n.dst);
+	CAIRN_CUDA_LAUNCH(opt_sum_n_kernel,
+	                  cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
+	                  CAIRN_CUDA_THREADS, ctx->stream, n, count,
+	                  (const float *const *)dsrc, op->u.sum_n.dst);
 	return CAIRN_CUDA_CHECK_LAUNCH("opt_sum_n_kernel");
 }
 
@@ -117,33 +118,36 @@ int cairn__cuda_optim(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 		const int64_t n = op->u.adamw.n;
 		if (n <= 0)
 			return 0;
-		opt_adamw_kernel<<<cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
-		                   CAIRN_CUDA_THREADS, 0, ctx->stream>>>(
-		    n, op->u.adamw.param, op->u.adamw.grad, op->u.adamw.m,
-		    op->u.adamw.v, op->u.adamw.lr, op->u.adamw.beta1,
-		    op->u.adamw.beta2, op->u.adamw.one_minus_beta1,
-		    op->u.adamw.one_minus_beta2, op->u.adamw.decay,
-		    op->u.adamw.bc1, op->u.adamw.bc2, op->u.adamw.eps);
+		CAIRN_CUDA_LAUNCH(
+		    opt_adamw_kernel, cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
+		    CAIRN_CUDA_THREADS, ctx->stream, n, op->u.adamw.param,
+		    op->u.adamw.grad, op->u.adamw.m, op->u.adamw.v,
+		    op->u.adamw.lr, op->u.adamw.beta1, op->u.adamw.beta2,
+		    op->u.adamw.one_minus_beta1, op->u.adamw.one_minus_beta2,
+		    op->u.adamw.decay, op->u.adamw.bc1, op->u.adamw.bc2,
+		    op->u.adamw.eps);
 		return CAIRN_CUDA_CHECK_LAUNCH("opt_adamw_kernel");
 	}
 	case CAIRN_OP_NESTEROV: {
 		const int64_t n = op->u.nesterov.n;
 		if (n <= 0)
 			return 0;
-		opt_nesterov_kernel<<<cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
-		                      CAIRN_CUDA_THREADS, 0, ctx->stream>>>(
-		    n, op->u.nesterov.param, op->u.nesterov.grad,
-		    op->u.nesterov.buf, op->u.nesterov.lr,
-		    op->u.nesterov.momentum);
+		CAIRN_CUDA_LAUNCH(opt_nesterov_kernel,
+		                  cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
+		                  CAIRN_CUDA_THREADS, ctx->stream, n,
+		                  op->u.nesterov.param, op->u.nesterov.grad,
+		                  op->u.nesterov.buf, op->u.nesterov.lr,
+		                  op->u.nesterov.momentum);
 		return CAIRN_CUDA_CHECK_LAUNCH("opt_nesterov_kernel");
 	}
 	case CAIRN_OP_SUM_N:
 		return opt_sum_n(ctx, op);
 	case CAIRN_OP_SUM:
 		/* n == 0 still writes out[0] = +0.0f, as the reference. */
-		opt_sum_kernel<<<1, OPT_SUM_THREADS, 0, ctx->stream>>>(
-		    op->u.vec.n > 0 ? op->u.vec.n : 0, op->u.vec.a,
-		    op->u.vec.out);
+		CAIRN_CUDA_LAUNCH_SYNC(opt_sum_kernel, 1, OPT_SUM_THREADS,
+		                       ctx->stream,
+		                       op->u.vec.n > 0 ? op->u.vec.n : 0,
+		                       op->u.vec.a, op->u.vec.out);
 		return CAIRN_CUDA_CHECK_LAUNCH("opt_sum_kernel");
 	default:
 		return CAIRN_ENOTSUP;

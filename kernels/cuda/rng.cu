@@ -45,18 +45,18 @@ int cairn__cuda_fill(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 	blocks = cairn__cuda_blocks(groups, CAIRN_CUDA_THREADS);
 	switch (op->kind) {
 	case CAIRN_OP_FILL_UNIFORM:
-		rng_fill_kernel<false>
-		    <<<blocks, CAIRN_CUDA_THREADS, 0, ctx->stream>>>(
-		        n, groups, op->u.fill.key, op->u.fill.stream,
-		        op->u.fill.offset, op->u.fill.p0, op->u.fill.p1,
-		        op->u.fill.out);
+		CAIRN_CUDA_LAUNCH(rng_fill_kernel<false>, blocks,
+		                  CAIRN_CUDA_THREADS, ctx->stream, n, groups,
+		                  op->u.fill.key, op->u.fill.stream,
+		                  op->u.fill.offset, op->u.fill.p0,
+		                  op->u.fill.p1, op->u.fill.out);
 		return CAIRN_CUDA_CHECK_LAUNCH("rng_fill_kernel<uniform>");
 	case CAIRN_OP_FILL_NORMAL:
-		rng_fill_kernel<true>
-		    <<<blocks, CAIRN_CUDA_THREADS, 0, ctx->stream>>>(
-		        n, groups, op->u.fill.key, op->u.fill.stream,
-		        op->u.fill.offset, op->u.fill.p0, op->u.fill.p1,
-		        op->u.fill.out);
+		CAIRN_CUDA_LAUNCH(rng_fill_kernel<true>, blocks,
+		                  CAIRN_CUDA_THREADS, ctx->stream, n, groups,
+		                  op->u.fill.key, op->u.fill.stream,
+		                  op->u.fill.offset, op->u.fill.p0,
+		                  op->u.fill.p1, op->u.fill.out);
 		return CAIRN_CUDA_CHECK_LAUNCH("rng_fill_kernel<normal>");
 	default:
 		return CAIRN_ENOTSUP;

@@ -47,17 +47,18 @@ int cairn__cuda_xent(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 		return 0;
 	switch (op->kind) {
 	case CAIRN_OP_XENT_FWD:
-		xent_fwd_kernel<<<cairn__cuda_blocks(rows, XENT_FWD_THREADS),
-		                  XENT_FWD_THREADS, 0, ctx->stream>>>(
-		    rows, classes, op->u.xent.in, op->u.xent.labels,
-		    op->u.xent.out, op->u.xent.loss);
+		CAIRN_CUDA_LAUNCH(
+		    xent_fwd_kernel, cairn__cuda_blocks(rows, XENT_FWD_THREADS),
+		    XENT_FWD_THREADS, ctx->stream, rows, classes, op->u.xent.in,
+		    op->u.xent.labels, op->u.xent.out, op->u.xent.loss);
 		return CAIRN_CUDA_CHECK_LAUNCH("xent_fwd_kernel");
 	case CAIRN_OP_XENT_BWD:
-		xent_bwd_kernel<<<cairn__cuda_blocks(rows * classes,
-		                                     CAIRN_CUDA_THREADS),
-		                  CAIRN_CUDA_THREADS, 0, ctx->stream>>>(
-		    rows, classes, op->u.xent.in, op->u.xent.labels,
-		    op->u.xent.scale, op->u.xent.out);
+		CAIRN_CUDA_LAUNCH(
+		    xent_bwd_kernel,
+		    cairn__cuda_blocks(rows * classes, CAIRN_CUDA_THREADS),
+		    CAIRN_CUDA_THREADS, ctx->stream, rows, classes,
+		    op->u.xent.in, op->u.xent.labels, op->u.xent.scale,
+		    op->u.xent.out);
 		return CAIRN_CUDA_CHECK_LAUNCH("xent_bwd_kernel");
 	default:
 		return CAIRN_ENOTSUP;

@@ -1,20 +1,26 @@
-/* cairn: a host emulation of the CUDA subset kernels/cuda/gemm.cu uses, so
- * that the GEMM kernel's own source runs and is checked bit for bit on a
- * machine without a GPU (tests/test_gemm_emu.cpp).
+/* cairn: a host emulation of the CUDA subset kernels/cuda uses, so that
+ * the kernels' own source runs and is checked bit for bit on a machine
+ * without a GPU (tests/test_gemm_emu.cpp; test_kernels --backend emu,
+ * through tests/emu/backend_emu.cpp).
  *
- * gemm.cu includes this instead of its CUDA headers when CAIRN_CUDA_EMU is
- * defined, and is then compiled as host C++ (C++20, for std::barrier).
- * A launch runs the grid's blocks one after another; a block is one
- * std::thread per CUDA thread, __syncthreads() a std::barrier, and
- * __shared__ a function-local static (one per kernel instantiation,
- * shared by the threads of the running block).  __ldg checks that every
- * global load of A or B falls inside the stored matrices (the kernel's
- * promise: padding is never read) and that float4 loads are aligned.
+ * kernels/cuda/cuda_common.cuh includes this instead of <cuda_runtime.h>
+ * when CAIRN_CUDA_EMU is defined, and the .cu files are then compiled as
+ * host C++ (C++20, for std::barrier).  A launch runs the grid's blocks one
+ * after another.  CAIRN_CUDA_LAUNCH_SYNC (kernels with __syncthreads) runs
+ * a block as one std::thread per CUDA thread, __syncthreads being a
+ * std::barrier; CAIRN_CUDA_LAUNCH runs a block's threads one after
+ * another on the calling thread, and a __syncthreads there is reported as
+ * a bug in the launch (the kernel needs the SYNC launch).  __shared__ is a
+ * function-local static (one per kernel instantiation, shared by the
+ * threads of the running block).  __ldg checks, when the test has named
+ * the matrices a kernel may read (cairn_emu_mats), that every load falls
+ * inside them (the GEMM's promise: padding is never read), and that a
+ * float4 load is aligned.  Runtime calls are plain host memory operations.
  *
- * It checks what a kernel computes and which elements it reads, not how
- * fast it is, and not races between threads beyond what a barrier orders
- * (the host threads run in any order between barriers, which does catch
- * a missing barrier often, not always). */
+ * It checks what the kernels compute and which elements they read, not
+ * how fast they are, and not races beyond what a barrier orders (the host
+ * threads run in any order between barriers, which does catch a missing
+ * barrier often, not always). */
 #ifndef CAIRN_CUDA_EMU_H
 #define CAIRN_CUDA_EMU_H
 
@@ -27,9 +33,6 @@
 #include <cstring>
 #include <thread>
 #include <vector>
-
-#include "backend_impl.h"
-#include "cairn/error.h"
 
 #define __global__
 #define __device__
@@ -61,20 +64,54 @@ inline float4 make_float4(float a, float b, float c, float d)
 	return float4{a, b, c, d};
 }
 
+/* ---- the runtime subset ---------------------------------------------- */
+
 typedef void *cudaStream_t;
-
-/* The fields of the CUDA backend's context that gemm.cu reads. */
-struct cairn_cuda_ctx {
-	int sm_count;
-	int gemm_shape;
-	cudaStream_t stream;
+enum cudaError_t { cudaSuccess = 0, cudaErrorMemoryAllocation = 2 };
+enum cudaMemcpyKind {
+	cudaMemcpyHostToHost = 0,
+	cudaMemcpyHostToDevice = 1,
+	cudaMemcpyDeviceToHost = 2,
+	cudaMemcpyDeviceToDevice = 3
 };
+inline cudaError_t cudaGetLastError(void) { return cudaSuccess; }
+inline const char *cudaGetErrorString(cudaError_t e)
+{
+	return e == cudaSuccess ? "no error" : "emulated error";
+}
+inline const char *cudaGetErrorName(cudaError_t e)
+{
+	return e == cudaSuccess ? "cudaSuccess" : "cudaErrorUnknown";
+}
+/* Device memory is host memory here: the copy is done at once. */
+inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes,
+                                   cudaMemcpyKind kind, cudaStream_t st)
+{
+	(void)kind;
+	(void)st;
+	memmove(dst, src, bytes);
+	return cudaSuccess;
+}
 
-inline std::barrier<> *cairn_emu_bar;
-inline void __syncthreads(void) { cairn_emu_bar->arrive_and_wait(); }
+/* ---- barriers and launches ------------------------------------------- */
 
-/* The matrices a kernel may read with __ldg (set by the test before a
- * launch): base, rows, columns and leading dimension, as stored. */
+inline std::barrier<> *cairn_emu_bar; /* NULL: a plain (sequential) block */
+inline int cairn_emu_bad_syncs;
+inline void __syncthreads(void)
+{
+	if (cairn_emu_bar) {
+		cairn_emu_bar->arrive_and_wait();
+		return;
+	}
+	if (cairn_emu_bad_syncs++ == 0)
+		fprintf(stderr, "emu: __syncthreads in a kernel launched with "
+		                "CAIRN_CUDA_LAUNCH: it needs "
+		                "CAIRN_CUDA_LAUNCH_SYNC\n");
+}
+
+/* The matrices a kernel may read with __ldg (set by a test before a
+ * launch; none named: any address): base, rows, columns and leading
+ * dimension, as stored. */
 struct cairn_emu_mat {
 	const float *base;
 	int64_t rows, cols, ld;
@@ -84,15 +121,17 @@ inline int cairn_emu_bad_loads;
 
 inline void cairn_emu_check(const float *p)
 {
+	int named = 0;
 	for (const cairn_emu_mat &m : cairn_emu_mats) {
 		int64_t off;
 		if (!m.base)
 			continue;
+		named = 1;
 		off = p - m.base;
 		if (off >= 0 && off < m.rows * m.ld && off % m.ld < m.cols)
 			return;
 	}
-	if (cairn_emu_bad_loads++ == 0)
+	if (named && cairn_emu_bad_loads++ == 0)
 		fprintf(stderr, "emu: a load outside A and B at %p\n",
 		        (const void *)p);
 }
@@ -117,26 +156,52 @@ inline float4 __ldg(const float4 *p)
 	return *p;
 }
 
-/* Runs f as a grid of blocks of `threads` threads. */
+/* Runs f as a grid of blocks of `threads` threads, a host thread each. */
 template <class F>
-void cairn__emu_launch(dim3 grid, unsigned int threads, F f)
+void cairn__emu_launch(dim3 grid, unsigned int threads, cudaStream_t st,
+                       F f)
 {
+	(void)st;
 	gridDim = grid;
 	blockDim = dim3(threads);
-	for (unsigned int by = 0; by < grid.y; by++)
-		for (unsigned int bx = 0; bx < grid.x; bx++) {
-			std::barrier<> bar((std::ptrdiff_t)threads);
-			std::vector<std::thread> ts;
-			blockIdx = cairn_emu_uint3{bx, by, 0};
-			cairn_emu_bar = &bar;
-			for (unsigned int t = 0; t < threads; t++)
-				ts.emplace_back([&f, t] {
+	for (unsigned int bz = 0; bz < grid.z; bz++)
+		for (unsigned int by = 0; by < grid.y; by++)
+			for (unsigned int bx = 0; bx < grid.x; bx++) {
+				std::barrier<> bar((std::ptrdiff_t)threads);
+				std::vector<std::thread> ts;
+				blockIdx = cairn_emu_uint3{bx, by, bz};
+				cairn_emu_bar = &bar;
+				for (unsigned int t = 0; t < threads; t++)
+					ts.emplace_back([&f, t] {
+						threadIdx =
+						    cairn_emu_uint3{t, 0, 0};
+						f();
+					});
+				for (std::thread &th : ts)
+					th.join();
+				cairn_emu_bar = NULL;
+			}
+}
+
+/* Runs f as a grid of blocks whose threads run one after another (kernels
+ * without __syncthreads). */
+template <class F>
+void cairn__emu_launch_seq(dim3 grid, unsigned int threads, cudaStream_t st,
+                           F f)
+{
+	(void)st;
+	gridDim = grid;
+	blockDim = dim3(threads);
+	cairn_emu_bar = NULL;
+	for (unsigned int bz = 0; bz < grid.z; bz++)
+		for (unsigned int by = 0; by < grid.y; by++)
+			for (unsigned int bx = 0; bx < grid.x; bx++) {
+				blockIdx = cairn_emu_uint3{bx, by, bz};
+				for (unsigned int t = 0; t < threads; t++) {
 					threadIdx = cairn_emu_uint3{t, 0, 0};
 					f();
-				});
-			for (std::thread &th : ts)
-				th.join();
-		}
+				}
+			}
 }
 
 #endif

@@ -1,0 +1,163 @@
+/* cairn: the CUDA backend's kernels, run on the host (tests/emu/cuda_emu.h)
+ * behind a backend of their own, so that test_kernels --backend emu holds
+ * every CUDA kernel's source to ref, bit for bit, on machines without a
+ * GPU.  The op routing and supports_op mirror kernels/cuda/backend_cuda.cu;
+ * memory is host memory; the "device" is an H100's 132 multiprocessors
+ * (which decides the GEMM's block shapes).  For tests only. */
+#define CAIRN_CUDA_EMU 1
+#include "emu_names.h" /* libcairn may hold the real ones (CUDA builds) */
+#include "../../kernels/cuda/elementwise.cu"
+#include "../../kernels/cuda/gemm.cu"
+#include "../../kernels/cuda/hash.cu"
+#include "../../kernels/cuda/optim.cu"
+#include "../../kernels/cuda/rng.cu"
+#include "../../kernels/cuda/xent.cu"
+
+#include "backend_emu.h"
+
+/* What backend_cuda.cu provides to the kernels' files. */
+int cairn__cuda_enter(struct cairn_cuda_ctx *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+int cairn__cuda_scratch(struct cairn_cuda_ctx *ctx, size_t bytes, void **out)
+{
+	if (bytes > ctx->scratch_bytes) {
+		void *p = realloc(ctx->scratch, bytes);
+		if (!p)
+			return CAIRN_ENOMEM;
+		ctx->scratch = p;
+		ctx->scratch_bytes = bytes;
+	}
+	*out = ctx->scratch;
+	return 0;
+}
+
+static int emu_buf_alloc(struct cairn_backend *be, size_t bytes, void **out)
+{
+	(void)be;
+	*out = aligned_alloc(256, (bytes + 255) / 256 * 256);
+	return *out ? 0 : CAIRN_ENOMEM;
+}
+
+static void emu_buf_free(struct cairn_backend *be, void *buf)
+{
+	(void)be;
+	free(buf);
+}
+
+static int emu_copy(struct cairn_backend *be, void *dst, const void *src,
+                    size_t bytes)
+{
+	(void)be;
+	memmove(dst, src, bytes);
+	return 0;
+}
+
+/* As cuda_supports_op. */
+static int emu_supports_op(struct cairn_backend *be, const struct cairn_op *op)
+{
+	(void)be;
+	if (op->kind == CAIRN_OP_GEMM)
+		return !(op->u.gemm.ta == CAIRN_TRANS &&
+		         op->u.gemm.tb == CAIRN_TRANS) &&
+		       (op->u.gemm.segs == 1 ||
+		        (op->u.gemm.k / op->u.gemm.segs) % 8 == 0);
+	return (int)op->kind >= 0 && op->kind < CAIRN_OP_COUNT;
+}
+
+static int emu_op_route(struct cairn_cuda_ctx *ctx, const struct cairn_op *op);
+
+/* As cuda_op_run; a __syncthreads in a plain launch or a misaligned float4
+ * load the emulation saw fails the op. */
+static int emu_op_run(struct cairn_backend *be, const struct cairn_op *op)
+{
+	int rc;
+
+	cairn_emu_bad_syncs = 0;
+	cairn_emu_bad_loads = 0;
+	rc = emu_op_route((struct cairn_cuda_ctx *)be->ctx, op);
+	if (!rc && (cairn_emu_bad_syncs || cairn_emu_bad_loads))
+		rc = CAIRN_EDEVICE;
+	return rc;
+}
+
+static int emu_op_route(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
+{
+	switch (op->kind) {
+	case CAIRN_OP_GEMM:
+		return cairn__cuda_gemm(ctx, op);
+	case CAIRN_OP_BIAS_ADD:
+	case CAIRN_OP_BIAS_GRAD:
+	case CAIRN_OP_RELU:
+	case CAIRN_OP_RELU_BWD:
+	case CAIRN_OP_GELU:
+	case CAIRN_OP_GELU_BWD:
+	case CAIRN_OP_SUB:
+	case CAIRN_OP_SCALE:
+		return cairn__cuda_elementwise(ctx, op);
+	case CAIRN_OP_XENT_FWD:
+	case CAIRN_OP_XENT_BWD:
+		return cairn__cuda_xent(ctx, op);
+	case CAIRN_OP_ADAMW:
+	case CAIRN_OP_NESTEROV:
+	case CAIRN_OP_SUM_N:
+	case CAIRN_OP_SUM:
+		return cairn__cuda_optim(ctx, op);
+	case CAIRN_OP_FILL_UNIFORM:
+	case CAIRN_OP_FILL_NORMAL:
+		return cairn__cuda_fill(ctx, op);
+	case CAIRN_OP_HASH_CHUNKS:
+		return cairn__cuda_hash(ctx, op);
+	default:
+		return CAIRN_ENOTSUP;
+	}
+}
+
+static void emu_free(struct cairn_backend *be)
+{
+	struct cairn_cuda_ctx *ctx = (struct cairn_cuda_ctx *)be->ctx;
+
+	if (ctx)
+		free(ctx->scratch);
+	free(ctx);
+}
+
+static const struct cairn_backend_i emu_iface = {
+    /* .name        = */ "cuda-emu",
+    /* .free        = */ emu_free,
+    /* .buf_alloc   = */ emu_buf_alloc,
+    /* .buf_free    = */ emu_buf_free,
+    /* .buf_write   = */ emu_copy,
+    /* .buf_read    = */ emu_copy,
+    /* .buf_copy    = */ emu_copy,
+    /* .sync        = */ NULL,
+    /* .supports_op = */ emu_supports_op,
+    /* .op_run      = */ emu_op_run,
+};
+
+extern "C" int cairn_test_emu_backend_open(cairn_backend **out)
+{
+	struct cairn_backend *be;
+	struct cairn_cuda_ctx *ctx;
+
+	be = (struct cairn_backend *)calloc(1, sizeof *be);
+	ctx = (struct cairn_cuda_ctx *)calloc(1, sizeof *ctx);
+	if (!be || !ctx) {
+		free(be);
+		free(ctx);
+		return CAIRN_ENOMEM;
+	}
+	ctx->sm_count = 132;
+	ctx->gemm_shape = -1;
+	be->iface = &emu_iface;
+	be->kind = CAIRN_BACKEND_CUDA;
+	be->threads = 1;
+	be->ctx = ctx;
+	snprintf(be->desc, sizeof be->desc,
+	         "the cuda backend's kernels on the host (emulated, 132 SMs)");
+	*out = be;
+	return 0;
+}

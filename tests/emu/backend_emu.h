@@ -1,0 +1,19 @@
+/* cairn: the emulated CUDA backend for tests (backend_emu.cpp). */
+#ifndef CAIRN_TEST_BACKEND_EMU_H
+#define CAIRN_TEST_BACKEND_EMU_H
+
+#include "cairn/kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Opens a backend that runs kernels/cuda's kernels on the host; freed by
+ * cairn_backend_close().  0 or CAIRN_ENOMEM. */
+int cairn_test_emu_backend_open(cairn_backend **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -156,31 +156,41 @@ inline float4 __ldg(const float4 *p)
 	return *p;
 }
 
-/* Runs f as a grid of blocks of `threads` threads, a host thread each. */
+/* Runs f as a grid of blocks of `threads` threads, a host thread each:
+ * the threads are made once per launch and go through the blocks in step
+ * (thread 0 names the next block between two barriers; a kernel's own
+ * __syncthreads use the same barrier, which is why every thread of a block
+ * must reach the same number of them, as on a GPU). */
 template <class F>
 void cairn__emu_launch(dim3 grid, unsigned int threads, cudaStream_t st,
                        F f)
 {
+	const uint64_t nblocks = (uint64_t)grid.x * grid.y * grid.z;
+	std::barrier<> bar((std::ptrdiff_t)threads);
+	std::vector<std::thread> ts;
+
 	(void)st;
 	gridDim = grid;
 	blockDim = dim3(threads);
-	for (unsigned int bz = 0; bz < grid.z; bz++)
-		for (unsigned int by = 0; by < grid.y; by++)
-			for (unsigned int bx = 0; bx < grid.x; bx++) {
-				std::barrier<> bar((std::ptrdiff_t)threads);
-				std::vector<std::thread> ts;
-				blockIdx = cairn_emu_uint3{bx, by, bz};
-				cairn_emu_bar = &bar;
-				for (unsigned int t = 0; t < threads; t++)
-					ts.emplace_back([&f, t] {
-						threadIdx =
-						    cairn_emu_uint3{t, 0, 0};
-						f();
-					});
-				for (std::thread &th : ts)
-					th.join();
-				cairn_emu_bar = NULL;
+	cairn_emu_bar = &bar;
+	for (unsigned int t = 0; t < threads; t++)
+		ts.emplace_back([&f, &bar, grid, nblocks, t] {
+			threadIdx = cairn_emu_uint3{t, 0, 0};
+			for (uint64_t b = 0; b < nblocks; b++) {
+				if (t == 0)
+					blockIdx = cairn_emu_uint3{
+					    (unsigned int)(b % grid.x),
+					    (unsigned int)(b / grid.x % grid.y),
+					    (unsigned int)(b / grid.x /
+					                   grid.y)};
+				bar.arrive_and_wait(); /* blockIdx is set */
+				f();
+				bar.arrive_and_wait(); /* the block is done */
 			}
+		});
+	for (std::thread &th : ts)
+		th.join();
+	cairn_emu_bar = NULL;
 }
 
 /* Runs f as a grid of blocks whose threads run one after another (kernels

@@ -17,12 +17,8 @@
 #include <string.h>
 
 #include "cuda_common.cuh"
-#include "elementwise.cuh"
 #include "gemm.cuh"
-#include "hash.cuh"
-#include "optim.cuh"
-#include "rng.cuh"
-#include "xent.cuh"
+#include "route.cuh"
 
 /* Oldest compute capability this build has code for (sm_80, 86, 89, 90 and
  * compute_90 PTX; CMakeLists.txt sets the list). */
@@ -280,15 +276,7 @@ static int cuda_sync(struct cairn_backend *be)
 static int cuda_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 {
 	(void)be;
-	/* k-segments (cairn_gemm_seg) only in whole k-tiles of the kernel
-	 * (8); otherwise CAIRN_ENOTSUP and the model adds the segments with
-	 * sum_n. */
-	if (op->kind == CAIRN_OP_GEMM)
-		return !(op->u.gemm.ta == CAIRN_TRANS &&
-		         op->u.gemm.tb == CAIRN_TRANS) &&
-		       (op->u.gemm.segs == 1 ||
-		        (op->u.gemm.k / op->u.gemm.segs) % 8 == 0);
-	return (int)op->kind >= 0 && op->kind < CAIRN_OP_COUNT;
+	return cairn__cuda_op_supported(op);
 }
 
 static int cuda_op_run(struct cairn_backend *be, const struct cairn_op *op)
@@ -296,36 +284,7 @@ static int cuda_op_run(struct cairn_backend *be, const struct cairn_op *op)
 	struct cairn_cuda_ctx *ctx = cuda_ctx(be);
 	int rc = cairn__cuda_enter(ctx);
 
-	if (rc)
-		return rc;
-	switch (op->kind) {
-	case CAIRN_OP_GEMM:
-		return cairn__cuda_gemm(ctx, op);
-	case CAIRN_OP_BIAS_ADD:
-	case CAIRN_OP_BIAS_GRAD:
-	case CAIRN_OP_RELU:
-	case CAIRN_OP_RELU_BWD:
-	case CAIRN_OP_GELU:
-	case CAIRN_OP_GELU_BWD:
-	case CAIRN_OP_SUB:
-	case CAIRN_OP_SCALE:
-		return cairn__cuda_elementwise(ctx, op);
-	case CAIRN_OP_XENT_FWD:
-	case CAIRN_OP_XENT_BWD:
-		return cairn__cuda_xent(ctx, op);
-	case CAIRN_OP_ADAMW:
-	case CAIRN_OP_NESTEROV:
-	case CAIRN_OP_SUM_N:
-	case CAIRN_OP_SUM:
-		return cairn__cuda_optim(ctx, op);
-	case CAIRN_OP_FILL_UNIFORM:
-	case CAIRN_OP_FILL_NORMAL:
-		return cairn__cuda_fill(ctx, op);
-	case CAIRN_OP_HASH_CHUNKS:
-		return cairn__cuda_hash(ctx, op);
-	default:
-		return CAIRN_ENOTSUP;
-	}
+	return rc ? rc : cairn__cuda_op_route(ctx, op);
 }
 
 /* ---- life cycle ------------------------------------------------------ */

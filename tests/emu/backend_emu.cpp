@@ -1,7 +1,8 @@
 /* cairn: the CUDA backend's kernels, run on the host (tests/emu/cuda_emu.h)
  * behind a backend of their own, so that test_kernels --backend emu holds
  * every CUDA kernel's source to ref, bit for bit, on machines without a
- * GPU.  The op routing and supports_op mirror kernels/cuda/backend_cuda.cu;
+ * GPU.  The op routing and supports_op are kernels/cuda/route.cuh's, as
+ * in backend_cuda.cu;
  * memory is host memory; the "device" is an H100's 132 multiprocessors
  * (which decides the GEMM's block shapes).  For tests only. */
 #define CAIRN_CUDA_EMU 1
@@ -12,6 +13,7 @@
 #include "../../kernels/cuda/optim.cu"
 #include "../../kernels/cuda/rng.cu"
 #include "../../kernels/cuda/xent.cu"
+#include "../../kernels/cuda/route.cuh"
 
 #include "backend_emu.h"
 
@@ -56,19 +58,11 @@ static int emu_copy(struct cairn_backend *be, void *dst, const void *src,
 	return 0;
 }
 
-/* As cuda_supports_op. */
 static int emu_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 {
 	(void)be;
-	if (op->kind == CAIRN_OP_GEMM)
-		return !(op->u.gemm.ta == CAIRN_TRANS &&
-		         op->u.gemm.tb == CAIRN_TRANS) &&
-		       (op->u.gemm.segs == 1 ||
-		        (op->u.gemm.k / op->u.gemm.segs) % 8 == 0);
-	return (int)op->kind >= 0 && op->kind < CAIRN_OP_COUNT;
+	return cairn__cuda_op_supported(op);
 }
-
-static int emu_op_route(struct cairn_cuda_ctx *ctx, const struct cairn_op *op);
 
 /* As cuda_op_run; a __syncthreads in a plain launch or a misaligned float4
  * load the emulation saw fails the op. */
@@ -78,42 +72,10 @@ static int emu_op_run(struct cairn_backend *be, const struct cairn_op *op)
 
 	cairn_emu_bad_syncs = 0;
 	cairn_emu_bad_loads = 0;
-	rc = emu_op_route((struct cairn_cuda_ctx *)be->ctx, op);
+	rc = cairn__cuda_op_route((struct cairn_cuda_ctx *)be->ctx, op);
 	if (!rc && (cairn_emu_bad_syncs || cairn_emu_bad_loads))
 		rc = CAIRN_EDEVICE;
 	return rc;
-}
-
-static int emu_op_route(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
-{
-	switch (op->kind) {
-	case CAIRN_OP_GEMM:
-		return cairn__cuda_gemm(ctx, op);
-	case CAIRN_OP_BIAS_ADD:
-	case CAIRN_OP_BIAS_GRAD:
-	case CAIRN_OP_RELU:
-	case CAIRN_OP_RELU_BWD:
-	case CAIRN_OP_GELU:
-	case CAIRN_OP_GELU_BWD:
-	case CAIRN_OP_SUB:
-	case CAIRN_OP_SCALE:
-		return cairn__cuda_elementwise(ctx, op);
-	case CAIRN_OP_XENT_FWD:
-	case CAIRN_OP_XENT_BWD:
-		return cairn__cuda_xent(ctx, op);
-	case CAIRN_OP_ADAMW:
-	case CAIRN_OP_NESTEROV:
-	case CAIRN_OP_SUM_N:
-	case CAIRN_OP_SUM:
-		return cairn__cuda_optim(ctx, op);
-	case CAIRN_OP_FILL_UNIFORM:
-	case CAIRN_OP_FILL_NORMAL:
-		return cairn__cuda_fill(ctx, op);
-	case CAIRN_OP_HASH_CHUNKS:
-		return cairn__cuda_hash(ctx, op);
-	default:
-		return CAIRN_ENOTSUP;
-	}
 }
 
 static void emu_free(struct cairn_backend *be)

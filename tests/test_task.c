@@ -4,8 +4,10 @@
  *   decode, any changed byte either refused or a different task id.
  * - A task's trace (state roots, losses, trace root, final parameters)
  *   is the same on ref and on the cpu backend with 1, 2 and 3 threads and
- *   both ISAs, and across repeated runs; with --backend cuda (label gpu;
- *   77 = skipped without a GPU), the same on the GPU as on ref.
+ *   both ISAs, across repeated runs, with background commits, and on the
+ *   cuda backend's kernels run on the host (tests/emu); with --backend
+ *   cuda (label gpu; 77 = skipped without a GPU), the same on the GPU as
+ *   on ref, committed both ways.
  * - Re-running a segment from a checkpoint's state (cairn_task_replay, the
  *   auditor's path) ends at the state root the trace committed.
  * - Wrong data or wrong W_r are refused before any step.

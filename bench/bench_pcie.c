@@ -44,12 +44,10 @@
 #include <unistd.h>
 
 #include <hwloc.h>
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/lsan_interface.h>
-#endif
 
 #include "bench.h"
 #include "cairn/error.h"
+#include "cairn/info.h"
 
 #define PCIE_DEFAULT_MIB 256
 #define PCIE_MAX_MIB 65536
@@ -182,8 +180,8 @@ static int pcie_parse(int argc, char **argv, struct pcie_args *p)
 
 /* The topology with I/O discovery (the PCI objects that give a GPU's
  * locality); without it when that fails.  NULL when hwloc cannot load any.
- * hwloc's PCI plugin leaves about 1 KiB allocated after the topology is
- * destroyed, so LeakSanitizer does not track the load (as worker/info.c). */
+ * (cairn_info_hwloc_load: LeakSanitizer does not track hwloc's PCI
+ * plugin's load). */
 static hwloc_topology_t pcie_topology(void)
 {
 	hwloc_topology_t topo = NULL;
@@ -195,13 +193,7 @@ static hwloc_topology_t pcie_topology(void)
 		if (io)
 			hwloc_topology_set_io_types_filter(
 			    topo, HWLOC_TYPE_FILTER_KEEP_IMPORTANT);
-#ifdef __SANITIZE_ADDRESS__
-		__lsan_disable();
-#endif
-		r = hwloc_topology_load(topo);
-#ifdef __SANITIZE_ADDRESS__
-		__lsan_enable();
-#endif
+		r = cairn_info_hwloc_load(topo);
 		if (!r)
 			return topo;
 		hwloc_topology_destroy(topo);

@@ -29,6 +29,7 @@
 #include "cairn/error.h"
 #include "cairn/kernels.h"
 #include "cairn/log.h"
+#include "cuda/info_cuda.h"
 
 enum { BP_H2D, BP_REF_H2D, BP_D2H, BP_REF_D2H, BP_KINDS };
 
@@ -85,15 +86,8 @@ extern "C" int cairn__bench_pcie_devices(struct cairn_bench_pcie_gpu *gpus,
 			return CAIRN_EDEVICE;
 		}
 		snprintf(g->name, sizeof g->name, "%s", prop.name);
-		e = cudaDeviceGetPCIBusId(g->pci_bus_id,
-		                          (int)sizeof g->pci_bus_id, d);
-		if (e != cudaSuccess) {
-			/* the properties carry the same address */
-			snprintf(g->pci_bus_id, sizeof g->pci_bus_id,
-			         "%04x:%02x:%02x.0", prop.pciDomainID,
-			         prop.pciBusID, prop.pciDeviceID);
-			cudaGetLastError();
-		}
+		cairn__cuda_pci_bus_id(d, &prop, g->pci_bus_id,
+		                       sizeof g->pci_bus_id);
 		/* The driver's own view of the nearest host node: a fallback
 		 * for when hwloc cannot see the GPU's PCI object. */
 		e = cudaDeviceGetAttribute(&numa, cudaDevAttrHostNumaId, d);

@@ -29,9 +29,6 @@
 #include "cairn/error.h"
 #include "cairn/kernels.h"
 #include "cairn/log.h"
-#ifdef CAIRN_TEST_EMU
-#include "emu/backend_emu.h"
-#endif
 
 /* ---- random inputs --------------------------------------------------- */
 
@@ -245,11 +242,8 @@ static int setup(void **state)
 		return -1;
 #ifdef CAIRN_TEST_EMU
 	if (!strcmp(g_backend, "emu")) {
-		struct cairn_test_config *c = &s->cfg[s->ncfg];
-		if (cairn_test_emu_backend_open(&c->be))
+		if (cairn_test_emu_config_open(&s->cfg[s->ncfg]))
 			return -1;
-		snprintf(c->name, sizeof c->name, "%s",
-			 cairn_backend_describe(c->be));
 		s->ncfg++;
 	} else
 #endif
@@ -322,6 +316,16 @@ static int seg_skip(int64_t k, int64_t segs)
 	return segs > 1 && (k / segs) % 8 && strcmp(g_backend, "cpu");
 }
 
+/* A gemm case's integer arguments, as run_gemm reads them. */
+static void gemm_args_set(struct tcase *c, int ta, int tb, int64_t m,
+			  int64_t n, int64_t k, int64_t lda, int64_t ldb,
+			  int64_t ldc, int64_t segs)
+{
+	const int64_t v[9] = {ta, tb, m, n, k, lda, ldb, ldc, segs};
+
+	memcpy(c->i, v, sizeof v);
+}
+
 /* segs > 0: cairn_gemm_seg (accumulate unused); 0: cairn_gemm. */
 static void gemm_case_segs(struct state *s, int ta, int tb, int64_t m,
 			   int64_t n, int64_t k, int accumulate, int pad,
@@ -348,15 +352,7 @@ static void gemm_case_segs(struct state *s, int ta, int tb, int64_t m,
 	tc_floats(&c, arows * lda + 1, 0, 1.0f, special);
 	tc_floats(&c, brows * ldb + 1, 0, 1.0f, special);
 	tc_floats(&c, m * ldc + 1, 1, 4.0f, special);
-	c.i[0] = ta;
-	c.i[1] = tb;
-	c.i[2] = m;
-	c.i[3] = n;
-	c.i[4] = k;
-	c.i[5] = lda;
-	c.i[6] = ldb;
-	c.i[7] = ldc;
-	c.i[8] = segs;
+	gemm_args_set(&c, ta, tb, m, n, k, lda, ldb, ldc, segs);
 	c.f[0] = (float)accumulate;
 	check_case(s, &c);
 }
@@ -546,15 +542,8 @@ static void test_gemm_seg_is_sum_of_parts(void **state)
 			tc_floats(&c, m * n, 1, 1.0f, 0);
 			for (int64_t i = 0; i < segs; i++)
 				tc_floats(&c, m * n, 0, 1.0f, 0);
-			c.i[0] = CAIRN_TRANS;
-			c.i[1] = CAIRN_NOTRANS;
-			c.i[2] = m;
-			c.i[3] = n;
-			c.i[4] = k;
-			c.i[5] = m;
-			c.i[6] = n;
-			c.i[7] = n;
-			c.i[8] = segs;
+			gemm_args_set(&c, CAIRN_TRANS, CAIRN_NOTRANS, m, n, k,
+				      m, n, n, segs);
 			rc = run_on(be, &c, parts);
 			if (rc)
 				fail_msg("%s on %s: %s", c.what,

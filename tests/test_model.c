@@ -40,9 +40,6 @@
 #include "cairn/kernels.h"
 #include "cairn/log.h"
 #include "cairn/model.h"
-#ifdef CAIRN_TEST_EMU
-#include "emu/backend_emu.h"
-#endif
 #include "philox.h"
 
 /* ---- random inputs --------------------------------------------------- */
@@ -134,13 +131,9 @@ static int setup(void **state)
 	}
 #ifdef CAIRN_TEST_EMU
 	{ /* the cuda backend's kernels, run on the host (tests/emu) */
-		struct cairn_test_config *c = &s->cfg[s->ncfg];
-		if (cairn_test_emu_backend_open(&c->be))
+		if (cairn_test_emu_config_open(&s->cfg[s->ncfg]))
 			return -1;
-		snprintf(c->name, sizeof c->name, "%s",
-		         cairn_backend_describe(c->be));
-		s->emu = c->be;
-		s->ncfg++;
+		s->emu = s->cfg[s->ncfg++].be;
 	}
 #endif
 	if (cairn_cuda_probe(why, sizeof why) > 0 &&

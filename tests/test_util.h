@@ -96,4 +96,20 @@ static inline int cairn_test_config_open(struct cairn_test_config *c,
 	return 0;
 }
 
+#ifdef CAIRN_TEST_EMU
+#include "emu/backend_emu.h"
+
+/* The cuda backend's kernels run on the host (tests/emu) as a
+ * configuration; its name is the backend's description. */
+static inline int cairn_test_emu_config_open(struct cairn_test_config *c)
+{
+	int rc = cairn_test_emu_backend_open(&c->be);
+
+	if (rc)
+		return rc;
+	snprintf(c->name, sizeof c->name, "%s", cairn_backend_describe(c->be));
+	return 0;
+}
+#endif
+
 #endif

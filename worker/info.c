@@ -132,11 +132,7 @@ static void info_cpu(hwloc_topology_t topo, struct cairn_info_cpu *cpu)
 	info_cache(topo, HWLOC_OBJ_L3CACHE, &cpu->l3);
 }
 
-/* hwloc_topology_load.  hwloc's PCI plugin (libpciaccess) leaves about
- * 1 KiB allocated after the topology is destroyed; under AddressSanitizer
- * (CAIRN_SANITIZE) LeakSanitizer would fail every run on it, so what the
- * load allocates is not tracked there. */
-static int info_load(hwloc_topology_t topo)
+int cairn_info_hwloc_load(struct hwloc_topology *topo)
 {
 	int r;
 
@@ -170,7 +166,7 @@ static int info_topology(struct cairn_info *info, hwloc_topology_t *out,
 		             strerror(errno));
 		io = 0;
 	}
-	if (info_load(topo) == 0)
+	if (cairn_info_hwloc_load(topo) == 0)
 		goto done;
 	if (!io)
 		goto fail;
@@ -181,7 +177,7 @@ static int info_topology(struct cairn_info *info, hwloc_topology_t *out,
 	hwloc_topology_destroy(topo);
 	topo = NULL;
 	io = 0;
-	if (hwloc_topology_init(&topo) != 0 || info_load(topo) != 0)
+	if (hwloc_topology_init(&topo) != 0 || cairn_info_hwloc_load(topo) != 0)
 		goto fail;
 done:
 	if (io && hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PCI_DEVICE) == 0)

@@ -11,6 +11,17 @@
 #include "cairn/kernels.h"
 #include "info_cuda.h"
 
+void cairn__cuda_pci_bus_id(int dev, const struct cudaDeviceProp *prop,
+                            char *out, size_t len)
+{
+	if (cudaDeviceGetPCIBusId(out, (int)len, dev) == cudaSuccess)
+		return;
+	/* The properties carry the same address. */
+	snprintf(out, len, "%04x:%02x:%02x.0", prop->pciDomainID,
+	         prop->pciBusID, prop->pciDeviceID);
+	cudaGetLastError();
+}
+
 /* The runtime's UUID in nvidia-smi's form, "GPU-xxxxxxxx-xxxx-...". */
 static void info_cuda_uuid(const cudaUUID_t *u, char *buf, size_t len)
 {
@@ -69,15 +80,8 @@ extern "C" int cairn__cuda_info(struct cairn_info_gpu *gpus, int max,
 		g->sm_count = prop.multiProcessorCount;
 		g->cc_major = prop.major;
 		g->cc_minor = prop.minor;
-		err = cudaDeviceGetPCIBusId(g->pci_bus_id,
-		                            (int)sizeof g->pci_bus_id, dev);
-		if (err != cudaSuccess) {
-			/* The properties carry the same address. */
-			snprintf(g->pci_bus_id, sizeof g->pci_bus_id,
-			         "%04x:%02x:%02x.0", prop.pciDomainID,
-			         prop.pciBusID, prop.pciDeviceID);
-			cudaGetLastError();
-		}
+		cairn__cuda_pci_bus_id(dev, &prop, g->pci_bus_id,
+		                       sizeof g->pci_bus_id);
 	}
 	return count;
 }

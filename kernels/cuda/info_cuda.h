@@ -22,6 +22,13 @@ extern "C" {
 int cairn__cuda_info(struct cairn_info_gpu *gpus, int max, int *runtime,
                      int *driver, char *why, size_t why_len);
 
+/* Device dev's PCI bus id ("0000:41:00.0") into out[0..len): the
+ * runtime's, or when it cannot say, the same address from prop (dev's
+ * cudaDeviceProp). */
+struct cudaDeviceProp;
+void cairn__cuda_pci_bus_id(int dev, const struct cudaDeviceProp *prop,
+                            char *out, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "backend_impl.h"
+#include "comm.h"
 #include "fpenv.h"
 #include "cairn/error.h"
 #include "cairn/log.h"
@@ -38,6 +39,13 @@ int cairn__cuda_probe(char *why, size_t why_len)
 	if (why && why_len)
 		snprintf(why, why_len, "this cairn was built without CUDA");
 	return 0;
+}
+
+int cairn__backend_stream(const struct cairn_backend *be, void **out)
+{
+	(void)be;
+	(void)out;
+	return CAIRN_ENOTSUP;
 }
 #endif
 

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "comm.h"
 #include "fpenv.h"
 #include "cairn/error.h"
 #include "cairn/model.h"
@@ -78,7 +79,10 @@ struct cairn_model {
 	struct cairn_model *rep[CAIRN_MODEL_MAX_DEVICES];
 	float **slots;
 	int nslots;
-	float *host_grad, *host_rows;
+	/* Replica 0 only: the transport between the replicas (owned) and
+	 * room for a step's moves, G - 1 + max_micro (owned). */
+	cairn__comm *comm;
+	struct cairn__move *moves;
 };
 
 void cairn_mlp_spec_reference(cairn_mlp_spec *spec)
@@ -262,8 +266,8 @@ void cairn_model_free(cairn_model *m)
 	}
 	for (int d = 1; d < m->nrep; d++)
 		cairn_model_free(m->rep[d]);
-	free(m->host_grad);
-	free(m->host_rows);
+	cairn__comm_close(m->comm);
+	free(m->moves);
 	free(m->host_logits);
 	free(m);
 }
@@ -316,10 +320,10 @@ int cairn_model_create_multi(cairn_backend *const *bes, int nbe,
 		rc = alloc_slots(m->rep[d],
 		                 d ? (max_micro + nbe - 1) / nbe : max_micro);
 	if (!rc) {
-		m->host_grad = malloc((size_t)m->nparams * sizeof(float));
-		m->host_rows = malloc((size_t)max_batch * sizeof(float));
-		if (!m->host_grad || !m->host_rows)
-			rc = CAIRN_ENOMEM;
+		m->moves = calloc((size_t)(nbe - 1 + max_micro),
+		                  sizeof *m->moves);
+		rc = m->moves ? cairn__comm_open(bes, nbe, &m->comm)
+		              : CAIRN_ENOMEM;
 	}
 	if (rc) {
 		cairn_model_free(m);
@@ -332,6 +336,20 @@ int cairn_model_create_multi(cairn_backend *const *bes, int nbe,
 int cairn_model_devices(const cairn_model *m)
 {
 	return m ? m->nrep : 0;
+}
+
+const char *cairn_model_transport(const cairn_model *m)
+{
+	return m && m->comm ? cairn__comm_desc(m->comm) : "";
+}
+
+int cairn__model_set_comm(cairn_model *m, cairn__comm *c)
+{
+	if (!m || !c || !m->comm || cairn__comm_size(c) != m->nrep)
+		return CAIRN_EINVAL;
+	cairn__comm_close(m->comm);
+	m->comm = c;
+	return 0;
 }
 
 /* ---- accessors and host copies ---------------------------------------- */
@@ -641,17 +659,20 @@ int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
  * (model.h, "devices"): device d takes micro-batches i0 = d*M/G ..
  * i1 = (d+1)*M/G - 1, that is rows i0*k .. i1*k + k - 1, computes them with
  * dZ scaled by 1/B of the whole batch, and leaves each micro-batch's
- * gradient in its own slot.  The host gathers the slots and the per-row
- * losses on device 0 (the transport: host copies; NCCL would move the
- * same bytes), which adds the M gradients with one sum_n in micro-batch
+ * gradient in its own slot.  One batch of moves (comm.h: NCCL, or host
+ * memory) brings every other device's row losses and gradient slots to
+ * device 0, which adds the M gradients with one sum_n in micro-batch
  * order and the B row losses with one cairn_sum, exactly as a single
- * device does; the summed gradient then goes back to every replica. */
+ * device does; a second batch takes the summed gradient back to every
+ * replica.  With NCCL no device waits for the host until the loss read. */
 static int shared_fb(struct cairn_model *m, int64_t batch, int micro,
                      const float *x, const int32_t *y, float *loss)
 {
 	const int g = m->nrep;
 	const int64_t k = batch / micro, in = m->dim[0];
 	const size_t gbytes = (size_t)m->nparams * sizeof(float);
+	struct cairn__move *mv = m->moves;
+	int nmv = 0;
 	float s = 0.0f;
 	int rc = 0;
 
@@ -672,40 +693,38 @@ static int shared_fb(struct cairn_model *m, int64_t batch, int micro,
 			                    r->labels, r->ws + r->probs_off,
 			                    r->ws + r->loss_off);
 		if (!rc)
-			rc = cairn_buf_read(r->be, m->host_rows + r0,
-			                    r->ws + r->loss_off,
-			                    (size_t)nr * sizeof(float));
-		if (!rc)
 			rc = backward(r, nr, i1 - i0, 1.0f / (float)batch,
 			              d ? r->slots : m->slots + i0);
-		/* Device d's micro-batch gradients to device 0's slots. */
-		for (int i = i0; d && i < i1 && !rc; i++) {
-			rc = cairn_buf_read(r->be, m->host_grad,
-			                    r->slots[i - i0], gbytes);
-			if (!rc)
-				rc = cairn_buf_write(m->be, m->slots[i],
-				                     m->host_grad, gbytes);
-		}
+		if (rc || d == 0)
+			continue;
+		/* Device d's row losses and micro-batch gradients to
+		 * device 0's rows and slots. */
+		mv[nmv++] = (struct cairn__move){d, 0, r->ws + r->loss_off,
+		                                 m->ws + m->loss_off + r0,
+		                                 (size_t)nr * sizeof(float)};
+		for (int i = i0; i < i1; i++)
+			mv[nmv++] = (struct cairn__move){d, 0, r->slots[i - i0],
+			                                 m->slots[i], gbytes};
 	}
+	if (!rc)
+		rc = cairn__comm_move(m->comm, mv, nmv);
 	if (!rc)
 		rc = cairn_sum_n(m->be, m->nparams, micro,
 		                 (const float *const *)m->slots,
 		                 m->buf[CAIRN_MODEL_GRADS]);
 	if (!rc)
-		rc = cairn_buf_write(m->be, m->ws + m->loss_off, m->host_rows,
-		                     (size_t)batch * sizeof(float));
-	if (!rc)
 		rc = cairn_sum(m->be, batch, m->ws + m->loss_off,
 		               m->ws + m->sum_off);
+	/* The summed gradient to every replica. */
+	for (int d = 1; d < g; d++)
+		mv[d - 1] = (struct cairn__move){0, d,
+		                                 m->buf[CAIRN_MODEL_GRADS],
+		                                 m->rep[d]->buf[CAIRN_MODEL_GRADS],
+		                                 gbytes};
+	if (!rc)
+		rc = cairn__comm_move(m->comm, mv, g - 1);
 	if (!rc)
 		rc = cairn_buf_read(m->be, &s, m->ws + m->sum_off, sizeof s);
-	if (!rc && g > 1)
-		rc = cairn_buf_read(m->be, m->host_grad,
-		                    m->buf[CAIRN_MODEL_GRADS], gbytes);
-	for (int d = 1; d < g && !rc; d++)
-		rc = cairn_buf_write(m->rep[d]->be,
-		                     m->rep[d]->buf[CAIRN_MODEL_GRADS],
-		                     m->host_grad, gbytes);
 	if (!rc && loss) {
 		unsigned csr = cairn__fp_enter(); /* host float math: the profile */
 		*loss = s / (float)batch;

@@ -564,6 +564,10 @@ int cairn_cmd_train(int argc, char **argv)
 		nopen > 1 ? " (each step shared by the GPUs named)" : "",
 		cairn_backend_describe(be),
 		o.rounds, o.tasks, o.inner, o.batch);
+	if (nopen > 1)
+		fprintf(lines, "cairn train: gradients move between the %d GPUs "
+			"with %s\n",
+			nopen, cairn_model_transport(m));
 	memset(&prog, 0, sizeof prog);
 	prog.tty = isatty(2);
 	prog.rounds = o.rounds;
@@ -705,11 +709,13 @@ int cairn_cmd_train(int argc, char **argv)
 			       "\"threads\":%d,\"seed\":%" PRIu64 ","
 			       "\"rounds\":%lld,\"tasks\":%lld,"
 			       "\"inner_steps\":%lld,\"checkpoint_every\":%lld,"
-			       "\"batch\":%lld,\"micro\":%lld,",
+			       "\"batch\":%lld,\"micro\":%lld,"
+			       "\"devices\":%d,\"transport\":\"%s\",",
 			       o.job, CAIRN_PROFILE_EXACT, cairn_backend_name(be),
 			       cairn_backend_describe(be),
 			       cairn_backend_threads(be), o.seed, o.rounds,
-			       o.tasks, o.inner, o.ckpt, o.batch, o.micro);
+			       o.tasks, o.inner, o.ckpt, o.batch, o.micro,
+			       cairn_model_devices(m), cairn_model_transport(m));
 			cairn_hash_to_hex(ds_root, hex);
 			printf("\"dataset_root\":\"%s\",", hex);
 			cairn_hash_to_hex(final_root, hex);

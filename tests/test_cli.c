@@ -371,6 +371,9 @@ static void test_train_same_root(void **state)
 			fail_msg("cairn %s: exit %d\n%s", args, rc, o);
 		json_hex(o, "final_model_root", got);
 		assert_true(json_has(o, "rounds", "2"));
+		/* one device: no transport */
+		assert_true(json_has(o, "devices", "1"));
+		assert_true(json_has(o, "transport", "\"\""));
 		assert_non_null(strstr(o, "\"samples_per_second\":"));
 		assert_non_null(strstr(o, "\"per_round\":[{\"round\":0,\"loss\":"));
 		assert_true(json_has(o, "commits",
@@ -443,6 +446,10 @@ static void test_train_errors(void **state)
 		int rc = run(SHORT_JOB " --test-samples 0 --gpus 0,1", &o);
 		if (!(rc == 0 || (rc == 1 && strstr(o, "GPU"))))
 			fail_msg("--gpus 0,1: exit %d:\n%s", rc, o);
+		if (rc == 0 && !json_has(o, "devices", "2"))
+			fail_msg("--gpus 0,1: no \"devices\":2 in:\n%s", o);
+		if (rc == 0 && !strstr(o, "gradients move between the 2 GPUs"))
+			fail_msg("--gpus 0,1: no transport line in:\n%s", o);
 		free(o);
 	}
 }

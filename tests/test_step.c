@@ -31,6 +31,7 @@
 #include <cmocka.h>
 
 #include "test_util.h"
+#include "fake_nccl.h"
 
 #include "cairn/error.h"
 #include "cairn/kernels.h"
@@ -451,13 +452,27 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 	got = malloc((size_t)n * sizeof *got);
 	assert_true(want && got);
 
-	for (int g = 2; g <= 5; g++) {
+	for (int run = 0; run < 8; run++) {
+		/* G = 2..5, with the host transport and with the NCCL one
+		 * (tests/fake_nccl.h: NCCL's rules, the bytes by memmove) */
+		const int g = 2 + run / 2, nccl = run % 2;
 		cairn_model *mm = NULL;
 		uint64_t seed = rnd();
 		assert_int_equal(cairn_model_create_multi(bes, g, spec, B, M,
 		                                          &mm),
 		                 0);
 		assert_int_equal(cairn_model_devices(mm), g);
+		assert_string_equal(cairn_model_transport(mm), "host memory");
+		if (nccl) {
+			cairn__comm *c = NULL;
+			memset(&fake_nccl, 0, sizeof fake_nccl);
+			assert_int_equal(cairn__comm_open_api(bes, g,
+			                                      &fake_nccl_api, &c),
+			                 0);
+			assert_int_equal(cairn__model_set_comm(mm, c), 0);
+			assert_string_equal(cairn_model_transport(mm),
+			                    "NCCL 2.21.5");
+		}
 		assert_int_equal(cairn_model_init(ref, seed), 0);
 		assert_int_equal(cairn_model_init(mm, seed), 0);
 		for (int t = 1; t <= 3; t++) {
@@ -477,8 +492,9 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 			                                  &l2),
 			                 0);
 			if (memcmp(&l1, &l2, 4))
-				fail_msg("G=%d M=%d step %d: loss %a vs %a", g,
-				         M, t, (double)l2, (double)l1);
+				fail_msg("G=%d M=%d %s step %d: loss %a vs %a",
+				         g, M, nccl ? "nccl" : "host", t,
+				         (double)l2, (double)l1);
 			for (int b = 0; b < CAIRN_MODEL_NBUFS; b++) {
 				char what[64];
 				assert_int_equal(cairn_model_read(
@@ -488,7 +504,8 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 				                     mm, (cairn_model_buf)b, got),
 				                 0);
 				snprintf(what, sizeof what,
-				         "G=%d M=%d step %d buffer %d", g, M, t, b);
+				         "G=%d M=%d %s step %d buffer %d", g, M,
+				         nccl ? "nccl" : "host", t, b);
 				fail_diff(what, want, got, n);
 			}
 		}
@@ -503,9 +520,14 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 			assert_int_equal(c1, c2);
 		}
 		cairn_model_free(mm);
+		if (nccl) {
+			/* two groups a step: to device 0 and back */
+			assert_int_equal(fake_nccl.groups, 2 * 3);
+			assert_int_equal(fake_nccl.live, 0);
+		}
 	}
-	printf("  %" PRId64 " rows in %d micro-batches on 2..5 devices: "
-	       "equal to one device\n",
+	printf("  %" PRId64 " rows in %d micro-batches on 2..5 devices, "
+	       "host and (imitated) NCCL transports: equal to one device\n",
 	       B, M);
 	cairn_model_free(ref);
 	for (int d = 0; d < 5; d++)
@@ -533,6 +555,7 @@ static void test_model_multi(void **state)
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
 	{
 		cairn_backend *two[2] = {be, NULL};
+		cairn__comm *c = NULL;
 		assert_int_equal(cairn_model_create_multi(two, 2, &a, 8, 2, &m),
 		                 CAIRN_EINVAL);
 		assert_null(m);
@@ -541,6 +564,11 @@ static void test_model_multi(void **state)
 		assert_int_equal(cairn_model_create_multi(two, 1, &a, 8, 2, &m),
 		                 0);
 		assert_int_equal(cairn_model_devices(m), 1);
+		assert_string_equal(cairn_model_transport(m), "");
+		/* no transport to replace on one device */
+		assert_int_equal(cairn__comm_open(two, 1, &c), 0);
+		assert_int_equal(cairn__model_set_comm(m, c), CAIRN_EINVAL);
+		cairn__comm_close(c);
 		cairn_model_free(m);
 	}
 	cairn_backend_close(be);

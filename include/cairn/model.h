@@ -170,10 +170,11 @@ int cairn_model_create(cairn_backend *be, const cairn_mlp_spec *spec,
  * micro-batch order and the B row losses with one cairn_sum: exactly the
  * operations of one device, so the bits do not depend on G (DESIGN.md
  * 2.7).  The summed gradient goes back to every device, and each applies
- * the same AdamW.  The bytes move through host memory in this version
- * (NCCL would move the same bytes).  Writes (cairn_model_write, _zero,
- * _init) go to every replica; reads, cairn_model_buffer, _backend and
- * evaluation use device 0. */
+ * the same AdamW.  The bytes move with NCCL when every backend is a
+ * distinct GPU and libnccl.so.2 loads (CAIRN_NCCL=0 in the environment
+ * says no), else through host memory: the same bytes either way.  Writes
+ * (cairn_model_write, _zero, _init) go to every replica; reads,
+ * cairn_model_buffer, _backend and evaluation use device 0. */
 #define CAIRN_MODEL_MAX_DEVICES 16
 
 /* A model on nbe backends (1..CAIRN_MODEL_MAX_DEVICES; bes[0] is device
@@ -185,6 +186,9 @@ int cairn_model_create_multi(cairn_backend *const *bes, int nbe,
                              int max_micro, cairn_model **out);
 /* How many devices the model lives on (1 for cairn_model_create). */
 int cairn_model_devices(const cairn_model *m);
+/* How the devices' bytes move, for people: "NCCL 2.18.3", "host memory",
+ * or "host memory (NCCL: why not)"; "" for a model on one device. */
+const char *cairn_model_transport(const cairn_model *m);
 
 /* Frees the model and its backend buffers; NULL is a no-op. */
 void cairn_model_free(cairn_model *m);

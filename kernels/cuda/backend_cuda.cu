@@ -19,6 +19,7 @@
 #include "cuda_common.cuh"
 #include "gemm.cuh"
 #include "route.cuh"
+#include "comm.h"
 
 /* Oldest compute capability this build has code for (sm_80, 86, 89, 90 and
  * compute_90 PTX; CMakeLists.txt sets the list). */
@@ -85,6 +86,16 @@ int cairn__cuda_backend_stream(const struct cairn_backend *be,
 	if (!be || be->kind != CAIRN_BACKEND_CUDA || !be->ctx || !out)
 		return CAIRN_EINVAL;
 	*out = ((const struct cairn_cuda_ctx *)be->ctx)->stream;
+	return 0;
+}
+
+int cairn__backend_stream(const struct cairn_backend *be, void **out)
+{
+	cudaStream_t st;
+
+	if (cairn__cuda_backend_stream(be, &st))
+		return CAIRN_ENOTSUP;
+	*out = (void *)st;
 	return 0;
 }
 

@@ -1,0 +1,330 @@
+/* cairn: moving bytes between the devices of one rig (comm.h).
+ *
+ * Ownership: struct cairn__comm owns comms[] (destroyed by
+ * cairn__comm_close), the staging buffer and its copy of the backend
+ * pointers; the backends themselves are borrowed.  libnccl.so.2, once
+ * loaded, stays loaded for the life of the process: NCCL keeps
+ * process-wide state, and unloading it under that state is not safe. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm.h"
+#include "cairn/error.h"
+#include "cairn/log.h"
+#include "cairn/model.h"
+
+struct cairn__comm {
+	int n;
+	struct cairn_backend *bes[CAIRN_MODEL_MAX_DEVICES];
+	int nccl; /* 1: the NCCL transport through api */
+	struct cairn__nccl_api api;
+	void *comms[CAIRN_MODEL_MAX_DEVICES];   /* ncclComm_t, one per device */
+	void *streams[CAIRN_MODEL_MAX_DEVICES]; /* cudaStream_t or NULL */
+	void *stage;                            /* host staging; owned */
+	size_t stage_bytes;
+	char desc[200];
+};
+
+/* NCCL 2.9 on: major * 10000 + minor * 100 + patch; before: * 1000
+ * (the rule of cairn_info_nccl_version, which worker/ prints). */
+static void comm_nccl_version(int v, char *buf, size_t len)
+{
+	if (v >= 10000)
+		snprintf(buf, len, "%d.%d.%d", v / 10000, v % 10000 / 100,
+		         v % 100);
+	else
+		snprintf(buf, len, "%d.%d.%d", v / 1000, v % 1000 / 100,
+		         v % 100);
+}
+
+static const char *comm_nccl_error(const cairn__comm *c, int r)
+{
+	const char *s = c->api.error_string ? c->api.error_string(r) : NULL;
+	return s ? s : "unknown NCCL error";
+}
+
+#ifdef CAIRN_HAVE_NCCL
+/* dlsym into a function pointer without a cast ISO C leaves undefined. */
+static int comm_sym(void *dl, const char *name, void *fnptr, size_t size)
+{
+	void *p = dlsym(dl, name);
+
+	if (!p || size != sizeof p)
+		return 0;
+	memcpy(fnptr, &p, sizeof p);
+	return 1;
+}
+
+/* Fills *api from libnccl.so.2; 0, or CAIRN_ENOTSUP with why. */
+static int comm_nccl_load(struct cairn__nccl_api *api, char *why,
+                          size_t why_len)
+{
+	void *dl = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
+
+	if (!dl) {
+		snprintf(why, why_len,
+		         "libnccl.so.2 not found; install libnccl2 to move "
+		         "gradients GPU to GPU");
+		return CAIRN_ENOTSUP;
+	}
+	memset(api, 0, sizeof *api);
+	if (!comm_sym(dl, "ncclGetVersion", &api->get_version,
+	              sizeof api->get_version) ||
+	    !comm_sym(dl, "ncclCommInitAll", &api->comm_init_all,
+	              sizeof api->comm_init_all) ||
+	    !comm_sym(dl, "ncclCommDestroy", &api->comm_destroy,
+	              sizeof api->comm_destroy) ||
+	    !comm_sym(dl, "ncclGroupStart", &api->group_start,
+	              sizeof api->group_start) ||
+	    !comm_sym(dl, "ncclGroupEnd", &api->group_end,
+	              sizeof api->group_end) ||
+	    !comm_sym(dl, "ncclSend", &api->send, sizeof api->send) ||
+	    !comm_sym(dl, "ncclRecv", &api->recv, sizeof api->recv) ||
+	    !comm_sym(dl, "ncclGetErrorString", &api->error_string,
+	              sizeof api->error_string)) {
+		/* ncclSend and ncclRecv came with NCCL 2.7 */
+		snprintf(why, why_len,
+		         "libnccl.so.2 lacks ncclSend/ncclRecv (NCCL before "
+		         "2.7?); install a newer libnccl2");
+		dlclose(dl);
+		return CAIRN_ENOTSUP;
+	}
+	return 0; /* dl stays loaded: see the top of this file */
+}
+#endif
+
+/* Sets up the NCCL transport on c with c->api; 0, or a code with why. */
+static int comm_nccl_init(cairn__comm *c, int need_streams, char *why,
+                          size_t why_len)
+{
+	int dev[CAIRN_MODEL_MAX_DEVICES], v = 0, r;
+	char ver[32] = "";
+
+	for (int d = 0; d < c->n; d++) {
+		dev[d] = c->bes[d]->device;
+		if (cairn__backend_stream(c->bes[d], &c->streams[d]) &&
+		    need_streams) {
+			snprintf(why, why_len, "device %d is not a GPU", d);
+			return CAIRN_ENOTSUP;
+		}
+		for (int e = 0; e < d && need_streams; e++)
+			if (dev[e] == dev[d]) {
+				snprintf(why, why_len,
+				         "GPU %d is in the list twice", dev[d]);
+				return CAIRN_ENOTSUP;
+			}
+	}
+	if (c->api.get_version && c->api.get_version(&v) == 0 && v > 0)
+		comm_nccl_version(v, ver, sizeof ver);
+	r = c->api.comm_init_all(c->comms, c->n, dev);
+	if (r != 0) {
+		memset(c->comms, 0, sizeof c->comms);
+		snprintf(why, why_len, "ncclCommInitAll failed: %s",
+		         comm_nccl_error(c, r));
+		return CAIRN_EDEVICE;
+	}
+	c->nccl = 1;
+	snprintf(c->desc, sizeof c->desc, "NCCL%s%s", ver[0] ? " " : "", ver);
+	return 0;
+}
+
+static int comm_alloc(struct cairn_backend *const *bes, int n,
+                      cairn__comm **out)
+{
+	cairn__comm *c;
+
+	*out = NULL;
+	if (!bes || n < 1 || n > CAIRN_MODEL_MAX_DEVICES)
+		return CAIRN_EINVAL;
+	for (int d = 0; d < n; d++)
+		if (!bes[d])
+			return CAIRN_EINVAL;
+	c = calloc(1, sizeof *c);
+	if (!c)
+		return CAIRN_ENOMEM;
+	c->n = n;
+	memcpy(c->bes, bes, (size_t)n * sizeof *bes);
+	snprintf(c->desc, sizeof c->desc, "host memory");
+	*out = c;
+	return 0;
+}
+
+int cairn__comm_open(struct cairn_backend *const *bes, int n, cairn__comm **out)
+{
+	char why[160] = "";
+	const char *env = getenv("CAIRN_NCCL");
+	cairn__comm *c = NULL;
+	int all_cuda = 1;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	rc = comm_alloc(bes, n, &c);
+	if (rc || !out) {
+		cairn__comm_close(c);
+		return rc ? rc : CAIRN_EINVAL;
+	}
+	for (int d = 0; d < n; d++)
+		all_cuda &= bes[d]->kind == CAIRN_BACKEND_CUDA;
+	if (!all_cuda)
+		goto out; /* CPU backends (the tests): host memory, quietly */
+	if (env && !strcmp(env, "0")) {
+		snprintf(why, sizeof why, "CAIRN_NCCL=0");
+		goto out;
+	}
+#ifdef CAIRN_HAVE_NCCL
+	if (comm_nccl_load(&c->api, why, sizeof why) == 0)
+		(void)comm_nccl_init(c, 1, why, sizeof why);
+#else
+	snprintf(why, sizeof why, "this cairn was built without NCCL");
+#endif
+out:
+	if (!c->nccl && why[0])
+		snprintf(c->desc, sizeof c->desc, "host memory (NCCL: %.150s)",
+		         why);
+	/* The line goes into JSON as it is: no quote, backslash or control
+	 * character from a library's message. */
+	for (char *p = c->desc; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20 ||
+		    (unsigned char)*p > 0x7e)
+			*p = '\'';
+	*out = c;
+	return 0;
+}
+
+int cairn__comm_open_api(struct cairn_backend *const *bes, int n,
+                         const struct cairn__nccl_api *api, cairn__comm **out)
+{
+	char why[160] = "";
+	cairn__comm *c = NULL;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!out || !api || !api->comm_init_all || !api->group_start ||
+	    !api->group_end || !api->send || !api->recv)
+		return CAIRN_EINVAL;
+	rc = comm_alloc(bes, n, &c);
+	if (rc)
+		return rc;
+	c->api = *api;
+	rc = comm_nccl_init(c, 0, why, sizeof why);
+	if (rc) {
+		cairn_error("comm: %s", why);
+		cairn__comm_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+/* One group of send/recv pairs.  Within a group NCCL pairs the k-th send
+ * from a to b with the k-th receive on b from a, so each move's send and
+ * receive are issued together, in the caller's order. */
+static int comm_move_nccl(cairn__comm *c, const struct cairn__move *mv, int n)
+{
+	int r = c->api.group_start(), r2;
+	int i;
+
+	for (i = 0; i < n && r == 0; i++) {
+		const struct cairn__move *m = &mv[i];
+
+		if (m->bytes == 0)
+			continue;
+		r = c->api.send(m->src, m->bytes, CAIRN__NCCL_INT8, m->dst_dev,
+		                c->comms[m->src_dev], c->streams[m->src_dev]);
+		if (r == 0)
+			r = c->api.recv(m->dst, m->bytes, CAIRN__NCCL_INT8,
+			                m->src_dev, c->comms[m->dst_dev],
+			                c->streams[m->dst_dev]);
+	}
+	r2 = c->api.group_end(); /* closes the group whatever happened */
+	if (r == 0)
+		r = r2;
+	if (r != 0) {
+		cairn_error("comm: moving %d buffer(s) between GPUs with NCCL "
+		            "failed: %s",
+		            n, comm_nccl_error(c, r));
+		return CAIRN_EDEVICE;
+	}
+	return 0;
+}
+
+static int comm_move_host(cairn__comm *c, const struct cairn__move *mv, int n)
+{
+	int rc = 0;
+
+	for (int i = 0; i < n && !rc; i++) {
+		const struct cairn__move *m = &mv[i];
+		struct cairn_backend *src = c->bes[m->src_dev];
+
+		if (m->bytes == 0)
+			continue;
+		if (m->src_dev == m->dst_dev) {
+			rc = cairn_buf_copy(src, m->dst, m->src, m->bytes);
+			continue;
+		}
+		if (m->bytes > c->stage_bytes) {
+			void *p = realloc(c->stage, m->bytes);
+
+			if (!p)
+				return CAIRN_ENOMEM;
+			c->stage = p;
+			c->stage_bytes = m->bytes;
+		}
+		rc = cairn_buf_read(src, c->stage, m->src, m->bytes);
+		if (!rc)
+			rc = cairn_buf_write(c->bes[m->dst_dev], m->dst,
+			                     c->stage, m->bytes);
+	}
+	return rc;
+}
+
+int cairn__comm_move(cairn__comm *c, const struct cairn__move *mv, int n)
+{
+	if (!c || n < 0 || (n && !mv))
+		return CAIRN_EINVAL;
+	for (int i = 0; i < n; i++)
+		if (mv[i].src_dev < 0 || mv[i].src_dev >= c->n ||
+		    mv[i].dst_dev < 0 || mv[i].dst_dev >= c->n ||
+		    (mv[i].bytes && (!mv[i].src || !mv[i].dst)))
+			return CAIRN_EINVAL;
+	if (n == 0)
+		return 0;
+	return c->nccl ? comm_move_nccl(c, mv, n) : comm_move_host(c, mv, n);
+}
+
+int cairn__comm_size(const cairn__comm *c)
+{
+	return c ? c->n : 0;
+}
+
+const char *cairn__comm_kind(const cairn__comm *c)
+{
+	return c && c->nccl ? "nccl" : "host";
+}
+
+const char *cairn__comm_desc(const cairn__comm *c)
+{
+	return c ? c->desc : "";
+}
+
+void cairn__comm_close(cairn__comm *c)
+{
+	if (!c)
+		return;
+	for (int d = 0; d < c->n && c->nccl; d++)
+		if (c->comms[d] && c->api.comm_destroy) {
+			int r = c->api.comm_destroy(c->comms[d]);
+
+			if (r != 0)
+				cairn_warn(
+				    "comm: ncclCommDestroy on device %d: "
+				    "%s",
+				    d, comm_nccl_error(c, r));
+		}
+	free(c->stage);
+	free(c);
+}

@@ -6,7 +6,7 @@
 #
 #   1. bench/gpu/device-build.sh: unpack .deps, build build-gpu (CUDA, sm_90)
 #   2. nvidia-smi (a read-only query), cairn info, cairn info --json
-#   3. ctest -L gpu
+#   3. ctest -L gpu, and the transport test_comm finds (NCCL or host)
 #   4. a short training job on the CPU and the GPU (their roots must match),
 #      then cairn train --job fmnist-mlp --device gpu --json: its final model
 #      root against the CPU's known one (MATCH or MISMATCH)
@@ -264,6 +264,15 @@ if need_build "cairn info"; then
 fi
 
 # ---- 3. tests -----------------------------------------------------------------
+# NCCL (kernels/comm.h loads libnccl.so.2 at run time): where the system
+# has none, PyTorch's wheel may carry one (nvidia/nccl/lib).
+if ! ldconfig -p 2>/dev/null | grep -q 'libnccl\.so\.2'; then
+	nccl_dir=$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib"))' 2>/dev/null || true)
+	if [ -n "$nccl_dir" ] && [ -e "$nccl_dir/libnccl.so.2" ]; then
+		export LD_LIBRARY_PATH="$nccl_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+		echo "device-run: libnccl.so.2 from $nccl_dir" >>"$runlog"
+	fi
+fi
 # ctest_note: "N passed, F failed, S skipped of T" from the step's output.
 ctest_note() {
 	local line skipped
@@ -279,6 +288,13 @@ if need_build "ctest -L gpu"; then
 	if [ "$device" = gpu ] && [ "$step_rc" = 0 ] && grep -q '\*\*\*Skipped' "$work/step.out"; then
 		restate SKIPPED
 	fi
+fi
+# Which transport a rig's GPUs would use here (NCCL or host memory, and
+# why): test_comm prints it; a clique of one GPU moves through NCCL too.
+if [ "$device" = gpu ] && need_build "transport"; then
+	step transport 60 "$work/comm.out" "$runlog" "$build/tests/test_comm" --backend cuda
+	cat "$work/comm.out" >>"$runlog"
+	note "$(grep -m1 'transport on' "$work/comm.out" | sed 's/^ *//' | cut -c1-90)"
 fi
 # ---- 4. training: a short job on both sides, then the default job ---------
 # The short job (2 rounds of 2 tasks of 20 steps) costs seconds on either

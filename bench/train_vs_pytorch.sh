@@ -2,15 +2,26 @@
 # cairn's training step beside PyTorch's, same model, batch, optimizer,
 # data and thread count, in one run (issue 3's speed target).
 #
-#   bench/train_vs_pytorch.sh [THREADS] [BUILD_DIR]
+#   bench/train_vs_pytorch.sh [THREADS] [BUILD_DIR] [RUNS]
 #
 # Needs python3-torch (Debian: apt-get install python3-torch); prints what
-# it ran and the ratio.  Exit 77 when torch is not importable.
+# it ran and the ratio.  With RUNS > 1 the two alternate RUNS times (cairn
+# first in odd runs, PyTorch first in even ones, so that neither always
+# meets the host in the same state) and the last line is the median ratio
+# with the range: on a shared machine one pair can be off by 30 %.
+# Exit 77 when torch is not importable.
 set -euo pipefail
 threads=${1:-$(nproc)}
 build=${2:-build}
+runs=${3:-1}
 cd "$(dirname "$0")/.."
 
+case $runs in
+'' | *[!0-9]* | 0)
+	echo "train_vs_pytorch: RUNS '$runs': want a count of 1 or more" >&2
+	exit 2
+	;;
+esac
 py=""
 for c in /usr/bin/python3 python3; do
 	if command -v "$c" >/dev/null && "$c" -c 'import torch' 2>/dev/null; then
@@ -23,13 +34,27 @@ if [ -z "$py" ]; then
 	exit 77
 fi
 
-echo "\$ $build/cairn -q bench train --device cpu --threads $threads --json"
-cairn_json=$("$build/cairn" -q bench train --device cpu --threads "$threads" --json)
-echo "$cairn_json"
-echo "\$ $py bench/train_pytorch.py --device cpu --threads $threads"
-torch_json=$("$py" bench/train_pytorch.py --device cpu --threads "$threads")
-echo "$torch_json"
-"$py" - "$cairn_json" "$torch_json" <<'PY'
+run_cairn() {
+	echo "\$ $build/cairn -q bench train --device cpu --threads $threads --json"
+	cairn_json=$("$build/cairn" -q bench train --device cpu --threads "$threads" --json)
+	echo "$cairn_json"
+}
+run_torch() {
+	echo "\$ $py bench/train_pytorch.py --device cpu --threads $threads"
+	torch_json=$("$py" bench/train_pytorch.py --device cpu --threads "$threads")
+	echo "$torch_json"
+}
+
+ratios=()
+for ((r = 1; r <= runs; r++)); do
+	if ((r % 2)); then
+		run_cairn
+		run_torch
+	else
+		run_torch
+		run_cairn
+	fi
+	line=$("$py" - "$cairn_json" "$torch_json" <<'PY'
 import json, sys
 c, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print("cairn %.0f samples/s, PyTorch %s %.0f samples/s, ratio %.2f "
@@ -37,3 +62,16 @@ print("cairn %.0f samples/s, PyTorch %s %.0f samples/s, ratio %.2f "
       t["samples_per_second"], c["samples_per_second"] / t["samples_per_second"],
       c["threads"], c["batch"]))
 PY
+)
+	echo "$line"
+	ratios+=("$(echo "$line" | sed -n 's/.*ratio \([0-9.]*\).*/\1/p')")
+done
+if ((runs > 1)); then
+	"$py" - "${ratios[@]}" <<'PY'
+import statistics, sys
+r = sorted(float(x) for x in sys.argv[1:])
+print("median ratio %.2f over %d alternating runs (range %.2f to %.2f; "
+      "%d of %d at or above 3.00)" % (statistics.median(r), len(r), r[0],
+      r[-1], sum(x >= 3.0 for x in r), len(r)))
+PY
+fi

@@ -34,7 +34,8 @@ extern "C" {
 #endif
 
 /* One move: bytes from src on device src_dev to dst on device dst_dev
- * (indices into the comm's backend list; src_dev != dst_dev). */
+ * (indices into the comm's backend list; the same device is allowed: a
+ * copy, or NCCL's send to self). */
 struct cairn__move {
 	int src_dev, dst_dev;
 	const void *src;
@@ -71,7 +72,9 @@ typedef struct cairn__comm cairn__comm;
 int cairn__comm_open(struct cairn_backend *const *bes, int n,
                      cairn__comm **out);
 /* The same with api standing in for libnccl.so.2 (the tests): the NCCL
- * transport on any backends; a backend without a stream passes NULL. */
+ * transport on any backends; for a backend without a stream the backend
+ * pointer itself is passed as the stream (so that an imitation can check
+ * that each call names its own device's). */
 int cairn__comm_open_api(struct cairn_backend *const *bes, int n,
                          const struct cairn__nccl_api *api, cairn__comm **out);
 /* Does mv[0..n-1], in the order given between any two devices.  NCCL:

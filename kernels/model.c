@@ -73,8 +73,7 @@ struct cairn_model {
 	 * is 1.  With nrep > 1 device 0 has max_micro slots and every other
 	 * device ceil(max_micro / nrep), the most micro-batches it computes
 	 * in a step (nslots): backend
-	 * buffers of nparams floats, one per micro-batch gradient, and
-	 * replica 0 has host staging for one gradient and the row losses. */
+	 * buffers of nparams floats, one per micro-batch gradient. */
 	int nrep;
 	struct cairn_model *rep[CAIRN_MODEL_MAX_DEVICES];
 	float **slots;

@@ -6,8 +6,9 @@
  * - NCCL transport through tests/fake_nccl.h, an imitation that holds the
  *   calls to NCCL's rules (groups, own communicators, paired sends and
  *   receives of equal counts, every communicator destroyed): the same
- *   moves, the same bytes; a failing ncclGroupEnd is an error the next
- *   batch recovers from; a failing ncclCommInitAll leaves nothing behind.
+ *   moves, the same bytes; a failing ncclGroupEnd is an error; a failing
+ *   ncclCommInitAll leaves nothing behind; and the imitation itself
+ *   refuses each call that breaks one of its rules.
  *   test_step runs whole multi-device models through the imitation.
  * - --backend cuda (label gpu; 77 = skipped without a GPU): the real
  *   transport on the GPU: NCCL when libnccl.so.2 loads (a clique of one:
@@ -72,6 +73,8 @@ static int setup(void **state)
 		        g_kind, g_kind == CAIRN_BACKEND_CUDA ? NULL : &opts[d],
 		        &f->be[d]),
 		    0);
+	for (int d = 0; d < f->ndev && g_kind != CAIRN_BACKEND_CUDA; d++)
+		fake_nccl_track(f->be[d]); /* whose each buffer is */
 	*state = f;
 	return 0;
 }
@@ -88,8 +91,11 @@ static int teardown(void **state)
 		free(f->want_src[i]);
 		free(f->want_dst[i]);
 	}
-	for (int d = 0; d < f->ndev; d++)
+	for (int d = 0; d < f->ndev; d++) {
+		if (g_kind != CAIRN_BACKEND_CUDA)
+			fake_nccl_untrack(f->be[d]);
 		cairn_backend_close(f->be[d]);
+	}
 	free(f);
 	return 0;
 }
@@ -229,7 +235,7 @@ static void test_fake_nccl_moves(void **state)
 
 	if (g_kind == CAIRN_BACKEND_CUDA)
 		skip();
-	memset(&fake_nccl, 0, sizeof fake_nccl);
+	fake_nccl_reset(f->be, f->ndev);
 	make_moves(f);
 	for (int i = 0; i < NMOVES; i++)
 		nonzero += f->mv[i].bytes != 0;
@@ -238,7 +244,8 @@ static void test_fake_nccl_moves(void **state)
 	assert_string_equal(cairn__comm_kind(c), "nccl");
 	assert_string_equal(cairn__comm_desc(c), "NCCL 2.21.5");
 	assert_int_equal(fake_nccl.live, f->ndev);
-	assert_int_equal(cairn__comm_move(c, f->mv, NMOVES), 0);
+	if (cairn__comm_move(c, f->mv, NMOVES))
+		fail_msg("fake NCCL: %s", fake_nccl.why);
 	check_moves(f, "fake NCCL");
 	assert_int_equal(fake_nccl.groups, 1); /* one group for the batch */
 	assert_int_equal(fake_nccl.moved, nonzero);
@@ -254,7 +261,7 @@ static void test_fake_nccl_failures(void **state)
 
 	if (g_kind == CAIRN_BACKEND_CUDA)
 		skip();
-	memset(&fake_nccl, 0, sizeof fake_nccl);
+	fake_nccl_reset(f->be, f->ndev);
 	make_moves(f);
 	assert_int_equal(
 	    cairn__comm_open_api(f->be, f->ndev, &fake_nccl_api, &c), 0);
@@ -265,8 +272,10 @@ static void test_fake_nccl_failures(void **state)
 	    CAIRN_EDEVICE);
 	assert_null(c2);
 	assert_int_equal(fake_nccl.live, f->ndev);
-	/* ncclGroupEnd fails: an error, the group closed, nothing moved;
-	 * the next batch goes through. */
+	/* ncclGroupEnd fails: an error, the group closed, nothing moved.
+	 * (The imitation then goes on; real NCCL may leave the
+	 * communicators unusable, and nothing in cairn counts on it: the
+	 * step fails and the task with it.) */
 	fake_nccl.fail_group_end = 1;
 	assert_int_equal(cairn__comm_move(c, f->mv, NMOVES), CAIRN_EDEVICE);
 	assert_int_equal(fake_nccl.depth, 0);
@@ -275,6 +284,59 @@ static void test_fake_nccl_failures(void **state)
 	check_moves(f, "fake NCCL after a failed group");
 	cairn__comm_close(c);
 	assert_int_equal(fake_nccl.live, 0);
+}
+
+/* The imitation itself refuses what NCCL would: otherwise the tests above
+ * could pass on calls a real rig rejects. */
+static void test_fake_nccl_rules(void **state)
+{
+	struct fixture *f = *state;
+	void *comms[NDEV] = {0};
+	int devs[NDEV] = {0, 1, 2};
+	void *s0 = f->be[0], *s1 = f->be[1];
+	char *b0 = NULL, *b1 = NULL;
+	char host[8] = "abcdefg";
+
+	if (g_kind == CAIRN_BACKEND_CUDA)
+		skip();
+	fake_nccl_reset(f->be, f->ndev);
+	assert_int_equal(cairn_buf_alloc(f->be[0], 64, (void **)&b0), 0);
+	assert_int_equal(cairn_buf_alloc(f->be[1], 64, (void **)&b1), 0);
+	assert_int_equal(cairn_buf_write(f->be[0], b0, host, 8), 0);
+	assert_int_equal(fake_nccl_init_all(comms, NDEV, devs), 0);
+	/* outside a group */
+	assert_int_equal(fake_nccl_send(b0, 8, 0, 1, comms[0], s0), 5);
+	/* a right pair moves the bytes at the group's end */
+	assert_int_equal(fake_nccl_group_start(), 0);
+	assert_int_equal(fake_nccl_send(b0, 8, 0, 1, comms[0], s0), 0);
+	assert_int_equal(fake_nccl_recv(b1, 8, 0, 0, comms[1], s1), 0);
+	assert_int_equal(fake_nccl_group_end(), 0);
+	assert_memory_equal(b1, host, 8);
+	/* each call that breaks a rule */
+	assert_int_equal(fake_nccl_group_start(), 0);
+	assert_int_equal(fake_nccl_send(b0, 8, 7, 1, comms[0], s0), 5);
+	assert_int_equal(fake_nccl_send(b0, 8, 0, 1, comms[0], s1), 5);
+	assert_int_equal(fake_nccl_send(b1, 8, 0, 1, comms[0], s0), 5);
+	assert_int_equal(fake_nccl_send(b0, 65, 0, 1, comms[0], s0), 5);
+	assert_int_equal(fake_nccl_send(host, 8, 0, 1, comms[0], s0), 5);
+	assert_int_equal(fake_nccl_send(b0, 8, 0, NDEV, comms[0], s0), 5);
+	assert_int_equal(fake_nccl_group_end(), 0); /* nothing recorded */
+	/* unpaired, and counts that differ */
+	assert_int_equal(fake_nccl_group_start(), 0);
+	assert_int_equal(fake_nccl_send(b0, 8, 0, 1, comms[0], s0), 0);
+	assert_int_equal(fake_nccl_group_end(), 5);
+	assert_int_equal(fake_nccl_group_start(), 0);
+	assert_int_equal(fake_nccl_send(b0, 8, 0, 1, comms[0], s0), 0);
+	assert_int_equal(fake_nccl_recv(b1, 4, 0, 0, comms[1], s1), 0);
+	assert_int_equal(fake_nccl_group_end(), 5);
+	assert_int_equal(fake_nccl_group_end(), 5); /* no group open */
+	/* every communicator destroyed once */
+	for (int r = 0; r < NDEV; r++)
+		assert_int_equal(fake_nccl_destroy(comms[r]), 0);
+	assert_int_equal(fake_nccl_destroy(comms[0]), 5);
+	assert_int_equal(fake_nccl.live, 0);
+	cairn_buf_free(f->be[0], b0);
+	cairn_buf_free(f->be[1], b1);
 }
 
 /* --backend cuda: the transport cairn__comm_open picks on this GPU. */
@@ -313,6 +375,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_fake_nccl_moves, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_fake_nccl_failures, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_fake_nccl_rules, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_cuda, setup, teardown),
 	};

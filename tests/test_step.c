@@ -439,9 +439,9 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &one), 0);
 	for (int d = 0; d < 5; d++) {
 		cairn_backend_opts o = {dev[d].threads, 0, dev[d].isa, 0, 0};
-		assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o,
-		                                    &bes[d]),
-		                 0);
+		assert_int_equal(
+		    cairn_backend_open(CAIRN_BACKEND_CPU, &o, &bes[d]), 0);
+		fake_nccl_track(bes[d]); /* whose each buffer is */
 	}
 	x = malloc((size_t)(B * spec->input) * sizeof *x);
 	y = malloc((size_t)B * sizeof *y);
@@ -458,17 +458,16 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 		const int g = 2 + run / 2, nccl = run % 2;
 		cairn_model *mm = NULL;
 		uint64_t seed = rnd();
-		assert_int_equal(cairn_model_create_multi(bes, g, spec, B, M,
-		                                          &mm),
-		                 0);
+		assert_int_equal(
+		    cairn_model_create_multi(bes, g, spec, B, M, &mm), 0);
 		assert_int_equal(cairn_model_devices(mm), g);
 		assert_string_equal(cairn_model_transport(mm), "host memory");
 		if (nccl) {
 			cairn__comm *c = NULL;
-			memset(&fake_nccl, 0, sizeof fake_nccl);
-			assert_int_equal(cairn__comm_open_api(bes, g,
-			                                      &fake_nccl_api, &c),
-			                 0);
+			fake_nccl_reset(bes, g);
+			assert_int_equal(
+			    cairn__comm_open_api(bes, g, &fake_nccl_api, &c),
+			    0);
 			assert_int_equal(cairn__model_set_comm(mm, c), 0);
 			assert_string_equal(cairn_model_transport(mm),
 			                    "NCCL 2.21.5");
@@ -484,25 +483,29 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 			for (int64_t e = 0; e < B * spec->input; e++)
 				x[e] = rnd_u01() * 2.0f - 1.0f;
 			for (int64_t r = 0; r < B; r++)
-				y[r] = (int32_t)(rnd() % (uint64_t)spec->classes);
-			assert_int_equal(cairn_model_step(ref, B, M, x, y, &opt,
-			                                  &l1),
-			                 0);
-			assert_int_equal(cairn_model_step(mm, B, M, x, y, &opt,
-			                                  &l2),
-			                 0);
+				y[r] =
+				    (int32_t)(rnd() % (uint64_t)spec->classes);
+			assert_int_equal(
+			    cairn_model_step(ref, B, M, x, y, &opt, &l1), 0);
+			if (cairn_model_step(mm, B, M, x, y, &opt, &l2))
+				fail_msg("G=%d M=%d %s step %d failed%s%s", g,
+				         M, nccl ? "nccl" : "host", t,
+				         nccl ? ": " : "",
+				         nccl ? fake_nccl.why : "");
 			if (memcmp(&l1, &l2, 4))
 				fail_msg("G=%d M=%d %s step %d: loss %a vs %a",
 				         g, M, nccl ? "nccl" : "host", t,
 				         (double)l2, (double)l1);
 			for (int b = 0; b < CAIRN_MODEL_NBUFS; b++) {
 				char what[64];
-				assert_int_equal(cairn_model_read(
-				                     ref, (cairn_model_buf)b, want),
-				                 0);
-				assert_int_equal(cairn_model_read(
-				                     mm, (cairn_model_buf)b, got),
-				                 0);
+				assert_int_equal(
+				    cairn_model_read(ref, (cairn_model_buf)b,
+				                     want),
+				    0);
+				assert_int_equal(
+				    cairn_model_read(mm, (cairn_model_buf)b,
+				                     got),
+				    0);
 				snprintf(what, sizeof what,
 				         "G=%d M=%d %s step %d buffer %d", g, M,
 				         nccl ? "nccl" : "host", t, b);
@@ -513,8 +516,8 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 		 * step after it still matches. */
 		{
 			int64_t c1 = 0, c2 = 0;
-			assert_int_equal(cairn_model_evaluate(ref, B, x, y, &c1),
-			                 0);
+			assert_int_equal(
+			    cairn_model_evaluate(ref, B, x, y, &c1), 0);
 			assert_int_equal(cairn_model_evaluate(mm, B, x, y, &c2),
 			                 0);
 			assert_int_equal(c1, c2);
@@ -530,8 +533,10 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 	       "host and (imitated) NCCL transports: equal to one device\n",
 	       B, M);
 	cairn_model_free(ref);
-	for (int d = 0; d < 5; d++)
+	for (int d = 0; d < 5; d++) {
+		fake_nccl_untrack(bes[d]);
 		cairn_backend_close(bes[d]);
+	}
 	cairn_backend_close(one);
 	free(x);
 	free(y);

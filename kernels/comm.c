@@ -6,6 +6,7 @@
  * loaded, stays loaded for the life of the process: NCCL keeps
  * process-wide state, and unloading it under that state is not safe. */
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +28,10 @@ struct cairn__comm {
 	char desc[200];
 };
 
-/* NCCL 2.9 on: major * 10000 + minor * 100 + patch; before: * 1000
- * (the rule of cairn_info_nccl_version, which worker/ prints). */
-static void comm_nccl_version(int v, char *buf, size_t len)
+void cairn__nccl_version_format(int v, char *buf, size_t len)
 {
+	if (!buf || !len)
+		return;
 	if (v >= 10000)
 		snprintf(buf, len, "%d.%d.%d", v / 10000, v % 10000 / 100,
 		         v % 100);
@@ -46,23 +47,29 @@ static const char *comm_nccl_error(const cairn__comm *c, int r)
 }
 
 #ifdef CAIRN_HAVE_NCCL
-/* dlsym into a function pointer without a cast ISO C leaves undefined. */
-static int comm_sym(void *dl, const char *name, void *fnptr, size_t size)
-{
-	void *p = dlsym(dl, name);
-
-	if (!p || size != sizeof p)
-		return 0;
-	memcpy(fnptr, &p, sizeof p);
-	return 1;
-}
-
-/* Fills *api from libnccl.so.2; 0, or CAIRN_ENOTSUP with why. */
+/* Fills *api from libnccl.so.2; 0, or CAIRN_ENOTSUP with why.  Each
+ * symbol goes into its function pointer with memcpy, not a cast ISO C
+ * leaves undefined. */
 static int comm_nccl_load(struct cairn__nccl_api *api, char *why,
                           size_t why_len)
 {
+	static const struct {
+		const char *name;
+		size_t off;
+	} syms[] = {
+	    {"ncclGetVersion", offsetof(struct cairn__nccl_api, get_version)},
+	    {"ncclCommInitAll",
+	     offsetof(struct cairn__nccl_api, comm_init_all)},
+	    {"ncclCommDestroy", offsetof(struct cairn__nccl_api, comm_destroy)},
+	    {"ncclGroupStart", offsetof(struct cairn__nccl_api, group_start)},
+	    {"ncclGroupEnd", offsetof(struct cairn__nccl_api, group_end)},
+	    /* ncclSend and ncclRecv: NCCL 2.7 on */
+	    {"ncclSend", offsetof(struct cairn__nccl_api, send)},
+	    {"ncclRecv", offsetof(struct cairn__nccl_api, recv)},
+	    {"ncclGetErrorString",
+	     offsetof(struct cairn__nccl_api, error_string)},
+	};
 	void *dl = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
-	const char *missing = NULL;
 
 	if (!dl) {
 		const char *e = dlerror();
@@ -73,35 +80,18 @@ static int comm_nccl_load(struct cairn__nccl_api *api, char *why,
 		return CAIRN_ENOTSUP;
 	}
 	memset(api, 0, sizeof *api);
-	if (!comm_sym(dl, "ncclGetVersion", &api->get_version,
-	              sizeof api->get_version))
-		missing = "ncclGetVersion";
-	else if (!comm_sym(dl, "ncclCommInitAll", &api->comm_init_all,
-	                   sizeof api->comm_init_all))
-		missing = "ncclCommInitAll";
-	else if (!comm_sym(dl, "ncclCommDestroy", &api->comm_destroy,
-	                   sizeof api->comm_destroy))
-		missing = "ncclCommDestroy";
-	else if (!comm_sym(dl, "ncclGroupStart", &api->group_start,
-	                   sizeof api->group_start))
-		missing = "ncclGroupStart";
-	else if (!comm_sym(dl, "ncclGroupEnd", &api->group_end,
-	                   sizeof api->group_end))
-		missing = "ncclGroupEnd";
-	else if (!comm_sym(dl, "ncclSend", &api->send, sizeof api->send))
-		missing = "ncclSend"; /* ncclSend and ncclRecv: NCCL 2.7 on */
-	else if (!comm_sym(dl, "ncclRecv", &api->recv, sizeof api->recv))
-		missing = "ncclRecv";
-	else if (!comm_sym(dl, "ncclGetErrorString", &api->error_string,
-	                   sizeof api->error_string))
-		missing = "ncclGetErrorString";
-	if (missing) {
-		snprintf(why, why_len,
-		         "libnccl.so.2 has no %s (NCCL before 2.7?); install "
-		         "a newer libnccl2",
-		         missing);
-		dlclose(dl);
-		return CAIRN_ENOTSUP;
+	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
+		void *p = dlsym(dl, syms[i].name);
+
+		if (!p) {
+			snprintf(why, why_len,
+			         "libnccl.so.2 has no %s (NCCL before 2.7?); "
+			         "install a newer libnccl2",
+			         syms[i].name);
+			dlclose(dl);
+			return CAIRN_ENOTSUP;
+		}
+		memcpy((char *)api + syms[i].off, &p, sizeof p);
 	}
 	return 0; /* dl stays loaded: see the top of this file */
 }
@@ -134,7 +124,7 @@ static int comm_nccl_init(cairn__comm *c, int need_streams, char *why,
 			}
 	}
 	if (c->api.get_version && c->api.get_version(&v) == 0 && v > 0)
-		comm_nccl_version(v, ver, sizeof ver);
+		cairn__nccl_version_format(v, ver, sizeof ver);
 	r = c->api.comm_init_all(c->comms, c->n, dev);
 	if (r != 0) {
 		memset(c->comms, 0, sizeof c->comms);

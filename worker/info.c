@@ -27,6 +27,7 @@
 #include "cairn/info.h"
 #include "cairn/log.h"
 #include "cli_util.h"
+#include "comm.h"
 #include "cuda/info_cuda.h"
 
 #ifndef CAIRN_HAVE_CUDA
@@ -76,17 +77,10 @@ void cairn_info_hwloc_version(unsigned v, char *buf, size_t len)
 	         v & 0xff);
 }
 
-/* NCCL 2.9 on: major * 10000 + minor * 100 + patch; before: * 1000. */
+/* The format lives with the transport that loads NCCL (kernels/comm.c). */
 void cairn_info_nccl_version(int v, char *buf, size_t len)
 {
-	if (!buf || !len)
-		return;
-	if (v >= 10000)
-		snprintf(buf, len, "%d.%d.%d", v / 10000, v % 10000 / 100,
-		         v % 100);
-	else
-		snprintf(buf, len, "%d.%d.%d", v / 1000, v % 1000 / 100,
-		         v % 100);
+	cairn__nccl_version_format(v, buf, len);
 }
 
 /* dlsym into a function pointer without a cast ISO C leaves undefined

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "../bench/bench.h" /* cairn__bench_report_check */
+#include "cairn/dataset.h"
 
 static const char *g_bin;
 
@@ -158,8 +159,8 @@ static void test_bench_train(void **state)
 			 1);
 	assert_non_null(strstr(o, "/nonexistent/dir"));
 	free(o);
-	have_data = access("/usr/share/datasets/fashion-mnist/"
-			   "train-images-idx3-ubyte.gz",
+	have_data = access(CAIRN_DATASET_DEFAULT_DIR
+			   "/train-images-idx3-ubyte.gz",
 			   R_OK) == 0;
 	if (!have_data)
 		skip();
@@ -596,8 +597,7 @@ static void test_bench_suites(void **state)
 	snprintf(cmd, sizeof cmd, "-q keygen --out '%s'", key);
 	assert_int_equal(run(cmd, &o), 0);
 	free(o);
-	if (access("/usr/share/datasets/fashion-mnist/"
-		   "train-images-idx3-ubyte.gz",
+	if (access(CAIRN_DATASET_DEFAULT_DIR "/train-images-idx3-ubyte.gz",
 		   R_OK) != 0)
 		skip(); /* the train suite needs Fashion-MNIST */
 	snprintf(cmd, sizeof cmd,

@@ -520,19 +520,30 @@ static int forward(struct cairn_model *m, int64_t b)
 }
 
 /* Softmax cross-entropy of the logits and the batch's loss S / (float)B. */
-static int loss_of(struct cairn_model *m, int64_t b, float *loss)
+/* The row losses and their sum of the batch just forwarded, queued on the
+ * backend (device 0's workspace: loss_off, sum_off; nothing later in a
+ * step writes them). */
+static int loss_enqueue(struct cairn_model *m, int64_t b)
 {
-	float *probs = m->ws + m->probs_off, *rows = m->ws + m->loss_off;
-	float *sum = m->ws + m->sum_off, s = 0.0f;
+	float *rows = m->ws + m->loss_off;
 	int rc;
 
 	rc = cairn_xent_fwd(m->be, b, m->spec.classes,
-	                    m->ws + m->z_off[m->nlayers - 1], m->labels, probs,
-	                    rows);
+	                    m->ws + m->z_off[m->nlayers - 1], m->labels,
+	                    m->ws + m->probs_off, rows);
 	if (!rc)
-		rc = cairn_sum(m->be, b, rows, sum);
-	if (!rc)
-		rc = cairn_buf_read(m->be, &s, sum, sizeof s);
+		rc = cairn_sum(m->be, b, rows, m->ws + m->sum_off);
+	return rc;
+}
+
+/* The mean loss S / b from the sum loss_enqueue (or shared_fb) queued.
+ * The read waits for the device: a step reads it last, after the backward
+ * pass and AdamW are queued, so that a GPU is not left idle mid-step. */
+static int loss_read(struct cairn_model *m, int64_t b, float *loss)
+{
+	float s = 0.0f;
+	int rc = cairn_buf_read(m->be, &s, m->ws + m->sum_off, sizeof s);
+
 	if (!rc && loss) {
 		unsigned csr = cairn__fp_enter(); /* host float math: the profile */
 		*loss = s / (float)b;
@@ -648,7 +659,9 @@ int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
 	if (!rc)
 		rc = forward(m, batch);
 	if (!rc)
-		rc = loss_of(m, batch, loss);
+		rc = loss_enqueue(m, batch);
+	if (!rc)
+		rc = loss_read(m, batch, loss);
 	return rc;
 }
 
@@ -663,16 +676,16 @@ int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
  * device 0, which adds the M gradients with one sum_n in micro-batch
  * order and the B row losses with one cairn_sum, exactly as a single
  * device does; a second batch takes the summed gradient back to every
- * replica.  With NCCL no device waits for the host until the loss read. */
+ * replica.  With NCCL no device waits for the host (the caller reads the
+ * loss with loss_read). */
 static int shared_fb(struct cairn_model *m, int64_t batch, int micro,
-                     const float *x, const int32_t *y, float *loss)
+                     const float *x, const int32_t *y)
 {
 	const int g = m->nrep;
 	const int64_t k = batch / micro, in = m->dim[0];
 	const size_t gbytes = (size_t)m->nparams * sizeof(float);
 	struct cairn__move *mv = m->moves;
 	int nmv = 0;
-	float s = 0.0f;
 	int rc = 0;
 
 	for (int d = 0; d < g && !rc; d++) {
@@ -722,20 +735,14 @@ static int shared_fb(struct cairn_model *m, int64_t batch, int micro,
 		                                 gbytes};
 	if (!rc)
 		rc = cairn__comm_move(m->comm, mv, g - 1);
-	if (!rc)
-		rc = cairn_buf_read(m->be, &s, m->ws + m->sum_off, sizeof s);
-	if (!rc && loss) {
-		unsigned csr = cairn__fp_enter(); /* host float math: the profile */
-		*loss = s / (float)batch;
-		cairn__fp_leave(csr);
-	}
 	return rc;
 }
 
-int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
-                                 const float *x, const int32_t *y, float *loss)
+/* A step's forward and backward pass, queued; the loss is left in device
+ * 0's workspace for loss_read. */
+static int fb_enqueue(struct cairn_model *m, int64_t batch, int micro,
+                      const float *x, const int32_t *y)
 {
-	float l = 0.0f;
 	int rc;
 
 	if (!m || !y || micro < 1 || micro > m->max_micro || batch < 1 ||
@@ -747,30 +754,35 @@ int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
 		for (int64_t r = 0; r < batch; r++)
 			if (y[r] < 0 || y[r] >= m->spec.classes)
 				return CAIRN_ERANGE;
-		return shared_fb(m, batch, micro, x, y, loss);
+		return shared_fb(m, batch, micro, x, y);
 	}
 	rc = upload(m, batch, x, y);
 	if (!rc)
 		rc = forward(m, batch);
 	if (!rc)
-		rc = loss_of(m, batch, &l);
+		rc = loss_enqueue(m, batch);
 	if (!rc)
 		rc = backward(m, batch, micro, 1.0f / (float)batch, NULL);
-	if (!rc && loss)
-		*loss = l;
 	return rc;
+}
+
+int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
+                                 const float *x, const int32_t *y, float *loss)
+{
+	int rc = fb_enqueue(m, batch, micro, x, y);
+
+	return rc ? rc : loss_read(m, batch, loss);
 }
 
 int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
                      const int32_t *y, const cairn_adamw_params *opt,
                      float *loss)
 {
-	float l = 0.0f;
 	int rc;
 
 	if (!m || !opt || opt->step < 1)
 		return CAIRN_EINVAL;
-	rc = cairn_model_forward_backward(m, batch, micro, x, y, &l);
+	rc = fb_enqueue(m, batch, micro, x, y);
 	/* Every replica applies the same update to the same bits. */
 	for (int d = 0; d < m->nrep && !rc; d++) {
 		struct cairn_model *r = m->rep[d];
@@ -779,9 +791,7 @@ int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
 		                 r->buf[CAIRN_MODEL_GRADS],
 		                 r->buf[CAIRN_MODEL_M], r->buf[CAIRN_MODEL_V]);
 	}
-	if (!rc && loss)
-		*loss = l;
-	return rc;
+	return rc ? rc : loss_read(m, batch, loss);
 }
 
 /* ---- evaluation ----------------------------------------------------- */

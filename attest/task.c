@@ -479,31 +479,51 @@ static void batch_free(struct batch *b)
 	free(b->idx);
 }
 
-/* Inner step t (1-based): draw, gather, forward, backward, AdamW. */
-static int one_step(cairn_model *m, const struct cairn_task_spec *s,
-		    const cairn_dataset *ds, uint32_t t, struct batch *b,
-		    float *loss, char *err, size_t errlen)
+/* Step t's batch (1-based t): its sample indices drawn, its rows and
+ * labels gathered into b. */
+static int batch_prepare(const struct cairn_task_spec *s,
+                         const cairn_dataset *ds, uint32_t t, struct batch *b,
+                         char *err, size_t errlen)
 {
-	cairn_adamw_params opt = s->adamw;
-	int rc;
-	opt.step = t;
-	rc = cairn_sample_indices(s->seed, s->round, s->task, t,
-				  s->dataset_count, s->batch, b->idx);
+	int rc = cairn_sample_indices(s->seed, s->round, s->task, t,
+	                              s->dataset_count, s->batch, b->idx);
+
 	if (rc) {
 		cairn__seterr(err, errlen, "sampling step %" PRIu32 ": %s", t,
 		              cairn_strerror(rc));
 		return rc;
 	}
-	rc = cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err, errlen);
-	if (rc)
-		return rc;
-	rc = cairn_model_step(m, s->batch, (int)s->micro, b->x, b->y, &opt,
-			      loss);
-	if (rc)
+	return cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err,
+	                            errlen);
+}
+
+/* Inner step t on the batch bb[t % 2], which batch_prepare filled: forward,
+ * backward, AdamW.  While the device computes it (cairn_model_step_begin
+ * returns without waiting on a GPU), step t + 1's batch is prepared into
+ * bb[(t + 1) % 2] when t < t_last; then the loss is read. */
+static int run_step(cairn_model *m, const struct cairn_task_spec *s,
+                    const cairn_dataset *ds, uint32_t t, uint32_t t_last,
+                    struct batch bb[2], float *loss, char *err, size_t errlen)
+{
+	const struct batch *b = &bb[t % 2];
+	cairn_adamw_params opt = s->adamw;
+	int rc, rc_next = 0;
+
+	opt.step = t;
+	rc = cairn_model_step_begin(m, s->batch, (int)s->micro, b->x, b->y,
+	                            &opt);
+	if (!rc && t < t_last)
+		rc_next = batch_prepare(s, ds, t + 1, &bb[(t + 1) % 2], err,
+		                        errlen);
+	if (!rc) /* always, so that the model is never left mid-step */
+		rc = cairn_model_step_end(m, loss);
+	if (rc) {
 		cairn__seterr(err, errlen, "step %" PRIu32 " on %s: %s", t,
 		              cairn_backend_name(cairn_model_backend(m)),
 		              cairn_strerror(rc));
-	return rc;
+		return rc;
+	}
+	return rc_next;
 }
 
 /* Step t's record (samples digest of b->idx and the loss bits) into rec;
@@ -546,7 +566,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		   cairn_task_checkpoint_fn cb, void *ud, char *err,
 		   size_t errlen)
 {
-	struct batch b = {0};
+	struct batch bb[2] = {{0}};
 	struct cairn_state st;
 	uint8_t samples[CAIRN_HASH_BYTES];
 	char hex[CAIRN_HASH_HEX_BYTES], hex2[CAIRN_HASH_HEX_BYTES];
@@ -580,7 +600,9 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	}
 	n = cairn_task_state_count(spec);
 	c = spec->checkpoint_every;
-	rc = batch_alloc(&b, spec);
+	rc = batch_alloc(&bb[0], spec);
+	if (!rc)
+		rc = batch_alloc(&bb[1], spec);
 	if (rc) {
 		cairn__seterr(err, errlen,
 		              "out of memory for a batch of %" PRIu32,
@@ -628,16 +650,20 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		              cairn_strerror(rc));
 		goto out;
 	}
+	rc = batch_prepare(spec, ds, 1, &bb[1], err, errlen);
+	if (rc)
+		goto out;
 	for (uint32_t t = 1; t <= spec->inner_steps; t++) {
 		float loss;
-		rc = one_step(m, spec, ds, t, &b, &loss, err, errlen);
+		rc = run_step(m, spec, ds, t, spec->inner_steps, bb, &loss, err,
+		              errlen);
 		if (rc)
 			goto out;
 		trace->losses[t - 1] = loss;
 		{
 			/* The step log's record counts as commitment work. */
 			double t0 = now_sec();
-			rc = step_record(&b, spec, loss, samples,
+			rc = step_record(&bb[t % 2], spec, loss, samples,
 					 trace->steps + (size_t)(t - 1) *
 							    CAIRN_STEP_RECORD_BYTES);
 			t_hash += now_sec() - t0;
@@ -698,7 +724,8 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 out:
 	if (rc && trace && trace->committer)
 		cairn__committer_drop(trace->committer);
-	batch_free(&b);
+	batch_free(&bb[0]);
+	batch_free(&bb[1]);
 	return rc;
 }
 
@@ -707,7 +734,7 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 		      struct cairn_state *end, uint8_t *records, char *err,
 		      size_t errlen)
 {
-	struct batch b = {0};
+	struct batch bb[2] = {{0}};
 	uint8_t samples[CAIRN_HASH_BYTES];
 	float loss = 0.0f;
 	int rc;
@@ -727,15 +754,24 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 		              t0 + 1, t1, spec->inner_steps);
 		return CAIRN_EINVAL;
 	}
-	rc = batch_alloc(&b, spec);
+	rc = batch_alloc(&bb[0], spec);
+	if (!rc)
+		rc = batch_alloc(&bb[1], spec);
+	if (rc) {
+		cairn__seterr(err, errlen,
+		              "out of memory for a batch of %" PRIu32,
+		              spec->batch);
+		goto out;
+	}
+	rc = batch_prepare(spec, ds, t0 + 1, &bb[(t0 + 1) % 2], err, errlen);
 	if (rc)
 		goto out;
 	for (uint32_t t = t0 + 1; t <= t1; t++) {
 		uint8_t rec[CAIRN_STEP_RECORD_BYTES];
-		rc = one_step(m, spec, ds, t, &b, &loss, err, errlen);
+		rc = run_step(m, spec, ds, t, t1, bb, &loss, err, errlen);
 		if (rc)
 			goto out;
-		rc = step_record(&b, spec, loss, samples, rec);
+		rc = step_record(&bb[t % 2], spec, loss, samples, rec);
 		if (rc) {
 			cairn__seterr(err, errlen, "recording step %" PRIu32
 				      ": %s", t, cairn_strerror(rc));
@@ -748,7 +784,8 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 	}
 	rc = cairn_task_commit_state(m, t1, samples, loss, end);
 out:
-	batch_free(&b);
+	batch_free(&bb[0]);
+	batch_free(&bb[1]);
 	return rc;
 }
 

@@ -82,6 +82,9 @@ struct cairn_model {
 	 * room for a step's moves, G - 1 + max_micro (owned). */
 	cairn__comm *comm;
 	struct cairn__move *moves;
+	/* The batch of the step begun by cairn_model_step_begin and not yet
+	 * ended; 0 when none. */
+	int64_t pending;
 };
 
 void cairn_mlp_spec_reference(cairn_mlp_spec *spec)
@@ -774,13 +777,13 @@ int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
 	return rc ? rc : loss_read(m, batch, loss);
 }
 
-int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
-                     const int32_t *y, const cairn_adamw_params *opt,
-                     float *loss)
+int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
+                           const float *x, const int32_t *y,
+                           const cairn_adamw_params *opt)
 {
 	int rc;
 
-	if (!m || !opt || opt->step < 1)
+	if (!m || !opt || opt->step < 1 || m->pending)
 		return CAIRN_EINVAL;
 	rc = fb_enqueue(m, batch, micro, x, y);
 	/* Every replica applies the same update to the same bits. */
@@ -791,7 +794,29 @@ int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
 		                 r->buf[CAIRN_MODEL_GRADS],
 		                 r->buf[CAIRN_MODEL_M], r->buf[CAIRN_MODEL_V]);
 	}
-	return rc ? rc : loss_read(m, batch, loss);
+	if (!rc)
+		m->pending = batch;
+	return rc;
+}
+
+int cairn_model_step_end(cairn_model *m, float *loss)
+{
+	int64_t b;
+
+	if (!m || !m->pending)
+		return CAIRN_EINVAL;
+	b = m->pending;
+	m->pending = 0; /* whatever the read gives, the step is over */
+	return loss_read(m, b, loss);
+}
+
+int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
+                     const int32_t *y, const cairn_adamw_params *opt,
+                     float *loss)
+{
+	int rc = cairn_model_step_begin(m, batch, micro, x, y, opt);
+
+	return rc ? rc : cairn_model_step_end(m, loss);
 }
 
 /* ---- evaluation ----------------------------------------------------- */

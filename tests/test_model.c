@@ -784,6 +784,47 @@ static void test_args(void **state)
 	assert_null(cairn_model_buffer(m, CAIRN_MODEL_NBUFS));
 	assert_int_equal(cairn_model_evaluate_dataset(m, NULL, NULL),
 	                 CAIRN_EINVAL);
+	/* A step in two halves: the same bits as one call; no second begin,
+	 * no step, no end without a begin; a failed begin begins nothing. */
+	{
+		cairn_model *m2 = NULL;
+		float l1 = 0.0f, l2 = 1.0f, *p1, *p2;
+		int64_t n;
+		assert_int_equal(cairn_model_create(s->ref, &spec, 4, 2, &m2), 0);
+		assert_int_equal(cairn_model_init(m, 9), 0);
+		assert_int_equal(cairn_model_init(m2, 9), 0);
+		assert_int_equal(cairn_model_step_end(m, &l1), CAIRN_EINVAL);
+		assert_int_equal(cairn_model_step_begin(m, 4, 4, x, y, &opt),
+		                 CAIRN_EINVAL); /* micro above the max */
+		assert_int_equal(cairn_model_step_end(m, &l1), CAIRN_EINVAL);
+		assert_int_equal(cairn_model_step_begin(m, 4, 2, x, y, &opt), 0);
+		assert_int_equal(cairn_model_step_begin(m, 4, 2, x, y, &opt),
+		                 CAIRN_EINVAL);
+		assert_int_equal(cairn_model_step(m, 4, 2, x, y, &opt, &l1),
+		                 CAIRN_EINVAL);
+		assert_int_equal(cairn_model_step_end(m, &l1), 0);
+		assert_int_equal(cairn_model_step_end(m, &l1), CAIRN_EINVAL);
+		assert_int_equal(cairn_model_step(m2, 4, 2, x, y, &opt, &l2), 0);
+		assert_memory_equal(&l1, &l2, sizeof l1);
+		n = cairn_model_param_count(m);
+		p1 = cairn_test_xmalloc((size_t)n * sizeof *p1);
+		p2 = cairn_test_xmalloc((size_t)n * sizeof *p2);
+		for (int b = 0; b < CAIRN_MODEL_NBUFS; b++) {
+			assert_int_equal(cairn_model_read(m, (cairn_model_buf)b,
+			                                  p1),
+			                 0);
+			assert_int_equal(cairn_model_read(m2, (cairn_model_buf)b,
+			                                  p2),
+			                 0);
+			assert_memory_equal(p1, p2, (size_t)n * sizeof *p1);
+		}
+		free(p1);
+		free(p2);
+		cairn_model_free(m2);
+	}
+	assert_int_equal(cairn_model_step_begin(NULL, 4, 2, x, y, &opt),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_model_step_end(NULL, NULL), CAIRN_EINVAL);
 	cairn_model_free(m);
 	cairn_model_free(NULL);
 }

@@ -244,6 +244,21 @@ int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
                      const int32_t *y, const cairn_adamw_params *opt,
                      float *loss);
 
+/* The same step in two halves, so that the host can draw and gather the
+ * next batch while a GPU computes this one.  _begin queues the whole step
+ * (the bits of cairn_model_step) and returns without waiting for the
+ * device; x and y may be reused as soon as it returns.  _end waits for it
+ * and gives its loss (may be NULL).  Between the two the model is
+ * reserved: another _begin, or cairn_model_step, is CAIRN_EINVAL, and so
+ * is an _end with no step begun; nothing else of the model may be called
+ * (reads, writes, evaluation, commitments).  A failed _begin leaves no
+ * step begun.  On the CPU backends _begin does the work and _end only
+ * reads the loss. */
+int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
+                           const float *x, const int32_t *y,
+                           const cairn_adamw_params *opt);
+int cairn_model_step_end(cairn_model *m, float *loss);
+
 /* Predicted classes of a batch: pred[r] = the index of the largest logit
  * of row r.  Tie rule: the lowest index wins (a later column replaces the
  * best only when strictly greater), so a NaN never replaces the best and a

@@ -493,8 +493,15 @@ static int batch_prepare(const struct cairn_task_spec *s,
 		              cairn_strerror(rc));
 		return rc;
 	}
-	return cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err,
-	                            errlen);
+	rc = cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err,
+	                          errlen);
+	if (rc && err && errlen) {
+		char why[256];
+		snprintf(why, sizeof why, "%s", err);
+		cairn__seterr(err, errlen, "gathering step %" PRIu32 ": %s", t,
+		              why);
+	}
+	return rc;
 }
 
 /* Inner step t on the batch bb[t % 2], which batch_prepare filled: forward,

@@ -414,7 +414,7 @@ int cairn_model_read(cairn_model *m, cairn_model_buf which, float *host)
 {
 	float *p = cairn_model_buffer(m, which);
 
-	if (!p || !host)
+	if (!p || !host || m->pending) /* pending: cairn_model_step_begin */
 		return CAIRN_EINVAL;
 	return cairn_buf_read(m->be, host, p,
 	                      (size_t)m->nparams * sizeof(float));
@@ -425,7 +425,7 @@ int cairn_model_write(cairn_model *m, cairn_model_buf which, const float *host)
 {
 	int rc = 0;
 
-	if (!cairn_model_buffer(m, which) || !host)
+	if (!cairn_model_buffer(m, which) || !host || m->pending)
 		return CAIRN_EINVAL;
 	for (int d = 0; d < m->nrep && !rc; d++)
 		rc = cairn_buf_write(m->rep[d]->be, m->rep[d]->buf[which], host,
@@ -440,7 +440,7 @@ int cairn_model_zero(cairn_model *m, cairn_model_buf which)
 {
 	int rc = 0;
 
-	if (!cairn_model_buffer(m, which))
+	if (!cairn_model_buffer(m, which) || m->pending)
 		return CAIRN_EINVAL;
 	for (int d = 0; d < m->nrep && !rc; d++)
 		rc = cairn_fill_uniform(m->rep[d]->be, m->nparams, 0, 0, 0,
@@ -452,7 +452,7 @@ int cairn_model_init(cairn_model *m, uint64_t seed)
 {
 	int rc = 0;
 
-	if (!m)
+	if (!m || m->pending)
 		return CAIRN_EINVAL;
 	for (int i = 0; i < m->nlayers * m->nrep && !rc; i++) {
 		int l = i % m->nlayers;
@@ -481,7 +481,8 @@ static int upload(struct cairn_model *m, int64_t batch, const float *x,
 {
 	int rc;
 
-	if (!x || batch < 1 || batch > m->max_batch)
+	/* also refused while a step is begun and not ended (model.h) */
+	if (!x || batch < 1 || batch > m->max_batch || m->pending)
 		return CAIRN_EINVAL;
 	if (y)
 		for (int64_t r = 0; r < batch; r++)

@@ -390,6 +390,16 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 				 0);
 		assert_int_equal(cairn_state_root(&end, root), 0);
 		assert_memory_not_equal(root, o->roots + 2 * HB, HB);
+		/* The model now holds the state at t = 3: a replay from an
+		 * odd step (t0 = 3) reaches t = 4 with step 4's record. */
+		rc = cairn_task_replay(m, &f->spec, &f->ds, 3, 4, &end, rec,
+				       err, sizeof err);
+		if (rc)
+			fail_msg("%s replay from t = 3: %s", c->name, err);
+		assert_int_equal(cairn_state_root(&end, root), 0);
+		assert_memory_equal(root, o->roots + 2 * HB, HB);
+		assert_memory_equal(rec, o->steps + 3 * CAIRN_STEP_RECORD_BYTES,
+				    CAIRN_STEP_RECORD_BYTES);
 	}
 	free(o->p2);
 	free(o->m2);

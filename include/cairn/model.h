@@ -249,10 +249,9 @@ int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
  * (the bits of cairn_model_step) and returns without waiting for the
  * device; x and y may be reused as soon as it returns.  _end waits for it
  * and gives its loss (may be NULL).  Between the two the model is
- * reserved: another _begin, or cairn_model_step, is CAIRN_EINVAL, and so
- * is an _end with no step begun; nothing else of the model may be called
- * (reads, writes, evaluation, commitments).  A failed _begin leaves no
- * step begun.  On the CPU backends _begin does the work and _end only
+ * reserved: another _begin, cairn_model_step, a read, write, zero or init,
+ * a forward pass (loss, prediction, evaluation) are CAIRN_EINVAL, and so
+ * is an _end with no step begun.  A failed _begin leaves no step begun.  On the CPU backends _begin does the work and _end only
  * reads the loss. */
 int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
                            const float *x, const int32_t *y,

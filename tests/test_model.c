@@ -790,7 +790,8 @@ static void test_args(void **state)
 		cairn_model *m2 = NULL;
 		float l1 = 0.0f, l2 = 1.0f, *p1, *p2;
 		int64_t n;
-		assert_int_equal(cairn_model_create(s->ref, &spec, 4, 2, &m2), 0);
+		assert_int_equal(cairn_model_create(s->ref, &spec, 4, 2, &m2),
+		                 0);
 		n = cairn_model_param_count(m);
 		p1 = cairn_test_xmalloc((size_t)n * sizeof *p1);
 		p2 = cairn_test_xmalloc((size_t)n * sizeof *p2);
@@ -800,30 +801,32 @@ static void test_args(void **state)
 		assert_int_equal(cairn_model_step_begin(m, 4, 4, x, y, &opt),
 		                 CAIRN_EINVAL); /* micro above the max */
 		assert_int_equal(cairn_model_step_end(m, &l1), CAIRN_EINVAL);
-		assert_int_equal(cairn_model_step_begin(m, 4, 2, x, y, &opt), 0);
+		assert_int_equal(cairn_model_step_begin(m, 4, 2, x, y, &opt),
+		                 0);
 		assert_int_equal(cairn_model_step_begin(m, 4, 2, x, y, &opt),
 		                 CAIRN_EINVAL);
 		assert_int_equal(cairn_model_step(m, 4, 2, x, y, &opt, &l1),
 		                 CAIRN_EINVAL);
 		/* the model is reserved until the end */
-		assert_int_equal(cairn_model_loss(m, 4, x, y, &l2), CAIRN_EINVAL);
+		assert_int_equal(cairn_model_loss(m, 4, x, y, &l2),
+		                 CAIRN_EINVAL);
 		assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, p1),
 		                 CAIRN_EINVAL);
-		assert_int_equal(cairn_model_zero(m, CAIRN_MODEL_M), CAIRN_EINVAL);
+		assert_int_equal(cairn_model_zero(m, CAIRN_MODEL_M),
+		                 CAIRN_EINVAL);
 		assert_int_equal(cairn_model_init(m, 9), CAIRN_EINVAL);
 		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_V, p1),
 		                 CAIRN_EINVAL);
 		assert_int_equal(cairn_model_step_end(m, &l1), 0);
 		assert_int_equal(cairn_model_step_end(m, &l1), CAIRN_EINVAL);
-		assert_int_equal(cairn_model_step(m2, 4, 2, x, y, &opt, &l2), 0);
+		assert_int_equal(cairn_model_step(m2, 4, 2, x, y, &opt, &l2),
+		                 0);
 		assert_memory_equal(&l1, &l2, sizeof l1);
 		for (int b = 0; b < CAIRN_MODEL_NBUFS; b++) {
-			assert_int_equal(cairn_model_read(m, (cairn_model_buf)b,
-			                                  p1),
-			                 0);
-			assert_int_equal(cairn_model_read(m2, (cairn_model_buf)b,
-			                                  p2),
-			                 0);
+			assert_int_equal(
+			    cairn_model_read(m, (cairn_model_buf)b, p1), 0);
+			assert_int_equal(
+			    cairn_model_read(m2, (cairn_model_buf)b, p2), 0);
 			assert_memory_equal(p1, p2, (size_t)n * sizeof *p1);
 		}
 		free(p1);

@@ -457,26 +457,40 @@ static int model_fits(cairn_model *m, const struct cairn_task_spec *s,
 	return 0;
 }
 
-/* Scratch of one batch, owned by the caller of batch_alloc. */
+/* Scratch of one batch, owned by the caller of batches_alloc. */
 struct batch {
 	float *x;
 	int32_t *y;
 	uint32_t *idx;
 };
 
-static int batch_alloc(struct batch *b, const struct cairn_task_spec *s)
+/* The two batches of a run (step t uses bb[t % 2]; see run_step). */
+static int batches_alloc(struct batch bb[2], const struct cairn_task_spec *s,
+                         char *err, size_t errlen)
 {
-	b->x = malloc((size_t)s->batch * (size_t)s->model.input * sizeof(float));
-	b->y = malloc((size_t)s->batch * sizeof(int32_t));
-	b->idx = malloc((size_t)s->batch * sizeof(uint32_t));
-	return b->x && b->y && b->idx ? 0 : CAIRN_ENOMEM;
+	for (int i = 0; i < 2; i++) {
+		struct batch *b = &bb[i];
+		b->x = malloc((size_t)s->batch * (size_t)s->model.input *
+		              sizeof(float));
+		b->y = malloc((size_t)s->batch * sizeof(int32_t));
+		b->idx = malloc((size_t)s->batch * sizeof(uint32_t));
+		if (!b->x || !b->y || !b->idx) {
+			cairn__seterr(err, errlen,
+			              "out of memory for a batch of %" PRIu32,
+			              s->batch);
+			return CAIRN_ENOMEM;
+		}
+	}
+	return 0;
 }
 
-static void batch_free(struct batch *b)
+static void batches_free(struct batch bb[2])
 {
-	free(b->x);
-	free(b->y);
-	free(b->idx);
+	for (int i = 0; i < 2; i++) {
+		free(bb[i].x);
+		free(bb[i].y);
+		free(bb[i].idx);
+	}
 }
 
 /* Step t's batch (1-based t): its sample indices drawn, its rows and
@@ -607,15 +621,9 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	}
 	n = cairn_task_state_count(spec);
 	c = spec->checkpoint_every;
-	rc = batch_alloc(&bb[0], spec);
-	if (!rc)
-		rc = batch_alloc(&bb[1], spec);
-	if (rc) {
-		cairn__seterr(err, errlen,
-		              "out of memory for a batch of %" PRIu32,
-		              spec->batch);
+	rc = batches_alloc(bb, spec, err, errlen);
+	if (rc)
 		goto out;
-	}
 	/* t = 0: W_r, m = v = +0, no samples, loss bits 0. */
 	rc = cairn_model_write(m, CAIRN_MODEL_PARAMS, w_r);
 	if (!rc)
@@ -731,8 +739,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 out:
 	if (rc && trace && trace->committer)
 		cairn__committer_drop(trace->committer);
-	batch_free(&bb[0]);
-	batch_free(&bb[1]);
+	batches_free(bb);
 	return rc;
 }
 
@@ -761,15 +768,9 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 		              t0 + 1, t1, spec->inner_steps);
 		return CAIRN_EINVAL;
 	}
-	rc = batch_alloc(&bb[0], spec);
-	if (!rc)
-		rc = batch_alloc(&bb[1], spec);
-	if (rc) {
-		cairn__seterr(err, errlen,
-		              "out of memory for a batch of %" PRIu32,
-		              spec->batch);
+	rc = batches_alloc(bb, spec, err, errlen);
+	if (rc)
 		goto out;
-	}
 	rc = batch_prepare(spec, ds, t0 + 1, &bb[(t0 + 1) % 2], err, errlen);
 	if (rc)
 		goto out;
@@ -791,8 +792,7 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 	}
 	rc = cairn_task_commit_state(m, t1, samples, loss, end);
 out:
-	batch_free(&bb[0]);
-	batch_free(&bb[1]);
+	batches_free(bb);
 	return rc;
 }
 

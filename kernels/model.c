@@ -523,8 +523,7 @@ static int forward(struct cairn_model *m, int64_t b)
 	return rc;
 }
 
-/* Softmax cross-entropy of the logits and the batch's loss S / (float)B. */
-/* The row losses and their sum of the batch just forwarded, queued on the
+/* Softmax cross-entropy: the row losses and their sum of the batch just forwarded, queued on the
  * backend (device 0's workspace: loss_off, sum_off; nothing later in a
  * step writes them). */
 static int loss_enqueue(struct cairn_model *m, int64_t b)

@@ -313,7 +313,7 @@ const char *cairn__op_name(enum cairn_op_kind kind)
 		"relu_bwd", "gelu",     "gelu_bwd",     "xent_fwd",
 		"xent_bwd", "adamw",    "nesterov",     "sum_n",
 		"sub",      "scale",    "sum",          "fill_uniform",
-		"fill_normal", "hash_chunks",
+		"fill_normal", "hash_chunks", "gather_u8",
 	};
 	if ((int)kind < 0 || kind >= CAIRN_OP_COUNT)
 		return "unknown";

@@ -33,6 +33,7 @@ enum cairn_op_kind {
 	CAIRN_OP_FILL_UNIFORM,
 	CAIRN_OP_FILL_NORMAL,
 	CAIRN_OP_HASH_CHUNKS,
+	CAIRN_OP_GATHER_U8,
 	CAIRN_OP_COUNT
 };
 
@@ -121,6 +122,14 @@ struct cairn_op {
 			uint8_t header[CAIRN_HASH_CHUNKS_HEADER_BYTES]; /* copy */
 			uint8_t *out;        /* 32 * nchunks bytes */
 		} hash;
+		struct { /* cairn_gather_u8 */
+			int64_t n, cols;
+			const uint32_t *idx;   /* host, n entries < rows */
+			const uint8_t *src;    /* rows x cols */
+			const uint8_t *labels; /* rows, or NULL */
+			float *x;              /* n x cols */
+			int32_t *y;            /* n, when labels */
+		} gather;
 	} u;
 };
 

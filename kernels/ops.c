@@ -387,6 +387,32 @@ int cairn_sum_n(cairn_backend *be, int64_t n, int count,
 	return cairn__op_dispatch(be, &op);
 }
 
+int cairn_gather_u8(cairn_backend *be, int64_t n, int64_t cols, int64_t rows,
+		    const uint32_t *idx, const uint8_t *src,
+		    const uint8_t *labels, float *x, int32_t *y)
+{
+	struct cairn_op op = {.kind = CAIRN_OP_GATHER_U8};
+
+	if (!be || cairn__check_n(n) || cols < 1 || cairn__check_n(rows) ||
+	    cairn__check_n(cols) || (n && (!idx || !src || !x)) ||
+	    (labels && n && !y) || (n && n > INT64_MAX / cols) ||
+	    cairn__check_n(n * cols))
+		return CAIRN_EINVAL;
+	for (int64_t r = 0; r < n; r++)
+		if ((int64_t)idx[r] >= rows)
+			return CAIRN_ERANGE;
+	if (n == 0)
+		return 0;
+	op.u.gather.n = n;
+	op.u.gather.cols = cols;
+	op.u.gather.idx = idx;
+	op.u.gather.src = src;
+	op.u.gather.labels = labels;
+	op.u.gather.x = x;
+	op.u.gather.y = labels ? y : NULL;
+	return cairn__op_dispatch(be, &op);
+}
+
 static int cairn__vec(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
 		      const float *a, const float *b, float s, float *out)
 {

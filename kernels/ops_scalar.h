@@ -66,6 +66,13 @@ CAIRN_HD void cairn_adamw_f(float *p, float *m, float *v, float g, float lr,
 	*p = cairn_canon(pn);
 }
 
+/* A pixel as the model's input: cairn_dataset_pixel (dataset.h), the same
+ * one division, here for every backend. */
+CAIRN_HD float cairn_pixel_f(uint8_t p)
+{
+	return (float)p / 255.0f;
+}
+
 CAIRN_HD void cairn_nesterov_f(float *p, float *buf, float g, float lr,
 			       float mu)
 {

@@ -27,6 +27,7 @@
 #include "test_util.h"
 
 #include "cairn/error.h"
+#include "cairn/dataset.h"
 #include "cairn/kernels.h"
 #include "cairn/log.h"
 
@@ -824,6 +825,87 @@ static void test_sum_n(void **state)
 			}
 }
 
+/* gather_u8: buffers src (u8, rows x cols), labels (u8, rows), x (out),
+ * y (out), idx (its host copy is the op's host index list); i[0] n,
+ * i[1] cols, i[2] rows, i[3] 1 with labels. */
+static int run_gather(cairn_backend *be, void *const *p, const struct tcase *c)
+{
+	return cairn_gather_u8(be, c->i[0], c->i[1], c->i[2], c->buf[4].host,
+			       p[0], c->i[3] ? p[1] : NULL, p[2], p[3]);
+}
+
+static void test_gather(void **state)
+{
+	static const int64_t shapes[][3] = {/* rows, cols, n */
+					    {7, 784, 5},
+					    {100, 3, 64},
+					    {1, 1, 1},
+					    {1000, 784, 256},
+					    {300, 17, 299}};
+	cairn_backend *ref = ((struct state *)*state)->ref;
+
+	for (int sh = 0; sh < 5; sh++)
+		for (int lab = 0; lab < 2; lab++) {
+			struct tcase c = {.run = run_gather};
+			int64_t rows = shapes[sh][0], cols = shapes[sh][1],
+				n = shapes[sh][2];
+			uint8_t *src, *labels;
+			uint32_t *idx;
+			int32_t *y;
+			snprintf(c.what, sizeof c.what,
+				 "gather_u8 rows=%" PRId64 " cols=%" PRId64
+				 " n=%" PRId64 " labels=%d",
+				 rows, cols, n, lab);
+			src = c.buf[tc_add(&c, (size_t)(rows * cols), 0)].host;
+			labels = c.buf[tc_add(&c, (size_t)rows, 0)].host;
+			tc_floats(&c, n * cols, 1, 1.0f, 0);
+			y = c.buf[tc_add(&c, (size_t)n * 4, 1)].host;
+			idx = c.buf[tc_add(&c, (size_t)n * 4, 0)].host;
+			/* every byte value, then random ones */
+			for (int64_t e = 0; e < rows * cols; e++)
+				src[e] = (uint8_t)(e < 256 ? (uint64_t)e : rnd());
+			for (int64_t r = 0; r < rows; r++)
+				labels[r] = (uint8_t)(rnd() % 10);
+			for (int64_t r = 0; r < n; r++) {
+				idx[r] = (uint32_t)(rnd() % (uint64_t)rows);
+				y[r] = -7; /* stays without labels */
+			}
+			c.i[0] = n;
+			c.i[1] = cols;
+			c.i[2] = rows;
+			c.i[3] = lab;
+			check_case(*state, &c);
+		}
+	/* The pixel is the dataset's own value, for all 256. */
+	for (int v = 0; v < 256; v++) {
+		float a = cairn_dataset_pixel((uint8_t)v), b = (float)v / 255.0f;
+		assert_memory_equal(&a, &b, 4);
+	}
+	/* Arguments: an index past rows, no columns, an empty batch. */
+	{
+		uint32_t bad[2] = {0, 5};
+		void *src = NULL, *x = NULL, *yy = NULL;
+		assert_int_equal(cairn_buf_alloc(ref, 64, &src), 0);
+		assert_int_equal(cairn_buf_alloc(ref, 64, &x), 0);
+		assert_int_equal(cairn_buf_alloc(ref, 64, &yy), 0);
+		assert_int_equal(cairn_gather_u8(ref, 2, 4, 5, bad, src, src, x,
+						 yy),
+				 CAIRN_ERANGE);
+		assert_int_equal(cairn_gather_u8(ref, 2, 0, 5, bad, src, NULL,
+						 x, NULL),
+				 CAIRN_EINVAL);
+		assert_int_equal(cairn_gather_u8(ref, 1, 4, 5, bad, src, src, x,
+						 NULL),
+				 CAIRN_EINVAL); /* labels without y */
+		assert_int_equal(cairn_gather_u8(ref, 0, 4, 5, NULL, NULL, NULL,
+						 NULL, NULL),
+				 0);
+		cairn_buf_free(ref, src);
+		cairn_buf_free(ref, x);
+		cairn_buf_free(ref, yy);
+	}
+}
+
 /* Many sources (i[1] of them, cycling over buffers 0..2), into buffer 3:
  * past 512, where the cuda backend grows its pointer scratch. */
 static int run_sum_n_many(cairn_backend *be, void *const *p,
@@ -1183,6 +1265,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_sum_n_many),
 		cmocka_unit_test(test_vec),
 		cmocka_unit_test(test_fill),
+		cmocka_unit_test(test_gather),
 		cmocka_unit_test(test_hash_chunks),
 		cmocka_unit_test(test_hash_chunks_lanes),
 		cmocka_unit_test(test_hash_chunks_args),

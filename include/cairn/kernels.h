@@ -196,6 +196,16 @@ int cairn_nesterov(cairn_backend *be, int64_t n, float lr, float momentum,
  * in that order; count >= 1; src is a host array of backend pointers. */
 int cairn_sum_n(cairn_backend *be, int64_t n, int count,
 		const float *const *src, float *dst);
+/* A batch of rows of a u8 table (a training set on the device) as the
+ * model's input: for r < n and j < cols
+ *   x[r * cols + j] = (float)src[idx[r] * cols + j] / 255.0f
+ * (cairn_dataset_pixel: one correctly rounded division), and, when labels
+ * is not NULL, y[r] = labels[idx[r]].  idx is host memory, n entries, each
+ * checked against rows (CAIRN_ERANGE, nothing done); src (rows x cols),
+ * labels (rows), x and y are backend memory. */
+int cairn_gather_u8(cairn_backend *be, int64_t n, int64_t cols, int64_t rows,
+		    const uint32_t *idx, const uint8_t *src,
+		    const uint8_t *labels, float *x, int32_t *y);
 /* out = a - b */
 int cairn_sub(cairn_backend *be, int64_t n, const float *a, const float *b,
 	      float *out);

@@ -16,6 +16,7 @@
 #include "cairn/error.h"
 #include "cairn/log.h"
 #include "cpu_impl.h"
+#include "ops_scalar.h"
 
 /* Below this many elements an op runs on the calling thread: waking the
  * pool costs more than the work. */
@@ -54,6 +55,28 @@ static int cpu_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 			 op->u.gemm.tb == CAIRN_TRANS) &&
 		       (op->u.gemm.segs == 1 || !ctx->no_gemm_seg);
 	return (int)op->kind >= 0 && op->kind < CAIRN_OP_COUNT;
+}
+
+/* cairn_gather_u8 on the calling thread (a batch is 200K pixels: memory
+ * moves, not worth the pool): each pixel looked up in a table of the 256
+ * cairn_pixel_f values, the same bits as the division. */
+static void cpu_gather_u8(const struct cairn_op *op)
+{
+	const int64_t cols = op->u.gather.cols;
+	float lut[256];
+
+	for (int v = 0; v < 256; v++)
+		lut[v] = cairn_pixel_f((uint8_t)v);
+	for (int64_t r = 0; r < op->u.gather.n; r++) {
+		const uint8_t *row = op->u.gather.src +
+		                     (int64_t)op->u.gather.idx[r] * cols;
+		float *x = op->u.gather.x + r * cols;
+		for (int64_t j = 0; j < cols; j++)
+			x[j] = lut[row[j]];
+		if (op->u.gather.labels)
+			op->u.gather.y[r] =
+			    op->u.gather.labels[op->u.gather.idx[r]];
+	}
 }
 
 static int cpu_op_run(struct cairn_backend *be, const struct cairn_op *op)
@@ -107,6 +130,9 @@ static int cpu_op_run(struct cairn_backend *be, const struct cairn_op *op)
 	case CAIRN_OP_FILL_UNIFORM:
 	case CAIRN_OP_FILL_NORMAL:
 		cpu_run(ctx, (double)op->u.fill.n * 16, f->fill, arg);
+		return 0;
+	case CAIRN_OP_GATHER_U8:
+		cpu_gather_u8(op);
 		return 0;
 	case CAIRN_OP_HASH_CHUNKS:
 		/* About 8 element-operations a byte; never more threads'

@@ -6,6 +6,7 @@
 #define CAIRN_CUDA_ROUTE_CUH
 
 #include "cuda_common.cuh"
+#include "data.cuh"
 #include "elementwise.cuh"
 #include "gemm.cuh"
 #include "hash.cuh"
@@ -55,6 +56,8 @@ static inline int cairn__cuda_op_route(struct cairn_cuda_ctx *ctx,
 		return cairn__cuda_fill(ctx, op);
 	case CAIRN_OP_HASH_CHUNKS:
 		return cairn__cuda_hash(ctx, op);
+	case CAIRN_OP_GATHER_U8:
+		return cairn__cuda_data(ctx, op);
 	default:
 		return CAIRN_ENOTSUP;
 	}

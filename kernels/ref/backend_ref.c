@@ -190,6 +190,21 @@ static void ref_fill(const struct cairn_op *op)
 }
 
 /* out[32c..32c+32) = BLAKE2b-256(header || chunk c), chunk by chunk. */
+static void ref_gather_u8(const struct cairn_op *op)
+{
+	const int64_t cols = op->u.gather.cols;
+
+	for (int64_t r = 0; r < op->u.gather.n; r++) {
+		const uint8_t *row = op->u.gather.src +
+		                     (int64_t)op->u.gather.idx[r] * cols;
+		for (int64_t j = 0; j < cols; j++)
+			op->u.gather.x[r * cols + j] = cairn_pixel_f(row[j]);
+		if (op->u.gather.labels)
+			op->u.gather.y[r] =
+			    op->u.gather.labels[op->u.gather.idx[r]];
+	}
+}
+
 static void ref_hash_chunks(const struct cairn_op *op)
 {
 	const int64_t bytes = op->u.hash.bytes, cb = op->u.hash.chunk_bytes;
@@ -264,6 +279,9 @@ static int ref_op_run(struct cairn_backend *be, const struct cairn_op *op)
 		break;
 	case CAIRN_OP_HASH_CHUNKS:
 		ref_hash_chunks(op);
+		break;
+	case CAIRN_OP_GATHER_U8:
+		ref_gather_u8(op);
 		break;
 	default:
 		return CAIRN_ENOTSUP;

@@ -7,6 +7,7 @@
  * (which decides the GEMM's block shapes).  For tests only. */
 #define CAIRN_CUDA_EMU 1
 #include "emu_names.h" /* libcairn may hold the real ones (CUDA builds) */
+#include "../../kernels/cuda/data.cu"
 #include "../../kernels/cuda/elementwise.cu"
 #include "../../kernels/cuda/gemm.cu"
 #include "../../kernels/cuda/hash.cu"

@@ -14,6 +14,7 @@
 #define cairn__cuda_xent cairn__emu_cuda_xent
 #define cairn__cuda_fill cairn__emu_cuda_fill
 #define cairn__cuda_hash cairn__emu_cuda_hash
+#define cairn__cuda_data cairn__emu_cuda_data
 #define cairn__cuda_enter cairn__emu_cuda_enter
 #define cairn__cuda_scratch cairn__emu_cuda_scratch
 #define cairn__cuda_backend_stream cairn__emu_cuda_backend_stream

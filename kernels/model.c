@@ -85,6 +85,13 @@ struct cairn_model {
 	/* The batch of the step begun by cairn_model_step_begin and not yet
 	 * ended; 0 when none. */
 	int64_t pending;
+	/* A training set on the backend (cairn_model_attach_data): pixels and
+	 * labels (owned), and which dataset they copy (borrowed pointers,
+	 * compared only). */
+	uint8_t *d_images, *d_labels;
+	uint32_t d_count;
+	const cairn_dataset *d_src;
+	const uint8_t *d_src_images;
 };
 
 void cairn_mlp_spec_reference(cairn_mlp_spec *spec)
@@ -270,6 +277,10 @@ void cairn_model_free(cairn_model *m)
 		cairn_model_free(m->rep[d]);
 	cairn__comm_close(m->comm);
 	free(m->moves);
+	if (m->d_images)
+		cairn_buf_free(m->be, m->d_images);
+	if (m->d_labels)
+		cairn_buf_free(m->be, m->d_labels);
 	free(m->host_logits);
 	free(m);
 }
@@ -744,22 +755,30 @@ static int shared_fb(struct cairn_model *m, int64_t batch, int micro,
 /* A step's forward and backward pass, queued; the loss is left in device
  * 0's workspace for loss_read. */
 static int fb_enqueue(struct cairn_model *m, int64_t batch, int micro,
-                      const float *x, const int32_t *y)
+                      const float *x, const int32_t *y, const uint32_t *idx)
 {
 	int rc;
 
-	if (!m || !y || micro < 1 || micro > m->max_micro || batch < 1 ||
-	    batch % micro)
+	if (!m || (!y && !idx) || micro < 1 || micro > m->max_micro ||
+	    batch < 1 || batch % micro)
 		return CAIRN_EINVAL;
-	if (m->nrep > 1) {
+	if (idx) { /* the batch from the training set on the backend */
+		if (!m->d_images || m->nrep > 1 || batch > m->max_batch ||
+		    m->pending)
+			return CAIRN_EINVAL;
+		rc = cairn_gather_u8(m->be, batch, m->dim[0], m->d_count, idx,
+		                     m->d_images, m->d_labels, m->ws + m->x_off,
+		                     m->labels);
+	} else if (m->nrep > 1) {
 		if (!x || batch > m->max_batch)
 			return CAIRN_EINVAL;
 		for (int64_t r = 0; r < batch; r++)
 			if (y[r] < 0 || y[r] >= m->spec.classes)
 				return CAIRN_ERANGE;
 		return shared_fb(m, batch, micro, x, y);
+	} else {
+		rc = upload(m, batch, x, y);
 	}
-	rc = upload(m, batch, x, y);
 	if (!rc)
 		rc = forward(m, batch);
 	if (!rc)
@@ -772,20 +791,22 @@ static int fb_enqueue(struct cairn_model *m, int64_t batch, int micro,
 int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
                                  const float *x, const int32_t *y, float *loss)
 {
-	int rc = fb_enqueue(m, batch, micro, x, y);
+	int rc = fb_enqueue(m, batch, micro, x, y, NULL);
 
 	return rc ? rc : loss_read(m, batch, loss);
 }
 
-int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
-                           const float *x, const int32_t *y,
-                           const cairn_adamw_params *opt)
+/* cairn_model_step_begin, from x and y or (idx not NULL) from the
+ * training set on the backend. */
+static int step_begin(cairn_model *m, int64_t batch, int micro,
+                      const float *x, const int32_t *y, const uint32_t *idx,
+                      const cairn_adamw_params *opt)
 {
 	int rc;
 
 	if (!m || !opt || opt->step < 1 || m->pending)
 		return CAIRN_EINVAL;
-	rc = fb_enqueue(m, batch, micro, x, y);
+	rc = fb_enqueue(m, batch, micro, x, y, idx);
 	/* Every replica applies the same update to the same bits. */
 	for (int d = 0; d < m->nrep && !rc; d++) {
 		struct cairn_model *r = m->rep[d];
@@ -797,6 +818,72 @@ int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
 	if (!rc)
 		m->pending = batch;
 	return rc;
+}
+
+int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
+                           const float *x, const int32_t *y,
+                           const cairn_adamw_params *opt)
+{
+	if (!y)
+		return CAIRN_EINVAL;
+	return step_begin(m, batch, micro, x, y, NULL, opt);
+}
+
+int cairn_model_step_begin_idx(cairn_model *m, int64_t batch, int micro,
+                               const uint32_t *idx,
+                               const cairn_adamw_params *opt)
+{
+	if (!idx)
+		return CAIRN_EINVAL;
+	return step_begin(m, batch, micro, NULL, NULL, idx, opt);
+}
+
+int cairn_model_attach_data(cairn_model *m, const cairn_dataset *ds)
+{
+	const size_t px = (size_t)CAIRN_DATASET_PIXELS;
+	int rc;
+
+	if (!m || !ds || !ds->count || !ds->images || !ds->labels ||
+	    m->pending || m->dim[0] != CAIRN_DATASET_PIXELS)
+		return CAIRN_EINVAL;
+	if (m->nrep > 1)
+		return CAIRN_ENOTSUP; /* each step's rows come from the host */
+	for (uint32_t r = 0; r < ds->count; r++)
+		if (ds->labels[r] >= m->spec.classes)
+			return CAIRN_ERANGE;
+	if (m->d_images)
+		cairn_buf_free(m->be, m->d_images);
+	if (m->d_labels)
+		cairn_buf_free(m->be, m->d_labels);
+	m->d_images = m->d_labels = NULL;
+	m->d_src = NULL;
+	rc = cairn_buf_alloc(m->be, (size_t)ds->count * px,
+	                     (void **)&m->d_images);
+	if (!rc)
+		rc = cairn_buf_alloc(m->be, ds->count, (void **)&m->d_labels);
+	if (!rc)
+		rc = cairn_buf_write(m->be, m->d_images, ds->images,
+		                     (size_t)ds->count * px);
+	if (!rc)
+		rc = cairn_buf_write(m->be, m->d_labels, ds->labels, ds->count);
+	if (rc) {
+		if (m->d_images)
+			cairn_buf_free(m->be, m->d_images);
+		if (m->d_labels)
+			cairn_buf_free(m->be, m->d_labels);
+		m->d_images = m->d_labels = NULL;
+		return rc;
+	}
+	m->d_count = ds->count;
+	m->d_src = ds;
+	m->d_src_images = ds->images;
+	return 0;
+}
+
+int cairn_model_has_data(const cairn_model *m, const cairn_dataset *ds)
+{
+	return m && ds && m->d_images && m->d_src == ds &&
+	       m->d_src_images == ds->images && m->d_count == ds->count;
 }
 
 int cairn_model_step_end(cairn_model *m, float *loss)

@@ -258,6 +258,28 @@ int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
                            const cairn_adamw_params *opt);
 int cairn_model_step_end(cairn_model *m, float *loss);
 
+/* ---- a training set on the device ---------------------------------------
+ * cairn_model_attach_data copies a dataset's pixels and labels to the
+ * model's backend once (47 MB for Fashion-MNIST's training split), so that
+ * a step gathers its batch there from the sample indices
+ * (cairn_model_step_begin_idx, with cairn_gather_u8) instead of uploading
+ * the batch's floats (800 KB a step): the same input bits, as the same
+ * division makes each pixel.  For a model on one device (CAIRN_ENOTSUP on
+ * several, whose rows come from the host) whose input is the dataset's
+ * 784 pixels (else CAIRN_EINVAL); a label >= the model's classes is
+ * CAIRN_ERANGE.  Attaching again replaces the copy; the model remembers
+ * which dataset it copied (cairn_model_has_data: 1 for that one), so
+ * attach again after loading another.  The dataset stays the caller's. */
+int cairn_model_attach_data(cairn_model *m, const cairn_dataset *ds);
+int cairn_model_has_data(const cairn_model *m, const cairn_dataset *ds);
+/* cairn_model_step_begin with the batch's rows and labels gathered on the
+ * backend from the attached training set: idx is host memory, batch
+ * sample indices, each checked against the dataset (CAIRN_ERANGE).
+ * CAIRN_EINVAL without attached data.  End it with cairn_model_step_end. */
+int cairn_model_step_begin_idx(cairn_model *m, int64_t batch, int micro,
+                               const uint32_t *idx,
+                               const cairn_adamw_params *opt);
+
 /* Predicted classes of a batch: pred[r] = the index of the largest logit
  * of row r.  Tie rule: the lowest index wins (a later column replaces the
  * best only when strictly greater), so a NaN never replaces the best and a

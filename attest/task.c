@@ -493,9 +493,10 @@ static void batches_free(struct batch bb[2])
 	}
 }
 
-/* Step t's batch (1-based t): its sample indices drawn, its rows and
- * labels gathered into b. */
-static int batch_prepare(const struct cairn_task_spec *s,
+/* Step t's batch (1-based t): its sample indices drawn and, unless the
+ * model holds the training set (cairn_model_has_data: the backend gathers
+ * the rows itself), its rows and labels gathered into b. */
+static int batch_prepare(const cairn_model *m, const struct cairn_task_spec *s,
                          const cairn_dataset *ds, uint32_t t, struct batch *b,
                          char *err, size_t errlen)
 {
@@ -507,6 +508,8 @@ static int batch_prepare(const struct cairn_task_spec *s,
 		              cairn_strerror(rc));
 		return rc;
 	}
+	if (cairn_model_has_data(m, ds))
+		return 0;
 	rc = cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err,
 	                          errlen);
 	if (rc && err && errlen) {
@@ -531,10 +534,13 @@ static int run_step(cairn_model *m, const struct cairn_task_spec *s,
 	int rc, rc_next = 0;
 
 	opt.step = t;
-	rc = cairn_model_step_begin(m, s->batch, (int)s->micro, b->x, b->y,
-	                            &opt);
+	rc = cairn_model_has_data(m, ds)
+	         ? cairn_model_step_begin_idx(m, s->batch, (int)s->micro,
+	                                      b->idx, &opt)
+	         : cairn_model_step_begin(m, s->batch, (int)s->micro, b->x,
+	                                  b->y, &opt);
 	if (!rc && t < t_last)
-		rc_next = batch_prepare(s, ds, t + 1, &bb[(t + 1) % 2], err,
+		rc_next = batch_prepare(m, s, ds, t + 1, &bb[(t + 1) % 2], err,
 		                        errlen);
 	if (!rc) /* always, so that the model is never left mid-step */
 		rc = cairn_model_step_end(m, loss);
@@ -665,7 +671,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		              cairn_strerror(rc));
 		goto out;
 	}
-	rc = batch_prepare(spec, ds, 1, &bb[1], err, errlen);
+	rc = batch_prepare(m, spec, ds, 1, &bb[1], err, errlen);
 	if (rc)
 		goto out;
 	for (uint32_t t = 1; t <= spec->inner_steps; t++) {
@@ -771,7 +777,7 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 	rc = batches_alloc(bb, spec, err, errlen);
 	if (rc)
 		goto out;
-	rc = batch_prepare(spec, ds, t0 + 1, &bb[(t0 + 1) % 2], err, errlen);
+	rc = batch_prepare(m, spec, ds, t0 + 1, &bb[(t0 + 1) % 2], err, errlen);
 	if (rc)
 		goto out;
 	for (uint32_t t = t0 + 1; t <= t1; t++) {

@@ -833,6 +833,43 @@ static void test_args(void **state)
 		free(p2);
 		cairn_model_free(m2);
 	}
+	/* A training set on the backend: the model's input must be its
+	 * pixels, its labels below the classes, its indices in range. */
+	{
+		static const int64_t h[] = {5};
+		cairn_mlp_spec sp = cairn_test_mlp(CAIRN_DATASET_PIXELS, 1, h,
+		                                   4, CAIRN_ACT_RELU);
+		uint8_t *img = cairn_test_xmalloc(3 * CAIRN_DATASET_PIXELS);
+		uint8_t lab[3] = {0, 3, 1};
+		cairn_dataset ds = {3, img, lab};
+		uint32_t idx[2] = {2, 0}, oob[2] = {2, 3};
+		cairn_model *md = NULL;
+		float l = 0.0f;
+		memset(img, 200, 3 * CAIRN_DATASET_PIXELS);
+		assert_int_equal(cairn_model_attach_data(m, &ds), CAIRN_EINVAL);
+		assert_int_equal(cairn_model_create(s->ref, &sp, 2, 1, &md), 0);
+		assert_int_equal(cairn_model_init(md, 3), 0);
+		assert_false(cairn_model_has_data(md, &ds));
+		assert_int_equal(
+		    cairn_model_step_begin_idx(md, 2, 1, idx, &opt),
+		    CAIRN_EINVAL); /* nothing attached */
+		lab[1] = 4;        /* not below 4 classes */
+		assert_int_equal(cairn_model_attach_data(md, &ds),
+		                 CAIRN_ERANGE);
+		lab[1] = 3;
+		assert_int_equal(cairn_model_attach_data(md, &ds), 0);
+		assert_true(cairn_model_has_data(md, &ds));
+		assert_int_equal(
+		    cairn_model_step_begin_idx(md, 2, 1, oob, &opt),
+		    CAIRN_ERANGE);
+		assert_int_equal(cairn_model_step_end(md, &l), CAIRN_EINVAL);
+		assert_int_equal(
+		    cairn_model_step_begin_idx(md, 2, 1, idx, &opt), 0);
+		assert_int_equal(cairn_model_step_end(md, &l), 0);
+		assert_true(l > 0.0f);
+		cairn_model_free(md);
+		free(img);
+	}
 	assert_int_equal(cairn_model_step_begin(NULL, 4, 2, x, y, &opt),
 	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_model_step_end(NULL, NULL), CAIRN_EINVAL);

@@ -570,6 +570,19 @@ static void test_model_multi(void **state)
 		                 0);
 		assert_int_equal(cairn_model_devices(m), 1);
 		assert_string_equal(cairn_model_transport(m), "");
+		/* no training set on the backend for a shared step */
+		{
+			cairn_backend *pair[2] = {be, be};
+			cairn_model *mm = NULL;
+			uint8_t img[CAIRN_DATASET_PIXELS] = {0}, lab[1] = {0};
+			cairn_dataset ds = {1, img, lab};
+			assert_int_equal(
+			    cairn_model_create_multi(pair, 2, &b, 8, 2, &mm),
+			    0);
+			assert_int_equal(cairn_model_attach_data(mm, &ds),
+			                 CAIRN_ENOTSUP);
+			cairn_model_free(mm);
+		}
 		/* no transport to replace on one device */
 		assert_int_equal(cairn__comm_open(two, 1, &c), 0);
 		assert_int_equal(cairn__model_set_comm(m, c), CAIRN_EINVAL);

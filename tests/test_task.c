@@ -296,12 +296,15 @@ static int capture(void *ud, const struct cairn_state *st,
 }
 
 /* Runs the fixture's task on c's backend, shared with c2's when c2 is
- * not NULL (a model on two devices: cairn_model_create_multi); with
- * background, through a committer (task.h), twice in a row (a committer
- * serves one task after another). */
+ * not NULL (a model on two devices: cairn_model_create_multi); with mode
+ * bit 0 (background), through a committer (task.h), twice in a row (a
+ * committer serves one task after another); with bit 1, the training set
+ * on the backend (cairn_model_attach_data: each step's batch gathered
+ * there). */
 static void run_on(struct fixture *f, struct cairn_test_config *c,
-		   cairn_backend *c2, int background, struct trace_out *o)
+                   cairn_backend *c2, int mode, struct trace_out *o)
 {
+	const int background = mode & 1;
 	cairn_model *m = NULL;
 	cairn_committer *cm = NULL;
 	struct cairn_task_trace tr;
@@ -319,6 +322,10 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 							  &f->spec.model, 8, 2,
 							  &m),
 				 0);
+	}
+	if (mode & 2) {
+		assert_int_equal(cairn_model_attach_data(m, &f->ds), 0);
+		assert_true(cairn_model_has_data(m, &f->ds));
 	}
 	if (background) {
 		assert_int_equal(cairn_committer_open(
@@ -416,7 +423,8 @@ static void test_run_same_everywhere(void **state)
 		int threads;
 		const char *isa;
 		int devices; /* 2: the step shared by two backends */
-		int background; /* through a committer */
+		int background; /* through a committer; | 2: the training
+		                 * set on the backend */
 	} cfg[] = {
 	    {CAIRN_BACKEND_REF, 0, NULL, 1, 0},
 	    {CAIRN_BACKEND_CPU, 1, NULL, 1, 0},
@@ -426,11 +434,17 @@ static void test_run_same_everywhere(void **state)
 	    {CAIRN_BACKEND_CPU, 1, "portable", 2, 0},
 	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 1},
 	    {CAIRN_BACKEND_REF, 0, NULL, 1, 1},
+	    {CAIRN_BACKEND_REF, 0, NULL, 1, 2},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 2},
+	    {CAIRN_BACKEND_CPU, 1, "portable", 1, 3},
 	    /* with --backend cuda only (ref first, as the reference) */
 	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 0},
 	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 1},
+	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 2},
+	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 3},
 	    /* the cuda backend's kernels run on the host (tests/emu) */
 	    {CAIRN_BACKEND_COUNT, 0, NULL, 1, 0},
+	    {CAIRN_BACKEND_COUNT, 0, NULL, 1, 2},
 	};
 	struct trace_out want, got;
 	int have = 0;
@@ -472,12 +486,17 @@ static void test_run_same_everywhere(void **state)
 				sizeof c.name - strlen(c.name) - 1);
 		} else if (cfg[i].background) {
 			/* first, so that it survives the name's length */
-			char full[sizeof c.name + 32];
-			snprintf(full, sizeof full, "background commits, %s",
-				 c.name);
+			char full[sizeof c.name + 64];
+			snprintf(full, sizeof full, "%s%s%s",
+			         cfg[i].background & 1 ? "background commits, "
+			                               : "",
+			         cfg[i].background & 2 ? "data on the backend, "
+			                               : "",
+			         c.name);
 			memcpy(c.name, full, sizeof c.name - 1);
 			c.name[sizeof c.name - 1] = '\0';
-			run_on(f, &c, NULL, 1, have ? &got : &want);
+			run_on(f, &c, NULL, cfg[i].background,
+			       have ? &got : &want);
 		} else {
 			run_on(f, &c, NULL, 0, have ? &got : &want);
 		}

@@ -130,54 +130,64 @@ static int train_parse(int argc, char **argv, struct train_args *t)
 	return 0;
 }
 
+/* Step s's batch (0-based; sample indices of step number s + 1) into
+ * slot s % 2: the indices, and the rows and labels unless the model holds
+ * the training set (then its backend gathers them). */
+static int train_prepare(const cairn_model *m, const cairn_dataset *ds,
+                         int64_t b, long long s, uint32_t *idx[2],
+                         float *x[2], int32_t *y[2])
+{
+	char err[256];
+	int rc = cairn_sample_indices(TRAIN_SEED, 0, 0, (uint32_t)(s + 1),
+	                              ds->count, b, idx[s % 2]);
+
+	if (!rc && !cairn_model_has_data(m, ds))
+		rc = cairn_dataset_gather(ds, idx[s % 2], (size_t)b, x[s % 2],
+		                          y[s % 2], err, sizeof err);
+	return rc;
+}
+
 /* Runs warmup + steps training steps as a task does (attest/task.c): each
- * step is begun, the next batch drawn and gathered while the device
- * computes it, then the step is ended.  times[] gets the timed ones, each
- * from the end of the step before (or the start) to its own end. */
+ * step is begun, the next batch prepared while the device computes it,
+ * then the step is ended.  times[] gets the timed ones, each from the end
+ * of the step before (or the start) to its own end. */
 static int train_run(cairn_model *m, const cairn_dataset *ds,
                      const struct train_args *t, double *times,
                      float *last_loss)
 {
 	const int64_t b = t->batch, in = 784;
 	const long long total = t->warmup + t->steps;
+	const int on_device = cairn_model_has_data(m, ds);
 	float *x[2] = {malloc((size_t)(b * in) * sizeof(float)),
 	               malloc((size_t)(b * in) * sizeof(float))};
 	int32_t *y[2] = {malloc((size_t)b * sizeof(int32_t)),
 	                 malloc((size_t)b * sizeof(int32_t))};
-	uint32_t *idx = malloc((size_t)b * sizeof *idx);
+	uint32_t *idx[2] = {malloc((size_t)b * sizeof(uint32_t)),
+	                    malloc((size_t)b * sizeof(uint32_t))};
 	cairn_adamw_params opt;
 	double t_prev;
-	char err[256];
 	int rc = 0;
 
-	if (!x[0] || !x[1] || !y[0] || !y[1] || !idx) {
+	if (!x[0] || !x[1] || !y[0] || !y[1] || !idx[0] || !idx[1]) {
 		rc = CAIRN_ENOMEM;
 		goto out;
 	}
 	cairn_adamw_defaults(&opt);
 	t_prev = cairn__bench_now();
-	/* step s (0-based) uses batch s % 2, drawn for step number s + 1 */
-	rc = cairn_sample_indices(TRAIN_SEED, 0, 0, 1, ds->count, b, idx);
-	if (!rc)
-		rc = cairn_dataset_gather(ds, idx, (size_t)b, x[0], y[0], err,
-		                          sizeof err);
+	rc = train_prepare(m, ds, b, 0, idx, x, y);
 	for (long long s = 0; s < total && !rc; s++) {
 		int rc_next = 0;
 
 		opt.step = s + 1;
-		rc = cairn_model_step_begin(m, b, (int)t->micro, x[s % 2],
-		                            y[s % 2], &opt);
+		rc = on_device ? cairn_model_step_begin_idx(m, b, (int)t->micro,
+		                                            idx[s % 2], &opt)
+		               : cairn_model_step_begin(m, b, (int)t->micro,
+		                                        x[s % 2], y[s % 2],
+		                                        &opt);
 		if (rc)
 			break;
-		if (s + 1 < total) {
-			rc_next = cairn_sample_indices(TRAIN_SEED, 0, 0,
-			                               (uint32_t)(s + 2),
-			                               ds->count, b, idx);
-			if (!rc_next)
-				rc_next = cairn_dataset_gather(
-				    ds, idx, (size_t)b, x[(s + 1) % 2],
-				    y[(s + 1) % 2], err, sizeof err);
-		}
+		if (s + 1 < total)
+			rc_next = train_prepare(m, ds, b, s + 1, idx, x, y);
 		rc = cairn_model_step_end(m, last_loss);
 		if (!rc)
 			rc = rc_next;
@@ -189,11 +199,11 @@ static int train_run(cairn_model *m, const cairn_dataset *ds,
 		}
 	}
 out:
-	free(x[0]);
-	free(x[1]);
-	free(y[0]);
-	free(y[1]);
-	free(idx);
+	for (int i = 0; i < 2; i++) {
+		free(x[i]);
+		free(y[i]);
+		free(idx[i]);
+	}
 	return rc;
 }
 
@@ -206,6 +216,7 @@ int cairn__bench_train_cmd(int argc, char **argv)
 	cairn_model *m = NULL;
 	cairn_mlp_spec spec;
 	double *times = NULL, med, commit = 0.0, bg = -1.0; /* bg: not measured */
+	int on_device = 0; /* the training set on the device */
 	float loss = 0.0f;
 	char err[512];
 	int rc, ex = 1;
@@ -241,8 +252,11 @@ int cairn__bench_train_cmd(int argc, char **argv)
 		goto fail;
 	}
 	if ((rc = cairn_model_create(be, &spec, t.batch, (int)t.micro, &m)) ||
-	    (rc = cairn_model_init(m, TRAIN_SEED)) ||
-	    (rc = train_run(m, ds, &t, times, &loss)))
+	    (rc = cairn_model_init(m, TRAIN_SEED)))
+		goto fail;
+	/* as cairn train does: on a GPU the training set goes there once */
+	on_device = cairn_model_use_device_data(m, ds);
+	if ((rc = train_run(m, ds, &t, times, &loss)))
 		goto fail;
 	med = cairn__bench_median(times, (int)t.steps);
 	/* The commitment of one checkpoint: the tensor roots of the
@@ -312,11 +326,12 @@ int cairn__bench_train_cmd(int argc, char **argv)
 		       "\"samples_per_second\":%.1f,\"last_loss\":%.6g,"
 		       "\"commit_seconds_median\":%.6g,"
 		       "\"checkpoint_every\":%lld,"
-		       "\"commitment_fraction\":%.5f,",
+		       "\"commitment_fraction\":%.5f,\"data_on_device\":%s,",
 		       cairn_backend_name(be), cairn_backend_describe(be),
 		       cairn_backend_threads(be), t.batch, t.micro, t.steps, med,
 		       (double)t.batch / med, (double)loss, commit, t.ckpt,
-		       commit / ((double)t.ckpt * med));
+		       commit / ((double)t.ckpt * med),
+		       on_device ? "true" : "false");
 		if (bg >= 0)
 			printf("\"background_commit_seconds_median\":%.6g,"
 			       "\"background_commitment_fraction\":%.5f}\n",
@@ -327,7 +342,7 @@ int cairn__bench_train_cmd(int argc, char **argv)
 	} else {
 		printf("cairn bench train: fmnist-mlp step, batch %lld in %lld "
 		       "micro-batches\n"
-		       "  device     %s (%s)\n"
+		       "  device     %s (%s)%s\n"
 		       "  steps      %lld timed after %lld warm-up, median "
 		       "reported\n"
 		       "  step       %.2f ms\n"
@@ -338,7 +353,9 @@ int cairn__bench_train_cmd(int argc, char **argv)
 		       "  overhead   %.2f%% of training with a checkpoint every "
 		       "%lld steps\n",
 		       t.batch, t.micro, cairn_backend_name(be),
-		       cairn_backend_describe(be), t.steps, t.warmup,
+		       cairn_backend_describe(be),
+		       on_device ? ", training set on the device" : "", t.steps,
+		       t.warmup,
 		       med * 1e3, (double)t.batch / med, (double)loss,
 		       commit * 1e3, COMMIT_REPS,
 		       100.0 * commit / ((double)t.ckpt * med), t.ckpt);

@@ -36,6 +36,7 @@
 #include "comm.h"
 #include "fpenv.h"
 #include "cairn/error.h"
+#include "cairn/log.h"
 #include "cairn/model.h"
 #include "philox.h"
 
@@ -878,6 +879,27 @@ int cairn_model_attach_data(cairn_model *m, const cairn_dataset *ds)
 	m->d_src = ds;
 	m->d_src_images = ds->images;
 	return 0;
+}
+
+int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds)
+{
+	const char *env = getenv("CAIRN_DEVICE_DATA");
+	int rc;
+
+	if (!m || !ds || m->nrep > 1 ||
+	    cairn_backend_get_kind(m->be) != CAIRN_BACKEND_CUDA ||
+	    (env && !strcmp(env, "0")))
+		return 0;
+	if (cairn_model_has_data(m, ds))
+		return 1;
+	rc = cairn_model_attach_data(m, ds);
+	if (rc) {
+		cairn_warn("the training set stays on the host (%s): each step "
+		           "uploads its batch",
+		           cairn_strerror(rc));
+		return 0;
+	}
+	return 1;
 }
 
 int cairn_model_has_data(const cairn_model *m, const cairn_dataset *ds)

@@ -373,6 +373,7 @@ int cairn_cmd_train(int argc, char **argv)
 	cairn_backend *be = NULL; /* device 0; with --gpus, gpus[0] */
 	cairn_backend *gpus[CAIRN_MODEL_MAX_DEVICES] = {0};
 	int nopen = 0;
+	int data_on_device = 0; /* the training set on the GPU */
 	cairn_dataset *train = NULL, *test = NULL;
 	cairn_dataset test_view;
 	cairn_model *m = NULL;
@@ -538,6 +539,7 @@ int cairn_cmd_train(int argc, char **argv)
 				   cairn_strerror(rc));
 		rc = 0;
 	}
+	data_on_device = cairn_model_use_device_data(m, train);
 	w = malloc((size_t)n * sizeof *w);
 	state_roots = malloc((size_t)cairn_task_state_count(&spec) *
 			     CAIRN_HASH_BYTES);
@@ -727,13 +729,15 @@ int cairn_cmd_train(int argc, char **argv)
 			       "\"commitment_seconds\":%.3f,"
 			       "\"commitment_fraction\":%.4f,"
 			       "\"commits\":\"%s\","
+			       "\"data_on_device\":%s,"
 			       "\"bundle_seconds\":%.3f,"
 			       "\"eval_seconds\":%.3f,"
 			       "\"wall_seconds\":%.3f,\"per_round\":[",
 			       hex, json_frac(acc, jb), test_view.count, sps,
 			       t_train, t_hash,
 			       t_train > 0 ? t_hash / t_train : 0.0,
-			       committer ? "background" : "sync", t_bundle,
+			       committer ? "background" : "sync",
+			       data_on_device ? "true" : "false", t_bundle,
 			       t_eval, now_sec() - t_start);
 			for (long long r = 0; r < o.rounds; r++)
 				printf("%s{\"round\":%lld,\"loss\":%.6f,"

@@ -169,6 +169,7 @@ static void test_bench_train(void **state)
 			     &o),
 			 0);
 	assert_true(json_has(o, "micro", "4"));
+	assert_true(json_has(o, "data_on_device", "false"));
 	assert_non_null(strstr(o, "\"samples_per_second\""));
 	free(o);
 }
@@ -375,6 +376,8 @@ static void test_train_same_root(void **state)
 		/* one device: no transport */
 		assert_true(json_has(o, "devices", "1"));
 		assert_true(json_has(o, "transport", "\"\""));
+		/* the CPU gathers on the host */
+		assert_true(json_has(o, "data_on_device", "false"));
 		assert_non_null(strstr(o, "\"samples_per_second\":"));
 		assert_non_null(strstr(o, "\"per_round\":[{\"round\":0,\"loss\":"));
 		assert_true(json_has(o, "commits",

@@ -272,6 +272,12 @@ int cairn_model_step_end(cairn_model *m, float *loss);
  * attach again after loading another.  The dataset stays the caller's. */
 int cairn_model_attach_data(cairn_model *m, const cairn_dataset *ds);
 int cairn_model_has_data(const cairn_model *m, const cairn_dataset *ds);
+/* Attaches ds where that pays: a model on one CUDA device, unless
+ * CAIRN_DEVICE_DATA=0 in the environment (for comparing the two).  On a
+ * CPU the host gathers as fast.  1 when the model holds ds now; 0 when not
+ * (a failed attach is logged once as a warning: the steps then upload
+ * their batches, with the same bits). */
+int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds);
 /* cairn_model_step_begin with the batch's rows and labels gathered on the
  * backend from the attached training set: idx is host memory, batch
  * sample indices, each checked against the dataset (CAIRN_ERANGE).

@@ -12,7 +12,8 @@
 #      root against the CPU's known one (MATCH or MISMATCH)
 #   5. bash bench/gpu/bench-all.sh (GPU suites beside PyTorch), when it exists
 #   6. one round with --commits sync and with --commits background
-#   7. cairn bench train --device gpu with each GEMM block shape forced
+#   7. cairn bench train --device gpu with each GEMM block shape forced,
+#      and once with the training set uploaded batch by batch
 #   8. cairn bench --json; cairn bench gemm --device gpu --size 8192 --json
 #   9. the whole ctest -j 8
 # in that order, most needed first: what the budget cuts is the end.
@@ -451,6 +452,19 @@ if [ "$device" = gpu ] && need_build "bench train gpu by GEMM shape"; then
 	done
 	echo "   samples/s by GEMM shape:$shapes_note"
 	echo "samples/s by GEMM shape:$shapes_note" >>"$runlog"
+fi
+# The step with the training set uploaded batch by batch instead of kept
+# on the GPU (CAIRN_DEVICE_DATA=0; model.h): what keeping it there gains.
+if [ "$device" = gpu ] && need_build "bench train gpu, data from the host"; then
+	f="$work/train-hostdata.json"
+	step "bench train gpu, data from the host" 90 "$f" "$runlog" \
+		env CAIRN_DEVICE_DATA=0 \
+		"$cairn" -q bench train --device gpu --steps 100 --json
+	{
+		echo "==== bench train gpu, CAIRN_DEVICE_DATA=0"
+		cat "$f"
+	} >>"$runlog"
+	note "$(json_get "$f" samples_per_second) samples/s from the host, against $(json_get "$work/train-auto.json" samples_per_second) with the set on the GPU"
 fi
 
 # ---- 8. benches -----------------------------------------------------------

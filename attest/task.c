@@ -494,8 +494,9 @@ static void batches_free(struct batch bb[2])
 }
 
 /* Step t's batch (1-based t): its sample indices drawn and, unless the
- * model holds the training set (cairn_model_has_data: the backend gathers
- * the rows itself), its rows and labels gathered into b. */
+ * model holds the training set under the spec's dataset root
+ * (cairn_model_has_data: the backend gathers the rows itself), its rows
+ * and labels gathered into b. */
 static int batch_prepare(const cairn_model *m, const struct cairn_task_spec *s,
                          const cairn_dataset *ds, uint32_t t, struct batch *b,
                          char *err, size_t errlen)
@@ -508,7 +509,7 @@ static int batch_prepare(const cairn_model *m, const struct cairn_task_spec *s,
 		              cairn_strerror(rc));
 		return rc;
 	}
-	if (cairn_model_has_data(m, ds))
+	if (cairn_model_has_data(m, ds, s->dataset_root))
 		return 0;
 	rc = cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err,
 	                          errlen);
@@ -534,7 +535,7 @@ static int run_step(cairn_model *m, const struct cairn_task_spec *s,
 	int rc, rc_next = 0;
 
 	opt.step = t;
-	rc = cairn_model_has_data(m, ds)
+	rc = cairn_model_has_data(m, ds, s->dataset_root)
 	         ? cairn_model_step_begin_idx(m, s->batch, (int)s->micro,
 	                                      b->idx, &opt)
 	         : cairn_model_step_begin(m, s->batch, (int)s->micro, b->x,

@@ -130,6 +130,10 @@ static int train_parse(int argc, char **argv, struct train_args *t)
 	return 0;
 }
 
+/* The tag the benchmark attaches its training set under (model.h): its
+ * own loop, no task spec, so no dataset root to name. */
+static const uint8_t bench_data_tag[32];
+
 /* Step s's batch (0-based; sample indices of step number s + 1) into
  * slot s % 2: the indices, and the rows and labels unless the model holds
  * the training set (then its backend gathers them). */
@@ -141,7 +145,7 @@ static int train_prepare(const cairn_model *m, const cairn_dataset *ds,
 	int rc = cairn_sample_indices(TRAIN_SEED, 0, 0, (uint32_t)(s + 1),
 	                              ds->count, b, idx[s % 2]);
 
-	if (!rc && !cairn_model_has_data(m, ds))
+	if (!rc && !cairn_model_has_data(m, ds, bench_data_tag))
 		rc = cairn_dataset_gather(ds, idx[s % 2], (size_t)b, x[s % 2],
 		                          y[s % 2], err, sizeof err);
 	return rc;
@@ -157,7 +161,7 @@ static int train_run(cairn_model *m, const cairn_dataset *ds,
 {
 	const int64_t b = t->batch, in = 784;
 	const long long total = t->warmup + t->steps;
-	const int on_device = cairn_model_has_data(m, ds);
+	const int on_device = cairn_model_has_data(m, ds, bench_data_tag);
 	float *x[2] = {malloc((size_t)(b * in) * sizeof(float)),
 	               malloc((size_t)(b * in) * sizeof(float))};
 	int32_t *y[2] = {malloc((size_t)b * sizeof(int32_t)),
@@ -255,7 +259,7 @@ int cairn__bench_train_cmd(int argc, char **argv)
 	    (rc = cairn_model_init(m, TRAIN_SEED)))
 		goto fail;
 	/* as cairn train does: on a GPU the training set goes there once */
-	on_device = cairn_model_use_device_data(m, ds);
+	on_device = cairn_model_use_device_data(m, ds, bench_data_tag);
 	if ((rc = train_run(m, ds, &t, times, &loss)))
 		goto fail;
 	med = cairn__bench_median(times, (int)t.steps);

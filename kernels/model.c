@@ -92,7 +92,8 @@ struct cairn_model {
 	uint8_t *d_images, *d_labels;
 	uint32_t d_count;
 	const cairn_dataset *d_src;
-	const uint8_t *d_src_images;
+	const uint8_t *d_src_images, *d_src_labels;
+	uint8_t d_root[32]; /* the root the caller named at attach */
 };
 
 void cairn_mlp_spec_reference(cairn_mlp_spec *spec)
@@ -839,12 +840,13 @@ int cairn_model_step_begin_idx(cairn_model *m, int64_t batch, int micro,
 	return step_begin(m, batch, micro, NULL, NULL, idx, opt);
 }
 
-int cairn_model_attach_data(cairn_model *m, const cairn_dataset *ds)
+int cairn_model_attach_data(cairn_model *m, const cairn_dataset *ds,
+                            const uint8_t root[32])
 {
 	const size_t px = (size_t)CAIRN_DATASET_PIXELS;
 	int rc;
 
-	if (!m || !ds || !ds->count || !ds->images || !ds->labels ||
+	if (!m || !ds || !root || !ds->count || !ds->images || !ds->labels ||
 	    m->pending || m->dim[0] != CAIRN_DATASET_PIXELS)
 		return CAIRN_EINVAL;
 	if (m->nrep > 1)
@@ -878,10 +880,13 @@ int cairn_model_attach_data(cairn_model *m, const cairn_dataset *ds)
 	m->d_count = ds->count;
 	m->d_src = ds;
 	m->d_src_images = ds->images;
+	m->d_src_labels = ds->labels;
+	memcpy(m->d_root, root, sizeof m->d_root);
 	return 0;
 }
 
-int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds)
+int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds,
+                                const uint8_t root[32])
 {
 	const char *env = getenv("CAIRN_DEVICE_DATA");
 	int rc;
@@ -890,9 +895,9 @@ int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds)
 	    cairn_backend_get_kind(m->be) != CAIRN_BACKEND_CUDA ||
 	    (env && !strcmp(env, "0")))
 		return 0;
-	if (cairn_model_has_data(m, ds))
+	if (cairn_model_has_data(m, ds, root))
 		return 1;
-	rc = cairn_model_attach_data(m, ds);
+	rc = cairn_model_attach_data(m, ds, root);
 	if (rc) {
 		cairn_warn("the training set stays on the host (%s): each step "
 		           "uploads its batch",
@@ -902,10 +907,13 @@ int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds)
 	return 1;
 }
 
-int cairn_model_has_data(const cairn_model *m, const cairn_dataset *ds)
+int cairn_model_has_data(const cairn_model *m, const cairn_dataset *ds,
+                         const uint8_t root[32])
 {
-	return m && ds && m->d_images && m->d_src == ds &&
-	       m->d_src_images == ds->images && m->d_count == ds->count;
+	return m && ds && root && m->d_images && m->d_src == ds &&
+	       m->d_src_images == ds->images && m->d_src_labels == ds->labels &&
+	       m->d_count == ds->count &&
+	       !memcmp(m->d_root, root, sizeof m->d_root);
 }
 
 int cairn_model_step_end(cairn_model *m, float *loss)

@@ -539,7 +539,7 @@ int cairn_cmd_train(int argc, char **argv)
 				   cairn_strerror(rc));
 		rc = 0;
 	}
-	data_on_device = cairn_model_use_device_data(m, train);
+	data_on_device = cairn_model_use_device_data(m, train, ds_root);
 	w = malloc((size_t)n * sizeof *w);
 	state_roots = malloc((size_t)cairn_task_state_count(&spec) *
 			     CAIRN_HASH_BYTES);

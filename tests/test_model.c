@@ -846,19 +846,26 @@ static void test_args(void **state)
 		cairn_model *md = NULL;
 		float l = 0.0f;
 		memset(img, 200, 3 * CAIRN_DATASET_PIXELS);
-		assert_int_equal(cairn_model_attach_data(m, &ds), CAIRN_EINVAL);
+		uint8_t root[32] = {1}, other[32] = {2};
+		assert_int_equal(cairn_model_attach_data(m, &ds, root),
+		                 CAIRN_EINVAL);
 		assert_int_equal(cairn_model_create(s->ref, &sp, 2, 1, &md), 0);
 		assert_int_equal(cairn_model_init(md, 3), 0);
-		assert_false(cairn_model_has_data(md, &ds));
+		assert_false(cairn_model_has_data(md, &ds, root));
 		assert_int_equal(
 		    cairn_model_step_begin_idx(md, 2, 1, idx, &opt),
 		    CAIRN_EINVAL); /* nothing attached */
 		lab[1] = 4;        /* not below 4 classes */
-		assert_int_equal(cairn_model_attach_data(md, &ds),
+		assert_int_equal(cairn_model_attach_data(md, &ds, root),
 		                 CAIRN_ERANGE);
 		lab[1] = 3;
-		assert_int_equal(cairn_model_attach_data(md, &ds), 0);
-		assert_true(cairn_model_has_data(md, &ds));
+		assert_int_equal(cairn_model_attach_data(md, &ds, NULL),
+		                 CAIRN_EINVAL);
+		assert_int_equal(cairn_model_attach_data(md, &ds, root), 0);
+		assert_true(cairn_model_has_data(md, &ds, root));
+		assert_false(cairn_model_has_data(md, &ds, other));
+		/* on a CPU backend the policy keeps it on the host */
+		assert_int_equal(cairn_model_use_device_data(md, &ds, root), 0);
 		assert_int_equal(
 		    cairn_model_step_begin_idx(md, 2, 1, oob, &opt),
 		    CAIRN_ERANGE);

@@ -579,7 +579,8 @@ static void test_model_multi(void **state)
 			assert_int_equal(
 			    cairn_model_create_multi(pair, 2, &b, 8, 2, &mm),
 			    0);
-			assert_int_equal(cairn_model_attach_data(mm, &ds),
+			uint8_t root[32] = {0};
+			assert_int_equal(cairn_model_attach_data(mm, &ds, root),
 			                 CAIRN_ENOTSUP);
 			cairn_model_free(mm);
 		}

@@ -300,7 +300,8 @@ static int capture(void *ud, const struct cairn_state *st,
  * bit 0 (background), through a committer (task.h), twice in a row (a
  * committer serves one task after another); with bit 1, the training set
  * on the backend (cairn_model_attach_data: each step's batch gathered
- * there). */
+ * there); with bit 2, held there under another dataset root (so the task
+ * gathers on the host). */
 static void run_on(struct fixture *f, struct cairn_test_config *c,
                    cairn_backend *c2, int mode, struct trace_out *o)
 {
@@ -324,8 +325,15 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 				 0);
 	}
 	if (mode & 2) {
-		assert_int_equal(cairn_model_attach_data(m, &f->ds), 0);
-		assert_true(cairn_model_has_data(m, &f->ds));
+		assert_int_equal(cairn_model_attach_data(m, &f->ds, f->ds_root),
+		                 0);
+		assert_true(cairn_model_has_data(m, &f->ds, f->ds_root));
+	}
+	if (mode & 4) { /* held under another root: not used */
+		uint8_t other[HB];
+		memset(other, 0xab, sizeof other);
+		assert_int_equal(cairn_model_attach_data(m, &f->ds, other), 0);
+		assert_false(cairn_model_has_data(m, &f->ds, f->ds_root));
 	}
 	if (background) {
 		assert_int_equal(cairn_committer_open(
@@ -424,7 +432,8 @@ static void test_run_same_everywhere(void **state)
 		const char *isa;
 		int devices; /* 2: the step shared by two backends */
 		int background; /* through a committer; | 2: the training
-		                 * set on the backend */
+		                 * set on the backend; | 4: there under
+		                 * another root */
 	} cfg[] = {
 	    {CAIRN_BACKEND_REF, 0, NULL, 1, 0},
 	    {CAIRN_BACKEND_CPU, 1, NULL, 1, 0},
@@ -437,6 +446,7 @@ static void test_run_same_everywhere(void **state)
 	    {CAIRN_BACKEND_REF, 0, NULL, 1, 2},
 	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 2},
 	    {CAIRN_BACKEND_CPU, 1, "portable", 1, 3},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 4},
 	    /* with --backend cuda only (ref first, as the reference) */
 	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 0},
 	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 1},
@@ -491,7 +501,9 @@ static void test_run_same_everywhere(void **state)
 			         cfg[i].background & 1 ? "background commits, "
 			                               : "",
 			         cfg[i].background & 2 ? "data on the backend, "
-			                               : "",
+			         : cfg[i].background & 4
+			             ? "data on the backend, another root, "
+			             : "",
 			         c.name);
 			memcpy(c.name, full, sizeof c.name - 1);
 			c.name[sizeof c.name - 1] = '\0';

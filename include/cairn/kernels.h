@@ -200,9 +200,11 @@ int cairn_sum_n(cairn_backend *be, int64_t n, int count,
  * model's input: for r < n and j < cols
  *   x[r * cols + j] = (float)src[idx[r] * cols + j] / 255.0f
  * (cairn_dataset_pixel: one correctly rounded division), and, when labels
- * is not NULL, y[r] = labels[idx[r]].  idx is host memory, n entries, each
- * checked against rows (CAIRN_ERANGE, nothing done); src (rows x cols),
- * labels (rows), x and y are backend memory. */
+ * is not NULL, y[r] = labels[idx[r]].  idx is pageable host memory (not
+ * pinned), n entries, each checked against rows (CAIRN_ERANGE, nothing
+ * done); the call returns once the indices are staged, so idx may be
+ * reused at once.  src (rows x cols), labels (rows), x and y are backend
+ * memory. */
 int cairn_gather_u8(cairn_backend *be, int64_t n, int64_t cols, int64_t rows,
 		    const uint32_t *idx, const uint8_t *src,
 		    const uint8_t *labels, float *x, int32_t *y);

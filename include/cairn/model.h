@@ -267,17 +267,25 @@ int cairn_model_step_end(cairn_model *m, float *loss);
  * division makes each pixel.  For a model on one device (CAIRN_ENOTSUP on
  * several, whose rows come from the host) whose input is the dataset's
  * 784 pixels (else CAIRN_EINVAL); a label >= the model's classes is
- * CAIRN_ERANGE.  Attaching again replaces the copy; the model remembers
- * which dataset it copied (cairn_model_has_data: 1 for that one), so
- * attach again after loading another.  The dataset stays the caller's. */
-int cairn_model_attach_data(cairn_model *m, const cairn_dataset *ds);
-int cairn_model_has_data(const cairn_model *m, const cairn_dataset *ds);
+ * CAIRN_ERANGE.  root is the dataset's root (cairn_dataset_root, which
+ * task specs name; an opaque 32-byte tag here): the model keeps it with the
+ * copy, and cairn_model_has_data is 1 only for the same dataset object and
+ * the same root, so that a task whose dataset root is another never runs
+ * on a stale copy.  The dataset stays the caller's, and must not change
+ * while attached.  Attaching again replaces the copy.  A refused attach
+ * (CAIRN_EINVAL, CAIRN_ERANGE) keeps the copy the model had; a failed one
+ * (no memory) leaves none, and steps go through the host. */
+int cairn_model_attach_data(cairn_model *m, const cairn_dataset *ds,
+                            const uint8_t root[32]);
+int cairn_model_has_data(const cairn_model *m, const cairn_dataset *ds,
+                         const uint8_t root[32]);
 /* Attaches ds where that pays: a model on one CUDA device, unless
  * CAIRN_DEVICE_DATA=0 in the environment (for comparing the two).  On a
  * CPU the host gathers as fast.  1 when the model holds ds now; 0 when not
  * (a failed attach is logged once as a warning: the steps then upload
  * their batches, with the same bits). */
-int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds);
+int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds,
+                                const uint8_t root[32]);
 /* cairn_model_step_begin with the batch's rows and labels gathered on the
  * backend from the attached training set: idx is host memory, batch
  * sample indices, each checked against the dataset (CAIRN_ERANGE).

@@ -189,7 +189,7 @@ static void ref_fill(const struct cairn_op *op)
 	}
 }
 
-/* out[32c..32c+32) = BLAKE2b-256(header || chunk c), chunk by chunk. */
+/* x[r][j] = cairn_pixel_f(src[idx[r]][j]); y[r] = labels[idx[r]]. */
 static void ref_gather_u8(const struct cairn_op *op)
 {
 	const int64_t cols = op->u.gather.cols;
@@ -205,6 +205,7 @@ static void ref_gather_u8(const struct cairn_op *op)
 	}
 }
 
+/* out[32c..32c+32) = BLAKE2b-256(header || chunk c), chunk by chunk. */
 static void ref_hash_chunks(const struct cairn_op *op)
 {
 	const int64_t bytes = op->u.hash.bytes, cb = op->u.hash.chunk_bytes;

@@ -1,5 +1,7 @@
 /* cairn: the MLP, one training step, evaluation and step sampling
- * (include/cairn/model.h, where every convention is written down).
+ * (include/cairn/model.h, where every convention is written down).  A
+ * model on several devices is in model_rig.c, a training set on the
+ * backend in model_data.c; the struct they share in model_impl.h.
  *
  * Only the public op API is used, so this file is the same for every
  * backend.  Memory per model: four parameter-sized buffers (params, grads,
@@ -33,68 +35,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm.h"
 #include "fpenv.h"
+#include "model_impl.h"
 #include "cairn/error.h"
 #include "cairn/log.h"
 #include "cairn/model.h"
 #include "philox.h"
-
-#define MAX_LAYERS (CAIRN_MLP_MAX_HIDDEN + 1)
-/* Bounds that keep every size and int64 index far from overflow. */
-#define MAX_DIM ((int64_t)1 << 24)
-#define MAX_ELEMS ((int64_t)1 << 40)
-#define ALIGN_FLOATS 16 /* 64 bytes */
-
-struct cairn_model {
-	cairn_backend *be; /* borrowed */
-	cairn_mlp_spec spec;
-	int nlayers; /* L */
-	int64_t dim[MAX_LAYERS + 1];
-	int64_t w_off[MAX_LAYERS]; /* in the parameter layout */
-	int64_t b_off[MAX_LAYERS];
-	int64_t nparams;
-	int64_t max_batch;
-	int max_micro;
-	float *buf[CAIRN_MODEL_NBUFS]; /* backend, nparams floats each */
-	float *scratch;  /* backend, largest layer; NULL when max_micro is 1 */
-	/* The micro-batch row count for which the backend last answered
-	 * CAIRN_ENOTSUP to cairn_gemm_seg (0: none): for it the weight
-	 * gradients go micro-batch by micro-batch through scratch (cuda
-	 * segments only whole k-tiles, so another count may work). */
-	int64_t no_seg_rows;
-	float *ws;                     /* backend workspace */
-	int32_t *labels;               /* backend, max_batch */
-	float *host_logits;            /* host, max_batch x classes */
-	/* workspace offsets, in floats */
-	int64_t x_off, z_off[MAX_LAYERS], a_off[MAX_LAYERS];
-	int64_t probs_off, loss_off, sum_off, d_off[2];
-	/* Replicas on other devices (cairn_model_create_multi).  rep[0] is
-	 * this model; rep[1..nrep-1] are owned by it.  A replica's own nrep
-	 * is 1.  With nrep > 1 device 0 has max_micro slots and every other
-	 * device ceil(max_micro / nrep), the most micro-batches it computes
-	 * in a step (nslots): backend
-	 * buffers of nparams floats, one per micro-batch gradient. */
-	int nrep;
-	struct cairn_model *rep[CAIRN_MODEL_MAX_DEVICES];
-	float **slots;
-	int nslots;
-	/* Replica 0 only: the transport between the replicas (owned) and
-	 * room for a step's moves, G - 1 + max_micro (owned). */
-	cairn__comm *comm;
-	struct cairn__move *moves;
-	/* The batch of the step begun by cairn_model_step_begin and not yet
-	 * ended; 0 when none. */
-	int64_t pending;
-	/* A training set on the backend (cairn_model_attach_data): pixels and
-	 * labels (owned), and which dataset they copy (borrowed pointers,
-	 * compared only). */
-	uint8_t *d_images, *d_labels;
-	uint32_t d_count;
-	const cairn_dataset *d_src;
-	const uint8_t *d_src_images, *d_src_labels;
-	uint8_t d_root[32]; /* the root the caller named at attach */
-};
 
 void cairn_mlp_spec_reference(cairn_mlp_spec *spec)
 {
@@ -287,86 +233,6 @@ void cairn_model_free(cairn_model *m)
 	free(m);
 }
 
-/* n gradient slots on one replica (owned by it; freed with it). */
-static int alloc_slots(struct cairn_model *r, int n)
-{
-	r->slots = calloc((size_t)n, sizeof *r->slots);
-	if (!r->slots)
-		return CAIRN_ENOMEM;
-	r->nslots = n;
-	for (int i = 0; i < n; i++) {
-		int rc = cairn_buf_alloc(r->be,
-		                         (size_t)r->nparams * sizeof(float),
-		                         (void **)&r->slots[i]);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-int cairn_model_create_multi(cairn_backend *const *bes, int nbe,
-                             const cairn_mlp_spec *spec, int64_t max_batch,
-                             int max_micro, cairn_model **out)
-{
-	struct cairn_model *m = NULL;
-	int rc;
-
-	if (out)
-		*out = NULL;
-	if (!bes || !out || nbe < 1 || nbe > CAIRN_MODEL_MAX_DEVICES)
-		return CAIRN_EINVAL;
-	if (nbe == 1)
-		return cairn_model_create(bes[0], spec, max_batch, max_micro,
-		                          out);
-	rc = cairn_model_create(bes[0], spec, max_batch, max_micro, &m);
-	for (int d = 1; d < nbe && !rc; d++) {
-		if (!bes[d]) {
-			rc = CAIRN_EINVAL;
-			break;
-		}
-		rc = cairn_model_create(bes[d], spec, max_batch, max_micro,
-		                        &m->rep[d]);
-		if (!rc)
-			m->nrep = d + 1;
-	}
-	for (int d = 0; d < nbe && !rc; d++)
-		/* Device d > 0 computes at most ceil(M / G) micro-batches
-		 * of a step (M <= max_micro); device 0 gathers all M. */
-		rc = alloc_slots(m->rep[d],
-		                 d ? (max_micro + nbe - 1) / nbe : max_micro);
-	if (!rc) {
-		m->moves = calloc((size_t)(nbe - 1 + max_micro),
-		                  sizeof *m->moves);
-		rc = m->moves ? cairn__comm_open(bes, nbe, &m->comm)
-		              : CAIRN_ENOMEM;
-	}
-	if (rc) {
-		cairn_model_free(m);
-		return rc;
-	}
-	*out = m;
-	return 0;
-}
-
-int cairn_model_devices(const cairn_model *m)
-{
-	return m ? m->nrep : 0;
-}
-
-const char *cairn_model_transport(const cairn_model *m)
-{
-	return m && m->comm ? cairn__comm_desc(m->comm) : "";
-}
-
-int cairn__model_set_comm(cairn_model *m, cairn__comm *c)
-{
-	if (!m || !c || !m->comm || cairn__comm_size(c) != m->nrep)
-		return CAIRN_EINVAL;
-	cairn__comm_close(m->comm);
-	m->comm = c;
-	return 0;
-}
-
 /* ---- accessors and host copies ---------------------------------------- */
 
 const cairn_mlp_spec *cairn_model_spec(const cairn_model *m)
@@ -489,8 +355,8 @@ int cairn_model_init(cairn_model *m, uint64_t seed)
 /* ---- forward and backward --------------------------------------------- */
 
 /* Uploads x (and y, when non-NULL, after checking every label). */
-static int upload(struct cairn_model *m, int64_t batch, const float *x,
-                  const int32_t *y)
+int cairn__model_upload(struct cairn_model *m, int64_t batch, const float *x,
+                        const int32_t *y)
 {
 	int rc;
 
@@ -510,7 +376,7 @@ static int upload(struct cairn_model *m, int64_t batch, const float *x,
 }
 
 /* The logits of the uploaded batch into Z_{L-1}. */
-static int forward(struct cairn_model *m, int64_t b)
+int cairn__model_forward(struct cairn_model *m, int64_t b)
 {
 	const float *p = m->buf[CAIRN_MODEL_PARAMS];
 	const float *x = m->ws + m->x_off;
@@ -605,8 +471,8 @@ static int grads_seg(struct cairn_model *m, int l, int64_t b, int micro,
  * scale is 1/B of the whole batch (B may exceed b when the batch is shared
  * between devices).  With slots, micro-batch i's weight and bias gradients
  * go to slots[i] in the gradient layout instead, and nothing is summed. */
-static int backward(struct cairn_model *m, int64_t b, int micro, float scale,
-                    float *const *slots)
+int cairn__model_backward(struct cairn_model *m, int64_t b, int micro,
+                          float scale, float *const *slots)
 {
 	const float *p = m->buf[CAIRN_MODEL_PARAMS];
 	float *dz = m->ws + m->d_off[0];
@@ -671,86 +537,13 @@ int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
 
 	if (!m || !y || !loss)
 		return CAIRN_EINVAL;
-	rc = upload(m, batch, x, y);
+	rc = cairn__model_upload(m, batch, x, y);
 	if (!rc)
-		rc = forward(m, batch);
+		rc = cairn__model_forward(m, batch);
 	if (!rc)
 		rc = loss_enqueue(m, batch);
 	if (!rc)
 		rc = loss_read(m, batch, loss);
-	return rc;
-}
-
-/* ---- one batch shared by the devices of a rig ------------------------ */
-
-/* The forward and backward pass of a batch shared by the nrep replicas
- * (model.h, "devices"): device d takes micro-batches i0 = d*M/G ..
- * i1 = (d+1)*M/G - 1, that is rows i0*k .. i1*k + k - 1, computes them with
- * dZ scaled by 1/B of the whole batch, and leaves each micro-batch's
- * gradient in its own slot.  One batch of moves (comm.h: NCCL, or host
- * memory) brings every other device's row losses and gradient slots to
- * device 0, which adds the M gradients with one sum_n in micro-batch
- * order and the B row losses with one cairn_sum, exactly as a single
- * device does; a second batch takes the summed gradient back to every
- * replica.  With NCCL no device waits for the host (the caller reads the
- * loss with loss_read). */
-static int shared_fb(struct cairn_model *m, int64_t batch, int micro,
-                     const float *x, const int32_t *y)
-{
-	const int g = m->nrep;
-	const int64_t k = batch / micro, in = m->dim[0];
-	const size_t gbytes = (size_t)m->nparams * sizeof(float);
-	struct cairn__move *mv = m->moves;
-	int nmv = 0;
-	int rc = 0;
-
-	for (int d = 0; d < g && !rc; d++) {
-		struct cairn_model *r = m->rep[d];
-		int i0 = (int)((int64_t)d * micro / g);
-		int i1 = (int)((int64_t)(d + 1) * micro / g);
-		int64_t r0 = (int64_t)i0 * k, nr = (int64_t)(i1 - i0) * k;
-
-		if (nr == 0)
-			continue; /* more devices than micro-batches */
-		rc = upload(r, nr, x + r0 * in, y + r0);
-		if (!rc)
-			rc = forward(r, nr);
-		if (!rc)
-			rc = cairn_xent_fwd(r->be, nr, m->spec.classes,
-			                    r->ws + r->z_off[m->nlayers - 1],
-			                    r->labels, r->ws + r->probs_off,
-			                    r->ws + r->loss_off);
-		if (!rc)
-			rc = backward(r, nr, i1 - i0, 1.0f / (float)batch,
-			              d ? r->slots : m->slots + i0);
-		if (rc || d == 0)
-			continue;
-		/* Device d's row losses and micro-batch gradients to
-		 * device 0's rows and slots. */
-		mv[nmv++] = (struct cairn__move){d, 0, r->ws + r->loss_off,
-		                                 m->ws + m->loss_off + r0,
-		                                 (size_t)nr * sizeof(float)};
-		for (int i = i0; i < i1; i++)
-			mv[nmv++] = (struct cairn__move){d, 0, r->slots[i - i0],
-			                                 m->slots[i], gbytes};
-	}
-	if (!rc)
-		rc = cairn__comm_move(m->comm, mv, nmv);
-	if (!rc)
-		rc = cairn_sum_n(m->be, m->nparams, micro,
-		                 (const float *const *)m->slots,
-		                 m->buf[CAIRN_MODEL_GRADS]);
-	if (!rc)
-		rc = cairn_sum(m->be, batch, m->ws + m->loss_off,
-		               m->ws + m->sum_off);
-	/* The summed gradient to every replica. */
-	for (int d = 1; d < g; d++)
-		mv[d - 1] = (struct cairn__move){0, d,
-		                                 m->buf[CAIRN_MODEL_GRADS],
-		                                 m->rep[d]->buf[CAIRN_MODEL_GRADS],
-		                                 gbytes};
-	if (!rc)
-		rc = cairn__comm_move(m->comm, mv, g - 1);
 	return rc;
 }
 
@@ -777,16 +570,16 @@ static int fb_enqueue(struct cairn_model *m, int64_t batch, int micro,
 		for (int64_t r = 0; r < batch; r++)
 			if (y[r] < 0 || y[r] >= m->spec.classes)
 				return CAIRN_ERANGE;
-		return shared_fb(m, batch, micro, x, y);
+		return cairn__model_shared_fb(m, batch, micro, x, y);
 	} else {
-		rc = upload(m, batch, x, y);
+		rc = cairn__model_upload(m, batch, x, y);
 	}
 	if (!rc)
-		rc = forward(m, batch);
+		rc = cairn__model_forward(m, batch);
 	if (!rc)
 		rc = loss_enqueue(m, batch);
 	if (!rc)
-		rc = backward(m, batch, micro, 1.0f / (float)batch, NULL);
+		rc = cairn__model_backward(m, batch, micro, 1.0f / (float)batch, NULL);
 	return rc;
 }
 
@@ -840,82 +633,6 @@ int cairn_model_step_begin_idx(cairn_model *m, int64_t batch, int micro,
 	return step_begin(m, batch, micro, NULL, NULL, idx, opt);
 }
 
-int cairn_model_attach_data(cairn_model *m, const cairn_dataset *ds,
-                            const uint8_t root[32])
-{
-	const size_t px = (size_t)CAIRN_DATASET_PIXELS;
-	int rc;
-
-	if (!m || !ds || !root || !ds->count || !ds->images || !ds->labels ||
-	    m->pending || m->dim[0] != CAIRN_DATASET_PIXELS)
-		return CAIRN_EINVAL;
-	if (m->nrep > 1)
-		return CAIRN_ENOTSUP; /* each step's rows come from the host */
-	for (uint32_t r = 0; r < ds->count; r++)
-		if (ds->labels[r] >= m->spec.classes)
-			return CAIRN_ERANGE;
-	if (m->d_images)
-		cairn_buf_free(m->be, m->d_images);
-	if (m->d_labels)
-		cairn_buf_free(m->be, m->d_labels);
-	m->d_images = m->d_labels = NULL;
-	m->d_src = NULL;
-	rc = cairn_buf_alloc(m->be, (size_t)ds->count * px,
-	                     (void **)&m->d_images);
-	if (!rc)
-		rc = cairn_buf_alloc(m->be, ds->count, (void **)&m->d_labels);
-	if (!rc)
-		rc = cairn_buf_write(m->be, m->d_images, ds->images,
-		                     (size_t)ds->count * px);
-	if (!rc)
-		rc = cairn_buf_write(m->be, m->d_labels, ds->labels, ds->count);
-	if (rc) {
-		if (m->d_images)
-			cairn_buf_free(m->be, m->d_images);
-		if (m->d_labels)
-			cairn_buf_free(m->be, m->d_labels);
-		m->d_images = m->d_labels = NULL;
-		return rc;
-	}
-	m->d_count = ds->count;
-	m->d_src = ds;
-	m->d_src_images = ds->images;
-	m->d_src_labels = ds->labels;
-	memcpy(m->d_root, root, sizeof m->d_root);
-	return 0;
-}
-
-int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds,
-                                const uint8_t root[32])
-{
-	const char *env = getenv("CAIRN_DEVICE_DATA");
-	int rc;
-
-	if (!m || !ds || m->nrep > 1 ||
-	    cairn_backend_get_kind(m->be) != CAIRN_BACKEND_CUDA ||
-	    (env && !strcmp(env, "0")))
-		return 0;
-	if (cairn_model_has_data(m, ds, root))
-		return 1;
-	rc = cairn_model_attach_data(m, ds, root);
-	if (rc) {
-		cairn_warn("the training set stays on the host (%s): each step "
-		           "uploads its batch",
-		           cairn_strerror(rc));
-		return 0;
-	}
-	return 1;
-}
-
-int cairn_model_has_data(const cairn_model *m, const cairn_dataset *ds,
-                         const uint8_t root[32])
-{
-	return m && ds && root && m->d_images && m->d_src == ds &&
-	       m->d_src_images == ds->images && m->d_src_labels == ds->labels &&
-	       m->d_count == ds->count &&
-	       !memcmp(m->d_root, root, sizeof m->d_root);
-}
-
 int cairn_model_step_end(cairn_model *m, float *loss)
 {
 	int64_t b;
@@ -947,9 +664,9 @@ int cairn_model_predict(cairn_model *m, int64_t batch, const float *x,
 	if (!m || !pred)
 		return CAIRN_EINVAL;
 	c = m->spec.classes;
-	rc = upload(m, batch, x, NULL);
+	rc = cairn__model_upload(m, batch, x, NULL);
 	if (!rc)
-		rc = forward(m, batch);
+		rc = cairn__model_forward(m, batch);
 	if (!rc)
 		rc = cairn_buf_read(m->be, m->host_logits,
 		                    m->ws + m->z_off[m->nlayers - 1],

@@ -141,17 +141,21 @@ static int train_prepare(const cairn_model *m, const cairn_dataset *ds,
                          int64_t b, long long s, uint32_t *idx[2],
                          float *x[2], int32_t *y[2])
 {
-	char err[256];
+	char err[256] = "";
 	int rc = cairn_sample_indices(TRAIN_SEED, 0, 0, (uint32_t)(s + 1),
 	                              ds->count, b, idx[s % 2]);
 
 	if (!rc && !cairn_model_has_data(m, ds, bench_data_tag))
 		rc = cairn_dataset_gather(ds, idx[s % 2], (size_t)b, x[s % 2],
 		                          y[s % 2], err, sizeof err);
+	if (rc == CAIRN_ERANGE || rc == CAIRN_EINVAL)
+		fprintf(stderr, "cairn bench train: step %lld: %s\n", s + 1,
+		        err[0] ? err : cairn_strerror(rc));
 	return rc;
 }
 
-/* Runs warmup + steps training steps as a task does (attest/task.c): each
+/* Runs warmup + steps training steps as a task does (attest/task.c,
+ * run_step, is the pipeline this mirrors; change the two together): each
  * step is begun, the next batch prepared while the device computes it,
  * then the step is ended.  times[] gets the timed ones, each from the end
  * of the step before (or the start) to its own end. */

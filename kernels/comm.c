@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "comm.h"
+#include "cairn/info.h"
 #include "cairn/error.h"
 #include "cairn/log.h"
 #include "cairn/model.h"
@@ -28,7 +29,11 @@ struct cairn__comm {
 	char desc[200];
 };
 
-void cairn__nccl_version_format(int v, char *buf, size_t len)
+/* include/cairn/info.h: ncclGetVersion's code as "major.minor.patch"
+ * (NCCL 2.9 on: major * 10000 + minor * 100 + patch; before: * 1000).
+ * Defined here, with the transport that loads NCCL and names its version;
+ * cairn info prints it too. */
+void cairn_info_nccl_version(int v, char *buf, size_t len)
 {
 	if (!buf || !len)
 		return;
@@ -124,7 +129,7 @@ static int comm_nccl_init(cairn__comm *c, int need_streams, char *why,
 			}
 	}
 	if (c->api.get_version && c->api.get_version(&v) == 0 && v > 0)
-		cairn__nccl_version_format(v, ver, sizeof ver);
+		cairn_info_nccl_version(v, ver, sizeof ver);
 	r = c->api.comm_init_all(c->comms, c->n, dev);
 	if (r != 0) {
 		memset(c->comms, 0, sizeof c->comms);

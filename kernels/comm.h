@@ -97,11 +97,6 @@ int cairn__model_set_comm(cairn_model *m, cairn__comm *c);
 /* The number of devices of c. */
 int cairn__comm_size(const cairn__comm *c);
 
-/* ncclGetVersion's code as "major.minor.patch" (NCCL 2.9 on: major *
- * 10000 + minor * 100 + patch; before: major * 1000 + ...).  Also what
- * cairn info prints (cairn_info_nccl_version). */
-void cairn__nccl_version_format(int v, char *buf, size_t len);
-
 /* The backend's stream (a cudaStream_t) for NCCL; CAIRN_ENOTSUP for a
  * backend that has none.  Defined by the CUDA backend, else backend.c. */
 int cairn__backend_stream(const struct cairn_backend *be, void **out);

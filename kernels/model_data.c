@@ -70,7 +70,8 @@ int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds,
 	rc = cairn_model_attach_data(m, ds, root);
 	if (rc) {
 		cairn_warn("the training set stays on the host (%s): each step "
-		           "uploads its batch",
+		           "uploads its batch (the same bits); set "
+		           "CAIRN_DEVICE_DATA=0 to skip trying",
 		           cairn_strerror(rc));
 		return 0;
 	}

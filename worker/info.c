@@ -27,7 +27,6 @@
 #include "cairn/info.h"
 #include "cairn/log.h"
 #include "cli_util.h"
-#include "comm.h"
 #include "cuda/info_cuda.h"
 
 #ifndef CAIRN_HAVE_CUDA
@@ -77,11 +76,8 @@ void cairn_info_hwloc_version(unsigned v, char *buf, size_t len)
 	         v & 0xff);
 }
 
-/* The format lives with the transport that loads NCCL (kernels/comm.c). */
-void cairn_info_nccl_version(int v, char *buf, size_t len)
-{
-	cairn__nccl_version_format(v, buf, len);
-}
+/* cairn_info_nccl_version is defined with the transport that loads NCCL
+ * (kernels/comm.c), which names the version too. */
 
 /* dlsym into a function pointer without a cast ISO C leaves undefined
  * (as bench/blas_ref.c does). */

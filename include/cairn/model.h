@@ -246,8 +246,10 @@ int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
 
 /* The same step in two halves, so that the host can draw and gather the
  * next batch while a GPU computes this one.  _begin queues the whole step
- * (the bits of cairn_model_step) and returns without waiting for the
- * device; x and y may be reused as soon as it returns.  _end waits for it
+ * (the bits of cairn_model_step) and, on one GPU, returns without waiting
+ * for the device (a step shared by several devices waits for each one's
+ * upload, and through host memory for its moves); x and y may be reused as
+ * soon as it returns.  _end waits for it
  * and gives its loss (may be NULL).  Between the two the model is
  * reserved: another _begin, cairn_model_step, a read, write, zero or init,
  * a forward pass (loss, prediction, evaluation) are CAIRN_EINVAL, and so

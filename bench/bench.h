@@ -224,6 +224,11 @@ int cairn__bench_report_check(const char *buf, size_t len,
 
 /* The signature line that ends a signed report, its length, and the
  * largest report `cairn bench verify` reads. */
+/* cairn bench train's seed: the model's initialisation and each step's
+ * sample indices (cairn_sample_indices(seed, 0, 0, step, ...)), so that a
+ * test can recompute what the suite trains. */
+#define CAIRN__BENCH_TRAIN_SEED 0x63616972ull /* "cair" */
+
 #define CAIRN__BENCH_REPORT_SIG_LINE "signature: "
 #define CAIRN__BENCH_REPORT_SIG_LINE_BYTES (11 + 2 * CAIRN_SIGNATURE_BYTES + 1)
 #define CAIRN__BENCH_REPORT_FILE_MAX (64u << 20)

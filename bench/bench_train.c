@@ -19,7 +19,7 @@
 #include "cairn/model.h"
 #include "cairn/task.h"
 
-#define TRAIN_SEED 0x63616972ull /* "cair" */
+#define TRAIN_SEED CAIRN__BENCH_TRAIN_SEED
 #define COMMIT_REPS 9
 /* Background commits measured (on a GPU only: cairn train's default
  * there; on the CPU it commits where the checkpoint falls). */

@@ -436,17 +436,21 @@ fi
 # The training step with each GEMM block shape forced (kernels/cuda/gemm.cu:
 # the launcher picks one per call; CAIRN_CUDA_GEMM_SHAPE overrides it), to
 # check the pick: the same bits, only the speed differs.
+# bench_train_gpu NAME FILE VAR=VALUE: cairn bench train on the GPU with
+# one setting in its environment, its JSON into FILE and run.log.
+bench_train_gpu() {
+	step "bench train gpu $1" 90 "$2" "$runlog" \
+		env "$3" "$cairn" -q bench train --device gpu --steps 100 --json
+	{
+		echo "==== bench train gpu, $3"
+		cat "$2"
+	} >>"$runlog"
+}
 if [ "$device" = gpu ] && need_build "bench train gpu by GEMM shape"; then
 	shapes_note=""
 	for shape in auto 128x128 64x128 64x64 32x64 32x64-4x4 16x32-4x4; do
 		f="$work/train-$shape.json"
-		step "bench train gpu $shape" 90 "$f" "$runlog" \
-			env CAIRN_CUDA_GEMM_SHAPE="$shape" \
-			"$cairn" -q bench train --device gpu --steps 100 --json
-		{
-			echo "==== bench train gpu, CAIRN_CUDA_GEMM_SHAPE=$shape"
-			cat "$f"
-		} >>"$runlog"
+		bench_train_gpu "$shape" "$f" CAIRN_CUDA_GEMM_SHAPE="$shape"
 		shapes_note="$shapes_note $shape=$(json_get "$f" samples_per_second)"
 		note "$(json_get "$f" samples_per_second) samples/s, last loss $(json_get "$f" last_loss)"
 	done
@@ -457,13 +461,7 @@ fi
 # on the GPU (CAIRN_DEVICE_DATA=0; model.h): what keeping it there gains.
 if [ "$device" = gpu ] && need_build "bench train gpu, data from the host"; then
 	f="$work/train-hostdata.json"
-	step "bench train gpu, data from the host" 90 "$f" "$runlog" \
-		env CAIRN_DEVICE_DATA=0 \
-		"$cairn" -q bench train --device gpu --steps 100 --json
-	{
-		echo "==== bench train gpu, CAIRN_DEVICE_DATA=0"
-		cat "$f"
-	} >>"$runlog"
+	bench_train_gpu "data from the host" "$f" CAIRN_DEVICE_DATA=0
 	note "$(json_get "$f" samples_per_second) samples/s from the host, against $(json_get "$work/train-auto.json" samples_per_second) with the set on the GPU"
 fi
 

@@ -5,6 +5,7 @@
 #define CPU_HASH_X4 cairn__blake2b_x4
 #define CPU_ADAMW_X8 cpu_adamw_x8
 #define CPU_SUM_N_X8 cpu_sum_n_x8
+#define CPU_BIAS_ROW_X8 cpu_bias_row_x8
 
 #include <immintrin.h>
 
@@ -59,6 +60,23 @@ static int64_t cpu_adamw_x8(const struct cairn_op *op, int64_t lo, int64_t hi)
 		_mm256_storeu_ps(p + e, canon8(pn));
 	}
 	return e;
+}
+
+/* One row of cpu_bias_add (ops_body.h), y[j] = canon(x[j] + bias[j]),
+ * eight columns at a time while eight remain; returns the first column
+ * not done.  One binary32 addition per lane, as the scalar loop; x may be
+ * y (each block is loaded before it is stored).  The scalar loop does not
+ * vectorise: y might alias the op's bias pointer, reloaded every time. */
+static int64_t cpu_bias_row_x8(const float *x, const float *bias, float *y,
+                               int64_t cols)
+{
+	int64_t j;
+
+	for (j = 0; j + 8 <= cols; j += 8)
+		_mm256_storeu_ps(y + j, canon8(_mm256_add_ps(
+		                            _mm256_loadu_ps(x + j),
+		                            _mm256_loadu_ps(bias + j))));
+	return j;
 }
 
 /* cpu_sum_n (ops_body.h) on elements lo, lo + 8, ... while eight remain

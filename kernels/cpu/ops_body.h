@@ -30,7 +30,11 @@ static void cpu_bias_add(void *arg, int tid, int nth)
 	for (int64_t i = lo; i < hi; i++) {
 		const float *x = op->u.bias.x + i * cols;
 		float *y = op->u.bias.y + i * cols;
-		for (int64_t j = 0; j < cols; j++)
+		int64_t j = 0;
+#ifdef CPU_BIAS_ROW_X8
+		j = CPU_BIAS_ROW_X8(x, op->u.bias.bias, y, cols);
+#endif
+		for (; j < cols; j++)
 			y[j] = cairn_canon(x[j] + op->u.bias.bias[j]);
 	}
 }

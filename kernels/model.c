@@ -461,6 +461,18 @@ static int grads_seg(struct cairn_model *m, int l, int64_t b, int micro,
 	return rc;
 }
 
+/* AdamW on layer l's weights and bias (contiguous in every buffer). */
+static int layer_update(struct cairn_model *m, int l,
+                        const cairn_adamw_params *opt)
+{
+	int64_t off = m->w_off[l], n = m->dim[l + 1] * (m->dim[l] + 1);
+
+	return cairn_adamw(m->be, n, opt, m->buf[CAIRN_MODEL_PARAMS] + off,
+	                   m->buf[CAIRN_MODEL_GRADS] + off,
+	                   m->buf[CAIRN_MODEL_M] + off,
+	                   m->buf[CAIRN_MODEL_V] + off);
+}
+
 /* The gradient of the loss into the gradient buffer (model.h): the
  * row-wise backward over the whole batch; per layer, the weight and bias
  * gradients summed over the micro-batches by grads_seg, or, where the
@@ -470,9 +482,15 @@ static int grads_seg(struct cairn_model *m, int l, int64_t b, int micro,
  * chain of model.h, step by step; the same bits).
  * scale is 1/B of the whole batch (B may exceed b when the batch is shared
  * between devices).  With slots, micro-batch i's weight and bias gradients
- * go to slots[i] in the gradient layout instead, and nothing is summed. */
+ * go to slots[i] in the gradient layout instead, and nothing is summed.
+ * With opt (a step on one device; not with slots), layer l's AdamW update
+ * is queued once its gradient is whole and its weights have given dX:
+ * AdamW is element-wise and nothing later in the pass reads layer l's
+ * parameters, so these are the bits of one update after the pass, with
+ * the layer's parameters and gradient still in cache. */
 int cairn__model_backward(struct cairn_model *m, int64_t b, int micro,
-                          float scale, float *const *slots)
+                          float scale, float *const *slots,
+                          const cairn_adamw_params *opt)
 {
 	const float *p = m->buf[CAIRN_MODEL_PARAMS];
 	float *dz = m->ws + m->d_off[0];
@@ -514,10 +532,17 @@ int cairn__model_backward(struct cairn_model *m, int64_t b, int micro,
 				rc = cairn_sum_n(m->be, out * in + out, 2, src,
 				                 gl);
 		}
-		if (rc || l == 0)
+		if (rc)
 			break;
+		if (l == 0) {
+			if (opt)
+				rc = layer_update(m, l, opt);
+			break;
+		}
 		rc = cairn_gemm(m->be, CAIRN_NOTRANS, CAIRN_NOTRANS, b, in, out,
 		                dz, out, p + m->w_off[l], in, dx, in, 0);
+		if (!rc && opt)
+			rc = layer_update(m, l, opt);
 		if (!rc) {
 			const float *zp = m->ws + m->z_off[l - 1];
 			rc = m->spec.act == CAIRN_ACT_GELU
@@ -548,9 +573,13 @@ int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
 }
 
 /* A step's forward and backward pass, queued; the loss is left in device
- * 0's workspace for loss_read. */
+ * 0's workspace for loss_read.  With opt, on one device, the backward pass
+ * also queues the AdamW update layer by layer (cairn__model_backward);
+ * *updated says whether it did (a rig's replicas are updated after the
+ * gradients are gathered and summed). */
 static int fb_enqueue(struct cairn_model *m, int64_t batch, int micro,
-                      const float *x, const int32_t *y, const uint32_t *idx)
+                      const float *x, const int32_t *y, const uint32_t *idx,
+                      const cairn_adamw_params *opt, int *updated)
 {
 	int rc;
 
@@ -579,14 +608,17 @@ static int fb_enqueue(struct cairn_model *m, int64_t batch, int micro,
 	if (!rc)
 		rc = loss_enqueue(m, batch);
 	if (!rc)
-		rc = cairn__model_backward(m, batch, micro, 1.0f / (float)batch, NULL);
+		rc = cairn__model_backward(m, batch, micro, 1.0f / (float)batch,
+		                           NULL, opt);
+	if (!rc && updated)
+		*updated = opt != NULL;
 	return rc;
 }
 
 int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
                                  const float *x, const int32_t *y, float *loss)
 {
-	int rc = fb_enqueue(m, batch, micro, x, y, NULL);
+	int rc = fb_enqueue(m, batch, micro, x, y, NULL, NULL, NULL);
 
 	return rc ? rc : loss_read(m, batch, loss);
 }
@@ -597,13 +629,16 @@ static int step_begin(cairn_model *m, int64_t batch, int micro,
                       const float *x, const int32_t *y, const uint32_t *idx,
                       const cairn_adamw_params *opt)
 {
-	int rc;
+	int rc, updated = 0;
 
 	if (!m || !opt || opt->step < 1 || m->pending)
 		return CAIRN_EINVAL;
-	rc = fb_enqueue(m, batch, micro, x, y, idx);
+	/* opt checked (n = 0 does nothing else) before any work is queued */
+	rc = cairn_adamw(m->be, 0, opt, NULL, NULL, NULL, NULL);
+	if (!rc)
+		rc = fb_enqueue(m, batch, micro, x, y, idx, opt, &updated);
 	/* Every replica applies the same update to the same bits. */
-	for (int d = 0; d < m->nrep && !rc; d++) {
+	for (int d = 0; d < m->nrep && !rc && !updated; d++) {
 		struct cairn_model *r = m->rep[d];
 		rc = cairn_adamw(r->be, m->nparams, opt,
 		                 r->buf[CAIRN_MODEL_PARAMS],

@@ -131,7 +131,7 @@ int cairn__model_shared_fb(struct cairn_model *m, int64_t batch, int micro,
 		if (!rc)
 			rc = cairn__model_backward(
 			    r, nr, i1 - i0, 1.0f / (float)batch,
-			    d ? r->slots : m->slots + i0);
+			    d ? r->slots : m->slots + i0, NULL);
 		if (rc || d == 0)
 			continue;
 		/* Device d's row losses and micro-batch gradients to

@@ -169,11 +169,32 @@ static void run_free(struct run *r)
 		free(r->buf[i]);
 }
 
+/* What a step is by definition (model.h): the forward and backward pass,
+ * then one AdamW update of the whole parameter buffer.  cairn_model_step
+ * queues each layer's update inside the backward pass instead; test_steps
+ * holds it to this. */
+static int step_by_definition(cairn_model *m, int64_t batch, int micro,
+                              const float *x, const int32_t *y,
+                              const cairn_adamw_params *opt, float *loss)
+{
+	int rc = cairn_model_forward_backward(m, batch, micro, x, y, loss);
+
+	if (!rc)
+		rc = cairn_adamw(cairn_model_backend(m), cairn_model_param_count(m),
+		                 opt, cairn_model_buffer(m, CAIRN_MODEL_PARAMS),
+		                 cairn_model_buffer(m, CAIRN_MODEL_GRADS),
+		                 cairn_model_buffer(m, CAIRN_MODEL_M),
+		                 cairn_model_buffer(m, CAIRN_MODEL_V));
+	return rc;
+}
+
 /* init(seed) and `steps` steps of `micro` micro-batches on be, step t with
- * rows x + (t-1)*batch*in; then reads all four buffers back. */
+ * rows x + (t-1)*batch*in; then reads all four buffers back.  by_def: the
+ * steps as step_by_definition, not cairn_model_step. */
 static void train_on(cairn_backend *be, const cairn_mlp_spec *spec,
                      int64_t batch, int micro, int steps, uint64_t seed,
-                     const float *x, const int32_t *y, struct run *r)
+                     const float *x, const int32_t *y, struct run *r,
+                     int by_def)
 {
 	cairn_model *m = NULL;
 	cairn_adamw_params opt;
@@ -188,9 +209,9 @@ static void train_on(cairn_backend *be, const cairn_mlp_spec *spec,
 		float loss;
 		opt.step = t;
 		assert_int_equal(
-		    cairn_model_step(m, batch, micro,
-		                     x + (t - 1) * batch * spec->input,
-		                     y + (t - 1) * batch, &opt, &loss),
+		    (by_def ? step_by_definition : cairn_model_step)(
+		        m, batch, micro, x + (t - 1) * batch * spec->input,
+		        y + (t - 1) * batch, &opt, &loss),
 		    0);
 		memcpy(&r->loss_bits[t - 1], &loss, 4);
 	}
@@ -251,7 +272,7 @@ static void check_exact(struct state *s, const char *name,
 
 	snprintf(what, sizeof what, "%s M=%d", name, micro);
 	random_batch(x, y, steps * batch, spec->input, spec->classes);
-	train_on(s->ref, spec, batch, micro, steps, seed, x, y, &want);
+	train_on(s->ref, spec, batch, micro, steps, seed, x, y, &want, 0);
 	printf("  %s: ref %.3f s\n", what, want.secs);
 	for (int k = 0; k < s->ncfg; k++) {
 		struct run got = {0};
@@ -264,7 +285,7 @@ static void check_exact(struct state *s, const char *name,
 		    cairn_backend_threads(s->cfg[k].be) != 2)
 			continue;
 		train_on(s->cfg[k].be, spec, batch, micro, steps, seed, x, y,
-		         &got);
+		         &got, 0);
 		printf("  %s: %s %.3f s\n", what, s->cfg[k].name, got.secs);
 		compare_runs(what, s->cfg[k].name, &want, &got, steps);
 		run_free(&got);
@@ -288,6 +309,54 @@ static void test_exact_small(void **state)
 	 * micro-batch */
 	check_exact(*state, "50-40-30-20-7 gelu B=17 x3", &b, 17, 1, 3, 1);
 	check_exact(*state, "50-40-30-20-7 gelu B=17 x3", &b, 17, 17, 3, 1);
+}
+
+/* cairn_model_step against its definition, forward_backward then one
+ * AdamW of the whole buffer, on ref and the 2-thread cpu: the same bits
+ * in all four buffers and the losses (the per-layer update inside the
+ * backward pass must not change a bit, e.g. by updating a layer before
+ * its weights have given dX). */
+static void test_steps(void **state)
+{
+	struct state *s = *state;
+	static const int64_t h1[] = {64, 32}, h2[] = {40, 30, 20};
+	const cairn_mlp_spec specs[2] = {
+	    cairn_test_mlp(784, 2, h1, 10, CAIRN_ACT_RELU),
+	    cairn_test_mlp(50, 3, h2, 7, CAIRN_ACT_GELU)};
+	const int64_t batch = 12;
+	const int steps = 3;
+	cairn_backend *bes[2] = {s->ref, s->cpu2};
+
+	for (int i = 0; i < 2; i++)
+		for (int micro = 1; micro <= 4; micro *= 2)
+			for (int k = 0; k < 2; k++) {
+				const cairn_mlp_spec *sp = &specs[i];
+				float *x = cairn_test_xmalloc(
+				    (size_t)(steps * batch * sp->input) *
+				    sizeof(float));
+				int32_t *y = cairn_test_xmalloc(
+				    (size_t)(steps * batch) * sizeof(int32_t));
+				uint64_t seed = rnd();
+				struct run want = {0}, got = {0};
+				char what[96];
+
+				random_batch(x, y, steps * batch, sp->input,
+				             sp->classes);
+				train_on(bes[k], sp, batch, micro, steps, seed,
+				         x, y, &want, 1);
+				train_on(bes[k], sp, batch, micro, steps, seed,
+				         x, y, &got, 0);
+				snprintf(what, sizeof what,
+				         "step vs its definition, %d hidden, "
+				         "M=%d",
+				         sp->nhidden, micro);
+				compare_runs(what, cairn_backend_name(bes[k]),
+				             &want, &got, steps);
+				run_free(&want);
+				run_free(&got);
+				free(x);
+				free(y);
+			}
 }
 
 /* One step of the reference model at batch 256 with the reference job's
@@ -1004,6 +1073,7 @@ int main(void)
 	    cmocka_unit_test(test_tie_rule),
 	    cmocka_unit_test(test_eval_batching),
 	    cmocka_unit_test(test_gradcheck),
+	    cmocka_unit_test(test_steps),
 	    cmocka_unit_test(test_exact_small),
 	    cmocka_unit_test(test_exact_reference),
 	    cmocka_unit_test(test_learn_synthetic),

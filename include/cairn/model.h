@@ -239,7 +239,11 @@ int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
 /* One training step: forward, backward (micro micro-batches), then one
  * cairn_adamw over all parameters with opt (opt->step is t, counted from
  * 1).  *loss gets the loss before the update; its bits are part of the
- * commitment. */
+ * commitment.  On one device each layer's update is queued inside the
+ * backward pass, once its gradient is whole and its weights have given
+ * dX, while they are still in cache: AdamW is element-wise, so these are
+ * the bits of the definition (test_model holds them to it).  A bad opt
+ * is CAIRN_EINVAL before anything is queued. */
 int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
                      const int32_t *y, const cairn_adamw_params *opt,
                      float *loss);

@@ -12,8 +12,11 @@
  * Edge tiles go through a local MR x NR buffer so that the micro-kernel
  * always sees a full tile (packing zero-pads the edges).
  *
- * NaN results are stored as 0x7fc00000 at every store (a NaN stays NaN
- * through later fmaf, so this equals canonicalising the final value).
+ * NaN results are stored as 0x7fc00000 at a tile's last store; earlier
+ * stores (k blocks, k-segments) keep what the hardware gave, which only
+ * a NaN's payload can tell apart, and a NaN stays a NaN through later
+ * fmaf and additions, so the bits are those of canonicalising the final
+ * value (GEMM_RAW).
  *
  * Threads: every C element belongs to one thread.  Either the rows are
  * split (in MR slivers) and the packed B panel is shared: the threads pack
@@ -58,6 +61,11 @@
  *   GEMM_ADD   c = c + chain from +0 (one more k-segment, cairn_gemm_seg)
  * with one fmaf per element per p, p ascending; NaN stored canonical. */
 enum { GEMM_ZERO = 0, GEMM_LOAD = 1, GEMM_ADD = 2 };
+/* Or'ed into the mode: store the tile without canonicalising its NaNs,
+ * because a later call of this GEMM goes on with it and stores it
+ * canonical (a NaN stays a NaN through fmaf and addition, so only the
+ * final store's canonicalisation shows in the bits). */
+#define GEMM_RAW 4
 typedef void (*gemm_ukr_fn)(int64_t kc, const float *a, const float *b,
                             float *c, int64_t ldc, int load,
                             const float *c_next);
@@ -154,20 +162,22 @@ static void gemm_ukr_portable_4x8(int64_t kc, const float *a, const float *b,
                                   const float *c_next)
 {
 	float acc[4][8];
+	const int mode = load & 3, raw = load & GEMM_RAW;
 
 	(void)c_next;
 	for (int r = 0; r < 4; r++)
 		for (int j = 0; j < 8; j++)
-			acc[r][j] = load == GEMM_LOAD ? c[r * ldc + j] : 0.0f;
+			acc[r][j] = mode == GEMM_LOAD ? c[r * ldc + j] : 0.0f;
 	for (int64_t p = 0; p < kc; p++, a += 4, b += 8)
 		for (int r = 0; r < 4; r++)
 			for (int j = 0; j < 8; j++)
 				acc[r][j] = fmaf(a[r], b[j], acc[r][j]);
 	for (int r = 0; r < 4; r++)
-		for (int j = 0; j < 8; j++)
-			c[r * ldc + j] = cairn_canon(
-			    load == GEMM_ADD ? c[r * ldc + j] + acc[r][j]
-			                     : acc[r][j]);
+		for (int j = 0; j < 8; j++) {
+			float v = mode == GEMM_ADD ? c[r * ldc + j] + acc[r][j]
+			                           : acc[r][j];
+			c[r * ldc + j] = raw ? v : cairn_canon(v);
+		}
 }
 
 /* Waits until all bar->n threads have arrived. */
@@ -274,17 +284,21 @@ static void gemm_pack_b(const struct gemm_job *job, int64_t p0, int64_t kc,
 
 /* The micro-kernel calls of one tile over a kc block: one call per
  * k-segment in the block (one call without segments), the first in mode
- * first, the others adding their chain (GEMM_ADD). */
+ * first, the others adding their chain (GEMM_ADD).  Only the tile's very
+ * last store (last: this is the last k block) canonicalises. */
 static void gemm_tile(const struct gemm_job *job, const float *a,
                       const float *b, float *c, int64_t ldc, int64_t kc,
-                      int first, const float *c_next)
+                      int first, int last, const float *c_next)
 {
 	const struct gemm_arch *ar = job->ar;
 
 	for (int64_t off = 0; off < kc; off += job->q) {
 		int64_t len = kc - off < job->q ? kc - off : job->q;
-		ar->ukr(len, a + off * ar->mr, b + off * ar->nr, c, ldc,
-		        off ? GEMM_ADD : first, c_next);
+		int mode = off ? GEMM_ADD : first;
+		if (!last || off + len < kc)
+			mode |= GEMM_RAW;
+		ar->ukr(len, a + off * ar->mr, b + off * ar->nr, c, ldc, mode,
+		        c_next);
 	}
 }
 
@@ -294,7 +308,7 @@ static void gemm_tile(const struct gemm_job *job, const float *a,
 static void gemm_tile_buffered(const struct gemm_job *job, const float *a,
                                const float *b, int64_t i, int64_t j,
                                int64_t rows, int64_t cols, int64_t kc,
-                               int first)
+                               int first, int last)
 {
 	const int nr = job->ar->nr;
 	const int64_t ldc = job->ldc;
@@ -307,7 +321,7 @@ static void gemm_tile_buffered(const struct gemm_job *job, const float *a,
 			for (int64_t r = 0; r < rows; r++)
 				memcpy(tile + r * nr, c + r * ldc,
 				       (size_t)cols * sizeof *c);
-		gemm_tile(job, a, b, tile, nr, kc, first, tile);
+		gemm_tile(job, a, b, tile, nr, kc, first, last, tile);
 		for (int64_t r = 0; r < rows; r++)
 			memcpy(c + r * ldc, tile + r * nr,
 			       (size_t)cols * sizeof *c);
@@ -317,7 +331,7 @@ static void gemm_tile_buffered(const struct gemm_job *job, const float *a,
 			for (int64_t q = 0; q < cols; q++)
 				for (int64_t r = 0; r < rows; r++)
 					tile[r * nr + q] = c[q * ldc + r];
-		gemm_tile(job, a, b, tile, nr, kc, first, tile);
+		gemm_tile(job, a, b, tile, nr, kc, first, last, tile);
 		for (int64_t q = 0; q < cols; q++)
 			for (int64_t r = 0; r < rows; r++)
 				c[q * ldc + r] = tile[r * nr + q];
@@ -326,10 +340,11 @@ static void gemm_tile_buffered(const struct gemm_job *job, const float *a,
 
 /* The macro-kernel: C[i0 .. i0+mc) x [j0 .. j0+nc) over one kc block from
  * the packed A block ap and the packed B panel bp; first is the mode of
- * the block's first micro-kernel call (gemm_block_mode). */
+ * the block's first micro-kernel call (gemm_block_mode); last says that
+ * this is the last k block. */
 static void gemm_macro(const struct gemm_job *job, const float *ap,
                        const float *bp, int64_t i0, int64_t mc, int64_t j0,
-                       int64_t nc, int64_t kc, int first)
+                       int64_t nc, int64_t kc, int first, int last)
 {
 	const struct gemm_arch *ar = job->ar;
 	const int mr = ar->mr, nr = ar->nr;
@@ -345,7 +360,7 @@ static void gemm_macro(const struct gemm_job *job, const float *ap,
 			const float *cn;
 			if (job->ct || rows < mr || cols < nr) {
 				gemm_tile_buffered(job, a, b, i0 + ir, j0 + jr,
-				                   rows, cols, kc, first);
+				                   rows, cols, kc, first, last);
 				continue;
 			}
 			c = job->c + (i0 + ir) * ldc + j0 + jr;
@@ -355,7 +370,7 @@ static void gemm_macro(const struct gemm_job *job, const float *ap,
 				cn = c + mr * ldc;
 			else if (jr + nr < nc)
 				cn = job->c + i0 * ldc + j0 + jr + nr;
-			gemm_tile(job, a, b, c, ldc, kc, first, cn);
+			gemm_tile(job, a, b, c, ldc, kc, first, last, cn);
 		}
 	}
 }
@@ -400,7 +415,7 @@ static void gemm_run_split_m(struct gemm_job *job, int tid)
 				    mhi - ic < ar->mc ? mhi - ic : ar->mc;
 				gemm_pack_a(job, ic, mc, pc, kc, ap);
 				gemm_macro(job, ap, job->bshared, ic, mc, jc,
-				           nc, kc, first);
+				           nc, kc, first, pc + kc >= job->k);
 			}
 		}
 	}
@@ -431,7 +446,7 @@ static void gemm_run_split_n(struct gemm_job *job, int tid)
 				    job->m - ic < ar->mc ? job->m - ic : ar->mc;
 				gemm_pack_a(job, ic, mc, pc, kc, ap);
 				gemm_macro(job, ap, bp, ic, mc, jc, nc, kc,
-				           first);
+				           first, pc + kc >= job->k);
 			}
 		}
 	}

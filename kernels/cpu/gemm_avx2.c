@@ -54,27 +54,35 @@
 	"vcmpunordps %%ymm" R ", %%ymm" R ", %%ymm15\n\t"                    \
 	"vblendvps %%ymm15, %%ymm14, %%ymm" R ", %%ymm" R "\n\t"
 #define UKR_STORE(M, R) UKR_CANON(R) "vmovups %%ymm" R ", " M "\n\t"
+#define UKR_STORE_RAW(M, R) "vmovups %%ymm" R ", " M "\n\t"
 #define UKR_ADD(M, R) "vaddps " M ", %%ymm" R ", %%ymm" R "\n\t"
 /* clang-format on */
 
 /* C[6 x 16] (row stride ldc) by load (gemm.c's modes): 0, C = chain from
  * +0; 1, C = chain from C; 2, C = C + chain from +0 (one vaddps per
  * element, after the chain).  One FMA chain per element, p ascending; NaN
- * results are stored canonical.
- * c_next is the tile the caller will compute next (prefetched; any
- * address will do, prefetches do not fault). */
+ * results are stored canonical, unless load has GEMM_RAW (4): the tile is
+ * stored as it is, for a later call of the same GEMM to go on with (a NaN
+ * stays a NaN through fmaf and addition, and that call canonicalises).
+ * c_next is the tile the caller will compute next (prefetched, but not by
+ * a GEMM_RAW call, whose next call is this tile again; any address will
+ * do, prefetches do not fault). */
 void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
                                float *c, int64_t ldc, int load,
                                const float *c_next)
 {
 	int64_t n8 = kc / 8, rest = kc % 8, ldcb = ldc * 4;
 	const float *cn = c_next;
+	int mode = load & 3, raw = load & 4;
 	uintptr_t t;
 
 	/* clang-format off */
 	__asm__ volatile(
 		/* prefetch the next tile's C (both lines of each row) */
+		"testl %[raw], %[raw]\n\t"
+		"jnz 8f\n\t"
 		UKR_ROWS(UKR_PREF, "cn")
+		"8:\n\t"
 		/* load this tile (mode 1), or start from +0 */
 		"cmpl $1, %[load]\n\t"
 		"jne 5f\n\t"
@@ -111,14 +119,21 @@ void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
 		"jne 7f\n\t"
 		UKR_ROWS(UKR_ADD, "c")
 		"7:\n\t"
+		/* GEMM_RAW: store as it is */
+		"testl %[raw], %[raw]\n\t"
+		"jz 9f\n\t"
+		UKR_ROWS(UKR_STORE_RAW, "c")
+		"jmp 10f\n"
+		"9:\n\t"
 		/* canonical NaN in ymm14, then canonicalise and store */
 		"movl $0x7fc00000, %k[t]\n\t"
 		"vmovd %k[t], %%xmm14\n\t"
 		"vpbroadcastd %%xmm14, %%ymm14\n\t"
 		UKR_ROWS(UKR_STORE, "c")
+		"10:\n\t"
 		: [a] "+r"(a), [b] "+r"(b), [n8] "+r"(n8), [rest] "+r"(rest),
 		  [t] "=&r"(t), [cn] "+r"(cn)
-		: [c] "r"(c), [ldc] "r"(ldcb), [load] "r"(load)
+		: [c] "r"(c), [ldc] "r"(ldcb), [load] "r"(mode), [raw] "r"(raw)
 		: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
 		  "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
 		  "xmm14", "xmm15", "memory", "cc");

@@ -25,6 +25,7 @@
 
 #include "attest_impl.h"
 #include "bundle_impl.h"
+#include "committer.h"
 #include "cairn/attest.h"
 #include "cairn/bundle.h"
 #include "cairn/bundle.pb-c.h"
@@ -57,23 +58,35 @@ int cairn_bundle_begin(struct cairn_bundle *b,
 	return 0;
 }
 
-int cairn_bundle_checkpoint(void *ud, const struct cairn_state *st,
-                            const uint8_t root[CAIRN_HASH_BYTES],
-                            cairn_model *m)
+/* One tensor of the checkpoint: from the model when there is one, else
+ * from the committer's snapshot of the state just collected. */
+static int checkpoint_read(cairn_model *m, cairn_committer *cm,
+                           cairn_model_buf which, float *host)
 {
-	struct cairn_bundle *b = ud;
+	return m ? cairn_model_read(m, which, host)
+	         : cairn_committer_read(cm, which, host);
+}
+
+/* cairn_bundle_checkpoint's work, the tensors read from m, or (m NULL)
+ * from cm. */
+static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
+                       const uint8_t root[CAIRN_HASH_BYTES], cairn_model *m,
+                       cairn_committer *cm)
+{
 	struct cairn_bundle_checkpoint cp = {0};
 	uint32_t i, c;
 	size_t bytes;
 	int rc;
 
-	if (!b || !st || !root || !m || !b->state_roots || !b->checkpoints)
+	if (!b || !st || !root || (!m && !cm) || !b->state_roots ||
+	    !b->checkpoints)
 		return CAIRN_EINVAL;
 	c = b->spec.checkpoint_every;
 	i = b->ncheckpoints;
 	/* The next one expected: t = i * c, or t = H once all are in. */
 	if (st->step != (uint64_t)i * c || b->final_state.step ||
-	    cairn_model_param_count(m) != b->param_count)
+	    (m ? cairn_model_param_count(m)
+	       : cairn__committer_nparams(cm)) != b->param_count)
 		return CAIRN_EINVAL;
 	if (st->step == b->spec.inner_steps) {
 		b->final_state = *st;
@@ -90,11 +103,11 @@ int cairn_bundle_checkpoint(void *ud, const struct cairn_state *st,
 		rc = CAIRN_ENOMEM;
 		goto out;
 	}
-	rc = cairn_model_read(m, CAIRN_MODEL_PARAMS, cp.params);
+	rc = checkpoint_read(m, cm, CAIRN_MODEL_PARAMS, cp.params);
 	if (!rc)
-		rc = cairn_model_read(m, CAIRN_MODEL_M, cp.m);
+		rc = checkpoint_read(m, cm, CAIRN_MODEL_M, cp.m);
 	if (!rc)
-		rc = cairn_model_read(m, CAIRN_MODEL_V, cp.v);
+		rc = checkpoint_read(m, cm, CAIRN_MODEL_V, cp.v);
 	if (rc)
 		goto out;
 	memcpy(b->state_roots + (size_t)i * CAIRN_HASH_BYTES, root,
@@ -107,6 +120,24 @@ out:
 	free(cp.m);
 	free(cp.v);
 	return rc;
+}
+
+int cairn_bundle_checkpoint(void *ud, const struct cairn_state *st,
+                            const uint8_t root[CAIRN_HASH_BYTES],
+                            cairn_model *m)
+{
+	return m ? bundle_keep(ud, st, root, m, NULL) : CAIRN_EINVAL;
+}
+
+int cairn_bundle_checkpoint_bg(void *ud, const struct cairn_state *st,
+                               const uint8_t root[CAIRN_HASH_BYTES],
+                               cairn_model *m)
+{
+	struct cairn_bundle_bg *bg = ud;
+
+	if (!bg || (!m && !bg->committer))
+		return CAIRN_EINVAL;
+	return bundle_keep(bg->bundle, st, root, m, bg->committer);
 }
 
 /* 0 when b holds every state of its spec's trace (checkpoints, final

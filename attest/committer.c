@@ -10,7 +10,9 @@
  * backend has its own stream, so the hashing runs beside the next
  * training steps.  cairn_committer_collect() waits for the hashes, reads
  * the leaves back and computes the three roots, exactly as
- * cairn_task_commit_state() does on the model's own backend.
+ * cairn_task_commit_state() does on the model's own backend; the
+ * snapshot then stays readable (cairn_committer_read: a bundle keeps the
+ * checkpoint's tensors) until the next start.
  *
  * Ownership: everything in struct cairn_committer is owned by it and
  * freed by cairn_committer_close(); the model is borrowed during start. */
@@ -31,6 +33,8 @@ struct cairn_committer {
 	void *dleaves[NTENSORS];    /* be memory: their leaf digests */
 	uint8_t *leaves;            /* host: one tensor's leaves */
 	int pending;                /* a snapshot is being hashed */
+	int readable;               /* the snapshot is the state last
+	                             * collected (until the next start) */
 	struct cairn_state st;      /* its step, samples and loss */
 };
 
@@ -123,6 +127,7 @@ int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 	if (c->pending || cairn__committer_fits(c, m))
 		return CAIRN_EINVAL;
 	bytes = (size_t)c->n * sizeof(float);
+	c->readable = 0; /* the snapshot is overwritten from here on */
 	rc = cairn_backend_sync(mb); /* the last step is done */
 	for (int i = 0; i < NTENSORS && !rc; i++)
 		rc = cairn_buf_copy(c->be[i], c->snap[i],
@@ -165,7 +170,28 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 					       c->leaves, roots[i]);
 	if (!rc)
 		*had = 1;
+	c->readable = !rc;
 	return rc;
+}
+
+int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
+			 float *host)
+{
+	int i;
+
+	if (!c || !host || !c->readable)
+		return CAIRN_EINVAL;
+	for (i = 0; i < NTENSORS && state_bufs[i] != which; i++)
+		;
+	if (i == NTENSORS)
+		return CAIRN_EINVAL; /* the gradient is not part of a state */
+	return cairn_buf_read(c->be[i], host, c->snap[i],
+			      (size_t)c->n * sizeof(float));
+}
+
+int64_t cairn__committer_nparams(const cairn_committer *c)
+{
+	return c ? c->n : 0;
 }
 
 void cairn__committer_drop(cairn_committer *c)
@@ -175,4 +201,5 @@ void cairn__committer_drop(cairn_committer *c)
 	for (int i = 0; i < NTENSORS; i++)
 		(void)cairn_backend_sync(c->be[i]);
 	c->pending = 0;
+	c->readable = 0;
 }

@@ -11,6 +11,9 @@
  * device), else CAIRN_EINVAL. */
 int cairn__committer_fits(const cairn_committer *c, cairn_model *m);
 
+/* The parameter count c was opened for (0 for NULL). */
+int64_t cairn__committer_nparams(const cairn_committer *c);
+
 /* Forgets a pending snapshot (after an error), once its work is done. */
 void cairn__committer_drop(cairn_committer *c);
 

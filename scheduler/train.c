@@ -85,12 +85,12 @@ static void usage(FILE *f)
 		"task there\n"
 		"  --key FILE            the worker key that signs the bundles "
 		"(cairn keygen)\n"
-		"  --commits MODE        auto (default: background on a GPU "
-		"without\n"
-		"                        --bundle-dir, else sync), sync or "
-		"background:\n"
-		"                        hash checkpoints while training goes on "
-		"(same roots)\n"
+		"  --commits MODE        auto (default: background on a GPU, "
+		"else sync),\n"
+		"                        sync or background: hash checkpoints "
+		"while\n"
+		"                        training goes on (same roots, same "
+		"bundles)\n"
 		"  --json                one JSON object on stdout\n"
 		"  -h, --help            this text\n\n"
 		"exit status: 0 done, 1 failed, 2 bad usage or input\n",
@@ -246,15 +246,6 @@ static int parse(int argc, char **argv, struct train_opts *o)
 			o->micro, o->batch);
 		return 2;
 	}
-	if (o->bundle_dir && o->commits &&
-	    !strcmp(o->commits, "background")) {
-		fprintf(stderr,
-			"cairn train: --commits background cannot go with "
-			"--bundle-dir: a bundle keeps each checkpoint's "
-			"tensors, read while the model holds them; use "
-			"--commits sync (or auto)\n");
-		return 2;
-	}
 	if (o->bundle_dir && !o->key) {
 		fprintf(stderr,
 			"cairn train: --bundle-dir needs --key FILE, the worker "
@@ -329,6 +320,9 @@ struct progress {
 	long long round, rounds, task, tasks, inner, batch;
 	double t0;                 /* start of this task */
 	struct cairn_bundle *bundle; /* NULL without --bundle-dir */
+	/* the background committer (NULL: sync commits): a checkpoint
+	 * without the model is read from its snapshot */
+	cairn_committer *committer;
 };
 
 static int on_checkpoint(void *ud, const struct cairn_state *st,
@@ -345,8 +339,10 @@ static int on_checkpoint(void *ud, const struct cairn_state *st,
 			dt > 0 ? (double)st->step * (double)p->batch / dt : 0.0);
 		fflush(stderr);
 	}
-	if (p->bundle)
-		return cairn_bundle_checkpoint(p->bundle, st, root, m);
+	if (p->bundle) {
+		struct cairn_bundle_bg bg = {p->bundle, p->committer};
+		return cairn_bundle_checkpoint_bg(&bg, st, root, m);
+	}
 	return 0;
 }
 
@@ -520,11 +516,11 @@ int cairn_cmd_train(int argc, char **argv)
 		goto fail;
 	n = cairn_model_param_count(m);
 	/* Background commits (task.h): on a GPU they hide the hashing
-	 * behind training; a bundle needs the model at each checkpoint. */
+	 * behind training; a bundle reads those checkpoints' tensors from
+	 * the committer's snapshot. */
 	if (o.commits ? !strcmp(o.commits, "background")
-	              : (cairn_backend_get_kind(cairn_model_backend(m)) ==
-	                     CAIRN_BACKEND_CUDA &&
-	                 !o.bundle_dir)) {
+	              : cairn_backend_get_kind(cairn_model_backend(m)) ==
+	                    CAIRN_BACKEND_CUDA) {
 		rc = cairn_committer_open(cairn_model_backend(m), n, &committer);
 		if (rc && o.commits) { /* asked for: an error */
 			fprintf(stderr,
@@ -576,6 +572,7 @@ int cairn_cmd_train(int argc, char **argv)
 	prog.tasks = o.tasks;
 	prog.inner = o.inner;
 	prog.batch = o.batch;
+	prog.committer = committer;
 	memset(&tr, 0, sizeof tr);
 	tr.committer = committer;
 	tr.state_roots = state_roots;

@@ -606,6 +606,45 @@ static void test_committer_errors(void **state)
 			 0);
 	assert_int_equal(cc.calls, 4);
 	assert_memory_equal(roots, want, sizeof want);
+
+	/* cairn_committer_read: the state last collected (the run's final
+	 * state, the model's now), only between a collect and the next
+	 * start, and only its three tensors */
+	{
+		float *got = cairn_test_xmalloc((size_t)f->nparams * 4);
+		float *ref = cairn_test_xmalloc((size_t)f->nparams * 4);
+		static const cairn_model_buf bufs[3] = {
+		    CAIRN_MODEL_PARAMS, CAIRN_MODEL_M, CAIRN_MODEL_V};
+		uint8_t samples[HB] = {0};
+		struct cairn_state st;
+		int had = 0;
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(cairn_committer_read(cm, bufs[i], got),
+			                 0);
+			assert_int_equal(cairn_model_read(m, bufs[i], ref), 0);
+			assert_memory_equal(got, ref, (size_t)f->nparams * 4);
+		}
+		assert_int_equal(cairn_committer_read(cm, CAIRN_MODEL_GRADS,
+		                                      got),
+		                 CAIRN_EINVAL);
+		assert_int_equal(cairn_committer_read(cm, CAIRN_MODEL_PARAMS,
+		                                      NULL),
+		                 CAIRN_EINVAL);
+		assert_int_equal(cairn_committer_read(NULL, CAIRN_MODEL_PARAMS,
+		                                      got),
+		                 CAIRN_EINVAL);
+		assert_int_equal(cairn_committer_start(cm, m, 9, samples, 0), 0);
+		assert_int_equal(cairn_committer_read(cm, CAIRN_MODEL_PARAMS,
+		                                      got),
+		                 CAIRN_EINVAL); /* being overwritten */
+		assert_int_equal(cairn_committer_collect(cm, &st, &had), 0);
+		assert_int_equal(had, 1);
+		assert_int_equal(st.step, 9);
+		assert_int_equal(cairn_committer_read(cm, CAIRN_MODEL_V, got),
+		                 0);
+		free(got);
+		free(ref);
+	}
 	cairn_committer_close(cm);
 	cairn_model_free(m);
 	cairn_backend_close(be);

@@ -134,6 +134,19 @@ int cairn_bundle_checkpoint(void *ud, const struct cairn_state *st,
                             const uint8_t root[CAIRN_HASH_BYTES],
                             cairn_model *m);
 
+/* The same for a task run with a background committer (struct
+ * cairn_task_trace): ud is a struct cairn_bundle_bg; a checkpoint with a
+ * model (t = 0) is read from it, the others from the committer's snapshot
+ * of the state just collected (cairn_committer_read).  The bundle's bytes
+ * are those a run without the committer collects. */
+struct cairn_bundle_bg {
+	struct cairn_bundle *bundle; /* borrowed */
+	cairn_committer *committer;  /* borrowed: the trace's */
+};
+int cairn_bundle_checkpoint_bg(void *ud, const struct cairn_state *st,
+                               const uint8_t root[CAIRN_HASH_BYTES],
+                               cairn_model *m);
+
 /* After cairn_task_run succeeded with cairn_bundle_checkpoint on b: checks
  * that trace holds the state roots collected (CAIRN_EMISMATCH if not, and
  * CAIRN_EINVAL for a bundle missing checkpoints), that its trace root and

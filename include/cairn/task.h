@@ -122,7 +122,8 @@ int cairn_dataset_root(const cairn_dataset *ds, uint8_t out[CAIRN_HASH_BYTES]);
  * computed, with the model holding that state (parameters, m and v in
  * their buffers): a bundle writer reads them with cairn_model_read().  A
  * non-zero return stops the run with that code.  With a background
- * committer (struct cairn_task_trace) m is NULL for t > 0. */
+ * committer (struct cairn_task_trace) m is NULL for t > 0, and the
+ * state's tensors are read from the committer (cairn_committer_read). */
 typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
 					const uint8_t root[CAIRN_HASH_BYTES],
 					cairn_model *m);
@@ -162,14 +163,23 @@ int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 			    int *had);
 
+/* Copies one tensor (CAIRN_MODEL_PARAMS, _M or _V: nparams floats) of the
+ * state last collected to host memory: the bytes its root was computed
+ * from.  Valid from a collect that had a state until the next start (or
+ * an error); else CAIRN_EINVAL.  The checkpoint callback of a task run
+ * with a committer reads its state's tensors here. */
+int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
+			 float *host);
+
 /* What running a task yields.  state_roots, losses and steps are caller
  * memory: cairn_task_state_count() * 32 bytes, inner_steps floats and
  * inner_steps * CAIRN_STEP_RECORD_BYTES bytes.  committer is an input:
  * NULL commits every checkpoint where it falls; with a committer the
  * states t = c, 2c, ..., H are committed in the background, and the
  * checkpoint callback runs for them once their roots are known (at the
- * next checkpoint, or the task's end) with m = NULL: a callback that
- * reads the model's tensors (a bundle writer) needs committer NULL. */
+ * next checkpoint, or the task's end) with m = NULL; it reads the state's
+ * tensors with cairn_committer_read (a bundle writer:
+ * cairn_bundle_checkpoint_bg). */
 struct cairn_task_trace {
 	cairn_committer *committer; /* borrowed; may be NULL */
 	uint8_t *state_roots;  /* [n][32], t = 0, c, ..., H */

@@ -57,21 +57,23 @@ for ((r = 1; r <= runs; r++)); do
 	line=$("$py" - "$cairn_json" "$torch_json" <<'PY'
 import json, sys
 c, t = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+r = c["samples_per_second"] / t["samples_per_second"]
 print("cairn %.0f samples/s, PyTorch %s %.0f samples/s, ratio %.2f "
       "(threads %d, batch %d)" % (c["samples_per_second"], t["version"],
-      t["samples_per_second"], c["samples_per_second"] / t["samples_per_second"],
-      c["threads"], c["batch"]))
+      t["samples_per_second"], r, c["threads"], c["batch"]))
+print("%.6f" % r)  # unrounded, for the summary
 PY
 )
-	echo "$line"
-	ratios+=("$(echo "$line" | sed -n 's/.*ratio \([0-9.]*\).*/\1/p')")
+	echo "$line" | head -n 1
+	ratios+=("$(echo "$line" | tail -n 1)")
 done
 if ((runs > 1)); then
 	"$py" - "${ratios[@]}" <<'PY'
 import statistics, sys
 r = sorted(float(x) for x in sys.argv[1:])
-print("median ratio %.2f over %d alternating runs (range %.2f to %.2f; "
-      "%d of %d at or above 3.00)" % (statistics.median(r), len(r), r[0],
+# the counts from the unrounded ratios (2.998 prints as 3.00 but is not)
+print("median ratio %.3f over %d alternating runs (range %.3f to %.3f; "
+      "%d of %d at or above 3.000)" % (statistics.median(r), len(r), r[0],
       r[-1], sum(x >= 3.0 for x in r), len(r)))
 PY
 fi

@@ -434,6 +434,10 @@ static void test_gemm_special_values(void **state)
 			  0, 1);
 		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 130, 70, 300,
 			  0, 2, 1);
+		/* several k blocks on every ISA (AVX2's is 512): NaNs
+		 * stored between blocks go on raw (GEMM_RAW) */
+		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 50, 40, 1600,
+			  0, 1, 1);
 	}
 }
 
@@ -487,6 +491,9 @@ static void test_gemm_seg_special_values(void **state)
 			       3 * 100, 0, 2, 1, 3);
 		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 9, 33, 0,
 			       0, 0, 1, 3); /* k = 0 */
+		/* segments over several k blocks on every ISA */
+		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 50, 40,
+			       16 * 100, 0, 0, 1, 16);
 	}
 }
 

@@ -66,6 +66,26 @@ void cairn__blake2b_x4(const struct cairn_blake2b_state *s, int n,
  * Returns 0 or CAIRN_ENOMEM. */
 int cairn__cpu_gemm(struct cairn_pool *pool, int isa, const struct cairn_op *op);
 
+/* The micro-kernels' load argument: a mode in its low bits,
+ *   GEMM_ZERO  c = chain from +0
+ *   GEMM_LOAD  c = chain from c (the chain goes on)
+ *   GEMM_ADD   c = c + chain from +0 (one more k-segment, cairn_gemm_seg)
+ * and flags:
+ *   GEMM_RAW   store the tile without canonicalising its NaNs: a later
+ *              call of the same GEMM goes on with it and stores it
+ *              canonical (a NaN stays a NaN through fmaf and addition, so
+ *              only the final store's canonicalisation shows in the bits);
+ *              without it, NaNs are stored as 0x7fc00000;
+ *   GEMM_NOPF  do not prefetch c_next: the next call is this tile again. */
+enum {
+	GEMM_ZERO = 0,
+	GEMM_LOAD = 1,
+	GEMM_ADD = 2,
+	GEMM_MODE = 3, /* the mode's bits */
+	GEMM_RAW = 4,
+	GEMM_NOPF = 8
+};
+
 /* The AVX2 pieces gemm.c calls, defined in gemm_avx2.c (compiled with
  * -mavx2 -mfma; called only when the backend selected CAIRN_ISA_AVX2).
  * The micro-kernel and the packed layouts are described there. */

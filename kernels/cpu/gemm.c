@@ -33,7 +33,9 @@
  * tile's micro-kernel runs once per segment: the first call of the whole
  * GEMM starts from +0, every later segment's chain starts from +0 and is
  * added to the stored C at the end (GEMM_ADD): the sum in segment order
- * of canonical chains, cairn_sum_n's bits.  Segments longer than a k
+ * of the chains, canonicalised at the last store, which are cairn_sum_n's
+ * bits over canonical chains (a NaN chain gives a NaN sum either way).
+ * Segments longer than a k
  * block run one by one through a scratch matrix (gemm_run_long_segs).
  *
  * Block sizes and kernels are data, one row per ISA (gemm_arch_table). */
@@ -55,17 +57,9 @@
 #define GEMM_ALIGN 64
 
 /* Micro-kernel over kc packed steps (a and b as described in
- * gemm_avx2.c), on c[mr x nr] with row stride ldc, by mode:
- *   GEMM_ZERO  c = chain from +0
- *   GEMM_LOAD  c = chain from c (the chain goes on)
- *   GEMM_ADD   c = c + chain from +0 (one more k-segment, cairn_gemm_seg)
- * with one fmaf per element per p, p ascending; NaN stored canonical. */
-enum { GEMM_ZERO = 0, GEMM_LOAD = 1, GEMM_ADD = 2 };
-/* Or'ed into the mode: store the tile without canonicalising its NaNs,
- * because a later call of this GEMM goes on with it and stores it
- * canonical (a NaN stays a NaN through fmaf and addition, so only the
- * final store's canonicalisation shows in the bits). */
-#define GEMM_RAW 4
+ * gemm_avx2.c), on c[mr x nr] with row stride ldc, by mode (cpu_impl.h:
+ * GEMM_ZERO, _LOAD or _ADD, with the flags GEMM_RAW and GEMM_NOPF), with
+ * one fmaf per element per p, p ascending. */
 typedef void (*gemm_ukr_fn)(int64_t kc, const float *a, const float *b,
                             float *c, int64_t ldc, int load,
                             const float *c_next);
@@ -162,7 +156,7 @@ static void gemm_ukr_portable_4x8(int64_t kc, const float *a, const float *b,
                                   const float *c_next)
 {
 	float acc[4][8];
-	const int mode = load & 3, raw = load & GEMM_RAW;
+	const int mode = load & GEMM_MODE, raw = load & GEMM_RAW;
 
 	(void)c_next;
 	for (int r = 0; r < 4; r++)
@@ -295,7 +289,9 @@ static void gemm_tile(const struct gemm_job *job, const float *a,
 	for (int64_t off = 0; off < kc; off += job->q) {
 		int64_t len = kc - off < job->q ? kc - off : job->q;
 		int mode = off ? GEMM_ADD : first;
-		if (!last || off + len < kc)
+		if (off + len < kc) /* this tile's next segment comes next */
+			mode |= GEMM_RAW | GEMM_NOPF;
+		else if (!last) /* a later k block goes on with it */
 			mode |= GEMM_RAW;
 		ar->ukr(len, a + off * ar->mr, b + off * ar->nr, c, ldc, mode,
 		        c_next);
@@ -568,7 +564,8 @@ static int gemm_run(struct cairn_pool *pool, const struct gemm_arch *ar,
 /* k-segments longer than a k block (rare: the model's are 64 long): each
  * segment is its own GEMM, into C for the first and into a scratch matrix
  * T for the others, then C = canon(C + T): cairn_gemm_seg's definition
- * step by step (the sum of the stored canonical chains, as sum_n). */
+ * step by step (each sub-GEMM's last store canonicalises, so this is the
+ * sum of the stored canonical chains, as sum_n). */
 static int gemm_run_long_segs(struct cairn_pool *pool,
                               const struct gemm_arch *ar,
                               const struct cairn_op *op)

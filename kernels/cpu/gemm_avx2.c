@@ -58,28 +58,27 @@
 #define UKR_ADD(M, R) "vaddps " M ", %%ymm" R ", %%ymm" R "\n\t"
 /* clang-format on */
 
-/* C[6 x 16] (row stride ldc) by load (gemm.c's modes): 0, C = chain from
- * +0; 1, C = chain from C; 2, C = C + chain from +0 (one vaddps per
- * element, after the chain).  One FMA chain per element, p ascending; NaN
- * results are stored canonical, unless load has GEMM_RAW (4): the tile is
- * stored as it is, for a later call of the same GEMM to go on with (a NaN
- * stays a NaN through fmaf and addition, and that call canonicalises).
- * c_next is the tile the caller will compute next (prefetched, but not by
- * a GEMM_RAW call, whose next call is this tile again; any address will
- * do, prefetches do not fault). */
+/* C[6 x 16] (row stride ldc) by load (cpu_impl.h): GEMM_ZERO, C = chain
+ * from +0; GEMM_LOAD, C = chain from C; GEMM_ADD, C = C + chain from +0
+ * (one vaddps per element, after the chain).  One FMA chain per element,
+ * p ascending; NaN results are stored canonical, unless GEMM_RAW: the
+ * tile is stored as it is, for a later call of the same GEMM to go on
+ * with.  c_next is the tile the caller will compute next, prefetched
+ * unless GEMM_NOPF (any address will do, prefetches do not fault). */
 void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
                                float *c, int64_t ldc, int load,
                                const float *c_next)
 {
 	int64_t n8 = kc / 8, rest = kc % 8, ldcb = ldc * 4;
 	const float *cn = c_next;
-	int mode = load & 3, raw = load & 4;
+	int mode = load & GEMM_MODE, raw = load & GEMM_RAW;
+	int nopf = load & GEMM_NOPF;
 	uintptr_t t;
 
 	/* clang-format off */
 	__asm__ volatile(
 		/* prefetch the next tile's C (both lines of each row) */
-		"testl %[raw], %[raw]\n\t"
+		"testl %[nopf], %[nopf]\n\t"
 		"jnz 8f\n\t"
 		UKR_ROWS(UKR_PREF, "cn")
 		"8:\n\t"
@@ -133,7 +132,8 @@ void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
 		"10:\n\t"
 		: [a] "+r"(a), [b] "+r"(b), [n8] "+r"(n8), [rest] "+r"(rest),
 		  [t] "=&r"(t), [cn] "+r"(cn)
-		: [c] "r"(c), [ldc] "r"(ldcb), [load] "r"(mode), [raw] "r"(raw)
+		: [c] "r"(c), [ldc] "r"(ldcb), [load] "r"(mode), [raw] "r"(raw),
+		  [nopf] "r"(nopf)
 		: "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
 		  "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13",
 		  "xmm14", "xmm15", "memory", "cc");

@@ -497,6 +497,8 @@ int cairn__model_backward(struct cairn_model *m, int64_t b, int micro,
 	int64_t k = b / micro;
 	int cur = 0, rc;
 
+	if (opt && slots) /* the slots are summed elsewhere, then updated */
+		return CAIRN_EINVAL;
 	rc = cairn_xent_bwd(m->be, b, m->spec.classes, m->ws + m->probs_off,
 	                    m->labels, scale, dz);
 	for (int l = m->nlayers - 1; l >= 0 && !rc; l--) {

@@ -298,6 +298,7 @@ int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
 	unsigned csr;
 	int rc;
 
+	/* p first: n = 0 checks p alone (kernels.h) */
 	if (!be || !p || cairn__check_n(n) || p->step < 1)
 		return CAIRN_EINVAL;
 	if (!(p->beta1 >= 0.0f && p->beta1 < 1.0f) ||

@@ -180,8 +180,9 @@ static int step_by_definition(cairn_model *m, int64_t batch, int micro,
 	int rc = cairn_model_forward_backward(m, batch, micro, x, y, loss);
 
 	if (!rc)
-		rc = cairn_adamw(cairn_model_backend(m), cairn_model_param_count(m),
-		                 opt, cairn_model_buffer(m, CAIRN_MODEL_PARAMS),
+		rc = cairn_adamw(cairn_model_backend(m),
+		                 cairn_model_param_count(m), opt,
+		                 cairn_model_buffer(m, CAIRN_MODEL_PARAMS),
 		                 cairn_model_buffer(m, CAIRN_MODEL_GRADS),
 		                 cairn_model_buffer(m, CAIRN_MODEL_M),
 		                 cairn_model_buffer(m, CAIRN_MODEL_V));

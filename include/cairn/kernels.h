@@ -179,7 +179,10 @@ int cairn_xent_bwd(cairn_backend *be, int64_t rows, int64_t classes,
 		   const float *probs, const int32_t *labels, float scale,
 		   float *dlogits);
 
-/* AdamW (decoupled weight decay), one step t >= 1 on n elements. */
+/* AdamW (decoupled weight decay), one step t >= 1 on n elements.  p is
+ * checked before anything else, so n = 0 (with NULL buffers) checks p
+ * alone: CAIRN_EINVAL for step < 1, betas outside [0, 1), eps <= 0, or a
+ * negative or NaN lr or weight decay (cairn_model_step relies on it). */
 typedef struct cairn_adamw_params {
 	float lr, beta1, beta2, eps, weight_decay;
 	int64_t step; /* t, counted from 1 */

@@ -243,7 +243,11 @@ int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
  * backward pass, once its gradient is whole and its weights have given
  * dX, while they are still in cache: AdamW is element-wise, so these are
  * the bits of the definition (test_model holds them to it).  A bad opt
- * is CAIRN_EINVAL before anything is queued. */
+ * is CAIRN_EINVAL before anything is queued.  A step that fails later
+ * (CAIRN_ENOMEM in a CPU GEMM, a CUDA error) may leave some layers
+ * updated and others not: the parameters, m and v are then unspecified,
+ * and must be written again (cairn_task_run starts every task from W_r
+ * and zeroed moments, so a failed task is simply run again). */
 int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
                      const int32_t *y, const cairn_adamw_params *opt,
                      float *loss);

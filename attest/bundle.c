@@ -67,8 +67,18 @@ static int checkpoint_read(cairn_model *m, cairn_committer *cm,
 	         : cairn_committer_read(cm, which, host);
 }
 
+/* Whether a and b are the same state record. */
+static int same_state(const struct cairn_state *a, const struct cairn_state *b)
+{
+	return a->step == b->step && a->loss_bits == b->loss_bits &&
+	       !memcmp(a->params, b->params, CAIRN_HASH_BYTES) &&
+	       !memcmp(a->m, b->m, CAIRN_HASH_BYTES) &&
+	       !memcmp(a->v, b->v, CAIRN_HASH_BYTES) &&
+	       !memcmp(a->samples, b->samples, CAIRN_HASH_BYTES);
+}
+
 /* cairn_bundle_checkpoint's work, the tensors read from m, or (m NULL)
- * from cm. */
+ * from cm, whose snapshot must be of st (the state it last collected). */
 static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
                        const uint8_t root[CAIRN_HASH_BYTES], cairn_model *m,
                        cairn_committer *cm)
@@ -88,6 +98,9 @@ static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
 	    (m ? cairn_model_param_count(m)
 	       : cairn__committer_nparams(cm)) != b->param_count)
 		return CAIRN_EINVAL;
+	if (!m && (!cairn__committer_collected(cm) ||
+	           !same_state(cairn__committer_collected(cm), st)))
+		return CAIRN_EINVAL; /* the snapshot is of another state */
 	if (st->step == b->spec.inner_steps) {
 		b->final_state = *st;
 		memcpy(b->state_roots + (size_t)i * CAIRN_HASH_BYTES, root,

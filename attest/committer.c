@@ -36,6 +36,7 @@ struct cairn_committer {
 	int readable;               /* the snapshot is the state last
 	                             * collected (until the next start) */
 	struct cairn_state st;      /* its step, samples and loss */
+	struct cairn_state collected; /* with readable: that state */
 };
 
 static const cairn_model_buf state_bufs[NTENSORS] = {
@@ -168,10 +169,17 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 	for (int i = 0; i < NTENSORS && !rc; i++)
 		rc = cairn__tensor_root_finish(c->be[i], c->dleaves[i], bytes,
 					       c->leaves, roots[i]);
-	if (!rc)
+	if (!rc) {
 		*had = 1;
+		c->collected = *st;
+	}
 	c->readable = !rc;
 	return rc;
+}
+
+const struct cairn_state *cairn__committer_collected(const cairn_committer *c)
+{
+	return c && c->readable ? &c->collected : NULL;
 }
 
 int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
@@ -196,10 +204,12 @@ int64_t cairn__committer_nparams(const cairn_committer *c)
 
 void cairn__committer_drop(cairn_committer *c)
 {
-	if (!c || !c->pending)
+	if (!c)
+		return;
+	c->readable = 0;
+	if (!c->pending)
 		return;
 	for (int i = 0; i < NTENSORS; i++)
 		(void)cairn_backend_sync(c->be[i]);
 	c->pending = 0;
-	c->readable = 0;
 }

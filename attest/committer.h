@@ -14,7 +14,12 @@ int cairn__committer_fits(const cairn_committer *c, cairn_model *m);
 /* The parameter count c was opened for (0 for NULL). */
 int64_t cairn__committer_nparams(const cairn_committer *c);
 
-/* Forgets a pending snapshot (after an error), once its work is done. */
+/* The state last collected while its snapshot is readable
+ * (cairn_committer_read), else NULL. */
+const struct cairn_state *cairn__committer_collected(const cairn_committer *c);
+
+/* Forgets a pending snapshot (after an error), once its work is done, and
+ * any readable one. */
 void cairn__committer_drop(cairn_committer *c);
 
 #endif

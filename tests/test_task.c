@@ -32,6 +32,7 @@
 
 #include "test_util.h"
 
+#include "cairn/bundle.h"
 #include "cairn/error.h"
 #include "cairn/outer.h"
 #include "cairn/task.h"
@@ -254,9 +255,13 @@ struct trace_out {
 	float losses[6];
 	uint8_t steps[6 * CAIRN_STEP_RECORD_BYTES];
 	uint8_t trace_root[HB], final_root[HB], steps_root[HB];
-	/* the state at t = 2, captured by the callback, for replay */
+	/* the state at t = 2, captured by the callback, for replay: from
+	 * the model, or with background commits from the committer's
+	 * snapshot (cm, borrowed; n floats each) */
 	float *p2, *m2, *v2;
 	uint8_t root2[HB];
+	cairn_committer *cm;
+	int64_t n;
 	int calls;
 	/* every call: its step, its root, and whether it had the model */
 	uint64_t call_step[4];
@@ -279,19 +284,31 @@ static int capture(void *ud, const struct cairn_state *st,
 	memcpy(o->call_root[o->calls], root, HB);
 	o->call_model[o->calls] = m != NULL;
 	o->calls++;
-	if (st->step != 2 || !m)
-		return 0; /* with a background committer: no model */
-	n = cairn_model_param_count(m);
+	if (st->step != 2)
+		return 0;
+	n = o->n;
 	o->p2 = malloc((size_t)n * 4);
 	o->m2 = malloc((size_t)n * 4);
 	o->v2 = malloc((size_t)n * 4);
 	if (!o->p2 || !o->m2 || !o->v2)
 		return CAIRN_ENOMEM;
 	memcpy(o->root2, root, HB);
-	if (cairn_model_read(m, CAIRN_MODEL_PARAMS, o->p2) ||
-	    cairn_model_read(m, CAIRN_MODEL_M, o->m2) ||
-	    cairn_model_read(m, CAIRN_MODEL_V, o->v2))
+	/* without the model (background commits): the committer's
+	 * snapshot, what a bundle keeps */
+	if (m ? cairn_model_read(m, CAIRN_MODEL_PARAMS, o->p2) ||
+	            cairn_model_read(m, CAIRN_MODEL_M, o->m2) ||
+	            cairn_model_read(m, CAIRN_MODEL_V, o->v2)
+	      : cairn_committer_read(o->cm, CAIRN_MODEL_PARAMS, o->p2) ||
+	            cairn_committer_read(o->cm, CAIRN_MODEL_M, o->m2) ||
+	            cairn_committer_read(o->cm, CAIRN_MODEL_V, o->v2))
 		return CAIRN_EIO;
+	/* the tensors are those the state's roots were computed from */
+	if (cairn_tensor_root(o->p2, (size_t)n * 4, r) ||
+	    memcmp(r, st->params, HB) ||
+	    cairn_tensor_root(o->m2, (size_t)n * 4, r) ||
+	    memcmp(r, st->m, HB) ||
+	    cairn_tensor_root(o->v2, (size_t)n * 4, r) || memcmp(r, st->v, HB))
+		return CAIRN_EMISMATCH;
 	return 0;
 }
 
@@ -341,14 +358,21 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 				 0);
 		tr.committer = cm;
 	}
+	o->cm = cm;
+	o->n = cairn_model_param_count(m);
 	for (int rep = 0; rep < (background ? 2 : 1); rep++) {
 		o->calls = 0;
+		free(o->p2);
+		free(o->m2);
+		free(o->v2);
+		o->p2 = o->m2 = o->v2 = NULL;
 		rc = cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
 				    &tr, capture, o, err, sizeof err);
 		if (rc)
 			fail_msg("%s: %s", c->name, err);
 	}
 	cairn_committer_close(cm);
+	o->cm = NULL;
 	assert_int_equal(o->calls, 4);
 	/* Each checkpoint's callback once, in order, with its root from the
 	 * trace; the model only where the commit was not in the
@@ -642,6 +666,23 @@ static void test_committer_errors(void **state)
 		assert_int_equal(st.step, 9);
 		assert_int_equal(cairn_committer_read(cm, CAIRN_MODEL_V, got),
 		                 0);
+		assert_int_equal(cairn_model_read(m, CAIRN_MODEL_V, ref), 0);
+		assert_memory_equal(got, ref, (size_t)f->nparams * 4);
+		/* a bundle does not take the snapshot for another state:
+		 * t = 0 is due, the snapshot is of t = 9 */
+		{
+			struct cairn_bundle b;
+			struct cairn_bundle_bg bg = {&b, cm};
+			struct cairn_state s0 = st;
+			uint8_t r0[HB] = {0};
+			assert_int_equal(cairn_bundle_begin(&b, &f->spec), 0);
+			s0.step = 0;
+			assert_int_equal(
+			    cairn_bundle_checkpoint_bg(&bg, &s0, r0, NULL),
+			    CAIRN_EINVAL);
+			assert_int_equal(b.ncheckpoints, 0);
+			cairn_bundle_free(&b);
+		}
 		free(got);
 		free(ref);
 	}

@@ -11,7 +11,8 @@
 #      then cairn train --job fmnist-mlp --device gpu --json: its final model
 #      root against the CPU's known one (MATCH or MISMATCH)
 #   5. bash bench/gpu/bench-all.sh (GPU suites beside PyTorch), when it exists
-#   6. one round with --commits sync and with --commits background
+#   6. one round with --commits sync and with --commits background, and a
+#      short job's bundles written both ways (the same files: SAME)
 #   7. cairn bench train --device gpu with each GEMM block shape forced,
 #      and once with the training set uploaded batch by batch
 #   8. cairn bench --json; cairn bench gemm --device gpu --size 8192 --json
@@ -430,6 +431,29 @@ if [ "$device" = gpu ] && need_build "train gpu commits"; then
 	done
 	echo "   commits:$cnote"
 	echo "commits (one round):$cnote" >>"$runlog"
+	# Bundles: background commits read each checkpoint from the
+	# committer's snapshot; the files must be a sync run's, byte for
+	# byte (a short job: each checkpoint is 22 MB in the bundle).
+	step "keygen" 30 "$runlog" "$runlog" "$cairn" keygen --out "$work/worker.key"
+	for mode in sync background; do
+		mkdir -p "$work/bundles-$mode"
+		step "bundles gpu --commits $mode" 120 "$work/bundles-$mode.json" "$runlog" \
+			"$cairn" train --job fmnist-mlp --device gpu --rounds 1 \
+			--inner-steps 40 --checkpoint-every 20 --test-samples 0 \
+			--commits "$mode" --bundle-dir "$work/bundles-$mode" \
+			--key "$work/worker.key" --json
+	done
+	if [ -n "$(ls -A "$work/bundles-sync" 2>/dev/null)" ] &&
+		diff -r -q "$work/bundles-sync" "$work/bundles-background" >>"$runlog" 2>&1; then
+		note "bundles SAME with background commits ($(ls "$work/bundles-sync" | wc -l) files)"
+		echo "   bundles: SAME (sync and background)"
+		echo "bundles (sync vs background): SAME" >>"$runlog"
+	else
+		restate FAIL
+		note "bundles DIFFER (or missing) with background commits: see run.log"
+		echo "   bundles: DIFFER or missing"
+		echo "bundles (sync vs background): DIFFER or missing" >>"$runlog"
+	fi
 fi
 
 # ---- 7. GEMM block shapes --------------------------------------------------

@@ -47,6 +47,12 @@ int cairn__backend_stream(const struct cairn_backend *be, void **out)
 	(void)out;
 	return CAIRN_ENOTSUP;
 }
+
+int cairn__backend_stream_query(const struct cairn_backend *be)
+{
+	(void)be;
+	return CAIRN_ENOTSUP;
+}
 #endif
 
 int cairn_backend_built(cairn_backend_kind kind)

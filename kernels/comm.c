@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "comm.h"
 #include "cairn/info.h"
@@ -26,6 +27,8 @@ struct cairn__comm {
 	void *streams[CAIRN_MODEL_MAX_DEVICES]; /* cudaStream_t or NULL */
 	void *stage;                            /* host staging; owned */
 	size_t stage_bytes;
+	int broken; /* the communicators were aborted after a failure */
+	int (*query)(const struct cairn_backend *be); /* cairn__comm_wait's */
 	char desc[200];
 };
 
@@ -73,6 +76,9 @@ static int comm_nccl_load(struct cairn__nccl_api *api, char *why,
 	    {"ncclRecv", offsetof(struct cairn__nccl_api, recv)},
 	    {"ncclGetErrorString",
 	     offsetof(struct cairn__nccl_api, error_string)},
+	    {"ncclCommGetAsyncError",
+	     offsetof(struct cairn__nccl_api, comm_get_async_error)},
+	    {"ncclCommAbort", offsetof(struct cairn__nccl_api, comm_abort)},
 	};
 	void *dl = dlopen("libnccl.so.2", RTLD_NOW | RTLD_LOCAL);
 
@@ -158,6 +164,7 @@ static int comm_alloc(struct cairn_backend *const *bes, int n,
 		return CAIRN_ENOMEM;
 	c->n = n;
 	memcpy(c->bes, bes, (size_t)n * sizeof *bes);
+	c->query = cairn__backend_stream_query;
 	snprintf(c->desc, sizeof c->desc, "host memory");
 	*out = c;
 	return 0;
@@ -216,7 +223,8 @@ int cairn__comm_open_api(struct cairn_backend *const *bes, int n,
 	if (out)
 		*out = NULL;
 	if (!out || !api || !api->comm_init_all || !api->group_start ||
-	    !api->group_end || !api->send || !api->recv)
+	    !api->group_end || !api->send || !api->recv ||
+	    !api->comm_get_async_error || !api->comm_abort)
 		return CAIRN_EINVAL;
 	rc = comm_alloc(bes, n, &c);
 	if (rc)
@@ -230,6 +238,32 @@ int cairn__comm_open_api(struct cairn_backend *const *bes, int n,
 	}
 	*out = c;
 	return 0;
+}
+
+static int comm_refuse_broken(void)
+{
+	cairn_error("comm: the rig's NCCL communicators were aborted after "
+	            "an earlier failure; start the task again");
+	return CAIRN_EDEVICE;
+}
+
+/* After a failure: aborts every communicator (ncclCommAbort ends the
+ * transfers still pending on the other devices, which would otherwise wait
+ * for their peer forever) and marks c broken.  The comm keeps nothing that
+ * close would destroy. */
+static void comm_abort_all(cairn__comm *c)
+{
+	for (int d = 0; d < c->n; d++) {
+		if (!c->comms[d])
+			continue;
+		int r = c->api.comm_abort(c->comms[d]);
+
+		if (r != 0)
+			cairn_warn("comm: ncclCommAbort on device %d: %s", d,
+			           comm_nccl_error(c, r));
+		c->comms[d] = NULL;
+	}
+	c->broken = 1;
 }
 
 /* One group of send/recv pairs.  Within a group NCCL pairs the k-th send
@@ -266,11 +300,15 @@ static int comm_move_nccl(cairn__comm *c, const struct cairn__move *mv, int n)
 		int r = comm_move_group(c, mv + i, k);
 
 		if (r != 0) {
+			/* A send may be queued without its receive: only an
+			 * abort keeps its stream from waiting forever. */
 			cairn_error(
 			    "comm: moving %d buffer(s) between GPUs with "
-			    "NCCL failed: %s; set CAIRN_NCCL=0 to move "
-			    "them through host memory instead",
+			    "NCCL failed: %s; the rig's communicators were "
+			    "aborted and this task fails; set CAIRN_NCCL=0 "
+			    "to move them through host memory instead",
 			    k, comm_nccl_error(c, r));
+			comm_abort_all(c);
 			return CAIRN_EDEVICE;
 		}
 	}
@@ -316,9 +354,95 @@ int cairn__comm_move(cairn__comm *c, const struct cairn__move *mv, int n)
 		    mv[i].dst_dev < 0 || mv[i].dst_dev >= c->n ||
 		    (mv[i].bytes && (!mv[i].src || !mv[i].dst)))
 			return CAIRN_EINVAL;
+	if (c->broken)
+		return comm_refuse_broken();
 	if (n == 0)
 		return 0;
 	return c->nccl ? comm_move_nccl(c, mv, n) : comm_move_host(c, mv, n);
+}
+
+/* Sleeps ns nanoseconds (less if a signal comes). */
+static void comm_nap(long ns)
+{
+	struct timespec ts = {0, ns};
+
+	(void)nanosleep(&ts, NULL);
+}
+
+/* One look at every device: 0 all done, 1 some busy, CAIRN_EDEVICE after
+ * a failure (logged, communicators aborted). */
+static int comm_poll(cairn__comm *c)
+{
+	int busy = 0;
+
+	for (int d = 0; d < c->n; d++) {
+		int q = c->query(c->bes[d]), e = 0, r;
+
+		if (q == 1)
+			busy = 1;
+		else if (q != 0 && q != CAIRN_ENOTSUP) {
+			cairn_error("comm: device %d (%s) failed while the rig "
+			            "moved gradients with NCCL; the "
+			            "communicators were aborted and this task "
+			            "fails; look for the GPU's Xid errors in "
+			            "the kernel log (dmesg) and check it with "
+			            "nvidia-smi before starting again",
+			            d, cairn_backend_describe(c->bes[d]));
+			comm_abort_all(c);
+			return CAIRN_EDEVICE;
+		}
+		r = c->api.comm_get_async_error(c->comms[d], &e);
+		if (r != 0 || (e != 0 && e != CAIRN__NCCL_IN_PROGRESS)) {
+			cairn_error("comm: NCCL reported an error on device "
+			            "%d (%s): %s; the communicators were "
+			            "aborted and this task fails; set "
+			            "CAIRN_NCCL=0 to move gradients through "
+			            "host memory instead",
+			            d, cairn_backend_describe(c->bes[d]),
+			            comm_nccl_error(c, r ? r : e));
+			comm_abort_all(c);
+			return CAIRN_EDEVICE;
+		}
+	}
+	return busy;
+}
+
+/* Polls without sleeping for about the first thousand looks (a step's
+ * tail is short, and a sleep would add to it), then sleeps a little more
+ * each time, up to 1 ms between looks. */
+int cairn__comm_wait(cairn__comm *c)
+{
+	long nap = 1000;
+
+	if (!c)
+		return CAIRN_EINVAL;
+	if (c->broken)
+		return comm_refuse_broken();
+	if (!c->nccl)
+		return 0; /* host moves are done when they return */
+	for (long looks = 0;; looks++) {
+		int rc = comm_poll(c);
+
+		if (rc <= 0)
+			return rc;
+		if (looks >= 1000) {
+			comm_nap(nap);
+			if (nap < 1000000)
+				nap *= 2;
+		}
+	}
+}
+
+int cairn__comm_broken(const cairn__comm *c)
+{
+	return c ? c->broken : 0;
+}
+
+void cairn__comm_set_query(cairn__comm *c,
+                           int (*query)(const struct cairn_backend *be))
+{
+	if (c)
+		c->query = query ? query : cairn__backend_stream_query;
 }
 
 int cairn__comm_size(const cairn__comm *c)
@@ -340,7 +464,7 @@ void cairn__comm_close(cairn__comm *c)
 {
 	if (!c)
 		return;
-	for (int d = 0; d < c->n && c->nccl; d++)
+	for (int d = 0; d < c->n && c->nccl; d++) /* none once aborted */
 		if (c->comms[d] && c->api.comm_destroy) {
 			int r = c->api.comm_destroy(c->comms[d]);
 

@@ -10,7 +10,10 @@
  *   One communicator per GPU from ncclCommInitAll; a batch of moves is one
  *   NCCL group of ncclSend/ncclRecv pairs, each on its backend's stream, so
  *   the moves are ordered with the ops before and after them on each GPU
- *   and the host does not wait.
+ *   and the host does not wait.  The host waits for a rig's streams with
+ *   cairn__comm_wait, never with a bare stream synchronize: a GPU that
+ *   fails mid-transfer leaves its peers' NCCL kernels waiting for bytes
+ *   that never come, and only an abort of the communicators frees them.
  * - "host": anything else.  Each move is a read from its source backend
  *   into a host staging buffer and a write to its destination (both done
  *   when they return).
@@ -58,10 +61,15 @@ struct cairn__nccl_api {
 	int (*recv)(void *buf, size_t count, int datatype, int peer, void *comm,
 	            void *stream);
 	const char *(*error_string)(int result);
+	/* ncclCommGetAsyncError and ncclCommAbort (NCCL 2.4 on) */
+	int (*comm_get_async_error)(void *comm, int *async_error);
+	int (*comm_abort)(void *comm);
 };
 
 /* ncclInt8: a move is a count of bytes. */
 #define CAIRN__NCCL_INT8 0
+/* ncclInProgress (NCCL 2.14 on): an asynchronous error that is not one */
+#define CAIRN__NCCL_IN_PROGRESS 7
 
 typedef struct cairn__comm cairn__comm;
 
@@ -82,6 +90,16 @@ int cairn__comm_open_api(struct cairn_backend *const *bes, int n,
  * sees the bytes); host: done when it returns.  The moves must not
  * overlap one another's destinations. */
 int cairn__comm_move(cairn__comm *c, const struct cairn__move *mv, int n);
+/* Waits until every device's stream has done the work queued on it (NCCL;
+ * host: 0 at once).  It polls, so that a failure anywhere ends the wait:
+ * a CUDA error on a device's stream, or an asynchronous NCCL error on a
+ * communicator, aborts every communicator of the comm (which frees the
+ * peers' pending transfers), logs which device failed and how, and gives
+ * CAIRN_EDEVICE; from then on every move and wait on c gives CAIRN_EDEVICE.
+ * A failed ncclGroupEnd in cairn__comm_move does the same. */
+int cairn__comm_wait(cairn__comm *c);
+/* 1 once c has aborted its communicators after a failure. */
+int cairn__comm_broken(const cairn__comm *c);
 /* "nccl" or "host". */
 const char *cairn__comm_kind(const cairn__comm *c);
 /* A line for people: "NCCL 2.18.3", or "host memory (NCCL: why not)". */
@@ -100,6 +118,15 @@ int cairn__comm_size(const cairn__comm *c);
 /* The backend's stream (a cudaStream_t) for NCCL; CAIRN_ENOTSUP for a
  * backend that has none.  Defined by the CUDA backend, else backend.c. */
 int cairn__backend_stream(const struct cairn_backend *be, void **out);
+/* Whether the backend's stream has work left, without waiting: 0 done, 1
+ * busy, CAIRN_ENOTSUP for a backend without a stream (its ops are done
+ * when they return), CAIRN_EDEVICE for an error on the stream (logged).
+ * Defined like cairn__backend_stream. */
+int cairn__backend_stream_query(const struct cairn_backend *be);
+/* For the tests: c asks query, not cairn__backend_stream_query, whether a
+ * device's stream is busy (NULL: back to that). */
+void cairn__comm_set_query(cairn__comm *c,
+                           int (*query)(const struct cairn_backend *be));
 
 #ifdef __cplusplus
 }

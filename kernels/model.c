@@ -424,7 +424,12 @@ static int loss_enqueue(struct cairn_model *m, int64_t b)
 static int loss_read(struct cairn_model *m, int64_t b, float *loss)
 {
 	float s = 0.0f;
-	int rc = cairn_buf_read(m->be, &s, m->ws + m->sum_off, sizeof s);
+	/* A rig waits through its comm: a device that fails mid-transfer
+	 * must end the wait with an error, not hang it (comm.h). */
+	int rc = m->comm ? cairn__comm_wait(m->comm) : 0;
+
+	if (!rc)
+		rc = cairn_buf_read(m->be, &s, m->ws + m->sum_off, sizeof s);
 
 	if (!rc && loss) {
 		unsigned csr = cairn__fp_enter(); /* host float math: the profile */

@@ -21,8 +21,10 @@
  * The bytes move at ncclGroupEnd, as NCCL's would (not before).
  *
  * fake_nccl.fail_group_end > 0 makes that many ncclGroupEnd calls fail
- * with ncclUnhandledCudaError.  Include after <cmocka.h>; one program uses
- * one imitation (static state). */
+ * with ncclUnhandledCudaError; fake_nccl.async_error[r] is what
+ * ncclCommGetAsyncError gives for rank r (ncclSuccess unless set), and
+ * ncclCommAbort ends a communicator as a destroy does (.aborted counts).
+ * Include after <cmocka.h>; one program uses one imitation (static state). */
 #ifndef CAIRN_TEST_FAKE_NCCL_H
 #define CAIRN_TEST_FAKE_NCCL_H
 
@@ -57,6 +59,9 @@ static struct {
 	int groups; /* outermost groups ended */
 	int moved;  /* send/receive pairs done */
 	int fail_group_end;
+	int async_error[FAKE_NCCL_MAX_RANKS];
+	int async_polls; /* ncclCommGetAsyncError calls */
+	int aborted;     /* communicators ended by ncclCommAbort */
 	char made[FAKE_NCCL_MAX_RANKS]; /* rank r's communicator lives */
 	/* rank r's device (fake_nccl_reset); NULL: not checked */
 	const struct cairn_backend *bes[FAKE_NCCL_MAX_RANKS];
@@ -180,7 +185,13 @@ static void fake_nccl_reset(struct cairn_backend *const *bes, int n)
 		fake_nccl.bes[r] = bes[r];
 }
 
-enum { FAKE_NCCL_OK = 0, FAKE_NCCL_CUDA = 1, FAKE_NCCL_USAGE = 5 };
+enum {
+	FAKE_NCCL_OK = 0,
+	FAKE_NCCL_CUDA = 1,
+	FAKE_NCCL_SYSTEM = 2,
+	FAKE_NCCL_USAGE = 5,
+	FAKE_NCCL_IN_PROGRESS = 7
+};
 
 static int fake_nccl_rank(void *comm)
 {
@@ -231,6 +242,27 @@ static int fake_nccl_destroy(void *comm)
 	fake_nccl.made[r] = 0;
 	fake_nccl.live--;
 	return FAKE_NCCL_OK;
+}
+
+static int fake_nccl_get_async_error(void *comm, int *err)
+{
+	int r = fake_nccl_rank(comm);
+
+	if (r < 0)
+		return fake_nccl_broken("async error of an unknown or ended "
+		                        "communicator");
+	fake_nccl.async_polls++;
+	*err = fake_nccl.async_error[r];
+	return FAKE_NCCL_OK;
+}
+
+static int fake_nccl_abort(void *comm)
+{
+	int r = fake_nccl_destroy(comm);
+
+	if (r == FAKE_NCCL_OK)
+		fake_nccl.aborted++;
+	return r;
 }
 
 static int fake_nccl_group_start(void)
@@ -333,15 +365,23 @@ static int fake_nccl_group_end(void)
 
 static const char *fake_nccl_error_string(int r)
 {
-	return r == FAKE_NCCL_CUDA    ? "unhandled cuda error (imitation)"
-	       : r == FAKE_NCCL_USAGE ? "invalid usage (imitation)"
-	                              : "fake NCCL error";
+	return r == FAKE_NCCL_CUDA     ? "unhandled cuda error (imitation)"
+	       : r == FAKE_NCCL_SYSTEM ? "unhandled system error (imitation)"
+	       : r == FAKE_NCCL_USAGE  ? "invalid usage (imitation)"
+	                               : "fake NCCL error";
 }
 
 static const struct cairn__nccl_api fake_nccl_api = {
-    fake_nccl_get_version, fake_nccl_init_all,     fake_nccl_destroy,
-    fake_nccl_group_start, fake_nccl_group_end,    fake_nccl_send,
-    fake_nccl_recv,        fake_nccl_error_string,
+    .get_version = fake_nccl_get_version,
+    .comm_init_all = fake_nccl_init_all,
+    .comm_destroy = fake_nccl_destroy,
+    .group_start = fake_nccl_group_start,
+    .group_end = fake_nccl_group_end,
+    .send = fake_nccl_send,
+    .recv = fake_nccl_recv,
+    .error_string = fake_nccl_error_string,
+    .comm_get_async_error = fake_nccl_get_async_error,
+    .comm_abort = fake_nccl_abort,
 };
 
 #endif

@@ -6,9 +6,12 @@
  * - NCCL transport through tests/fake_nccl.h, an imitation that holds the
  *   calls to NCCL's rules (groups, own communicators, paired sends and
  *   receives of equal counts, every communicator destroyed): the same
- *   moves, the same bytes; a failing ncclGroupEnd is an error; a failing
- *   ncclCommInitAll leaves nothing behind; and the imitation itself
- *   refuses each call that breaks one of its rules.
+ *   moves, the same bytes; a failing ncclGroupEnd is an error that aborts
+ *   the communicators; a failing ncclCommInitAll leaves nothing behind;
+ *   cairn__comm_wait ends when the (imitated) streams are done, and ends
+ *   with an error and aborted communicators when a device fails or NCCL
+ *   reports an asynchronous error; and the imitation itself refuses each
+ *   call that breaks one of its rules.
  *   test_step runs whole multi-device models through the imitation.
  * - --backend cuda (label gpu; 77 = skipped without a GPU): the real
  *   transport on the GPU: NCCL when libnccl.so.2 loads (a clique of one:
@@ -272,18 +275,119 @@ static void test_fake_nccl_failures(void **state)
 	    CAIRN_EDEVICE);
 	assert_null(c2);
 	assert_int_equal(fake_nccl.live, f->ndev);
-	/* ncclGroupEnd fails: an error, the group closed, nothing moved.
-	 * (The imitation then goes on; real NCCL may leave the
-	 * communicators unusable, and nothing in cairn counts on it: the
-	 * step fails and the task with it.) */
+	fake_nccl.why[0] = '\0'; /* that rule was meant to be broken */
+	/* ncclGroupEnd fails: an error, the group closed, nothing moved, and
+	 * every communicator aborted (on a rig a send may be left queued
+	 * without its receive); the comm refuses to go on. */
 	fake_nccl.fail_group_end = 1;
 	assert_int_equal(cairn__comm_move(c, f->mv, NMOVES), CAIRN_EDEVICE);
 	assert_int_equal(fake_nccl.depth, 0);
 	assert_int_equal(fake_nccl.moved, 0);
-	assert_int_equal(cairn__comm_move(c, f->mv, NMOVES), 0);
-	check_moves(f, "fake NCCL after a failed group");
-	cairn__comm_close(c);
+	assert_int_equal(fake_nccl.aborted, f->ndev);
 	assert_int_equal(fake_nccl.live, 0);
+	assert_true(cairn__comm_broken(c));
+	assert_int_equal(cairn__comm_move(c, f->mv, NMOVES), CAIRN_EDEVICE);
+	assert_int_equal(cairn__comm_wait(c), CAIRN_EDEVICE);
+	assert_int_equal(fake_nccl.groups, 1); /* the refusals queue nothing */
+	cairn__comm_close(c);                  /* destroys nothing more */
+	assert_int_equal(fake_nccl.live, 0);
+	assert_string_equal(fake_nccl.why, "");
+}
+
+/* cairn__comm_wait's imitation of the devices' streams: device d is busy
+ * for g_busy[d] looks (-1: for ever), then done, or failed when
+ * g_fail_at[d] > 0 and that many looks have passed. */
+static const struct fixture *g_f;
+static long g_busy[NDEV], g_fail_at[NDEV], g_looks[NDEV];
+
+static int fake_query(const struct cairn_backend *be)
+{
+	for (int d = 0; d < g_f->ndev; d++) {
+		if (g_f->be[d] != be)
+			continue;
+		g_looks[d]++;
+		if (g_looks[d] > 3000) /* the wait should have ended */
+			fail_msg("device %d looked at %ld times", d,
+			         g_looks[d]);
+		if (g_fail_at[d] > 0 && g_looks[d] >= g_fail_at[d])
+			return CAIRN_EDEVICE;
+		return g_busy[d] < 0 || g_looks[d] <= g_busy[d] ? 1 : 0;
+	}
+	fail_msg("fake_query: a backend not in the comm");
+	return CAIRN_EINVAL;
+}
+
+static void fake_streams(const struct fixture *f, long b0, long b1, long b2,
+                         long fail1)
+{
+	g_f = f;
+	g_busy[0] = b0;
+	g_busy[1] = b1;
+	g_busy[2] = b2;
+	memset(g_fail_at, 0, sizeof g_fail_at);
+	memset(g_looks, 0, sizeof g_looks);
+	g_fail_at[1] = fail1;
+}
+
+/* A wait ends when every stream is done, and ends with an error, the
+ * communicators aborted, when a device fails or NCCL reports an
+ * asynchronous error: never a wait for ever on a dead peer. */
+static void test_fake_nccl_wait(void **state)
+{
+	struct fixture *f = *state;
+	cairn__comm *c = NULL;
+
+	if (g_kind == CAIRN_BACKEND_CUDA)
+		skip();
+	/* host transport: nothing to wait for */
+	assert_int_equal(cairn__comm_open(f->be, f->ndev, &c), 0);
+	assert_int_equal(cairn__comm_wait(c), 0);
+	cairn__comm_close(c);
+	assert_int_equal(cairn__comm_wait(NULL), CAIRN_EINVAL);
+
+	fake_nccl_reset(f->be, f->ndev);
+	assert_int_equal(
+	    cairn__comm_open_api(f->be, f->ndev, &fake_nccl_api, &c), 0);
+	/* backends without streams (cpu): done at once, errors looked at */
+	assert_int_equal(cairn__comm_wait(c), 0);
+	assert_int_equal(fake_nccl.async_polls, f->ndev);
+	/* busy streams: the wait lasts until the last is done, past the
+	 * first thousand looks (where it starts to sleep) */
+	cairn__comm_set_query(c, fake_query);
+	fake_streams(f, 3, 1010, 0, 0);
+	assert_int_equal(cairn__comm_wait(c), 0);
+	assert_int_equal(g_looks[1], 1011);
+	assert_int_equal(g_looks[0], 1011); /* every device, every look */
+	/* ncclInProgress is not an error */
+	fake_nccl.async_error[2] = FAKE_NCCL_IN_PROGRESS;
+	fake_streams(f, 2, 0, 0, 0);
+	assert_int_equal(cairn__comm_wait(c), 0);
+	assert_int_equal(fake_nccl.aborted, 0);
+	/* device 1 fails while device 0 waits for it for ever */
+	fake_streams(f, -1, -1, 0, 5);
+	assert_int_equal(cairn__comm_wait(c), CAIRN_EDEVICE);
+	assert_int_equal(g_looks[1], 5);
+	assert_int_equal(fake_nccl.aborted, f->ndev);
+	assert_int_equal(fake_nccl.live, 0);
+	assert_true(cairn__comm_broken(c));
+	assert_int_equal(cairn__comm_wait(c), CAIRN_EDEVICE);
+	assert_int_equal(cairn__comm_move(c, f->mv, 0), CAIRN_EDEVICE);
+	cairn__comm_close(c);
+	assert_string_equal(fake_nccl.why, "");
+
+	/* NCCL's asynchronous error on device 2, streams busy for ever */
+	fake_nccl_reset(f->be, f->ndev);
+	assert_int_equal(
+	    cairn__comm_open_api(f->be, f->ndev, &fake_nccl_api, &c), 0);
+	cairn__comm_set_query(c, fake_query);
+	fake_streams(f, -1, -1, -1, 0);
+	fake_nccl.async_error[2] = FAKE_NCCL_SYSTEM;
+	assert_int_equal(cairn__comm_wait(c), CAIRN_EDEVICE);
+	assert_int_equal(fake_nccl.aborted, f->ndev);
+	assert_int_equal(fake_nccl.live, 0);
+	cairn__comm_set_query(c, NULL);
+	cairn__comm_close(c);
+	assert_string_equal(fake_nccl.why, "");
 }
 
 /* The imitation itself refuses what NCCL would: otherwise the tests above
@@ -375,6 +479,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_fake_nccl_moves, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_fake_nccl_failures, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_fake_nccl_wait, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_fake_nccl_rules, setup,
 	                                    teardown),

@@ -522,11 +522,31 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 			                 0);
 			assert_int_equal(c1, c2);
 		}
+		/* NCCL reports an error on the last device: the step fails
+		 * (its wait ends, the communicators are aborted), and so
+		 * does every step after it. */
+		if (nccl) {
+			cairn_adamw_params opt;
+			float l;
+			cairn_adamw_defaults(&opt);
+			opt.step = 4;
+			fake_nccl.async_error[g - 1] = FAKE_NCCL_SYSTEM;
+			assert_int_equal(
+			    cairn_model_step(mm, B, M, x, y, &opt, &l),
+			    CAIRN_EDEVICE);
+			assert_int_equal(fake_nccl.aborted, g);
+			opt.step = 5;
+			assert_int_equal(
+			    cairn_model_step(mm, B, M, x, y, &opt, &l),
+			    CAIRN_EDEVICE);
+		}
 		cairn_model_free(mm);
 		if (nccl) {
-			/* two groups a step: to device 0 and back */
-			assert_int_equal(fake_nccl.groups, 2 * 3);
+			/* two groups a step: to device 0 and back (the step
+			 * after the abort queues none) */
+			assert_int_equal(fake_nccl.groups, 2 * 4);
 			assert_int_equal(fake_nccl.live, 0);
+			assert_string_equal(fake_nccl.why, "");
 		}
 	}
 	printf("  %" PRId64 " rows in %d micro-batches on 2..5 devices, "

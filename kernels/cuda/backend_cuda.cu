@@ -99,6 +99,19 @@ int cairn__backend_stream(const struct cairn_backend *be, void **out)
 	return 0;
 }
 
+int cairn__backend_stream_query(const struct cairn_backend *be)
+{
+	cudaStream_t st;
+	cudaError_t e;
+
+	if (cairn__cuda_backend_stream(be, &st))
+		return CAIRN_ENOTSUP;
+	e = cudaStreamQuery(st); /* any device's stream, from any device */
+	if (e == cudaErrorNotReady)
+		return 1;
+	return CAIRN_CUDA_CHECK(e);
+}
+
 /* Says why the runtime found no device, in words a rig owner can act on. */
 static void cuda_probe_why(cudaError_t err, char *why, size_t why_len)
 {

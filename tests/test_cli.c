@@ -56,6 +56,33 @@ static int run(const char *args, char **out)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* A fresh directory under /tmp for one test (*state is its path), removed
+ * with everything in it by the teardown, which cmocka runs whether the
+ * test passed or failed: a failing run leaves nothing behind. */
+static int tmpdir_setup(void **state)
+{
+	char *dir = strdup("/tmp/cairn-test-cli-XXXXXX");
+
+	if (!dir || !mkdtemp(dir)) {
+		fprintf(stderr, "test_cli: cannot make a directory in /tmp\n");
+		free(dir);
+		return -1;
+	}
+	*state = dir;
+	return 0;
+}
+
+static int tmpdir_teardown(void **state)
+{
+	char cmd[128];
+	int rc;
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", (char *)*state);
+	rc = system(cmd);
+	free(*state);
+	return rc == 0 ? 0 : -1;
+}
+
 /* Whether JSON text o holds "key":value, whatever the white space. */
 static int json_has(const char *o, const char *key, const char *value)
 {
@@ -289,13 +316,11 @@ static int has_hex64(const char *s)
 
 static void test_keygen(void **state)
 {
-	char dir[] = "/tmp/cairn-cli-keygen-XXXXXX", args[900], key[200],
-	     *o, *shown;
+	const char *dir = *state;
+	char args[900], key[200], *o, *shown;
 	struct stat st;
 	int rc;
-	(void)state;
 
-	assert_non_null(mkdtemp(dir));
 	snprintf(key, sizeof key, "%s/k", dir);
 
 	/* A new key: exit 0, the public key and the path, mode 0600. */
@@ -368,8 +393,6 @@ static void test_keygen(void **state)
 	assert_non_null(strstr(o, "--frob"));
 	free(o);
 
-	snprintf(args, sizeof args, "rm -rf '%s'", dir);
-	assert_int_equal(system(args), 0);
 }
 
 /* ---- cairn train ---------------------------------------------------------- */
@@ -464,12 +487,10 @@ static void test_train_same_root(void **state)
 static void test_train_bundles_background(void **state)
 {
 	static const char *const modes[2] = {"sync", "background"};
-	char dir[] = "/tmp/cairn-cli-bundles-XXXXXX", args[1024];
-	char sub[2][64], key[64], *o;
+	const char *dir = *state;
+	char args[1024], sub[2][64], key[64], *o;
 	size_t nfiles = 0;
-	(void)state;
 
-	assert_non_null(mkdtemp(dir));
 	snprintf(key, sizeof key, "%s/worker.key", dir);
 	snprintf(args, sizeof args, "keygen --out '%s'", key);
 	assert_int_equal(run(args, &o), 0);
@@ -516,8 +537,6 @@ static void test_train_bundles_background(void **state)
 		closedir(d);
 	}
 	assert_int_equal(nfiles, 2); /* one bundle per task */
-	snprintf(args, sizeof args, "rm -rf '%s'", dir);
-	assert_int_equal(system(args), 0);
 }
 
 static void test_train_errors(void **state)
@@ -675,11 +694,10 @@ static int check_results(const char *o)
  * any changed byte of it is rejected. */
 static void test_bench_suites(void **state)
 {
-	char dir[] = "/tmp/cairn-test-bench-XXXXXX", cmd[512], *o, *rep;
-	char key[64], out[64];
+	const char *dir = *state;
+	char cmd[512], *o, *rep, key[64], out[64];
 	size_t len = 0;
 	FILE *f;
-	(void)state;
 
 	assert_int_equal(run("-q bench stream --device cpu --reps 3 --json",
 			     &o),
@@ -703,7 +721,6 @@ static void test_bench_suites(void **state)
 	free(o);
 
 	/* the whole run, signed */
-	assert_non_null(mkdtemp(dir));
 	snprintf(key, sizeof key, "%s/key", dir);
 	snprintf(out, sizeof out, "%s/report", dir);
 	snprintf(cmd, sizeof cmd, "-q keygen --out '%s'", key);
@@ -764,9 +781,6 @@ static void test_bench_suites(void **state)
 	assert_non_null(strstr(o, "rejected"));
 	free(o);
 	free(rep);
-	unlink(out);
-	unlink(key);
-	rmdir(dir);
 }
 
 int main(int argc, char **argv)
@@ -778,12 +792,15 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bench_train),
 		cmocka_unit_test(test_bench_gpu_absent),
 		cmocka_unit_test(test_bench_pcie),
-		cmocka_unit_test(test_keygen),
+		cmocka_unit_test_setup_teardown(test_keygen, tmpdir_setup,
+		                                tmpdir_teardown),
 		cmocka_unit_test(test_train_same_root),
 		cmocka_unit_test(test_train_errors),
-		cmocka_unit_test(test_train_bundles_background),
+		cmocka_unit_test_setup_teardown(test_train_bundles_background, tmpdir_setup,
+		                                tmpdir_teardown),
 		cmocka_unit_test(test_info_json),
-		cmocka_unit_test(test_bench_suites),
+		cmocka_unit_test_setup_teardown(test_bench_suites, tmpdir_setup,
+		                                tmpdir_teardown),
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_cli PATH-TO-CAIRN\n");

@@ -8,8 +8,8 @@
  * writes, straight from the bundle's arrays (nothing is copied).
  *
  * Ownership: a struct cairn_bundle owns its state roots, checkpoint array,
- * tensors and step log (cairn_bundle_free).  Nothing here keeps a pointer to its
- * arguments after it returns. */
+ * tensors and step log (cairn_bundle_free).  Nothing here keeps a
+ * pointer to its arguments after it returns. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>

@@ -17,9 +17,10 @@
  * (cairn_gemm_seg, segment i = micro-batch i) and db goes as below.  On a
  * backend without that GEMM for these segments (cuda when a micro-batch's
  * row count is not a multiple of 8; cpu with no_gemm_seg), micro-batch
- * 0's dW and db go straight into the gradient buffer, and each later micro-batch's into a
- * scratch buffer the size of the largest layer (W_l and b_l, contiguous
- * as in the layout; not allocated when max_micro is 1), which one
+ * 0's dW and db go straight into the gradient buffer, and each later
+ * micro-batch's into a scratch buffer the size of the largest layer (W_l
+ * and b_l, contiguous as in the layout; not allocated when max_micro is
+ * 1), which one
  * cairn_sum_n of count 2 then adds into the gradient at once:
  *     g = g + dW_l,i   for i = 1..M-1 in order
  * Each step is one binary32 addition, so this is exactly sum_n's chain
@@ -402,9 +403,9 @@ int cairn__model_forward(struct cairn_model *m, int64_t b)
 	return rc;
 }
 
-/* Softmax cross-entropy: the row losses and their sum of the batch just forwarded, queued on the
- * backend (device 0's workspace: loss_off, sum_off; nothing later in a
- * step writes them). */
+/* Softmax cross-entropy: the row losses and their sum of the batch just
+ * forwarded, queued on the backend (device 0's workspace: loss_off,
+ * sum_off; nothing later in a step writes them). */
 static int loss_enqueue(struct cairn_model *m, int64_t b)
 {
 	float *rows = m->ws + m->loss_off;

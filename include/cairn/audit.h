@@ -231,8 +231,9 @@ int cairn_audit_decode(const uint8_t *buf, size_t len, const char *name,
  * every step's record with b's step log and the state root at its end
  * with b's; the first segment that disagrees rejects (check replay), and
  * the verdict names the first step that differs and what differs there
- * (and, at the end state, the first element that differs).  b is only read: a lazily read bundle's tensors are read
- * into a buffer the call frees, each time it is audited.
+ * (and, at the end state, the first element that differs).  b is only
+ * read: a lazily read bundle's tensors are read into a buffer the call
+ * frees, each time it is audited.
  *
  * Returns 0 when the audit was done, accepted or not: *v holds the
  * verdict (unsigned) and, on a rejection, err says which check, which

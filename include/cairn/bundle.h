@@ -224,8 +224,8 @@ int cairn_bundle_read_lazy(const char *path, struct cairn_bundle *b, char *err,
  * (work), 17 (trace root), 19 or 20 (final state), 22 or 23 (the step
  * log), 26 (a checkpoint's samples or loss against the step log), 27 (a
  * checkpoint's tensors) or 28 (the start); checkpoint is the checkpoint
- * of 26 to 28, else UINT32_MAX.  spec and result are the file's, task_id its spec's
- * task id.  Step 0, checkpoint UINT32_MAX and the rest zero when the
+ * of 26 to 28, else UINT32_MAX.  spec and result are the file's, task_id
+ * its spec's task id.  Step 0, checkpoint UINT32_MAX and the rest zero when the
  * reader returned anything else. */
 struct cairn_bundle_refusal {
 	int step;

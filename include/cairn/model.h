@@ -153,10 +153,11 @@ typedef enum cairn_model_buf {
  * activations of max_batch rows and, when max_micro > 1, one scratch
  * buffer of the largest layer's weights and bias (a micro-batch's
  * gradient of one layer, added into the gradient layer by layer),
- * allocated once.  The buffers' contents are undefined until cairn_model_init() or
- * cairn_model_write().  be is borrowed and must outlive the model.  On
- * success *out is owned by the caller (cairn_model_free); on failure *out
- * is NULL and nothing stays allocated. */
+ * allocated once.  The buffers' contents are undefined until
+ * cairn_model_init() or cairn_model_write().  be is borrowed and must
+ * outlive the model.  On success *out is owned by the caller
+ * (cairn_model_free); on failure *out is NULL and nothing stays
+ * allocated. */
 int cairn_model_create(cairn_backend *be, const cairn_mlp_spec *spec,
                        int64_t max_batch, int max_micro, cairn_model **out);
 
@@ -261,8 +262,9 @@ int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
  * and gives its loss (may be NULL).  Between the two the model is
  * reserved: another _begin, cairn_model_step, a read, write, zero or init,
  * a forward pass (loss, prediction, evaluation) are CAIRN_EINVAL, and so
- * is an _end with no step begun.  A failed _begin leaves no step begun.  On the CPU backends _begin does the work and _end only
- * reads the loss. */
+ * is an _end with no step begun.  A failed _begin leaves no step begun.
+ * On the CPU backends _begin does the work and _end only reads the
+ * loss. */
 int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
                            const float *x, const int32_t *y,
                            const cairn_adamw_params *opt);

@@ -196,10 +196,10 @@ struct cairn_task_trace {
  * its root is the spec's params_root and that dataset_root is the spec's
  * (CAIRN_EMISMATCH, err says which), zeroes m and v, commits the state at
  * t = 0, runs steps 1..H, records every step (trace->steps) and commits
- * every c-th state; then the trace root and the steps root.  m must have the spec's
- * model, max batch >= B and max micro >= M; ds is the training split whose
- * root is dataset_root (computed once by the caller).  On success the
- * model holds the final state. */
+ * every c-th state; then the trace root and the steps root.  m must have
+ * the spec's model, max batch >= B and max micro >= M; ds is the training
+ * split whose root is dataset_root (computed once by the caller).  On
+ * success the model holds the final state. */
 int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		   const cairn_dataset *ds,
 		   const uint8_t dataset_root[CAIRN_HASH_BYTES],

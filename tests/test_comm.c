@@ -15,7 +15,8 @@
  *   test_step runs whole multi-device models through the imitation.
  * - --backend cuda (label gpu; 77 = skipped without a GPU): the real
  *   transport on the GPU: NCCL when libnccl.so.2 loads (a clique of one:
- *   moves within the GPU go through ncclSend/ncclRecv to itself), else
+ *   moves within the GPU go through ncclSend/ncclRecv to itself, and
+ *   cairn__comm_wait polls the real stream and communicator), else
  *   host memory with the reason; two backends on one GPU are refused
  *   NCCL and moved through host memory.
  *
@@ -457,6 +458,10 @@ static void test_cuda(void **state)
 	printf("  transport on %s: %s\n", cairn_backend_describe(f->be[0]),
 	       cairn__comm_desc(c));
 	assert_int_equal(cairn__comm_move(c, f->mv, NMOVES), 0);
+	/* the rig's wait: cudaStreamQuery on the real stream and, with
+	 * NCCL, ncclCommGetAsyncError on the real communicator */
+	assert_int_equal(cairn__comm_wait(c), 0);
+	assert_false(cairn__comm_broken(c));
 	check_moves(f, cairn__comm_desc(c));
 	cairn__comm_close(c);
 

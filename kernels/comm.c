@@ -18,6 +18,15 @@
 #include "cairn/log.h"
 #include "cairn/model.h"
 
+/* cairn__comm_wait's pacing: it looks without sleeping for the first
+ * COMM_SPIN_NS (a step's tail is short, and a sleep would add to it), then
+ * sleeps between looks, COMM_NAP_MIN_NS doubling up to COMM_NAP_MAX_NS;
+ * after COMM_TIMEOUT_S with a device still busy it gives up. */
+#define COMM_SPIN_NS 200000L
+#define COMM_NAP_MIN_NS 10000L
+#define COMM_NAP_MAX_NS 100000L
+#define COMM_TIMEOUT_S 600.0
+
 struct cairn__comm {
 	int n;
 	struct cairn_backend *bes[CAIRN_MODEL_MAX_DEVICES];
@@ -28,7 +37,12 @@ struct cairn__comm {
 	void *stage;                            /* host staging; owned */
 	size_t stage_bytes;
 	int broken; /* the communicators were aborted after a failure */
-	int (*query)(const struct cairn_backend *be); /* cairn__comm_wait's */
+	int told;   /* a refusal since then was logged */
+	/* cairn__comm_wait's look at a stream (a function, not owned;
+	 * cairn__backend_stream_query unless a test replaced it) and its
+	 * time limit */
+	int (*query)(const struct cairn_backend *be);
+	double timeout_s;
 	char desc[200];
 };
 
@@ -165,6 +179,7 @@ static int comm_alloc(struct cairn_backend *const *bes, int n,
 	c->n = n;
 	memcpy(c->bes, bes, (size_t)n * sizeof *bes);
 	c->query = cairn__backend_stream_query;
+	c->timeout_s = COMM_TIMEOUT_S;
 	snprintf(c->desc, sizeof c->desc, "host memory");
 	*out = c;
 	return 0;
@@ -240,10 +255,14 @@ int cairn__comm_open_api(struct cairn_backend *const *bes, int n,
 	return 0;
 }
 
-static int comm_refuse_broken(void)
+/* A move or wait after the abort: CAIRN_EDEVICE, said once (the failure
+ * itself was logged when it happened). */
+static int comm_refuse_broken(cairn__comm *c)
 {
-	cairn_error("comm: the rig's NCCL communicators were aborted after "
-	            "an earlier failure; start the task again");
+	if (!c->told)
+		cairn_error("comm: the rig's NCCL communicators were aborted "
+		            "after an earlier failure; start the task again");
+	c->told = 1;
 	return CAIRN_EDEVICE;
 }
 
@@ -355,13 +374,21 @@ int cairn__comm_move(cairn__comm *c, const struct cairn__move *mv, int n)
 		    (mv[i].bytes && (!mv[i].src || !mv[i].dst)))
 			return CAIRN_EINVAL;
 	if (c->broken)
-		return comm_refuse_broken();
+		return comm_refuse_broken(c);
 	if (n == 0)
 		return 0;
 	return c->nccl ? comm_move_nccl(c, mv, n) : comm_move_host(c, mv, n);
 }
 
-/* Sleeps ns nanoseconds (less if a signal comes). */
+static double comm_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Sleeps ns nanoseconds (less if a signal comes: the caller looks again). */
 static void comm_nap(long ns)
 {
 	struct timespec ts = {0, ns};
@@ -369,24 +396,24 @@ static void comm_nap(long ns)
 	(void)nanosleep(&ts, NULL);
 }
 
-/* One look at every device: 0 all done, 1 some busy, CAIRN_EDEVICE after
- * a failure (logged, communicators aborted). */
-static int comm_poll(cairn__comm *c)
+/* One look at every device: 0 all done, 1 some busy (busy[d] says which),
+ * CAIRN_EDEVICE after a failure (logged, communicators aborted). */
+static int comm_poll(cairn__comm *c, char *busy)
 {
-	int busy = 0;
+	int any = 0;
 
 	for (int d = 0; d < c->n; d++) {
 		int q = c->query(c->bes[d]), e = 0, r;
 
-		if (q == 1)
-			busy = 1;
-		else if (q != 0 && q != CAIRN_ENOTSUP) {
-			cairn_error("comm: device %d (%s) failed while the rig "
-			            "moved gradients with NCCL; the "
-			            "communicators were aborted and this task "
-			            "fails; look for the GPU's Xid errors in "
-			            "the kernel log (dmesg) and check it with "
-			            "nvidia-smi before starting again",
+		busy[d] = q == 1;
+		any |= busy[d];
+		if (q != 0 && q != 1 && q != CAIRN_ENOTSUP) {
+			cairn_error("comm: device %d (%s) reported an error "
+			            "during a step the rig's GPUs share; the "
+			            "NCCL communicators were aborted and this "
+			            "task fails; look for the GPU's Xid errors "
+			            "in the kernel log (dmesg) and check it "
+			            "with nvidia-smi before starting again",
 			            d, cairn_backend_describe(c->bes[d]));
 			comm_abort_all(c);
 			return CAIRN_EDEVICE;
@@ -404,31 +431,54 @@ static int comm_poll(cairn__comm *c)
 			return CAIRN_EDEVICE;
 		}
 	}
-	return busy;
+	return any;
 }
 
-/* Polls without sleeping for about the first thousand looks (a step's
- * tail is short, and a sleep would add to it), then sleeps a little more
- * each time, up to 1 ms between looks. */
+/* A device still busy after the time limit: names them, aborts. */
+static int comm_timed_out(cairn__comm *c, const char *busy)
+{
+	char list[96] = "";
+	size_t len = 0;
+
+	for (int d = 0; d < c->n && len + 8 < sizeof list; d++)
+		if (busy[d])
+			len += (size_t)snprintf(list + len, sizeof list - len,
+			                        "%s%d", len ? ", " : "", d);
+	cairn_error("comm: device(s) %s still busy after %g s of a step "
+	            "the rig's GPUs share, with no error reported; the NCCL "
+	            "communicators were aborted and this task fails; check "
+	            "the GPUs with nvidia-smi, or set CAIRN_NCCL=0 to move "
+	            "gradients through host memory",
+	            list, c->timeout_s);
+	comm_abort_all(c);
+	return CAIRN_ETIMEDOUT;
+}
+
 int cairn__comm_wait(cairn__comm *c)
 {
-	long nap = 1000;
+	char busy[CAIRN_MODEL_MAX_DEVICES];
+	double t0, now;
+	long nap = COMM_NAP_MIN_NS;
 
 	if (!c)
 		return CAIRN_EINVAL;
 	if (c->broken)
-		return comm_refuse_broken();
+		return comm_refuse_broken(c);
 	if (!c->nccl)
 		return 0; /* host moves are done when they return */
-	for (long looks = 0;; looks++) {
-		int rc = comm_poll(c);
+	t0 = comm_now();
+	for (;;) {
+		int rc = comm_poll(c, busy);
 
 		if (rc <= 0)
 			return rc;
-		if (looks >= 1000) {
+		now = comm_now();
+		if (now - t0 > c->timeout_s)
+			return comm_timed_out(c, busy);
+		if (now - t0 > 1e-9 * (double)COMM_SPIN_NS) {
 			comm_nap(nap);
-			if (nap < 1000000)
-				nap *= 2;
+			nap = nap * 2 < COMM_NAP_MAX_NS ? nap * 2
+			                                : COMM_NAP_MAX_NS;
 		}
 	}
 }
@@ -443,6 +493,12 @@ void cairn__comm_set_query(cairn__comm *c,
 {
 	if (c)
 		c->query = query ? query : cairn__backend_stream_query;
+}
+
+void cairn__comm_set_timeout(cairn__comm *c, double seconds)
+{
+	if (c)
+		c->timeout_s = seconds > 0.0 ? seconds : COMM_TIMEOUT_S;
 }
 
 int cairn__comm_size(const cairn__comm *c)

@@ -10,10 +10,14 @@
  *   One communicator per GPU from ncclCommInitAll; a batch of moves is one
  *   NCCL group of ncclSend/ncclRecv pairs, each on its backend's stream, so
  *   the moves are ordered with the ops before and after them on each GPU
- *   and the host does not wait.  The host waits for a rig's streams with
- *   cairn__comm_wait, never with a bare stream synchronize: a GPU that
- *   fails mid-transfer leaves its peers' NCCL kernels waiting for bytes
- *   that never come, and only an abort of the communicators frees them.
+ *   and the host does not wait.  While transfers may be pending the host
+ *   waits for a rig's streams with cairn__comm_wait, not with a stream
+ *   synchronize: a GPU that fails mid-transfer leaves its peers' NCCL
+ *   kernels waiting for bytes that never come, and only an abort of the
+ *   communicators frees them.  (The model takes care of this: model_rig.c
+ *   sizes device 0's sum_n pointer list before the first transfer, so no
+ *   op between a step's moves and its wait synchronizes a stream; a step
+ *   that fails after its moves, and cairn_model_free, wait first.)
  * - "host": anything else.  Each move is a read from its source backend
  *   into a host staging buffer and a write to its destination (both done
  *   when they return).
@@ -91,12 +95,15 @@ int cairn__comm_open_api(struct cairn_backend *const *bes, int n,
  * overlap one another's destinations. */
 int cairn__comm_move(cairn__comm *c, const struct cairn__move *mv, int n);
 /* Waits until every device's stream has done the work queued on it (NCCL;
- * host: 0 at once).  It polls, so that a failure anywhere ends the wait:
- * a CUDA error on a device's stream, or an asynchronous NCCL error on a
+ * host: 0 at once).  It polls (spinning for 200 us, then sleeping up to
+ * 100 us between looks), so that a failure anywhere ends the wait: a CUDA
+ * error on a device's stream, or an asynchronous NCCL error on a
  * communicator, aborts every communicator of the comm (which frees the
  * peers' pending transfers), logs which device failed and how, and gives
- * CAIRN_EDEVICE; from then on every move and wait on c gives CAIRN_EDEVICE.
- * A failed ncclGroupEnd in cairn__comm_move does the same. */
+ * CAIRN_EDEVICE.  A device still busy after the time limit (600 s) does
+ * the same with CAIRN_ETIMEDOUT.  From then on every move and wait on c
+ * gives CAIRN_EDEVICE.  A failed ncclGroupEnd in cairn__comm_move aborts
+ * in the same way. */
 int cairn__comm_wait(cairn__comm *c);
 /* 1 once c has aborted its communicators after a failure. */
 int cairn__comm_broken(const cairn__comm *c);
@@ -127,6 +134,8 @@ int cairn__backend_stream_query(const struct cairn_backend *be);
  * device's stream is busy (NULL: back to that). */
 void cairn__comm_set_query(cairn__comm *c,
                            int (*query)(const struct cairn_backend *be));
+/* For the tests: cairn__comm_wait's time limit (<= 0: the default). */
+void cairn__comm_set_timeout(cairn__comm *c, double seconds);
 
 #ifdef __cplusplus
 }

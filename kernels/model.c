@@ -207,6 +207,11 @@ void cairn_model_free(cairn_model *m)
 {
 	if (!m)
 		return;
+	/* A rig's transfers may still be pending (a step that failed after
+	 * its moves): freeing synchronizes the streams, so wait through the
+	 * comm first, which aborts the communicators if a device failed. */
+	if (m->comm && !cairn__comm_broken(m->comm))
+		(void)cairn__comm_wait(m->comm);
 	for (int i = 0; i < CAIRN_MODEL_NBUFS; i++)
 		if (m->buf[i])
 			cairn_buf_free(m->be, m->buf[i]);
@@ -623,12 +628,22 @@ static int fb_enqueue(struct cairn_model *m, int64_t batch, int micro,
 	return rc;
 }
 
+/* rc, after a rig's step failed: its moves may be pending, so wait
+ * through the comm (which aborts it if a device failed), not later in a
+ * stream synchronize (comm.h). */
+static int rig_settle(struct cairn_model *m, int rc)
+{
+	if (rc && m && m->comm && !cairn__comm_broken(m->comm))
+		(void)cairn__comm_wait(m->comm);
+	return rc;
+}
+
 int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
                                  const float *x, const int32_t *y, float *loss)
 {
 	int rc = fb_enqueue(m, batch, micro, x, y, NULL, NULL, NULL);
 
-	return rc ? rc : loss_read(m, batch, loss);
+	return rc ? rig_settle(m, rc) : loss_read(m, batch, loss);
 }
 
 /* cairn_model_step_begin, from x and y or (idx not NULL) from the
@@ -655,7 +670,7 @@ static int step_begin(cairn_model *m, int64_t batch, int micro,
 	}
 	if (!rc)
 		m->pending = batch;
-	return rc;
+	return rig_settle(m, rc);
 }
 
 int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,

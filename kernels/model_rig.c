@@ -26,6 +26,31 @@ static int alloc_slots(struct cairn_model *r, int n)
 	return 0;
 }
 
+/* Device 0's sum of its max_micro gradient slots, once, before any
+ * transfer.  The CUDA backend sizes the device copy of sum_n's pointer
+ * list on first use, which waits for the stream, and keeps the list it
+ * copied, so that a later sum_n over the same slots (a step's, over the
+ * first M <= max_micro) queues no copy either (kernels/cuda/optim.cu).
+ * Done here, no step's sum_n waits on a stream where a pending NCCL
+ * receive may hang (comm.h).  Each slot's first element is set to +0
+ * first (no uninitialised read); the sum goes to the gradient's first
+ * element, undefined until a step writes it. */
+static int size_sum_n(struct cairn_model *m, int max_micro)
+{
+	const float zero = 0.0f;
+	int rc = 0;
+
+	for (int i = 0; i < max_micro && !rc; i++)
+		rc = cairn_buf_write(m->be, m->slots[i], &zero, sizeof zero);
+	if (!rc)
+		rc = cairn_sum_n(m->be, 1, max_micro,
+		                 (const float *const *)m->slots,
+		                 m->buf[CAIRN_MODEL_GRADS]);
+	if (!rc)
+		rc = cairn_backend_sync(m->be);
+	return rc;
+}
+
 int cairn_model_create_multi(cairn_backend *const *bes, int nbe,
                              const cairn_mlp_spec *spec, int64_t max_batch,
                              int max_micro, cairn_model **out)
@@ -62,6 +87,8 @@ int cairn_model_create_multi(cairn_backend *const *bes, int nbe,
 		rc = m->moves ? cairn__comm_open(bes, nbe, &m->comm)
 		              : CAIRN_ENOMEM;
 	}
+	if (!rc)
+		rc = size_sum_n(m, max_micro);
 	if (rc) {
 		cairn_model_free(m);
 		return rc;
@@ -111,6 +138,9 @@ int cairn__model_shared_fb(struct cairn_model *m, int64_t batch, int micro,
 	struct cairn__move *mv = m->moves;
 	int nmv = 0;
 	int rc = 0;
+
+	if (cairn__comm_broken(m->comm)) /* no work for a dead rig */
+		return cairn__comm_move(m->comm, NULL, 0);
 
 	for (int d = 0; d < g && !rc; d++) {
 		struct cairn_model *r = m->rep[d];

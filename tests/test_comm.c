@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -300,6 +301,15 @@ static void test_fake_nccl_failures(void **state)
  * g_fail_at[d] > 0 and that many looks have passed. */
 static const struct fixture *g_f;
 static long g_busy[NDEV], g_fail_at[NDEV], g_looks[NDEV];
+static double g_t0; /* when fake_streams set them */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static int fake_query(const struct cairn_backend *be)
 {
@@ -307,8 +317,8 @@ static int fake_query(const struct cairn_backend *be)
 		if (g_f->be[d] != be)
 			continue;
 		g_looks[d]++;
-		if (g_looks[d] > 3000) /* the wait should have ended */
-			fail_msg("device %d looked at %ld times", d,
+		if (now_s() - g_t0 > 10.0) /* the wait should have ended */
+			fail_msg("device %d looked at %ld times in 10 s", d,
 			         g_looks[d]);
 		if (g_fail_at[d] > 0 && g_looks[d] >= g_fail_at[d])
 			return CAIRN_EDEVICE;
@@ -328,6 +338,7 @@ static void fake_streams(const struct fixture *f, long b0, long b1, long b2,
 	memset(g_fail_at, 0, sizeof g_fail_at);
 	memset(g_looks, 0, sizeof g_looks);
 	g_fail_at[1] = fail1;
+	g_t0 = now_s();
 }
 
 /* A wait ends when every stream is done, and ends with an error, the
@@ -373,6 +384,24 @@ static void test_fake_nccl_wait(void **state)
 	assert_true(cairn__comm_broken(c));
 	assert_int_equal(cairn__comm_wait(c), CAIRN_EDEVICE);
 	assert_int_equal(cairn__comm_move(c, f->mv, 0), CAIRN_EDEVICE);
+	cairn__comm_close(c);
+	assert_string_equal(fake_nccl.why, "");
+
+	/* device 2 busy past the time limit, with no error: the wait gives
+	 * up, names it and aborts */
+	fake_nccl_reset(f->be, f->ndev);
+	assert_int_equal(
+	    cairn__comm_open_api(f->be, f->ndev, &fake_nccl_api, &c), 0);
+	cairn__comm_set_query(c, fake_query);
+	cairn__comm_set_timeout(c, 0.01);
+	fake_streams(f, 0, 0, -1, 0);
+	{
+		double t = now_s();
+		assert_int_equal(cairn__comm_wait(c), CAIRN_ETIMEDOUT);
+		assert_true(now_s() - t >= 0.01);
+	}
+	assert_int_equal(fake_nccl.aborted, f->ndev);
+	assert_true(cairn__comm_broken(c));
 	cairn__comm_close(c);
 	assert_string_equal(fake_nccl.why, "");
 

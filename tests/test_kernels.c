@@ -950,6 +950,70 @@ static void test_sum_n_many(void **state)
 	}
 }
 
+/* sum_n calls in a row that a backend keeping the last pointer list it
+ * copied (cuda: ctx->sumn_list) must tell apart: the same list again, the
+ * same host array with two entries swapped, a prefix of it, and the same
+ * list after a gather overwrote the device scratch.  Buffers 0..2 the
+ * sources, 3..7 the sums, 8..11 the gather's src, labels, x and y, 12 its
+ * indices (host list); i[0] n, i[1] gather rows, i[2] cols, i[3] its n. */
+static int run_sum_n_seq(cairn_backend *be, void *const *p,
+			 const struct tcase *c)
+{
+	const float *src[3] = {p[0], p[1], p[2]};
+	const int64_t n = c->i[0];
+	int rc = cairn_sum_n(be, n, 3, src, p[3]);
+
+	if (!rc)
+		rc = cairn_sum_n(be, n, 3, src, p[4]);
+	src[1] = p[2];
+	src[2] = p[1];
+	if (!rc)
+		rc = cairn_sum_n(be, n, 3, src, p[5]);
+	if (!rc)
+		rc = cairn_sum_n(be, n, 2, src, p[6]);
+	if (!rc)
+		rc = cairn_gather_u8(be, c->i[3], c->i[2], c->i[1],
+				     c->buf[12].host, p[8], p[9], p[10],
+				     p[11]);
+	if (!rc)
+		rc = cairn_sum_n(be, n, 3, src, p[7]);
+	return rc;
+}
+
+static void test_sum_n_seq(void **state)
+{
+	static const int64_t lens[] = {1, 1000, 4099};
+	const int64_t rows = 50, cols = 9, gn = 64;
+
+	for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+		struct tcase c = {.run = run_sum_n_seq};
+		uint8_t *gsrc, *labels;
+		uint32_t *idx;
+		snprintf(c.what, sizeof c.what,
+			 "sum_n repeated, reordered, prefix, after gather "
+			 "n=%" PRId64,
+			 lens[l]);
+		for (int b = 0; b < 8; b++)
+			tc_floats(&c, lens[l], b >= 3, 1.0f, 0);
+		gsrc = c.buf[tc_add(&c, (size_t)(rows * cols), 0)].host;
+		labels = c.buf[tc_add(&c, (size_t)rows, 0)].host;
+		tc_floats(&c, gn * cols, 1, 1.0f, 0);
+		tc_add(&c, (size_t)gn * 4, 1);
+		idx = c.buf[tc_add(&c, (size_t)gn * 4, 0)].host;
+		for (int64_t e = 0; e < rows * cols; e++)
+			gsrc[e] = (uint8_t)rnd();
+		for (int64_t r = 0; r < rows; r++)
+			labels[r] = (uint8_t)(rnd() % 10);
+		for (int64_t r = 0; r < gn; r++)
+			idx[r] = (uint32_t)(rnd() % (uint64_t)rows);
+		c.i[0] = lens[l];
+		c.i[1] = rows;
+		c.i[2] = cols;
+		c.i[3] = gn;
+		check_case(*state, &c);
+	}
+}
+
 static int run_vec(cairn_backend *be, void *const *p, const struct tcase *c)
 {
 	switch (c->i[0]) {
@@ -1273,6 +1337,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_nesterov),
 		cmocka_unit_test(test_sum_n),
 		cmocka_unit_test(test_sum_n_many),
+		cmocka_unit_test(test_sum_n_seq),
 		cmocka_unit_test(test_vec),
 		cmocka_unit_test(test_fill),
 		cmocka_unit_test(test_gather),

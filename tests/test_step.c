@@ -423,6 +423,20 @@ static void test_one_micro_batch(void **state)
  * counts; G may exceed M, leaving devices idle) against the same steps on
  * one backend: parameters, m, v, gradient and loss equal, bit for bit,
  * after every step.  Also evaluation and writes through the replicas. */
+/* The rig's wait, imitated (cairn__comm_set_query): g_q_dev is busy for
+ * g_q_busy looks (-1: for ever), the other devices are done. */
+static const cairn_backend *g_q_dev;
+static long g_q_busy, g_q_looks;
+
+static int step_query(const struct cairn_backend *be)
+{
+	if (be != g_q_dev)
+		return 0;
+	if (++g_q_looks > 2000000)
+		fail_msg("the rig's wait did not end");
+	return g_q_busy < 0 || g_q_looks <= g_q_busy ? 1 : 0;
+}
+
 static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 {
 	static const struct {
@@ -457,18 +471,18 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 		 * (tests/fake_nccl.h: NCCL's rules, the bytes by memmove) */
 		const int g = 2 + run / 2, nccl = run % 2;
 		cairn_model *mm = NULL;
+		cairn__comm *cm = NULL; /* the imitated NCCL comm; mm's */
 		uint64_t seed = rnd();
 		assert_int_equal(
 		    cairn_model_create_multi(bes, g, spec, B, M, &mm), 0);
 		assert_int_equal(cairn_model_devices(mm), g);
 		assert_string_equal(cairn_model_transport(mm), "host memory");
 		if (nccl) {
-			cairn__comm *c = NULL;
 			fake_nccl_reset(bes, g);
 			assert_int_equal(
-			    cairn__comm_open_api(bes, g, &fake_nccl_api, &c),
+			    cairn__comm_open_api(bes, g, &fake_nccl_api, &cm),
 			    0);
-			assert_int_equal(cairn__model_set_comm(mm, c), 0);
+			assert_int_equal(cairn__model_set_comm(mm, cm), 0);
 			assert_string_equal(cairn_model_transport(mm),
 			                    "NCCL 2.21.5");
 		}
@@ -522,20 +536,36 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 			                 0);
 			assert_int_equal(c1, c2);
 		}
-		/* NCCL reports an error on the last device: the step fails
-		 * (its wait ends, the communicators are aborted), and so
-		 * does every step after it. */
+		/* A step ends by waiting through the comm: with the last
+		 * device busy for 5 looks it looks 6 times.  Then a failure:
+		 * NCCL reports an error on the last device (even g), or it
+		 * stays busy past the time limit (odd g): the step fails,
+		 * the communicators are aborted, and every later step fails
+		 * without queuing anything. */
 		if (nccl) {
 			cairn_adamw_params opt;
 			float l;
 			cairn_adamw_defaults(&opt);
 			opt.step = 4;
-			fake_nccl.async_error[g - 1] = FAKE_NCCL_SYSTEM;
+			g_q_dev = bes[g - 1];
+			g_q_busy = 5;
+			g_q_looks = 0;
+			cairn__comm_set_query(cm, step_query);
+			assert_int_equal(
+			    cairn_model_step(mm, B, M, x, y, &opt, &l), 0);
+			assert_int_equal(g_q_looks, 6);
+			opt.step = 5;
+			if (g % 2 == 0) {
+				fake_nccl.async_error[g - 1] = FAKE_NCCL_SYSTEM;
+			} else {
+				g_q_busy = -1;
+				cairn__comm_set_timeout(cm, 0.02);
+			}
 			assert_int_equal(
 			    cairn_model_step(mm, B, M, x, y, &opt, &l),
-			    CAIRN_EDEVICE);
+			    g % 2 ? CAIRN_ETIMEDOUT : CAIRN_EDEVICE);
 			assert_int_equal(fake_nccl.aborted, g);
-			opt.step = 5;
+			opt.step = 6;
 			assert_int_equal(
 			    cairn_model_step(mm, B, M, x, y, &opt, &l),
 			    CAIRN_EDEVICE);
@@ -544,7 +574,7 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 		if (nccl) {
 			/* two groups a step: to device 0 and back (the step
 			 * after the abort queues none) */
-			assert_int_equal(fake_nccl.groups, 2 * 4);
+			assert_int_equal(fake_nccl.groups, 2 * 5);
 			assert_int_equal(fake_nccl.live, 0);
 			assert_string_equal(fake_nccl.why, "");
 		}
@@ -613,11 +643,47 @@ static void test_model_multi(void **state)
 	cairn_backend_close(be);
 }
 
+/* Freeing a rig waits through its comm first (transfers may be pending
+ * after a failed step, and freeing synchronizes the streams). */
+static void test_rig_free_waits(void **state)
+{
+	static const int64_t h[] = {16};
+	cairn_mlp_spec spec = cairn_test_mlp(20, 1, h, 5, CAIRN_ACT_RELU);
+	cairn_backend *bes[2] = {NULL, NULL};
+	cairn_model *mm = NULL;
+	cairn__comm *c = NULL;
+	(void)state;
+
+	for (int d = 0; d < 2; d++) {
+		assert_int_equal(
+		    cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &bes[d]), 0);
+		fake_nccl_track(bes[d]);
+	}
+	assert_int_equal(cairn_model_create_multi(bes, 2, &spec, 8, 2, &mm),
+	                 0);
+	fake_nccl_reset(bes, 2);
+	assert_int_equal(cairn__comm_open_api(bes, 2, &fake_nccl_api, &c), 0);
+	assert_int_equal(cairn__model_set_comm(mm, c), 0);
+	g_q_dev = bes[1];
+	g_q_busy = 3;
+	g_q_looks = 0;
+	cairn__comm_set_query(c, step_query);
+	cairn_model_free(mm);
+	assert_int_equal(g_q_looks, 4); /* waited until device 1 was done */
+	assert_int_equal(fake_nccl.live, 0);
+	assert_int_equal(fake_nccl.aborted, 0);
+	for (int d = 0; d < 2; d++) {
+		fake_nccl_untrack(bes[d]);
+		cairn_backend_close(bes[d]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_one_micro_batch),
 	    cmocka_unit_test(test_devices),
+	    cmocka_unit_test(test_rig_free_waits),
 	    cmocka_unit_test(test_model_multi),
 	};
 

@@ -58,6 +58,7 @@ int cairn__cuda_scratch(struct cairn_cuda_ctx *ctx, size_t bytes, void **out)
 		*out = ctx->scratch;
 		return 0;
 	}
+	ctx->sumn_count = 0; /* the new buffer holds no list */
 	/* Queued kernels may still read the old buffer: wait for them. */
 	rc = CAIRN_CUDA_CHECK(cudaStreamSynchronize(ctx->stream));
 	if (rc)
@@ -329,6 +330,7 @@ static void cuda_free(struct cairn_backend *be)
 		if (ctx->scratch)
 			(void)CAIRN_CUDA_CHECK(cudaFree(ctx->scratch));
 	}
+	free(ctx->sumn_list);
 	free(ctx);
 	be->ctx = NULL;
 }

@@ -40,9 +40,16 @@ struct cairn_cuda_ctx {
 	 * CAIRN_CUDA_GEMM_SHAPE at open (for measuring the shapes) */
 	int gemm_shape;
 	cudaStream_t stream; /* every op and copy runs on it; owned */
-	void *scratch;       /* device scratch (sum_n's pointer list); owned,
-	                      * grown on demand, NULL until first use */
+	void *scratch;       /* device scratch (sum_n's pointer list, the
+	                      * gather's indices); owned, grown on demand,
+	                      * NULL until first use */
 	size_t scratch_bytes;
+	/* The pointer list scratch holds for sum_n (host copy; owned): the
+	 * first sumn_count entries are valid, 0 when something else wrote
+	 * scratch or it was regrown.  A sum_n over the same list (a rig's
+	 * gradient slots, every step) then queues no copy at all. */
+	const float **sumn_list;
+	int sumn_count, sumn_cap;
 };
 
 /* A kernel launch on stream st: kernel<<<grid, block, 0, st>>>(args...).

@@ -38,6 +38,7 @@ int cairn__cuda_data(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 	rc = cairn__cuda_scratch(ctx, bytes, &didx);
 	if (rc)
 		return rc;
+	ctx->sumn_count = 0; /* scratch no longer holds sum_n's list */
 	/* queued on the stream: an earlier op still reading scratch
 	 * finishes first; from pageable memory it is staged on return */
 	rc = CAIRN_CUDA_CHECK(cudaMemcpyAsync(didx, op->u.gather.idx, bytes,

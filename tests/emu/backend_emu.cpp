@@ -33,6 +33,7 @@ int cairn__cuda_scratch(struct cairn_cuda_ctx *ctx, size_t bytes, void **out)
 			return CAIRN_ENOMEM;
 		ctx->scratch = p;
 		ctx->scratch_bytes = bytes;
+		ctx->sumn_count = 0; /* as the real one: a new buffer */
 	}
 	*out = ctx->scratch;
 	return 0;
@@ -83,8 +84,10 @@ static void emu_free(struct cairn_backend *be)
 {
 	struct cairn_cuda_ctx *ctx = (struct cairn_cuda_ctx *)be->ctx;
 
-	if (ctx)
+	if (ctx) {
 		free(ctx->scratch);
+		free(ctx->sumn_list);
+	}
 	free(ctx);
 }
 

@@ -169,15 +169,16 @@ static int src_read_gz(struct src *s, unsigned char *buf, size_t n,
 					break; /* the clean end */
 			}
 			if (s->zs.next_in[0] != 0x1f) {
+				uint64_t left;
 				at = s->in_total - s->zs.avail_in;
+				left = s->file_size > at ? s->file_size - at
+							 : 0;
 				rc = seterr(s->err, s->errlen, CAIRN_EFORMAT,
-					    "dataset %s: %llu bytes of trailing "
+					    "dataset %s: %llu byte%s of trailing "
 					    "data after the end of the gzip "
 					    "stream (at byte %llu); want none",
-					    s->path,
-					    (unsigned long long)(s->file_size > at
-						    ? s->file_size - at
-						    : 0),
+					    s->path, (unsigned long long)left,
+					    left == 1 ? "" : "s",
 					    (unsigned long long)at);
 				break;
 			}
@@ -406,8 +407,13 @@ static int read_data(struct src *s, const struct idx_kind *k, size_t want,
 
 /* Loads one IDX file of kind k.  On success out->data is malloc'd and owned
  * by the caller; on failure out is zeroed and nothing is left allocated. */
+/* Loads path as k; with other (not NULL), the file whose count this one
+ * must declare (the labels of these images), checked from the header,
+ * before the data is read: a small file that declares more items than
+ * its partner is refused at once, not after gigabytes are inflated. */
 static int idx_load(const char *path, const struct idx_kind *k,
-		    struct idx *out, char *err, size_t errlen)
+		    const char *other, uint32_t other_count, struct idx *out,
+		    char *err, size_t errlen)
 {
 	unsigned char hdr[16], scratch[4096];
 	size_t hlen = 4 + 4 * (size_t)k->ndims, got, have = 0;
@@ -463,6 +469,14 @@ static int idx_load(const char *path, const struct idx_kind *k,
 			    "dataset %s: declares %u %s; want 1 to %u", path,
 			    (unsigned)count, k->noun,
 			    (unsigned)CAIRN_DATASET_MAX_COUNT);
+		goto out;
+	}
+	if (other && count != other_count) {
+		rc = seterr(err, errlen, CAIRN_EFORMAT,
+			    "dataset %s: declares %u %s but %s holds %u "
+			    "labels; want one label per image",
+			    path, (unsigned)count, k->noun, other,
+			    (unsigned)other_count);
 		goto out;
 	}
 	want = (uint64_t)count * k->item;
@@ -538,20 +552,15 @@ int cairn_dataset_open_files(const char *images_path, const char *labels_path,
 		return seterr(err, errlen, CAIRN_EINVAL,
 			      "dataset: no %s file given",
 			      images_path ? "label" : "image");
-	rc = idx_load(images_path, &kind_images, &img, err, errlen);
+	/* The labels first (one byte each): the images' header must then
+	 * declare as many (idx_load checks it before reading the pixels). */
+	rc = idx_load(labels_path, &kind_labels, NULL, 0, &lab, err, errlen);
 	if (rc)
 		goto out;
-	rc = idx_load(labels_path, &kind_labels, &lab, err, errlen);
+	rc = idx_load(images_path, &kind_images, labels_path, lab.count, &img,
+		      err, errlen);
 	if (rc)
 		goto out;
-	if (img.count != lab.count) {
-		rc = seterr(err, errlen, CAIRN_EFORMAT,
-			    "dataset %s: holds %u images but %s holds %u "
-			    "labels; want one label per image",
-			    images_path, (unsigned)img.count, labels_path,
-			    (unsigned)lab.count);
-		goto out;
-	}
 	d = calloc(1, sizeof *d);
 	if (!d) {
 		rc = seterr(err, errlen, CAIRN_ENOMEM,

@@ -580,8 +580,13 @@ static void test_counts(void **state)
 {
 	struct ctx *c = *state;
 
-	put(c->lab, good_labels());
-	/* Declares one image more than it holds, plain and gzip'd. */
+	static const uint8_t labels8[8] = {3, 0, 9, 1, 7, 2, 5, 4};
+	uint8_t *labels60k = calloc(60000, 1);
+
+	assert_non_null(labels60k);
+	/* Declares one image more than it holds, plain and gzip'd (with as
+	 * many labels as it declares, so that the pixels are read). */
+	put(c->lab, make_labels(CAIRN_IDX_MAGIC_LABELS, 8, labels8, 8, 0));
 	put(c->img, make_images(CAIRN_IDX_MAGIC_IMAGES, 8, 28, 28, N7, 0));
 	expect_fail(c, CAIRN_EFORMAT, c->img,
 		    "declares 8 images (6272 bytes) but holds 5488", NULL);
@@ -590,11 +595,15 @@ static void test_counts(void **state)
 	expect_fail(c, CAIRN_EFORMAT, c->img,
 		    "declares 8 images (6272 bytes) but holds 5488", NULL);
 	/* Declares 60000, holds 7: memory follows the data. */
+	put(c->lab, make_labels(CAIRN_IDX_MAGIC_LABELS, 60000, labels60k,
+				60000, 0));
+	free(labels60k);
 	put(c->img, gz_of(make_images(CAIRN_IDX_MAGIC_IMAGES, 60000, 28, 28,
 				      N7, 0)));
 	expect_fail(c, CAIRN_EFORMAT, c->img,
 		    "declares 60000 images (47040000 bytes) but holds 5488",
 		    NULL);
+	put(c->lab, good_labels());
 	/* Absurd and empty counts. */
 	put(c->img, make_images(CAIRN_IDX_MAGIC_IMAGES, 10000001u, 28, 28, N7,
 				0));
@@ -614,9 +623,17 @@ static void test_counts(void **state)
 		    "declares 9 labels (9 bytes) but holds 7", NULL);
 	/* Counts that differ between the pair. */
 	put(c->lab, make_labels(CAIRN_IDX_MAGIC_LABELS, 6, labels7, 6, 0));
-	expect_fail(c, CAIRN_EFORMAT, c->img, "holds 7 images but",
+	expect_fail(c, CAIRN_EFORMAT, c->img, "declares 7 images but",
 		    "holds 6 labels");
 	assert_non_null(strstr(c->msg, c->lab));
+	/* An image file declaring more images than there are labels is
+	 * refused from its header, before its pixels are read (a small gzip
+	 * can inflate to gigabytes): here the pixels are not even there. */
+	put(c->lab, good_labels());
+	put(c->img, gz_of(make_images(CAIRN_IDX_MAGIC_IMAGES, 1000000, 28, 28,
+				      N7, 0)));
+	expect_fail(c, CAIRN_EFORMAT, c->img, "declares 1000000 images but",
+		    "holds 7 labels");
 }
 
 static void test_trailing(void **state)

@@ -156,45 +156,8 @@ static int src_read(const struct src *s, uint64_t off, void *out, size_t n,
 static int src_open(struct src *s, const char *path, uint64_t max, char *err,
                     size_t errlen)
 {
-	struct stat st;
-	int e, rc;
-
-	/* O_NONBLOCK: a FIFO must not hang the open; no effect on a file. */
-	s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (s->fd < 0) {
-		e = errno;
-		cairn__seterr(err, errlen, "cannot open bundle %s: %s", path,
-		              strerror(e));
-		return cairn__from_errno(e);
-	}
-	if (fstat(s->fd, &st)) {
-		e = errno;
-		cairn__seterr(err, errlen, "bundle %s: fstat: %s", path,
-		              strerror(e));
-		rc = cairn__from_errno(e);
-	} else if (!S_ISREG(st.st_mode)) {
-		cairn__seterr(
-		    err, errlen,
-		    "bundle %s is not a regular file (a directory, a device "
-		    "or a FIFO): give the path of a .cairn file",
-		    path);
-		rc = CAIRN_EINVAL;
-	} else if (st.st_size < 0 || (uint64_t)st.st_size > max ||
-	           (uint64_t)st.st_size > SIZE_MAX) {
-		cairn__seterr(
-		    err, errlen,
-		    "bundle %s is %jd bytes, over the limit of %" PRIu64
-		    " bytes: not a bundle of a task cairn accepts; nothing "
-		    "was read",
-		    path, (intmax_t)st.st_size, max);
-		rc = CAIRN_ERANGE;
-	} else {
-		s->len = (uint64_t)st.st_size;
-		return 0;
-	}
-	close(s->fd);
-	s->fd = -1;
-	return rc;
+	return cairn_file_open_input(path, "bundle", max, &s->fd, &s->len, err,
+	                             errlen);
 }
 
 /* ---- reading: the encoding ----------------------------------------------- */

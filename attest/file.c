@@ -1,5 +1,6 @@
 /* cairn: writing a new file all or nothing, never over an existing one
- * (attest/attest_impl.h).
+ * (attest/attest_impl.h), and opening an input that may come from anyone
+ * (include/cairn/attest.h).
  *
  * The key file (attest/identity.c) and the bundle (attest/bundle.c) are
  * written the same way: a temporary file in the final directory, written
@@ -15,11 +16,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <inttypes.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "attest_impl.h"
+#include "cairn/attest.h"
 #include "cairn/error.h"
 
 int cairn__from_errno(int e)
@@ -39,6 +42,55 @@ int cairn__from_errno(int e)
 	default:
 		return CAIRN_EIO;
 	}
+}
+
+int cairn_file_open_input(const char *path, const char *what,
+                          uint64_t max_bytes, int *fd, uint64_t *bytes,
+                          char *err, size_t errlen)
+{
+	struct stat st;
+	int f, e, rc;
+
+	if (fd)
+		*fd = -1;
+	if (!path || !what || !fd || !bytes) {
+		cairn__seterr(err, errlen, "cairn_file_open_input: no %s",
+		              !path ? "path" : "output");
+		return CAIRN_EINVAL;
+	}
+	/* O_NONBLOCK: a FIFO must not hang the open; no effect on a file. */
+	f = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (f < 0) {
+		e = errno;
+		cairn__seterr(err, errlen, "cannot open %s %s: %s", what, path,
+		              strerror(e));
+		return cairn__from_errno(e);
+	}
+	if (fstat(f, &st)) {
+		e = errno;
+		cairn__seterr(err, errlen, "%s %s: fstat: %s", what, path,
+		              strerror(e));
+		rc = cairn__from_errno(e);
+	} else if (!S_ISREG(st.st_mode)) {
+		cairn__seterr(err, errlen,
+		              "%s %s is not a regular file (a directory, a "
+		              "device or a FIFO): give the path of a file",
+		              what, path);
+		rc = CAIRN_EINVAL;
+	} else if (st.st_size < 0 || (uint64_t)st.st_size > max_bytes) {
+		cairn__seterr(
+		    err, errlen,
+		    "%s %s is %jd bytes, over the limit of %" PRIu64
+		    " bytes: not a %s cairn accepts; nothing was read",
+		    what, path, (intmax_t)st.st_size, max_bytes, what);
+		rc = CAIRN_ERANGE;
+	} else {
+		*fd = f;
+		*bytes = (uint64_t)st.st_size;
+		return 0;
+	}
+	close(f);
+	return rc;
 }
 
 int cairn__file_path_split(struct cairn__file_path *fp, const char *path,

@@ -345,12 +345,16 @@ static int parse_key(const char *text, size_t n, const char *path,
 				cairn__seterr(
 				    err, errlen,
 				    "key file %s: line 1: %s '%s'%s (want "
-				    "'%s')",
+				    "'%s')%s",
 				    path,
 				    ver ? "unsupported key file version"
 				        : "not a cairn key file: header",
 				    shown, len > 40 ? "..." : "",
-				    CAIRN_KEY_FILE_HEADER);
+				    CAIRN_KEY_FILE_HEADER,
+				    len && line[len - 1] == '\r'
+				        ? "; the file has Windows line ends: "
+				          "convert it back with dos2unix"
+				        : "");
 				goto out;
 			}
 		} else {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "cairn/attest.h"
@@ -68,11 +69,11 @@ int cairn__bench_report_check(const char *buf, size_t len, char signer[65],
 /* `cairn bench verify FILE`: argv[0] is "verify". */
 int cairn__bench_verify_cmd(int argc, char **argv)
 {
-	char signer[65], why[160];
+	char signer[65], why[512];
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f;
-	int rc;
+	uint64_t size = 0;
+	int fd, rc, rd_errno = 0;
 
 	if (argc == 2 &&
 	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -89,20 +90,30 @@ int cairn__bench_verify_cmd(int argc, char **argv)
 		                "(cairn bench verify FILE)\n");
 		return 2;
 	}
-	f = fopen(argv[1], "rb");
-	if (!f) {
-		fprintf(stderr, "cairn bench verify: %s: %s\n", argv[1],
-		        strerror(errno));
+	/* a regular file of at most 64 MiB; a FIFO or device is refused */
+	if (cairn_file_open_input(argv[1], "report",
+	                          CAIRN__BENCH_REPORT_FILE_MAX, &fd, &size, why,
+	                          sizeof why)) {
+		fprintf(stderr, "cairn bench verify: %s\n", why);
 		return 2;
 	}
-	buf = malloc(CAIRN__BENCH_REPORT_FILE_MAX + 1);
-	if (buf)
-		len = fread(buf, 1, CAIRN__BENCH_REPORT_FILE_MAX + 1, f);
-	fclose(f);
-	if (!buf || len > CAIRN__BENCH_REPORT_FILE_MAX) {
+	buf = malloc(size ? (size_t)size : 1);
+	while (buf && len < size) {
+		ssize_t got = read(fd, buf + len, (size_t)size - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) { /* an error, or the file shrank */
+			rd_errno = got < 0 ? errno : 0;
+			break;
+		}
+		len += (size_t)got;
+	}
+	close(fd);
+	if (!buf || len < size) {
 		fprintf(stderr, "cairn bench verify: %s: %s\n", argv[1],
-		        buf ? "larger than 64 MiB: not a report"
-		            : "out of memory");
+		        !buf       ? "out of memory"
+		        : rd_errno ? strerror(rd_errno)
+		                   : "the file shrank while it was read");
 		free(buf);
 		return 2;
 	}

@@ -1540,6 +1540,48 @@ static void test_cli_verify(void **state)
 		assert_int_equal(verify_cli("--verdicts", junk, NULL), 2);
 		snprintf(other, sizeof other, "%s/missing.jsonl", f->dir);
 		assert_int_equal(verify_cli("--verdicts", other, NULL), 2);
+		/* A genuine line with bytes hidden after a NUL: not a
+		 * verdict (the checker must see the whole line). */
+		{
+			ptrdiff_t l1 = strchr(text, '\n') - text;
+			char *e = cairn_test_xmalloc((size_t)l1 + 32);
+			memcpy(e, text, (size_t)l1);
+			memcpy(e + l1, "\0,\"accepted\":false}\n", 20);
+			snprintf(other, sizeof other, "%s/nul.jsonl", f->dir);
+			write_bytes(other, (const uint8_t *)e, (size_t)l1 + 20);
+			assert_int_equal(verify_cli("--verdicts", other, NULL),
+			                 2);
+			/* a CRLF line end is one; a second CR is an edit */
+			memcpy(e + l1, "\r\n", 2);
+			write_bytes(other, (const uint8_t *)e, (size_t)l1 + 2);
+			assert_int_equal(verify_cli("--verdicts", other, NULL),
+			                 0);
+			memcpy(e + l1, "\r\r\n", 3);
+			write_bytes(other, (const uint8_t *)e, (size_t)l1 + 3);
+			assert_int_equal(verify_cli("--verdicts", other, NULL),
+			                 1);
+			free(e);
+		}
+		/* A line past the limit (3 MB, no newline): refused after
+		 * reading the limit, not read whole; a FIFO and a directory
+		 * are refused, not read (a FIFO would block). */
+		{
+			size_t big = (size_t)3 << 20;
+			uint8_t *z = calloc(big, 1);
+			assert_non_null(z);
+			memset(z, 'a', big);
+			snprintf(other, sizeof other, "%s/long.jsonl", f->dir);
+			write_bytes(other, z, big);
+			free(z);
+			assert_int_equal(verify_cli("--verdicts", other, NULL),
+			                 2);
+			snprintf(other, sizeof other, "%s/fifo.jsonl", f->dir);
+			assert_int_equal(mkfifo(other, 0600), 0);
+			assert_int_equal(verify_cli("--verdicts", other, NULL),
+			                 2);
+			assert_int_equal(verify_cli("--verdicts", f->dir, NULL),
+			                 2);
+		}
 		assert_int_equal(verify_cli("--verdicts", out, "--data", data,
 		                            NULL),
 		                 2);

@@ -747,6 +747,21 @@ static void test_bench_suites(void **state)
 	assert_int_equal(run(cmd, &o), 0);
 	assert_non_null(strstr(o, "good signature"));
 	free(o);
+	/* not a regular file: refused at once (exit 2), a FIFO not waited
+	 * on, a directory not taken for a short report */
+	{
+		char other[512];
+		snprintf(other, sizeof other, "%s/fifo", dir);
+		assert_int_equal(mkfifo(other, 0600), 0);
+		snprintf(other, sizeof other, "bench verify '%s/fifo'", dir);
+		assert_int_equal(run(other, &o), 2);
+		assert_non_null(strstr(o, "not a regular file"));
+		free(o);
+		snprintf(other, sizeof other, "bench verify '%s'", dir);
+		assert_int_equal(run(other, &o), 2);
+		assert_non_null(strstr(o, "not a regular file"));
+		free(o);
+	}
 
 	/* flip every byte: each one is rejected (in process), and one of
 	 * them through the command */

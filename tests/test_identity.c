@@ -389,6 +389,10 @@ static void test_wrong_content(void **state)
 	n = build_file(text, "ssh-ed25519-key v1", pub, seed);
 	spit(f->key, text, n, 0600);
 	expect_refused(f, f->key, CAIRN_EFORMAT, "not a cairn key file");
+	/* A copy through Windows: the message says so */
+	n = build_file(text, "cairn-ed25519-key v1\r", pub, seed);
+	spit(f->key, text, n, 0600);
+	expect_refused(f, f->key, CAIRN_EFORMAT, "Windows line ends");
 	n = build_file(text, "cairn-ed25519-key v1", opub, seed);
 	spit(f->key, text, n, 0600);
 	expect_refused(f, f->key, CAIRN_EFORMAT, "does not match");

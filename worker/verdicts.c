@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -357,45 +358,90 @@ static void report_line(const char *path, long lineno, int r,
 	putchar('\n');
 }
 
+/* The longest line --verdicts reads: the signed encoding in hex and room
+ * for the unsigned strings (the bundle's path escaped as JSON, the device,
+ * a reason).  A longer line is not a verdict. */
+#define VERDICT_LINE_MAX                                                       \
+	((size_t)2 * CAIRN_AUDIT_VERDICT_MAX_BYTES + ((size_t)1 << 20))
+
+/* One line of f into line (cap bytes) without its newline: its length; -1
+ * at the end of the file with nothing read (or an error: ferror says);
+ * -2 for a line of cap bytes or more (the rest of it is not read). */
+static long read_line(FILE *f, char *line, size_t cap)
+{
+	size_t n = 0;
+	int ch;
+
+	while ((ch = getc(f)) != EOF) {
+		if (ch == '\n')
+			return (long)n;
+		if (n + 1 >= cap)
+			return -2;
+		line[n++] = (char)ch;
+	}
+	return n ? (long)n : -1;
+}
+
 int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
                           int json)
 {
 	struct cairn_audit_verdict *v = calloc(1, sizeof *v);
 	uint8_t *enc = malloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
-	char why[512], *line = NULL;
-	size_t cap = 0;
+	char why[512], *line = malloc(VERDICT_LINE_MAX + 1);
 	int ex = 0;
 
-	if (!v || !enc) {
+	if (!v || !enc || !line) {
 		fprintf(stderr, "cairn verify: out of memory\n");
 		ex = 2;
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
 		const char *path = files[i];
-		FILE *f = fopen(path, "r");
-		long lineno = 0, nlines = 0;
-		ssize_t got;
+		long lineno = 0, nlines = 0, got;
+		uint64_t size;
+		FILE *f = NULL;
+		int fd, r;
 
+		/* a regular file: a FIFO or a device is refused, not read
+		 * (they need not end) */
+		r = cairn_file_open_input(path, "verdict file", UINT64_MAX, &fd,
+		                          &size, why, sizeof why);
+		if (!r && !(f = fdopen(fd, "r"))) {
+			snprintf(why, sizeof why, "verdict file %s: %s", path,
+			         strerror(errno));
+			close(fd);
+		}
 		if (!f) {
-			fprintf(stderr,
-			        "cairn verify: cannot open verdict file %s: "
-			        "%s\n",
-			        path, strerror(errno));
+			fprintf(stderr, "cairn verify: %s\n", why);
 			ex = 2;
 			continue;
 		}
-		while ((got = getline(&line, &cap, f)) >= 0) {
-			int r;
+		while ((got = read_line(f, line, VERDICT_LINE_MAX + 1)) != -1) {
 			lineno++;
-			while (got > 0 &&
-			       (line[got - 1] == '\n' || line[got - 1] == '\r'))
-				line[--got] = '\0';
+			if (got == -2) {
+				fprintf(stderr,
+				        "cairn verify: %s line %ld: not a "
+				        "verdict: longer than %zu bytes (the "
+				        "rest of the file was not read)\n",
+				        path, lineno, VERDICT_LINE_MAX);
+				ex = 2;
+				break;
+			}
+			if (got > 0 && line[got - 1] == '\r')
+				got--; /* a CRLF line end */
+			line[got] = '\0';
 			if (!got)
 				continue;
 			nlines++;
 			memset(v, 0, sizeof *v);
-			r = check_line(line, auditor, v, enc, why, sizeof why);
+			if (memchr(line, '\0', (size_t)got)) {
+				r = 2;
+				snprintf(why, sizeof why,
+				         "it holds a NUL byte");
+			} else {
+				r = check_line(line, auditor, v, enc, why,
+				               sizeof why);
+			}
 			if (r > ex)
 				ex = r;
 			if (r)
@@ -409,7 +455,7 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 			fprintf(stderr, "cairn verify: cannot read %s: %s\n",
 			        path, strerror(errno));
 			ex = 2;
-		} else if (!nlines) {
+		} else if (!nlines && got != -2) {
 			fprintf(stderr,
 			        "cairn verify: %s holds no verdict (an empty "
 			        "file)\n",

@@ -284,6 +284,19 @@ int cairn_step_log_segment(uint32_t first, const uint8_t *records,
 int cairn_step_log_root(const uint8_t *records, uint32_t nseg, uint32_t c,
 			uint8_t out[CAIRN_HASH_BYTES]);
 
+/* ---- inputs from anyone (attest/file.c) ---------------------------------- */
+
+/* Opens path for reading as an input that may come from anyone (a bundle,
+ * a signed report, a verdict file): it must be a regular file of at most
+ * max_bytes (fstat; nothing is read), and the open never blocks, so a FIFO
+ * or a device is refused, not waited on.  On success *fd is the caller's
+ * to close and *bytes the file's size.  Else *fd is -1 and err names what
+ * ("bundle") and path: CAIRN_EINVAL not a regular file, CAIRN_ERANGE over
+ * max_bytes, else open's errno as a code (CAIRN_ENOENT, CAIRN_EPERM...). */
+int cairn_file_open_input(const char *path, const char *what,
+                          uint64_t max_bytes, int *fd, uint64_t *bytes,
+                          char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

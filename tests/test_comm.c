@@ -341,6 +341,31 @@ static void fake_streams(const struct fixture *f, long b0, long b1, long b2,
 	g_t0 = now_s();
 }
 
+/* A fresh imitated clique on f's devices, its streams imitated. */
+static cairn__comm *fake_comm(struct fixture *f)
+{
+	cairn__comm *c = NULL;
+
+	fake_nccl_reset(f->be, f->ndev);
+	assert_int_equal(
+	    cairn__comm_open_api(f->be, f->ndev, &fake_nccl_api, &c), 0);
+	cairn__comm_set_query(c, fake_query);
+	return c;
+}
+
+/* c gave up: every communicator aborted, nothing live, c refuses to go
+ * on, and closing it breaks no rule of the imitation. */
+static void check_aborted(struct fixture *f, cairn__comm *c)
+{
+	assert_int_equal(fake_nccl.aborted, f->ndev);
+	assert_int_equal(fake_nccl.live, 0);
+	assert_true(cairn__comm_broken(c));
+	assert_int_equal(cairn__comm_wait(c), CAIRN_EDEVICE);
+	assert_int_equal(cairn__comm_move(c, f->mv, 0), CAIRN_EDEVICE);
+	cairn__comm_close(c);
+	assert_string_equal(fake_nccl.why, "");
+}
+
 /* A wait ends when every stream is done, and ends with an error, the
  * communicators aborted, when a device fails or NCCL reports an
  * asynchronous error: never a wait for ever on a dead peer. */
@@ -363,9 +388,10 @@ static void test_fake_nccl_wait(void **state)
 	/* backends without streams (cpu): done at once, errors looked at */
 	assert_int_equal(cairn__comm_wait(c), 0);
 	assert_int_equal(fake_nccl.async_polls, f->ndev);
-	/* busy streams: the wait lasts until the last is done, past the
-	 * first thousand looks (where it starts to sleep) */
-	cairn__comm_set_query(c, fake_query);
+	cairn__comm_close(c);
+	/* busy streams: the wait lasts until the last is done, every
+	 * device looked at each time */
+	c = fake_comm(f);
 	fake_streams(f, 3, 1010, 0, 0);
 	assert_int_equal(cairn__comm_wait(c), 0);
 	assert_int_equal(g_looks[1], 1011);
@@ -379,20 +405,11 @@ static void test_fake_nccl_wait(void **state)
 	fake_streams(f, -1, -1, 0, 5);
 	assert_int_equal(cairn__comm_wait(c), CAIRN_EDEVICE);
 	assert_int_equal(g_looks[1], 5);
-	assert_int_equal(fake_nccl.aborted, f->ndev);
-	assert_int_equal(fake_nccl.live, 0);
-	assert_true(cairn__comm_broken(c));
-	assert_int_equal(cairn__comm_wait(c), CAIRN_EDEVICE);
-	assert_int_equal(cairn__comm_move(c, f->mv, 0), CAIRN_EDEVICE);
-	cairn__comm_close(c);
-	assert_string_equal(fake_nccl.why, "");
+	check_aborted(f, c);
 
 	/* device 2 busy past the time limit, with no error: the wait gives
 	 * up, names it and aborts */
-	fake_nccl_reset(f->be, f->ndev);
-	assert_int_equal(
-	    cairn__comm_open_api(f->be, f->ndev, &fake_nccl_api, &c), 0);
-	cairn__comm_set_query(c, fake_query);
+	c = fake_comm(f);
 	cairn__comm_set_timeout(c, 0.01);
 	fake_streams(f, 0, 0, -1, 0);
 	{
@@ -400,24 +417,15 @@ static void test_fake_nccl_wait(void **state)
 		assert_int_equal(cairn__comm_wait(c), CAIRN_ETIMEDOUT);
 		assert_true(now_s() - t >= 0.01);
 	}
-	assert_int_equal(fake_nccl.aborted, f->ndev);
-	assert_true(cairn__comm_broken(c));
-	cairn__comm_close(c);
-	assert_string_equal(fake_nccl.why, "");
+	check_aborted(f, c);
 
 	/* NCCL's asynchronous error on device 2, streams busy for ever */
-	fake_nccl_reset(f->be, f->ndev);
-	assert_int_equal(
-	    cairn__comm_open_api(f->be, f->ndev, &fake_nccl_api, &c), 0);
-	cairn__comm_set_query(c, fake_query);
+	c = fake_comm(f);
 	fake_streams(f, -1, -1, -1, 0);
 	fake_nccl.async_error[2] = FAKE_NCCL_SYSTEM;
 	assert_int_equal(cairn__comm_wait(c), CAIRN_EDEVICE);
-	assert_int_equal(fake_nccl.aborted, f->ndev);
-	assert_int_equal(fake_nccl.live, 0);
-	cairn__comm_set_query(c, NULL);
-	cairn__comm_close(c);
-	assert_string_equal(fake_nccl.why, "");
+	cairn__comm_set_query(c, NULL); /* back to the backends' */
+	check_aborted(f, c);
 }
 
 /* The imitation itself refuses what NCCL would: otherwise the tests above

@@ -85,6 +85,11 @@ int cairn_file_open_input(const char *path, const char *what,
 		    what, path, (intmax_t)st.st_size, max_bytes, what);
 		rc = CAIRN_ERANGE;
 	} else {
+		/* reads block as usual from here (an NFS or FUSE file could
+		 * otherwise answer EAGAIN) */
+		int fl = fcntl(f, F_GETFL);
+		if (fl != -1)
+			(void)fcntl(f, F_SETFL, fl & ~O_NONBLOCK);
 		*fd = f;
 		*bytes = (uint64_t)st.st_size;
 		return 0;

@@ -342,19 +342,25 @@ static int parse_key(const char *text, size_t n, const char *path,
 					        ? line[k]
 					        : '?';
 				shown[k] = '\0';
-				cairn__seterr(
-				    err, errlen,
-				    "key file %s: line 1: %s '%s'%s (want "
-				    "'%s')%s",
-				    path,
-				    ver ? "unsupported key file version"
-				        : "not a cairn key file: header",
-				    shown, len > 40 ? "..." : "",
-				    CAIRN_KEY_FILE_HEADER,
-				    len && line[len - 1] == '\r'
-				        ? "; the file has Windows line ends: "
-				          "convert it back with dos2unix"
-				        : "");
+				if (len == plen + 1 && line[plen] == '\r' &&
+				    !memcmp(line, line_prefix[0], plen))
+					cairn__seterr(
+					    err, errlen,
+					    "key file %s: line 1 ends in CR LF "
+					    "(Windows line ends, from a copy "
+					    "through Windows?): convert the file "
+					    "back with dos2unix",
+					    path);
+				else
+					cairn__seterr(
+					    err, errlen,
+					    "key file %s: line 1: %s '%s'%s "
+					    "(want '%s')",
+					    path,
+					    ver ? "unsupported key file version"
+					        : "not a cairn key file: header",
+					    shown, len > 40 ? "..." : "",
+					    CAIRN_KEY_FILE_HEADER);
 				goto out;
 			}
 		} else {

@@ -14,10 +14,11 @@
  *   waits for a rig's streams with cairn__comm_wait, not with a stream
  *   synchronize: a GPU that fails mid-transfer leaves its peers' NCCL
  *   kernels waiting for bytes that never come, and only an abort of the
- *   communicators frees them.  (The model takes care of this: model_rig.c
- *   sizes device 0's sum_n pointer list before the first transfer, so no
- *   op between a step's moves and its wait synchronizes a stream; a step
- *   that fails after its moves, and cairn_model_free, wait first.)
+ *   communicators frees them.  (The model takes care of this: the CUDA
+ *   sum_n takes up to 64 sources by value, and model_rig.c has a longer
+ *   list copied before the first transfer, so no op between a step's
+ *   moves and its wait synchronizes a stream; a step that fails after
+ *   its moves, and cairn_model_free, wait first.)
  * - "host": anything else.  Each move is a read from its source backend
  *   into a host staging buffer and a write to its destination (both done
  *   when they return).
@@ -100,7 +101,7 @@ int cairn__comm_move(cairn__comm *c, const struct cairn__move *mv, int n);
  * error on a device's stream, or an asynchronous NCCL error on a
  * communicator, aborts every communicator of the comm (which frees the
  * peers' pending transfers), logs which device failed and how, and gives
- * CAIRN_EDEVICE.  A device still busy after the time limit (600 s) does
+ * CAIRN_EDEVICE.  A device still busy 600 s after the wait began does
  * the same with CAIRN_ETIMEDOUT.  From then on every move and wait on c
  * gives CAIRN_EDEVICE.  A failed ncclGroupEnd in cairn__comm_move aborts
  * in the same way. */

@@ -28,6 +28,12 @@
 #define SRC_CHUNK (64u * 1024u)     /* file bytes read at a time */
 #define FIRST_ALLOC (1u << 20)      /* first data buffer, grown by doubling */
 #define TRAILING_MAX (64ull << 20)  /* trailing bytes counted at most */
+/* A gzip'd file may inflate to at most GZ_SLACK + GZ_MAX_RATIO times the
+ * compressed bytes used so far.  Image data compresses far less (Fashion-
+ * MNIST about 2 to 1, MNIST under 5 to 1); a few kilobytes of zeros that
+ * inflate to gigabytes is a gzip bomb, refused as it inflates. */
+#define GZ_MAX_RATIO 64
+#define GZ_SLACK (16ull << 20)
 #define PATH_BUF 4096
 
 /* What an IDX file of one kind must hold. */
@@ -214,6 +220,18 @@ static int src_read_gz(struct src *s, unsigned char *buf, size_t n,
 		ret = inflate(&s->zs, Z_NO_FLUSH);
 		done += chunk - s->zs.avail_out;
 		s->out_total += chunk - s->zs.avail_out;
+		at = s->in_total - s->zs.avail_in; /* compressed bytes used */
+		if (s->out_total > GZ_SLACK + GZ_MAX_RATIO * at) {
+			rc = seterr(s->err, s->errlen, CAIRN_EFORMAT,
+				    "dataset %s: %llu bytes inflated from %llu "
+				    "compressed ones, over %d to 1: not image "
+				    "data (real IDX files compress less than 5 "
+				    "to 1); refused before it fills memory",
+				    s->path,
+				    (unsigned long long)s->out_total,
+				    (unsigned long long)at, GZ_MAX_RATIO);
+			break;
+		}
 		if (ret == Z_STREAM_END) {
 			s->member_end = 1;
 		} else if (ret == Z_MEM_ERROR) {

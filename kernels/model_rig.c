@@ -27,10 +27,11 @@ static int alloc_slots(struct cairn_model *r, int n)
 }
 
 /* Device 0's sum of its max_micro gradient slots, once, before any
- * transfer.  The CUDA backend sizes the device copy of sum_n's pointer
- * list on first use, which waits for the stream, and keeps the list it
- * copied, so that a later sum_n over the same slots (a step's, over the
- * first M <= max_micro) queues no copy either (kernels/cuda/optim.cu).
+ * transfer.  For more than 64 sources the CUDA backend sizes the device
+ * copy of sum_n's pointer list on first use, which waits for the stream,
+ * and keeps the list it copied, so that a later sum_n over the same slots
+ * (a step's, over the first M <= max_micro) queues no copy either
+ * (kernels/cuda/optim.cu; up to 64 go by value, with no copy at all).
  * Done here, no step's sum_n waits on a stream where a pending NCCL
  * receive may hang (comm.h).  Each slot's first element is set to +0
  * first (no uninitialised read); the sum goes to the gradient's first

@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1570,11 +1571,30 @@ static void test_cli_verify(void **state)
 			uint8_t *z = calloc(big, 1);
 			assert_non_null(z);
 			memset(z, 'a', big);
+			char said[4096] = "", errp[300];
+			int saved = dup(2), fd;
+			ssize_t k;
 			snprintf(other, sizeof other, "%s/long.jsonl", f->dir);
 			write_bytes(other, z, big);
 			free(z);
-			assert_int_equal(verify_cli("--verdicts", other, NULL),
-			                 2);
+			/* what it says on stderr: refused at the limit */
+			snprintf(errp, sizeof errp, "%s/stderr", f->dir);
+			fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			assert_true(saved >= 0 && fd >= 0);
+			fflush(stderr);
+			dup2(fd, 2);
+			k = verify_cli("--verdicts", other, NULL);
+			fflush(stderr);
+			dup2(saved, 2);
+			close(saved);
+			close(fd);
+			assert_int_equal(k, 2);
+			fd = open(errp, O_RDONLY);
+			assert_true(fd >= 0);
+			k = read(fd, said, sizeof said - 1);
+			close(fd);
+			assert_true(k > 0);
+			assert_non_null(strstr(said, "longer than 1081720 bytes"));
 			snprintf(other, sizeof other, "%s/fifo.jsonl", f->dir);
 			assert_int_equal(mkfifo(other, 0600), 0);
 			assert_int_equal(verify_cli("--verdicts", other, NULL),

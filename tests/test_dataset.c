@@ -603,6 +603,11 @@ static void test_counts(void **state)
 	expect_fail(c, CAIRN_EFORMAT, c->img,
 		    "declares 60000 images (47040000 bytes) but holds 5488",
 		    NULL);
+	/* 60000 images of zeros, 47 MB in about 46 KB of gzip: refused as
+	 * it inflates, past 64 to 1 (a gzip bomb), not read whole */
+	put(c->img, gz_of(make_images(CAIRN_IDX_MAGIC_IMAGES, 60000, 28, 28,
+				      0, (size_t)60000 * 784)));
+	expect_fail(c, CAIRN_EFORMAT, c->img, "over 64 to 1", NULL);
 	put(c->lab, good_labels());
 	/* Absurd and empty counts. */
 	put(c->img, make_images(CAIRN_IDX_MAGIC_IMAGES, 10000001u, 28, 28, N7,

@@ -392,7 +392,7 @@ static void test_wrong_content(void **state)
 	/* A copy through Windows: the message says so */
 	n = build_file(text, "cairn-ed25519-key v1\r", pub, seed);
 	spit(f->key, text, n, 0600);
-	expect_refused(f, f->key, CAIRN_EFORMAT, "Windows line ends");
+	expect_refused(f, f->key, CAIRN_EFORMAT, "ends in CR LF");
 	n = build_file(text, "cairn-ed25519-key v1", opub, seed);
 	spit(f->key, text, n, 0600);
 	expect_refused(f, f->key, CAIRN_EFORMAT, "does not match");

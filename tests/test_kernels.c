@@ -950,40 +950,50 @@ static void test_sum_n_many(void **state)
 	}
 }
 
-/* sum_n calls in a row that a backend keeping the last pointer list it
- * copied (cuda: ctx->sumn_list) must tell apart: the same list again, the
- * same host array with two entries swapped, a prefix of it, and the same
- * list after a gather overwrote the device scratch.  Buffers 0..2 the
- * sources, 3..7 the sums, 8..11 the gather's src, labels, x and y, 12 its
- * indices (host list); i[0] n, i[1] gather rows, i[2] cols, i[3] its n. */
+/* sum_n calls in a row that a backend keeping the last long pointer list
+ * it copied (cuda: ctx->sumn_list, for more than 64 sources) must tell
+ * apart: a list of SEQ_K sources (cycling over buffers 0..2), the same
+ * again, a short list between (passed another way), the same host array
+ * with two entries swapped, a prefix of it, and the list after a gather
+ * overwrote the device scratch (with fewer bytes than the list: no
+ * regrowth to hide it).  Buffers 0..2 the sources, 3..8 the sums, 9..12
+ * the gather's src, labels, x and y, 13 its indices (host list); i[0] n,
+ * i[1] gather rows, i[2] cols, i[3] its n. */
+#define SEQ_K 100
 static int run_sum_n_seq(cairn_backend *be, void *const *p,
 			 const struct tcase *c)
 {
-	const float *src[3] = {p[0], p[1], p[2]};
+	const float *src[SEQ_K], *tmp;
 	const int64_t n = c->i[0];
-	int rc = cairn_sum_n(be, n, 3, src, p[3]);
+	int rc;
 
+	for (int i = 0; i < SEQ_K; i++)
+		src[i] = p[i % 3];
+	rc = cairn_sum_n(be, n, SEQ_K, src, p[3]);
 	if (!rc)
-		rc = cairn_sum_n(be, n, 3, src, p[4]);
-	src[1] = p[2];
-	src[2] = p[1];
+		rc = cairn_sum_n(be, n, 2, src, p[4]);
 	if (!rc)
-		rc = cairn_sum_n(be, n, 3, src, p[5]);
+		rc = cairn_sum_n(be, n, SEQ_K, src, p[5]);
+	tmp = src[1];
+	src[1] = src[2];
+	src[2] = tmp;
 	if (!rc)
-		rc = cairn_sum_n(be, n, 2, src, p[6]);
+		rc = cairn_sum_n(be, n, SEQ_K, src, p[6]);
+	if (!rc)
+		rc = cairn_sum_n(be, n, SEQ_K - 1, src, p[7]);
 	if (!rc)
 		rc = cairn_gather_u8(be, c->i[3], c->i[2], c->i[1],
-				     c->buf[12].host, p[8], p[9], p[10],
-				     p[11]);
+				     c->buf[13].host, p[9], p[10], p[11],
+				     p[12]);
 	if (!rc)
-		rc = cairn_sum_n(be, n, 3, src, p[7]);
+		rc = cairn_sum_n(be, n, SEQ_K, src, p[8]);
 	return rc;
 }
 
 static void test_sum_n_seq(void **state)
 {
 	static const int64_t lens[] = {1, 1000, 4099};
-	const int64_t rows = 50, cols = 9, gn = 64;
+	const int64_t rows = 50, cols = 9, gn = 64; /* 256 B of indices */
 
 	for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
 		struct tcase c = {.run = run_sum_n_seq};
@@ -993,7 +1003,7 @@ static void test_sum_n_seq(void **state)
 			 "sum_n repeated, reordered, prefix, after gather "
 			 "n=%" PRId64,
 			 lens[l]);
-		for (int b = 0; b < 8; b++)
+		for (int b = 0; b < 9; b++)
 			tc_floats(&c, lens[l], b >= 3, 1.0f, 0);
 		gsrc = c.buf[tc_add(&c, (size_t)(rows * cols), 0)].host;
 		labels = c.buf[tc_add(&c, (size_t)rows, 0)].host;

@@ -364,22 +364,27 @@ static void report_line(const char *path, long lineno, int r,
 #define VERDICT_LINE_MAX                                                       \
 	((size_t)2 * CAIRN_AUDIT_VERDICT_MAX_BYTES + ((size_t)1 << 20))
 
-/* One line of f into line (cap bytes) without its newline: its length; -1
- * at the end of the file with nothing read (or an error: ferror says);
- * -2 for a line of cap bytes or more (the rest of it is not read). */
-static long read_line(FILE *f, char *line, size_t cap)
+/* One line of f into line (room for VERDICT_LINE_MAX + 2 bytes) without
+ * its LF or CR LF end: its length; -1 at the end of the file with nothing
+ * read, or after a read error (ferror says); -2 for a line longer than
+ * VERDICT_LINE_MAX (the rest of it is not read). */
+static long read_line(FILE *f, char *line)
 {
 	size_t n = 0;
 	int ch;
 
 	while ((ch = getc(f)) != EOF) {
 		if (ch == '\n')
-			return (long)n;
-		if (n + 1 >= cap)
+			break;
+		if (n > VERDICT_LINE_MAX) /* room for one CR more */
 			return -2;
 		line[n++] = (char)ch;
 	}
-	return n ? (long)n : -1;
+	if (ferror(f) || (ch == EOF && n == 0))
+		return -1;
+	if (n && line[n - 1] == '\r')
+		n--; /* a CR LF line end */
+	return n > VERDICT_LINE_MAX ? -2 : (long)n;
 }
 
 int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
@@ -387,7 +392,7 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 {
 	struct cairn_audit_verdict *v = calloc(1, sizeof *v);
 	uint8_t *enc = malloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
-	char why[512], *line = malloc(VERDICT_LINE_MAX + 1);
+	char why[512], *line = malloc(VERDICT_LINE_MAX + 2);
 	int ex = 0;
 
 	if (!v || !enc || !line) {
@@ -416,19 +421,22 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 			ex = 2;
 			continue;
 		}
-		while ((got = read_line(f, line, VERDICT_LINE_MAX + 1)) != -1) {
+		while ((got = read_line(f, line)) != -1) {
 			lineno++;
 			if (got == -2) {
+				snprintf(why, sizeof why,
+				         "longer than %zu bytes (the rest of "
+				         "the file was not read)",
+				         VERDICT_LINE_MAX);
 				fprintf(stderr,
 				        "cairn verify: %s line %ld: not a "
-				        "verdict: longer than %zu bytes (the "
-				        "rest of the file was not read)\n",
-				        path, lineno, VERDICT_LINE_MAX);
+				        "verdict: %s\n",
+				        path, lineno, why);
+				memset(v, 0, sizeof *v);
+				report_line(path, lineno, 2, v, why, json);
 				ex = 2;
 				break;
 			}
-			if (got > 0 && line[got - 1] == '\r')
-				got--; /* a CRLF line end */
 			line[got] = '\0';
 			if (!got)
 				continue;

@@ -37,7 +37,12 @@
  *
  * Memory is bounded by the data actually present: buffers grow as bytes
  * arrive, never from a declared size alone, so a short file that declares
- * ten million images costs a few kilobytes before it is rejected. */
+ * ten million images costs a few kilobytes before it is rejected.  The
+ * labels are read first, and the image file's header must declare as
+ * many, before any pixel is read.  A gzip'd file may not inflate to more
+ * than 16 MiB plus 64 times its compressed bytes (CAIRN_EFORMAT): real
+ * image data compresses less than 5 to 1, so a small file of zeros that
+ * would inflate to gigabytes is refused as it inflates. */
 #ifndef CAIRN_DATASET_H
 #define CAIRN_DATASET_H
 

@@ -46,11 +46,21 @@ static __global__ void opt_nesterov_kernel(int64_t n, float *param,
 	}
 }
 
+/* Sources of a sum_n passed by value, in the kernel's parameters (512
+ * bytes of the 4 KiB they may take): no copy to the device at all. */
+#define OPT_SUM_N_INLINE 64
+struct opt_src_list {
+	const float *p[OPT_SUM_N_INLINE];
+	__device__ const float *operator[](int i) const { return p[i]; }
+};
+
 /* dst[e] = ((src[0][e] + src[1][e]) + src[2][e]) + ...; src is a device
- * array of count device pointers.  Every source element is read before
- * dst[e] is written, so dst may be one of the sources. */
-static __global__ void opt_sum_n_kernel(int64_t n, int count,
-                                        const float *const *src, float *dst)
+ * array of count device pointers, or (L = struct opt_src_list) the
+ * pointers themselves.  Every source element is read before dst[e] is
+ * written, so dst may be one of the sources. */
+template <typename L>
+static __global__ void opt_sum_n_kernel(int64_t n, int count, L src,
+                                        float *dst)
 {
 	for (int64_t e = cairn__cuda_first(); e < n;
 	     e += cairn__cuda_stride()) {
@@ -85,11 +95,12 @@ static __global__ void __launch_bounds__(OPT_SUM_THREADS)
 		out[0] = cairn_canon(acc);
 }
 
-/* Copies the host pointer list into scratch (the copy is queued on the
+/* Up to OPT_SUM_N_INLINE sources go to the kernel by value.  A longer
+ * host pointer list is copied into scratch (the copy is queued on the
  * stream, so an earlier sum_n still reading scratch finishes first),
- * unless scratch already holds it (ctx->sumn_list), and launches.  The
- * rig relies on the skip: a copy from pageable memory may wait for the
- * stream, where an NCCL receive may be pending (kernels/comm.h). */
+ * unless scratch already holds it (ctx->sumn_list).  A rig relies on
+ * both: a copy from pageable memory may wait for the stream, where an
+ * NCCL receive may be pending (kernels/comm.h). */
 static int opt_sum_n(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 {
 	const int64_t n = op->u.sum_n.n;
@@ -100,6 +111,16 @@ static int opt_sum_n(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 
 	if (n <= 0 || count <= 0)
 		return 0;
+	if (count <= OPT_SUM_N_INLINE) {
+		struct opt_src_list list;
+		memset(&list, 0, sizeof list);
+		memcpy(list.p, op->u.sum_n.src, bytes);
+		CAIRN_CUDA_LAUNCH(opt_sum_n_kernel,
+		                  cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
+		                  CAIRN_CUDA_THREADS, ctx->stream, n, count, list,
+		                  op->u.sum_n.dst);
+		return CAIRN_CUDA_CHECK_LAUNCH("opt_sum_n_kernel");
+	}
 	rc = cairn__cuda_scratch(ctx, bytes, &dsrc);
 	if (rc)
 		return rc;

@@ -643,15 +643,32 @@ static void test_model_multi(void **state)
 	cairn_backend_close(be);
 }
 
-/* Freeing a rig waits through its comm first (transfers may be pending
- * after a failed step, and freeing synchronizes the streams). */
-static void test_rig_free_waits(void **state)
+/* Device 1's ops, with its AdamW failing while g_fail_adamw is set (a
+ * device that fails after the step's moves were queued). */
+static int (*g_orig_op_run)(struct cairn_backend *, const struct cairn_op *);
+static int g_fail_adamw;
+
+static int failing_op_run(struct cairn_backend *be, const struct cairn_op *op)
+{
+	if (g_fail_adamw && op->kind == CAIRN_OP_ADAMW && op->u.adamw.n > 0)
+		return CAIRN_EDEVICE;
+	return g_orig_op_run(be, op);
+}
+
+/* A rig's step that fails after its moves were queued waits through the
+ * comm before it returns, and freeing a rig waits too (transfers may be
+ * pending, and freeing synchronizes the streams). */
+static void test_rig_waits(void **state)
 {
 	static const int64_t h[] = {16};
 	cairn_mlp_spec spec = cairn_test_mlp(20, 1, h, 5, CAIRN_ACT_RELU);
 	cairn_backend *bes[2] = {NULL, NULL};
 	cairn_model *mm = NULL;
 	cairn__comm *c = NULL;
+	cairn_adamw_params opt;
+	float x[8 * 20], l;
+	int32_t y[8];
+	struct cairn_backend_i *iface;
 	(void)state;
 
 	for (int d = 0; d < 2; d++) {
@@ -659,19 +676,37 @@ static void test_rig_free_waits(void **state)
 		    cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &bes[d]), 0);
 		fake_nccl_track(bes[d]);
 	}
+	/* device 1's table is the imitation's own copy (fake_nccl_track) */
+	iface = (struct cairn_backend_i *)bes[1]->iface;
+	g_orig_op_run = iface->op_run;
+	iface->op_run = failing_op_run;
+	for (int e = 0; e < 8 * 20; e++)
+		x[e] = rnd_u01() - 0.5f;
+	for (int r = 0; r < 8; r++)
+		y[r] = (int32_t)(rnd() % 5);
+	cairn_adamw_defaults(&opt);
+	opt.step = 1;
 	assert_int_equal(cairn_model_create_multi(bes, 2, &spec, 8, 2, &mm),
 	                 0);
 	fake_nccl_reset(bes, 2);
 	assert_int_equal(cairn__comm_open_api(bes, 2, &fake_nccl_api, &c), 0);
 	assert_int_equal(cairn__model_set_comm(mm, c), 0);
+	assert_int_equal(cairn_model_init(mm, rnd()), 0);
 	g_q_dev = bes[1];
 	g_q_busy = 3;
 	g_q_looks = 0;
 	cairn__comm_set_query(c, step_query);
+	g_fail_adamw = 1;
+	assert_int_equal(cairn_model_step(mm, 8, 2, x, y, &opt, &l),
+	                 CAIRN_EDEVICE);
+	g_fail_adamw = 0;
+	assert_int_equal(g_q_looks, 4); /* the failed step waited */
+	g_q_busy = 6;
 	cairn_model_free(mm);
-	assert_int_equal(g_q_looks, 4); /* waited until device 1 was done */
+	assert_int_equal(g_q_looks, 7); /* so did the free */
 	assert_int_equal(fake_nccl.live, 0);
 	assert_int_equal(fake_nccl.aborted, 0);
+	iface->op_run = g_orig_op_run;
 	for (int d = 0; d < 2; d++) {
 		fake_nccl_untrack(bes[d]);
 		cairn_backend_close(bes[d]);
@@ -683,7 +718,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_one_micro_batch),
 	    cmocka_unit_test(test_devices),
-	    cmocka_unit_test(test_rig_free_waits),
+	    cmocka_unit_test(test_rig_waits),
 	    cmocka_unit_test(test_model_multi),
 	};
 

@@ -459,12 +459,22 @@ int cairn_cmd_verify(int argc, char **argv)
 			                        sizeof err);
 			cairn_bundle_free(&b);
 			if (rc) {
-				fprintf(stderr, "cairn verify: %s: %s%s\n",
+				/* a dataset that is not the spec's: say where
+				 * the local one was read from */
+				char where[300] = "";
+				if (rc == CAIRN_EMISMATCH &&
+				    strstr(err, "dataset root"))
+					snprintf(where, sizeof where,
+					         " (the local data was read from "
+					         "%.250s)",
+					         o.data ? o.data
+					                : CAIRN_DATASET_DEFAULT_DIR);
+				fprintf(stderr, "cairn verify: %s: %s%s%s\n",
 				        path,
 				        strncmp(err, "cannot audit", 12)
 				            ? "cannot audit: "
 				            : "",
-				        err);
+				        err, where);
 				if (o.json)
 					json_error(path, err);
 				ex = 2;

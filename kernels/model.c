@@ -20,8 +20,8 @@
  * 0's dW and db go straight into the gradient buffer, and each later
  * micro-batch's into a scratch buffer the size of the largest layer (W_l
  * and b_l, contiguous as in the layout; not allocated when max_micro is
- * 1), which one
- * cairn_sum_n of count 2 then adds into the gradient at once:
+ * 1), which one cairn_sum_n of count 2 then adds into the gradient at
+ * once:
  *     g = g + dW_l,i   for i = 1..M-1 in order
  * Each step is one binary32 addition, so this is exactly sum_n's chain
  * ((g_0 + g_1) + g_2) + ... element by element, the same bits as one

@@ -412,8 +412,8 @@ static int comm_poll(cairn__comm *c, char *busy)
 			            "during a step the rig's GPUs share; the "
 			            "NCCL communicators were aborted and this "
 			            "task fails; look for the GPU's Xid errors "
-			            "in the kernel log (dmesg) and check it "
-			            "with nvidia-smi before starting again",
+			            "in the kernel's messages (dmesg) and check "
+			            "it with nvidia-smi before starting again",
 			            d, cairn_backend_describe(c->bes[d]));
 			comm_abort_all(c);
 			return CAIRN_EDEVICE;

@@ -24,15 +24,29 @@
 /* Copies a timed sample holds. */
 #define BSC_BATCH 8
 
-/* dst = src, n16 16-byte words; grid-stride. */
+/* dst = src, n16 16-byte words; grid-stride, four loads in flight per
+ * thread before their stores, with the streaming cache hints (each byte
+ * is read once and written once: keeping it in L2 helps nothing).  The
+ * first run on an H100, one load at a time with plain hints, did 2,844
+ * GB/s against cudaMemcpy's 3,011. */
 __global__ static void bsc_copy(int4 *__restrict__ dst,
                                 const int4 *__restrict__ src, size_t n16)
 {
 	size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-	size_t stride = (size_t)gridDim.x * blockDim.x;
+	const size_t stride = (size_t)gridDim.x * blockDim.x;
 
+	for (; i + 3 * stride < n16; i += 4 * stride) {
+		const int4 a = __ldcs(src + i);
+		const int4 b = __ldcs(src + i + stride);
+		const int4 c = __ldcs(src + i + 2 * stride);
+		const int4 d = __ldcs(src + i + 3 * stride);
+		__stcs(dst + i, a);
+		__stcs(dst + i + stride, b);
+		__stcs(dst + i + 2 * stride, c);
+		__stcs(dst + i + 3 * stride, d);
+	}
 	for (; i < n16; i += stride)
-		dst[i] = src[i];
+		__stcs(dst + i, __ldcs(src + i));
 }
 
 static int bsc_cmp(const void *x, const void *y)

@@ -1,0 +1,448 @@
+/* cairn: running a task with its commitment trace (include/cairn/task.h,
+ * "running a task"): the inner steps, each step's record, the state
+ * commitments at the checkpoints (here, or through a background
+ * committer: committer.c), and the auditor's replay of a segment.
+ *
+ * Ownership: nothing here keeps a pointer to its arguments after it
+ * returns.  cairn_task_run and cairn_task_replay allocate their batch
+ * buffers (x, y, the sample indices) for the call and free them on every
+ * path. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "attest_impl.h"
+#include "committer.h"
+#include "cairn/error.h"
+#include "cairn/task.h"
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint32_t f32_bits(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	return u;
+}
+
+int cairn_task_commit_state(cairn_model *m, uint64_t t,
+			    const uint8_t samples[CAIRN_HASH_BYTES],
+			    float loss, struct cairn_state *st)
+{
+	static const cairn_model_buf bufs[3] = {
+	    CAIRN_MODEL_PARAMS, CAIRN_MODEL_M, CAIRN_MODEL_V};
+	uint8_t *roots[3];
+	size_t bytes;
+	int rc;
+
+	if (!m || !samples || !st)
+		return CAIRN_EINVAL;
+	roots[0] = st->params;
+	roots[1] = st->m;
+	roots[2] = st->v;
+	bytes = (size_t)cairn_model_param_count(m) * sizeof(float);
+	for (int i = 0; i < 3; i++) {
+		rc = cairn_tensor_root_on(cairn_model_backend(m),
+					  cairn_model_buffer(m, bufs[i]), bytes,
+					  roots[i]);
+		if (rc)
+			return rc;
+	}
+	st->step = t;
+	memcpy(st->samples, samples, CAIRN_HASH_BYTES);
+	st->loss_bits = f32_bits(loss);
+	return 0;
+}
+
+/* 0 when m can run spec (same model, big enough); CAIRN_EINVAL with err. */
+static int model_fits(cairn_model *m, const struct cairn_task_spec *s,
+		      const cairn_dataset *ds, char *err, size_t errlen)
+{
+	const cairn_mlp_spec *ms = cairn_model_spec(m);
+	if (cairn_task_spec_check(s, err, errlen))
+		return CAIRN_EINVAL;
+	if (ms->input != s->model.input || ms->nhidden != s->model.nhidden ||
+	    ms->classes != s->model.classes || ms->act != s->model.act ||
+	    memcmp(ms->hidden, s->model.hidden,
+		   (size_t)ms->nhidden * sizeof ms->hidden[0])) {
+		cairn__seterr(err, errlen,
+		              "the model given is not the spec's model");
+		return CAIRN_EINVAL;
+	}
+	if (cairn_model_max_batch(m) < (int64_t)s->batch ||
+	    cairn_model_max_micro(m) < (int)s->micro) {
+		cairn__seterr(err, errlen,
+		              "the model was made for batches of %" PRId64
+		              " in %d micro-batches; the spec needs %" PRIu32
+		              " in %" PRIu32,
+		              cairn_model_max_batch(m),
+		              cairn_model_max_micro(m), s->batch, s->micro);
+		return CAIRN_EINVAL;
+	}
+	if (!ds || ds->count != s->dataset_count ||
+	    s->model.input != CAIRN_DATASET_PIXELS) {
+		cairn__seterr(
+		    err, errlen,
+		    "the dataset has %u samples of %d pixels; the spec "
+		    "names %" PRIu32 " samples for a model of %" PRId64
+		    " inputs",
+		    ds ? ds->count : 0u, CAIRN_DATASET_PIXELS, s->dataset_count,
+		    s->model.input);
+		return CAIRN_EMISMATCH;
+	}
+	return 0;
+}
+
+/* Scratch of one batch, owned by the caller of batches_alloc. */
+struct batch {
+	float *x;
+	int32_t *y;
+	uint32_t *idx;
+};
+
+/* The two batches of a run (step t uses bb[t % 2]; see run_step). */
+static int batches_alloc(struct batch bb[2], const struct cairn_task_spec *s,
+                         char *err, size_t errlen)
+{
+	for (int i = 0; i < 2; i++) {
+		struct batch *b = &bb[i];
+		b->x = malloc((size_t)s->batch * (size_t)s->model.input *
+		              sizeof(float));
+		b->y = malloc((size_t)s->batch * sizeof(int32_t));
+		b->idx = malloc((size_t)s->batch * sizeof(uint32_t));
+		if (!b->x || !b->y || !b->idx) {
+			cairn__seterr(err, errlen,
+			              "out of memory for a batch of %" PRIu32,
+			              s->batch);
+			return CAIRN_ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static void batches_free(struct batch bb[2])
+{
+	for (int i = 0; i < 2; i++) {
+		free(bb[i].x);
+		free(bb[i].y);
+		free(bb[i].idx);
+	}
+}
+
+/* Step t's batch (1-based t): its sample indices drawn and, unless the
+ * model holds the training set under the spec's dataset root
+ * (cairn_model_has_data: the backend gathers the rows itself), its rows
+ * and labels gathered into b. */
+static int batch_prepare(const cairn_model *m, const struct cairn_task_spec *s,
+                         const cairn_dataset *ds, uint32_t t, struct batch *b,
+                         char *err, size_t errlen)
+{
+	int rc = cairn_sample_indices(s->seed, s->round, s->task, t,
+	                              s->dataset_count, s->batch, b->idx);
+
+	if (rc) {
+		cairn__seterr(err, errlen, "sampling step %" PRIu32 ": %s", t,
+		              cairn_strerror(rc));
+		return rc;
+	}
+	if (cairn_model_has_data(m, ds, s->dataset_root))
+		return 0;
+	rc = cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err,
+	                          errlen);
+	if (rc && err && errlen) {
+		char why[256];
+		snprintf(why, sizeof why, "%s", err);
+		cairn__seterr(err, errlen, "gathering step %" PRIu32 ": %s", t,
+		              why);
+	}
+	return rc;
+}
+
+/* Inner step t on the batch bb[t % 2], which batch_prepare filled: forward,
+ * backward, AdamW.  While the device computes it (cairn_model_step_begin
+ * returns without waiting on a GPU), step t + 1's batch is prepared into
+ * bb[(t + 1) % 2] when t < t_last; then the loss is read. */
+static int run_step(cairn_model *m, const struct cairn_task_spec *s,
+                    const cairn_dataset *ds, uint32_t t, uint32_t t_last,
+                    struct batch bb[2], float *loss, char *err, size_t errlen)
+{
+	const struct batch *b = &bb[t % 2];
+	cairn_adamw_params opt = s->adamw;
+	int rc, rc_next = 0;
+
+	opt.step = t;
+	rc = cairn_model_has_data(m, ds, s->dataset_root)
+	         ? cairn_model_step_begin_idx(m, s->batch, (int)s->micro,
+	                                      b->idx, &opt)
+	         : cairn_model_step_begin(m, s->batch, (int)s->micro, b->x,
+	                                  b->y, &opt);
+	if (!rc && t < t_last)
+		rc_next = batch_prepare(m, s, ds, t + 1, &bb[(t + 1) % 2], err,
+		                        errlen);
+	if (!rc) /* always, so that the model is never left mid-step */
+		rc = cairn_model_step_end(m, loss);
+	if (rc) {
+		cairn__seterr(err, errlen, "step %" PRIu32 " on %s: %s", t,
+		              cairn_backend_name(cairn_model_backend(m)),
+		              cairn_strerror(rc));
+		return rc;
+	}
+	return rc_next;
+}
+
+/* Step t's record (samples digest of b->idx and the loss bits) into rec;
+ * the samples digest also into samples. */
+static int step_record(const struct batch *b, const struct cairn_task_spec *s,
+		       float loss, uint8_t samples[CAIRN_HASH_BYTES],
+		       uint8_t rec[CAIRN_STEP_RECORD_BYTES])
+{
+	int rc = cairn_samples_digest(b->idx, s->batch, samples);
+	if (!rc)
+		rc = cairn_step_record(samples, f32_bits(loss), rec);
+	return rc;
+}
+
+/* A background commit's state (when one is pending): its root into the
+ * trace, then the callback, without the model (task.h). */
+static int collect_commit(cairn_committer *cm,
+			  const struct cairn_task_spec *spec,
+			  struct cairn_task_trace *trace, struct cairn_state *st,
+			  cairn_task_checkpoint_fn cb, void *ud)
+{
+	uint8_t *root;
+	int had, rc;
+
+	rc = cairn_committer_collect(cm, st, &had);
+	if (rc || !had)
+		return rc;
+	root = trace->state_roots +
+	       (size_t)(st->step / spec->checkpoint_every) * CAIRN_HASH_BYTES;
+	rc = cairn_state_root(st, root);
+	if (!rc && cb)
+		rc = cb(ud, st, root, NULL);
+	return rc;
+}
+
+int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
+		   const cairn_dataset *ds,
+		   const uint8_t dataset_root[CAIRN_HASH_BYTES],
+		   const float *w_r, struct cairn_task_trace *trace,
+		   cairn_task_checkpoint_fn cb, void *ud, char *err,
+		   size_t errlen)
+{
+	struct batch bb[2] = {{0}};
+	struct cairn_state st;
+	uint8_t samples[CAIRN_HASH_BYTES];
+	char hex[CAIRN_HASH_HEX_BYTES], hex2[CAIRN_HASH_HEX_BYTES];
+	uint32_t n, c;
+	double t_hash = 0.0;
+	int rc;
+
+	if (!m || !spec || !dataset_root || !w_r || !trace ||
+	    !trace->state_roots || !trace->losses || !trace->steps) {
+		cairn__seterr(err, errlen, "cairn_task_run: missing argument");
+		return CAIRN_EINVAL;
+	}
+	rc = model_fits(m, spec, ds, err, errlen);
+	if (rc)
+		return rc;
+	if (trace->committer && cairn__committer_fits(trace->committer, m)) {
+		cairn__seterr(err, errlen,
+		              "the background committer was opened for "
+		              "another model or device than this task's");
+		return CAIRN_EINVAL;
+	}
+	if (!cairn_hash_equal(dataset_root, spec->dataset_root)) {
+		cairn_hash_to_hex(dataset_root, hex);
+		cairn_hash_to_hex(spec->dataset_root, hex2);
+		cairn__seterr(
+		    err, errlen,
+		    "the local dataset's root %s is not the task's %s: "
+		    "other data (point --data at the files the job names)",
+		    hex, hex2);
+		return CAIRN_EMISMATCH;
+	}
+	n = cairn_task_state_count(spec);
+	c = spec->checkpoint_every;
+	rc = batches_alloc(bb, spec, err, errlen);
+	if (rc)
+		goto out;
+	/* t = 0: W_r, m = v = +0, no samples, loss bits 0. */
+	rc = cairn_model_write(m, CAIRN_MODEL_PARAMS, w_r);
+	if (!rc)
+		rc = cairn_model_zero(m, CAIRN_MODEL_M);
+	if (!rc)
+		rc = cairn_model_zero(m, CAIRN_MODEL_V);
+	if (!rc)
+		rc = cairn_samples_digest(NULL, 0, samples);
+	if (rc) {
+		cairn__seterr(err, errlen, "loading W_r: %s",
+		              cairn_strerror(rc));
+		goto out;
+	}
+	{
+		double t0 = now_sec();
+		rc = cairn_task_commit_state(m, 0, samples, 0.0f, &st);
+		if (!rc)
+			rc = cairn_state_root(&st, trace->state_roots);
+		t_hash += now_sec() - t0;
+	}
+	if (rc) {
+		cairn__seterr(err, errlen, "hashing the state at t = 0: %s",
+		              cairn_strerror(rc));
+		goto out;
+	}
+	if (!cairn_hash_equal(st.params, spec->params_root)) {
+		cairn_hash_to_hex(st.params, hex);
+		cairn_hash_to_hex(spec->params_root, hex2);
+		cairn__seterr(
+		    err, errlen,
+		    "the parameters given have root %s, the task names "
+		    "W_r = %s",
+		    hex, hex2);
+		rc = CAIRN_EMISMATCH;
+		goto out;
+	}
+	if (cb && (rc = cb(ud, &st, trace->state_roots, m))) {
+		cairn__seterr(err, errlen, "checkpoint t = 0 not kept: %s",
+		              cairn_strerror(rc));
+		goto out;
+	}
+	rc = batch_prepare(m, spec, ds, 1, &bb[1], err, errlen);
+	if (rc)
+		goto out;
+	for (uint32_t t = 1; t <= spec->inner_steps; t++) {
+		float loss;
+		rc = run_step(m, spec, ds, t, spec->inner_steps, bb, &loss, err,
+		              errlen);
+		if (rc)
+			goto out;
+		trace->losses[t - 1] = loss;
+		{
+			/* The step log's record counts as commitment work. */
+			double t0 = now_sec();
+			rc = step_record(&bb[t % 2], spec, loss, samples,
+					 trace->steps + (size_t)(t - 1) *
+							    CAIRN_STEP_RECORD_BYTES);
+			t_hash += now_sec() - t0;
+		}
+		if (rc) {
+			cairn__seterr(err, errlen, "recording step %" PRIu32
+				      ": %s", t, cairn_strerror(rc));
+			goto out;
+		}
+		if (t % c)
+			continue;
+		{
+			double t0 = now_sec();
+			uint8_t *root = trace->state_roots +
+					(size_t)(t / c) * CAIRN_HASH_BYTES;
+			if (trace->committer) {
+				/* the last one's roots, then this one's start */
+				rc = collect_commit(trace->committer, spec,
+				                    trace, &st, cb, ud);
+				if (!rc)
+					rc = cairn_committer_start(
+					    trace->committer, m, t, samples,
+					    f32_bits(loss));
+			} else {
+				rc = cairn_task_commit_state(m, t, samples,
+				                             loss, &st);
+				if (!rc)
+					rc = cairn_state_root(&st, root);
+				if (!rc && cb)
+					rc = cb(ud, &st, root, m);
+			}
+			t_hash += now_sec() - t0;
+			if (rc) {
+				cairn__seterr(err, errlen,
+				              "checkpoint t = %" PRIu32 ": %s",
+				              t, cairn_strerror(rc));
+				goto out;
+			}
+		}
+	}
+	if (trace->committer) { /* the state at t = H */
+		double t0 = now_sec();
+		rc = collect_commit(trace->committer, spec, trace, &st, cb, ud);
+		t_hash += now_sec() - t0;
+		if (rc) {
+			cairn__seterr(err, errlen,
+			              "checkpoint t = %" PRIu32 ": %s",
+			              spec->inner_steps, cairn_strerror(rc));
+			goto out;
+		}
+	}
+	memcpy(trace->final_params_root, st.params, CAIRN_HASH_BYTES);
+	rc = cairn_trace_root(trace->state_roots, n, trace->trace_root);
+	if (!rc)
+		rc = cairn_step_log_root(trace->steps, n - 1, c,
+					 trace->steps_root);
+	trace->hash_seconds = t_hash;
+out:
+	if (rc && trace && trace->committer)
+		cairn__committer_drop(trace->committer);
+	batches_free(bb);
+	return rc;
+}
+
+int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
+		      const cairn_dataset *ds, uint32_t t0, uint32_t t1,
+		      struct cairn_state *end, uint8_t *records, char *err,
+		      size_t errlen)
+{
+	struct batch bb[2] = {{0}};
+	uint8_t samples[CAIRN_HASH_BYTES];
+	float loss = 0.0f;
+	int rc;
+
+	if (!m || !spec || !end) {
+		cairn__seterr(err, errlen,
+		              "cairn_task_replay: missing argument");
+		return CAIRN_EINVAL;
+	}
+	rc = model_fits(m, spec, ds, err, errlen);
+	if (rc)
+		return rc;
+	if (t0 >= t1 || t1 > spec->inner_steps) {
+		cairn__seterr(err, errlen,
+		              "steps %" PRIu32 "..%" PRIu32
+		              " are not inside 1..%" PRIu32,
+		              t0 + 1, t1, spec->inner_steps);
+		return CAIRN_EINVAL;
+	}
+	rc = batches_alloc(bb, spec, err, errlen);
+	if (rc)
+		goto out;
+	rc = batch_prepare(m, spec, ds, t0 + 1, &bb[(t0 + 1) % 2], err, errlen);
+	if (rc)
+		goto out;
+	for (uint32_t t = t0 + 1; t <= t1; t++) {
+		uint8_t rec[CAIRN_STEP_RECORD_BYTES];
+		rc = run_step(m, spec, ds, t, t1, bb, &loss, err, errlen);
+		if (rc)
+			goto out;
+		rc = step_record(&bb[t % 2], spec, loss, samples, rec);
+		if (rc) {
+			cairn__seterr(err, errlen, "recording step %" PRIu32
+				      ": %s", t, cairn_strerror(rc));
+			goto out;
+		}
+		if (records)
+			memcpy(records + (size_t)(t - t0 - 1) *
+					     CAIRN_STEP_RECORD_BYTES,
+			       rec, sizeof rec);
+	}
+	rc = cairn_task_commit_state(m, t1, samples, loss, end);
+out:
+	batches_free(bb);
+	return rc;
+}
+

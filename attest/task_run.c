@@ -105,6 +105,12 @@ struct batch {
 	float *x;
 	int32_t *y;
 	uint32_t *idx;
+	uint8_t samples[CAIRN_HASH_BYTES]; /* the digest of idx */
+};
+
+/* Where a run's commitment time goes (struct cairn_task_trace). */
+struct run_clock {
+	double digests; /* the sample digests, in batch_prepare */
 };
 
 /* The two batches of a run (step t uses bb[t % 2]; see run_step). */
@@ -136,17 +142,24 @@ static void batches_free(struct batch bb[2])
 	}
 }
 
-/* Step t's batch (1-based t): its sample indices drawn and, unless the
- * model holds the training set under the spec's dataset root
- * (cairn_model_has_data: the backend gathers the rows itself), its rows
- * and labels gathered into b. */
+/* Step t's batch (1-based t): its sample indices drawn and digested
+ * (the digest goes into the step's record; computing it here, while a GPU
+ * runs the step before, keeps it off the critical path; its time is added
+ * to clk), and, unless the model holds the training set under the spec's
+ * dataset root (cairn_model_has_data: the backend gathers the rows
+ * itself), its rows and labels gathered into b. */
 static int batch_prepare(const cairn_model *m, const struct cairn_task_spec *s,
                          const cairn_dataset *ds, uint32_t t, struct batch *b,
-                         char *err, size_t errlen)
+                         struct run_clock *clk, char *err, size_t errlen)
 {
 	int rc = cairn_sample_indices(s->seed, s->round, s->task, t,
 	                              s->dataset_count, s->batch, b->idx);
 
+	if (!rc) {
+		double t0 = now_sec();
+		rc = cairn_samples_digest(b->idx, s->batch, b->samples);
+		clk->digests += now_sec() - t0;
+	}
 	if (rc) {
 		cairn__seterr(err, errlen, "sampling step %" PRIu32 ": %s", t,
 		              cairn_strerror(rc));
@@ -171,7 +184,8 @@ static int batch_prepare(const cairn_model *m, const struct cairn_task_spec *s,
  * bb[(t + 1) % 2] when t < t_last; then the loss is read. */
 static int run_step(cairn_model *m, const struct cairn_task_spec *s,
                     const cairn_dataset *ds, uint32_t t, uint32_t t_last,
-                    struct batch bb[2], float *loss, char *err, size_t errlen)
+                    struct batch bb[2], struct run_clock *clk, float *loss,
+                    char *err, size_t errlen)
 {
 	const struct batch *b = &bb[t % 2];
 	cairn_adamw_params opt = s->adamw;
@@ -184,8 +198,8 @@ static int run_step(cairn_model *m, const struct cairn_task_spec *s,
 	         : cairn_model_step_begin(m, s->batch, (int)s->micro, b->x,
 	                                  b->y, &opt);
 	if (!rc && t < t_last)
-		rc_next = batch_prepare(m, s, ds, t + 1, &bb[(t + 1) % 2], err,
-		                        errlen);
+		rc_next = batch_prepare(m, s, ds, t + 1, &bb[(t + 1) % 2], clk,
+		                        err, errlen);
 	if (!rc) /* always, so that the model is never left mid-step */
 		rc = cairn_model_step_end(m, loss);
 	if (rc) {
@@ -197,36 +211,104 @@ static int run_step(cairn_model *m, const struct cairn_task_spec *s,
 	return rc_next;
 }
 
-/* Step t's record (samples digest of b->idx and the loss bits) into rec;
- * the samples digest also into samples. */
-static int step_record(const struct batch *b, const struct cairn_task_spec *s,
-		       float loss, uint8_t samples[CAIRN_HASH_BYTES],
+/* Step t's record (the samples digest batch_prepare made of b->idx, and
+ * the loss bits) into rec; the samples digest also into samples. */
+static int step_record(const struct batch *b, float loss,
+		       uint8_t samples[CAIRN_HASH_BYTES],
 		       uint8_t rec[CAIRN_STEP_RECORD_BYTES])
 {
-	int rc = cairn_samples_digest(b->idx, s->batch, samples);
-	if (!rc)
-		rc = cairn_step_record(samples, f32_bits(loss), rec);
+	memcpy(samples, b->samples, CAIRN_HASH_BYTES);
+	return cairn_step_record(samples, f32_bits(loss), rec);
+}
+
+/* The state at t = 0 holds W_r: CAIRN_EMISMATCH, with err, when its
+ * parameters root is not the one the spec names. */
+static int check_w_r(const struct cairn_state *st,
+		     const struct cairn_task_spec *spec, char *err,
+		     size_t errlen)
+{
+	char hex[CAIRN_HASH_HEX_BYTES], hex2[CAIRN_HASH_HEX_BYTES];
+
+	if (cairn_hash_equal(st->params, spec->params_root))
+		return 0;
+	cairn_hash_to_hex(st->params, hex);
+	cairn_hash_to_hex(spec->params_root, hex2);
+	cairn__seterr(err, errlen,
+	              "the parameters given have root %s, the task names "
+	              "W_r = %s",
+	              hex, hex2);
+	return CAIRN_EMISMATCH;
+}
+
+/* The state *st committed (its roots known): its root into the trace,
+ * W_r's check at t = 0, then the callback (m: the model holding the
+ * state, or NULL with a committer).  err says what failed. */
+static int state_done(const struct cairn_task_spec *spec,
+		      struct cairn_task_trace *trace,
+		      const struct cairn_state *st, cairn_model *m,
+		      cairn_task_checkpoint_fn cb, void *ud, char *err,
+		      size_t errlen)
+{
+	uint8_t *root = trace->state_roots +
+	                (size_t)(st->step / spec->checkpoint_every) *
+	                    CAIRN_HASH_BYTES;
+	int rc = cairn_state_root(st, root);
+
+	if (rc) {
+		cairn__seterr(err, errlen,
+		              "checkpoint t = %" PRIu64 ": its state root: %s",
+		              st->step, cairn_strerror(rc));
+		return rc;
+	}
+	if (st->step == 0 && (rc = check_w_r(st, spec, err, errlen)))
+		return rc;
+	if (cb && (rc = cb(ud, st, root, m)))
+		cairn__seterr(err, errlen,
+		              "checkpoint t = %" PRIu64 " not kept: %s",
+		              st->step, cairn_strerror(rc));
 	return rc;
 }
 
-/* A background commit's state (when one is pending): its root into the
- * trace, then the callback, without the model (task.h). */
-static int collect_commit(cairn_committer *cm,
-			  const struct cairn_task_spec *spec,
-			  struct cairn_task_trace *trace, struct cairn_state *st,
-			  cairn_task_checkpoint_fn cb, void *ud)
+/* Commits the state m holds after step t: with a committer, collects the
+ * one pending into *st (state_done) and starts this one's hashing; else
+ * hashes it here, into *st (state_done).  Its wall time is added to
+ * *seconds. */
+static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
+		     struct cairn_task_trace *trace, uint32_t t,
+		     const uint8_t samples[CAIRN_HASH_BYTES], float loss,
+		     cairn_task_checkpoint_fn cb, void *ud,
+		     struct cairn_state *st, double *seconds, char *err,
+		     size_t errlen)
 {
-	uint8_t *root;
-	int had, rc;
+	double t0 = now_sec();
+	int had = 0, rc;
 
-	rc = cairn_committer_collect(cm, st, &had);
-	if (rc || !had)
-		return rc;
-	root = trace->state_roots +
-	       (size_t)(st->step / spec->checkpoint_every) * CAIRN_HASH_BYTES;
-	rc = cairn_state_root(st, root);
-	if (!rc && cb)
-		rc = cb(ud, st, root, NULL);
+	if (trace->committer) {
+		rc = cairn_committer_collect(trace->committer, st, &had);
+		if (rc)
+			cairn__seterr(err, errlen,
+			              "checkpoint t = %" PRIu32
+			              ": collecting the last state's roots: %s",
+			              t, cairn_strerror(rc));
+		else if (had)
+			rc = state_done(spec, trace, st, NULL, cb, ud, err,
+			                errlen);
+		if (!rc && (rc = cairn_committer_start(trace->committer, m, t,
+		                                       samples, f32_bits(loss))))
+			cairn__seterr(err, errlen,
+			              "checkpoint t = %" PRIu32 ": %s", t,
+			              cairn_strerror(rc));
+	} else {
+		rc = cairn_task_commit_state(m, t, samples, loss, st);
+		if (rc)
+			cairn__seterr(err, errlen,
+			              "hashing the state at t = %" PRIu32 ": %s",
+			              t, cairn_strerror(rc));
+		else
+			rc = state_done(spec, trace, st, m, cb, ud, err,
+			                errlen);
+	}
+	*seconds += now_sec() - t0;
 	return rc;
 }
 
@@ -238,11 +320,11 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		   size_t errlen)
 {
 	struct batch bb[2] = {{0}};
+	struct run_clock clk = {0};
 	struct cairn_state st;
 	uint8_t samples[CAIRN_HASH_BYTES];
 	char hex[CAIRN_HASH_HEX_BYTES], hex2[CAIRN_HASH_HEX_BYTES];
 	uint32_t n, c;
-	double t_hash = 0.0;
 	int rc;
 
 	if (!m || !spec || !dataset_root || !w_r || !trace ||
@@ -250,6 +332,8 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		cairn__seterr(err, errlen, "cairn_task_run: missing argument");
 		return CAIRN_EINVAL;
 	}
+	trace->hash_seconds = 0.0;
+	memset(&trace->commit, 0, sizeof trace->commit);
 	rc = model_fits(m, spec, ds, err, errlen);
 	if (rc)
 		return rc;
@@ -274,7 +358,10 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	rc = batches_alloc(bb, spec, err, errlen);
 	if (rc)
 		goto out;
-	/* t = 0: W_r, m = v = +0, no samples, loss bits 0. */
+	/* t = 0: W_r, m = v = +0, no samples, loss bits 0.  Its parameters
+	 * root must be the spec's W_r: checked here, or with a committer
+	 * when its roots are collected at t = c (the state is hashed behind
+	 * the first c steps, which a wrong W_r then wasted). */
 	rc = cairn_model_write(m, CAIRN_MODEL_PARAMS, w_r);
 	if (!rc)
 		rc = cairn_model_zero(m, CAIRN_MODEL_M);
@@ -287,107 +374,73 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		              cairn_strerror(rc));
 		goto out;
 	}
-	{
-		double t0 = now_sec();
-		rc = cairn_task_commit_state(m, 0, samples, 0.0f, &st);
-		if (!rc)
-			rc = cairn_state_root(&st, trace->state_roots);
-		t_hash += now_sec() - t0;
-	}
-	if (rc) {
-		cairn__seterr(err, errlen, "hashing the state at t = 0: %s",
-		              cairn_strerror(rc));
+	rc = commit_at(m, spec, trace, 0, samples, 0.0f, cb, ud, &st,
+	               &trace->commit.t0_seconds, err, errlen);
+	if (rc)
 		goto out;
-	}
-	if (!cairn_hash_equal(st.params, spec->params_root)) {
-		cairn_hash_to_hex(st.params, hex);
-		cairn_hash_to_hex(spec->params_root, hex2);
-		cairn__seterr(
-		    err, errlen,
-		    "the parameters given have root %s, the task names "
-		    "W_r = %s",
-		    hex, hex2);
-		rc = CAIRN_EMISMATCH;
-		goto out;
-	}
-	if (cb && (rc = cb(ud, &st, trace->state_roots, m))) {
-		cairn__seterr(err, errlen, "checkpoint t = 0 not kept: %s",
-		              cairn_strerror(rc));
-		goto out;
-	}
-	rc = batch_prepare(m, spec, ds, 1, &bb[1], err, errlen);
+	rc = batch_prepare(m, spec, ds, 1, &bb[1], &clk, err, errlen);
 	if (rc)
 		goto out;
 	for (uint32_t t = 1; t <= spec->inner_steps; t++) {
 		float loss;
-		rc = run_step(m, spec, ds, t, spec->inner_steps, bb, &loss, err,
-		              errlen);
+		rc = run_step(m, spec, ds, t, spec->inner_steps, bb, &clk,
+		              &loss, err, errlen);
 		if (rc)
 			goto out;
 		trace->losses[t - 1] = loss;
 		{
-			/* The step log's record counts as commitment work. */
 			double t0 = now_sec();
-			rc = step_record(&bb[t % 2], spec, loss, samples,
+			rc = step_record(&bb[t % 2], loss, samples,
 					 trace->steps + (size_t)(t - 1) *
 							    CAIRN_STEP_RECORD_BYTES);
-			t_hash += now_sec() - t0;
+			trace->commit.records_seconds += now_sec() - t0;
 		}
 		if (rc) {
 			cairn__seterr(err, errlen, "recording step %" PRIu32
 				      ": %s", t, cairn_strerror(rc));
 			goto out;
 		}
-		if (t % c)
-			continue;
-		{
-			double t0 = now_sec();
-			uint8_t *root = trace->state_roots +
-					(size_t)(t / c) * CAIRN_HASH_BYTES;
-			if (trace->committer) {
-				/* the last one's roots, then this one's start */
-				rc = collect_commit(trace->committer, spec,
-				                    trace, &st, cb, ud);
-				if (!rc)
-					rc = cairn_committer_start(
-					    trace->committer, m, t, samples,
-					    f32_bits(loss));
-			} else {
-				rc = cairn_task_commit_state(m, t, samples,
-				                             loss, &st);
-				if (!rc)
-					rc = cairn_state_root(&st, root);
-				if (!rc && cb)
-					rc = cb(ud, &st, root, m);
-			}
-			t_hash += now_sec() - t0;
-			if (rc) {
-				cairn__seterr(err, errlen,
-				              "checkpoint t = %" PRIu32 ": %s",
-				              t, cairn_strerror(rc));
-				goto out;
-			}
-		}
+		if (t % c == 0 &&
+		    (rc = commit_at(m, spec, trace, t, samples, loss, cb, ud,
+		                    &st, &trace->commit.checkpoint_seconds,
+		                    err, errlen)))
+			goto out;
 	}
 	if (trace->committer) { /* the state at t = H */
 		double t0 = now_sec();
-		rc = collect_commit(trace->committer, spec, trace, &st, cb, ud);
-		t_hash += now_sec() - t0;
-		if (rc) {
+		int had = 0;
+		rc = cairn_committer_collect(trace->committer, &st, &had);
+		if (rc)
 			cairn__seterr(err, errlen,
-			              "checkpoint t = %" PRIu32 ": %s",
+			              "checkpoint t = %" PRIu32
+			              ": collecting its roots: %s",
 			              spec->inner_steps, cairn_strerror(rc));
+		else if (!had)
+			rc = CAIRN_EINVAL; /* cannot be: t = H was started */
+		else
+			rc = state_done(spec, trace, &st, NULL, cb, ud, err,
+			                errlen);
+		trace->commit.end_seconds = now_sec() - t0;
+		if (rc)
 			goto out;
-		}
-	}
+	} /* else commit_at left the state at t = H in st */
 	memcpy(trace->final_params_root, st.params, CAIRN_HASH_BYTES);
 	rc = cairn_trace_root(trace->state_roots, n, trace->trace_root);
 	if (!rc)
 		rc = cairn_step_log_root(trace->steps, n - 1, c,
 					 trace->steps_root);
-	trace->hash_seconds = t_hash;
 out:
-	if (rc && trace && trace->committer)
+	/* The sample digests count as commitment work where the host waits
+	 * for them: not on a GPU, which runs the step meanwhile. */
+	trace->commit.digest_seconds = clk.digests;
+	trace->hash_seconds = trace->commit.t0_seconds +
+	                      trace->commit.records_seconds +
+	                      trace->commit.checkpoint_seconds +
+	                      trace->commit.end_seconds;
+	if (cairn_backend_get_kind(cairn_model_backend(m)) !=
+	    CAIRN_BACKEND_CUDA)
+		trace->hash_seconds += clk.digests;
+	if (rc && trace->committer)
 		cairn__committer_drop(trace->committer);
 	batches_free(bb);
 	return rc;
@@ -399,6 +452,7 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 		      size_t errlen)
 {
 	struct batch bb[2] = {{0}};
+	struct run_clock clk = {0}; /* not reported */
 	uint8_t samples[CAIRN_HASH_BYTES];
 	float loss = 0.0f;
 	int rc;
@@ -421,15 +475,17 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 	rc = batches_alloc(bb, spec, err, errlen);
 	if (rc)
 		goto out;
-	rc = batch_prepare(m, spec, ds, t0 + 1, &bb[(t0 + 1) % 2], err, errlen);
+	rc = batch_prepare(m, spec, ds, t0 + 1, &bb[(t0 + 1) % 2], &clk, err,
+	                   errlen);
 	if (rc)
 		goto out;
 	for (uint32_t t = t0 + 1; t <= t1; t++) {
 		uint8_t rec[CAIRN_STEP_RECORD_BYTES];
-		rc = run_step(m, spec, ds, t, t1, bb, &loss, err, errlen);
+		rc = run_step(m, spec, ds, t, t1, bb, &clk, &loss, err,
+		              errlen);
 		if (rc)
 			goto out;
-		rc = step_record(&bb[t % 2], spec, loss, samples, rec);
+		rc = step_record(&bb[t % 2], loss, samples, rec);
 		if (rc) {
 			cairn__seterr(err, errlen, "recording step %" PRIu32
 				      ": %s", t, cairn_strerror(rc));

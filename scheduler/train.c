@@ -390,6 +390,7 @@ int cairn_cmd_train(int argc, char **argv)
 	uint8_t *steps = NULL;
 	FILE *lines;
 	double t_train = 0.0, t_hash = 0.0, t_bundle = 0.0, t_eval = 0.0;
+	double t_parts[5] = {0}; /* struct cairn_task_trace's commit parts */
 	double t_start = now_sec();
 	int64_t n, correct = 0;
 	int rc, ex = 1;
@@ -615,6 +616,11 @@ int cairn_cmd_train(int argc, char **argv)
 				goto out;
 			}
 			t_hash += tr.hash_seconds;
+			t_parts[0] += tr.commit.t0_seconds;
+			t_parts[1] += tr.commit.records_seconds;
+			t_parts[2] += tr.commit.checkpoint_seconds;
+			t_parts[3] += tr.commit.end_seconds;
+			t_parts[4] += tr.commit.digest_seconds;
 			for (long long t = 0; t < o.inner; t++)
 				loss_sum += (double)losses[t];
 			rc = cairn_outer_add(outer, (uint32_t)k,
@@ -725,6 +731,10 @@ int cairn_cmd_train(int argc, char **argv)
 			       "\"train_seconds\":%.3f,"
 			       "\"commitment_seconds\":%.3f,"
 			       "\"commitment_fraction\":%.4f,"
+			       "\"commitment_parts\":{\"t0\":%.4f,"
+			       "\"records\":%.4f,\"checkpoints\":%.4f,"
+			       "\"end\":%.4f,\"digests\":%.4f,"
+			       "\"digests_counted\":%s},"
 			       "\"commits\":\"%s\","
 			       "\"data_on_device\":%s,"
 			       "\"bundle_seconds\":%.3f,"
@@ -733,6 +743,11 @@ int cairn_cmd_train(int argc, char **argv)
 			       hex, json_frac(acc, jb), test_view.count, sps,
 			       t_train, t_hash,
 			       t_train > 0 ? t_hash / t_train : 0.0,
+			       t_parts[0], t_parts[1], t_parts[2], t_parts[3],
+			       t_parts[4],
+			       cairn_backend_get_kind(be) == CAIRN_BACKEND_CUDA
+			           ? "false"
+			           : "true",
 			       committer ? "background" : "sync",
 			       data_on_device ? "true" : "false", t_bundle,
 			       t_eval, now_sec() - t_start);

@@ -122,8 +122,8 @@ int cairn_dataset_root(const cairn_dataset *ds, uint8_t out[CAIRN_HASH_BYTES]);
  * computed, with the model holding that state (parameters, m and v in
  * their buffers): a bundle writer reads them with cairn_model_read().  A
  * non-zero return stops the run with that code.  With a background
- * committer (struct cairn_task_trace) m is NULL for t > 0, and the
- * state's tensors are read from the committer (cairn_committer_read). */
+ * committer (struct cairn_task_trace) m is NULL, and the state's tensors
+ * are read from the committer (cairn_committer_read). */
 typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
 					const uint8_t root[CAIRN_HASH_BYTES],
 					cairn_model *m);
@@ -175,7 +175,7 @@ int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
  * memory: cairn_task_state_count() * 32 bytes, inner_steps floats and
  * inner_steps * CAIRN_STEP_RECORD_BYTES bytes.  committer is an input:
  * NULL commits every checkpoint where it falls; with a committer the
- * states t = c, 2c, ..., H are committed in the background, and the
+ * states t = 0, c, ..., H are committed in the background, and the
  * checkpoint callback runs for them once their roots are known (at the
  * next checkpoint, or the task's end) with m = NULL; it reads the state's
  * tensors with cairn_committer_read (a bundle writer:
@@ -188,14 +188,27 @@ struct cairn_task_trace {
 	uint8_t trace_root[CAIRN_HASH_BYTES];
 	uint8_t steps_root[CAIRN_HASH_BYTES]; /* cairn_step_log_root */
 	uint8_t final_params_root[CAIRN_HASH_BYTES];
-	double hash_seconds;   /* wall time spent committing: the
-	                        * checkpoints and every step's record */
+	/* Wall time the run spent waiting on commitments: the parts below,
+	 * plus commit.digest_seconds except on a GPU, where the digests are
+	 * computed while the device runs the step before. */
+	double hash_seconds;
+	struct {
+		double t0_seconds;         /* the state at t = 0 (with a
+		                            * committer: its snapshot) */
+		double records_seconds;    /* the step records */
+		double checkpoint_seconds; /* t = c, 2c, ..., H: hashing,
+		                            * or collect and snapshot */
+		double end_seconds;        /* with a committer: waiting for
+		                            * the roots of t = H */
+		double digest_seconds;     /* the steps' sample digests */
+	} commit;
 };
 
 /* Runs the task: loads w_r (host, param_count floats) into m, checks that
  * its root is the spec's params_root and that dataset_root is the spec's
- * (CAIRN_EMISMATCH, err says which), zeroes m and v, commits the state at
- * t = 0, runs steps 1..H, records every step (trace->steps) and commits
+ * (CAIRN_EMISMATCH, err says which; with a committer the root of w_r is
+ * known, and checked, only when the state at t = 0 is collected, at
+ * t = c), zeroes m and v, commits the state at t = 0, runs steps 1..H, records every step (trace->steps) and commits
  * every c-th state; then the trace root and the steps root.  m must have
  * the spec's model, max batch >= B and max micro >= M; ds is the training
  * split whose root is dataset_root (computed once by the caller).  On

@@ -119,6 +119,33 @@ static void test_isa_choice(void **state)
 			assert_int_equal(rc, CAIRN_ENOTSUP);
 		}
 	}
+	/* avx512: the AVX2 kernels and an AVX-512F hash; auto picks it
+	 * where the CPU has it, and avx2 then keeps the 4-lane hash */
+	o.cpu_isa = "avx512";
+	be = NULL;
+	{
+		int rc = cairn_backend_open(CAIRN_BACKEND_CPU, &o, &be);
+		int has = __builtin_cpu_supports("avx2") &&
+		          __builtin_cpu_supports("fma") &&
+		          __builtin_cpu_supports("avx512f");
+		if (has) {
+			assert_int_equal(rc, 0);
+			assert_non_null(strstr(cairn_backend_describe(be),
+			                       "avx-512 hash"));
+			cairn_backend_close(be);
+		} else {
+			assert_int_equal(rc, CAIRN_ENOTSUP);
+			assert_null(be);
+		}
+		o.cpu_isa = NULL;
+		be = NULL;
+		assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o, &be),
+		                 0);
+		assert_int_equal(strstr(cairn_backend_describe(be),
+		                        "avx-512 hash") != NULL,
+		                 has);
+		cairn_backend_close(be);
+	}
 }
 
 int main(void)

@@ -115,9 +115,11 @@ struct tcase {
 	int (*run)(cairn_backend *be, void *const *p, const struct tcase *c);
 };
 
+#define CFG_MAX 16 /* backend configurations under test, at most */
+
 struct state {
 	cairn_backend *ref;
-	struct cairn_test_config cfg[12];
+	struct cairn_test_config cfg[CFG_MAX];
 	int ncfg;
 };
 
@@ -229,8 +231,13 @@ static void check_case(struct state *s, struct tcase *c)
 static int add_cfg(struct state *s, cairn_backend_kind kind, int threads,
 		   const char *isa)
 {
-	int rc = cairn_test_config_open(&s->cfg[s->ncfg], kind, threads, isa);
+	int rc;
 
+	if (s->ncfg == CFG_MAX) {
+		fprintf(stderr, "test_kernels: more than CFG_MAX configs\n");
+		return -1;
+	}
+	rc = cairn_test_config_open(&s->cfg[s->ncfg], kind, threads, isa);
 	if (rc == 0)
 		s->ncfg++;
 	return rc;
@@ -268,13 +275,14 @@ static int setup(void **state)
 	} else {
 		/* 3 threads: shares that are not powers of two */
 		static const int threads[] = {1, 2, 3, 8};
-		static const char *const isas[] = {"avx2", "portable"};
-		for (int i = 0; i < 2; i++)
+		static const char *const isas[] = {"avx512", "avx2",
+		                                   "portable"};
+		for (int i = 0; i < 3; i++)
 			for (int t = 0; t < 4; t++) {
 				int rc = add_cfg(s, CAIRN_BACKEND_CPU,
 						 threads[t], isas[i]);
 				if (rc == CAIRN_ENOTSUP)
-					break; /* no AVX2 on this CPU */
+					break; /* this CPU lacks the ISA */
 				if (rc)
 					return -1;
 			}
@@ -1136,8 +1144,10 @@ static void test_hash_chunks(void **state)
 		}
 }
 
-/* The AVX2 table hashes four chunks at a time, so chunk counts 1..13 give
- * every remainder mod 4, on 1 thread and split over 2, 3 and 8; the last
+/* The AVX2 table hashes four chunks at a time and the AVX-512 one eight
+ * (then four), so chunk counts 1..17 give every remainder mod 8 and mod 4,
+ * and two full rounds of eight, on 1 thread and split over 2, 3 and 8;
+ * the last
  * chunk full, short by whole blocks, or short by any number of bytes (its
  * final block partial); chunk sizes of one and two blocks, the 64 KiB the
  * attest layer uses, and one block more; data at odd addresses too, and at
@@ -1146,7 +1156,7 @@ static void test_hash_chunks_lanes(void **state)
 {
 	static const int64_t chunks[] = {128, 256, 65536, 65536 + 128};
 	for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++)
-		for (int64_t nch = 1; nch <= 13; nch++)
+		for (int64_t nch = 1; nch <= 17; nch++)
 			for (int tail = 0; tail < 3; tail++) {
 				struct tcase c = {.run = run_hash_chunks};
 				int64_t cb = chunks[k], n = nch * cb, off = 0;
@@ -1225,7 +1235,7 @@ static void test_caller_ftz_daz(void **state)
 	float *x = cairn_test_xmalloc(1000 * 4), *y0 = cairn_test_xmalloc(1000 * 4);
 	float *y1 = cairn_test_xmalloc(1000 * 4);
 	unsigned csr = _mm_getcsr();
-	cairn_backend *all[9];
+	cairn_backend *all[1 + CFG_MAX];
 	int nall = 0;
 
 	for (int64_t i = 0; i < m * k; i++)

@@ -50,7 +50,7 @@ static void cairn__usage(FILE *f)
 		   "  -h, --help      this text; 'cairn COMMAND --help' for a "
 		   "command\n\n"
 		   "environment: CAIRN_DEVICE=auto|cpu|gpu|ref picks the "
-		   "backend, CAIRN_CPU_ISA=auto|avx2|portable the CPU kernels.\n");
+		   "backend, CAIRN_CPU_ISA=auto|avx512|avx2|portable the CPU kernels.\n");
 }
 
 int cairn_cli_main(int argc, char **argv)

@@ -52,7 +52,8 @@ typedef enum cairn_backend_kind {
 typedef struct cairn_backend_opts {
 	int threads;         /* cpu: worker threads; 0 = one per core */
 	int device;          /* cuda: device ordinal */
-	const char *cpu_isa; /* cpu: "auto" (NULL), "avx2" or "portable" */
+	const char *cpu_isa; /* cpu: "auto" (NULL), "avx512", "avx2" or
+	                      * "portable" */
 	int no_pin;          /* cpu: 1 = do not pin threads to cores */
 	/* cpu: 1 = answer CAIRN_ENOTSUP to cairn_gemm_seg, as the cuda
 	 * backend does (tests the model's other path on the CPU) */

@@ -31,7 +31,9 @@ struct cpu_ctx {
 
 const char *cairn__isa_name(int isa)
 {
-	return isa == CAIRN_ISA_AVX2 ? "avx2+fma" : "portable";
+	return isa == CAIRN_ISA_AVX512 ? "avx2+fma, avx-512 hash"
+	       : isa == CAIRN_ISA_AVX2 ? "avx2+fma"
+				       : "portable";
 }
 
 /* Runs fn over the pool, or inline when the op is small.  work is a rough
@@ -185,20 +187,26 @@ static int cpu_count_cores(void)
 }
 
 /* The ISA asked for (opts, then CAIRN_CPU_ISA, then auto) if this CPU can
- * run it; CAIRN_ENOTSUP when it cannot, CAIRN_EINVAL for an unknown name. */
+ * run it; CAIRN_ENOTSUP when it cannot, CAIRN_EINVAL for an unknown name.
+ * auto takes the best this CPU has: avx512 (the AVX2 kernels with an
+ * AVX-512F hash), avx2, portable. */
 static int cpu_pick_isa(const char *want, int *isa)
 {
-	int has_avx2 = 0;
+	int has_avx2 = 0, has_avx512 = 0;
 
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_cpu_init();
 	has_avx2 = __builtin_cpu_supports("avx2") &&
 		   __builtin_cpu_supports("fma");
+	/* libgcc also checks that the OS saves the AVX-512 state */
+	has_avx512 = has_avx2 && __builtin_cpu_supports("avx512f");
 #endif
 	if (!want || !*want)
 		want = getenv("CAIRN_CPU_ISA");
 	if (!want || !*want || !strcasecmp(want, "auto")) {
-		*isa = has_avx2 ? CAIRN_ISA_AVX2 : CAIRN_ISA_PORTABLE;
+		*isa = has_avx512 ? CAIRN_ISA_AVX512
+		       : has_avx2 ? CAIRN_ISA_AVX2
+				  : CAIRN_ISA_PORTABLE;
 		return 0;
 	}
 	if (!strcasecmp(want, "portable")) {
@@ -214,7 +222,19 @@ static int cpu_pick_isa(const char *want, int *isa)
 		*isa = CAIRN_ISA_AVX2;
 		return 0;
 	}
-	cairn_error("unknown CPU ISA '%s' (want auto, avx2 or portable)", want);
+	if (!strcasecmp(want, "avx512")) {
+		if (!has_avx512) {
+			cairn_error("CPU ISA avx512 asked for, but this CPU (or "
+				    "its OS) lacks AVX-512F with AVX2/FMA; use "
+				    "auto, avx2 or portable");
+			return CAIRN_ENOTSUP;
+		}
+		*isa = CAIRN_ISA_AVX512;
+		return 0;
+	}
+	cairn_error("unknown CPU ISA '%s' (want auto, avx512, avx2 or "
+		    "portable)",
+		    want);
 	return CAIRN_EINVAL;
 }
 
@@ -233,8 +253,9 @@ int cairn__backend_cpu_init(struct cairn_backend *be,
 	if (rc)
 		goto out;
 	ctx->no_gemm_seg = opts->no_gemm_seg;
-	ctx->ops = ctx->isa == CAIRN_ISA_AVX2 ? &cairn__cpu_ops_avx2
-					      : &cairn__cpu_ops_portable;
+	ctx->ops = ctx->isa == CAIRN_ISA_AVX512 ? &cairn__cpu_ops_avx512
+		   : ctx->isa == CAIRN_ISA_AVX2 ? &cairn__cpu_ops_avx2
+						: &cairn__cpu_ops_portable;
 	if (threads == 0)
 		threads = cpu_count_cores();
 	if (threads > CPU_MAX_THREADS) {

@@ -35,7 +35,9 @@ static inline void cairn__split(int64_t n, int tid, int nth, int64_t *lo,
 /* ---- instruction sets ------------------------------------------------- */
 enum cairn_cpu_isa {
 	CAIRN_ISA_PORTABLE = 0, /* plain C, any x86-64 (or other CPU) */
-	CAIRN_ISA_AVX2 = 1      /* AVX2 + FMA3 */
+	CAIRN_ISA_AVX2 = 1,     /* AVX2 + FMA3 */
+	CAIRN_ISA_AVX512 = 2    /* the AVX2 kernels, but BLAKE2b on eight
+	                         * AVX-512F lanes (hash_avx512.c) */
 };
 const char *cairn__isa_name(int isa);
 
@@ -48,6 +50,7 @@ struct cairn__cpu_ops {
 };
 extern const struct cairn__cpu_ops cairn__cpu_ops_portable;
 extern const struct cairn__cpu_ops cairn__cpu_ops_avx2;
+extern const struct cairn__cpu_ops cairn__cpu_ops_avx512;
 
 /* ---- BLAKE2b, four messages at a time (hash_avx2.c) ---------------------
  * Continues n copies of s (nothing buffered) over p[i][0..len[i]),
@@ -56,6 +59,11 @@ extern const struct cairn__cpu_ops cairn__cpu_ops_avx2;
  * AVX2 only: the AVX2 ops table's hash_chunks uses it (ops_avx2.c). */
 struct cairn_blake2b_state;
 void cairn__blake2b_x4(const struct cairn_blake2b_state *s, int n,
+		       const uint8_t *const p[], const int64_t len[],
+		       uint8_t *const out[]);
+/* The same on eight lanes, n 1..8: AVX-512F only (hash_avx512.c), for the
+ * avx512 ops table (ops_avx512.c). */
+void cairn__blake2b_x8(const struct cairn_blake2b_state *s, int n,
 		       const uint8_t *const p[], const int64_t len[],
 		       uint8_t *const out[]);
 

@@ -100,14 +100,17 @@ static const struct gemm_arch gemm_arch_table[] = {
 		.packb_t = NULL,
 		.packb_n = NULL,
 	},
-	[CAIRN_ISA_AVX2] = {
-		.mr = 6, .nr = 16, .mc = 96, .kc = 512, .nc = 4080,
-		.ukr = cairn__gemm_ukr_avx2_6x16,
-		.packa_n = cairn__gemm_packa_n_avx2,
-		.packa_t = cairn__gemm_packa_t_avx2,
-		.packb_t = cairn__gemm_packb_nt_avx2,
-		.packb_n = cairn__gemm_packb_n_avx2,
-	},
+#define GEMM_ARCH_AVX2 {                                                  \
+		.mr = 6, .nr = 16, .mc = 96, .kc = 512, .nc = 4080,         \
+		.ukr = cairn__gemm_ukr_avx2_6x16,                           \
+		.packa_n = cairn__gemm_packa_n_avx2,                        \
+		.packa_t = cairn__gemm_packa_t_avx2,                        \
+		.packb_t = cairn__gemm_packb_nt_avx2,                       \
+		.packb_n = cairn__gemm_packb_n_avx2,                        \
+	}
+	[CAIRN_ISA_AVX2] = GEMM_ARCH_AVX2,
+	[CAIRN_ISA_AVX512] = GEMM_ARCH_AVX2, /* only the hash differs */
+#undef GEMM_ARCH_AVX2
 };
 /* clang-format on */
 

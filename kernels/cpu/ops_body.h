@@ -223,10 +223,12 @@ static void cpu_fill(void *arg, int tid, int nth)
 /* Each thread hashes a contiguous range of chunks (cairn__split), each to
  * the reference's bytes.  The header is one full block and, when there is
  * data, never a chunk's last, so it is compressed once and every chunk
- * continues from that state.  With CPU_HASH_X4 (ops_avx2.c) the chunks go
- * through a 4-lane kernel four at a time (two or three at the end of a
- * range, with lanes idle); a lone chunk left over goes as fast through the
- * scalar code as through the kernel with three idle lanes. */
+ * continues from that state.  With CPU_HASH_X8 (ops_avx512.c) the chunks
+ * go through an 8-lane kernel eight at a time (five to seven at the end
+ * of a range); with CPU_HASH_X4 (ops_avx2.c, and ops_avx512.c for what
+ * is left) through a 4-lane kernel four at a time (two or three at the
+ * end); a lone chunk left over goes as fast through the scalar code as
+ * through a kernel with idle lanes. */
 static void cpu_hash_chunks(void *arg, int tid, int nth)
 {
 	const struct cairn_op *op = arg;
@@ -246,6 +248,23 @@ static void cpu_hash_chunks(void *arg, int tid, int nth)
 		return;
 	}
 	cairn__blake2b_block(&head, op->u.hash.header, 0);
+#ifdef CPU_HASH_X8
+	while (hi - lo >= 5) {
+		const uint8_t *p[8];
+		int64_t len[8];
+		uint8_t *out[8];
+		int n = hi - lo < 8 ? (int)(hi - lo) : 8;
+
+		for (int i = 0; i < n; i++) {
+			int64_t off = (lo + i) * cb;
+			p[i] = op->u.hash.data + off;
+			len[i] = bytes - off < cb ? bytes - off : cb;
+			out[i] = op->u.hash.out + 32 * (lo + i);
+		}
+		CPU_HASH_X8(&head, n, p, len, out);
+		lo += n;
+	}
+#endif
 #ifdef CPU_HASH_X4
 	while (hi - lo >= 2) {
 		const uint8_t *p[4];

@@ -4,11 +4,12 @@
  * per state tensor (on CUDA, three streams: the tensors' hashes run side
  * by side, each about as long as one 64 KiB chunk's BLAKE2b), a snapshot
  * of its tensor on each, and the tensor's leaf digests.
- * cairn_committer_start() waits for the model's backend (its last step
- * must be done before the copy), copies the tensors into the snapshot and
- * queues their chunk hashes on the committer's backend; on CUDA that
- * backend has its own stream, so the hashing runs beside the next
- * training steps.  cairn_committer_collect() waits for the hashes, reads
+ * cairn_committer_start() queues the copies of the tensors into the
+ * snapshot after the model's last step, the model's next work after the
+ * copies, and their chunk hashes after the copies on the committer's
+ * backends (cairn_backend_wait_for: on CUDA, events between the streams,
+ * so the host waits for nothing); on CUDA those backends have their own
+ * streams, so the hashing runs beside the next training steps.  cairn_committer_collect() waits for the hashes, reads
  * the leaves back and computes the three roots, exactly as
  * cairn_task_commit_state() does on the model's own backend; the
  * snapshot then stays readable (cairn_committer_read: a bundle keeps the
@@ -120,7 +121,7 @@ int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 {
 	cairn_backend *mb;
 	size_t bytes;
-	int rc;
+	int rc = 0;
 
 	if (!c || !m || !samples)
 		return CAIRN_EINVAL;
@@ -129,14 +130,25 @@ int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 		return CAIRN_EINVAL;
 	bytes = (size_t)c->n * sizeof(float);
 	c->readable = 0; /* the snapshot is overwritten from here on */
-	rc = cairn_backend_sync(mb); /* the last step is done */
-	for (int i = 0; i < NTENSORS && !rc; i++)
-		rc = cairn_buf_copy(c->be[i], c->snap[i],
-				    cairn_model_buffer(m, state_bufs[i]), bytes);
+	/* Ordered on the device, the host waiting for nothing: each copy
+	 * after the model's last step, the model's next step after the
+	 * copies, each hash after its copy. */
+	for (int i = 0; i < NTENSORS && !rc; i++) {
+		rc = cairn_backend_wait_for(c->be[i], mb);
+		if (!rc)
+			rc = cairn_buf_copy_async(
+			    c->be[i], c->snap[i],
+			    cairn_model_buffer(m, state_bufs[i]), bytes);
+		if (!rc)
+			rc = cairn_backend_wait_for(mb, c->be[i]);
+	}
 	for (int i = 0; i < NTENSORS && !rc; i++)
 		rc = cairn__tensor_leaves_start(c->be[i], c->snap[i], bytes,
 						c->dleaves[i]);
 	if (rc) {
+		/* nothing queued may outlive the call: the model's buffers
+		 * are being copied from */
+		(void)cairn_backend_sync(mb);
 		for (int i = 0; i < NTENSORS; i++)
 			(void)cairn_backend_sync(c->be[i]);
 		return rc;

@@ -252,6 +252,29 @@ int cairn_buf_copy(cairn_backend *be, void *dst, const void *src,
 	return be->iface->buf_copy(be, dst, src, bytes);
 }
 
+int cairn_buf_copy_async(cairn_backend *be, void *dst, const void *src,
+			 size_t bytes)
+{
+	if (!be || ((!dst || !src) && bytes))
+		return CAIRN_EINVAL;
+	if (bytes == 0)
+		return 0;
+	return be->iface->buf_copy_async
+		   ? be->iface->buf_copy_async(be, dst, src, bytes)
+		   : be->iface->buf_copy(be, dst, src, bytes);
+}
+
+int cairn_backend_wait_for(cairn_backend *be, cairn_backend *other)
+{
+	if (!be || !other)
+		return CAIRN_EINVAL;
+	if (be == other)
+		return 0; /* a backend's work is in order already */
+	if (be->kind == other->kind)
+		return be->iface->wait_for ? be->iface->wait_for(be, other) : 0;
+	return cairn_backend_sync(other);
+}
+
 int cairn_backend_device(const cairn_backend *be)
 {
 	return be ? be->device : -1;

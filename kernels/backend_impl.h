@@ -153,6 +153,12 @@ struct cairn_backend_i {
 	/* 1 when op_run can run this op, else 0. */
 	int (*supports_op)(struct cairn_backend *be, const struct cairn_op *op);
 	int (*op_run)(struct cairn_backend *be, const struct cairn_op *op);
+	/* (optional; NULL: buf_copy) buf_copy queued, not waited for */
+	int (*buf_copy_async)(struct cairn_backend *be, void *dst,
+			      const void *src, size_t bytes);
+	/* (optional; NULL: nothing to order) be's later work waits for the
+	 * work queued on other, a backend of the same kind, so far */
+	int (*wait_for)(struct cairn_backend *be, struct cairn_backend *other);
 };
 
 struct cairn_backend {

@@ -1,5 +1,8 @@
 /* cairn: backend selection, memory entry points, argument checks and error
- * strings (kernels/backend.c, kernels/ops.c, kernels/error.c). */
+ * strings (kernels/backend.c, kernels/ops.c, kernels/error.c); the order
+ * between two backends' queues (cairn_backend_wait_for,
+ * cairn_buf_copy_async), on the CPU and, with --backend cuda (label gpu),
+ * on a GPU's streams. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <stdio.h>
 
 #include "cairn/error.h"
 #include "cairn/kernels.h"
@@ -342,7 +346,79 @@ static void test_known_values(void **state)
 	assert_int_equal(nan_bits, CAIRN_CANON_NAN_BITS);
 }
 
-int main(void)
+/* --backend cuda: the ordering test on a GPU (main's probe found one). */
+static int g_cuda;
+
+/* Two backends of one kind and device, A and B.  A computes C = A0.B0
+ * (a GEMM long enough on a GPU, 2048^3, that a copy not waiting for it
+ * would read C unfinished); B waits for A and copies C to D; A waits for
+ * B and scales C by 0.5 in place.  D must hold the product, exactly what
+ * A reads back before the scale on a third run: the copy came after the
+ * GEMM and before the scale, with the host waiting for neither. */
+static void test_wait_for(void **state)
+{
+	const cairn_backend_kind kind =
+	    g_cuda ? CAIRN_BACKEND_CUDA : CAIRN_BACKEND_CPU;
+	const int64_t n = g_cuda ? 2048 : 64;
+	const size_t bytes = (size_t)(n * n) * sizeof(float);
+	cairn_backend_opts o = {g_cuda ? 0 : 1, 0, NULL, 1, 0};
+	cairn_backend *a = NULL, *b = NULL, *r = NULL;
+	float *ha = malloc(bytes), *hd = malloc(bytes), *want = malloc(bytes);
+	float *da = NULL, *dc = NULL, *dd = NULL;
+	(void)state;
+
+	assert_non_null(ha);
+	assert_non_null(hd);
+	assert_non_null(want);
+	for (int64_t i = 0; i < n * n; i++)
+		ha[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+	assert_int_equal(cairn_backend_open(kind, &o, &a), 0);
+	o.device = cairn_backend_device(a);
+	assert_int_equal(cairn_backend_open(kind, &o, &b), 0);
+	assert_int_equal(cairn_buf_alloc(a, bytes, (void **)&da), 0);
+	assert_int_equal(cairn_buf_alloc(a, bytes, (void **)&dc), 0);
+	assert_int_equal(cairn_buf_alloc(b, bytes, (void **)&dd), 0);
+	assert_int_equal(cairn_buf_write(a, da, ha, bytes), 0);
+	for (int rep = 0; rep < 3; rep++) {
+		assert_int_equal(cairn_gemm(a, 0, 0, n, n, n, da, n, da, n, dc,
+		                            n, 0),
+		                 0);
+		if (rep == 2) { /* the product itself, the host waiting */
+			assert_int_equal(cairn_buf_read(a, want, dc, bytes), 0);
+			break;
+		}
+		assert_int_equal(cairn_backend_wait_for(b, a), 0);
+		assert_int_equal(cairn_buf_copy_async(b, dd, dc, bytes), 0);
+		assert_int_equal(cairn_backend_wait_for(a, b), 0);
+		assert_int_equal(cairn_scale(a, n * n, 0.5f, dc, dc), 0);
+		assert_int_equal(cairn_buf_read(b, hd, dd, bytes), 0);
+		assert_int_equal(cairn_backend_sync(a), 0);
+	}
+	assert_memory_equal(hd, want, bytes);
+
+	/* arguments; the same backend, and backends of two kinds (the host
+	 * waits) */
+	assert_int_equal(cairn_backend_wait_for(NULL, a), CAIRN_EINVAL);
+	assert_int_equal(cairn_backend_wait_for(a, NULL), CAIRN_EINVAL);
+	assert_int_equal(cairn_backend_wait_for(a, a), 0);
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_REF, NULL, &r), 0);
+	assert_int_equal(cairn_backend_wait_for(r, a), 0);
+	assert_int_equal(cairn_backend_wait_for(a, r), 0);
+	assert_int_equal(cairn_buf_copy_async(NULL, dd, dc, 4), CAIRN_EINVAL);
+	assert_int_equal(cairn_buf_copy_async(b, NULL, dc, 4), CAIRN_EINVAL);
+	assert_int_equal(cairn_buf_copy_async(b, dd, dc, 0), 0);
+	cairn_backend_close(r);
+	cairn_buf_free(a, da);
+	cairn_buf_free(a, dc);
+	cairn_buf_free(b, dd);
+	cairn_backend_close(b);
+	cairn_backend_close(a);
+	free(ha);
+	free(hd);
+	free(want);
+}
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strerror),
@@ -354,7 +430,24 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_known_values, setup,
 						teardown),
+		cmocka_unit_test(test_wait_for),
+	};
+	const struct CMUnitTest gpu_tests[] = {
+		cmocka_unit_test(test_wait_for),
 	};
 	cairn_log_set_level(CAIRN_LOG_QUIET);
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--backend") && i + 1 < argc &&
+		    !strcmp(argv[i + 1], "cuda"))
+			g_cuda = 1;
+	if (g_cuda) {
+		char why[256];
+		if (cairn_cuda_probe(why, sizeof why) <= 0) {
+			printf("test_backend --backend cuda: skipped: %s\n",
+			       why);
+			return 77;
+		}
+		return cmocka_run_group_tests(gpu_tests, NULL, NULL);
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

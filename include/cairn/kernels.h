@@ -110,6 +110,19 @@ int cairn_buf_read(cairn_backend *be, void *dst, const void *src, size_t bytes);
  * a second backend (its own CUDA stream) to work on. */
 int cairn_buf_copy(cairn_backend *be, void *dst, const void *src,
 		   size_t bytes);
+/* The same copy queued on be, not waited for: it is done before any work
+ * queued on be after it (and before work queued on another backend after
+ * cairn_backend_wait_for(other, be)).  On a backend whose ops are done
+ * when they return (ref, cpu) it is cairn_buf_copy.  src and dst must stay
+ * untouched until then. */
+int cairn_buf_copy_async(cairn_backend *be, void *dst, const void *src,
+			 size_t bytes);
+/* Work queued on be from now on starts only after all the work queued on
+ * other so far, without the host waiting where the device can order it
+ * (CUDA: other's stream records an event that be's stream waits for).
+ * Backends whose ops are done when they return need nothing; for two of
+ * different kinds the host waits for other (cairn_backend_sync). */
+int cairn_backend_wait_for(cairn_backend *be, cairn_backend *other);
 /* The CUDA device ordinal of a cuda backend; 0 for ref and cpu, -1 for
  * NULL.  cairn_backend_opts.device opens another backend on it. */
 int cairn_backend_device(const cairn_backend *be);

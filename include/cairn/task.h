@@ -132,11 +132,12 @@ typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
  * Hashing a state takes a GPU about a millisecond however it is spread: a
  * tensor root is over 64 KiB chunks, each one sequential BLAKE2b (about
  * 0.8 ms of dependent 64-bit operations), and that is many training
- * steps.  A committer hides it behind training: at a checkpoint it waits
- * for the model's backend, copies the parameters, m and v into its own
- * snapshots on three more backends of the same kind and device (three
- * CUDA streams, so the three tensors hash side by side), queues their
- * chunk hashes there and returns; the roots are
+ * steps.  A committer hides it behind training: at a checkpoint it
+ * queues copies of the parameters, m and v into its own snapshots on
+ * three more backends of the same kind and device (three CUDA streams, so
+ * the three tensors hash side by side), ordered after the model's last
+ * step and before its next one on the device (cairn_backend_wait_for),
+ * queues their chunk hashes there and returns; the roots are
  * collected at the next checkpoint or the task's end.  They are the roots
  * cairn_task_commit_state gives, byte for byte.  One committer serves one
  * task at a time; it owns its backend and buffers (three tensors of
@@ -149,8 +150,8 @@ int cairn_committer_open(cairn_backend *be, int64_t nparams,
 			 cairn_committer **out);
 void cairn_committer_close(cairn_committer *c);
 
-/* Snapshots the state m holds after step t (waiting for m's backend
- * first) and queues its hashing; samples and loss_bits are kept for the
+/* Snapshots the state m holds after step t (the copy ordered after m's
+ * queued work, m's later work after the copy) and queues its hashing; samples and loss_bits are kept for the
  * state record.  CAIRN_EINVAL when a snapshot is still pending (collect
  * it first) or m does not fit the committer.  cairn_task_run calls these
  * two; a benchmark may too. */

@@ -170,6 +170,8 @@ static const struct cairn_backend_i cpu_iface = {
 	/* .sync        = */ NULL,
 	/* .supports_op = */ cpu_supports_op,
 	/* .op_run      = */ cpu_op_run,
+	/* .buf_copy_async = */ NULL, /* ops are done when they return */
+	/* .wait_for    = */ NULL,
 };
 
 /* Physical cores, from hwloc; 1 when hwloc cannot tell. */

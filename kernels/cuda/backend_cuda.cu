@@ -286,6 +286,36 @@ static int cuda_buf_copy(struct cairn_backend *be, void *dst, const void *src,
 	return cuda_copy(be, dst, src, bytes, cudaMemcpyDeviceToDevice);
 }
 
+static int cuda_buf_copy_async(struct cairn_backend *be, void *dst,
+                               const void *src, size_t bytes)
+{
+	struct cairn_cuda_ctx *ctx = cuda_ctx(be);
+	int rc = cairn__cuda_enter(ctx);
+
+	if (rc)
+		return rc;
+	return CAIRN_CUDA_CHECK(cudaMemcpyAsync(
+	    dst, src, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
+}
+
+/* be's stream waits, on the device, for what other's stream has queued:
+ * an event recorded there (one per backend, reused: a wait takes the
+ * event's state when it is queued). */
+static int cuda_wait_for(struct cairn_backend *be, struct cairn_backend *other)
+{
+	struct cairn_cuda_ctx *ctx = cuda_ctx(be), *o = cuda_ctx(other);
+	int rc = cairn__cuda_enter(o);
+
+	if (!rc)
+		rc = CAIRN_CUDA_CHECK(cudaEventRecord(o->order_event, o->stream));
+	if (!rc)
+		rc = cairn__cuda_enter(ctx);
+	if (!rc)
+		rc = CAIRN_CUDA_CHECK(
+		    cudaStreamWaitEvent(ctx->stream, o->order_event, 0));
+	return rc;
+}
+
 static int cuda_sync(struct cairn_backend *be)
 {
 	struct cairn_cuda_ctx *ctx = cuda_ctx(be);
@@ -327,6 +357,9 @@ static void cuda_free(struct cairn_backend *be)
 			    cudaStreamSynchronize(ctx->stream));
 			(void)CAIRN_CUDA_CHECK(cudaStreamDestroy(ctx->stream));
 		}
+		if (ctx->order_event)
+			(void)CAIRN_CUDA_CHECK(
+			    cudaEventDestroy(ctx->order_event));
 		if (ctx->scratch)
 			(void)CAIRN_CUDA_CHECK(cudaFree(ctx->scratch));
 	}
@@ -346,6 +379,8 @@ static const struct cairn_backend_i cuda_iface = {
     /* .sync        = */ cuda_sync,
     /* .supports_op = */ cuda_supports_op,
     /* .op_run      = */ cuda_op_run,
+    /* .buf_copy_async = */ cuda_buf_copy_async,
+    /* .wait_for    = */ cuda_wait_for,
 };
 
 /* Runs one tiny kernel and reads its word back: catches a binary without
@@ -464,6 +499,9 @@ extern "C" int cairn__backend_cuda_init(struct cairn_backend *be,
 	/* A blocking stream: it stays ordered with work other code may
 	 * queue on the legacy default stream of the same device. */
 	rc = CAIRN_CUDA_CHECK(cudaStreamCreate(&ctx->stream));
+	if (!rc)
+		rc = CAIRN_CUDA_CHECK(cudaEventCreateWithFlags(
+		    &ctx->order_event, cudaEventDisableTiming));
 	if (rc)
 		goto out;
 	rc = cuda_smoke_test(ctx, prop.name);
@@ -485,6 +523,9 @@ extern "C" int cairn__backend_cuda_init(struct cairn_backend *be,
 	ctx = NULL;
 out:
 	if (ctx) {
+		if (ctx->order_event)
+			(void)CAIRN_CUDA_CHECK(
+			    cudaEventDestroy(ctx->order_event));
 		if (ctx->stream)
 			(void)CAIRN_CUDA_CHECK(cudaStreamDestroy(ctx->stream));
 		free(ctx);

@@ -40,6 +40,9 @@ struct cairn_cuda_ctx {
 	 * CAIRN_CUDA_GEMM_SHAPE at open (for measuring the shapes) */
 	int gemm_shape;
 	cudaStream_t stream; /* every op and copy runs on it; owned */
+	/* recorded on stream for another backend to wait for
+	 * (cairn_backend_wait_for); owned */
+	cudaEvent_t order_event;
 	void *scratch;       /* device scratch (sum_n's pointer list, the
 	                      * gather's indices); owned, grown on demand,
 	                      * NULL until first use */

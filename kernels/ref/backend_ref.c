@@ -306,6 +306,8 @@ static const struct cairn_backend_i ref_iface = {
 	/* .sync        = */ NULL,
 	/* .supports_op = */ ref_supports_op,
 	/* .op_run      = */ ref_op_run,
+	/* .buf_copy_async = */ NULL, /* ops are done when they return */
+	/* .wait_for    = */ NULL,
 };
 
 int cairn__backend_ref_init(struct cairn_backend *be,

@@ -102,6 +102,8 @@ static const struct cairn_backend_i emu_iface = {
     /* .sync        = */ NULL,
     /* .supports_op = */ emu_supports_op,
     /* .op_run      = */ emu_op_run,
+    /* .buf_copy_async = */ NULL, /* ops are done when they return */
+    /* .wait_for    = */ NULL,
 };
 
 extern "C" int cairn_test_emu_backend_open(cairn_backend **out)

@@ -67,6 +67,7 @@ inline float4 make_float4(float a, float b, float c, float d)
 /* ---- the runtime subset ---------------------------------------------- */
 
 typedef void *cudaStream_t;
+typedef void *cudaEvent_t; /* the backend context holds one; never used */
 enum cudaError_t { cudaSuccess = 0, cudaErrorMemoryAllocation = 2 };
 enum cudaMemcpyKind {
 	cudaMemcpyHostToHost = 0,

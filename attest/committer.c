@@ -209,6 +209,11 @@ int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
 			      (size_t)c->n * sizeof(float));
 }
 
+int cairn__committer_pending(const cairn_committer *c)
+{
+	return c ? c->pending : 0;
+}
+
 int64_t cairn__committer_nparams(const cairn_committer *c)
 {
 	return c ? c->n : 0;

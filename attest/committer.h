@@ -1,4 +1,4 @@
-/* cairn: the background committer's internals, used by task.c
+/* cairn: the background committer's internals, used by task_run.c
  * (committer.c; the public half is in include/cairn/task.h). */
 #ifndef CAIRN_ATTEST_COMMITTER_H
 #define CAIRN_ATTEST_COMMITTER_H
@@ -17,6 +17,9 @@ int64_t cairn__committer_nparams(const cairn_committer *c);
 /* The state last collected while its snapshot is readable
  * (cairn_committer_read), else NULL. */
 const struct cairn_state *cairn__committer_collected(const cairn_committer *c);
+
+/* 1 while a snapshot started is not yet collected (0 for NULL). */
+int cairn__committer_pending(const cairn_committer *c);
 
 /* Forgets a pending snapshot (after an error), once its work is done, and
  * any readable one. */

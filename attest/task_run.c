@@ -312,6 +312,77 @@ static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
 	return rc;
 }
 
+/* The trace's closing roots, from the state at t = H in *st. */
+static int trace_close(struct cairn_task_trace *trace,
+		       const struct cairn_task_spec *spec,
+		       const struct cairn_state *st)
+{
+	int rc;
+
+	memcpy(trace->final_params_root, st->params, CAIRN_HASH_BYTES);
+	rc = cairn_trace_root(trace->state_roots,
+	                      cairn_task_state_count(spec), trace->trace_root);
+	if (!rc)
+		rc = cairn_step_log_root(trace->steps,
+		                         cairn_task_state_count(spec) - 1,
+		                         spec->checkpoint_every,
+		                         trace->steps_root);
+	return rc;
+}
+
+/* With a committer: waits for the roots of the state at t = H (its
+ * time is end_seconds), then state_done and trace_close. */
+static int task_end(struct cairn_task_trace *trace,
+		    const struct cairn_task_spec *spec,
+		    cairn_task_checkpoint_fn cb, void *ud,
+		    struct cairn_state *st, char *err, size_t errlen)
+{
+	double t0 = now_sec();
+	int had = 0;
+	int rc = cairn_committer_collect(trace->committer, st, &had);
+
+	if (rc)
+		cairn__seterr(err, errlen,
+		              "checkpoint t = %" PRIu32
+		              ": collecting its roots: %s",
+		              spec->inner_steps, cairn_strerror(rc));
+	else if (!had || st->step != spec->inner_steps) {
+		cairn__seterr(err, errlen,
+		              "checkpoint t = %" PRIu32
+		              ": the committer holds no such state",
+		              spec->inner_steps);
+		rc = CAIRN_EINVAL;
+	} else {
+		rc = state_done(spec, trace, st, NULL, cb, ud, err, errlen);
+	}
+	trace->commit.end_seconds += now_sec() - t0;
+	return rc ? rc : trace_close(trace, spec, st);
+}
+
+int cairn_task_finish(struct cairn_task_trace *trace,
+		      const struct cairn_task_spec *spec,
+		      cairn_task_checkpoint_fn cb, void *ud, char *err,
+		      size_t errlen)
+{
+	struct cairn_state st;
+	double before;
+	int rc;
+
+	if (!trace || !spec || !trace->committer || !trace->pending) {
+		cairn__seterr(err, errlen,
+		              "cairn_task_finish: no task of this trace is "
+		              "waiting for its last roots");
+		return CAIRN_EINVAL;
+	}
+	trace->pending = 0;
+	before = trace->commit.end_seconds;
+	rc = task_end(trace, spec, cb, ud, &st, err, errlen);
+	trace->hash_seconds += trace->commit.end_seconds - before;
+	if (rc)
+		cairn__committer_drop(trace->committer);
+	return rc;
+}
+
 int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		   const cairn_dataset *ds,
 		   const uint8_t dataset_root[CAIRN_HASH_BYTES],
@@ -324,7 +395,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	struct cairn_state st;
 	uint8_t samples[CAIRN_HASH_BYTES];
 	char hex[CAIRN_HASH_HEX_BYTES], hex2[CAIRN_HASH_HEX_BYTES];
-	uint32_t n, c;
+	uint32_t c;
 	int rc;
 
 	if (!m || !spec || !dataset_root || !w_r || !trace ||
@@ -334,6 +405,12 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	}
 	trace->hash_seconds = 0.0;
 	memset(&trace->commit, 0, sizeof trace->commit);
+	if (trace->pending) {
+		cairn__seterr(err, errlen,
+		              "the trace still waits for its last task's "
+		              "roots: cairn_task_finish it first");
+		return CAIRN_EINVAL;
+	}
 	rc = model_fits(m, spec, ds, err, errlen);
 	if (rc)
 		return rc;
@@ -341,6 +418,13 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		cairn__seterr(err, errlen,
 		              "the background committer was opened for "
 		              "another model or device than this task's");
+		return CAIRN_EINVAL;
+	}
+	if (cairn__committer_pending(trace->committer)) {
+		cairn__seterr(err, errlen,
+		              "the background committer still hashes another "
+		              "task's last state: cairn_task_finish that task "
+		              "first");
 		return CAIRN_EINVAL;
 	}
 	if (!cairn_hash_equal(dataset_root, spec->dataset_root)) {
@@ -353,7 +437,6 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		    hex, hex2);
 		return CAIRN_EMISMATCH;
 	}
-	n = cairn_task_state_count(spec);
 	c = spec->checkpoint_every;
 	rc = batches_alloc(bb, spec, err, errlen);
 	if (rc)
@@ -406,29 +489,14 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		                    err, errlen)))
 			goto out;
 	}
-	if (trace->committer) { /* the state at t = H */
-		double t0 = now_sec();
-		int had = 0;
-		rc = cairn_committer_collect(trace->committer, &st, &had);
-		if (rc)
-			cairn__seterr(err, errlen,
-			              "checkpoint t = %" PRIu32
-			              ": collecting its roots: %s",
-			              spec->inner_steps, cairn_strerror(rc));
-		else if (!had)
-			rc = CAIRN_EINVAL; /* cannot be: t = H was started */
-		else
-			rc = state_done(spec, trace, &st, NULL, cb, ud, err,
-			                errlen);
-		trace->commit.end_seconds = now_sec() - t0;
-		if (rc)
-			goto out;
-	} /* else commit_at left the state at t = H in st */
-	memcpy(trace->final_params_root, st.params, CAIRN_HASH_BYTES);
-	rc = cairn_trace_root(trace->state_roots, n, trace->trace_root);
-	if (!rc)
-		rc = cairn_step_log_root(trace->steps, n - 1, c,
-					 trace->steps_root);
+	if (trace->committer && trace->defer_end) {
+		trace->pending = 1; /* cairn_task_finish collects t = H */
+		goto out;
+	}
+	if (trace->committer)
+		rc = task_end(trace, spec, cb, ud, &st, err, errlen);
+	else /* commit_at left the state at t = H in st */
+		rc = trace_close(trace, spec, &st);
 out:
 	/* The sample digests count as commitment work where the host waits
 	 * for them: not on a GPU, which runs the step meanwhile. */

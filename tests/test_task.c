@@ -691,6 +691,125 @@ static void test_committer_errors(void **state)
 	cairn_backend_close(be);
 }
 
+/* defer_end: the run returns with the state at t = H still hashing and
+ * cairn_task_finish completes the trace, the same bytes as a synchronous
+ * run; meanwhile the committer and the trace refuse another run, and a
+ * second committer runs the next task (as cairn train alternates two). */
+static void test_deferred_end(void **state)
+{
+	struct fixture *f = *state;
+	cairn_backend *be = NULL;
+	cairn_model *m = NULL;
+	cairn_committer *cm[2] = {NULL, NULL};
+	uint8_t roots[3][4 * HB], steps[3][6 * CAIRN_STEP_RECORD_BYTES];
+	float losses[3][6];
+	struct cairn_task_trace tr[3];
+	struct cb_count cc[3];
+	char err[256] = "";
+
+	for (int i = 0; i < 3; i++) {
+		memset(&tr[i], 0, sizeof tr[i]);
+		tr[i].state_roots = roots[i];
+		tr[i].losses = losses[i];
+		tr[i].steps = steps[i];
+		cc[i].calls = 0;
+		cc[i].fail_at = -1;
+	}
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
+	assert_int_equal(cairn_model_create(be, &f->spec.model, 8, 2, &m), 0);
+	/* tr[2]: the synchronous trace */
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr[2], count_calls, &cc[2],
+					err, sizeof err),
+			 0);
+	assert_int_equal(cc[2].calls, 4);
+	assert_int_equal(tr[2].pending, 0);
+	/* defer_end without a committer changes nothing */
+	tr[2].defer_end = 1;
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr[2], NULL, NULL, err,
+					sizeof err),
+			 0);
+	assert_int_equal(tr[2].pending, 0);
+	assert_int_equal(cairn_task_finish(&tr[2], &f->spec, NULL, NULL, err,
+					   sizeof err),
+			 CAIRN_EINVAL);
+
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(cairn_committer_open(be, f->nparams, &cm[i]),
+				 0);
+		tr[i].committer = cm[i];
+		tr[i].defer_end = 1;
+	}
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr[0], count_calls, &cc[0],
+					err, sizeof err),
+			 0);
+	assert_int_equal(tr[0].pending, 1);
+	assert_int_equal(cc[0].calls, 3); /* t = 0, 2, 4; t = 6 pending */
+	/* neither the trace nor its committer runs another task */
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr[0], NULL, NULL, err,
+					sizeof err),
+			 CAIRN_EINVAL);
+	assert_non_null(strstr(err, "cairn_task_finish"));
+	tr[1].committer = cm[0];
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr[1], NULL, NULL, err,
+					sizeof err),
+			 CAIRN_EINVAL);
+	assert_non_null(strstr(err, "still hashes"));
+	assert_int_equal(tr[1].pending, 0);
+	/* the next task on the other committer, then the first finished */
+	tr[1].committer = cm[1];
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr[1], count_calls, &cc[1],
+					err, sizeof err),
+			 0);
+	assert_int_equal(tr[1].pending, 1);
+	for (int i = 0; i < 2; i++) {
+		if (cairn_task_finish(&tr[i], &f->spec, count_calls, &cc[i],
+				      err, sizeof err))
+			fail_msg("finish %d: %s", i, err);
+		assert_int_equal(tr[i].pending, 0);
+		assert_int_equal(cc[i].calls, 4);
+		assert_memory_equal(roots[i], roots[2], sizeof roots[2]);
+		assert_memory_equal(steps[i], steps[2], sizeof steps[2]);
+		assert_memory_equal(tr[i].trace_root, tr[2].trace_root, HB);
+		assert_memory_equal(tr[i].steps_root, tr[2].steps_root, HB);
+		assert_memory_equal(tr[i].final_params_root,
+				    tr[2].final_params_root, HB);
+		assert_int_equal(cairn_task_finish(&tr[i], &f->spec, NULL,
+						   NULL, err, sizeof err),
+				 CAIRN_EINVAL);
+	}
+	/* a callback failing at the finish: an error, the committer free */
+	cc[0].calls = 0;
+	cc[0].fail_at = 6;
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr[0], count_calls, &cc[0],
+					err, sizeof err),
+			 0);
+	assert_int_equal(cairn_task_finish(&tr[0], &f->spec, count_calls,
+					   &cc[0], err, sizeof err),
+			 CAIRN_EIO);
+	assert_non_null(strstr(err, "t = 6"));
+	assert_int_equal(tr[0].pending, 0);
+	cc[0].fail_at = -1;
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+					f->w0, &tr[0], NULL, NULL, err,
+					sizeof err),
+			 0);
+	assert_int_equal(cairn_task_finish(&tr[0], &f->spec, NULL, NULL, err,
+					   sizeof err),
+			 0);
+	assert_memory_equal(tr[0].trace_root, tr[2].trace_root, HB);
+	cairn_committer_close(cm[0]);
+	cairn_committer_close(cm[1]);
+	cairn_model_free(m);
+	cairn_backend_close(be);
+}
+
 static void test_run_refuses(void **state)
 {
 	struct fixture *f = *state;
@@ -1026,6 +1145,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_run_same_everywhere),
 	    cmocka_unit_test(test_run_refuses),
 	    cmocka_unit_test(test_committer_errors),
+	    cmocka_unit_test(test_deferred_end),
 	    cmocka_unit_test(test_result_sign),
 	    cmocka_unit_test(test_dataset_root),
 	    cmocka_unit_test(test_outer),

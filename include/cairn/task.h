@@ -189,6 +189,16 @@ struct cairn_task_trace {
 	uint8_t trace_root[CAIRN_HASH_BYTES];
 	uint8_t steps_root[CAIRN_HASH_BYTES]; /* cairn_step_log_root */
 	uint8_t final_params_root[CAIRN_HASH_BYTES];
+	/* Input: with a committer, cairn_task_run returns as soon as the
+	 * state at t = H is snapshotted, its roots still being computed
+	 * (pending = 1): the trace root, the steps root, the final
+	 * parameters root and the last checkpoint's callback come with
+	 * cairn_task_finish, which the caller calls once it has queued
+	 * other work for the device, such as the next task on another
+	 * committer (the model is free meanwhile).  The committer serves no
+	 * other task until then. */
+	int defer_end;
+	int pending; /* output: cairn_task_finish is still to be called */
 	/* Wall time the run spent waiting on commitments: the parts below,
 	 * plus commit.digest_seconds except on a GPU, where the digests are
 	 * computed while the device runs the step before. */
@@ -220,6 +230,17 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		   const float *w_r, struct cairn_task_trace *trace,
 		   cairn_task_checkpoint_fn cb, void *ud, char *err,
 		   size_t errlen);
+
+/* Completes a trace that cairn_task_run left pending (defer_end): waits
+ * for the roots of the state at t = H, calls cb for it (m = NULL), and
+ * computes the trace root, the steps root and the final parameters root.
+ * spec, cb and ud must be those of the run.  Its wait is added to
+ * commit.end_seconds and hash_seconds.  CAIRN_EINVAL when nothing is
+ * pending; on any failure the committer's snapshot is dropped. */
+int cairn_task_finish(struct cairn_task_trace *trace,
+		      const struct cairn_task_spec *spec,
+		      cairn_task_checkpoint_fn cb, void *ud, char *err,
+		      size_t errlen);
 
 /* Runs steps t0 + 1 .. t1 (0 <= t0 < t1 <= H) from the state the model
  * holds (the state after t0, loaded by the caller), as cairn_task_run does

@@ -317,6 +317,8 @@ static float bits_f32(uint32_t u)
 /* What the checkpoint callback needs: progress, and the bundle. */
 struct progress {
 	int tty;
+	int late; /* the task's last roots, collected after another task
+	           * ran: no progress line */
 	long long round, rounds, task, tasks, inner, batch;
 	double t0;                 /* start of this task */
 	struct cairn_bundle *bundle; /* NULL without --bundle-dir */
@@ -329,7 +331,7 @@ static int on_checkpoint(void *ud, const struct cairn_state *st,
 			 const uint8_t root[CAIRN_HASH_BYTES], cairn_model *m)
 {
 	struct progress *p = ud;
-	if (p->tty && st->step > 0) {
+	if (p->tty && !p->late && st->step > 0) {
 		double dt = now_sec() - p->t0;
 		fprintf(stderr,
 			"\rround %lld/%lld  task %lld/%lld  step %4" PRIu64
@@ -342,6 +344,104 @@ static int on_checkpoint(void *ud, const struct cairn_state *st,
 	if (p->bundle) {
 		struct cairn_bundle_bg bg = {p->bundle, p->committer};
 		return cairn_bundle_checkpoint_bg(&bg, st, root, m);
+	}
+	return 0;
+}
+
+/* Where cairn_cmd_train's wall time goes. */
+struct train_times {
+	double train;    /* running tasks, waits for their roots included */
+	double hash;     /* of which commitments (struct cairn_task_trace) */
+	double parts[5]; /* t0, records, checkpoints, end, digests */
+	double bundle;   /* finishing and writing bundles */
+};
+
+/* One task in flight.  With background commits a task's last state may
+ * still be hashing when cairn_task_run returns (tr.defer_end): the next
+ * task then runs on the other slot's committer, and this one is finished
+ * (cairn_task_finish, then its bundle written) after that, so the wait
+ * for its last roots hides behind the next task's steps.  Everything
+ * here is owned by the slot (slot_free). */
+struct task_slot {
+	struct cairn_task_spec spec; /* the task's */
+	struct cairn_task_trace tr;  /* its buffers: state_roots, losses,
+	                              * steps */
+	struct cairn_bundle bundle;  /* with --bundle-dir */
+	struct progress prog;
+	cairn_committer *committer;  /* NULL: sync commits */
+	int busy;                    /* run, not yet finished */
+};
+
+static void slot_free(struct task_slot *sl)
+{
+	cairn_bundle_free(&sl->bundle);
+	cairn_committer_close(sl->committer);
+	free(sl->tr.state_roots);
+	free(sl->tr.losses);
+	free(sl->tr.steps);
+	memset(sl, 0, sizeof *sl);
+}
+
+/* Finishes the slot's task when one is run and not finished: its last
+ * roots (when pending), its timings into tm, and with --bundle-dir its
+ * bundle signed and written.  0, or the exit status after printing why
+ * (1 failure, 2 bad usage). */
+static int slot_finish(struct task_slot *sl, const struct train_opts *o,
+		       const struct cairn_identity *id, const char *devname,
+		       struct train_times *tm)
+{
+	char err[512], name[256], path[PATH_MAX];
+	double t0;
+	int rc = 0;
+
+	if (!sl->busy)
+		return 0;
+	sl->busy = 0;
+	if (sl->tr.pending) {
+		t0 = now_sec();
+		sl->prog.late = 1;
+		rc = cairn_task_finish(&sl->tr, &sl->spec, on_checkpoint,
+				       &sl->prog, err, sizeof err);
+		tm->train += now_sec() - t0;
+		if (rc) {
+			fprintf(stderr,
+				"cairn train: round %" PRIu32 " task %" PRIu32
+				": %s\n",
+				sl->spec.round, sl->spec.task, err);
+			return 1;
+		}
+	}
+	tm->hash += sl->tr.hash_seconds;
+	tm->parts[0] += sl->tr.commit.t0_seconds;
+	tm->parts[1] += sl->tr.commit.records_seconds;
+	tm->parts[2] += sl->tr.commit.checkpoint_seconds;
+	tm->parts[3] += sl->tr.commit.end_seconds;
+	tm->parts[4] += sl->tr.commit.digest_seconds;
+	if (!o->bundle_dir)
+		return 0;
+	t0 = now_sec();
+	rc = cairn_bundle_finish(&sl->bundle, &sl->tr, id, devname);
+	if (!rc)
+		rc = cairn_bundle_filename(&sl->spec, name, sizeof name);
+	if (rc) {
+		fprintf(stderr, "cairn train: round %" PRIu32 " task %" PRIu32
+			": its bundle: %s\n",
+			sl->spec.round, sl->spec.task, cairn_strerror(rc));
+		return 1;
+	}
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", o->bundle_dir,
+			     name) >= sizeof path) {
+		fprintf(stderr,
+			"cairn train: --bundle-dir %s is too long a path\n",
+			o->bundle_dir);
+		return 2;
+	}
+	rc = cairn_bundle_write(&sl->bundle, path, err, sizeof err);
+	cairn_bundle_free(&sl->bundle);
+	tm->bundle += now_sec() - t0;
+	if (rc) {
+		fprintf(stderr, "cairn train: %s\n", err);
+		return 1;
 	}
 	return 0;
 }
@@ -376,26 +476,24 @@ int cairn_cmd_train(int argc, char **argv)
 	cairn_outer *outer = NULL;
 	struct cairn_identity id;
 	int have_id = 0;
-	struct cairn_bundle bundle;
 	struct cairn_task_spec spec;
-	struct cairn_task_trace tr;
-	cairn_committer *committer = NULL; /* owned; background commits */
+	/* two with background commits (struct task_slot), else one */
+	struct task_slot slots[2];
+	int nslots = 1, cur = 0;
+	cairn_committer *committer = NULL; /* slots[0]'s, once there */
 	struct round_out *rounds = NULL;
-	struct progress prog;
+	struct train_times tm;
 	uint8_t ds_root[CAIRN_HASH_BYTES], final_root[CAIRN_HASH_BYTES];
 	char hex[CAIRN_HASH_HEX_BYTES], err[512];
 	float *w = NULL;
-	uint8_t *state_roots = NULL;
-	float *losses = NULL;
-	uint8_t *steps = NULL;
 	FILE *lines;
-	double t_train = 0.0, t_hash = 0.0, t_bundle = 0.0, t_eval = 0.0;
-	double t_parts[5] = {0}; /* struct cairn_task_trace's commit parts */
+	double t_eval = 0.0;
 	double t_start = now_sec();
 	int64_t n, correct = 0;
 	int rc, ex = 1;
 
-	memset(&bundle, 0, sizeof bundle);
+	memset(slots, 0, sizeof slots);
+	memset(&tm, 0, sizeof tm);
 	memset(&id, 0, sizeof id);
 	rc = parse(argc, argv, &o);
 	if (rc)
@@ -522,7 +620,22 @@ int cairn_cmd_train(int argc, char **argv)
 	if (o.commits ? !strcmp(o.commits, "background")
 	              : cairn_backend_get_kind(cairn_model_backend(m)) ==
 	                    CAIRN_BACKEND_CUDA) {
-		rc = cairn_committer_open(cairn_model_backend(m), n, &committer);
+		/* two: the next task's states hash on the second while the
+		 * last state of the one before is still hashing on the
+		 * first */
+		rc = cairn_committer_open(cairn_model_backend(m), n,
+					  &slots[0].committer);
+		if (!rc)
+			rc = cairn_committer_open(cairn_model_backend(m), n,
+						  &slots[1].committer);
+		if (rc) {
+			cairn_committer_close(slots[0].committer);
+			cairn_committer_close(slots[1].committer);
+			slots[0].committer = slots[1].committer = NULL;
+		} else {
+			nslots = 2;
+			committer = slots[0].committer;
+		}
 		if (rc && o.commits) { /* asked for: an error */
 			fprintf(stderr,
 				"cairn train: --commits background: the "
@@ -538,14 +651,30 @@ int cairn_cmd_train(int argc, char **argv)
 	}
 	data_on_device = cairn_model_use_device_data(m, train, ds_root);
 	w = malloc((size_t)n * sizeof *w);
-	state_roots = malloc((size_t)cairn_task_state_count(&spec) *
-			     CAIRN_HASH_BYTES);
-	losses = malloc((size_t)o.inner * sizeof *losses);
-	steps = malloc((size_t)o.inner * CAIRN_STEP_RECORD_BYTES);
 	rounds = calloc((size_t)o.rounds, sizeof *rounds);
-	if (!w || !state_roots || !losses || !steps || !rounds) {
+	if (!w || !rounds) {
 		rc = CAIRN_ENOMEM;
 		goto fail;
+	}
+	for (int i = 0; i < nslots; i++) {
+		struct task_slot *sl = &slots[i];
+		sl->tr.committer = sl->committer;
+		sl->tr.defer_end = sl->committer != NULL;
+		sl->tr.state_roots =
+		    malloc((size_t)cairn_task_state_count(&spec) *
+			   CAIRN_HASH_BYTES);
+		sl->tr.losses = malloc((size_t)o.inner * sizeof(float));
+		sl->tr.steps = malloc((size_t)o.inner * CAIRN_STEP_RECORD_BYTES);
+		if (!sl->tr.state_roots || !sl->tr.losses || !sl->tr.steps) {
+			rc = CAIRN_ENOMEM;
+			goto fail;
+		}
+		sl->prog.tty = isatty(2);
+		sl->prog.rounds = o.rounds;
+		sl->prog.tasks = o.tasks;
+		sl->prog.inner = o.inner;
+		sl->prog.batch = o.batch;
+		sl->prog.committer = sl->committer;
 	}
 	rc = cairn_model_init(m, o.seed);
 	if (!rc)
@@ -567,18 +696,6 @@ int cairn_cmd_train(int argc, char **argv)
 		fprintf(lines, "cairn train: gradients move between the %d GPUs "
 			"with %s\n",
 			nopen, cairn_model_transport(m));
-	memset(&prog, 0, sizeof prog);
-	prog.tty = isatty(2);
-	prog.rounds = o.rounds;
-	prog.tasks = o.tasks;
-	prog.inner = o.inner;
-	prog.batch = o.batch;
-	prog.committer = committer;
-	memset(&tr, 0, sizeof tr);
-	tr.committer = committer;
-	tr.state_roots = state_roots;
-	tr.losses = losses;
-	tr.steps = steps;
 
 	/* w holds W_r on the host through the loop: W_0 here, then each
 	 * round's outer step reads W_{r+1} back and roots it once, for the
@@ -590,24 +707,33 @@ int cairn_cmd_train(int argc, char **argv)
 		double loss_sum = 0.0, t0;
 		spec.round = (uint32_t)r;
 		for (long long k = 0; k < o.tasks; k++) {
+			/* the slot's last task (nslots back) first */
+			struct task_slot *sl = &slots[cur];
+			ex = slot_finish(sl, &o, &id, cairn_backend_name(be),
+					 &tm);
+			if (ex)
+				goto out;
+			ex = 1;
 			spec.task = (uint32_t)k;
-			prog.round = r;
-			prog.task = k;
-			prog.bundle = NULL;
+			sl->spec = spec;
+			sl->prog.round = r;
+			sl->prog.task = k;
+			sl->prog.late = 0;
+			sl->prog.bundle = NULL;
 			if (o.bundle_dir) {
-				rc = cairn_bundle_begin(&bundle, &spec);
+				rc = cairn_bundle_begin(&sl->bundle, &spec);
 				if (rc)
 					goto fail;
-				prog.bundle = &bundle;
+				sl->prog.bundle = &sl->bundle;
 			}
 			t0 = now_sec();
-			prog.t0 = t0;
-			rc = cairn_task_run(m, &spec, train, ds_root, w, &tr,
-					    on_checkpoint, &prog, err,
-					    sizeof err);
-			t_train += now_sec() - t0;
+			sl->prog.t0 = t0;
+			rc = cairn_task_run(m, &spec, train, ds_root, w,
+					    &sl->tr, on_checkpoint, &sl->prog,
+					    err, sizeof err);
+			tm.train += now_sec() - t0;
 			if (rc) {
-				if (prog.tty)
+				if (sl->prog.tty)
 					fputc('\n', stderr);
 				fprintf(stderr,
 					"cairn train: round %lld task %lld: "
@@ -615,49 +741,22 @@ int cairn_cmd_train(int argc, char **argv)
 					r, k, err);
 				goto out;
 			}
-			t_hash += tr.hash_seconds;
-			t_parts[0] += tr.commit.t0_seconds;
-			t_parts[1] += tr.commit.records_seconds;
-			t_parts[2] += tr.commit.checkpoint_seconds;
-			t_parts[3] += tr.commit.end_seconds;
-			t_parts[4] += tr.commit.digest_seconds;
+			sl->busy = 1;
 			for (long long t = 0; t < o.inner; t++)
-				loss_sum += (double)losses[t];
+				loss_sum += (double)sl->tr.losses[t];
 			rc = cairn_outer_add(outer, (uint32_t)k,
 					     cairn_model_buffer(m,
 								CAIRN_MODEL_PARAMS));
 			if (rc)
 				goto fail;
-			if (o.bundle_dir) {
-				char name[256], path[PATH_MAX];
-				t0 = now_sec();
-				rc = cairn_bundle_finish(&bundle, &tr, &id,
-							 cairn_backend_name(be));
-				if (!rc)
-					rc = cairn_bundle_filename(
-					    &spec, name, sizeof name);
-				if (rc)
-					goto fail;
-				if ((size_t)snprintf(path, sizeof path, "%s/%s",
-						     o.bundle_dir, name) >=
-				    sizeof path) {
-					fprintf(stderr,
-						"cairn train: --bundle-dir %s "
-						"is too long a path\n",
-						o.bundle_dir);
-					ex = 2;
+			if (!sl->tr.pending) { /* sync: done now */
+				ex = slot_finish(sl, &o, &id,
+						 cairn_backend_name(be), &tm);
+				if (ex)
 					goto out;
-				}
-				rc = cairn_bundle_write(&bundle, path, err,
-							sizeof err);
-				cairn_bundle_free(&bundle);
-				t_bundle += now_sec() - t0;
-				if (rc) {
-					fprintf(stderr, "cairn train: %s\n",
-						err);
-					goto out;
-				}
+				ex = 1;
 			}
+			cur = (cur + 1) % nslots;
 		}
 		rc = cairn_outer_step(outer);
 		if (!rc)
@@ -683,7 +782,7 @@ int cairn_cmd_train(int argc, char **argv)
 		}
 		rounds[r].loss = loss_sum / (double)(o.tasks * o.inner);
 		cairn_hash_to_hex(final_root, rounds[r].root);
-		if (prog.tty)
+		if (slots[0].prog.tty)
 			fputc('\n', stderr);
 		{
 			char acc[32] = "not measured";
@@ -696,16 +795,24 @@ int cairn_cmd_train(int argc, char **argv)
 				r + 1, o.rounds, rounds[r].loss, acc,
 				(double)((r + 1) * o.tasks * o.inner *
 					 o.batch) /
-				    t_train,
+				    tm.train,
 				r + 1, rounds[r].root);
 		}
 		fflush(lines);
 	}
+	/* the tasks still in flight, the older first */
+	for (int i = 0; i < nslots; i++) {
+		ex = slot_finish(&slots[(cur + i) % nslots], &o, &id,
+				 cairn_backend_name(be), &tm);
+		if (ex)
+			goto out;
+	}
+	ex = 1;
 
 	cairn_hash_to_hex(final_root, hex);
 	{
 		double sps = (double)(o.rounds * o.tasks * o.inner * o.batch) /
-			     t_train;
+			     tm.train;
 		double acc = rounds[o.rounds - 1].accuracy;
 		char jb[32];
 		if (o.json) {
@@ -741,15 +848,15 @@ int cairn_cmd_train(int argc, char **argv)
 			       "\"eval_seconds\":%.3f,"
 			       "\"wall_seconds\":%.3f,\"per_round\":[",
 			       hex, json_frac(acc, jb), test_view.count, sps,
-			       t_train, t_hash,
-			       t_train > 0 ? t_hash / t_train : 0.0,
-			       t_parts[0], t_parts[1], t_parts[2], t_parts[3],
-			       t_parts[4],
+			       tm.train, tm.hash,
+			       tm.train > 0 ? tm.hash / tm.train : 0.0,
+			       tm.parts[0], tm.parts[1], tm.parts[2],
+			       tm.parts[3], tm.parts[4],
 			       cairn_backend_get_kind(be) == CAIRN_BACKEND_CUDA
 			           ? "false"
 			           : "true",
 			       committer ? "background" : "sync",
-			       data_on_device ? "true" : "false", t_bundle,
+			       data_on_device ? "true" : "false", tm.bundle,
 			       t_eval, now_sec() - t_start);
 			for (long long r = 0; r < o.rounds; r++)
 				printf("%s{\"round\":%lld,\"loss\":%.6f,"
@@ -767,8 +874,8 @@ int cairn_cmd_train(int argc, char **argv)
 			printf("final model root %s\n"
 			       "samples/s        %.0f (training %.1f s, of which "
 			       "commitments %.2f s = %.2f%%%s)\n",
-			       hex, sps, t_train, t_hash,
-			       t_train > 0 ? 100.0 * t_hash / t_train : 0.0,
+			       hex, sps, tm.train, tm.hash,
+			       tm.train > 0 ? 100.0 * tm.hash / tm.train : 0.0,
 			       committer ? ", in the background" : "");
 		}
 	}
@@ -777,11 +884,11 @@ int cairn_cmd_train(int argc, char **argv)
 fail:
 	fprintf(stderr, "cairn train: %s\n", cairn_strerror(rc));
 out:
-	cairn_bundle_free(&bundle);
+	for (int i = 0; i < 2; i++)
+		slot_free(&slots[i]);
 	if (have_id)
 		cairn_identity_wipe(&id);
 	cairn_outer_free(outer);
-	cairn_committer_close(committer);
 	cairn_model_free(m);
 	if (nopen)
 		for (int i = 0; i < nopen; i++)
@@ -791,9 +898,6 @@ out:
 	cairn_dataset_close(train);
 	cairn_dataset_close(test);
 	free(w);
-	free(state_roots);
-	free(losses);
-	free(steps);
 	free(rounds);
 	return ex;
 }

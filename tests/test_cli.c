@@ -482,8 +482,11 @@ static void test_train_same_root(void **state)
 }
 
 /* Bundles written with background commits (each checkpoint's tensors
- * read from the committer's snapshot) are the bytes of those written with
- * sync commits (read from the model), and cairn verify accepts them. */
+ * read from the committer's snapshot; a task's last state collected only
+ * after the next task ran, on the other of two committers) are the bytes
+ * of those written with sync commits (read from the model), and cairn
+ * verify accepts them.  Two rounds of two tasks: each committer serves a
+ * second task after its first was finished. */
 static void test_train_bundles_background(void **state)
 {
 	static const char *const modes[2] = {"sync", "background"};
@@ -500,7 +503,7 @@ static void test_train_bundles_background(void **state)
 		snprintf(sub[i], sizeof sub[i], "%s/%s", dir, modes[i]);
 		assert_int_equal(mkdir(sub[i], 0700), 0);
 		snprintf(args, sizeof args,
-		         "train --job fmnist-mlp --rounds 1 --tasks 2 "
+		         "train --job fmnist-mlp --rounds 2 --tasks 2 "
 		         "--inner-steps 4 --checkpoint-every 2 --batch 32 "
 		         "--micro 2 --json --device cpu --threads 2 "
 		         "--test-samples 0 --commits %s --bundle-dir '%s' "
@@ -536,7 +539,7 @@ static void test_train_bundles_background(void **state)
 		}
 		closedir(d);
 	}
-	assert_int_equal(nfiles, 2); /* one bundle per task */
+	assert_int_equal(nfiles, 4); /* one bundle per task */
 }
 
 static void test_train_errors(void **state)

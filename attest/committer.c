@@ -31,8 +31,12 @@ struct cairn_committer {
 	cairn_backend *be[NTENSORS]; /* owned: same kind and device */
 	int64_t n;                  /* floats per tensor */
 	float *snap[NTENSORS];      /* be memory: params, m, v */
-	void *dleaves[NTENSORS];    /* be memory: their leaf digests */
-	uint8_t *leaves;            /* host: one tensor's leaves */
+	/* be[0] memory: the three tensors' leaf digests, lbytes each, each
+	 * written by its own backend's hash (one device: any of its streams
+	 * may write it), all read back at once by be[0] */
+	uint8_t *dleaves;
+	size_t lbytes;
+	uint8_t *leaves;            /* host: the three tensors' leaves */
 	int pending;                /* a snapshot is being hashed */
 	int readable;               /* the snapshot is the state last
 	                             * collected (until the next start) */
@@ -69,11 +73,13 @@ int cairn_committer_open(cairn_backend *be, int64_t nparams,
 		if (!rc)
 			rc = cairn_buf_alloc(c->be[i], bytes,
 					     (void **)&c->snap[i]);
-		if (!rc)
-			rc = cairn_buf_alloc(c->be[i], lbytes, &c->dleaves[i]);
 	}
+	c->lbytes = lbytes;
+	if (!rc)
+		rc = cairn_buf_alloc(c->be[0], NTENSORS * lbytes,
+				     (void **)&c->dleaves);
 	if (!rc) {
-		c->leaves = malloc(lbytes);
+		c->leaves = malloc(NTENSORS * lbytes);
 		if (!c->leaves)
 			rc = CAIRN_ENOMEM;
 	}
@@ -89,12 +95,16 @@ void cairn_committer_close(cairn_committer *c)
 {
 	if (!c)
 		return;
+	/* every hash done (they write dleaves) before anything goes */
+	for (int i = 0; i < NTENSORS; i++)
+		if (c->be[i])
+			(void)cairn_backend_sync(c->be[i]);
+	if (c->dleaves)
+		cairn_buf_free(c->be[0], c->dleaves);
 	for (int i = 0; i < NTENSORS; i++) {
 		if (!c->be[i])
 			continue;
-		(void)cairn_backend_sync(c->be[i]);
 		cairn_buf_free(c->be[i], c->snap[i]);
-		cairn_buf_free(c->be[i], c->dleaves[i]);
 		cairn_backend_close(c->be[i]);
 	}
 	free(c->leaves);
@@ -144,7 +154,7 @@ int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 	}
 	for (int i = 0; i < NTENSORS && !rc; i++)
 		rc = cairn__tensor_leaves_start(c->be[i], c->snap[i], bytes,
-						c->dleaves[i]);
+						c->dleaves + i * c->lbytes);
 	if (rc) {
 		/* nothing queued may outlive the call: the model's buffers
 		 * are being copied from */
@@ -178,9 +188,16 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 	roots[1] = st->m;
 	roots[2] = st->v;
 	bytes = (size_t)c->n * sizeof(float);
+	/* one read, on be[0], once the other two hashes are done too */
+	for (int i = 1; i < NTENSORS && !rc; i++)
+		rc = cairn_backend_wait_for(c->be[0], c->be[i]);
+	if (!rc)
+		rc = cairn_buf_read(c->be[0], c->leaves, c->dleaves,
+				    NTENSORS * c->lbytes);
 	for (int i = 0; i < NTENSORS && !rc; i++)
-		rc = cairn__tensor_root_finish(c->be[i], c->dleaves[i], bytes,
-					       c->leaves, roots[i]);
+		rc = cairn_tensor_root_from_leaves(
+		    c->leaves + i * c->lbytes,
+		    cairn_tensor_leaf_count(bytes), bytes, roots[i]);
 	if (!rc) {
 		*had = 1;
 		c->collected = *st;

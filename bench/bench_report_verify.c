@@ -73,7 +73,7 @@ int cairn__bench_verify_cmd(int argc, char **argv)
 	char *buf = NULL;
 	size_t len = 0;
 	uint64_t size = 0;
-	int fd, rc, rd_errno = 0;
+	int fd, rc, rd_errno = 0, grew = 0;
 
 	if (argc == 2 &&
 	    (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
@@ -108,11 +108,26 @@ int cairn__bench_verify_cmd(int argc, char **argv)
 		}
 		len += (size_t)got;
 	}
+	if (buf && len == size) {
+		/* no byte past the size fstat gave: a report still being
+		 * written is not judged on its first part */
+		char extra;
+		ssize_t got;
+		do
+			got = read(fd, &extra, 1);
+		while (got < 0 && errno == EINTR);
+		if (got > 0)
+			grew = 1;
+		else if (got < 0)
+			rd_errno = errno;
+	}
 	close(fd);
-	if (!buf || len < size) {
+	if (!buf || len < size || grew || rd_errno) {
 		fprintf(stderr, "cairn bench verify: %s: %s\n", argv[1],
 		        !buf       ? "out of memory"
 		        : rd_errno ? strerror(rd_errno)
+		        : grew     ? "the file grew while it was read; is it "
+		                     "still being written?"
 		                   : "the file shrank while it was read");
 		free(buf);
 		return 2;

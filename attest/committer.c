@@ -143,15 +143,14 @@ int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 	/* Ordered on the device, the host waiting for nothing: each copy
 	 * after the model's last step, the model's next step after the
 	 * copies, each hash after its copy. */
-	for (int i = 0; i < NTENSORS && !rc; i++) {
+	for (int i = 0; i < NTENSORS && !rc; i++)
 		rc = cairn_backend_wait_for(c->be[i], mb);
-		if (!rc)
-			rc = cairn_buf_copy_async(
-			    c->be[i], c->snap[i],
-			    cairn_model_buffer(m, state_bufs[i]), bytes);
-		if (!rc)
-			rc = cairn_backend_wait_for(mb, c->be[i]);
-	}
+	for (int i = 0; i < NTENSORS && !rc; i++) /* side by side */
+		rc = cairn_buf_copy_async(c->be[i], c->snap[i],
+					  cairn_model_buffer(m, state_bufs[i]),
+					  bytes);
+	for (int i = 0; i < NTENSORS && !rc; i++)
+		rc = cairn_backend_wait_for(mb, c->be[i]);
 	for (int i = 0; i < NTENSORS && !rc; i++)
 		rc = cairn__tensor_leaves_start(c->be[i], c->snap[i], bytes,
 						c->dleaves + i * c->lbytes);

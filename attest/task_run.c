@@ -312,10 +312,11 @@ static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
 	return rc;
 }
 
-/* The trace's closing roots, from the state at t = H in *st. */
+/* The trace's closing roots, from the state at t = H in *st; err says
+ * what failed. */
 static int trace_close(struct cairn_task_trace *trace,
 		       const struct cairn_task_spec *spec,
-		       const struct cairn_state *st)
+		       const struct cairn_state *st, char *err, size_t errlen)
 {
 	int rc;
 
@@ -327,6 +328,9 @@ static int trace_close(struct cairn_task_trace *trace,
 		                         cairn_task_state_count(spec) - 1,
 		                         spec->checkpoint_every,
 		                         trace->steps_root);
+	if (rc)
+		cairn__seterr(err, errlen, "the trace's roots: %s",
+		              cairn_strerror(rc));
 	return rc;
 }
 
@@ -356,7 +360,7 @@ static int task_end(struct cairn_task_trace *trace,
 		rc = state_done(spec, trace, st, NULL, cb, ud, err, errlen);
 	}
 	trace->commit.end_seconds += now_sec() - t0;
-	return rc ? rc : trace_close(trace, spec, st);
+	return rc ? rc : trace_close(trace, spec, st, err, errlen);
 }
 
 int cairn_task_finish(struct cairn_task_trace *trace,
@@ -496,7 +500,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	if (trace->committer)
 		rc = task_end(trace, spec, cb, ud, &st, err, errlen);
 	else /* commit_at left the state at t = H in st */
-		rc = trace_close(trace, spec, &st);
+		rc = trace_close(trace, spec, &st, err, errlen);
 out:
 	/* The sample digests count as commitment work where the host waits
 	 * for them: not on a GPU, which runs the step meanwhile. */

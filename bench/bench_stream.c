@@ -251,22 +251,29 @@ static int stream_cpu(const struct stream_args *s,
 	if (3 * array < STREAM_MIN_TOTAL)
 		array = (STREAM_MIN_TOTAL + 2) / 3;
 	mem = pages > 0 && psize > 0 ? (uint64_t)pages * (uint64_t)psize : 0;
-	/* The three arrays take at most a sixteenth of the machine's memory:
-	 * a virtual machine may report its host's whole L3 for each of its
-	 * cores (1016 MiB for 2 cores was seen), and 4 x that must not push
-	 * a rig into swap.  Below STREAM_MIN_TOTAL it is not run. */
-	if (mem && 3 * array > mem / 16) {
-		array = (mem / 16 / 3) & ~((1ull << 20) - 1);
-		res->capped = 1;
-		if (3 * array < STREAM_MIN_TOTAL) {
-			fprintf(stderr,
-			        "cairn bench stream: 3 arrays of at least "
-			        "%llu MiB need more than a sixteenth of this "
-			        "machine's %llu MiB; not run\n",
-			        (unsigned long long)(STREAM_MIN_TOTAL / 3 >> 20),
-			        (unsigned long long)(mem >> 20));
-			return CAIRN_ENOMEM;
+	/* Beyond STREAM_MIN_TOTAL the three arrays take at most a
+	 * sixteenth of the machine's memory: a virtual machine may report
+	 * its host's whole L3 for each of its cores (1016 MiB for 2 cores
+	 * was seen), and 4 x that must not push a rig into swap.  Whatever
+	 * they come to, more than half of memory is not run. */
+	{
+		uint64_t cap = mem / 16 > STREAM_MIN_TOTAL ? mem / 16
+		                                           : STREAM_MIN_TOTAL;
+		if (mem && 3 * array > cap) {
+			/* a whole MiB each, rounded up: never under the
+			 * minimum */
+			array = (cap / 3 + (1ull << 20) - 1) &
+			        ~((1ull << 20) - 1);
+			res->capped = 1;
 		}
+	}
+	if (mem && 3 * array > mem / 2) {
+		fprintf(stderr,
+		        "cairn bench stream: 3 arrays of %llu MiB need more "
+		        "than half of this machine's %llu MiB; not run\n",
+		        (unsigned long long)(array >> 20),
+		        (unsigned long long)(mem >> 20));
+		return CAIRN_ENOMEM;
 	}
 	res->n = job.n = (size_t)(array / sizeof(double));
 	res->array_bytes = job.n * sizeof(double);
@@ -419,8 +426,12 @@ int cairn__bench_stream_cmd(int argc, char **argv)
 			printf("  %-10s under 4 x the %llu MiB of cache hwloc "
 			       "reports: the three arrays\n  %-10s are "
 			       "limited to a sixteenth of this machine's "
-			       "memory\n",
-			       "note", (unsigned long long)(cpu.llc >> 20), "");
+			       "memory%s\n",
+			       "note", (unsigned long long)(cpu.llc >> 20), "",
+			       cpu.array_bytes <= cpu.llc
+			           ? ",\n             at most the cache: the "
+			             "figure may include cache hits"
+			           : "");
 		printf("  %-10s %8.2f GB/s\n", "cairn", cpu.gbps);
 		printf("  %-10s %8.2f GB/s  independent loop (stream_ref.c, "
 		       "-O2)\n",

@@ -270,7 +270,7 @@ int cairn_backend_wait_for(cairn_backend *be, cairn_backend *other)
 		return CAIRN_EINVAL;
 	if (be == other)
 		return 0; /* a backend's work is in order already */
-	if (be->kind == other->kind)
+	if (be->iface == other->iface) /* the same implementation */
 		return be->iface->wait_for ? be->iface->wait_for(be, other) : 0;
 	return cairn_backend_sync(other);
 }

@@ -351,10 +351,12 @@ static int g_cuda;
 
 /* Two backends of one kind and device, A and B.  A computes C = A0.B0
  * (a GEMM long enough on a GPU, 2048^3, that a copy not waiting for it
- * would read C unfinished); B waits for A and copies C to D; A waits for
- * B and scales C by 0.5 in place.  D must hold the product, exactly what
- * A reads back before the scale on a third run: the copy came after the
- * GEMM and before the scale, with the host waiting for neither. */
+ * would read C unfinished); B runs two such GEMMs of its own, then waits
+ * for A and copies C to D (so the copy comes well after A's GEMM); A
+ * waits for B and scales C by 0.5 in place (without that wait the scale
+ * would run long before the copy).  D must hold the product, exactly
+ * what A reads back before the scale on a third run: the copy came after
+ * the GEMM and before the scale, with the host waiting for neither. */
 static void test_wait_for(void **state)
 {
 	const cairn_backend_kind kind =
@@ -364,7 +366,7 @@ static void test_wait_for(void **state)
 	cairn_backend_opts o = {g_cuda ? 0 : 1, 0, NULL, 1, 0};
 	cairn_backend *a = NULL, *b = NULL, *r = NULL;
 	float *ha = malloc(bytes), *hd = malloc(bytes), *want = malloc(bytes);
-	float *da = NULL, *dc = NULL, *dd = NULL;
+	float *da = NULL, *dc = NULL, *dd = NULL, *db = NULL, *de = NULL;
 	(void)state;
 
 	assert_non_null(ha);
@@ -378,7 +380,10 @@ static void test_wait_for(void **state)
 	assert_int_equal(cairn_buf_alloc(a, bytes, (void **)&da), 0);
 	assert_int_equal(cairn_buf_alloc(a, bytes, (void **)&dc), 0);
 	assert_int_equal(cairn_buf_alloc(b, bytes, (void **)&dd), 0);
+	assert_int_equal(cairn_buf_alloc(b, bytes, (void **)&db), 0);
+	assert_int_equal(cairn_buf_alloc(b, bytes, (void **)&de), 0);
 	assert_int_equal(cairn_buf_write(a, da, ha, bytes), 0);
+	assert_int_equal(cairn_buf_write(b, db, ha, bytes), 0);
 	for (int rep = 0; rep < 3; rep++) {
 		assert_int_equal(cairn_gemm(a, 0, 0, n, n, n, da, n, da, n, dc,
 		                            n, 0),
@@ -387,6 +392,10 @@ static void test_wait_for(void **state)
 			assert_int_equal(cairn_buf_read(a, want, dc, bytes), 0);
 			break;
 		}
+		for (int g = 0; g < 2; g++) /* B busy for a while */
+			assert_int_equal(cairn_gemm(b, 0, 0, n, n, n, db, n, db,
+			                            n, de, n, 0),
+			                 0);
 		assert_int_equal(cairn_backend_wait_for(b, a), 0);
 		assert_int_equal(cairn_buf_copy_async(b, dd, dc, bytes), 0);
 		assert_int_equal(cairn_backend_wait_for(a, b), 0);
@@ -411,6 +420,8 @@ static void test_wait_for(void **state)
 	cairn_buf_free(a, da);
 	cairn_buf_free(a, dc);
 	cairn_buf_free(b, dd);
+	cairn_buf_free(b, db);
+	cairn_buf_free(b, de);
 	cairn_backend_close(b);
 	cairn_backend_close(a);
 	free(ha);

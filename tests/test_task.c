@@ -382,6 +382,21 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 		assert_memory_equal(o->call_root[k], o->roots + k * HB, HB);
 		assert_int_equal(o->call_model[k], !background);
 	}
+	/* the commitment time is the sum of its parts (the digests counted
+	 * except on a GPU, where they overlap the step) */
+	{
+		double sum = tr.commit.t0_seconds + tr.commit.records_seconds +
+		             tr.commit.checkpoint_seconds +
+		             tr.commit.end_seconds;
+		if (cairn_backend_get_kind(c->be) != CAIRN_BACKEND_CUDA)
+			sum += tr.commit.digest_seconds;
+		assert_true(tr.commit.t0_seconds > 0.0);
+		assert_true(tr.commit.checkpoint_seconds > 0.0);
+		assert_true(tr.commit.digest_seconds > 0.0);
+		assert_true(fabs(tr.hash_seconds - sum) <= 1e-9 * (1.0 + sum));
+		assert_true(background ? tr.commit.end_seconds > 0.0
+		                       : tr.commit.end_seconds == 0.0);
+	}
 	memcpy(o->trace_root, tr.trace_root, HB);
 	memcpy(o->final_root, tr.final_params_root, HB);
 	memcpy(o->steps_root, tr.steps_root, HB);

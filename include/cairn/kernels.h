@@ -121,7 +121,8 @@ int cairn_buf_copy_async(cairn_backend *be, void *dst, const void *src,
  * other so far, without the host waiting where the device can order it
  * (CUDA: other's stream records an event that be's stream waits for).
  * Backends whose ops are done when they return need nothing; for two of
- * different kinds the host waits for other (cairn_backend_sync). */
+ * different implementations the host waits for other
+ * (cairn_backend_sync). */
 int cairn_backend_wait_for(cairn_backend *be, cairn_backend *other);
 /* The CUDA device ordinal of a cuda backend; 0 for ref and cpu, -1 for
  * NULL.  cairn_backend_opts.device opens another backend on it. */

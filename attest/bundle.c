@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -56,6 +57,103 @@ int cairn_bundle_begin(struct cairn_bundle *b,
 		return CAIRN_ENOMEM;
 	}
 	return 0;
+}
+
+struct cairn_bundle_spool {
+	int fd;      /* the unlinked file */
+	uint8_t *map; /* its bytes, size of them, shared */
+	size_t size;
+};
+
+void cairn__bundle_spool_free(struct cairn_bundle *b)
+{
+	struct cairn_bundle_spool *sp = b ? b->spool : NULL;
+
+	if (!sp)
+		return;
+	if (sp->map)
+		munmap(sp->map, sp->size);
+	if (sp->fd >= 0)
+		close(sp->fd);
+	free(sp);
+	b->spool = NULL;
+}
+
+/* A new file under dir, already unlinked: O_TMPFILE where the file system
+ * has it, else mkstemp and unlink.  -1 with errno. */
+static int spool_open(const char *dir)
+{
+	char path[4096];
+	int fd;
+
+#ifdef O_TMPFILE
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
+	                errno != EINVAL))
+		return fd;
+#endif
+	if ((size_t)snprintf(path, sizeof path, "%s/.cairn-spool-XXXXXX",
+	                     dir) >= sizeof path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkstemp(path);
+	if (fd >= 0)
+		(void)unlink(path);
+	return fd;
+}
+
+int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
+                       size_t errlen)
+{
+	struct cairn_bundle_spool *sp = NULL;
+	uint64_t total;
+	int e;
+
+	if (!b || !dir || !b->checkpoints || b->ncheckpoints || b->spool) {
+		cairn__seterr(err, errlen,
+		              "cairn_bundle_spool: want a bundle just begun");
+		return CAIRN_EINVAL;
+	}
+	total = (uint64_t)(b->nstates - 1) * 3u *
+	        (uint64_t)b->param_count * sizeof(float);
+	if (total == 0 || total > SIZE_MAX) {
+		cairn__seterr(err, errlen, "cairn_bundle_spool: %" PRIu64
+		              " bytes of checkpoints", total);
+		return CAIRN_EINVAL;
+	}
+	sp = calloc(1, sizeof *sp);
+	if (!sp)
+		return CAIRN_ENOMEM;
+	sp->size = (size_t)total;
+	sp->fd = spool_open(dir);
+	if (sp->fd < 0) {
+		e = errno;
+		goto fail;
+	}
+	/* every block reserved now: a full disk is this error, not a
+	 * SIGBUS when a checkpoint is written into the mapping */
+	e = posix_fallocate(sp->fd, 0, (off_t)total);
+	if (e)
+		goto fail;
+	sp->map = mmap(NULL, sp->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	               sp->fd, 0);
+	if (sp->map == MAP_FAILED) {
+		sp->map = NULL;
+		e = errno;
+		goto fail;
+	}
+	b->spool = sp;
+	return 0;
+fail:
+	cairn__seterr(err, errlen,
+	              "cannot keep the checkpoints (%" PRIu64 " MB) in a "
+	              "file under %s: %s",
+	              total / 1000000, dir, strerror(e));
+	if (sp->fd >= 0)
+		close(sp->fd);
+	free(sp);
+	return CAIRN_EIO;
 }
 
 /* One tensor of the checkpoint: from the model when there is one, else
@@ -109,9 +207,16 @@ static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
 	}
 	bytes = (size_t)b->param_count * sizeof(float);
 	cp.state = *st;
-	cp.params = malloc(bytes);
-	cp.m = malloc(bytes);
-	cp.v = malloc(bytes);
+	if (b->spool) { /* checkpoint i's three tensors, in place */
+		uint8_t *at = b->spool->map + (size_t)i * 3 * bytes;
+		cp.params = (float *)at;
+		cp.m = (float *)(at + bytes);
+		cp.v = (float *)(at + 2 * bytes);
+	} else {
+		cp.params = malloc(bytes);
+		cp.m = malloc(bytes);
+		cp.v = malloc(bytes);
+	}
 	if (!cp.params || !cp.m || !cp.v) {
 		rc = CAIRN_ENOMEM;
 		goto out;
@@ -129,9 +234,11 @@ static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
 	b->ncheckpoints = i + 1;
 	return 0;
 out:
-	free(cp.params);
-	free(cp.m);
-	free(cp.v);
+	if (!b->spool) {
+		free(cp.params);
+		free(cp.m);
+		free(cp.v);
+	}
 	return rc;
 }
 

@@ -8,11 +8,16 @@
 #include <string.h>
 
 #include "cairn/attest.h"
+#include "cairn/bundle.h"
 #include "cairn/task.h"
 
 /* Tensors go to and from the file as the host's float bytes. */
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "attest/bundle*.c store floats as host bytes: little-endian hosts only"
+/* cairn_bundle_spool's file (bundle.c): unmapped and closed here, and
+ * b->spool NULL; the checkpoints' tensors pointed into it. */
+void cairn__bundle_spool_free(struct cairn_bundle *b);
+
 #endif
 
 /* Bytes of one read(), write() or pread() call: below Linux's 2^31 - 4096
@@ -45,5 +50,9 @@ static inline int cairn__bundle_step_agrees(const uint8_t *steps, uint32_t H,
 	return memcmp(steps + (size_t)(st->step - 1) * CAIRN_STEP_RECORD_BYTES,
 	              rec, sizeof rec) == 0;
 }
+
+/* cairn_bundle_spool's file (bundle.c): unmapped and closed here, and
+ * b->spool NULL; the checkpoints' tensors pointed into it. */
+void cairn__bundle_spool_free(struct cairn_bundle *b);
 
 #endif

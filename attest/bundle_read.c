@@ -88,7 +88,7 @@ void cairn_bundle_free(struct cairn_bundle *b)
 {
 	if (!b)
 		return;
-	if (b->checkpoints && b->nstates) {
+	if (b->checkpoints && b->nstates && !b->spool) {
 		for (uint32_t i = 0; i < b->nstates - 1; i++) {
 			free(b->checkpoints[i].params);
 			free(b->checkpoints[i].m);
@@ -99,6 +99,7 @@ void cairn_bundle_free(struct cairn_bundle *b)
 	free(b->state_roots);
 	free(b->steps);
 	source_free(b->source);
+	cairn__bundle_spool_free(b);
 	memset(b, 0, sizeof *b);
 }
 

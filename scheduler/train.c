@@ -721,9 +721,21 @@ int cairn_cmd_train(int argc, char **argv)
 			sl->prog.late = 0;
 			sl->prog.bundle = NULL;
 			if (o.bundle_dir) {
+				/* the checkpoints wait in a file under the
+				 * bundle directory, not in memory */
 				rc = cairn_bundle_begin(&sl->bundle, &spec);
 				if (rc)
 					goto fail;
+				rc = cairn_bundle_spool(&sl->bundle,
+							o.bundle_dir, err,
+							sizeof err);
+				if (rc) {
+					fprintf(stderr,
+						"cairn train: --bundle-dir: "
+						"%s\n",
+						err);
+					goto out;
+				}
 				sl->prog.bundle = &sl->bundle;
 			}
 			t0 = now_sec();

@@ -413,6 +413,71 @@ static void test_roundtrip(void **state)
 
 /* ---- writing ------------------------------------------------------------- */
 
+/* cairn_bundle_spool: the checkpoints kept in a mapped file under a
+ * directory give the same file as those kept in memory; a directory that
+ * cannot hold it, or a bundle not just begun, is refused with b intact. */
+static void test_spool(void **state)
+{
+	struct fx *f = *state;
+	struct cairn_bundle b;
+	cairn_model *m = NULL;
+	char err[512] = "", path[600];
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+
+	assert_int_equal(cairn_bundle_begin(&b, &f->spec), 0);
+	assert_int_equal(cairn_bundle_spool(&b, "/nonexistent-cairn-dir", err,
+	                                    sizeof err),
+	                 CAIRN_EIO);
+	assert_non_null(strstr(err, "/nonexistent-cairn-dir"));
+	assert_null(b.spool);
+	assert_int_equal(cairn_bundle_spool(&b, f->dir, err, sizeof err), 0);
+	assert_non_null(b.spool);
+	assert_int_equal(cairn_bundle_spool(&b, f->dir, err, sizeof err),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_bundle_spool(NULL, f->dir, err, sizeof err),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(f->be, &f->spec.model, BATCH,
+	                                    MICRO, &m),
+	                 0);
+	if (cairn_task_run(m, &f->spec, &f->ds, f->spec.dataset_root, f->w_r,
+	                   &f->trace, cairn_bundle_checkpoint, &b, err,
+	                   sizeof err))
+		fail_msg("cairn_task_run: %s", err);
+	cairn_model_free(m);
+	/* the tensors are in the file's mapping, nothing in a directory */
+	assert_true(b.ncheckpoints > 0);
+	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id,
+	                                     cairn_backend_name(f->be)),
+	                 0);
+	snprintf(path, sizeof path, "%s/spooled", f->dir);
+	if (cairn_bundle_write(&b, path, err, sizeof err))
+		fail_msg("write: %s", err);
+	assert_int_equal(read_whole(path, &bytes, &len), 0);
+	assert_int_equal(len, f->len);
+	assert_memory_equal(bytes, f->bytes, len);
+	free(bytes);
+	unlink(path);
+	cairn_bundle_free(&b);
+	assert_null(b.spool);
+	/* after a checkpoint: too late */
+	assert_int_equal(cairn_bundle_begin(&b, &f->spec), 0);
+	b.ncheckpoints = 1;
+	assert_int_equal(cairn_bundle_spool(&b, f->dir, err, sizeof err),
+	                 CAIRN_EINVAL);
+	b.ncheckpoints = 0;
+	cairn_bundle_free(&b);
+	/* the spool file left nothing in the directory */
+	{
+		DIR *d = opendir(f->dir);
+		struct dirent *e;
+		assert_non_null(d);
+		while ((e = readdir(d)))
+			assert_null(strstr(e->d_name, "spool"));
+		closedir(d);
+	}
+}
+
 static void test_write_refuses(void **state)
 {
 	struct fx *f = *state;
@@ -1368,6 +1433,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_spool),
 	    cmocka_unit_test(test_write_refuses),
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_bit_flips),

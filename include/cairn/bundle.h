@@ -95,6 +95,9 @@ struct cairn_bundle_checkpoint {
 
 /* Where a lazily read bundle's tensors are: its open file (private). */
 struct cairn_bundle_source;
+/* Where a bundle being collected keeps its checkpoints' tensors with
+ * cairn_bundle_spool: a mapped, unlinked file (private). */
+struct cairn_bundle_spool;
 
 /* One task's bundle.  Everything it points to is owned by it and freed by
  * cairn_bundle_free. */
@@ -113,6 +116,9 @@ struct cairn_bundle {
 	/* cairn_bundle_read_lazy: the file the tensors not yet loaded are
 	 * read from (closed by cairn_bundle_free); NULL otherwise. */
 	struct cairn_bundle_source *source;
+	/* cairn_bundle_spool: the file the checkpoints' tensors are in
+	 * (they point into its mapping; cairn_bundle_free unmaps it). */
+	struct cairn_bundle_spool *spool;
 };
 
 /* Starts collecting a bundle for spec: zeroes *b (which must not hold a
@@ -122,6 +128,17 @@ struct cairn_bundle {
  * On failure *b is zeroed and holds nothing. */
 int cairn_bundle_begin(struct cairn_bundle *b,
                        const struct cairn_task_spec *spec);
+
+/* Right after cairn_bundle_begin: the checkpoints' tensors will go into
+ * a file under dir, made for this bundle and unlinked at once, its whole
+ * size reserved now (posix_fallocate) and mapped, rather than into heap
+ * memory: the reference job's 25 checkpoints are 560 MB a task, which
+ * the kernel may then write back and evict instead of holding them.
+ * Nothing else changes (the bytes, cairn_bundle_write).  Fails with err
+ * (CAIRN_EIO: dir cannot hold the file, with the reason, such as no
+ * space; CAIRN_EINVAL: b not just begun) and leaves b as it was. */
+int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
+                       size_t errlen);
 
 /* A cairn_task_checkpoint_fn; ud is the bundle.  For t < H it copies the
  * model's parameters, m and v to host arrays (cairn_model_read) and keeps

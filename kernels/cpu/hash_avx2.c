@@ -18,7 +18,6 @@
 #include "blake2b.h"
 #include "cpu_impl.h"
 
-#define X4_BLOCK CAIRN_BLAKE2B_BLOCKBYTES
 
 /* Rotations right.  By 32, 24 and 16 they move whole bytes, so one shuffle
  * does them; by 63 is a left shift by one (x + x) with the top bit brought
@@ -153,90 +152,13 @@ static void x4_output(const __m256i h[8], int i, uint32_t outlen,
 		out[j] = (uint8_t)(w[j / 8][i] >> (8 * (j % 8)));
 }
 
-/* Continues four copies of s over p[i][0..len[i]) and finishes each into
- * out[i] (s->outlen bytes), for i < n (1..4): out[i] gets exactly what
- *   st = *s; cairn_blake2b_update(&st, p[i], len[i]);
- *   cairn_blake2b_final(&st, out[i]);
- * gives.  s must have nothing buffered (buflen 0: whole blocks absorbed,
- * as after a header block compressed with cairn__blake2b_block), every
- * len[i] > 0, and s->t[0] + len[i] must not carry into t[1] (it cannot
- * for any buffer that fits in memory), so the high counter word stays
- * s->t[1] in every lane.
- *
- * Lanes run in lock step: while every lane has a block left before its
- * last, they compress together with one counter; then each lane meets its
- * last block (copied to a zero-padded buffer when it is partial) at its own
- * step.  A lane past its end, or one of the 4 - n unused lanes, keeps
- * compressing a harmless stand-in block whose result is never written. */
-void cairn__blake2b_x4(const struct cairn_blake2b_state *s, int n,
-		       const uint8_t *const p[], const int64_t len[],
-		       uint8_t *const out[])
-{
-	uint8_t pad[4][X4_BLOCK];
-	const uint8_t *lp[4], *src[4];
-	int64_t nblk[4], common, most = 0;
-	__m256i h[8], t1;
-
-	memset(pad, 0, sizeof pad);
-	for (int i = 0; i < 4; i++) {
-		int j = i < n ? i : 0; /* an unused lane shadows lane 0 */
-		lp[i] = p[j];
-		nblk[i] = (len[j] + X4_BLOCK - 1) / X4_BLOCK;
-		if (nblk[i] > most)
-			most = nblk[i];
-	}
-	common = nblk[0];
-	for (int i = 1; i < 4; i++)
-		if (nblk[i] < common)
-			common = nblk[i];
-	common--; /* blocks that are no lane's last */
-	for (int k = 0; k < 8; k++)
-		h[k] = _mm256_set1_epi64x((long long)s->h[k]);
-	t1 = _mm256_set1_epi64x((long long)s->t[1]);
-
-	/* The bulk: same counter, no final flag, in every lane. */
-	for (int64_t b = 0; b < common; b++) {
-		uint64_t t = s->t[0] + (uint64_t)(b + 1) * X4_BLOCK;
-		for (int i = 0; i < 4; i++)
-			src[i] = lp[i] + b * X4_BLOCK;
-		x4_compress(h, src, _mm256_set1_epi64x((long long)t), t1,
-			    _mm256_setzero_si256());
-	}
-
-	/* The tail: each lane's last block, and whatever the longer lanes
-	 * still have before theirs. */
-	for (int64_t b = common; b < most; b++) {
-		uint64_t t[4], f[4];
-		for (int i = 0; i < 4; i++) {
-			int j = i < n ? i : 0;
-			int64_t off = b * X4_BLOCK;
-			t[i] = s->t[0] + (uint64_t)(b + 1) * X4_BLOCK;
-			f[i] = 0;
-			if (b >= nblk[i]) {
-				src[i] = pad[i]; /* done: any readable block */
-				continue;
-			}
-			src[i] = lp[i] + off;
-			if (b == nblk[i] - 1) {
-				/* BLAKE2b counts only the real bytes of the
-				 * last block, and pads it with zeros. */
-				t[i] = s->t[0] + (uint64_t)len[j];
-				f[i] = ~(uint64_t)0;
-				if (len[j] - off < X4_BLOCK) {
-					memcpy(pad[i], lp[i] + off,
-					       (size_t)(len[j] - off));
-					src[i] = pad[i];
-				}
-			}
-		}
-		x4_compress(h, src,
-			    _mm256_setr_epi64x((long long)t[0], (long long)t[1],
-					       (long long)t[2], (long long)t[3]),
-			    t1,
-			    _mm256_setr_epi64x((long long)f[0], (long long)f[1],
-					       (long long)f[2], (long long)f[3]));
-		for (int i = 0; i < n; i++)
-			if (b == nblk[i] - 1)
-				x4_output(h, i, s->outlen, out[i]);
-	}
-}
+/* cairn__blake2b_x4: the lock-step driver (hash_lanes_body.h) on these
+ * four lanes. */
+#define LANES 4
+#define LANES_FN cairn__blake2b_x4
+#define LANES_VEC __m256i
+#define LANES_SET1(x) _mm256_set1_epi64x((long long)(x))
+#define LANES_LOAD(w) _mm256_loadu_si256((const __m256i *)(const void *)(w))
+#define LANES_COMPRESS x4_compress
+#define LANES_OUTPUT x4_output
+#include "hash_lanes_body.h"

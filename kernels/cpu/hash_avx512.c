@@ -18,7 +18,6 @@
 #include "blake2b.h"
 #include "cpu_impl.h"
 
-#define X8_BLOCK CAIRN_BLAKE2B_BLOCKBYTES
 
 /* Words k0..k0+7 of the eight blocks src[0..7] into m[k0..k0+7], lane i
  * from src[i]: eight 64-byte loads (a row each: one block's eight words)
@@ -141,75 +140,13 @@ static void x8_output(const __m512i h[8], int i, uint32_t outlen, uint8_t *out)
 		out[j] = (uint8_t)(w[j / 8][i] >> (8 * (j % 8)));
 }
 
-/* cairn__blake2b_x4 (hash_avx2.c) on eight lanes: n is 1..8, with the
- * same contract and the same lock-step scheme (the bulk with one counter,
- * then each lane's last block at its own step; idle lanes shadow lane 0
- * and are never written). */
-void cairn__blake2b_x8(const struct cairn_blake2b_state *s, int n,
-		       const uint8_t *const p[], const int64_t len[],
-		       uint8_t *const out[])
-{
-	uint8_t pad[8][X8_BLOCK];
-	const uint8_t *lp[8], *src[8];
-	int64_t nblk[8], common, most = 0;
-	__m512i h[8], t1;
-
-	memset(pad, 0, sizeof pad);
-	for (int i = 0; i < 8; i++) {
-		int j = i < n ? i : 0; /* an unused lane shadows lane 0 */
-		lp[i] = p[j];
-		nblk[i] = (len[j] + X8_BLOCK - 1) / X8_BLOCK;
-		if (nblk[i] > most)
-			most = nblk[i];
-	}
-	common = nblk[0];
-	for (int i = 1; i < 8; i++)
-		if (nblk[i] < common)
-			common = nblk[i];
-	common--; /* blocks that are no lane's last */
-	for (int k = 0; k < 8; k++)
-		h[k] = _mm512_set1_epi64((long long)s->h[k]);
-	t1 = _mm512_set1_epi64((long long)s->t[1]);
-
-	/* The bulk: same counter, no final flag, in every lane. */
-	for (int64_t b = 0; b < common; b++) {
-		uint64_t t = s->t[0] + (uint64_t)(b + 1) * X8_BLOCK;
-		for (int i = 0; i < 8; i++)
-			src[i] = lp[i] + b * X8_BLOCK;
-		x8_compress(h, src, _mm512_set1_epi64((long long)t), t1,
-			    _mm512_setzero_si512());
-	}
-
-	/* The tail: each lane's last block, and whatever the longer lanes
-	 * still have before theirs. */
-	for (int64_t b = common; b < most; b++) {
-		uint64_t t[8], f[8];
-		for (int i = 0; i < 8; i++) {
-			int j = i < n ? i : 0;
-			int64_t off = b * X8_BLOCK;
-			t[i] = s->t[0] + (uint64_t)(b + 1) * X8_BLOCK;
-			f[i] = 0;
-			if (b >= nblk[i]) {
-				src[i] = pad[i]; /* done: any readable block */
-				continue;
-			}
-			src[i] = lp[i] + off;
-			if (b == nblk[i] - 1) {
-				/* BLAKE2b counts only the real bytes of the
-				 * last block, and pads it with zeros. */
-				t[i] = s->t[0] + (uint64_t)len[j];
-				f[i] = ~(uint64_t)0;
-				if (len[j] - off < X8_BLOCK) {
-					memcpy(pad[i], lp[i] + off,
-					       (size_t)(len[j] - off));
-					src[i] = pad[i];
-				}
-			}
-		}
-		x8_compress(h, src, _mm512_loadu_si512((const void *)t), t1,
-			    _mm512_loadu_si512((const void *)f));
-		for (int i = 0; i < n; i++)
-			if (b == nblk[i] - 1)
-				x8_output(h, i, s->outlen, out[i]);
-	}
-}
+/* cairn__blake2b_x8: the lock-step driver (hash_lanes_body.h) on these
+ * eight lanes. */
+#define LANES 8
+#define LANES_FN cairn__blake2b_x8
+#define LANES_VEC __m512i
+#define LANES_SET1(x) _mm512_set1_epi64((long long)(x))
+#define LANES_LOAD(w) _mm512_loadu_si512((const void *)(w))
+#define LANES_COMPRESS x8_compress
+#define LANES_OUTPUT x8_output
+#include "hash_lanes_body.h"

@@ -10,6 +10,7 @@
  * Ownership: a struct cairn_bundle owns its state roots, checkpoint array,
  * tensors and step log (cairn_bundle_free).  Nothing here keeps a
  * pointer to its arguments after it returns. */
+#define _GNU_SOURCE /* O_TMPFILE, mkostemp */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -59,10 +60,15 @@ int cairn_bundle_begin(struct cairn_bundle *b,
 	return 0;
 }
 
+/* The checkpoints are written into the file with pwrite (so a file
+ * system that cannot take them says so as an error, not as a SIGBUS on a
+ * write fault) and read back through a read-only shared mapping, to which
+ * the checkpoints' tensors point: the kernel may evict those pages. */
 struct cairn_bundle_spool {
-	int fd;      /* the unlinked file */
-	uint8_t *map; /* its bytes, size of them, shared */
+	int fd;             /* the unlinked file */
+	const uint8_t *map; /* its size bytes, read-only */
 	size_t size;
+	float *buf;         /* one tensor on its way in (param_count) */
 };
 
 void cairn__bundle_spool_free(struct cairn_bundle *b)
@@ -72,15 +78,16 @@ void cairn__bundle_spool_free(struct cairn_bundle *b)
 	if (!sp)
 		return;
 	if (sp->map)
-		munmap(sp->map, sp->size);
+		munmap((void *)sp->map, sp->size);
 	if (sp->fd >= 0)
 		close(sp->fd);
+	free(sp->buf);
 	free(sp);
 	b->spool = NULL;
 }
 
 /* A new file under dir, already unlinked: O_TMPFILE where the file system
- * has it, else mkstemp and unlink.  -1 with errno. */
+ * has it, else mkostemp and unlink.  -1 with errno. */
 static int spool_open(const char *dir)
 {
 	char path[4096];
@@ -97,10 +104,30 @@ static int spool_open(const char *dir)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = mkstemp(path);
+	fd = mkostemp(path, O_CLOEXEC);
 	if (fd >= 0)
 		(void)unlink(path);
 	return fd;
+}
+
+/* n bytes of p at off; 0 or an errno. */
+static int spool_pwrite(int fd, const void *p, size_t n, off_t off)
+{
+	const uint8_t *q = p;
+
+	while (n) {
+		size_t part = n < CAIRN__BUNDLE_IO_CHUNK ? n
+		                                         : CAIRN__BUNDLE_IO_CHUNK;
+		ssize_t w = pwrite(fd, q, part, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? errno : EIO;
+		q += w;
+		off += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
@@ -117,27 +144,33 @@ int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
 	}
 	total = (uint64_t)(b->nstates - 1) * 3u *
 	        (uint64_t)b->param_count * sizeof(float);
-	if (total == 0 || total > SIZE_MAX) {
+	if (total == 0 || total > SIZE_MAX || total > (uint64_t)INT64_MAX) {
 		cairn__seterr(err, errlen, "cairn_bundle_spool: %" PRIu64
 		              " bytes of checkpoints", total);
 		return CAIRN_EINVAL;
 	}
 	sp = calloc(1, sizeof *sp);
-	if (!sp)
+	if (sp)
+		sp->buf = malloc((size_t)b->param_count * sizeof(float));
+	if (!sp || !sp->buf) {
+		if (sp)
+			free(sp);
+		cairn__seterr(err, errlen,
+		              "cairn_bundle_spool: out of memory");
 		return CAIRN_ENOMEM;
+	}
 	sp->size = (size_t)total;
 	sp->fd = spool_open(dir);
 	if (sp->fd < 0) {
 		e = errno;
 		goto fail;
 	}
-	/* every block reserved now: a full disk is this error, not a
-	 * SIGBUS when a checkpoint is written into the mapping */
+	/* every block reserved now, where the file system can: no space is
+	 * this error, before any training */
 	e = posix_fallocate(sp->fd, 0, (off_t)total);
 	if (e)
 		goto fail;
-	sp->map = mmap(NULL, sp->size, PROT_READ | PROT_WRITE, MAP_SHARED,
-	               sp->fd, 0);
+	sp->map = mmap(NULL, sp->size, PROT_READ, MAP_SHARED, sp->fd, 0);
 	if (sp->map == MAP_FAILED) {
 		sp->map = NULL;
 		e = errno;
@@ -152,6 +185,7 @@ fail:
 	              total / 1000000, dir, strerror(e));
 	if (sp->fd >= 0)
 		close(sp->fd);
+	free(sp->buf);
 	free(sp);
 	return CAIRN_EIO;
 }
@@ -207,11 +241,27 @@ static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
 	}
 	bytes = (size_t)b->param_count * sizeof(float);
 	cp.state = *st;
-	if (b->spool) { /* checkpoint i's three tensors, in place */
-		uint8_t *at = b->spool->map + (size_t)i * 3 * bytes;
-		cp.params = (float *)at;
-		cp.m = (float *)(at + bytes);
-		cp.v = (float *)(at + 2 * bytes);
+	if (b->spool) { /* checkpoint i's three tensors, into the file */
+		static const cairn_model_buf which[3] = {
+		    CAIRN_MODEL_PARAMS, CAIRN_MODEL_M, CAIRN_MODEL_V};
+		const size_t at = (size_t)i * 3 * bytes;
+		for (int k = 0; k < 3; k++) {
+			rc = checkpoint_read(m, cm, which[k], b->spool->buf);
+			if (!rc && spool_pwrite(b->spool->fd, b->spool->buf,
+			                        bytes,
+			                        (off_t)(at + (size_t)k * bytes)))
+				rc = CAIRN_EIO;
+			if (rc)
+				return rc;
+		}
+		cp.params = (float *)(void *)(b->spool->map + at);
+		cp.m = (float *)(void *)(b->spool->map + at + bytes);
+		cp.v = (float *)(void *)(b->spool->map + at + 2 * bytes);
+		memcpy(b->state_roots + (size_t)i * CAIRN_HASH_BYTES, root,
+		       CAIRN_HASH_BYTES);
+		b->checkpoints[i] = cp;
+		b->ncheckpoints = i + 1;
+		return 0;
 	} else {
 		cp.params = malloc(bytes);
 		cp.m = malloc(bytes);

@@ -14,10 +14,6 @@
 /* Tensors go to and from the file as the host's float bytes. */
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "attest/bundle*.c store floats as host bytes: little-endian hosts only"
-/* cairn_bundle_spool's file (bundle.c): unmapped and closed here, and
- * b->spool NULL; the checkpoints' tensors pointed into it. */
-void cairn__bundle_spool_free(struct cairn_bundle *b);
-
 #endif
 
 /* Bytes of one read(), write() or pread() call: below Linux's 2^31 - 4096

@@ -407,14 +407,14 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		cairn__seterr(err, errlen, "cairn_task_run: missing argument");
 		return CAIRN_EINVAL;
 	}
-	trace->hash_seconds = 0.0;
-	memset(&trace->commit, 0, sizeof trace->commit);
-	if (trace->pending) {
+	if (trace->pending) { /* its timings and roots are kept */
 		cairn__seterr(err, errlen,
 		              "the trace still waits for its last task's "
 		              "roots: cairn_task_finish it first");
 		return CAIRN_EINVAL;
 	}
+	trace->hash_seconds = 0.0;
+	memset(&trace->commit, 0, sizeof trace->commit);
 	rc = model_fits(m, spec, ds, err, errlen);
 	if (rc)
 		return rc;

@@ -21,6 +21,8 @@
  * Offsets and bits are random each run (seed printed; set
  * CAIRN_TEST_SEED=0x... to replay). */
 #include <dirent.h>
+#include <sys/resource.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -413,9 +415,41 @@ static void test_roundtrip(void **state)
 
 /* ---- writing ------------------------------------------------------------- */
 
-/* cairn_bundle_spool: the checkpoints kept in a mapped file under a
- * directory give the same file as those kept in memory; a directory that
- * cannot hold it, or a bundle not just begun, is refused with b intact. */
+/* The number of open file descriptors of this process. */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* 1 when p lies in a mapping of a deleted file (/proc/self/maps). */
+static int in_deleted_file(const void *p)
+{
+	FILE *fm = fopen("/proc/self/maps", "r");
+	char line[1024];
+	int found = 0;
+	assert_non_null(fm);
+	while (!found && fgets(line, sizeof line, fm)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+		    (uintptr_t)p >= lo && (uintptr_t)p < hi)
+			found = strstr(line, "(deleted)") ? 1 : -1;
+	}
+	fclose(fm);
+	return found == 1;
+}
+
+/* cairn_bundle_spool: the checkpoints kept in an unlinked file under a
+ * directory (their tensors in its mapping, not the heap) give the same
+ * file as those kept in memory; a directory that cannot hold it (none,
+ * or a file size limit below it), or a bundle not just begun, is refused
+ * with b intact; freeing closes and unmaps it. */
 static void test_spool(void **state)
 {
 	struct fx *f = *state;
@@ -424,8 +458,28 @@ static void test_spool(void **state)
 	char err[512] = "", path[600];
 	uint8_t *bytes = NULL;
 	size_t len = 0;
+	int fds = count_fds();
 
 	assert_int_equal(cairn_bundle_begin(&b, &f->spec), 0);
+	{ /* no room: a file size limit of half the checkpoints' bytes */
+		struct rlimit old, small;
+		void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+		uint64_t total = (uint64_t)(b.nstates - 1) * 3 *
+		                 (uint64_t)b.param_count * 4;
+		int rc;
+		assert_true(total > 2);
+		assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+		small = old;
+		small.rlim_cur = (rlim_t)(total / 2);
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+		rc = cairn_bundle_spool(&b, f->dir, err, sizeof err);
+		assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+		signal(SIGXFSZ, prev);
+		assert_int_equal(rc, CAIRN_EIO);
+		assert_non_null(strstr(err, f->dir));
+		assert_null(b.spool);
+		assert_int_equal(count_fds(), fds);
+	}
 	assert_int_equal(cairn_bundle_spool(&b, "/nonexistent-cairn-dir", err,
 	                                    sizeof err),
 	                 CAIRN_EIO);
@@ -445,8 +499,13 @@ static void test_spool(void **state)
 	                   sizeof err))
 		fail_msg("cairn_task_run: %s", err);
 	cairn_model_free(m);
-	/* the tensors are in the file's mapping, nothing in a directory */
+	/* the tensors are in the file's mapping, not the heap */
 	assert_true(b.ncheckpoints > 0);
+	for (uint32_t i = 0; i < b.ncheckpoints; i++) {
+		assert_true(in_deleted_file(b.checkpoints[i].params));
+		assert_true(in_deleted_file(b.checkpoints[i].v));
+	}
+	assert_int_equal(count_fds(), fds + 1);
 	assert_int_equal(cairn_bundle_finish(&b, &f->trace, &f->id,
 	                                     cairn_backend_name(f->be)),
 	                 0);
@@ -460,6 +519,7 @@ static void test_spool(void **state)
 	unlink(path);
 	cairn_bundle_free(&b);
 	assert_null(b.spool);
+	assert_int_equal(count_fds(), fds);
 	/* after a checkpoint: too late */
 	assert_int_equal(cairn_bundle_begin(&b, &f->spec), 0);
 	b.ncheckpoints = 1;

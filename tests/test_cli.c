@@ -521,8 +521,12 @@ static void test_train_bundles_background(void **state)
 		struct dirent *e;
 		assert_non_null(d);
 		while ((e = readdir(d))) {
-			if (e->d_name[0] == '.' || strlen(e->d_name) > 200)
+			/* nothing but the bundles: no spool or temporary
+			 * file left behind */
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 				continue;
+			if (e->d_name[0] == '.' || strlen(e->d_name) > 200)
+				fail_msg("%s/%s left behind", sub[0], e->d_name);
 			snprintf(args, sizeof args,
 			         "cmp -s '%s/%s' '%s/%s'", sub[0], e->d_name,
 			         sub[1], e->d_name);
@@ -537,6 +541,13 @@ static void test_train_bundles_background(void **state)
 			free(o);
 			nfiles++;
 		}
+		closedir(d);
+		d = opendir(sub[1]);
+		assert_non_null(d);
+		while ((e = readdir(d)))
+			if (e->d_name[0] == '.' && strcmp(e->d_name, ".") &&
+			    strcmp(e->d_name, ".."))
+				fail_msg("%s/%s left behind", sub[1], e->d_name);
 		closedir(d);
 	}
 	assert_int_equal(nfiles, 4); /* one bundle per task */

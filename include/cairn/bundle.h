@@ -131,10 +131,12 @@ int cairn_bundle_begin(struct cairn_bundle *b,
 
 /* Right after cairn_bundle_begin: the checkpoints' tensors will go into
  * a file under dir, made for this bundle and unlinked at once, its whole
- * size reserved now (posix_fallocate) and mapped, rather than into heap
- * memory: the reference job's 25 checkpoints are 560 MB a task, which
- * the kernel may then write back and evict instead of holding them.
- * Nothing else changes (the bytes, cairn_bundle_write).  Fails with err
+ * size reserved now (posix_fallocate), written with pwrite and read
+ * through a read-only mapping, rather than into heap memory: the
+ * reference job's 25 checkpoints are 560 MB a task, which the kernel may
+ * then write back and evict instead of holding them.  The checkpoints'
+ * tensors are then read-only.  Nothing else changes (the bytes,
+ * cairn_bundle_write).  Fails with err
  * (CAIRN_EIO: dir cannot hold the file, with the reason, such as no
  * space; CAIRN_EINVAL: b not just begun) and leaves b as it was. */
 int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,

@@ -1063,6 +1063,81 @@ static void test_step_time(void **state)
 	step_time(s->cpu2, 8);
 }
 
+/* A training set held on a CUDA-kind backend (the kernels run on the
+ * host, tests/emu): a step from sample indices uploads those indices and
+ * nothing of the batch's rows, where a step from a host batch uploads
+ * every pixel; both give the same loss and parameters. */
+static void test_device_data_uploads(void **state)
+{
+#ifdef CAIRN_TEST_EMU
+	struct state *s = *state;
+	enum { N = 64, B = 16 };
+	static const int64_t h[] = {8};
+	cairn_mlp_spec sp = cairn_test_mlp(CAIRN_DATASET_PIXELS, 1, h, 10,
+	                                   CAIRN_ACT_RELU);
+	uint8_t *img = cairn_test_xmalloc(N * CAIRN_DATASET_PIXELS);
+	uint8_t lab[N], root[32] = {7};
+	cairn_dataset ds = {N, img, lab};
+	float *x = cairn_test_xmalloc(B * CAIRN_DATASET_PIXELS * sizeof(float));
+	int32_t y[B];
+	uint32_t idx[B];
+	cairn_model *md = NULL, *mh = NULL;
+	cairn_adamw_params opt;
+	unsigned long long before, idx_bytes, host_bytes;
+	float l1 = 0.0f, l2 = 0.0f;
+	int64_t n;
+
+	for (int i = 0; i < N * CAIRN_DATASET_PIXELS; i++)
+		img[i] = (uint8_t)(rnd_u01() * 256.0f);
+	for (int i = 0; i < N; i++)
+		lab[i] = (uint8_t)(i % 10);
+	for (int i = 0; i < B; i++)
+		idx[i] = (uint32_t)((7 * i + 3) % N);
+	assert_int_equal(cairn_dataset_gather(&ds, idx, B, x, y, NULL, 0), 0);
+	cairn_adamw_defaults(&opt);
+	opt.step = 1;
+	assert_int_equal(cairn_model_create(s->emu, &sp, B, 2, &md), 0);
+	assert_int_equal(cairn_model_create(s->emu, &sp, B, 2, &mh), 0);
+	assert_int_equal(cairn_model_init(md, 5), 0);
+	assert_int_equal(cairn_model_init(mh, 5), 0);
+	assert_int_equal(cairn_model_attach_data(md, &ds, root), 0);
+
+	before = cairn_test_emu_h2d_bytes();
+	assert_int_equal(cairn_model_step_begin_idx(md, B, 2, idx, &opt), 0);
+	assert_int_equal(cairn_model_step_end(md, &l1), 0);
+	idx_bytes = cairn_test_emu_h2d_bytes() - before;
+	before = cairn_test_emu_h2d_bytes();
+	assert_int_equal(cairn_model_step_begin(mh, B, 2, x, y, &opt), 0);
+	assert_int_equal(cairn_model_step_end(mh, &l2), 0);
+	host_bytes = cairn_test_emu_h2d_bytes() - before;
+	print_message("uploaded in a step: %llu bytes from indices, %llu "
+	              "from a host batch\n",
+	              idx_bytes, host_bytes);
+	/* the indices, and at most a few small lists: never the rows */
+	assert_true(idx_bytes <= (unsigned long long)B * 4 + 2048);
+	assert_true(host_bytes >=
+	            (unsigned long long)B * CAIRN_DATASET_PIXELS * 4);
+	assert_memory_equal(&l1, &l2, sizeof l1);
+	n = cairn_model_param_count(md);
+	{
+		float *p1 = cairn_test_xmalloc((size_t)n * sizeof(float));
+		float *p2 = cairn_test_xmalloc((size_t)n * sizeof(float));
+		assert_int_equal(cairn_model_read(md, CAIRN_MODEL_PARAMS, p1), 0);
+		assert_int_equal(cairn_model_read(mh, CAIRN_MODEL_PARAMS, p2), 0);
+		assert_memory_equal(p1, p2, (size_t)n * sizeof(float));
+		free(p1);
+		free(p2);
+	}
+	cairn_model_free(md);
+	cairn_model_free(mh);
+	free(img);
+	free(x);
+#else
+	(void)state;
+	skip(); /* no C++ compiler: no emulated CUDA backend */
+#endif
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 int main(void)
@@ -1080,6 +1155,7 @@ int main(void)
 	    cmocka_unit_test(test_learn_synthetic),
 	    cmocka_unit_test(test_learn_fmnist),
 	    cmocka_unit_test(test_step_time),
+	    cmocka_unit_test(test_device_data_uploads),
 	};
 
 	cairn_log_set_level(CAIRN_LOG_WARN);

@@ -60,6 +60,19 @@ static int emu_copy(struct cairn_backend *be, void *dst, const void *src,
 	return 0;
 }
 
+/* host to "device": counted (cairn_test_emu_h2d_bytes) */
+static int emu_write(struct cairn_backend *be, void *dst, const void *src,
+                     size_t bytes)
+{
+	cairn_emu_h2d_bytes += bytes;
+	return emu_copy(be, dst, src, bytes);
+}
+
+extern "C" unsigned long long cairn_test_emu_h2d_bytes(void)
+{
+	return cairn_emu_h2d_bytes;
+}
+
 static int emu_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 {
 	(void)be;
@@ -96,7 +109,7 @@ static const struct cairn_backend_i emu_iface = {
     /* .free        = */ emu_free,
     /* .buf_alloc   = */ emu_buf_alloc,
     /* .buf_free    = */ emu_buf_free,
-    /* .buf_write   = */ emu_copy,
+    /* .buf_write   = */ emu_write,
     /* .buf_read    = */ emu_copy,
     /* .buf_copy    = */ emu_copy,
     /* .sync        = */ NULL,

@@ -12,6 +12,10 @@ extern "C" {
  * cairn_backend_close().  0 or CAIRN_ENOMEM. */
 int cairn_test_emu_backend_open(cairn_backend **out);
 
+/* Bytes the emulated backends have copied host to device so far
+ * (cairn_buf_write, and cudaMemcpyAsync inside the kernels' code). */
+unsigned long long cairn_test_emu_h2d_bytes(void);
+
 #ifdef __cplusplus
 }
 #endif

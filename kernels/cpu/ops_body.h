@@ -220,6 +220,41 @@ static void cpu_fill(void *arg, int tid, int nth)
 	}
 }
 
+#if defined(CPU_HASH_X8) || defined(CPU_HASH_X4)
+/* A multi-lane BLAKE2b kernel (cpu_impl.h: cairn__blake2b_x4, _x8). */
+typedef void (*cpu_hash_lanes_fn)(const struct cairn_blake2b_state *s, int n,
+				  const uint8_t *const p[], const int64_t len[],
+				  uint8_t *const out[]);
+
+/* Chunks lo.. of op through fn, `lanes` at a time while at least `least`
+ * remain before hi (fewer at the end, lanes idle); returns the first
+ * chunk not done. */
+static int64_t cpu_hash_lanes(const struct cairn_op *op,
+			      const struct cairn_blake2b_state *head,
+			      int64_t lo, int64_t hi, int lanes, int least,
+			      cpu_hash_lanes_fn fn)
+{
+	const int64_t bytes = op->u.hash.bytes, cb = op->u.hash.chunk_bytes;
+
+	while (hi - lo >= least) {
+		const uint8_t *p[8];
+		int64_t len[8];
+		uint8_t *out[8];
+		int n = hi - lo < lanes ? (int)(hi - lo) : lanes;
+
+		for (int i = 0; i < n; i++) {
+			int64_t off = (lo + i) * cb;
+			p[i] = op->u.hash.data + off;
+			len[i] = bytes - off < cb ? bytes - off : cb;
+			out[i] = op->u.hash.out + 32 * (lo + i);
+		}
+		fn(head, n, p, len, out);
+		lo += n;
+	}
+	return lo;
+}
+#endif
+
 /* Each thread hashes a contiguous range of chunks (cairn__split), each to
  * the reference's bytes.  The header is one full block and, when there is
  * data, never a chunk's last, so it is compressed once and every chunk
@@ -249,38 +284,10 @@ static void cpu_hash_chunks(void *arg, int tid, int nth)
 	}
 	cairn__blake2b_block(&head, op->u.hash.header, 0);
 #ifdef CPU_HASH_X8
-	while (hi - lo >= 5) {
-		const uint8_t *p[8];
-		int64_t len[8];
-		uint8_t *out[8];
-		int n = hi - lo < 8 ? (int)(hi - lo) : 8;
-
-		for (int i = 0; i < n; i++) {
-			int64_t off = (lo + i) * cb;
-			p[i] = op->u.hash.data + off;
-			len[i] = bytes - off < cb ? bytes - off : cb;
-			out[i] = op->u.hash.out + 32 * (lo + i);
-		}
-		CPU_HASH_X8(&head, n, p, len, out);
-		lo += n;
-	}
+	lo = cpu_hash_lanes(op, &head, lo, hi, 8, 5, CPU_HASH_X8);
 #endif
 #ifdef CPU_HASH_X4
-	while (hi - lo >= 2) {
-		const uint8_t *p[4];
-		int64_t len[4];
-		uint8_t *out[4];
-		int n = hi - lo < 4 ? (int)(hi - lo) : 4;
-
-		for (int i = 0; i < n; i++) {
-			int64_t off = (lo + i) * cb;
-			p[i] = op->u.hash.data + off;
-			len[i] = bytes - off < cb ? bytes - off : cb;
-			out[i] = op->u.hash.out + 32 * (lo + i);
-		}
-		CPU_HASH_X4(&head, n, p, len, out);
-		lo += n;
-	}
+	lo = cpu_hash_lanes(op, &head, lo, hi, 4, 2, CPU_HASH_X4);
 #endif
 	for (int64_t c = lo; c < hi; c++) {
 		struct cairn_blake2b_state st = head;

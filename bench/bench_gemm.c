@@ -559,7 +559,7 @@ static int gemm_cmd(int argc, char **argv)
 			        rc == CAIRN_EINVAL
 			                ? "; check --device, CAIRN_DEVICE "
 			                  "(auto, cpu or gpu) and CAIRN_CPU_ISA "
-			                  "(auto, avx2 or portable)"
+			                  "(auto, avx512, avx2 or portable)"
 			                : "");
 			return rc == CAIRN_EINVAL ? 2 : 1;
 		}

@@ -10,7 +10,8 @@
  *   on ref, committed both ways.
  * - Re-running a segment from a checkpoint's state (cairn_task_replay, the
  *   auditor's path) ends at the state root the trace committed.
- * - Wrong data or wrong W_r are refused before any step.
+ * - Wrong data or wrong W_r are refused (before any step; W_r with a
+ *   committer at t = c, when the roots of t = 0 are collected).
  * - Results: encode, decode, sign, verify; another key or any changed
  *   field fails.
  * - The outer step: equal to a scalar host computation of its documented

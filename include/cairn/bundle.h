@@ -138,25 +138,29 @@ int cairn_bundle_begin(struct cairn_bundle *b,
  * tensors are then read-only.  Nothing else changes (the bytes,
  * cairn_bundle_write).  Fails with err
  * (CAIRN_EIO: dir cannot hold the file, with the reason, such as no
- * space; CAIRN_EINVAL: b not just begun) and leaves b as it was. */
+ * space; CAIRN_ENOMEM; CAIRN_EINVAL: b not just begun) and leaves b as
+ * it was. */
 int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
                        size_t errlen);
 
 /* A cairn_task_checkpoint_fn; ud is the bundle.  For t < H it copies the
- * model's parameters, m and v to host arrays (cairn_model_read) and keeps
+ * model's parameters, m and v to host arrays, or with cairn_bundle_spool
+ * into its file (cairn_model_read, or cairn_committer_read), and keeps
  * them with st and root; at t = H it keeps st as final_state (and root).
  * Checkpoints must come in order t = 0, c, 2c, ..., H, each once, from a
  * model with the spec's parameter count: anything else is CAIRN_EINVAL
  * and changes nothing (so one bundle collects one run; to run again,
- * cairn_bundle_free and begin again).  CAIRN_ENOMEM, or a read error. */
+ * cairn_bundle_free and begin again).  CAIRN_ENOMEM, CAIRN_EIO (the
+ * spool's file), or a read error. */
 int cairn_bundle_checkpoint(void *ud, const struct cairn_state *st,
                             const uint8_t root[CAIRN_HASH_BYTES],
                             cairn_model *m);
 
 /* The same for a task run with a background committer (struct
  * cairn_task_trace): ud is a struct cairn_bundle_bg; a checkpoint with a
- * model (t = 0) is read from it, the others from the committer's snapshot
- * of the state just collected (cairn_committer_read).  The bundle's bytes
+ * model is read from it (none, when cairn_task_run has a committer: t = 0
+ * is collected from it too), the others from the committer's snapshot of
+ * the state just collected (cairn_committer_read).  The bundle's bytes
  * are those a run without the committer collects. */
 struct cairn_bundle_bg {
 	struct cairn_bundle *bundle; /* borrowed */

@@ -199,9 +199,10 @@ struct cairn_task_trace {
 	 * other task until then. */
 	int defer_end;
 	int pending; /* output: cairn_task_finish is still to be called */
-	/* Wall time the run spent waiting on commitments: the parts below,
-	 * plus commit.digest_seconds except on a GPU, where the digests are
-	 * computed while the device runs the step before. */
+	/* Wall time the run spent waiting on commitments: t0, records,
+	 * checkpoint and end seconds below, plus digest_seconds except on a
+	 * GPU (a CUDA model backend), where the digests are computed while
+	 * the device runs the step before. */
 	double hash_seconds;
 	struct {
 		double t0_seconds;         /* the state at t = 0 (with a

@@ -896,6 +896,20 @@ int cairn_cmd_train(int argc, char **argv)
 fail:
 	fprintf(stderr, "cairn train: %s\n", cairn_strerror(rc));
 out:
+	/* A failed job still finishes the tasks that ran (their bundles
+	 * written), the older first: nothing done is lost. */
+	if (ex) {
+		int first = nslots == 2 && slots[1].busy &&
+		            (!slots[0].busy ||
+		             slots[1].spec.round < slots[0].spec.round ||
+		             (slots[1].spec.round == slots[0].spec.round &&
+		              slots[1].spec.task < slots[0].spec.task));
+		for (int i = 0; i < nslots; i++)
+			if (slots[(first + i) % nslots].busy)
+				(void)slot_finish(&slots[(first + i) % nslots],
+						  &o, &id,
+						  cairn_backend_name(be), &tm);
+	}
 	for (int i = 0; i < 2; i++)
 		slot_free(&slots[i]);
 	if (have_id)

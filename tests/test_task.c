@@ -316,7 +316,10 @@ static int capture(void *ud, const struct cairn_state *st,
 /* Runs the fixture's task on c's backend, shared with c2's when c2 is
  * not NULL (a model on two devices: cairn_model_create_multi); with mode
  * bit 0 (background), through a committer (task.h), twice in a row (a
- * committer serves one task after another); with bit 1, the training set
+ * committer serves one task after another), the second time as cairn
+ * train runs it: returning with the last state still hashing
+ * (defer_end), another task run meanwhile on a second committer, then
+ * cairn_task_finish; with bit 1, the training set
  * on the backend (cairn_model_attach_data: each step's batch gathered
  * there); with bit 2, held there under another dataset root (so the task
  * gathers on the host). */
@@ -367,10 +370,39 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 		free(o->m2);
 		free(o->v2);
 		o->p2 = o->m2 = o->v2 = NULL;
+		tr.defer_end = rep == 1;
 		rc = cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
 				    &tr, capture, o, err, sizeof err);
 		if (rc)
 			fail_msg("%s: %s", c->name, err);
+		if (!tr.defer_end)
+			continue;
+		assert_int_equal(tr.pending, 1);
+		assert_int_equal(o->calls, 3);
+		{ /* the next task, on another committer, meanwhile */
+			struct cairn_task_trace t2;
+			uint8_t r2[4 * HB], s2[6 * CAIRN_STEP_RECORD_BYTES];
+			float l2[6];
+			cairn_committer *cm2 = NULL;
+			memset(&t2, 0, sizeof t2);
+			t2.state_roots = r2;
+			t2.losses = l2;
+			t2.steps = s2;
+			assert_int_equal(cairn_committer_open(c->be, o->n, &cm2),
+			                 0);
+			t2.committer = cm2;
+			rc = cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+			                    f->w0, &t2, NULL, NULL, err,
+			                    sizeof err);
+			if (rc)
+				fail_msg("%s, second task: %s", c->name, err);
+			cairn_committer_close(cm2);
+			assert_memory_equal(r2, o->roots, sizeof r2);
+		}
+		rc = cairn_task_finish(&tr, &f->spec, capture, o, err,
+		                       sizeof err);
+		if (rc)
+			fail_msg("%s, finish: %s", c->name, err);
 	}
 	cairn_committer_close(cm);
 	o->cm = NULL;

@@ -481,6 +481,20 @@ if [ "$device" = gpu ] && need_build "bench train gpu by GEMM shape"; then
 	echo "   samples/s by GEMM shape:$shapes_note"
 	echo "samples/s by GEMM shape:$shapes_note" >>"$runlog"
 fi
+# What background hashing costs the steps beside it, by the chunk hash's
+# block size (CAIRN_CUDA_HASH_THREADS; 128 is the default): the host's
+# waiting and the steps' slowdown together (background_total_fraction).
+if [ "$device" = gpu ] && need_build "bench train gpu by hash block"; then
+	hash_note=""
+	for ht in 128 64 32; do
+		f="$work/train-hash$ht.json"
+		bench_train_gpu "hash threads $ht" "$f" CAIRN_CUDA_HASH_THREADS="$ht"
+		hash_note="$hash_note $ht=$(json_get "$f" background_total_fraction)"
+		note "wait $(json_get "$f" background_commitment_fraction), slowdown $(json_get "$f" background_step_slowdown_seconds) s, total $(json_get "$f" background_total_fraction)"
+	done
+	echo "   background commit share by hash block size:$hash_note"
+	echo "background commit share by hash block size:$hash_note" >>"$runlog"
+fi
 # The step with the training set uploaded batch by batch instead of kept
 # on the GPU (CAIRN_DEVICE_DATA=0; model.h): what keeping it there gains.
 if [ "$device" = gpu ] && need_build "bench train gpu, data from the host"; then

@@ -493,6 +493,22 @@ extern "C" int cairn__backend_cuda_init(struct cairn_backend *be,
 			}
 		}
 	}
+	{ /* a forced chunk-hash block size, for measuring */
+		const char *ht = getenv("CAIRN_CUDA_HASH_THREADS");
+		if (ht && *ht) {
+			if (!strcmp(ht, "32") || !strcmp(ht, "64") ||
+			    !strcmp(ht, "128")) {
+				ctx->hash_threads = atoi(ht);
+			} else {
+				cairn_error("cuda: CAIRN_CUDA_HASH_THREADS=%.40s "
+				            "is not a hash block size; use 32, "
+				            "64 or 128, or unset it",
+				            ht);
+				rc = CAIRN_EINVAL;
+				goto out;
+			}
+		}
+	}
 	ctx->sm_count = prop.multiProcessorCount;
 	ctx->cc_major = prop.major;
 	ctx->cc_minor = prop.minor;

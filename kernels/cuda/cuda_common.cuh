@@ -39,6 +39,12 @@ struct cairn_cuda_ctx {
 	/* GEMM block shape (gemm.cuh): -1 picks per call; 0..3 forced by
 	 * CAIRN_CUDA_GEMM_SHAPE at open (for measuring the shapes) */
 	int gemm_shape;
+	/* threads a block of the chunk hash (hash.cu): 0 for its default;
+	 * 32, 64 or 128 forced by CAIRN_CUDA_HASH_THREADS at open (for
+	 * measuring what the background hashing costs the training
+	 * beside it: fewer threads a block spread the chunks over more
+	 * multiprocessors, a warp or two on each) */
+	int hash_threads;
 	cudaStream_t stream; /* every op and copy runs on it; owned */
 	/* recorded on stream for another backend to wait for
 	 * (cairn_backend_wait_for); owned */

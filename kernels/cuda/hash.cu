@@ -107,9 +107,16 @@ int cairn__cuda_hash(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 		                    (uintptr_t)op->u.hash.chunk_bytes;
 		align = a % 8 == 0 ? 8 : a % 4 == 0 ? 4 : 1;
 	}
-	CAIRN_CUDA_LAUNCH(
-	    hash_chunks_kernel, cairn__cuda_blocks(nchunks, HASH_THREADS),
-	    HASH_THREADS, ctx->stream, op->u.hash.data, op->u.hash.bytes,
-	    op->u.hash.chunk_bytes, nchunks, header, align, op->u.hash.out);
+	{
+		const int threads =
+		    ctx->hash_threads > 0 && ctx->hash_threads <= HASH_THREADS
+		        ? ctx->hash_threads
+		        : HASH_THREADS;
+		CAIRN_CUDA_LAUNCH(hash_chunks_kernel,
+		                  cairn__cuda_blocks(nchunks, threads), threads,
+		                  ctx->stream, op->u.hash.data,
+		                  op->u.hash.bytes, op->u.hash.chunk_bytes,
+		                  nchunks, header, align, op->u.hash.out);
+	}
 	return CAIRN_CUDA_CHECK_LAUNCH("hash_chunks_kernel");
 }

@@ -9,7 +9,8 @@
  * copies, and their chunk hashes after the copies on the committer's
  * backends (cairn_backend_wait_for: on CUDA, events between the streams,
  * so the host waits for nothing); on CUDA those backends have their own
- * streams, so the hashing runs beside the next training steps.  cairn_committer_collect() waits for the hashes, reads
+ * streams, so the hashing runs beside the next training steps.
+ * cairn_committer_collect() waits for the hashes, reads
  * the leaves back and computes the three roots, exactly as
  * cairn_task_commit_state() does on the model's own backend; the
  * snapshot then stays readable (cairn_committer_read: a bundle keeps the

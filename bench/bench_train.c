@@ -215,6 +215,15 @@ out:
 	return rc;
 }
 
+/* The sum of n step times. */
+static double times_sum(const double *t, long long n)
+{
+	double sum = 0.0;
+	for (long long k = 0; k < n; k++)
+		sum += t[k];
+	return sum;
+}
+
 int cairn__bench_train_cmd(int argc, char **argv)
 {
 	struct train_args t;
@@ -318,22 +327,15 @@ int cairn__bench_train_cmd(int argc, char **argv)
 				rc = cairn_committer_collect(cm, &st, &had);
 			w += cairn__bench_now() - t0;
 			if (i) {
-				double sum = 0.0;
-				for (long long k = 0; k < t.ckpt; k++)
-					sum += st_times[k];
 				bt[i - 1] = w;
-				bs[i - 1] = sum;
+				bs[i - 1] = times_sum(st_times, t.ckpt);
 			}
 			/* the same C steps with nothing hashing: the
 			 * baseline, each first step's batch included */
 			if (!rc)
 				rc = train_run(m, ds, &tc, st_times, &l2);
-			if (!rc && i) {
-				double sum = 0.0;
-				for (long long k = 0; k < t.ckpt; k++)
-					sum += st_times[k];
-				bp[i - 1] = sum;
-			}
+			if (!rc && i)
+				bp[i - 1] = times_sum(st_times, t.ckpt);
 		}
 		cairn_committer_close(cm);
 		free(st_times);

@@ -553,6 +553,106 @@ static void test_train_bundles_background(void **state)
 	assert_int_equal(nfiles, 4); /* one bundle per task */
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Names (not "." files) in dir, sorted, into names[max]; the count. */
+static int list_bundles(const char *dir, char names[][256], int max)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.') {
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				fail_msg("%s/%s left behind", dir, e->d_name);
+			continue;
+		}
+		assert_true(n < max && strlen(e->d_name) < 256);
+		strcpy(names[n++], e->d_name);
+	}
+	closedir(d);
+	qsort(names, (size_t)n, 256, cmp_name);
+	return n;
+}
+
+/* A job whose task cannot write its bundle (a stale file holds its name;
+ * cairn never replaces a bundle) fails, exit 1, naming the file, and
+ * still finishes the tasks that ran (with background commits a task is
+ * finished only after the next one ran): their bundles are written, the
+ * bytes of a good run's, and the stale file is left as it was.  Each of
+ * the three tasks in turn is the one that fails: the first fails while
+ * the third is not yet run (one bundle left: the second's), the second
+ * or the third after all ran (two left). */
+static void test_train_bundle_failure_keeps_others(void **state)
+{
+	const char *dir = *state;
+	char args[1024], cmd[1024], good[128], bad[128], key[128], path[512];
+	char names[4][256], got[4][256], *o;
+	int nbad[3], n;
+
+	snprintf(key, sizeof key, "%s/worker.key", dir);
+	snprintf(args, sizeof args, "keygen --out '%s'", key);
+	assert_int_equal(run(args, &o), 0);
+	free(o);
+	snprintf(good, sizeof good, "%s/good", dir);
+	assert_int_equal(mkdir(good, 0700), 0);
+#define BUNDLE_JOB                                                         \
+	"train --job fmnist-mlp --rounds 1 --tasks 3 --inner-steps 4 "     \
+	"--checkpoint-every 2 --batch 32 --micro 2 --device cpu "          \
+	"--threads 2 --test-samples 0 --commits background --bundle-dir "
+	snprintf(args, sizeof args, BUNDLE_JOB "'%s' --key '%s'", good, key);
+	if (run(args, &o))
+		fail_msg("cairn %s:\n%s", args, o);
+	free(o);
+	assert_int_equal(list_bundles(good, names, 4), 3);
+
+	for (int s = 0; s < 3; s++) {
+		FILE *f;
+		char stale[16] = "";
+		snprintf(bad, sizeof bad, "%s/bad%d", dir, s);
+		assert_int_equal(mkdir(bad, 0700), 0);
+		snprintf(path, sizeof path, "%s/%s", bad, names[s]);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs("stale\n", f);
+		assert_int_equal(fclose(f), 0);
+		snprintf(args, sizeof args, BUNDLE_JOB "'%s' --key '%s'", bad,
+			 key);
+		if (run(args, &o) != 1)
+			fail_msg("cairn %s: not exit 1 with %s in the way:\n%s",
+				 args, path, o);
+		if (!strstr(o, path) || !strstr(o, "never replaces"))
+			fail_msg("the error names neither %s nor why:\n%s", path,
+				 o);
+		free(o);
+		f = fopen(path, "r");
+		assert_non_null(f);
+		assert_non_null(fgets(stale, sizeof stale, f));
+		fclose(f);
+		assert_string_equal(stale, "stale\n");
+		n = list_bundles(bad, got, 4);
+		nbad[s] = n - 1; /* the stale file is listed */
+		for (int i = 0; i < n; i++) {
+			if (!strcmp(got[i], names[s]))
+				continue;
+			snprintf(cmd, sizeof cmd, "cmp -s '%.127s/%.255s' '%.127s/%.255s'",
+				 good, got[i], bad, got[i]);
+			if (system(cmd))
+				fail_msg("%s/%s is not the good run's (%s)", bad,
+					 got[i], cmd);
+		}
+	}
+#undef BUNDLE_JOB
+	/* one task's bundle failed first (1 left), two failed last (2) */
+	assert_int_equal(nbad[0] + nbad[1] + nbad[2], 5);
+	assert_true(nbad[0] >= 1 && nbad[1] >= 1 && nbad[2] >= 1);
+}
+
 static void test_train_errors(void **state)
 {
 	static const struct {
@@ -835,6 +935,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_train_errors),
 		cmocka_unit_test_setup_teardown(test_train_bundles_background, tmpdir_setup,
 		                                tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_train_bundle_failure_keeps_others, tmpdir_setup,
+		    tmpdir_teardown),
 		cmocka_unit_test(test_info_json),
 		cmocka_unit_test_setup_teardown(test_bench_suites, tmpdir_setup,
 		                                tmpdir_teardown),

@@ -11,19 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "attest_impl.h"
 #include "committer.h"
 #include "cairn/error.h"
+#include "cairn/log.h"
 #include "cairn/task.h"
-
-static double now_sec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint32_t f32_bits(float f)
 {
@@ -156,9 +149,9 @@ static int batch_prepare(const cairn_model *m, const struct cairn_task_spec *s,
 	                              s->dataset_count, s->batch, b->idx);
 
 	if (!rc) {
-		double t0 = now_sec();
+		double t0 = cairn_clock_seconds();
 		rc = cairn_samples_digest(b->idx, s->batch, b->samples);
-		clk->digests += now_sec() - t0;
+		clk->digests += cairn_clock_seconds() - t0;
 	}
 	if (rc) {
 		cairn__seterr(err, errlen, "sampling step %" PRIu32 ": %s", t,
@@ -280,7 +273,7 @@ static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
 		     struct cairn_state *st, double *seconds, char *err,
 		     size_t errlen)
 {
-	double t0 = now_sec();
+	double t0 = cairn_clock_seconds();
 	int had = 0, rc;
 
 	if (trace->committer) {
@@ -308,7 +301,7 @@ static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
 			rc = state_done(spec, trace, st, m, cb, ud, err,
 			                errlen);
 	}
-	*seconds += now_sec() - t0;
+	*seconds += cairn_clock_seconds() - t0;
 	return rc;
 }
 
@@ -341,7 +334,7 @@ static int task_end(struct cairn_task_trace *trace,
 		    cairn_task_checkpoint_fn cb, void *ud,
 		    struct cairn_state *st, char *err, size_t errlen)
 {
-	double t0 = now_sec();
+	double t0 = cairn_clock_seconds();
 	int had = 0;
 	int rc = cairn_committer_collect(trace->committer, st, &had);
 
@@ -359,7 +352,7 @@ static int task_end(struct cairn_task_trace *trace,
 	} else {
 		rc = state_done(spec, trace, st, NULL, cb, ud, err, errlen);
 	}
-	trace->commit.end_seconds += now_sec() - t0;
+	trace->commit.end_seconds += cairn_clock_seconds() - t0;
 	return rc ? rc : trace_close(trace, spec, st, err, errlen);
 }
 
@@ -476,11 +469,12 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 			goto out;
 		trace->losses[t - 1] = loss;
 		{
-			double t0 = now_sec();
+			double t0 = cairn_clock_seconds();
 			rc = step_record(&bb[t % 2], loss, samples,
 					 trace->steps + (size_t)(t - 1) *
 							    CAIRN_STEP_RECORD_BYTES);
-			trace->commit.records_seconds += now_sec() - t0;
+			trace->commit.records_seconds +=
+			    cairn_clock_seconds() - t0;
 		}
 		if (rc) {
 			cairn__seterr(err, errlen, "recording step %" PRIu32

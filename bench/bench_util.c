@@ -2,9 +2,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bench.h"
+#include "cairn/log.h"
 
 /* Parses an integer option value of `cairn bench SUITE` in [lo, hi];
  * prints why not.  0, or 2 (the usage exit code). */
@@ -37,10 +37,7 @@ int cairn__bench_parse_int(const char *suite, const char *opt, const char *val,
 /* Seconds on the monotonic clock. */
 double cairn__bench_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	return cairn_clock_seconds();
 }
 
 static int bench_cmp_double(const void *x, const void *y)

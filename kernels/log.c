@@ -37,3 +37,11 @@ void cairn_log(int level, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "%s cairn[%s] %s\n", ts, names[level], msg);
 }
+
+double cairn_clock_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cairn/bundle.h"
@@ -300,13 +299,6 @@ static int parse(int argc, char **argv, struct train_opts *o)
 	return 0;
 }
 
-static double now_sec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static float bits_f32(uint32_t u)
 {
 	float f;
@@ -332,7 +324,7 @@ static int on_checkpoint(void *ud, const struct cairn_state *st,
 {
 	struct progress *p = ud;
 	if (p->tty && !p->late && st->step > 0) {
-		double dt = now_sec() - p->t0;
+		double dt = cairn_clock_seconds() - p->t0;
 		fprintf(stderr,
 			"\rround %lld/%lld  task %lld/%lld  step %4" PRIu64
 			"/%lld  loss %.4f  %.0f samples/s   ",
@@ -398,11 +390,11 @@ static int slot_finish(struct task_slot *sl, const struct train_opts *o,
 		return 0;
 	sl->busy = 0;
 	if (sl->tr.pending) {
-		t0 = now_sec();
+		t0 = cairn_clock_seconds();
 		sl->prog.late = 1;
 		rc = cairn_task_finish(&sl->tr, &sl->spec, on_checkpoint,
 				       &sl->prog, err, sizeof err);
-		tm->train += now_sec() - t0;
+		tm->train += cairn_clock_seconds() - t0;
 		if (rc) {
 			fprintf(stderr,
 				"cairn train: round %" PRIu32 " task %" PRIu32
@@ -419,7 +411,7 @@ static int slot_finish(struct task_slot *sl, const struct train_opts *o,
 	tm->parts[4] += sl->tr.commit.digest_seconds;
 	if (!o->bundle_dir)
 		return 0;
-	t0 = now_sec();
+	t0 = cairn_clock_seconds();
 	rc = cairn_bundle_finish(&sl->bundle, &sl->tr, id, devname);
 	if (!rc)
 		rc = cairn_bundle_filename(&sl->spec, name, sizeof name);
@@ -438,7 +430,7 @@ static int slot_finish(struct task_slot *sl, const struct train_opts *o,
 	}
 	rc = cairn_bundle_write(&sl->bundle, path, err, sizeof err);
 	cairn_bundle_free(&sl->bundle);
-	tm->bundle += now_sec() - t0;
+	tm->bundle += cairn_clock_seconds() - t0;
 	if (rc) {
 		fprintf(stderr, "cairn train: %s\n", err);
 		return 1;
@@ -488,7 +480,7 @@ int cairn_cmd_train(int argc, char **argv)
 	float *w = NULL;
 	FILE *lines;
 	double t_eval = 0.0;
-	double t_start = now_sec();
+	double t_start = cairn_clock_seconds();
 	int64_t n, correct = 0;
 	int rc, ex = 1;
 
@@ -738,12 +730,12 @@ int cairn_cmd_train(int argc, char **argv)
 				}
 				sl->prog.bundle = &sl->bundle;
 			}
-			t0 = now_sec();
+			t0 = cairn_clock_seconds();
 			sl->prog.t0 = t0;
 			rc = cairn_task_run(m, &spec, train, ds_root, w,
 					    &sl->tr, on_checkpoint, &sl->prog,
 					    err, sizeof err);
-			tm.train += now_sec() - t0;
+			tm.train += cairn_clock_seconds() - t0;
 			if (rc) {
 				if (sl->prog.tty)
 					fputc('\n', stderr);
@@ -781,12 +773,12 @@ int cairn_cmd_train(int argc, char **argv)
 		memcpy(spec.params_root, final_root, sizeof final_root);
 		rounds[r].accuracy = -1.0; /* not measured */
 		if (test_view.count) {
-			t0 = now_sec();
+			t0 = cairn_clock_seconds();
 			rc = cairn_model_write(m, CAIRN_MODEL_PARAMS, w);
 			if (!rc)
 				rc = cairn_model_evaluate_dataset(m, &test_view,
 								  &correct);
-			t_eval += now_sec() - t0;
+			t_eval += cairn_clock_seconds() - t0;
 			if (rc)
 				goto fail;
 			rounds[r].accuracy =
@@ -869,7 +861,7 @@ int cairn_cmd_train(int argc, char **argv)
 			           : "true",
 			       committer ? "background" : "sync",
 			       data_on_device ? "true" : "false", tm.bundle,
-			       t_eval, now_sec() - t_start);
+			       t_eval, cairn_clock_seconds() - t_start);
 			for (long long r = 0; r < o.rounds; r++)
 				printf("%s{\"round\":%lld,\"loss\":%.6f,"
 				       "\"test_accuracy\":%s,"

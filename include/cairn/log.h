@@ -1,4 +1,4 @@
-/* cairn: logging to stderr with a level and a time.
+/* cairn: logging to stderr with a level and a time; the clock timings read.
  *
  * Results go to stdout; logs never do.  The level is process-wide and is set
  * once by main (the only mutable global outside the backend registry). */
@@ -21,6 +21,10 @@ void cairn_log_set_level(int level);
 int cairn_log_get_level(void);
 void cairn_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Seconds on the monotonic clock (CLOCK_MONOTONIC): for timing, never for
+ * anything a result depends on. */
+double cairn_clock_seconds(void);
 
 #define cairn_debug(...) cairn_log(CAIRN_LOG_DEBUG, __VA_ARGS__)
 #define cairn_info(...) cairn_log(CAIRN_LOG_INFO, __VA_ARGS__)

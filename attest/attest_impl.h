@@ -107,6 +107,13 @@ int cairn__file_path_split(struct cairn__file_path *fp, const char *path,
                            const struct cairn__file_kind *kind, char *err,
                            size_t errlen);
 
+/* 0 when nothing is at fp's path (lstat finds no entry), else CAIRN_EEXIST
+ * with the kind's "already exists" message in err: the early answer that
+ * cairn__file_create_new gives too.  Only advice: the path may be taken
+ * between this and the create, which refuses it then. */
+int cairn__file_check_free(const struct cairn__file_path *fp, char *err,
+                           size_t errlen);
+
 /* Creates fp's file, which must not exist, all or nothing: write_fn writes
  * the contents to fd (a new temporary file in fp->dir; 0, or -1 with errno
  * set), then the file is synced and linked to its name with

@@ -630,6 +630,22 @@ static const struct cairn__file_kind bundle_file = {
     .write_names_tmp = 1,
 };
 
+int cairn_bundle_path_check(const char *path, char *err, size_t errlen)
+{
+	struct cairn__file_path fp;
+	int rc;
+
+	cairn__seterr(err, errlen, "no error");
+	if (!path || !*path) {
+		cairn__seterr(err, errlen, "bundle path: empty");
+		return CAIRN_EINVAL;
+	}
+	rc = cairn__file_path_split(&fp, path, &bundle_file, err, errlen);
+	if (!rc)
+		rc = cairn__file_check_free(&fp, err, errlen);
+	return rc;
+}
+
 int cairn_bundle_write(const struct cairn_bundle *b, const char *path,
                        char *err, size_t errlen)
 {

@@ -165,6 +165,18 @@ static int write_error(const struct cairn__file_path *fp, const char *tmp,
 	return cairn__from_errno(e);
 }
 
+int cairn__file_check_free(const struct cairn__file_path *fp, char *err,
+                           size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(fp->path, &st) == 0) {
+		exists_error(fp, err, errlen);
+		return CAIRN_EEXIST;
+	}
+	return 0;
+}
+
 int cairn__file_create_new(const struct cairn__file_path *fp,
                            int (*write_fn)(int fd, void *ud), void *ud,
                            char *err, size_t errlen)
@@ -173,15 +185,12 @@ int cairn__file_create_new(const struct cairn__file_path *fp,
 	const char *path = fp->path;
 	char tmp[64], hex[17];
 	uint8_t rnd[8];
-	struct stat st;
 	int fd = -1, dfd = -1, tmp_made = 0, rc, e;
 
 	/* A friendly early answer; the link below is what really refuses. */
-	if (lstat(path, &st) == 0) {
-		exists_error(fp, err, errlen);
-		rc = CAIRN_EEXIST;
+	rc = cairn__file_check_free(fp, err, errlen);
+	if (rc)
 		goto out;
-	}
 	dfd = open(fp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		e = errno;

@@ -374,6 +374,30 @@ static void slot_free(struct task_slot *sl)
 	memset(sl, 0, sizeof *sl);
 }
 
+/* The path of spec's bundle under o->bundle_dir into path[PATH_MAX].  0, or
+ * the exit status after printing why. */
+static int bundle_path(const struct cairn_task_spec *spec,
+		       const struct train_opts *o, char path[PATH_MAX])
+{
+	char name[256];
+	int rc = cairn_bundle_filename(spec, name, sizeof name);
+
+	if (rc) {
+		fprintf(stderr, "cairn train: round %" PRIu32 " task %" PRIu32
+			": its bundle's name: %s\n",
+			spec->round, spec->task, cairn_strerror(rc));
+		return 1;
+	}
+	if ((size_t)snprintf(path, PATH_MAX, "%s/%s", o->bundle_dir, name) >=
+	    PATH_MAX) {
+		fprintf(stderr,
+			"cairn train: --bundle-dir %s is too long a path\n",
+			o->bundle_dir);
+		return 2;
+	}
+	return 0;
+}
+
 /* Finishes the slot's task when one is run and not finished: its last
  * roots (when pending), its timings into tm, and with --bundle-dir its
  * bundle signed and written.  0, or the exit status after printing why
@@ -382,7 +406,7 @@ static int slot_finish(struct task_slot *sl, const struct train_opts *o,
 		       const struct cairn_identity *id, const char *devname,
 		       struct train_times *tm)
 {
-	char err[512], name[256], path[PATH_MAX];
+	char err[512], path[PATH_MAX];
 	double t0;
 	int rc = 0;
 
@@ -413,21 +437,15 @@ static int slot_finish(struct task_slot *sl, const struct train_opts *o,
 		return 0;
 	t0 = cairn_clock_seconds();
 	rc = cairn_bundle_finish(&sl->bundle, &sl->tr, id, devname);
-	if (!rc)
-		rc = cairn_bundle_filename(&sl->spec, name, sizeof name);
 	if (rc) {
 		fprintf(stderr, "cairn train: round %" PRIu32 " task %" PRIu32
 			": its bundle: %s\n",
 			sl->spec.round, sl->spec.task, cairn_strerror(rc));
 		return 1;
 	}
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", o->bundle_dir,
-			     name) >= sizeof path) {
-		fprintf(stderr,
-			"cairn train: --bundle-dir %s is too long a path\n",
-			o->bundle_dir);
-		return 2;
-	}
+	rc = bundle_path(&sl->spec, o, path);
+	if (rc)
+		return rc;
 	rc = cairn_bundle_write(&sl->bundle, path, err, sizeof err);
 	cairn_bundle_free(&sl->bundle);
 	tm->bundle += cairn_clock_seconds() - t0;
@@ -713,6 +731,19 @@ int cairn_cmd_train(int argc, char **argv)
 			sl->prog.late = 0;
 			sl->prog.bundle = NULL;
 			if (o.bundle_dir) {
+				/* a bundle that could not be written is
+				 * refused before its task runs, not after */
+				char path[PATH_MAX];
+				ex = bundle_path(&spec, &o, path);
+				if (ex)
+					goto out;
+				ex = 1;
+				if (cairn_bundle_path_check(path, err,
+							    sizeof err)) {
+					fprintf(stderr, "cairn train: %s\n",
+						err);
+					goto out;
+				}
 				/* the checkpoints wait in a file under the
 				 * bundle directory, not in memory */
 				rc = cairn_bundle_begin(&sl->bundle, &spec);

@@ -203,6 +203,12 @@ int cairn_bundle_finish(struct cairn_bundle *b,
 int cairn_bundle_write(const struct cairn_bundle *b, const char *path,
                        char *err, size_t errlen);
 
+/* Whether cairn_bundle_write could take path: 0 when nothing is there,
+ * CAIRN_EEXIST (with write's own "already exists" message in err) when
+ * something is, CAIRN_EINVAL for a path ending in '/'.  For refusing a
+ * task before it runs rather than after; the write still decides. */
+int cairn_bundle_path_check(const char *path, char *err, size_t errlen);
+
 /* Reads the bundle at path into *b and checks everything (the list, in
  * order, is in docs/bundle-format.md): the size from fstat before reading
  * (at most CAIRN_BUNDLE_MAX_BYTES, else CAIRN_ERANGE), the encoding, the

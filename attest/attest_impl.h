@@ -107,10 +107,12 @@ int cairn__file_path_split(struct cairn__file_path *fp, const char *path,
                            const struct cairn__file_kind *kind, char *err,
                            size_t errlen);
 
-/* 0 when nothing is at fp's path (lstat finds no entry), else CAIRN_EEXIST
- * with the kind's "already exists" message in err: the early answer that
- * cairn__file_create_new gives too.  Only advice: the path may be taken
- * between this and the create, which refuses it then. */
+/* 0 when nothing is at fp's path (lstat finds no entry) and fp->dir is a
+ * writable directory; else CAIRN_EEXIST with the kind's "already exists"
+ * message in err (the early answer cairn__file_create_new gives too), or
+ * the directory's error (CAIRN_ENOENT, CAIRN_EPERM, ...).  Only advice:
+ * the path may be taken between this and the create, which refuses it
+ * then. */
 int cairn__file_check_free(const struct cairn__file_path *fp, char *err,
                            size_t errlen);
 

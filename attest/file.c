@@ -24,6 +24,7 @@
 #include "attest_impl.h"
 #include "cairn/attest.h"
 #include "cairn/error.h"
+#include "cairn/file.h"
 
 int cairn__from_errno(int e)
 {
@@ -169,12 +170,106 @@ int cairn__file_check_free(const struct cairn__file_path *fp, char *err,
                            size_t errlen)
 {
 	struct stat st;
+	int e, rc;
 
 	if (lstat(fp->path, &st) == 0) {
 		exists_error(fp, err, errlen);
 		return CAIRN_EEXIST;
 	}
+	if (stat(fp->dir, &st))
+		e = errno;
+	else if (!S_ISDIR(st.st_mode))
+		e = ENOTDIR;
+	else if (access(fp->dir, W_OK | X_OK))
+		e = errno;
+	else
+		return 0;
+	rc = cairn__from_errno(e);
+	cairn__seterr(err, errlen, "cannot write %s %s: directory %s: %s%s",
+	              fp->kind->what, fp->path, fp->dir, strerror(e),
+	              e == ENOENT ? " (create it first)" : "");
+	return rc;
+}
+
+/* The kind of the files cairn_file_check_new and cairn_file_write_new
+ * make: what names them. */
+static void plain_kind(struct cairn__file_kind *k, const char *what)
+{
+	memset(k, 0, sizeof *k);
+	k->what = what;
+	k->what_short = what;
+	k->path_what = what;
+	k->name_hint = "";
+	k->exists_hint = "cairn never replaces a file: give a new name, or "
+	                 "remove it first";
+	k->tmp_prefix = ".cairn-";
+	k->mode = 0644;
+}
+
+int cairn_file_check_new(const char *path, const char *what, char *err,
+                         size_t errlen)
+{
+	struct cairn__file_kind k;
+	struct cairn__file_path fp;
+	int rc;
+
+	if (!path || !*path || !what) {
+		cairn__seterr(err, errlen, "%s path: empty",
+		              what ? what : "file");
+		return CAIRN_EINVAL;
+	}
+	plain_kind(&k, what);
+	rc = cairn__file_path_split(&fp, path, &k, err, errlen);
+	if (!rc)
+		rc = cairn__file_check_free(&fp, err, errlen);
+	if (!rc)
+		cairn__seterr(err, errlen, "no error");
+	return rc;
+}
+
+struct bytes_out {
+	const uint8_t *p;
+	size_t n;
+};
+
+static int write_bytes(int fd, void *ud)
+{
+	const struct bytes_out *b = ud;
+	size_t done = 0;
+
+	while (done < b->n) {
+		ssize_t w = write(fd, b->p + done, b->n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)w;
+	}
 	return 0;
+}
+
+int cairn_file_write_new(const char *path, const char *what,
+                         const void *data, size_t len, char *err,
+                         size_t errlen)
+{
+	struct cairn__file_kind k;
+	struct cairn__file_path fp;
+	struct bytes_out b = {data, len};
+	int rc;
+
+	if (!path || !*path || !what || (len && !data)) {
+		cairn__seterr(err, errlen, "%s path: empty, or no data",
+		              what ? what : "file");
+		return CAIRN_EINVAL;
+	}
+	plain_kind(&k, what);
+	rc = cairn__file_path_split(&fp, path, &k, err, errlen);
+	if (!rc)
+		rc = cairn__file_create_new(&fp, write_bytes, &b, err, errlen);
+	return rc;
 }
 
 int cairn__file_create_new(const struct cairn__file_path *fp,

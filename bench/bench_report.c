@@ -42,6 +42,7 @@
 #include "cairn/attest.h"
 #include "cairn/cli.h"
 #include "cairn/error.h"
+#include "cairn/file.h"
 #include "cairn/identity.h"
 #include "cairn/info.h"
 
@@ -348,8 +349,8 @@ void cairn__bench_usage(FILE *f)
 	        "  --threads T  CPU threads (default: one per core)\n"
 	        "  --json       one JSON object on stdout: the cairn info "
 	        "data and the results\n"
-	        "  --out FILE   write the report, signed, to FILE (needs "
-	        "--key)\n"
+	        "  --out FILE   write the report, signed, to FILE, a new "
+	        "file (needs --key)\n"
 	        "  --key FILE   the worker key (cairn keygen) that signs "
 	        "the report\n"
 	        "  -h, --help   this text\n\n"
@@ -601,34 +602,38 @@ static void report_print_text(const struct all_args *a, const struct report *r)
 		       r->skips[i].why);
 }
 
-/* Signs body[0..len) and writes it with its signature line to path. */
+/* Signs body[0..len) and writes it with its signature line to a new file
+ * at path (cairn_file_write_new: never over an existing one).  0, or a
+ * CAIRN_E* code with the reason in err. */
 static int report_save(const struct cairn_identity *id, const char *body,
-                       size_t len, const char *path)
+                       size_t len, const char *path, char *err,
+                       size_t errlen)
 {
 	uint8_t digest[CAIRN_HASH_BYTES], sig[CAIRN_SIGNATURE_BYTES];
-	char hex[2][CAIRN_HASH_HEX_BYTES];
-	FILE *f;
+	char hex[2][CAIRN_HASH_HEX_BYTES], *file = NULL;
+	size_t flen;
 	int rc;
 
 	if ((rc = cairn_hash_domain(CAIRN_DOM_REPORT, body, len, digest)) ||
-	    (rc = cairn_identity_sign(id, digest, sizeof digest, sig)))
+	    (rc = cairn_identity_sign(id, digest, sizeof digest, sig))) {
+		snprintf(err, errlen, "signing it: %s", cairn_strerror(rc));
 		return rc;
+	}
 	cairn_hash_to_hex(sig, hex[0]);
 	cairn_hash_to_hex(sig + 32, hex[1]);
-	f = fopen(path, "w");
-	if (!f) {
-		fprintf(stderr, "cairn bench: --out %s: %s\n", path,
-		        strerror(errno));
-		return CAIRN_EIO;
+	flen = len + strlen(CAIRN__BENCH_REPORT_SIG_LINE) + 128 + 1;
+	file = malloc(flen + 1);
+	if (!file) {
+		snprintf(err, errlen, "out of memory");
+		return CAIRN_ENOMEM;
 	}
-	fwrite(body, 1, len, f);
-	fprintf(f, "%s%s%s\n", CAIRN__BENCH_REPORT_SIG_LINE, hex[0], hex[1]);
-	if (fclose(f)) {
-		fprintf(stderr, "cairn bench: --out %s: %s\n", path,
-		        strerror(errno));
-		return CAIRN_EIO;
-	}
-	return 0;
+	memcpy(file, body, len);
+	flen = len + (size_t)snprintf(file + len, flen + 1 - len, "%s%s%s\n",
+	                              CAIRN__BENCH_REPORT_SIG_LINE, hex[0],
+	                              hex[1]);
+	rc = cairn_file_write_new(path, "report", file, flen, err, errlen);
+	free(file);
+	return rc;
 }
 
 int cairn__bench_all_cmd(int argc, char **argv)
@@ -679,6 +684,13 @@ int cairn__bench_all_cmd(int argc, char **argv)
 			ex = 2;
 			goto out;
 		}
+	}
+	/* A report that could not be written is refused before the suites
+	 * run, not after; the write at the end never replaces a file. */
+	if (a.out && cairn_file_check_new(a.out, "report", err, sizeof err)) {
+		fprintf(stderr, "cairn bench: --out: %s\n", err);
+		ex = 2;
+		goto out;
 	}
 	r = calloc(1, sizeof *r);
 	info = calloc(1, sizeof *info);
@@ -743,12 +755,12 @@ int cairn__bench_all_cmd(int argc, char **argv)
 	else
 		report_print_text(&a, r);
 	if (a.out) {
-		rc = report_save(&id, body, blen, a.out);
+		rc = report_save(&id, body, blen, a.out, err, sizeof err);
 		if (rc) {
 			fprintf(stderr,
-			        "cairn bench: the report was not "
-			        "written to %s: %s\n",
-			        a.out, cairn_strerror(rc));
+			        "cairn bench: the report was not written: "
+			        "%s\n",
+			        err);
 			goto out;
 		}
 		if (!a.json)

@@ -842,6 +842,35 @@ static void test_bench_suites(void **state)
 	snprintf(cmd, sizeof cmd, "-q keygen --out '%s'", key);
 	assert_int_equal(run(cmd, &o), 0);
 	free(o);
+	/* --out never replaces a file (here the very key that signs) and a
+	 * path that cannot be written is refused before any suite runs */
+	{
+		char was[512], now[512];
+		size_t n0, n1;
+		f = fopen(key, "rb");
+		assert_non_null(f);
+		n0 = fread(was, 1, sizeof was, f);
+		fclose(f);
+		snprintf(cmd, sizeof cmd,
+			 "bench --quick --device cpu --out '%s' --key '%s'", key,
+			 key);
+		assert_int_equal(run(cmd, &o), 2);
+		assert_non_null(strstr(o, "already exists"));
+		assert_null(strstr(o, "gemm")); /* no suite ran */
+		free(o);
+		f = fopen(key, "rb");
+		assert_non_null(f);
+		n1 = fread(now, 1, sizeof now, f);
+		fclose(f);
+		assert_int_equal(n0, n1);
+		assert_memory_equal(was, now, n0);
+		snprintf(cmd, sizeof cmd,
+			 "bench --quick --device cpu --out '%s/no/r' --key '%s'",
+			 dir, key);
+		assert_int_equal(run(cmd, &o), 2);
+		assert_non_null(strstr(o, "create it first"));
+		free(o);
+	}
 	if (access(CAIRN_DATASET_DEFAULT_DIR "/train-images-idx3-ubyte.gz",
 		   R_OK) != 0)
 		skip(); /* the train suite needs Fashion-MNIST */

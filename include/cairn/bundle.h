@@ -203,9 +203,11 @@ int cairn_bundle_finish(struct cairn_bundle *b,
 int cairn_bundle_write(const struct cairn_bundle *b, const char *path,
                        char *err, size_t errlen);
 
-/* Whether cairn_bundle_write could take path: 0 when nothing is there,
- * CAIRN_EEXIST (with write's own "already exists" message in err) when
- * something is, CAIRN_EINVAL for a path ending in '/'.  For refusing a
+/* Whether cairn_bundle_write could take path: 0 when nothing is there and
+ * its directory is writable; CAIRN_EEXIST (with write's own "already
+ * exists" message in err) when something is there, the directory's error
+ * (CAIRN_ENOENT, CAIRN_EPERM) when it is not, CAIRN_EINVAL for a path
+ * ending in '/'.  For refusing a
  * task before it runs rather than after; the write still decides. */
 int cairn_bundle_path_check(const char *path, char *err, size_t errlen);
 

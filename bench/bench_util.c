@@ -1,9 +1,9 @@
 /* cairn: small helpers shared by the `cairn bench` suites. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "bench.h"
+#include "cairn/cli.h"
 #include "cairn/log.h"
 
 /* Parses an integer option value of `cairn bench SUITE` in [lo, hi];
@@ -11,7 +11,6 @@
 int cairn__bench_parse_int(const char *suite, const char *opt, const char *val,
                            long long lo, long long hi, long long *out)
 {
-	char *end = NULL;
 	long long v;
 
 	if (!val) {
@@ -21,9 +20,7 @@ int cairn__bench_parse_int(const char *suite, const char *opt, const char *val,
 		        suite, opt, suite);
 		return 2;
 	}
-	errno = 0;
-	v = strtoll(val, &end, 10);
-	if (errno || end == val || *end || v < lo || v > hi) {
+	if (cairn_cli_parse_int(val, lo, hi, &v)) {
 		fprintf(stderr,
 		        "cairn bench %s: %s '%s': want an integer "
 		        "from %lld to %lld\n",

@@ -102,15 +102,12 @@ static void usage(FILE *f)
 static int parse_ll(const char *opt, const char *v, long long lo,
 		    long long hi, long long *out)
 {
-	char *end;
 	long long x;
 	if (!v) {
 		fprintf(stderr, "cairn train: %s needs a value\n", opt);
 		return 2;
 	}
-	errno = 0;
-	x = strtoll(v, &end, 10);
-	if (errno || end == v || *end || x < lo || x > hi) {
+	if (cairn_cli_parse_int(v, lo, hi, &x)) {
 		fprintf(stderr,
 			"cairn train: %s '%s': want a whole number from %lld "
 			"to %lld\n",
@@ -190,10 +187,10 @@ static int parse(int argc, char **argv, struct train_opts *o)
 		} else if (!strcmp(a, "--threads")) {
 			rc = parse_ll(a, v, 1, 1024, &o->threads);
 		} else if (!strcmp(a, "--seed")) {
-			char *end;
-			errno = 0;
-			o->seed = strtoull(v, &end, 0);
-			if (errno || end == v || *end || *v == '-') {
+			unsigned long long s;
+			if (!cairn_cli_parse_u64(v, &s)) {
+				o->seed = (uint64_t)s;
+			} else {
 				fprintf(stderr,
 					"cairn train: --seed '%s': want an "
 					"unsigned 64-bit number (decimal or "
@@ -252,6 +249,14 @@ static int parse(int argc, char **argv, struct train_opts *o)
 			"keygen --out FILE')\n");
 		return 2;
 	}
+	if (o->key && !o->bundle_dir) {
+		fprintf(stderr,
+			"cairn train: --key %s signs bundles, and without "
+			"--bundle-dir DIR none are written; give both, or "
+			"neither\n",
+			o->key);
+		return 2;
+	}
 	if (o->gpus) {
 		/* "all", or ordinals separated by commas, each once. */
 		if (strcmp(o->gpus, "all")) {
@@ -261,7 +266,11 @@ static int parse(int argc, char **argv, struct train_opts *o)
 				char *end;
 				long g;
 				errno = 0;
-				g = strtol(p, &end, 10);
+				g = *p >= '0' && *p <= '9'
+					? strtol(p, &end, 10)
+					: -1; /* no sign or space */
+				if (g < 0)
+					end = (char *)p;
 				if (errno || end == p || g < 0 || g > 255 ||
 				    (*end && *end != ',') ||
 				    o->ngpus == CAIRN_MODEL_MAX_DEVICES) {

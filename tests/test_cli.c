@@ -17,7 +17,9 @@
 #include <cmocka.h>
 
 #include "../bench/bench.h" /* cairn__bench_report_check */
+#include "cairn/cli.h"
 #include "cairn/dataset.h"
+#include "cairn/error.h"
 #include "cairn/kernels.h"
 #include "cairn/task.h"
 #include "cairn/model.h"
@@ -655,6 +657,82 @@ static void test_train_bundle_failure_keeps_others(void **state)
 		    nbad[0] != nbad[2]);
 }
 
+/* The command line's numbers: digits only, no sign, space or octal. */
+static void test_parse_numbers(void **state)
+{
+	static const struct {
+		const char *v;
+		long long lo, hi;
+		int rc;
+		long long want;
+	} ints[] = {
+	    {"5", 1, 10, 0, 5},
+	    {"010", 0, 100, 0, 10}, /* decimal, not octal */
+	    {"-3", -5, 5, 0, -3},
+	    {"0", 0, 0, 0, 0},
+	    {" 5", 1, 10, CAIRN_EINVAL, 0},
+	    {"+5", 1, 10, CAIRN_EINVAL, 0},
+	    {"5 ", 1, 10, CAIRN_EINVAL, 0},
+	    {"", 1, 10, CAIRN_EINVAL, 0},
+	    {"-", -5, 5, CAIRN_EINVAL, 0},
+	    {"-1", 0, 10, CAIRN_EINVAL, 0}, /* no sign where lo >= 0 */
+	    {"1e3", 1, 10000, CAIRN_EINVAL, 0},
+	    {"0x10", 1, 100, CAIRN_EINVAL, 0},
+	    {"11", 1, 10, CAIRN_ERANGE, 0},
+	    {"-6", -5, 5, CAIRN_ERANGE, 0},
+	    {"9223372036854775808", 0, 100, CAIRN_ERANGE, 0},
+	};
+	static const struct {
+		const char *v;
+		int rc;
+		unsigned long long want;
+	} u64s[] = {
+	    {"42", 0, 42},
+	    {"0x2a", 0, 42},
+	    {"0X2A", 0, 42},
+	    {"010", 0, 10},
+	    {"18446744073709551615", 0, ~0ull},
+	    {"0xffffffffffffffff", 0, ~0ull},
+	    {"18446744073709551616", CAIRN_ERANGE, 0},
+	    {"0x10000000000000000", CAIRN_ERANGE, 0},
+	    {"0x", CAIRN_EINVAL, 0},
+	    {"", CAIRN_EINVAL, 0},
+	    {"-1", CAIRN_EINVAL, 0},
+	    {" 1", CAIRN_EINVAL, 0},
+	    {"1 ", CAIRN_EINVAL, 0},
+	    {"0x2g", CAIRN_EINVAL, 0},
+	};
+	char *o;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+		long long x = 77;
+		int rc = cairn_cli_parse_int(ints[i].v, ints[i].lo, ints[i].hi,
+					     &x);
+		if (rc != ints[i].rc || x != (rc ? 77 : ints[i].want))
+			fail_msg("cairn_cli_parse_int('%s', %lld, %lld): %d, "
+				 "%lld",
+				 ints[i].v, ints[i].lo, ints[i].hi, rc, x);
+	}
+	for (size_t i = 0; i < sizeof u64s / sizeof u64s[0]; i++) {
+		unsigned long long x = 77;
+		int rc = cairn_cli_parse_u64(u64s[i].v, &x);
+		if (rc != u64s[i].rc || x != (rc ? 77 : u64s[i].want))
+			fail_msg("cairn_cli_parse_u64('%s'): %d, %llu",
+				 u64s[i].v, rc, x);
+	}
+	/* through the commands: refused with the option and the value */
+	assert_int_equal(run("train --job fmnist-mlp --seed ' -1'", &o), 2);
+	assert_non_null(strstr(o, "--seed ' -1'"));
+	free(o);
+	assert_int_equal(run("train --job fmnist-mlp --rounds +2", &o), 2);
+	assert_non_null(strstr(o, "--rounds '+2'"));
+	free(o);
+	assert_int_equal(run("train --job fmnist-mlp --gpus ' 0'", &o), 2);
+	assert_non_null(strstr(o, "--gpus ' 0'"));
+	free(o);
+}
+
 static void test_train_errors(void **state)
 {
 	static const struct {
@@ -671,6 +749,7 @@ static void test_train_errors(void **state)
 	    {"train --job fmnist-mlp --gpus 1x", "'1x'"},
 	    {"train --job fmnist-mlp --gpus 0 --device cpu", "--device cpu"},
 	    {"train --job fmnist-mlp --bundle-dir /tmp", "--key"},
+	    {"train --job fmnist-mlp --key /nonexistent/k", "--bundle-dir"},
 	    {"train --job fmnist-mlp --bundle-dir /nonexistent/dir --key k",
 	     "/nonexistent/dir"},
 	    {"train --job fmnist-mlp --data /nonexistent/data",
@@ -963,6 +1042,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_keygen, tmpdir_setup,
 		                                tmpdir_teardown),
 		cmocka_unit_test(test_train_same_root),
+		cmocka_unit_test(test_parse_numbers),
 		cmocka_unit_test(test_train_errors),
 		cmocka_unit_test_setup_teardown(test_train_bundles_background, tmpdir_setup,
 		                                tmpdir_teardown),

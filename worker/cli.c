@@ -4,11 +4,13 @@
  *
  * Commands that later issues build are listed as planned and refuse to run
  * with a clear message, rather than pretending. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cairn/cli.h"
+#include "cairn/error.h"
 #include "cairn/kernels.h"
 #include "cairn/log.h"
 
@@ -34,6 +36,66 @@ static const struct cairn__cmd cairn__cmds[] = {
 };
 
 #define CAIRN__NCMDS (sizeof cairn__cmds / sizeof cairn__cmds[0])
+
+int cairn_cli_parse_int(const char *v, long long lo, long long hi,
+                        long long *out)
+{
+	const char *d = v;
+	char *end;
+	long long x;
+
+	if (!v)
+		return CAIRN_EINVAL;
+	if (*d == '-' && lo < 0)
+		d++;
+	if (!*d)
+		return CAIRN_EINVAL;
+	for (const char *p = d; *p; p++)
+		if (*p < '0' || *p > '9')
+			return CAIRN_EINVAL;
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno == ERANGE || x < lo || x > hi)
+		return CAIRN_ERANGE;
+	if (errno || *end)
+		return CAIRN_EINVAL;
+	*out = x;
+	return 0;
+}
+
+int cairn_cli_parse_u64(const char *v, unsigned long long *out)
+{
+	unsigned long long x = 0;
+	int hex, n = 0;
+
+	if (!v)
+		return CAIRN_EINVAL;
+	hex = v[0] == '0' && (v[1] == 'x' || v[1] == 'X');
+	for (const char *p = v + (hex ? 2 : 0); *p; p++, n++) {
+		unsigned dig;
+		if (*p >= '0' && *p <= '9')
+			dig = (unsigned)(*p - '0');
+		else if (hex && *p >= 'a' && *p <= 'f')
+			dig = (unsigned)(*p - 'a' + 10);
+		else if (hex && *p >= 'A' && *p <= 'F')
+			dig = (unsigned)(*p - 'A' + 10);
+		else
+			return CAIRN_EINVAL;
+		if (hex) {
+			if (x >> 60)
+				return CAIRN_ERANGE;
+			x = x << 4 | dig;
+		} else {
+			if (x > (~0ull - dig) / 10)
+				return CAIRN_ERANGE;
+			x = x * 10 + dig;
+		}
+	}
+	if (!n)
+		return CAIRN_EINVAL;
+	*out = x;
+	return 0;
+}
 
 static void cairn__usage(FILE *f)
 {

@@ -152,12 +152,9 @@ static void verify_usage(FILE *f)
 static int parse_count(const char *opt, const char *v, long long lo,
                        long long hi, long long *out)
 {
-	char *end;
 	long long x;
 
-	errno = 0;
-	x = strtoll(v, &end, 10);
-	if (errno || end == v || *end || x < lo || x > hi) {
+	if (cairn_cli_parse_int(v, lo, hi, &x)) {
 		fprintf(stderr,
 		        "cairn verify: %s '%s' is not a whole number in "
 		        "%lld..%lld\n",

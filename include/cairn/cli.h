@@ -11,6 +11,18 @@ extern "C" {
 #endif
 
 int cairn_cli_main(int argc, char **argv);
+
+/* A command-line number, strictly: decimal digits only, with a leading '-'
+ * only where lo < 0 (no spaces, no '+', no octal: "010" is ten), from lo
+ * to hi.  0 and *out set, or CAIRN_EINVAL (not such a number) or
+ * CAIRN_ERANGE (outside lo..hi) with *out untouched; the caller names the
+ * option in its message.  worker/cli.c. */
+int cairn_cli_parse_int(const char *v, long long lo, long long hi,
+                        long long *out);
+/* An unsigned 64-bit number: decimal digits, or 0x and 1 to 16 hex digits
+ * (as cairn_cli_parse_int otherwise).  0, or CAIRN_EINVAL / CAIRN_ERANGE
+ * (more than 64 bits). */
+int cairn_cli_parse_u64(const char *v, unsigned long long *out);
 int cairn_cmd_bench(int argc, char **argv);
 /* `cairn keygen` (attest/identity.c): 0 done, 1 failed, 2 bad usage. */
 int cairn_cmd_keygen(int argc, char **argv);

@@ -319,6 +319,16 @@ static int parse_key(const char *text, size_t n, const char *path,
 		const char *line = text + pos, *nl;
 		size_t len, plen = strlen(line_prefix[l]);
 		nl = memchr(line, '\n', n - pos);
+		if (!nl && n >= KEY_FILE_BYTES) {
+			cairn__seterr(
+			    err, errlen,
+			    "key file %s: line %d (the %s line) does not end "
+			    "in the file's %zu bytes; not a cairn key file, "
+			    "which is %zu bytes of 4 lines ('cairn keygen' "
+			    "makes one)",
+			    path, l + 1, what[l], n, (size_t)KEY_FILE_BYTES);
+			goto out;
+		}
 		if (!nl) {
 			cairn__seterr(
 			    err, errlen,
@@ -484,6 +494,13 @@ int cairn_identity_load(struct cairn_identity *id, const char *path, char *err,
 			    "follow links to key files: name the file "
 			    "itself",
 			    path);
+		} else if (e != ENOENT && lstat(path, &st) == 0 &&
+		           !S_ISREG(st.st_mode)) {
+			/* a socket cannot be opened (ENXIO): say what it is */
+			rc = CAIRN_EINVAL;
+			cairn__seterr(err, errlen,
+			              "key file %s is %s, not a key file", path,
+			              type_name(st.st_mode));
 		} else {
 			rc = cairn__from_errno(e);
 			cairn__seterr(

@@ -122,6 +122,11 @@ static int cairn__backend_parse(const char *want)
 	return -2;
 }
 
+int cairn_backend_device_known(const char *want)
+{
+	return want && cairn__backend_parse(want) != -2;
+}
+
 int cairn_backend_open_auto(const char *want, const cairn_backend_opts *opts,
 			    cairn_backend **out)
 {

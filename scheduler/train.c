@@ -147,6 +147,13 @@ static int parse(int argc, char **argv, struct train_opts *o)
 				a);
 			return 2;
 		}
+		if (!*v) {
+			fprintf(stderr,
+				"cairn train: %s '': an empty value; see "
+				"'cairn train --help'\n",
+				a);
+			return 2;
+		}
 		if (!strcmp(a, "--job")) {
 			o->job = v;
 		} else if (!strcmp(a, "--device")) {
@@ -247,6 +254,13 @@ static int parse(int argc, char **argv, struct train_opts *o)
 			"cairn train: --bundle-dir needs --key FILE, the worker "
 			"key that signs the bundles (make one with 'cairn "
 			"keygen --out FILE')\n");
+		return 2;
+	}
+	if (o->device && !cairn_backend_device_known(o->device)) {
+		fprintf(stderr,
+			"cairn train: --device '%s': want auto, cpu, gpu or "
+			"ref\n",
+			o->device);
 		return 2;
 	}
 	if (o->key && !o->bundle_dir) {

@@ -750,6 +750,8 @@ static void test_train_errors(void **state)
 	    {"train --job fmnist-mlp --gpus 0 --device cpu", "--device cpu"},
 	    {"train --job fmnist-mlp --bundle-dir /tmp", "--key"},
 	    {"train --job fmnist-mlp --key /nonexistent/k", "--bundle-dir"},
+	    {"train --job fmnist-mlp --device tpu", "--device 'tpu'"},
+	    {"train --job fmnist-mlp --data ''", "--data ''"},
 	    {"train --job fmnist-mlp --bundle-dir /nonexistent/dir --key k",
 	     "/nonexistent/dir"},
 	    {"train --job fmnist-mlp --data /nonexistent/data",

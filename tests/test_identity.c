@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -296,6 +298,17 @@ static void test_not_a_plain_file(void **state)
 	snprintf(p, sizeof p, "%s/fifo", f->dir);
 	assert_int_equal(mkfifo(p, 0600), 0);
 	expect_refused(f, p, CAIRN_EINVAL, "FIFO"); /* and does not hang */
+	{ /* a socket cannot be opened at all (ENXIO): still named */
+		struct sockaddr_un sa;
+		int s = socket(AF_UNIX, SOCK_STREAM, 0);
+		assert_true(s >= 0);
+		memset(&sa, 0, sizeof sa);
+		sa.sun_family = AF_UNIX;
+		snprintf(sa.sun_path, sizeof sa.sun_path, "%s/sock", f->dir);
+		assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+		expect_refused(f, sa.sun_path, CAIRN_EINVAL, "is a socket");
+		close(s);
+	}
 	snprintf(p, sizeof p, "%s/missing.key", f->dir);
 	expect_refused(f, p, CAIRN_ENOENT, "cairn keygen");
 }
@@ -346,6 +359,11 @@ static void test_every_byte_corruption(void **state)
 		tried += 2;
 	}
 	assert_int_equal(tried, KEY_BYTES * 10);
+	/* a key file's size with no line end: not called truncated */
+	memset(bad, 0, KEY_BYTES);
+	spit(f->key, bad, KEY_BYTES, 0600);
+	expect_refused(f, f->key, CAIRN_EFORMAT, "line 1 (the header line) "
+	                                         "does not end");
 	/* The untouched file still loads. */
 	spit(f->key, good, KEY_BYTES, 0600);
 	assert_int_equal(

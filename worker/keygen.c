@@ -61,7 +61,15 @@ static int default_path(char *buf, size_t len)
 
 	if (env && *env) {
 		n = snprintf(buf, len, "%s", env);
-		return n < 0 || (size_t)n >= len ? -1 : 0;
+		if (n < 0 || (size_t)n >= len) {
+			fprintf(stderr,
+			        "cairn: keygen: CAIRN_KEY is %zu characters "
+			        "long; a path has at most %zu (use a shorter "
+			        "one, or --out FILE)\n",
+			        strlen(env), len - 1);
+			return -1;
+		}
+		return 0;
 	}
 	if (!home || !*home) {
 		struct passwd *pw = getpwuid(geteuid());
@@ -72,15 +80,24 @@ static int default_path(char *buf, size_t len)
 		                "unset); use --out FILE or set CAIRN_KEY\n");
 		return -1;
 	}
-	n = snprintf(buf, len, "%s/.config", home);
-	if (n < 0 || (size_t)n >= len || make_dir(buf))
-		goto fail;
-	n = snprintf(buf, len, "%s/.config/cairn", home);
-	if (n < 0 || (size_t)n >= len || make_dir(buf))
-		goto fail;
 	n = snprintf(buf, len, "%s/.config/cairn/worker.key", home);
-	if (n < 0 || (size_t)n >= len)
+	if (n < 0 || (size_t)n >= len) {
+		fprintf(stderr,
+		        "cairn: keygen: the default key path under the "
+		        "home directory ($HOME) would be %zu characters "
+		        "long; a path has at most %zu (use --out FILE or "
+		        "set CAIRN_KEY)\n",
+		        strlen(home) + strlen("/.config/cairn/worker.key"),
+		        len - 1);
+		return -1;
+	}
+	snprintf(buf, len, "%s/.config", home);
+	if (make_dir(buf))
 		goto fail;
+	snprintf(buf, len, "%s/.config/cairn", home);
+	if (make_dir(buf))
+		goto fail;
+	snprintf(buf, len, "%s/.config/cairn/worker.key", home);
 	return 0;
 fail:
 	fprintf(stderr, "cairn: keygen: cannot create %s: %s\n", buf,

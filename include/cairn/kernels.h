@@ -75,6 +75,10 @@ int cairn_backend_open(cairn_backend_kind kind, const cairn_backend_opts *opts,
 int cairn_backend_open_auto(const char *want, const cairn_backend_opts *opts,
 			    cairn_backend **out);
 
+/* 1 when cairn_backend_open_auto knows the word want (whether or not such
+ * a device is here), else 0: for refusing a typo before a long set-up. */
+int cairn_backend_device_known(const char *want);
+
 void cairn_backend_close(cairn_backend *be);
 
 /* "ref", "cpu" or "cuda". */

@@ -259,8 +259,9 @@ int cairn__bench_train_cmd(int argc, char **argv)
 		goto out;
 	}
 	rc = cairn_dataset_open(t.data, "train", &ds, err, sizeof err);
-	if (rc) {
-		fprintf(stderr, "cairn: %s\n", err);
+	if (rc) { /* bad input: the usage code, as cairn train gives */
+		fprintf(stderr, "cairn bench train: %s\n", err);
+		ex = 2;
 		goto out;
 	}
 	cairn_mlp_spec_reference(&spec);

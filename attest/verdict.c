@@ -14,6 +14,53 @@
 /* The fixed part of the encoding: 4 hashes, 12 u32 and 2 u64. */
 #define VERDICT_FIXED (4 * CAIRN_HASH_BYTES + 12 * 4 + 2 * 8)
 
+#define DIFF_BITS 0x3fu /* CAIRN_AUDIT_DIFF_PARAMS .. _STEP */
+
+/* 0 when v's fields agree with one another as cairn_audit_bundle writes
+ * them, else CAIRN_EFORMAT and which do not: a signed verdict must say one
+ * thing, not leave a reader to guess ("unknown", null) at a value out of
+ * range. */
+static int verdict_check(const struct cairn_audit_verdict *v, char *err,
+                         size_t errlen)
+{
+	const char *why = NULL;
+	const int replay = v->check == CAIRN_AUDIT_REPLAY;
+
+	if (v->accepted > 1)
+		why = "accepted is neither 0 nor 1";
+	else if (v->check > CAIRN_AUDIT_ASSIGNMENT)
+		why = "check is not a known check (0 to 10)";
+	else if (v->accepted != (v->check == CAIRN_AUDIT_OK))
+		why = v->accepted ? "it is accepted but names a failed check"
+		                  : "it is rejected but names check ok";
+	else if (v->accepted && v->segment != CAIRN_AUDIT_NO_SEGMENT)
+		why = "it is accepted but names a failed segment";
+	else if (v->segment == CAIRN_AUDIT_NO_SEGMENT
+	             ? v->step_first || v->step_last
+	             : !v->step_first || v->step_first > v->step_last)
+		why = "its steps do not go with its segment";
+	else if ((v->diff | v->diff_what) & ~DIFF_BITS)
+		why = "a difference mask holds unknown bits";
+	else if (v->elem_tensor > CAIRN_AUDIT_ELEM_V)
+		why = "elem_tensor is not a tensor (0 to 3)";
+	else if (!replay && (v->diff || v->diff_step || v->diff_what ||
+	                     v->elem_tensor))
+		why = "it names a difference but is not a replay rejection";
+	else if (!v->elem_tensor && (v->elem_count || v->elem_index ||
+	                             v->elem_worker || v->elem_replay))
+		why = "it names an element but no tensor";
+	if (!why)
+		return 0;
+	cairn__seterr(err, errlen,
+	              "the verdict's fields disagree: %s (accepted %" PRIu32
+	              ", check %" PRIu32 ", segment %" PRIu32
+	              ", steps %" PRIu32 "..%" PRIu32 ", diff 0x%" PRIx32
+	              ", diff_what 0x%" PRIx32 ", elem_tensor %" PRIu32 ")",
+	              why, v->accepted, v->check, v->segment, v->step_first,
+	              v->step_last, v->diff, v->diff_what, v->elem_tensor);
+	return CAIRN_EFORMAT;
+}
+
 int cairn_audit_verdict_encode(const struct cairn_audit_verdict *v,
                                uint8_t *out, size_t cap, size_t *len)
 {
@@ -21,7 +68,7 @@ int cairn_audit_verdict_encode(const struct cairn_audit_verdict *v,
 	size_t n;
 
 	if (!v || !out || !len || v->nsegments > CAIRN_AUDIT_MAX_SEGMENTS ||
-	    v->accepted > 1)
+	    verdict_check(v, NULL, 0))
 		return CAIRN_EINVAL;
 	n = VERDICT_FIXED + 4 * (size_t)v->nsegments;
 	if (cap < n)
@@ -109,11 +156,7 @@ int cairn_audit_verdict_decode(const uint8_t *buf, size_t len,
 	p += 64;
 	for (uint32_t i = 0; i < n; i++)
 		v->segments[i] = cairn__get_u32le(p + 4 * i);
-	if (v->accepted > 1) {
-		cairn__seterr(err, errlen,
-		              "the verdict's accepted field is %" PRIu32
-		              "; 0 or 1 expected",
-		              v->accepted);
+	if (verdict_check(v, err, errlen)) {
 		memset(v, 0, sizeof *v);
 		return CAIRN_EFORMAT;
 	}

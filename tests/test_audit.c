@@ -1289,6 +1289,98 @@ static void test_verdict_vector(void **state)
 	free(v);
 }
 
+/* A signed verdict must say one thing: fields that disagree (a check out
+ * of range, accepted with a failed check, steps against the segment, a
+ * narrowing outside a replay rejection) are refused by the decoder, with
+ * which, and never encoded. */
+static void test_verdict_fields(void **state)
+{
+	static const struct {
+		size_t at; /* byte offset after the 4 hashes */
+		uint32_t val;
+		const char *why;
+	} bad[] = {
+	    {4, 99, "not a known check"},
+	    {0, 1, "accepted but names a failed check"},
+	    {4, CAIRN_AUDIT_OK, "rejected but names check ok"},
+	    {12, 9, "steps do not go with its segment"},
+	    {28, 0x40, "unknown bits"},
+	    {20, 0x80000000u, "unknown bits"},
+	    {32, 7, "not a tensor"},
+	    {4, CAIRN_AUDIT_REVEAL, "not a replay rejection"},
+	    {8, CAIRN_AUDIT_NO_SEGMENT, "steps do not go with its segment"},
+	};
+	struct cairn_audit_verdict *v = cairn_test_xmalloc(sizeof *v);
+	struct cairn_audit_verdict *t = cairn_test_xmalloc(sizeof *t);
+	uint8_t *enc = cairn_test_xmalloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
+	uint8_t *mut = cairn_test_xmalloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
+	char err[512];
+	size_t len;
+
+	(void)state;
+	memset(v, 0, sizeof *v);
+	v->check = CAIRN_AUDIT_REPLAY;
+	v->segment = 2;
+	v->step_first = 5;
+	v->step_last = 6;
+	v->diff = CAIRN_AUDIT_DIFF_PARAMS;
+	v->diff_step = 6;
+	v->diff_what = CAIRN_AUDIT_DIFF_PARAMS;
+	v->elem_tensor = CAIRN_AUDIT_ELEM_PARAMS;
+	v->elem_count = 1;
+	v->nsegments = 1;
+	v->segments[0] = 2;
+	assert_int_equal(cairn_audit_verdict_encode(
+	                     v, enc, CAIRN_AUDIT_VERDICT_MAX_BYTES, &len),
+	                 0);
+	assert_int_equal(cairn_audit_verdict_decode(enc, len, t, err,
+	                                            sizeof err),
+	                 0);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		uint8_t *p = mut + 4 * CAIRN_HASH_BYTES + bad[i].at;
+		size_t l2;
+		memcpy(mut, enc, len);
+		p[0] = (uint8_t)bad[i].val;
+		p[1] = (uint8_t)(bad[i].val >> 8);
+		p[2] = (uint8_t)(bad[i].val >> 16);
+		p[3] = (uint8_t)(bad[i].val >> 24);
+		assert_int_equal(cairn_audit_verdict_decode(mut, len, t, err,
+		                                            sizeof err),
+		                 CAIRN_EFORMAT);
+		if (!strstr(err, bad[i].why) || !strstr(err, "disagree"))
+			fail_msg("case %zu: '%s', want '%s'", i, err,
+			         bad[i].why);
+		/* the encoder refuses to make it */
+		assert_int_equal(cairn_audit_verdict_decode(enc, len, t, err,
+		                                            sizeof err),
+		                 0);
+		memcpy(t, v, sizeof *t);
+		switch (bad[i].at) {
+		case 0: t->accepted = bad[i].val; break;
+		case 4: t->check = bad[i].val; break;
+		case 8: t->segment = bad[i].val; break;
+		case 12: t->step_first = bad[i].val; break;
+		case 20: t->diff = bad[i].val; break;
+		case 28: t->diff_what = bad[i].val; break;
+		case 32: t->elem_tensor = bad[i].val; break;
+		default: fail();
+		}
+		assert_int_equal(cairn_audit_verdict_encode(
+		                     t, mut, CAIRN_AUDIT_VERDICT_MAX_BYTES, &l2),
+		                 CAIRN_EINVAL);
+	}
+	/* an element with no tensor named */
+	memcpy(t, v, sizeof *t);
+	t->elem_tensor = CAIRN_AUDIT_ELEM_NONE;
+	assert_int_equal(cairn_audit_verdict_encode(
+	                     t, mut, CAIRN_AUDIT_VERDICT_MAX_BYTES, &len),
+	                 CAIRN_EINVAL);
+	free(v);
+	free(t);
+	free(enc);
+	free(mut);
+}
+
 /* ---- (g) cairn verify ---------------------------------------------------- */
 
 static void put_be32(FILE *fp, uint32_t x)
@@ -2228,6 +2320,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_dataset_mismatch),
 	    cmocka_unit_test(test_verdict_sign),
 	    cmocka_unit_test(test_verdict_vector),
+	    cmocka_unit_test(test_verdict_fields),
 	    cmocka_unit_test(test_cli_verify),
 	    cmocka_unit_test(test_cli_damaged),
 	    cmocka_unit_test(test_lazy_honest),

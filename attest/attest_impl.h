@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "cairn/attest.h"
@@ -34,6 +35,51 @@ static inline void cairn__seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+}
+
+/* A fixed-size name field from a file anyone may have written, fit for a
+ * message: its n bytes up to the last non-NUL one, printable ASCII as it
+ * is (but \\ and '), NUL as \0 and every other byte as \xNN, so no
+ * escape sequence reaches a terminal and a bad byte in the padding shows.
+ * out is always terminated; a field longer than fits ends in "...". */
+static inline const char *cairn__field_quote(const char *p, size_t n,
+                                             char *out, size_t outlen)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t end = n, o = 0;
+
+	if (!outlen)
+		return out;
+	while (end && !p[end - 1])
+		end--;
+	for (size_t i = 0; i < end; i++) {
+		const unsigned char c = (unsigned char)p[i];
+		char tmp[5];
+		size_t k = 0;
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+			tmp[k++] = (char)c;
+		} else if (!c) {
+			tmp[k++] = '\\';
+			tmp[k++] = '0';
+		} else {
+			tmp[k++] = '\\';
+			tmp[k++] = 'x';
+			tmp[k++] = hx[c >> 4];
+			tmp[k++] = hx[c & 15];
+		}
+		if (o + k + 4 > outlen) {
+			if (outlen >= 4) {
+				memcpy(out + (o < outlen - 4 ? o : outlen - 4),
+				       "...", 3);
+				o = (o < outlen - 4 ? o : outlen - 4) + 3;
+			}
+			break;
+		}
+		memcpy(out + o, tmp, k);
+		o += k;
+	}
+	out[o < outlen ? o : outlen - 1] = '\0';
+	return out;
 }
 
 /* Writes v as 8 little-endian bytes / 4 little-endian bytes. */

@@ -505,11 +505,14 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 	/* A spec this auditor cannot replay is not the worker's fault: no
 	 * verdict, an error (an honest bundle is never rejected). */
 	if (strncmp(sp->profile, CAIRN_PROFILE_EXACT, CAIRN_TASK_PROFILE_MAX)) {
+		char q[4 * CAIRN_TASK_PROFILE_MAX + 4];
 		cairn__seterr(err, errlen,
-		              "cannot audit: the spec's numeric profile '%.*s' "
+		              "cannot audit: the spec's numeric profile '%s' "
 		              "is not '%s', the one this cairn replays; audit "
 		              "it with a cairn that runs that profile",
-		              CAIRN_TASK_PROFILE_MAX, sp->profile,
+		              cairn__field_quote(sp->profile,
+		                                 CAIRN_TASK_PROFILE_MAX, q,
+		                                 sizeof q),
 		              CAIRN_PROFILE_EXACT);
 		return CAIRN_ENOTSUP;
 	}

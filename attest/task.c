@@ -67,6 +67,7 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 	const cairn_mlp_spec *md;
 	int64_t params = 0, prev;
 	const cairn_adamw_params *o;
+	char q[4 * (CAIRN_TASK_PROFILE_MAX + CAIRN_TASK_JOB_MAX) + 4];
 
 	if (!s) {
 		cairn__seterr(err, errlen, "no task spec");
@@ -79,16 +80,19 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 			    "abcdefghijklmnopqrstuvwxyz0123456789-.")) {
 		cairn__seterr(
 		    err, errlen,
-		    "numeric profile '%.*s' is not the one this cairn "
+		    "numeric profile '%s' is not the one this cairn "
 		    "runs ('%s')",
-		    CAIRN_TASK_PROFILE_MAX, s->profile, CAIRN_PROFILE_EXACT);
+		    cairn__field_quote(s->profile, CAIRN_TASK_PROFILE_MAX, q,
+				       sizeof q),
+		    CAIRN_PROFILE_EXACT);
 		return CAIRN_EINVAL;
 	}
 	if (!padded_name_ok(s->job, CAIRN_TASK_JOB_MAX, JOB_CHARS)) {
 		cairn__seterr(err, errlen,
-		              "job name '%.*s' must be 1 to %d characters of "
+		              "job name '%s' must be 1 to %d characters of "
 		              "[a-z0-9._-], NUL-padded",
-		              CAIRN_TASK_JOB_MAX, s->job,
+		              cairn__field_quote(s->job, CAIRN_TASK_JOB_MAX, q,
+		                                 sizeof q),
 		              CAIRN_TASK_JOB_MAX - 1);
 		return CAIRN_EINVAL;
 	}
@@ -420,10 +424,13 @@ int cairn_task_result_decode(const uint8_t *buf, size_t len,
 	memcpy(r.device_class, buf + 168, CAIRN_TASK_DEVICE_MAX);
 	if (!padded_name_ok(r.device_class, CAIRN_TASK_DEVICE_MAX,
 			    "abcdefghijklmnopqrstuvwxyz0123456789._-")) {
+		char q[4 * CAIRN_TASK_DEVICE_MAX + 4];
 		cairn__seterr(
 		    err, errlen,
-		    "result: device class is not 1 to %d characters of "
+		    "result: device class '%s' is not 1 to %d characters of "
 		    "[a-z0-9._-], NUL-padded",
+		    cairn__field_quote(r.device_class, CAIRN_TASK_DEVICE_MAX, q,
+				       sizeof q),
 		    CAIRN_TASK_DEVICE_MAX - 1);
 		return CAIRN_EFORMAT;
 	}

@@ -324,6 +324,17 @@ static void test_keygen(void **state)
 	struct stat st;
 	int rc;
 
+	/* A path that is not UTF-8 (a 0xff byte, a DEL) still makes valid
+	 * JSON: U+FFFD and an escape, a euro sign kept as it is. */
+	snprintf(args, sizeof args,
+		 "keygen --json --out \"$(printf '%s/\\342\\202\\254"
+		 "\\377\\177k')\"",
+		 dir);
+	assert_int_equal(run(args, &o), 0);
+	if (!strstr(o, "/\xe2\x82\xac\\ufffd\\u007fk\"}"))
+		fail_msg("keygen --json: %s", o);
+	free(o);
+
 	snprintf(key, sizeof key, "%s/k", dir);
 
 	/* A new key: exit 0, the public key and the path, mode 0600. */

@@ -219,6 +219,12 @@ static void test_spec_checks(void **state)
 	BAD(strcpy(s.profile, "fast-v1"), "fast-v1");
 	BAD(strcpy(s.job, "Bad Job"), "Bad Job");
 	BAD(memset(s.job, 0, sizeof s.job), "job name");
+	/* bytes from a file reach the message escaped: no terminal escape
+	 * sequence, and a bad byte in the NUL padding shows */
+	BAD((memset(s.job, 0, sizeof s.job), strcpy(s.job, "\x1b]0;x\x07")),
+	     "'\\x1b]0;x\\x07'");
+	BAD(s.job[sizeof s.job - 1] = 'z', "\\0\\0z'");
+	BAD(s.profile[sizeof s.profile - 1] = 1, "exact-v1\\0");
 	BAD(s.round = CAIRN_SAMPLE_ROUND_LIMIT, "round 1073741824");
 	BAD(s.task = 3, "task index 3");
 	BAD(s.tasks = 0, "task count 0");

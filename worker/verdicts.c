@@ -157,7 +157,8 @@ static const char *line_field(const char *line, const char *key, size_t *len)
 }
 
 /* Past the JSON string at p (which must start with a quote): no control
- * characters, only JSON's escapes; NULL when it is not one. */
+ * characters, only JSON's escapes, well-formed UTF-8; NULL when it is not
+ * one. */
 static const char *skip_string(const char *p)
 {
 	if (*p != '"')
@@ -168,6 +169,13 @@ static const char *skip_string(const char *p)
 			return p + 1;
 		if (c < 0x20)
 			return NULL; /* the end of the line, or a raw control */
+		if (c >= 0x80) {
+			int n = cairn__cli_utf8_len((const unsigned char *)p);
+			if (!n)
+				return NULL;
+			p += n - 1;
+			continue;
+		}
 		if (c != '\\')
 			continue;
 		c = (unsigned char)*++p;

@@ -688,7 +688,7 @@ int cairn_audit_decode(const uint8_t *buf, size_t len, const char *name,
                        int *rejected, char *err, size_t errlen)
 {
 	struct cairn_bundle_refusal why;
-	char rerr[1024];
+	char rerr[10240]; /* room for a path of PATH_MAX and why */
 	int rc;
 
 	/* A NULL buf with bytes is the reader's to refuse. */
@@ -708,7 +708,7 @@ static int audit_read(const char *path, int lazy, struct cairn_bundle *b,
 {
 	struct cairn_bundle_read_opts o = {.lazy = lazy};
 	struct cairn_bundle_refusal why;
-	char rerr[1024], name[4200];
+	char rerr[10240], name[4200]; /* room for a long path and why */
 	int rc;
 
 	rc = read_args(path != NULL, b, v, rejected,

@@ -351,7 +351,7 @@ int cairn_cmd_verify(int argc, char **argv)
 	cairn_backend *be = NULL;
 	cairn_dataset *ds = NULL;
 	uint8_t droot[CAIRN_HASH_BYTES], nonce[CAIRN_HASH_BYTES];
-	char err[1024];
+	char err[16384]; /* a long path may appear twice, then why */
 	FILE *out = NULL;
 	int ex, rc, have_id = 0;
 

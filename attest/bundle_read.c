@@ -286,7 +286,10 @@ static int get_varint(struct walk *k, uint64_t end, const char *what,
 	}
 	if (i == 10)
 		return enc_fail(k, 0, at, "%s longer than 10 bytes", what);
-	if ((i == 9 && b > 1) || (i > 0 && b == 0))
+	if (i == 9 && b > 1) /* bits past the 64th: no uint64 */
+		return enc_fail(k, 0, at, "%s in 10 bytes, above 2^64 - 1",
+		                what);
+	if (i > 0 && b == 0)
 		return enc_fail(k, 1, at,
 		                "%s in %d bytes, not its shortest form", what,
 		                i + 1);
@@ -469,11 +472,13 @@ static int walk_bundle(struct walk *k)
 			rc = get_varint(k, end, "the format", &v);
 			if (rc)
 				return rc;
-			if (!v || v > UINT32_MAX)
-				return enc_fail(k, 1, at,
-				                "format %" PRIu64 " (a uint32 "
-				                "other than the default 0)",
+			if (v > UINT32_MAX)
+				return enc_fail(k, 0, at,
+				                "format %" PRIu64 ", above a "
+				                "uint32's 4294967295",
 				                v);
+			if (!v) /* the default: proto3 leaves it out */
+				return enc_fail(k, 1, at, "format 0 written");
 			L->format = (uint32_t)v;
 			continue;
 		}
@@ -1231,8 +1236,10 @@ static int read_path(const char *path, uint64_t max, int lazy,
 	if (b)
 		memset(b, 0, sizeof *b);
 	if (!path || !*path || !b) {
-		cairn__seterr(err, errlen,
-		              "read bundle: no path or no bundle to fill");
+		cairn__seterr(err, errlen, "%s",
+		              b ? "bundle path '': an empty path; name a bundle "
+		                  "file"
+		                : "read bundle: no bundle to fill");
 		return CAIRN_EINVAL;
 	}
 	n = strlen(path) + sizeof "bundle ";

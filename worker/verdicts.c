@@ -473,8 +473,8 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 			ex = 2;
 		} else if (!nlines && got != -2) {
 			fprintf(stderr,
-			        "cairn verify: %s holds no verdict (an empty "
-			        "file)\n",
+			        "cairn verify: %s holds no verdict (empty, or "
+			        "blank lines only)\n",
 			        path);
 			ex = 2;
 		}

@@ -201,6 +201,11 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 	if (!rc) {
 		*had = 1;
 		c->collected = *st;
+	} else {
+		/* a failed wait or read may leave hashes queued: none may
+		 * outlive the call (cairn__committer_drop's promise) */
+		for (int i = 0; i < NTENSORS; i++)
+			(void)cairn_backend_sync(c->be[i]);
 	}
 	c->readable = !rc;
 	return rc;

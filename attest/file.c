@@ -176,6 +176,13 @@ int cairn__file_check_free(const struct cairn__file_path *fp, char *err,
 		exists_error(fp, err, errlen);
 		return CAIRN_EEXIST;
 	}
+	if (errno != ENOENT) { /* a name too long, a loop, ...: not free */
+		e = errno;
+		rc = cairn__from_errno(e);
+		cairn__seterr(err, errlen, "cannot write %s %s: %s",
+		              fp->kind->what, fp->path, strerror(e));
+		return rc;
+	}
 	if (stat(fp->dir, &st))
 		e = errno;
 	else if (!S_ISDIR(st.st_mode))

@@ -665,7 +665,7 @@ int cairn__bench_all_cmd(int argc, char **argv)
 	struct report *r = NULL;
 	struct cairn_info *info = NULL;
 	struct cairn_identity id;
-	char pub[CAIRN_PUBLIC_KEY_HEX_BYTES], err[512], *body = NULL;
+	char pub[CAIRN_PUBLIC_KEY_HEX_BYTES], err[8192], *body = NULL;
 	size_t blen = 0;
 	FILE *mem = NULL;
 	int rc, ex = 1, failed = 0, progress = isatty(2);

@@ -429,7 +429,7 @@ static int slot_finish(struct task_slot *sl, const struct train_opts *o,
 		       const struct cairn_identity *id, const char *devname,
 		       struct train_times *tm)
 {
-	char err[512], path[PATH_MAX];
+	char err[8192], path[PATH_MAX];
 	double t0;
 	int rc = 0;
 
@@ -517,7 +517,7 @@ int cairn_cmd_train(int argc, char **argv)
 	struct round_out *rounds = NULL;
 	struct train_times tm;
 	uint8_t ds_root[CAIRN_HASH_BYTES], final_root[CAIRN_HASH_BYTES];
-	char hex[CAIRN_HASH_HEX_BYTES], err[512];
+	char hex[CAIRN_HASH_HEX_BYTES], err[8192];
 	float *w = NULL;
 	FILE *lines;
 	double t_eval = 0.0;

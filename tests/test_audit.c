@@ -1289,6 +1289,23 @@ static void test_verdict_vector(void **state)
 	free(v);
 }
 
+/* Sets the u32 field at byte offset at (after the 4 hashes) of v, as the
+ * encoding places it. */
+static void verdict_set(struct cairn_audit_verdict *v, size_t at, uint32_t x)
+{
+	switch (at) {
+	case 0: v->accepted = x; break;
+	case 4: v->check = x; break;
+	case 8: v->segment = x; break;
+	case 12: v->step_first = x; break;
+	case 16: v->step_last = x; break;
+	case 20: v->diff = x; break;
+	case 28: v->diff_what = x; break;
+	case 32: v->elem_tensor = x; break;
+	default: fail();
+	}
+}
+
 /* A signed verdict must say one thing: fields that disagree (a check out
  * of range, accepted with a failed check, steps against the segment, a
  * narrowing outside a replay rejection) are refused by the decoder, with
@@ -1296,85 +1313,91 @@ static void test_verdict_vector(void **state)
 static void test_verdict_fields(void **state)
 {
 	static const struct {
-		size_t at; /* byte offset after the 4 hashes */
-		uint32_t val;
+		int base;          /* 0 a replay rejection, 1 accepted */
+		size_t at[2];      /* byte offsets after the 4 hashes ... */
+		uint32_t val[2];   /* ... and their values (at[1] 0: one) */
 		const char *why;
 	} bad[] = {
-	    {4, 99, "not a known check"},
-	    {0, 1, "accepted but names a failed check"},
-	    {4, CAIRN_AUDIT_OK, "rejected but names check ok"},
-	    {12, 9, "steps do not go with its segment"},
-	    {28, 0x40, "unknown bits"},
-	    {20, 0x80000000u, "unknown bits"},
-	    {32, 7, "not a tensor"},
-	    {4, CAIRN_AUDIT_REVEAL, "not a replay rejection"},
-	    {8, CAIRN_AUDIT_NO_SEGMENT, "steps do not go with its segment"},
+	    {0, {4, 0}, {99, 0}, "not a known check"},
+	    {0, {0, 0}, {1, 0}, "accepted but names a failed check"},
+	    {0, {0, 0}, {2, 0}, "accepted is neither 0 nor 1"},
+	    {0, {4, 0}, {CAIRN_AUDIT_OK, 0}, "rejected but names check ok"},
+	    {0, {12, 0}, {9, 0}, "steps do not go with its segment"},
+	    {0, {12, 0}, {0, 0}, "steps do not go with its segment"},
+	    {0, {8, 0}, {CAIRN_AUDIT_NO_SEGMENT, 0},
+	     "steps do not go with its segment"},
+	    {0, {28, 0}, {0x40, 0}, "unknown bits"},
+	    {0, {20, 0}, {0x80000000u, 0}, "unknown bits"},
+	    {0, {32, 0}, {7, 0}, "not a tensor"},
+	    {0, {32, 0}, {CAIRN_AUDIT_ELEM_NONE, 0}, "element but no tensor"},
+	    {0, {4, 0}, {CAIRN_AUDIT_REVEAL, 0}, "not a replay rejection"},
+	    {1, {8, 12}, {3, 7}, "accepted but names a failed segment"},
+	    {1, {4, 0}, {CAIRN_AUDIT_REPLAY, 0},
+	     "accepted but names a failed check"},
+	    {1, {20, 0}, {CAIRN_AUDIT_DIFF_M, 0}, "not a replay rejection"},
 	};
-	struct cairn_audit_verdict *v = cairn_test_xmalloc(sizeof *v);
+	struct cairn_audit_verdict *v = cairn_test_xmalloc(2 * sizeof *v);
 	struct cairn_audit_verdict *t = cairn_test_xmalloc(sizeof *t);
-	uint8_t *enc = cairn_test_xmalloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
+	uint8_t *enc = cairn_test_xmalloc(2 * CAIRN_AUDIT_VERDICT_MAX_BYTES);
 	uint8_t *mut = cairn_test_xmalloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
 	char err[512];
-	size_t len;
+	size_t len[2];
 
 	(void)state;
-	memset(v, 0, sizeof *v);
-	v->check = CAIRN_AUDIT_REPLAY;
-	v->segment = 2;
-	v->step_first = 5;
-	v->step_last = 6;
-	v->diff = CAIRN_AUDIT_DIFF_PARAMS;
-	v->diff_step = 6;
-	v->diff_what = CAIRN_AUDIT_DIFF_PARAMS;
-	v->elem_tensor = CAIRN_AUDIT_ELEM_PARAMS;
-	v->elem_count = 1;
-	v->nsegments = 1;
-	v->segments[0] = 2;
-	assert_int_equal(cairn_audit_verdict_encode(
-	                     v, enc, CAIRN_AUDIT_VERDICT_MAX_BYTES, &len),
-	                 0);
-	assert_int_equal(cairn_audit_verdict_decode(enc, len, t, err,
-	                                            sizeof err),
-	                 0);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		uint8_t *p = mut + 4 * CAIRN_HASH_BYTES + bad[i].at;
-		size_t l2;
-		memcpy(mut, enc, len);
-		p[0] = (uint8_t)bad[i].val;
-		p[1] = (uint8_t)(bad[i].val >> 8);
-		p[2] = (uint8_t)(bad[i].val >> 16);
-		p[3] = (uint8_t)(bad[i].val >> 24);
-		assert_int_equal(cairn_audit_verdict_decode(mut, len, t, err,
+	memset(v, 0, 2 * sizeof *v);
+	v[0].check = CAIRN_AUDIT_REPLAY;
+	v[0].segment = 2;
+	v[0].step_first = 5;
+	v[0].step_last = 6;
+	v[0].diff = CAIRN_AUDIT_DIFF_PARAMS;
+	v[0].diff_step = 6;
+	v[0].diff_what = CAIRN_AUDIT_DIFF_PARAMS;
+	v[0].elem_tensor = CAIRN_AUDIT_ELEM_PARAMS;
+	v[0].elem_count = 1;
+	v[0].nsegments = 1;
+	v[0].segments[0] = 2;
+	v[1].accepted = 1;
+	v[1].check = CAIRN_AUDIT_OK;
+	v[1].segment = CAIRN_AUDIT_NO_SEGMENT;
+	v[1].nsegments = 1;
+	v[1].segments[0] = 3;
+	for (int k = 0; k < 2; k++) {
+		uint8_t *e = enc + k * CAIRN_AUDIT_VERDICT_MAX_BYTES;
+		assert_int_equal(cairn_audit_verdict_encode(
+		                     &v[k], e, CAIRN_AUDIT_VERDICT_MAX_BYTES,
+		                     &len[k]),
+		                 0);
+		assert_int_equal(cairn_audit_verdict_decode(e, len[k], t, err,
 		                                            sizeof err),
+		                 0);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const int k = bad[i].base;
+		size_t l2;
+		memcpy(mut, enc + k * CAIRN_AUDIT_VERDICT_MAX_BYTES, len[k]);
+		for (int j = 0; j < 2 && (j == 0 || bad[i].at[j]); j++) {
+			uint8_t *p = mut + 4 * CAIRN_HASH_BYTES + bad[i].at[j];
+			const uint32_t x = bad[i].val[j];
+			p[0] = (uint8_t)x;
+			p[1] = (uint8_t)(x >> 8);
+			p[2] = (uint8_t)(x >> 16);
+			p[3] = (uint8_t)(x >> 24);
+		}
+		/* the decoder refuses the bytes, saying which */
+		assert_int_equal(cairn_audit_verdict_decode(mut, len[k], t,
+		                                            err, sizeof err),
 		                 CAIRN_EFORMAT);
 		if (!strstr(err, bad[i].why) || !strstr(err, "disagree"))
 			fail_msg("case %zu: '%s', want '%s'", i, err,
 			         bad[i].why);
-		/* the encoder refuses to make it */
-		assert_int_equal(cairn_audit_verdict_decode(enc, len, t, err,
-		                                            sizeof err),
-		                 0);
-		memcpy(t, v, sizeof *t);
-		switch (bad[i].at) {
-		case 0: t->accepted = bad[i].val; break;
-		case 4: t->check = bad[i].val; break;
-		case 8: t->segment = bad[i].val; break;
-		case 12: t->step_first = bad[i].val; break;
-		case 20: t->diff = bad[i].val; break;
-		case 28: t->diff_what = bad[i].val; break;
-		case 32: t->elem_tensor = bad[i].val; break;
-		default: fail();
-		}
+		/* and the encoder refuses to make them */
+		memcpy(t, &v[k], sizeof *t);
+		for (int j = 0; j < 2 && (j == 0 || bad[i].at[j]); j++)
+			verdict_set(t, bad[i].at[j], bad[i].val[j]);
 		assert_int_equal(cairn_audit_verdict_encode(
 		                     t, mut, CAIRN_AUDIT_VERDICT_MAX_BYTES, &l2),
 		                 CAIRN_EINVAL);
 	}
-	/* an element with no tensor named */
-	memcpy(t, v, sizeof *t);
-	t->elem_tensor = CAIRN_AUDIT_ELEM_NONE;
-	assert_int_equal(cairn_audit_verdict_encode(
-	                     t, mut, CAIRN_AUDIT_VERDICT_MAX_BYTES, &len),
-	                 CAIRN_EINVAL);
 	free(v);
 	free(t);
 	free(enc);

@@ -356,7 +356,9 @@ static int g_cuda;
  * waits for B and scales C by 0.5 in place (without that wait the scale
  * would run long before the copy).  D must hold the product, exactly
  * what A reads back before the scale on a third run: the copy came after
- * the GEMM and before the scale, with the host waiting for neither. */
+ * the GEMM and before the scale, with the host waiting for neither.  Then
+ * the same with B idle, so that only the wait keeps its copy after A's
+ * GEMM. */
 static void test_wait_for(void **state)
 {
 	const cairn_backend_kind kind =
@@ -404,6 +406,18 @@ static void test_wait_for(void **state)
 		assert_int_equal(cairn_backend_sync(a), 0);
 	}
 	assert_memory_equal(hd, want, bytes);
+	/* The other way: A busy with the GEMM into C (zeroed first), B idle:
+	 * B's copy of C, queued at once, must still wait for A's GEMM (on a
+	 * GPU, without the wait it would copy zeros or half a product). */
+	memset(hd, 0, bytes);
+	assert_int_equal(cairn_buf_write(a, dc, hd, bytes), 0);
+	assert_int_equal(cairn_gemm(a, 0, 0, n, n, n, da, n, da, n, dc, n, 0),
+	                 0);
+	assert_int_equal(cairn_backend_wait_for(b, a), 0);
+	assert_int_equal(cairn_buf_copy_async(b, dd, dc, bytes), 0);
+	assert_int_equal(cairn_buf_read(b, hd, dd, bytes), 0);
+	assert_memory_equal(hd, want, bytes);
+	assert_int_equal(cairn_backend_sync(a), 0);
 
 	/* arguments; the same backend, and backends of two kinds (the host
 	 * waits) */

@@ -963,6 +963,15 @@ static void test_bench_suites(void **state)
 		assert_int_equal(run(cmd, &o), 2);
 		assert_non_null(strstr(o, "create it first"));
 		free(o);
+		/* a name longer than the file system takes (255 bytes) */
+		snprintf(cmd, sizeof cmd,
+			 "bench --quick --device cpu --out '%s/%0300d' --key "
+			 "'%s'",
+			 dir, 0, key);
+		assert_int_equal(run(cmd, &o), 2);
+		assert_non_null(strstr(o, "File name too long"));
+		assert_null(strstr(o, "gemm"));
+		free(o);
 	}
 	if (access(CAIRN_DATASET_DEFAULT_DIR "/train-images-idx3-ubyte.gz",
 		   R_OK) != 0)

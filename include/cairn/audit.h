@@ -251,15 +251,17 @@ int cairn_audit_bundle(cairn_backend *be, const struct cairn_bundle *b,
 	(4 * CAIRN_HASH_BYTES + 12 * 4 + 2 * 8 + 4 * CAIRN_AUDIT_MAX_SEGMENTS)
 
 /* The encoding above (192 + 4 * nsegments bytes) into out (cap bytes),
- * its length in *len.  CAIRN_EINVAL for nsegments above the maximum,
- * accepted above 1 or too small a cap. */
+ * its length in *len.  CAIRN_EINVAL for nsegments above the maximum, too
+ * small a cap, or fields that disagree (docs/commitments.md section 15.3:
+ * accepted above 1, a check above 10, accepted with a failed check, ...);
+ * so _digest and _sign refuse such a verdict too (CAIRN_EINVAL). */
 int cairn_audit_verdict_encode(const struct cairn_audit_verdict *v,
                                uint8_t *out, size_t cap, size_t *len);
 
 /* Decodes an encoding (what a verdict file's "verdict" field holds) into
  * *v (signature zeroed: it travels beside the encoding).  CAIRN_EFORMAT
- * for a length that is not 192 + 4 * n, n above the maximum or accepted
- * above 1; err says which. */
+ * for a length that is not 192 + 4 * n, n above the maximum or fields
+ * that disagree (as for _encode); err says which. */
 int cairn_audit_verdict_decode(const uint8_t *buf, size_t len,
                                struct cairn_audit_verdict *v, char *err,
                                size_t errlen);

@@ -19,8 +19,9 @@ int cairn_cli_main(int argc, char **argv);
  * option in its message.  worker/cli.c. */
 int cairn_cli_parse_int(const char *v, long long lo, long long hi,
                         long long *out);
-/* An unsigned 64-bit number: decimal digits, or 0x and 1 to 16 hex digits
- * (as cairn_cli_parse_int otherwise).  0, or CAIRN_EINVAL / CAIRN_ERANGE
+/* An unsigned 64-bit number: decimal digits, or 0x and hex digits (leading
+ * zeros allowed, as in decimal; at most 64 bits of value), as
+ * cairn_cli_parse_int otherwise.  0, or CAIRN_EINVAL / CAIRN_ERANGE
  * (more than 64 bits). */
 int cairn_cli_parse_u64(const char *v, unsigned long long *out);
 int cairn_cmd_bench(int argc, char **argv);

@@ -403,6 +403,9 @@ static void test_keygen(void **state)
 	/* Usage errors: exit 2. */
 	assert_int_equal(run("keygen --out", &o), 2);
 	free(o);
+	assert_int_equal(run("keygen --out --json", &o), 2);
+	assert_non_null(strstr(o, "looks like an option"));
+	free(o);
 	assert_int_equal(run("keygen --frob", &o), 2);
 	assert_non_null(strstr(o, "--frob"));
 	free(o);

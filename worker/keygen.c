@@ -142,6 +142,16 @@ int cairn_cmd_keygen(int argc, char **argv)
 				        o);
 				return 2;
 			}
+			if (v[0] == '-' && v[1] == '-') {
+				/* "--out --json": a forgotten FILE, not a
+				 * key to be named --json */
+				fprintf(stderr,
+				        "cairn: keygen: %s '%s' looks like an "
+				        "option, not a FILE; to name such a "
+				        "file, write ./%s\n",
+				        o, v, v);
+				return 2;
+			}
 			if (!strcmp(o, "--out"))
 				out = v;
 			else

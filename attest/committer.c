@@ -67,10 +67,8 @@ int cairn_committer_open(cairn_backend *be, int64_t nparams,
 	c->n = nparams;
 	memset(&opts, 0, sizeof opts);
 	opts.threads = 1;
-	opts.device = cairn_backend_device(be);
 	for (int i = 0; i < NTENSORS && !rc; i++) {
-		rc = cairn_backend_open(cairn_backend_get_kind(be), &opts,
-					&c->be[i]);
+		rc = cairn_backend_open_peer(be, &opts, &c->be[i]);
 		if (!rc)
 			rc = cairn_buf_alloc(c->be[i], bytes,
 					     (void **)&c->snap[i]);

@@ -269,6 +269,21 @@ int cairn_buf_copy_async(cairn_backend *be, void *dst, const void *src,
 		   : be->iface->buf_copy(be, dst, src, bytes);
 }
 
+int cairn_backend_open_peer(cairn_backend *be, const cairn_backend_opts *opts,
+			    cairn_backend **out)
+{
+	static const cairn_backend_opts defaults = {0, 0, NULL, 0, 0};
+	cairn_backend_opts o;
+
+	if (!be || !out)
+		return CAIRN_EINVAL;
+	o = opts ? *opts : defaults;
+	o.device = be->device;
+	if (be->iface->open_peer)
+		return be->iface->open_peer(be, &o, out);
+	return cairn_backend_open(be->kind, &o, out);
+}
+
 int cairn_backend_wait_for(cairn_backend *be, cairn_backend *other)
 {
 	if (!be || !other)

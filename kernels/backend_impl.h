@@ -159,6 +159,11 @@ struct cairn_backend_i {
 	/* (optional; NULL: nothing to order) be's later work waits for the
 	 * work queued on other, a backend of the same kind, so far */
 	int (*wait_for)(struct cairn_backend *be, struct cairn_backend *other);
+	/* (optional; NULL: cairn_backend_open of be's kind) another backend
+	 * of be's own implementation on be's device, as opts otherwise say */
+	int (*open_peer)(struct cairn_backend *be,
+			 const cairn_backend_opts *opts,
+			 struct cairn_backend **out);
 };
 
 struct cairn_backend {

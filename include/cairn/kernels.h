@@ -75,6 +75,12 @@ int cairn_backend_open(cairn_backend_kind kind, const cairn_backend_opts *opts,
 int cairn_backend_open_auto(const char *want, const cairn_backend_opts *opts,
 			    cairn_backend **out);
 
+/* Opens another backend like be: its kind, its device (opts->device is
+ * ignored), and opts' other settings (NULL: defaults); for work beside be's
+ * that cairn_backend_wait_for orders against it.  As cairn_backend_open. */
+int cairn_backend_open_peer(cairn_backend *be, const cairn_backend_opts *opts,
+			    cairn_backend **out);
+
 /* 1 when cairn_backend_open_auto knows the word want (whether or not such
  * a device is here), else 0: for refusing a typo before a long set-up. */
 int cairn_backend_device_known(const char *want);

@@ -172,6 +172,7 @@ static const struct cairn_backend_i cpu_iface = {
 	/* .op_run      = */ cpu_op_run,
 	/* .buf_copy_async = */ NULL, /* ops are done when they return */
 	/* .wait_for    = */ NULL,
+	/* .open_peer   = */ NULL,
 };
 
 /* Physical cores, from hwloc; 1 when hwloc cannot tell. */

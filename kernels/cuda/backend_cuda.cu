@@ -381,6 +381,7 @@ static const struct cairn_backend_i cuda_iface = {
     /* .op_run      = */ cuda_op_run,
     /* .buf_copy_async = */ cuda_buf_copy_async,
     /* .wait_for    = */ cuda_wait_for,
+    /* .open_peer   = */ NULL,
 };
 
 /* Runs one tiny kernel and reads its word back: catches a binary without

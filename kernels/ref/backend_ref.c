@@ -308,6 +308,7 @@ static const struct cairn_backend_i ref_iface = {
 	/* .op_run      = */ ref_op_run,
 	/* .buf_copy_async = */ NULL, /* ops are done when they return */
 	/* .wait_for    = */ NULL,
+	/* .open_peer   = */ NULL,
 };
 
 int cairn__backend_ref_init(struct cairn_backend *be,

@@ -33,6 +33,9 @@
  * MNIST about 2 to 1, MNIST under 5 to 1); a few kilobytes of zeros that
  * inflate to gigabytes is a gzip bomb, refused as it inflates. */
 #define GZ_MAX_RATIO 64
+/* The shortest whole gzip member: a 10-byte header, an empty deflate
+ * block (2 bytes) and the 8-byte trailer. */
+#define GZ_MIN_MEMBER 20
 #define GZ_SLACK (16ull << 20)
 #define PATH_BUF 4096
 
@@ -65,6 +68,7 @@ struct src {
 	int gz;             /* 1: gzip, 0: plain */
 	int zinit;          /* inflateInit2 done */
 	int member_end;     /* the current gzip member has ended */
+	uint64_t member_at; /* where a later member starts (0: the first) */
 	z_stream zs;
 	char *err;
 	size_t errlen;
@@ -189,6 +193,7 @@ static int src_read_gz(struct src *s, unsigned char *buf, size_t n,
 				break;
 			}
 			/* Another gzip member follows (as `cat a.gz b.gz`). */
+			s->member_at = s->in_total - s->zs.avail_in;
 			if (inflateReset(&s->zs) != Z_OK) {
 				rc = seterr(s->err, s->errlen, CAIRN_EINTERNAL,
 					    "dataset %s: inflateReset failed",
@@ -201,6 +206,20 @@ static int src_read_gz(struct src *s, unsigned char *buf, size_t n,
 			rc = src_fill(s);
 			if (rc)
 				break;
+			if (s->zs.avail_in == 0 && s->member_at &&
+			    s->in_total - s->member_at < GZ_MIN_MEMBER) {
+				/* too short for a member: stray bytes */
+				uint64_t left = s->in_total - s->member_at;
+				rc = seterr(s->err, s->errlen, CAIRN_EFORMAT,
+					    "dataset %s: %llu byte%s of trailing "
+					    "data after the end of the gzip "
+					    "stream (at byte %llu), too few for "
+					    "another gzip member; want none",
+					    s->path, (unsigned long long)left,
+					    left == 1 ? "" : "s",
+					    (unsigned long long)s->member_at);
+				break;
+			}
 			if (s->zs.avail_in == 0) {
 				rc = seterr(s->err, s->errlen, CAIRN_EFORMAT,
 					    "dataset %s: truncated gzip stream: "

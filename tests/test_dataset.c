@@ -672,6 +672,23 @@ static void test_trailing(void **state)
 	expect_fail(c, CAIRN_EFORMAT, c->img,
 		    "5 bytes of trailing data after the end of the gzip stream",
 		    NULL);
+	/* ... starting with gzip's magic, too few for another member: still
+	 * trailing data, not a truncated stream */
+	for (size_t extra = 1; extra <= 3; extra++) {
+		static const uint8_t magic[3] = {0x1f, 0x8b, 0x08};
+		char want[96];
+		both.n = z.n + extra;
+		both.p = calloc(1, both.n);
+		assert_non_null(both.p);
+		memcpy(both.p, z.p, z.n);
+		memcpy(both.p + z.n, magic, extra);
+		put(c->img, both);
+		snprintf(want, sizeof want,
+			 "%zu byte%s of trailing data after the end of the "
+			 "gzip stream (at byte %zu), too few",
+			 extra, extra == 1 ? "" : "s", z.n);
+		expect_fail(c, CAIRN_EFORMAT, c->img, want, NULL);
+	}
 	buf_free(&z);
 }
 

@@ -213,20 +213,27 @@ static void plain_kind(struct cairn__file_kind *k, const char *what)
 	k->mode = 0644;
 }
 
-int cairn_file_check_new(const char *path, const char *what, char *err,
-                         size_t errlen)
+/* path split as a file of kind what (*k, which *fp then points to). */
+static int plain_path(const char *path, const char *what,
+                      struct cairn__file_kind *k, struct cairn__file_path *fp,
+                      char *err, size_t errlen)
 {
-	struct cairn__file_kind k;
-	struct cairn__file_path fp;
-	int rc;
-
 	if (!path || !*path || !what) {
 		cairn__seterr(err, errlen, "%s path: empty",
 		              what ? what : "file");
 		return CAIRN_EINVAL;
 	}
-	plain_kind(&k, what);
-	rc = cairn__file_path_split(&fp, path, &k, err, errlen);
+	plain_kind(k, what);
+	return cairn__file_path_split(fp, path, k, err, errlen);
+}
+
+int cairn_file_check_new(const char *path, const char *what, char *err,
+                         size_t errlen)
+{
+	struct cairn__file_kind k;
+	struct cairn__file_path fp;
+	int rc = plain_path(path, what, &k, &fp, err, errlen);
+
 	if (!rc)
 		rc = cairn__file_check_free(&fp, err, errlen);
 	if (!rc)
@@ -267,13 +274,12 @@ int cairn_file_write_new(const char *path, const char *what,
 	struct bytes_out b = {data, len};
 	int rc;
 
-	if (!path || !*path || !what || (len && !data)) {
-		cairn__seterr(err, errlen, "%s path: empty, or no data",
-		              what ? what : "file");
+	if (len && !data) {
+		cairn__seterr(err, errlen, "write %s %s: no data",
+		              what ? what : "file", path ? path : "");
 		return CAIRN_EINVAL;
 	}
-	plain_kind(&k, what);
-	rc = cairn__file_path_split(&fp, path, &k, err, errlen);
+	rc = plain_path(path, what, &k, &fp, err, errlen);
 	if (!rc)
 		rc = cairn__file_create_new(&fp, write_bytes, &b, err, errlen);
 	return rc;

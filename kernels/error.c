@@ -19,6 +19,7 @@ static const char *const cairn__err_str[] = {
 	"timed out",
 	"results differ",
 	"internal error (a bug in cairn; please report it)",
+	"cancelled on request",
 };
 
 /* A static string for err; unknown codes get a generic text. */

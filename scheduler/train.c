@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,16 @@ static int parse(int argc, char **argv, struct train_opts *o)
 	return 0;
 }
 
+/* SIGINT or SIGTERM, once either came (0 before): the job stops at the
+ * running task's next checkpoint and still finishes the tasks that ran.
+ * The handler is installed with SA_RESETHAND, so a second signal kills. */
+static volatile sig_atomic_t g_stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	g_stop_signal = sig;
+}
+
 static float bits_f32(uint32_t u)
 {
 	float f;
@@ -346,6 +357,9 @@ static int on_checkpoint(void *ud, const struct cairn_state *st,
 			 const uint8_t root[CAIRN_HASH_BYTES], cairn_model *m)
 {
 	struct progress *p = ud;
+	/* stop the running task; a finished one's late checkpoints go on */
+	if (g_stop_signal && !p->late)
+		return CAIRN_ECANCELED;
 	if (p->tty && !p->late && st->step > 0) {
 		double dt = cairn_clock_seconds() - p->t0;
 		fprintf(stderr,
@@ -522,6 +536,8 @@ int cairn_cmd_train(int argc, char **argv)
 	FILE *lines;
 	double t_eval = 0.0;
 	double t_start = cairn_clock_seconds();
+	struct sigaction old_int, old_term; /* restored at out */
+	int have_sig = 0;
 	int64_t n, correct = 0;
 	int rc, ex = 1;
 
@@ -736,6 +752,16 @@ int cairn_cmd_train(int argc, char **argv)
 	rc = cairn_tensor_root(w, (size_t)n * sizeof *w, spec.params_root);
 	if (rc)
 		goto fail;
+	{ /* from here a Ctrl-C stops at a checkpoint and keeps what ran */
+		struct sigaction sa;
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_stop_signal;
+		sigemptyset(&sa.sa_mask);
+		sa.sa_flags = SA_RESETHAND;
+		g_stop_signal = 0;
+		have_sig = !sigaction(SIGINT, &sa, &old_int) &&
+			   !sigaction(SIGTERM, &sa, &old_term);
+	}
 	for (long long r = 0; r < o.rounds; r++) {
 		double loss_sum = 0.0, t0;
 		spec.round = (uint32_t)r;
@@ -747,6 +773,8 @@ int cairn_cmd_train(int argc, char **argv)
 			if (ex)
 				goto out;
 			ex = 1;
+			if (g_stop_signal)
+				goto out; /* no new task once asked to stop */
 			spec.task = (uint32_t)k;
 			sl->spec = spec;
 			sl->prog.round = r;
@@ -793,10 +821,11 @@ int cairn_cmd_train(int argc, char **argv)
 			if (rc) {
 				if (sl->prog.tty)
 					fputc('\n', stderr);
-				fprintf(stderr,
-					"cairn train: round %lld task %lld: "
-					"%s\n",
-					r, k, err);
+				if (rc != CAIRN_ECANCELED || !g_stop_signal)
+					fprintf(stderr,
+						"cairn train: round %lld task "
+						"%lld: %s\n",
+						r, k, err);
 				goto out;
 			}
 			sl->busy = 1;
@@ -955,6 +984,20 @@ out:
 				(void)slot_finish(&slots[(first + i) % nslots],
 						  &o, &id,
 						  cairn_backend_name(be), &tm);
+	}
+	if (have_sig) {
+		if (ex && g_stop_signal) {
+			fprintf(stderr,
+				"cairn train: stopped by %s; the tasks that "
+				"ran were finished%s, the one running was "
+				"dropped\n",
+				g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+				o.bundle_dir ? " and their bundles written"
+					     : "");
+			ex = 128 + g_stop_signal;
+		}
+		(void)sigaction(SIGINT, &old_int, NULL);
+		(void)sigaction(SIGTERM, &old_term, NULL);
 	}
 	for (int i = 0; i < 2; i++)
 		slot_free(&slots[i]);

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -672,6 +675,79 @@ static void test_train_bundle_failure_keeps_others(void **state)
 		    nbad[0] != nbad[2]);
 }
 
+/* Ctrl-C keeps what ran: SIGINT while the third of four tasks trains (its
+ * first bundle appears only then, background commits finishing each task
+ * after the next) stops the job at that task's next checkpoint with exit
+ * 130, and the tasks that ran are finished: their bundles written (the
+ * first two; the third as well should the signal come late) and each
+ * accepted by cairn verify, nothing left behind. */
+static void test_train_sigint_keeps_bundles(void **state)
+{
+	const char *dir = *state;
+	char key[128], bdir[128], log[160], args[512], *o;
+	char names[4][256];
+	int st = 0, n, fd;
+	pid_t pid;
+
+	snprintf(key, sizeof key, "%s/worker.key", dir);
+	snprintf(args, sizeof args, "keygen --out '%s'", key);
+	assert_int_equal(run(args, &o), 0);
+	free(o);
+	snprintf(bdir, sizeof bdir, "%s/b", dir);
+	assert_int_equal(mkdir(bdir, 0700), 0);
+	snprintf(log, sizeof log, "%s/train.log", dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(126);
+		execl(g_bin, g_bin, "train", "--job", "fmnist-mlp", "--rounds",
+		      "1", "--tasks", "4", "--inner-steps", "400",
+		      "--checkpoint-every", "100", "--batch", "32", "--micro",
+		      "2", "--device", "cpu", "--threads", "2",
+		      "--test-samples", "0", "--commits", "background",
+		      "--bundle-dir", bdir, "--key", key, (char *)NULL);
+		_exit(127);
+	}
+	/* the first bundle: task 0, finished once task 1 ran */
+	for (int i = 0; i < 6000; i++) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		DIR *d = opendir(bdir);
+		struct dirent *e;
+		int found = 0;
+		assert_non_null(d);
+		while ((e = readdir(d)))
+			found |= strstr(e->d_name, ".cairn") != NULL &&
+			         e->d_name[0] != '.';
+		closedir(d);
+		if (found || waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(kill(pid, SIGINT), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 130) {
+		snprintf(args, sizeof args, "cat '%s'", log);
+		(void)system(args);
+		fail_msg("cairn train after SIGINT: status 0x%x, want exit 130",
+		         (unsigned)st);
+	}
+	n = list_bundles(bdir, names, 4);
+	if (n < 2 || n > 3)
+		fail_msg("%d bundles after SIGINT during task 2 of 4", n);
+	for (int i = 0; i < n; i++) {
+		snprintf(args, sizeof args, "-q verify '%s/%s' --segments 1",
+		         bdir, names[i]);
+		if (run(args, &o))
+			fail_msg("cairn %s:\n%s", args, o);
+		free(o);
+	}
+	/* what the log says */
+	snprintf(args, sizeof args, "grep -q 'stopped by SIGINT' '%s'", log);
+	assert_int_equal(system(args), 0);
+}
+
 /* The command line's numbers: digits only, no sign, space or octal. */
 static void test_parse_numbers(void **state)
 {
@@ -1074,6 +1150,9 @@ int main(int argc, char **argv)
 		                                tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_train_bundle_failure_keeps_others, tmpdir_setup,
+		    tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_train_sigint_keeps_bundles, tmpdir_setup,
 		    tmpdir_teardown),
 		cmocka_unit_test(test_info_json),
 		cmocka_unit_test_setup_teardown(test_bench_suites, tmpdir_setup,

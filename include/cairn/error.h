@@ -29,7 +29,8 @@ enum cairn_err {
 	CAIRN_ETIMEDOUT = -14,/* timed out */
 	CAIRN_EMISMATCH = -15,/* results differ where they must be equal */
 	CAIRN_EINTERNAL = -16,/* a bug in cairn: please report it */
-	CAIRN_ERR_MIN = -17   /* one below the lowest code; not an error */
+	CAIRN_ECANCELED = -17,/* stopped on request (a signal) */
+	CAIRN_ERR_MIN = -18   /* one below the lowest code; not an error */
 };
 
 /* A static, human-readable string for an error code; never NULL. */

@@ -93,7 +93,9 @@ static void usage(FILE *f)
 		"bundles)\n"
 		"  --json                one JSON object on stdout\n"
 		"  -h, --help            this text\n\n"
-		"exit status: 0 done, 1 failed, 2 bad usage or input\n",
+		"exit status: 0 done, 1 failed, 2 bad usage or input, 130/143 "
+		"stopped by SIGINT/SIGTERM\n(the tasks that ran still "
+		"finished, their bundles written)\n",
 		TRAIN_DEFAULT_ROUNDS, TRAIN_DEFAULT_TASKS, TRAIN_DEFAULT_INNER,
 		TRAIN_DEFAULT_CKPT, TRAIN_DEFAULT_BATCH,
 		CAIRN_MODEL_REFERENCE_MICRO, TRAIN_DEFAULT_SEED,

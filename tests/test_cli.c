@@ -501,6 +501,17 @@ static void test_train_same_root(void **state)
 	}
 }
 
+/* A new worker key, dir/worker.key, its path in key[len]. */
+static void worker_key(const char *dir, char *key, size_t len)
+{
+	char args[512], *o;
+
+	snprintf(key, len, "%s/worker.key", dir);
+	snprintf(args, sizeof args, "keygen --out '%s'", key);
+	assert_int_equal(run(args, &o), 0);
+	free(o);
+}
+
 /* Bundles written with background commits (each checkpoint's tensors
  * read from the committer's snapshot; a task's last state collected only
  * after the next task ran, on the other of two committers) are the bytes
@@ -514,10 +525,7 @@ static void test_train_bundles_background(void **state)
 	char args[1024], sub[2][64], key[64], *o;
 	size_t nfiles = 0;
 
-	snprintf(key, sizeof key, "%s/worker.key", dir);
-	snprintf(args, sizeof args, "keygen --out '%s'", key);
-	assert_int_equal(run(args, &o), 0);
-	free(o);
+	worker_key(dir, key, sizeof key);
 	for (int i = 0; i < 2; i++) {
 		int rc;
 		snprintf(sub[i], sizeof sub[i], "%s/%s", dir, modes[i]);
@@ -614,10 +622,7 @@ static void test_train_bundle_failure_keeps_others(void **state)
 	char names[4][256], got[4][256], *o;
 	int nbad[3], n;
 
-	snprintf(key, sizeof key, "%s/worker.key", dir);
-	snprintf(args, sizeof args, "keygen --out '%s'", key);
-	assert_int_equal(run(args, &o), 0);
-	free(o);
+	worker_key(dir, key, sizeof key);
 	snprintf(good, sizeof good, "%s/good", dir);
 	assert_int_equal(mkdir(good, 0700), 0);
 #define BUNDLE_JOB                                                         \
@@ -689,10 +694,7 @@ static void test_train_sigint_keeps_bundles(void **state)
 	int st = 0, n, fd;
 	pid_t pid;
 
-	snprintf(key, sizeof key, "%s/worker.key", dir);
-	snprintf(args, sizeof args, "keygen --out '%s'", key);
-	assert_int_equal(run(args, &o), 0);
-	free(o);
+	worker_key(dir, key, sizeof key);
 	snprintf(bdir, sizeof bdir, "%s/b", dir);
 	assert_int_equal(mkdir(bdir, 0700), 0);
 	snprintf(log, sizeof log, "%s/train.log", dir);

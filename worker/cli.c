@@ -115,16 +115,74 @@ static void cairn__usage(FILE *f)
 		   "backend, CAIRN_CPU_ISA=auto|avx512|avx2|portable the CPU kernels.\n");
 }
 
+static const struct cairn__cmd *cairn__cmd_find(const char *name)
+{
+	for (size_t c = 0; c < CAIRN__NCMDS; c++)
+		if (!strcmp(name, cairn__cmds[c].name))
+			return &cairn__cmds[c];
+	return NULL;
+}
+
+/* Runs argv[0] as a command; 2 with a message if it is unknown or not
+ * built yet. */
+static int cairn__cmd_run(int argc, char **argv)
+{
+	const struct cairn__cmd *cmd = cairn__cmd_find(argv[0]);
+
+	if (!cmd) {
+		fprintf(stderr,
+			"cairn: unknown command '%s'; see 'cairn --help'\n",
+			argv[0]);
+		return 2;
+	}
+	if (!cmd->run) {
+		fprintf(stderr,
+			"cairn: '%s' is not built yet in cairn %s; available "
+			"now: bench, info, keygen, train, verify\n",
+			argv[0], CAIRN_VERSION);
+		return 2;
+	}
+	return cmd->run(argc, argv);
+}
+
+/* --help or --version with more after it: 'cairn -h COMMAND' is that
+ * command's help; anything else is a mistake, said, not ignored. */
+static int cairn__extra_args(const char *opt, int argc, char **argv, int i)
+{
+	if (i + 1 >= argc)
+		return -1;
+	if (strcmp(opt, "--version")) {
+		char *help[] = {argv[i + 1], (char *)"--help", NULL};
+		if (i + 2 < argc) {
+			fprintf(stderr,
+				"cairn: unexpected '%s' after '%s %s'; for a "
+				"command's help run 'cairn %s --help'\n",
+				argv[i + 2], opt, argv[i + 1], argv[i + 1]);
+			return 2;
+		}
+		return cairn__cmd_run(2, help);
+	}
+	fprintf(stderr,
+		"cairn: unexpected '%s' after '%s', which takes nothing; run "
+		"'cairn --version' alone\n",
+		argv[i + 1], opt);
+	return 2;
+}
+
 int cairn_cli_main(int argc, char **argv)
 {
-	int i = 1;
+	int i = 1, rc;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			if ((rc = cairn__extra_args(a, argc, argv, i)) >= 0)
+				return rc;
 			cairn__usage(stdout);
 			return 0;
 		} else if (!strcmp(a, "--version")) {
+			if ((rc = cairn__extra_args(a, argc, argv, i)) >= 0)
+				return rc;
 			printf("cairn %s (profile %s, cuda backend %s)\n",
 			       CAIRN_VERSION, CAIRN_PROFILE_EXACT,
 			       cairn_backend_built(CAIRN_BACKEND_CUDA)
@@ -147,20 +205,5 @@ int cairn_cli_main(int argc, char **argv)
 		cairn__usage(stderr);
 		return 2;
 	}
-	for (size_t c = 0; c < CAIRN__NCMDS; c++) {
-		if (strcmp(argv[i], cairn__cmds[c].name))
-			continue;
-		if (!cairn__cmds[c].run) {
-			fprintf(stderr,
-				"cairn: '%s' is not built yet in cairn %s; "
-				"available now: bench, info, keygen, train, "
-				"verify\n",
-				argv[i], CAIRN_VERSION);
-			return 2;
-		}
-		return cairn__cmds[c].run(argc - i, argv + i);
-	}
-	fprintf(stderr, "cairn: unknown command '%s'; see 'cairn --help'\n",
-		argv[i]);
-	return 2;
+	return cairn__cmd_run(argc - i, argv + i);
 }

@@ -79,6 +79,13 @@ int cairn__bench_gemm_cuda(const struct cairn_bench_gemm_cfg *cfg,
 /* ---- helpers shared by the suites (bench_util.c) ---------------------- */
 int cairn__bench_parse_int(const char *suite, const char *opt, const char *val,
                            long long lo, long long hi, long long *out);
+/* The device a suite measures: VAL (a --device value) when not NULL, else
+ * $CAIRN_DEVICE when set and not empty, else "auto"; it must be auto, cpu
+ * or gpu.  0, or 2 (the usage exit code) after printing which value was
+ * wrong and where it came from.  *out points into VAL or the
+ * environment, or is a literal. */
+int cairn__bench_parse_device(const char *suite, const char *val,
+                              const char **out);
 double cairn__bench_now(void);
 double cairn__bench_median(double *t, int n);
 

@@ -48,8 +48,9 @@ static void hash_usage(FILE *f)
 	           "parameters) and 256 MiB, beside libsodium's\n"
 	           "crypto_generichash of the same bytes on one thread.\n\n"
 	           "options:\n"
-	           "  --device D   auto (cpu, and the gpu when usable; "
-	           "default), cpu or gpu\n"
+	           "  --device D   auto (cpu, and the gpu when usable), cpu "
+	           "or gpu;\n"
+	           "               default: $CAIRN_DEVICE, else auto\n"
 	           "  --threads T  CPU threads (default: one per core)\n"
 	           "  --quick      fewer repetitions\n"
 	           "  --json       one JSON object on stdout\n"
@@ -61,7 +62,6 @@ static void hash_usage(FILE *f)
 static int hash_parse(int argc, char **argv, struct hash_args *h)
 {
 	memset(h, 0, sizeof *h);
-	h->device = "auto";
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		long long x;
@@ -77,15 +77,9 @@ static int hash_parse(int argc, char **argv, struct hash_args *h)
 			h->quick = 1;
 			continue;
 		} else if (!strcmp(o, "--device") && v) {
-			if (strcmp(v, "auto") && strcmp(v, "cpu") &&
-			    strcmp(v, "gpu")) {
-				fprintf(stderr,
-				        "cairn bench hash: --device '%s': want "
-				        "auto, cpu or gpu\n",
-				        v);
-				return 2;
-			}
-			h->device = v;
+			if ((rc = cairn__bench_parse_device("hash", v,
+			                                    &h->device)))
+				return rc;
 		} else if (!strcmp(o, "--threads")) {
 			if ((rc = cairn__bench_parse_int("hash", o, v, 1, 1024,
 			                                 &x)))
@@ -100,6 +94,9 @@ static int hash_parse(int argc, char **argv, struct hash_args *h)
 		}
 		i++;
 	}
+	/* not given: $CAIRN_DEVICE, else auto */
+	if (!h->device)
+		return cairn__bench_parse_device("hash", NULL, &h->device);
 	return 0;
 }
 

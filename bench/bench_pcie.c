@@ -104,9 +104,10 @@ static void pcie_usage(FILE *f)
 	        "to the GPU's NUMA node (hwloc),\nbeside the same copies "
 	        "from pinned memory at the default placement.\n\n"
 	        "options:\n"
-	        "  --device D   auto (every GPU; skipped when there is none; "
-	        "default) or gpu\n"
-	        "               (fail when there is none)\n"
+	        "  --device D   auto (every GPU; skipped when there is none) "
+	        "or gpu\n"
+	        "               (fail when there is none); default: "
+	        "$CAIRN_DEVICE, else auto\n"
 	        "  --size MIB   bytes per copy, in MiB (default %d)\n"
 	        "  --reps R     timed copies of each kind, median reported "
 	        "(default %d)\n"
@@ -122,7 +123,6 @@ static void pcie_usage(FILE *f)
 static int pcie_parse(int argc, char **argv, struct pcie_args *p)
 {
 	memset(p, 0, sizeof *p);
-	p->device = "auto";
 	p->mib = PCIE_DEFAULT_MIB;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -146,14 +146,9 @@ static int pcie_parse(int argc, char **argv, struct pcie_args *p)
 				        "and a GPU; use auto or gpu\n");
 				return 2;
 			}
-			if (strcmp(v, "auto") && strcmp(v, "gpu")) {
-				fprintf(stderr,
-				        "cairn bench pcie: --device '%s': want "
-				        "auto or gpu\n",
-				        v);
-				return 2;
-			}
-			p->device = v;
+			if ((rc = cairn__bench_parse_device("pcie", v,
+			                                    &p->device)))
+				return rc;
 		} else if (!strcmp(o, "--size")) {
 			if ((rc = cairn__bench_parse_int("pcie", o, v, 1,
 			                                 PCIE_MAX_MIB, &x)))
@@ -175,6 +170,16 @@ static int pcie_parse(int argc, char **argv, struct pcie_args *p)
 	}
 	if (!p->reps)
 		p->reps = p->quick ? PCIE_QUICK_REPS : PCIE_REPS;
+	/* not given: $CAIRN_DEVICE, else auto */
+	if (!p->device &&
+	    cairn__bench_parse_device("pcie", NULL, &p->device))
+		return 2;
+	if (!strcmp(p->device, "cpu")) {
+		fprintf(stderr, "cairn bench pcie: CAIRN_DEVICE is cpu, but this "
+		                "suite measures copies between the host and a "
+		                "GPU; unset CAIRN_DEVICE or pass --device gpu\n");
+		return 2;
+	}
 	return 0;
 }
 

@@ -345,7 +345,9 @@ void cairn__bench_usage(FILE *f)
 	        "pcie is left\nout with --device cpu):\n"
 	        "  --quick      a short run (under 15 s on 2 cores; the "
 	        "default, under 60 s)\n"
-	        "  --device D   auto (default), cpu or gpu, for every suite\n"
+	        "  --device D   auto, cpu or gpu, for every suite; default: "
+	        "$CAIRN_DEVICE,\n"
+	        "               else auto\n"
 	        "  --threads T  CPU threads (default: one per core)\n"
 	        "  --json       one JSON object on stdout: the cairn info "
 	        "data and the results\n"
@@ -377,16 +379,8 @@ static int all_parse(int argc, char **argv, struct all_args *a)
 			a->quick = 1;
 			continue;
 		} else if (!strcmp(o, "--device") && v) {
-			if (strcmp(v, "auto") && strcmp(v, "cpu") &&
-			    strcmp(v, "gpu")) {
-				fprintf(
-				    stderr,
-				    "cairn bench: --device '%s': want auto, "
-				    "cpu or gpu\n",
-				    v);
+			if (cairn__bench_parse_device("", v, &a->device))
 				return 2;
-			}
-			a->device = v;
 		} else if (!strcmp(o, "--threads")) {
 			if (cairn__bench_parse_int("", o, v, 1, 1024, &x))
 				return 2;
@@ -405,6 +399,10 @@ static int all_parse(int argc, char **argv, struct all_args *a)
 		}
 		i++;
 	}
+	/* not given: $CAIRN_DEVICE, else auto, for every suite (pcie is
+	 * left out on cpu) */
+	if (!a->device && cairn__bench_parse_device("", NULL, &a->device))
+		return 2;
 	if (!a->out != !a->key) {
 		fprintf(stderr,
 		        "cairn bench: %s needs %s: a signed report is "

@@ -74,8 +74,9 @@ static void stream_usage(FILE *f)
 	        "with -O2, on the same pinned threads.  GPU:\ndevice-to-device "
 	        "copy (bytes read + written) beside cudaMemcpy.\n\n"
 	        "options:\n"
-	        "  --device D   auto (cpu, and the gpu when usable; "
-	        "default), cpu or gpu\n"
+	        "  --device D   auto (cpu, and the gpu when usable), cpu "
+	        "or gpu;\n"
+	        "               default: $CAIRN_DEVICE, else auto\n"
 	        "  --threads T  CPU threads (default: one per core)\n"
 	        "  --reps R     timed repetitions of each loop, median "
 	        "reported (default 20)\n"
@@ -89,7 +90,6 @@ static void stream_usage(FILE *f)
 static int stream_parse(int argc, char **argv, struct stream_args *s)
 {
 	memset(s, 0, sizeof *s);
-	s->device = "auto";
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		long long x;
@@ -105,15 +105,9 @@ static int stream_parse(int argc, char **argv, struct stream_args *s)
 			s->quick = 1;
 			continue;
 		} else if (!strcmp(o, "--device") && v) {
-			if (strcmp(v, "auto") && strcmp(v, "cpu") &&
-			    strcmp(v, "gpu")) {
-				fprintf(stderr,
-				        "cairn bench stream: --device '%s': "
-				        "want auto, cpu or gpu\n",
-				        v);
-				return 2;
-			}
-			s->device = v;
+			if ((rc = cairn__bench_parse_device("stream", v,
+			                                    &s->device)))
+				return rc;
 		} else if (!strcmp(o, "--threads")) {
 			if ((rc = cairn__bench_parse_int("stream", o, v, 1,
 			                                 1024, &x)))
@@ -136,6 +130,9 @@ static int stream_parse(int argc, char **argv, struct stream_args *s)
 	}
 	if (!s->reps)
 		s->reps = s->quick ? 5 : 20;
+	/* not given: $CAIRN_DEVICE, else auto */
+	if (!s->device)
+		return cairn__bench_parse_device("stream", NULL, &s->device);
 	return 0;
 }
 

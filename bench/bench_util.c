@@ -1,6 +1,7 @@
 /* cairn: small helpers shared by the `cairn bench` suites. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
 #include "cairn/cli.h"
@@ -13,22 +14,50 @@ int cairn__bench_parse_int(const char *suite, const char *opt, const char *val,
 {
 	long long v;
 
+	const char *sp = suite[0] ? " " : ""; /* "": the whole run */
+
 	if (!val) {
 		fprintf(stderr,
-		        "cairn bench %s: %s needs a value; see "
-		        "'cairn bench %s --help'\n",
-		        suite, opt, suite);
+		        "cairn bench%s%s: %s needs a value; see "
+		        "'cairn bench%s%s --help'\n",
+		        sp, suite, opt, sp, suite);
 		return 2;
 	}
 	if (cairn_cli_parse_int(val, lo, hi, &v)) {
 		fprintf(stderr,
-		        "cairn bench %s: %s '%s': want an integer "
+		        "cairn bench%s%s: %s '%s': want an integer "
 		        "from %lld to %lld\n",
-		        suite, opt, val, lo, hi);
+		        sp, suite, opt, val, lo, hi);
 		return 2;
 	}
 	*out = v;
 	return 0;
+}
+
+int cairn__bench_parse_device(const char *suite, const char *val,
+                              const char **out)
+{
+	const char *sp = suite[0] ? " " : "", *from = "--device";
+
+	if (!val) {
+		from = "CAIRN_DEVICE";
+		val = getenv("CAIRN_DEVICE");
+		if (!val || !val[0]) {
+			*out = "auto";
+			return 0;
+		}
+	}
+	if (!strcmp(val, "auto") || !strcmp(val, "cpu") ||
+	    !strcmp(val, "gpu")) {
+		*out = val;
+		return 0;
+	}
+	fprintf(stderr, "cairn bench%s%s: %s '%s': want auto, cpu or gpu%s\n",
+	        sp, suite, from, val,
+	        !strcmp(val, "ref") ? " (ref, the scalar oracle, is far too "
+	                              "slow to benchmark)"
+	                            : "");
+	return 2;
 }
 
 /* Seconds on the monotonic clock. */

@@ -122,6 +122,13 @@ static void test_help_and_version(void **state)
 	assert_int_equal(run("bench gemm --help", &o), 0);
 	assert_non_null(strstr(o, "--size"));
 	free(o);
+	/* 'cairn -h COMMAND' is the command's help, not cairn's */
+	assert_int_equal(run("-h train", &o), 0);
+	assert_non_null(strstr(o, "--inner-steps"));
+	free(o);
+	assert_int_equal(run("--help verify", &o), 0);
+	assert_non_null(strstr(o, "--verdicts"));
+	free(o);
 }
 
 static void test_usage_errors(void **state)
@@ -139,6 +146,19 @@ static void test_usage_errors(void **state)
 	assert_int_equal(run("ledger", &o), 2); /* planned, not built */
 	assert_non_null(strstr(o, "not built yet"));
 	free(o);
+	/* nothing after --help COMMAND or --version is ignored */
+	assert_int_equal(run("--version extra", &o), 2);
+	assert_non_null(strstr(o, "'extra'"));
+	free(o);
+	assert_int_equal(run("-h train extra", &o), 2);
+	assert_non_null(strstr(o, "'extra'"));
+	free(o);
+	assert_int_equal(run("-h frobnicate", &o), 2);
+	assert_non_null(strstr(o, "frobnicate"));
+	free(o);
+	assert_int_equal(run("-h ledger", &o), 2);
+	assert_non_null(strstr(o, "not built yet"));
+	free(o);
 	assert_int_equal(run("bench nosuchsuite", &o), 2);
 	assert_non_null(strstr(o, "nosuchsuite"));
 	free(o);
@@ -150,6 +170,65 @@ static void test_usage_errors(void **state)
 	free(o);
 	assert_int_equal(run("bench gemm --device tpu", &o), 2);
 	assert_non_null(strstr(o, "tpu"));
+	free(o);
+}
+
+/* The suites that measure both devices by default (hash, stream, pcie and
+ * the whole run) take CAIRN_DEVICE as their default, as every other
+ * command does; --device wins over it, and a bad value names where it
+ * came from. */
+static int env_device_setup(void **state)
+{
+	const char *v = getenv("CAIRN_DEVICE");
+
+	*state = v ? strdup(v) : NULL;
+	return v && !*state ? -1 : 0;
+}
+
+/* CAIRN_DEVICE as it was, whether the test passed or not */
+static int env_device_teardown(void **state)
+{
+	int rc = *state ? setenv("CAIRN_DEVICE", *state, 1)
+	                : unsetenv("CAIRN_DEVICE");
+
+	free(*state);
+	return rc;
+}
+
+static void test_bench_device_env(void **state)
+{
+	char *o;
+	(void)state;
+	setenv("CAIRN_DEVICE", "tpu", 1);
+	assert_int_equal(run("bench hash --quick", &o), 2);
+	assert_non_null(strstr(o, "CAIRN_DEVICE 'tpu'"));
+	free(o);
+	assert_int_equal(run("bench stream --quick", &o), 2);
+	assert_non_null(strstr(o, "CAIRN_DEVICE 'tpu'"));
+	free(o);
+	assert_int_equal(run("bench --quick", &o), 2);
+	assert_non_null(strstr(o, "CAIRN_DEVICE 'tpu'"));
+	free(o);
+	assert_int_equal(run("bench pcie --device tpu", &o), 2);
+	assert_non_null(strstr(o, "--device 'tpu'"));
+	free(o);
+	setenv("CAIRN_DEVICE", "ref", 1);
+	assert_int_equal(run("bench hash --quick", &o), 2);
+	assert_non_null(strstr(o, "too slow"));
+	free(o);
+	setenv("CAIRN_DEVICE", "cpu", 1);
+	assert_int_equal(run("bench pcie", &o), 2);
+	assert_non_null(strstr(o, "CAIRN_DEVICE is cpu"));
+	free(o);
+	/* cpu only: no GPU row, and no word of a skipped GPU either */
+	assert_int_equal(run("-q bench hash --quick --json", &o), 0);
+	assert_non_null(strstr(o, "\"device\":\"cpu: "));
+	assert_null(strstr(o, "gpu"));
+	free(o);
+	setenv("CAIRN_DEVICE", "tpu", 1);
+	assert_int_equal(run("-q bench hash --quick --json --device cpu", &o),
+	                 0);
+	assert_non_null(strstr(o, "\"device\":\"cpu: "));
 	free(o);
 }
 
@@ -1139,6 +1218,9 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test_setup_teardown(test_bench_device_env,
+		                                env_device_setup,
+		                                env_device_teardown),
 		cmocka_unit_test(test_bench_gemm_json),
 		cmocka_unit_test(test_bench_train),
 		cmocka_unit_test(test_bench_gpu_absent),

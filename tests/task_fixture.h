@@ -1,4 +1,5 @@
-/* cairn tests: the small task that test_bundle.c and test_audit.c run.
+/* cairn tests: the small task that test_bundle.c and the auditor's tests
+ * (audit_fixture.h) run.
  *
  * A synthetic in-memory dataset of NSAMPLES random samples; a 784-HIDDEN-10
  * ReLU MLP trained with AdamW, batch BATCH in MICRO micro-batches; W_r, the

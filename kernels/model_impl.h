@@ -1,6 +1,7 @@
 /* cairn: the model's representation, shared by its files (internal to
  * kernels/):
- *   model.c       layout, forward and backward, steps, evaluation
+ *   model.c       layout, forward and backward, steps
+ *   model_eval.c  evaluation and step sampling
  *   model_rig.c   a model on several devices (cairn_model_create_multi)
  *   model_data.c  a training set on the backend (cairn_model_attach_data)
  * Conventions are in include/cairn/model.h and at the top of model.c. */

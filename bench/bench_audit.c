@@ -47,8 +47,28 @@ struct audit_args {
 	int json;
 };
 
+/* The reference model's parameter count, from its spec. */
+static long long audit_ref_params(void)
+{
+	cairn_mlp_spec spec;
+	long long n = 0, d = 0;
+
+	cairn_mlp_spec_reference(&spec);
+	d = spec.input;
+	for (int l = 0; l <= spec.nhidden; l++) {
+		long long out = l < spec.nhidden ? spec.hidden[l] : spec.classes;
+		n += d * out + out;
+		d = out;
+	}
+	return n;
+}
+
 static void audit_usage(FILE *f)
 {
+	long long np = audit_ref_params();
+	long long kept = CAIRN_REF_JOB_INNER_STEPS /
+	                 CAIRN_REF_JOB_CHECKPOINT_EVERY;
+
 	fprintf(
 	    f,
 	    "usage: cairn bench audit [OPTIONS]\n\n"
@@ -80,15 +100,17 @@ static void audit_usage(FILE *f)
 	    "  --dir DIR             where the bundle is written and "
 	    "removed (default\n"
 	    "                        $TMPDIR, else /tmp); it takes 3 x 4 "
-	    "x 1863690 bytes\n"
-	    "                        per checkpoint (447 MB at the "
-	    "defaults)\n"
+	    "x %lld bytes\n"
+	    "                        per checkpoint kept (%lld of them, "
+	    "%.0f MB, at the\n"
+	    "                        defaults)\n"
 	    "  --json                one JSON object on stdout\n"
 	    "  -h, --help            this text\n\n"
 	    "exit status: 0 ok, 1 failure (or an honest bundle rejected), "
 	    "2 bad usage\n",
 	    CAIRN_MODEL_REFERENCE_MICRO, CAIRN_REF_JOB_INNER_STEPS,
-	    CAIRN_REF_JOB_CHECKPOINT_EVERY, CAIRN_DATASET_DEFAULT_DIR);
+	    CAIRN_REF_JOB_CHECKPOINT_EVERY, CAIRN_DATASET_DEFAULT_DIR, np,
+	    kept, (double)(kept * 12 * np) / 1e6);
 }
 
 /* 0, 1 after --help, or 2 after printing a usage error. */

@@ -22,7 +22,7 @@ struct cairn__cmd {
 
 static const struct cairn__cmd cairn__cmds[] = {
 	{"bench", cairn_cmd_bench,
-	 "measure this machine (suite gemm: exact SGEMM beside OpenBLAS/cuBLAS)"},
+	 "measure this machine: gemm, stream, pcie, hash, train, audit"},
 	{"info", cairn_cmd_info,
 	 "the rig as the worker sees it: CPU topology, GPUs and their locality"},
 	{"train", cairn_cmd_train,

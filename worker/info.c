@@ -117,6 +117,11 @@ static void info_cpu(hwloc_topology_t topo, struct cairn_info_cpu *cpu)
 	if (pkg)
 		model = hwloc_obj_get_info_by_name(pkg, "CPUModel");
 	snprintf(cpu->model, sizeof cpu->model, "%s", model ? model : "");
+	/* some firmware pads the brand string with spaces; drop them */
+	for (size_t n = strlen(cpu->model);
+	     n > 0 && (cpu->model[n - 1] == ' ' || cpu->model[n - 1] == '\t');
+	     n--)
+		cpu->model[n - 1] = '\0';
 	info_cache(topo, HWLOC_OBJ_L1CACHE, &cpu->l1d);
 	info_cache(topo, HWLOC_OBJ_L2CACHE, &cpu->l2);
 	info_cache(topo, HWLOC_OBJ_L3CACHE, &cpu->l3);

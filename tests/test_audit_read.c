@@ -94,6 +94,24 @@ static void expect_read_rejected(struct fx *f, struct cairn_bundle *c,
 		snprintf(path, pathlen, "%s", p);
 }
 
+/* A trace that does not start at W_r, into *c: the cheater starts from
+ * other parameters (one bit of checkpoint 0's params[7]) and commits to
+ * it all, re-rooted and re-signed. */
+static void cheat_start(struct fx *f, struct cairn_bundle *c)
+{
+	size_t bytes = (size_t)f->good.param_count * sizeof(float);
+	uint32_t u;
+
+	copy_good(f, c);
+	memcpy(&u, &c->checkpoints[0].params[7], 4);
+	u ^= 0x00400000u;
+	memcpy(&c->checkpoints[0].params[7], &u, 4);
+	assert_int_equal(cairn_tensor_root(c->checkpoints[0].params, bytes,
+	                                   c->checkpoints[0].state.params),
+	                 0);
+	cheat_resign(f, c);
+}
+
 static void test_cheat_other_key(void **state)
 {
 	struct fx *f = *state;
@@ -173,7 +191,6 @@ static void test_cheat_commitments(void **state)
 {
 	struct fx *f = *state;
 	struct cairn_bundle c;
-	size_t bytes = (size_t)f->good.param_count * sizeof(float);
 	uint32_t u;
 
 	/* More work claimed than done, signed. */
@@ -205,14 +222,7 @@ static void test_cheat_commitments(void **state)
 	                     3, NULL, 0);
 	/* A trace that does not start at W_r: the cheater starts from other
 	 * parameters and commits to it all. */
-	copy_good(f, &c);
-	memcpy(&u, &c.checkpoints[0].params[7], 4);
-	u ^= 0x00400000u;
-	memcpy(&c.checkpoints[0].params[7], &u, 4);
-	assert_int_equal(cairn_tensor_root(c.checkpoints[0].params, bytes,
-	                                   c.checkpoints[0].state.params),
-	                 0);
-	cheat_resign(f, &c);
+	cheat_start(f, &c);
 	expect_read_rejected(f, &c, "start is not W_r", CAIRN_AUDIT_START,
 	                     CAIRN_AUDIT_NO_SEGMENT, NULL, 0);
 }
@@ -378,8 +388,6 @@ static void test_lazy_read_rejections(void **state)
 	struct cairn_identity cheater;
 	struct cairn_task_result r2;
 	struct cairn_bundle c;
-	size_t bytes = (size_t)f->good.param_count * sizeof(float);
-	uint32_t u;
 
 	/* The honest result, signed by a cheater under his own key. */
 	assert_int_equal(cairn_identity_generate(&cheater), 0);
@@ -403,14 +411,7 @@ static void test_lazy_read_rejections(void **state)
 	copy_good(f, &c);
 	c.final_state.loss_bits ^= 1;
 	expect_lazy_same(f, &c, "final state changed", CAIRN_AUDIT_COMMITMENT);
-	copy_good(f, &c);
-	memcpy(&u, &c.checkpoints[0].params[7], 4);
-	u ^= 0x00400000u;
-	memcpy(&c.checkpoints[0].params[7], &u, 4);
-	assert_int_equal(cairn_tensor_root(c.checkpoints[0].params, bytes,
-	                                   c.checkpoints[0].state.params),
-	                 0);
-	cheat_resign(f, &c);
+	cheat_start(f, &c);
 	expect_lazy_same(f, &c, "start is not W_r", CAIRN_AUDIT_START);
 }
 

@@ -23,7 +23,12 @@
  * CAIRN_EINVAL, so the bits never depend on a backend's access order.
  *
  * Threads: a backend handle is used by one thread at a time (it may use
- * many threads inside).  Open one backend per thread that computes. */
+ * many threads inside).  Open one backend per thread that computes.
+ *
+ * CUDA's current device: a cuda backend's calls make its device the
+ * calling thread's current one (cudaSetDevice, only when it is not) and
+ * leave it so.  A program that also calls CUDA itself, on several
+ * devices, sets its own device again after calling cairn. */
 #ifndef CAIRN_KERNELS_H
 #define CAIRN_KERNELS_H
 

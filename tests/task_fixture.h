@@ -1,5 +1,5 @@
-/* cairn tests: the small task that test_bundle.c and the auditor's tests
- * (audit_fixture.h) run.
+/* cairn tests: the small task that the bundle tests (bundle_fixture.h)
+ * and the auditor's tests (audit_fixture.h) run.
  *
  * A synthetic in-memory dataset of NSAMPLES random samples; a 784-HIDDEN-10
  * ReLU MLP trained with AdamW, batch BATCH in MICRO micro-batches; W_r, the

@@ -53,13 +53,6 @@ static inline void fill(void *p, size_t n)
 		b[i] = (uint8_t)rnd();
 }
 
-static inline void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-	assert_non_null(p);
-	return p;
-}
-
 static inline void print_seed_on_failure(const char *what)
 {
 	fprintf(stderr, "%s; seed 0x%016" PRIx64 " (CAIRN_TEST_SEED=0x%" PRIx64

@@ -77,7 +77,7 @@ static void test_blake2b_lengths(void **state)
 				      1000,  65535, 65536, 65537, 65536 + 128,
 				      131072};
 	size_t big = (3u << 20) + (size_t)(rnd() % 4096);
-	uint8_t *msg = xmalloc(big);
+	uint8_t *msg = cairn_test_xmalloc(big);
 	uint8_t got[64], ref[64];
 	fill(msg, big);
 	for (size_t i = 0; i <= sizeof lens / sizeof lens[0]; i++) {
@@ -131,7 +131,7 @@ static void test_blake2b_splits(void **state)
 	/* Random pieces (some empty) of random messages, up to 2 chunks. */
 	{
 		size_t cap = 2 * CHUNK + 1;
-		uint8_t *big = xmalloc(cap);
+		uint8_t *big = cairn_test_xmalloc(cap);
 		for (int t = 0; t < 100; t++) {
 			size_t len = (size_t)(rnd() % cap), off = 0;
 			size_t maxpiece = 1 + (size_t)(rnd() % 1000);
@@ -158,7 +158,7 @@ static void test_blake2b_splits(void **state)
 static void test_blake2b_tensor_leaf(void **state)
 {
 	uint8_t hdr[CAIRN_DOMAIN_HEADER_BYTES], got[HB], want[HB];
-	uint8_t *chunk = xmalloc(CHUNK);
+	uint8_t *chunk = cairn_test_xmalloc(CHUNK);
 	struct cairn_blake2b_state prefix, s;
 	static const size_t lens[] = {0, 1, 127, 128, 129, 4096, CHUNK - 1,
 				      CHUNK};

@@ -29,7 +29,7 @@
 static void ref_tensor_root(const uint8_t *b, uint64_t len, uint8_t out[HB])
 {
 	uint64_t n = len ? (len + CHUNK - 1) / CHUNK : 1;
-	uint8_t *leaves = xmalloc(n * HB), tree[HB], lenb[8];
+	uint8_t *leaves = cairn_test_xmalloc(n * HB), tree[HB], lenb[8];
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t cl = len - i * CHUNK < CHUNK ? len - i * CHUNK : CHUNK;
 		hh(T_LEAF, len ? b + i * CHUNK : NULL, cl, NULL, 0,
@@ -100,8 +100,8 @@ static void by_hand_mth(const uint8_t (*l)[HB], int n, uint8_t out[HB])
 static void test_tensor_structure(void **state)
 {
 	static const int ns[] = {1, 2, 3, 4, 5, 7, 8, 9};
-	uint8_t(*l)[HB] = xmalloc(9 * HB);
-	uint8_t *bytes = xmalloc(9 * CHUNK);
+	uint8_t(*l)[HB] = cairn_test_xmalloc(9 * HB);
+	uint8_t *bytes = cairn_test_xmalloc(9 * CHUNK);
 	uint8_t tree[HB], want[HB], got[HB], ref[HB], lenb[8];
 	for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
 		int n = ns[k];
@@ -127,7 +127,7 @@ static void test_tensor_structure(void **state)
 	}
 	/* Larger trees against the recursive MTH. */
 	for (uint64_t n = 1; n <= 70; n++) {
-		uint8_t *lv = xmalloc(n * HB);
+		uint8_t *lv = cairn_test_xmalloc(n * HB);
 		fill(lv, n * HB);
 		ref_mth(T_NODE, lv, n, want);
 		assert_int_equal(
@@ -149,12 +149,12 @@ static void test_tensor_structure(void **state)
 
 static void test_tensor_from_leaves(void **state)
 {
-	uint8_t *bytes = xmalloc(5 * CHUNK), a[HB], b[HB];
+	uint8_t *bytes = cairn_test_xmalloc(5 * CHUNK), a[HB], b[HB];
 	int rc;
 	for (int t = 0; t < 30; t++) {
 		uint64_t len = t == 0 ? 0 : rnd() % (5 * CHUNK);
 		uint64_t n = cairn_tensor_leaf_count(len);
-		uint8_t *leaves = xmalloc(n * HB), *dev = xmalloc(n * HB);
+		uint8_t *leaves = cairn_test_xmalloc(n * HB), *dev = cairn_test_xmalloc(n * HB);
 		fill(bytes, len);
 		assert_int_equal(cairn_tensor_leaves(bytes, len, leaves), 0);
 		/* The leaves as blake2b.h (the device) computes them. */
@@ -201,7 +201,7 @@ static void test_tensor_leaves_on_backend(void **state)
 	static const cairn_backend_kind kinds[] = {
 	    CAIRN_BACKEND_REF, CAIRN_BACKEND_CPU, CAIRN_BACKEND_CUDA};
 	uint8_t hdr[CAIRN_DOMAIN_HEADER_BYTES], a[HB], b[HB], want[HB];
-	uint8_t *bytes = xmalloc(3 * CHUNK + 5);
+	uint8_t *bytes = cairn_test_xmalloc(3 * CHUNK + 5);
 
 	assert_int_equal(CAIRN_DOMAIN_HEADER_BYTES,
 			 CAIRN_HASH_CHUNKS_HEADER_BYTES);
@@ -216,7 +216,7 @@ static void test_tensor_leaves_on_backend(void **state)
 		for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
 			uint64_t len = lens[t];
 			uint64_t n = cairn_tensor_leaf_count(len);
-			uint8_t *leaves = xmalloc(n * HB);
+			uint8_t *leaves = cairn_test_xmalloc(n * HB);
 			void *dd = NULL, *dl = NULL;
 			fill(bytes, len);
 			assert_int_equal(cairn_buf_alloc(be, len ? len : 1, &dd),
@@ -256,7 +256,7 @@ static void test_tensor_leaves_on_backend(void **state)
 static void test_tensor_distinct(void **state)
 {
 	enum { LEN = 3 * 65536 + 100 };
-	uint8_t *b = xmalloc(LEN + 1), r0[HB], r1[HB], want[HB];
+	uint8_t *b = cairn_test_xmalloc(LEN + 1), r0[HB], r1[HB], want[HB];
 	uint8_t zero = 0, lenb[8], leaf[HB];
 	fill(b, LEN + 1);
 	/* Every prefix length near chunk boundaries gives its own root. */
@@ -331,7 +331,7 @@ static void ptree_make(struct ptree *t, int kind, uint64_t n)
 {
 	t->kind = kind;
 	t->n = n;
-	t->items = xmalloc(n * HB);
+	t->items = cairn_test_xmalloc(n * HB);
 	fill(t->items, n * HB);
 	if (kind == 0) {
 		t->total = (n - 1) * CHUNK + 1 + rnd() % CHUNK;
@@ -412,8 +412,8 @@ static void check_leaf_proof(const struct ptree *t, uint64_t i,
 
 static void test_proofs(void **state)
 {
-	struct cairn_merkle_path *p = xmalloc(sizeof *p);
-	struct cairn_merkle_path *q = xmalloc(sizeof *q);
+	struct cairn_merkle_path *p = cairn_test_xmalloc(sizeof *p);
+	struct cairn_merkle_path *q = cairn_test_xmalloc(sizeof *q);
 	for (int kind = 0; kind < 2; kind++)
 		for (uint64_t n = 1; n <= 33; n++) {
 			struct ptree t;
@@ -433,9 +433,9 @@ static void test_tensor_chunk_proofs(void **state)
 {
 	uint64_t len = 4 * CHUNK + 1 + rnd() % (CHUNK - 1);
 	uint64_t n = cairn_tensor_leaf_count(len);
-	uint8_t *b = xmalloc(len), *leaves = xmalloc(n * HB), root[HB];
+	uint8_t *b = cairn_test_xmalloc(len), *leaves = cairn_test_xmalloc(n * HB), root[HB];
 	int rc;
-	struct cairn_merkle_path *p = xmalloc(sizeof *p);
+	struct cairn_merkle_path *p = cairn_test_xmalloc(sizeof *p);
 	fill(b, len);
 	assert_int_equal(n, 5);
 	assert_int_equal(cairn_tensor_leaves(b, len, leaves), 0);

@@ -283,8 +283,8 @@ static void test_domain_separation(void **state)
 static void test_doc_vectors(void **state)
 {
 	uint8_t h[HB], sd[HB], st[HB], roots[3][HB];
-	uint8_t *pat = xmalloc(2 * CHUNK + 1);
-	uint8_t *leaves = xmalloc(3 * HB);
+	uint8_t *pat = cairn_test_xmalloc(2 * CHUNK + 1);
+	uint8_t *leaves = cairn_test_xmalloc(3 * HB);
 	uint8_t hdr[CAIRN_DOMAIN_HEADER_BYTES];
 	char hex[CAIRN_HASH_HEX_BYTES];
 	static const uint32_t idx[3] = {7, 3, 9};

@@ -220,14 +220,23 @@ void cairn__bench_json_row(FILE *f, const char *suite, const char *name,
                            double reference_value);
 
 /* The signed report: body (the JSON text, starting with
- * {"signer":"<public key hex>", and ending with a newline) followed by
- * "signature: <128 hex>\n", the Ed25519 signature (cairn_identity_sign) of
- * H(REPORT header || body).  cairn__bench_report_check returns 0 when
- * buf[0..len) is such a report with a good signature, writing the signer's
- * hex into signer (may be NULL); CAIRN_EFORMAT or CAIRN_ECRYPTO with why
- * in why[0..why_len) otherwise.  A changed byte anywhere is rejected. */
+ * {"signer":"<public key hex>","report":"cairn/report/v1", and ending with
+ * a newline) followed by "signature: <128 hex>\n", the Ed25519 signature
+ * (cairn_identity_sign) of H(REPORT header || body).
+ * cairn__bench_report_check returns 0 when buf[0..len) is such a report
+ * with a good signature and a body that cairn__bench_report_json_check
+ * accepts, writing the signer's hex into signer (may be NULL);
+ * CAIRN_EFORMAT, CAIRN_ECRYPTO or CAIRN_ENOMEM with why in
+ * why[0..why_len) otherwise.  A changed byte anywhere is rejected. */
 int cairn__bench_report_check(const char *buf, size_t len,
                               char signer[65], char *why, size_t why_len);
+/* 0 when body[0..len) is one JSON object and nothing else, as cairn
+ * writes reports: UTF-8, no control byte or DEL or \u0000 in a string, no
+ * key twice in an object, no escape in a key, at most 32 levels deep,
+ * white space without CR (bench_report_json.c).  Else CAIRN_EFORMAT (or
+ * CAIRN_ENOMEM) with what and where, the byte offset, in why. */
+int cairn__bench_report_json_check(const char *body, size_t len, char *why,
+                                   size_t why_len);
 
 /* The signature line that ends a signed report, its length, and the
  * largest report `cairn bench verify` reads. */

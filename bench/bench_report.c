@@ -31,6 +31,7 @@
  * failed (the report still says which), 2 bad usage; verify 0 good
  * signature, 1 rejected, 2 unreadable or bad usage. */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../worker/cli_util.h" /* cairn__cli_json_string */
 #include "bench.h"
 #include "cairn/attest.h"
 #include "cairn/cli.h"
@@ -94,17 +96,21 @@ static int report_gemm(int argc, char **argv)
 
 void cairn__bench_json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
+	cairn__cli_json_string(f, s); /* valid UTF-8 whatever s holds */
+}
+
+/* x as a JSON number ("%.4f" for a ratio, else "%.6g"), or null when it
+ * is not finite (a suite's figure divided by a zero time): JSON has no
+ * inf or nan, and a report must stay one JSON object
+ * (cairn__bench_report_json_check). */
+static void bench_json_num(FILE *f, double x, int ratio)
+{
+	if (!isfinite(x))
+		fputs("null", f);
+	else if (ratio)
+		fprintf(f, "%.4f", x);
+	else
+		fprintf(f, "%.6g", x);
 }
 
 void cairn__bench_json_row(FILE *f, const char *suite, const char *name,
@@ -117,14 +123,21 @@ void cairn__bench_json_row(FILE *f, const char *suite, const char *name,
 	cairn__bench_json_str(f, name);
 	fprintf(f, ",\"device\":");
 	cairn__bench_json_str(f, device);
-	fprintf(f, ",\"value\":%.6g,\"unit\":", value);
+	fprintf(f, ",\"value\":");
+	bench_json_num(f, value, 0);
+	fprintf(f, ",\"unit\":");
 	cairn__bench_json_str(f, unit);
 	if (reference) {
 		fprintf(f, ",\"reference\":");
 		cairn__bench_json_str(f, reference);
-		fprintf(f, ",\"reference_value\":%.6g,\"ratio\":%.4f}",
-		        reference_value,
-		        reference_value > 0 ? value / reference_value : 0.0);
+		fprintf(f, ",\"reference_value\":");
+		bench_json_num(f, reference_value, 0);
+		fprintf(f, ",\"ratio\":");
+		bench_json_num(f,
+		               reference_value > 0 ? value / reference_value
+		                                   : 0.0,
+		               1);
+		fputc('}', f);
 	} else {
 		fprintf(f, ",\"reference\":null,\"reference_value\":null,"
 		           "\"ratio\":null}");

@@ -211,7 +211,7 @@ static void test_tensor_leaves_on_backend(void **state)
 		char why[128];
 		if (kinds[k] == CAIRN_BACKEND_CUDA &&
 		    cairn_cuda_probe(why, sizeof why) <= 0)
-			continue; /* no GPU here: test_kernels --backend cuda */
+			continue; /* no GPU: test_kernels_hash --backend cuda */
 		assert_int_equal(cairn_backend_open(kinds[k], NULL, &be), 0);
 		for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
 			uint64_t len = lens[t];

@@ -1,7 +1,7 @@
 /* cairn: the CUDA GEMM kernel's own source (kernels/cuda/gemm.cu), run on
  * the host through tests/emu/cuda_emu.h, against the reference backend,
  * bit for bit.  This holds the kernel's arithmetic and indexing on
- * machines without a GPU (CI); the gpu-labelled kernels_cuda test holds
+ * machines without a GPU (CI); the gpu-labelled kernels_gemm_cuda test holds
  * the real thing where a GPU is present.
  *
  * - every block shape (gemm.cuh: 128x128, 64x128, 64x64, 32x64, and with

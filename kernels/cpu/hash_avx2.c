@@ -7,8 +7,8 @@
  * word k of four messages, do four times the work per instruction with no
  * shuffling inside a round (the "4-way" layout of BLAKE2bp).  The bytes are
  * exactly the scalar BLAKE2b's (kernels/blake2b.h): the same compression,
- * counter and final flag per lane, which tests/test_kernels.c checks against
- * the reference.
+ * counter and final flag per lane, which tests/test_kernels_hash.c checks
+ * against the reference.
  *
  * Built with -mavx2 (the CMake glob for *_avx2.c) and called only through
  * the AVX2 ops table, after the CPUID check in backend_cpu.c. */

@@ -7,7 +7,7 @@
  * 64-bit lane in one instruction (vprorq) where AVX2 needs a byte shuffle
  * or two shifts.  The bytes are exactly the scalar BLAKE2b's
  * (kernels/blake2b.h): the same compression, counter and final flag per
- * lane, which tests/test_kernels.c checks against the reference.
+ * lane, which tests/test_kernels_hash.c checks against the reference.
  *
  * Built with -mavx512f (CMakeLists.txt) and called only through the
  * avx512 ops table (ops_avx512.c), after the CPUID check in

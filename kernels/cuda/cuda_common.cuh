@@ -21,7 +21,8 @@
 
 #ifdef CAIRN_CUDA_EMU
 /* tests/emu: the CUDA subset kernels/cuda uses, on the host, so that the
- * kernels' own source runs against ref in CI (test_kernels --backend emu) */
+ * kernels' own source runs against ref in CI (test_kernels*, --backend
+ * emu) */
 #include "cuda_emu.h"
 #else
 #include <cuda_runtime.h>

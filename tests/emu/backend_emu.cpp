@@ -1,5 +1,5 @@
 /* cairn: the CUDA backend's kernels, run on the host (tests/emu/cuda_emu.h)
- * behind a backend of their own, so that test_kernels --backend emu holds
+ * behind a backend of their own, so that test_kernels* --backend emu hold
  * every CUDA kernel's source to ref, bit for bit, on machines without a
  * GPU.  The op routing and supports_op are kernels/cuda/route.cuh's, as
  * in backend_cuda.cu;

@@ -1,7 +1,7 @@
 /* cairn: a host emulation of the CUDA subset kernels/cuda uses, so that
  * the kernels' own source runs and is checked bit for bit on a machine
- * without a GPU (tests/test_gemm_emu.cpp; test_kernels --backend emu,
- * through tests/emu/backend_emu.cpp).
+ * without a GPU (tests/test_gemm_emu.cpp; test_kernels, test_kernels_gemm
+ * and test_kernels_hash --backend emu, through tests/emu/backend_emu.cpp).
  *
  * kernels/cuda/cuda_common.cuh includes this instead of <cuda_runtime.h>
  * when CAIRN_CUDA_EMU is defined, and the .cu files are then compiled as

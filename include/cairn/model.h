@@ -106,7 +106,7 @@ extern "C" {
 /* The reference job's micro-batch count, for its batch of 256: 64 rows per
  * micro-batch, so up to 4 GPUs can share one task's step (a bigger rig
  * runs several tasks of the round at once).  Not 8: measured on the
- * 2-core test machine (cpu, AVX2, 2 threads; test_model), a step takes
+ * 2-core test machine (cpu, AVX2, 2 threads; test_model_learn), a step takes
  * 19.6 ms at M = 1, 23.5 ms at M = 4 (+20%) and 28.5 ms at M = 8 (+45%);
  * the cost was the M - 1 memory-bound additions of every gradient
  * element, not the smaller GEMMs, and it falls on the CPU auditors who

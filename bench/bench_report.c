@@ -632,16 +632,15 @@ static int report_save(const struct cairn_identity *id, const char *body,
 	}
 	cairn_hash_to_hex(sig, hex[0]);
 	cairn_hash_to_hex(sig + 32, hex[1]);
-	flen = len + strlen(CAIRN__BENCH_REPORT_SIG_LINE) + 128 + 1;
-	file = malloc(flen + 1);
+	flen = len + CAIRN__BENCH_REPORT_SIG_LINE_BYTES;
+	file = malloc(flen + 1); /* and snprintf's NUL */
 	if (!file) {
 		snprintf(err, errlen, "out of memory");
 		return CAIRN_ENOMEM;
 	}
 	memcpy(file, body, len);
-	flen = len + (size_t)snprintf(file + len, flen + 1 - len, "%s%s%s\n",
-	                              CAIRN__BENCH_REPORT_SIG_LINE, hex[0],
-	                              hex[1]);
+	snprintf(file + len, flen + 1 - len, "%s%s%s\n",
+	         CAIRN__BENCH_REPORT_SIG_LINE, hex[0], hex[1]);
 	rc = cairn_file_write_new(path, "report", file, flen, err, errlen);
 	free(file);
 	return rc;

@@ -213,8 +213,7 @@ static int rj_object(struct rj *j)
 				/* at the object's end; the key is named */
 				rc = rj_fail(j, "a key written twice in the "
 				                "object that ends");
-				if (j->fail && !j->dup.s)
-					j->dup = keys[i];
+				j->dup = keys[i];
 			}
 	}
 	free(keys);

@@ -74,7 +74,7 @@ int cairn__bench_report_check(const char *buf, size_t len, char signer[65],
 	/* Signed is not enough: every reader must see the report the
 	 * signer's key names, the one cairn wrote (a second "signer" key,
 	 * bytes after the object, a line that looks like a signature). */
-	if (len - CAIRN__BENCH_REPORT_SIG_LINE_BYTES < hl + 64 + rl + 2 ||
+	if (body < hl + 64 + rl + 2 ||
 	    memcmp(buf + hl + 64, rhead, rl))
 		return report_reject(why, why_len, CAIRN_EFORMAT,
 		                     "signed, but the key is not followed by "

@@ -36,6 +36,7 @@
 #include "cairn/kernels.h"
 #include "cairn/model.h"
 #include "cairn/task.h"
+#include "cairn/text.h"
 
 #define AUDIT_MAX_REPS 100
 
@@ -134,8 +135,7 @@ static int audit_parse(int argc, char **argv, struct audit_args *a)
 		} else if (!strcmp(o, "--device") && v) {
 			if (strcmp(v, "auto") && strcmp(v, "cpu") &&
 			    strcmp(v, "gpu")) {
-				fprintf(
-				    stderr,
+				cairn_eprint(
 				    "cairn bench audit: --device '%s': want "
 				    "auto, cpu or gpu\n",
 				    v);
@@ -163,10 +163,10 @@ static int audit_parse(int argc, char **argv, struct audit_args *a)
 			rc = cairn__bench_parse_int("audit", o, v, 1,
 			                            AUDIT_MAX_REPS, &a->reps);
 		} else {
-			fprintf(stderr,
-			        "cairn bench audit: unknown option '%s'%s; see "
-			        "'cairn bench audit --help'\n",
-			        o, v ? "" : " (or a missing value)");
+			cairn_eprint(
+			    "cairn bench audit: unknown option '%s'%s; see "
+			    "'cairn bench audit --help'\n",
+			    o, v ? "" : " (or a missing value)");
 			return 2;
 		}
 		if (rc)
@@ -175,8 +175,7 @@ static int audit_parse(int argc, char **argv, struct audit_args *a)
 	}
 	if (a->inner % a->ckpt ||
 	    a->inner / a->ckpt + 1 > CAIRN_TASK_MAX_STATES) {
-		fprintf(
-		    stderr,
+		cairn_eprint(
 		    "cairn bench audit: --checkpoint-every %lld must divide "
 		    "--inner-steps %lld into at most %d segments\n",
 		    a->ckpt, a->inner, CAIRN_TASK_MAX_STATES - 1);
@@ -458,39 +457,38 @@ int cairn__bench_audit_cmd(int argc, char **argv)
 	if (rc)
 		return rc == 1 ? 0 : 2;
 	if (sodium_init() < 0) {
-		fprintf(stderr, "cairn bench audit: libsodium failed to "
-		                "start\n");
+		cairn_eprint("cairn bench audit: libsodium failed to "
+		             "start\n");
 		return 1;
 	}
 	memset(&opts, 0, sizeof opts);
 	opts.threads = (int)a.threads;
 	rc = cairn_backend_open_auto(a.device, &opts, &be);
 	if (rc) {
-		fprintf(stderr,
-		        "cairn bench audit: cannot open the %s device: "
-		        "%s\n",
-		        a.device ? a.device : "default", cairn_strerror(rc));
+		cairn_eprint("cairn bench audit: cannot open the %s device: "
+		             "%s\n",
+		             a.device ? a.device : "default",
+		             cairn_strerror(rc));
 		return rc == CAIRN_EINVAL ? 2 : 1;
 	}
 	if (cairn_backend_get_kind(be) == CAIRN_BACKEND_REF) {
-		fprintf(stderr, "cairn bench audit: the ref backend is the "
-		                "scalar oracle, far too slow to benchmark; use "
-		                "cpu or gpu\n");
+		cairn_eprint("cairn bench audit: the ref backend is the "
+		             "scalar oracle, far too slow to benchmark; use "
+		             "cpu or gpu\n");
 		ex = 2;
 		goto out;
 	}
 	rc = cairn_dataset_open(a.data, "train", &ds, err, sizeof err);
 	if (rc) {
-		fprintf(stderr, "cairn bench audit: %s\n", err);
+		cairn_eprint("cairn bench audit: %s\n", err);
 		ex = 2;
 		goto out;
 	}
 	rc = cairn_dataset_root(ds, droot);
 	if (rc) {
-		fprintf(stderr,
-		        "cairn bench audit: cannot hash the dataset: "
-		        "%s\n",
-		        cairn_strerror(rc));
+		cairn_eprint("cairn bench audit: cannot hash the dataset: "
+		             "%s\n",
+		             cairn_strerror(rc));
 		goto out;
 	}
 	base = a.dir ? a.dir : getenv("TMPDIR");
@@ -498,18 +496,18 @@ int cairn__bench_audit_cmd(int argc, char **argv)
 		base = "/tmp";
 	snprintf(dir, sizeof dir, "%s/cairn-bench-audit-XXXXXX", base);
 	if (!mkdtemp(dir)) {
-		fprintf(stderr,
-		        "cairn bench audit: cannot make a directory in %s: %s "
-		        "(give --dir DIR with room for the bundle)\n",
-		        base, strerror(errno));
+		cairn_eprint(
+		    "cairn bench audit: cannot make a directory in %s: %s "
+		    "(give --dir DIR with room for the bundle)\n",
+		    base, strerror(errno));
 		ex = a.dir ? 2 : 1;
 		goto out;
 	}
 	made = 1;
 	rc = measure(be, ds, droot, &a, dir, &g, err, sizeof err);
 	if (rc) {
-		fprintf(stderr, "cairn bench audit: %s\n",
-		        err[0] ? err : cairn_strerror(rc));
+		cairn_eprint("cairn bench audit: %s\n",
+		             err[0] ? err : cairn_strerror(rc));
 		goto out;
 	}
 	print_figures(&a, be, &g);

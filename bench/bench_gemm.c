@@ -30,6 +30,7 @@
 #include "cairn/error.h"
 #include "cairn/kernels.h"
 #include "cairn/log.h"
+#include "cairn/text.h"
 #include "fpenv.h"
 #include "hd.h"
 
@@ -114,28 +115,25 @@ static int gemm_parse(int argc, char **argv, struct gemm_args *g)
 			continue;
 		} else if (!v &&
 		           (!strcmp(o, "--device") || !strcmp(o, "--layout"))) {
-			fprintf(stderr,
-			        "cairn bench gemm: %s needs a value; "
-			        "see 'cairn bench gemm --help'\n",
-			        o);
+			cairn_eprint("cairn bench gemm: %s needs a value; "
+			             "see 'cairn bench gemm --help'\n",
+			             o);
 			return 2;
 		} else if (!strcmp(o, "--device")) {
 			if (strcmp(v, "auto") && strcmp(v, "cpu") &&
 			    strcmp(v, "gpu")) {
-				fprintf(stderr,
-				        "cairn bench gemm: --device "
-				        "'%s': want auto, cpu or gpu\n",
-				        v);
+				cairn_eprint("cairn bench gemm: --device "
+				             "'%s': want auto, cpu or gpu\n",
+				             v);
 				return 2;
 			}
 			g->device = v;
 		} else if (!strcmp(o, "--layout")) {
 			if (strcmp(v, "nn") && strcmp(v, "nt") &&
 			    strcmp(v, "tn")) {
-				fprintf(stderr,
-				        "cairn bench gemm: --layout "
-				        "'%s': want nn, nt or tn\n",
-				        v);
+				cairn_eprint("cairn bench gemm: --layout "
+				             "'%s': want nn, nt or tn\n",
+				             v);
 				return 2;
 			}
 			g->layout = v;
@@ -154,11 +152,10 @@ static int gemm_parse(int argc, char **argv, struct gemm_args *g)
 				return rc;
 			g->reps = (int)x;
 		} else {
-			fprintf(stderr,
-			        "cairn bench gemm: unknown option '%s' "
-			        "(options: --device, --threads, --size, "
-			        "--layout, --reps, --json, --help)\n",
-			        o);
+			cairn_eprint("cairn bench gemm: unknown option '%s' "
+			             "(options: --device, --threads, --size, "
+			             "--layout, --reps, --json, --help)\n",
+			             o);
 			return 2;
 		}
 		i++; /* the option's value */
@@ -346,10 +343,10 @@ static int gemm_check_memory(int64_t n)
 
 	if (pages <= 0 || psize <= 0 || need <= 0.8 * have)
 		return 0;
-	fprintf(stderr,
-	        "cairn bench gemm: --size %lld needs %.1f GiB; this machine has "
-	        "%.1f GiB of memory; choose a smaller --size\n",
-	        (long long)n, need / 1073741824.0, have / 1073741824.0);
+	cairn_eprint(
+	    "cairn bench gemm: --size %lld needs %.1f GiB; this machine has "
+	    "%.1f GiB of memory; choose a smaller --size\n",
+	    (long long)n, need / 1073741824.0, have / 1073741824.0);
 	return CAIRN_ENOMEM;
 }
 
@@ -551,23 +548,22 @@ static int gemm_cmd(int argc, char **argv)
 	} else {
 		rc = cairn_backend_open_auto(g.device, &opts, &be);
 		if (rc) {
-			fprintf(stderr,
-			        "cairn bench gemm: cannot open the %s "
-			        "device: %s%s\n",
-			        g.device ? g.device : "default",
-			        cairn_strerror(rc),
-			        rc == CAIRN_EINVAL
-			                ? "; check --device, CAIRN_DEVICE "
-			                  "(auto, cpu or gpu) and CAIRN_CPU_ISA "
-			                  "(auto, avx512, avx2 or portable)"
-			                : "");
+			cairn_eprint(
+			    "cairn bench gemm: cannot open the %s "
+			    "device: %s%s\n",
+			    g.device ? g.device : "default", cairn_strerror(rc),
+			    rc == CAIRN_EINVAL
+			        ? "; check --device, CAIRN_DEVICE "
+			          "(auto, cpu or gpu) and CAIRN_CPU_ISA "
+			          "(auto, avx512, avx2 or portable)"
+			        : "");
 			return rc == CAIRN_EINVAL ? 2 : 1;
 		}
 		if (cairn_backend_get_kind(be) == CAIRN_BACKEND_REF) {
-			fprintf(stderr,
-			        "cairn bench gemm: CAIRN_DEVICE=ref is the "
-			        "scalar oracle, far too slow to benchmark; use "
-			        "cpu or gpu\n");
+			cairn_eprint(
+			    "cairn bench gemm: CAIRN_DEVICE=ref is the "
+			    "scalar oracle, far too slow to benchmark; use "
+			    "cpu or gpu\n");
 			cairn_backend_close(be);
 			return 2;
 		}
@@ -601,19 +597,18 @@ static int gemm_cmd(int argc, char **argv)
 		device = "gpu";
 		rc = cairn__bench_gemm_cuda(&cfg, &res);
 		if (rc == CAIRN_ENOTSUP) {
-			fprintf(stderr, "cairn bench gemm: --device gpu: this "
-			                "cairn was built without CUDA; rebuild "
-			                "with -DCAIRN_CUDA=ON, or use --device "
-			                "cpu\n");
+			cairn_eprint("cairn bench gemm: --device gpu: this "
+			             "cairn was built without CUDA; rebuild "
+			             "with -DCAIRN_CUDA=ON, or use --device "
+			             "cpu\n");
 			return 1;
 		}
 		if (rc == CAIRN_ENODEV) {
 			char why[256] = "";
 			cairn_cuda_probe(why, sizeof why);
-			fprintf(stderr,
-			        "cairn bench gemm: --device gpu: no "
-			        "usable GPU (%s); use --device cpu\n",
-			        why[0] ? why : cairn_strerror(rc));
+			cairn_eprint("cairn bench gemm: --device gpu: no "
+			             "usable GPU (%s); use --device cpu\n",
+			             why[0] ? why : cairn_strerror(rc));
 			return 1;
 		}
 	} else {
@@ -625,21 +620,19 @@ static int gemm_cmd(int argc, char **argv)
 		cairn_backend_close(be);
 	}
 	if (rc) {
-		fprintf(stderr,
-		        "cairn bench gemm: %s, size %lld, layout %s: "
-		        "%s%s\n",
-		        device, (long long)cfg.size, cfg.layout,
-		        cairn_strerror(rc),
-		        rc == CAIRN_ENOMEM ? " (try a smaller --size)" : "");
+		cairn_eprint(
+		    "cairn bench gemm: %s, size %lld, layout %s: "
+		    "%s%s\n",
+		    device, (long long)cfg.size, cfg.layout, cairn_strerror(rc),
+		    rc == CAIRN_ENOMEM ? " (try a smaller --size)" : "");
 		return 1;
 	}
 	gemm_print(&g, device, &cfg, &res);
 	if (res.bit_exact == 0) {
-		fprintf(stderr,
-		        "cairn bench gemm: the exact SGEMM differs "
-		        "from the reference in %lld elements (%s): "
-		        "this is a bug in cairn, please report it\n",
-		        (long long)res.mismatches, res.check_how);
+		cairn_eprint("cairn bench gemm: the exact SGEMM differs "
+		             "from the reference in %lld elements (%s): "
+		             "this is a bug in cairn, please report it\n",
+		             (long long)res.mismatches, res.check_how);
 		return 1;
 	}
 	return 0;
@@ -670,10 +663,10 @@ int cairn_cmd_bench(int argc, char **argv)
 		return cairn__bench_hash_cmd(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
 		return cairn__bench_verify_cmd(argc - 1, argv + 1);
-	fprintf(stderr,
-	        "cairn bench: unknown suite '%s' (available: gemm, stream, "
-	        "pcie, hash, train, audit, verify); "
-	        "see 'cairn bench --help'\n",
-	        argv[1]);
+	cairn_eprint(
+	    "cairn bench: unknown suite '%s' (available: gemm, stream, "
+	    "pcie, hash, train, audit, verify); "
+	    "see 'cairn bench --help'\n",
+	    argv[1]);
 	return 2;
 }

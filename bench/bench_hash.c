@@ -21,6 +21,7 @@
 #include "cairn/attest.h"
 #include "cairn/error.h"
 #include "cairn/kernels.h"
+#include "cairn/text.h"
 
 #define HASH_MODEL_BYTES 7454760ull /* fmnist-mlp: 1,863,690 floats */
 #define HASH_BIG_BYTES (256ull << 20)
@@ -86,10 +87,10 @@ static int hash_parse(int argc, char **argv, struct hash_args *h)
 				return rc;
 			h->threads = (int)x;
 		} else {
-			fprintf(stderr,
-			        "cairn bench hash: unknown option '%s'%s; see "
-			        "'cairn bench hash --help'\n",
-			        o, v ? "" : " (or a missing value)");
+			cairn_eprint(
+			    "cairn bench hash: unknown option '%s'%s; see "
+			    "'cairn bench hash --help'\n",
+			    o, v ? "" : " (or a missing value)");
 			return 2;
 		}
 		i++;
@@ -141,8 +142,7 @@ static int hash_one(cairn_backend *be, const uint8_t *host, int check,
 		if ((rc = cairn_tensor_root(host, (size_t)r->bytes, want)))
 			goto out;
 		if (!cairn_hash_equal(root, want)) {
-			fprintf(
-			    stderr,
+			cairn_eprint(
 			    "cairn bench hash: the tensor root of %llu bytes "
 			    "on %s differs from the host's: this is a bug "
 			    "in cairn, please report it\n",
@@ -220,8 +220,8 @@ int cairn__bench_hash_cmd(int argc, char **argv)
 	if (rc)
 		return rc == 1 ? 0 : 2;
 	if (sodium_init() < 0) {
-		fprintf(stderr, "cairn bench hash: libsodium failed to "
-		                "initialise\n");
+		cairn_eprint("cairn bench hash: libsodium failed to "
+		             "initialise\n");
 		return 1;
 	}
 	memset(cpu, 0, sizeof cpu);
@@ -232,10 +232,9 @@ int cairn__bench_hash_cmd(int argc, char **argv)
 	want_gpu = strcmp(h.device, "cpu") != 0;
 	host = malloc(HASH_BIG_BYTES);
 	if (!host) {
-		fprintf(stderr,
-		        "cairn bench hash: out of memory (%llu "
-		        "bytes for the test tensor)\n",
-		        HASH_BIG_BYTES);
+		cairn_eprint("cairn bench hash: out of memory (%llu "
+		             "bytes for the test tensor)\n",
+		             HASH_BIG_BYTES);
 		return 1;
 	}
 	/* random-looking bytes; the speed of BLAKE2b does not depend on them */
@@ -252,8 +251,8 @@ int cairn__bench_hash_cmd(int argc, char **argv)
 		cairn_backend_close(be);
 		be = NULL;
 		if (rc) {
-			fprintf(stderr, "cairn bench hash: cpu: %s\n",
-			        cairn_strerror(rc));
+			cairn_eprint("cairn bench hash: cpu: %s\n",
+			             cairn_strerror(rc));
 			goto out;
 		}
 		have_cpu = 1;
@@ -277,10 +276,9 @@ int cairn__bench_hash_cmd(int argc, char **argv)
 		be = NULL;
 		have_gpu = rc == 0;
 		if (rc && !strcmp(h.device, "gpu")) {
-			fprintf(stderr,
-			        "cairn bench hash: --device gpu: %s; use "
-			        "--device cpu\n",
-			        gpu_why);
+			cairn_eprint("cairn bench hash: --device gpu: %s; use "
+			             "--device cpu\n",
+			             gpu_why);
 			goto out;
 		}
 	}

@@ -48,6 +48,7 @@
 #include "bench.h"
 #include "cairn/error.h"
 #include "cairn/info.h"
+#include "cairn/text.h"
 
 #define PCIE_DEFAULT_MIB 256
 #define PCIE_MAX_MIB 65536
@@ -140,10 +141,10 @@ static int pcie_parse(int argc, char **argv, struct pcie_args *p)
 			continue;
 		} else if (!strcmp(o, "--device") && v) {
 			if (!strcmp(v, "cpu")) {
-				fprintf(stderr,
-				        "cairn bench pcie: --device cpu: this "
-				        "suite measures copies between the host "
-				        "and a GPU; use auto or gpu\n");
+				cairn_eprint(
+				    "cairn bench pcie: --device cpu: this "
+				    "suite measures copies between the host "
+				    "and a GPU; use auto or gpu\n");
 				return 2;
 			}
 			if ((rc = cairn__bench_parse_device("pcie", v,
@@ -160,10 +161,10 @@ static int pcie_parse(int argc, char **argv, struct pcie_args *p)
 				return rc;
 			p->reps = (int)x;
 		} else {
-			fprintf(stderr,
-			        "cairn bench pcie: unknown option '%s'%s; see "
-			        "'cairn bench pcie --help'\n",
-			        o, v ? "" : " (or a missing value)");
+			cairn_eprint(
+			    "cairn bench pcie: unknown option '%s'%s; see "
+			    "'cairn bench pcie --help'\n",
+			    o, v ? "" : " (or a missing value)");
 			return 2;
 		}
 		i++;
@@ -175,9 +176,9 @@ static int pcie_parse(int argc, char **argv, struct pcie_args *p)
 	    cairn__bench_parse_device("pcie", NULL, &p->device))
 		return 2;
 	if (!strcmp(p->device, "cpu")) {
-		fprintf(stderr, "cairn bench pcie: CAIRN_DEVICE is cpu, but this "
-		                "suite measures copies between the host and a "
-		                "GPU; unset CAIRN_DEVICE or pass --device gpu\n");
+		cairn_eprint("cairn bench pcie: CAIRN_DEVICE is cpu, but this "
+		             "suite measures copies between the host and a "
+		             "GPU; unset CAIRN_DEVICE or pass --device gpu\n");
 		return 2;
 	}
 	return 0;
@@ -472,16 +473,16 @@ int cairn__bench_pcie_cmd(int argc, char **argv)
 	if (rc)
 		return rc == 1 ? 0 : 2;
 	if (!pcie_fits(a.mib)) {
-		fprintf(stderr,
-		        "cairn bench pcie: --size %lld: two host buffers of "
-		        "that size need more than half of this machine's "
-		        "memory; choose a smaller --size\n",
-		        a.mib);
+		cairn_eprint(
+		    "cairn bench pcie: --size %lld: two host buffers of "
+		    "that size need more than half of this machine's "
+		    "memory; choose a smaller --size\n",
+		    a.mib);
 		return 2;
 	}
 	gpus = calloc(PCIE_MAX_GPUS, sizeof *gpus);
 	if (!gpus) {
-		fprintf(stderr, "cairn bench pcie: out of memory\n");
+		cairn_eprint("cairn bench pcie: out of memory\n");
 		return 1;
 	}
 	n = cairn__bench_pcie_devices(gpus, PCIE_MAX_GPUS, why, sizeof why);
@@ -490,18 +491,18 @@ int cairn__bench_pcie_cmd(int argc, char **argv)
 			snprintf(why, sizeof why, "%s", cairn_strerror(n));
 		if (!strcmp(a.device, "gpu") || n == CAIRN_EDEVICE) {
 			if (n == CAIRN_ENODEV)
-				fprintf(stderr,
-				        "cairn bench pcie: --device %s: no "
-				        "usable GPU (%s)\n",
-				        a.device, why);
+				cairn_eprint(
+				    "cairn bench pcie: --device %s: no "
+				    "usable GPU (%s)\n",
+				    a.device, why);
 			else
-				fprintf(stderr,
-				        "cairn bench pcie: --device %s: %s%s\n",
-				        a.device, why,
-				        n == CAIRN_ENOTSUP
-				            ? "; rebuild with -DCAIRN_CUDA=ON "
-				              "where nvcc is installed"
-				            : "");
+				cairn_eprint(
+				    "cairn bench pcie: --device %s: %s%s\n",
+				    a.device, why,
+				    n == CAIRN_ENOTSUP
+				        ? "; rebuild with -DCAIRN_CUDA=ON "
+				          "where nvcc is installed"
+				        : "");
 			goto out;
 		}
 		pcie_print(&a, NULL, 0, why); /* auto, no GPU: skipped */
@@ -509,14 +510,14 @@ int cairn__bench_pcie_cmd(int argc, char **argv)
 		goto out;
 	}
 	if (n > PCIE_MAX_GPUS) {
-		fprintf(stderr,
-		        "cairn bench pcie: %d GPUs; measuring the first %d\n",
-		        n, PCIE_MAX_GPUS);
+		cairn_eprint(
+		    "cairn bench pcie: %d GPUs; measuring the first %d\n", n,
+		    PCIE_MAX_GPUS);
 		n = PCIE_MAX_GPUS;
 	}
 	runs = calloc((size_t)n, sizeof *runs);
 	if (!runs) {
-		fprintf(stderr, "cairn bench pcie: out of memory\n");
+		cairn_eprint("cairn bench pcie: out of memory\n");
 		goto out;
 	}
 	topo = pcie_topology();
@@ -532,8 +533,8 @@ int cairn__bench_pcie_cmd(int argc, char **argv)
 	pcie_print(&a, runs, n, NULL);
 	for (int d = 0; d < n; d++)
 		if (!runs[d].ok)
-			fprintf(stderr, "cairn bench pcie: %s: %s\n",
-			        runs[d].device, runs[d].error);
+			cairn_eprint("cairn bench pcie: %s: %s\n",
+			             runs[d].device, runs[d].error);
 	ex = failed ? 1 : 0;
 out:
 	if (topo)

@@ -47,6 +47,7 @@
 #include "cairn/file.h"
 #include "cairn/identity.h"
 #include "cairn/info.h"
+#include "cairn/text.h"
 
 #define REPORT_MAX_ROWS 64
 #define REPORT_MAX_SKIPS 8
@@ -403,11 +404,11 @@ static int all_parse(int argc, char **argv, struct all_args *a)
 		} else if (!strcmp(o, "--key") && v) {
 			a->key = v;
 		} else {
-			fprintf(stderr,
-			        "cairn bench: unknown option or suite '%s'%s "
-			        "(suites: gemm, stream, pcie, hash, train, "
-			        "audit, verify); see 'cairn bench --help'\n",
-			        o, v ? "" : " (or a missing value)");
+			cairn_eprint(
+			    "cairn bench: unknown option or suite '%s'%s "
+			    "(suites: gemm, stream, pcie, hash, train, "
+			    "audit, verify); see 'cairn bench --help'\n",
+			    o, v ? "" : " (or a missing value)");
 			return 2;
 		}
 		i++;
@@ -417,10 +418,10 @@ static int all_parse(int argc, char **argv, struct all_args *a)
 	if (!a->device && cairn__bench_parse_device("", NULL, &a->device))
 		return 2;
 	if (!a->out != !a->key) {
-		fprintf(stderr,
-		        "cairn bench: %s needs %s: a signed report is "
-		        "written with the worker key (cairn keygen)\n",
-		        a->out ? "--out" : "--key", a->out ? "--key" : "--out");
+		cairn_eprint("cairn bench: %s needs %s: a signed report is "
+		             "written with the worker key (cairn keygen)\n",
+		             a->out ? "--out" : "--key",
+		             a->out ? "--key" : "--out");
 		return 2;
 	}
 	return 0;
@@ -689,8 +690,8 @@ int cairn__bench_all_cmd(int argc, char **argv)
 		if (!rc)
 			rc = cairn_identity_public_hex(&id, pub);
 		if (rc) {
-			fprintf(stderr, "cairn bench: --key: %s\n",
-			        err[0] ? err : cairn_strerror(rc));
+			cairn_eprint("cairn bench: --key: %s\n",
+			             err[0] ? err : cairn_strerror(rc));
 			ex = 2;
 			goto out;
 		}
@@ -698,14 +699,14 @@ int cairn__bench_all_cmd(int argc, char **argv)
 	/* A report that could not be written is refused before the suites
 	 * run, not after; the write at the end never replaces a file. */
 	if (a.out && cairn_file_check_new(a.out, "report", err, sizeof err)) {
-		fprintf(stderr, "cairn bench: --out: %s\n", err);
+		cairn_eprint("cairn bench: --out: %s\n", err);
 		ex = 2;
 		goto out;
 	}
 	r = calloc(1, sizeof *r);
 	info = calloc(1, sizeof *info);
 	if (!r || !info) {
-		fprintf(stderr, "cairn bench: out of memory\n");
+		cairn_eprint("cairn bench: out of memory\n");
 		goto out;
 	}
 	for (int s = 0; s < nsuites; s++)
@@ -750,13 +751,13 @@ int cairn__bench_all_cmd(int argc, char **argv)
 	}
 	mem = open_memstream(&body, &blen);
 	if (!mem) {
-		fprintf(stderr, "cairn bench: out of memory\n");
+		cairn_eprint("cairn bench: out of memory\n");
 		goto out;
 	}
 	report_write_json(mem, &a, a.key ? pub : NULL, r, info);
 	if (fclose(mem) || !body) {
 		mem = NULL;
-		fprintf(stderr, "cairn bench: out of memory\n");
+		cairn_eprint("cairn bench: out of memory\n");
 		goto out;
 	}
 	mem = NULL;
@@ -767,20 +768,20 @@ int cairn__bench_all_cmd(int argc, char **argv)
 	if (a.out) {
 		rc = report_save(&id, body, blen, a.out, err, sizeof err);
 		if (rc) {
-			fprintf(stderr,
-			        "cairn bench: the report was not written: "
-			        "%s\n",
-			        err);
+			cairn_eprint("cairn bench: the report was not written: "
+			             "%s\n",
+			             err);
 			goto out;
 		}
 		if (!a.json)
-			printf("report signed by %s written to %s\n", pub,
-			       a.out);
+			cairn_text_print(stdout,
+			                 "report signed by %s written to %s\n",
+			                 pub, a.out);
 	}
 	for (int i = 0; i < r->nrows; i++)
 		if (r->rows[i].failed)
-			fprintf(stderr, "cairn bench: suite %s failed: %s\n",
-			        r->rows[i].suite, r->rows[i].error);
+			cairn_eprint("cairn bench: suite %s failed: %s\n",
+			             r->rows[i].suite, r->rows[i].error);
 	ex = failed ? 1 : 0;
 out:
 	cairn_identity_wipe(&id);

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../worker/cli_util.h" /* cairn__cli_utf8_len */
 #include "bench.h"
 #include "cairn/error.h"
+#include "cairn/text.h"
 
 #define REPORT_JSON_MAX_DEPTH 32
 
@@ -91,12 +91,8 @@ static int rj_string(struct rj *j, struct rj_key *k)
 			}
 			continue;
 		}
-		/* cairn__cli_utf8_len reads up to 4 bytes: keep it inside */
 		if (*j->p >= 0x80) {
-			unsigned char tmp[4] = {0};
-			size_t have = (size_t)(j->end - j->p);
-			memcpy(tmp, j->p, have < 4 ? have : 4);
-			n = cairn__cli_utf8_len(tmp);
+			n = cairn_text_utf8_len(j->p, (size_t)(j->end - j->p));
 			if (!n)
 				return rj_fail(j, "a byte that is not UTF-8");
 		} else {

@@ -21,6 +21,7 @@
 #include "cairn/attest.h"
 #include "cairn/error.h"
 #include "cairn/identity.h"
+#include "cairn/text.h"
 
 static int report_reject(char *why, size_t len, int rc, const char *msg)
 {
@@ -129,42 +130,42 @@ int cairn__bench_verify_cmd(int argc, char **argv)
 			const char *v = i + 1 < argc ? argv[++i] : NULL;
 			if (!v || strlen(v) != 64 ||
 			    cairn_hash_from_hex(v, 64, pub)) {
-				fprintf(stderr,
-				        "cairn bench verify: --signer '%s': want "
-				        "the signer's public key, 64 lower-case "
-				        "hex digits ('cairn keygen --show')\n",
-				        v ? v : "");
+				cairn_eprint(
+				    "cairn bench verify: --signer '%s': want "
+				    "the signer's public key, 64 lower-case "
+				    "hex digits ('cairn keygen --show')\n",
+				    v ? v : "");
 				return 2;
 			}
 			memcpy(want, v, 65);
 		} else if (a[0] == '-' || path) {
 			if (a[0] == '-')
-				fprintf(stderr,
-				        "cairn bench verify: '%s': not an "
-				        "option of verify; see 'cairn bench "
-				        "verify --help' (a file named so: "
-				        "./%s)\n",
-				        a, a);
+				cairn_eprint(
+				    "cairn bench verify: '%s': not an "
+				    "option of verify; see 'cairn bench "
+				    "verify --help' (a file named so: "
+				    "./%s)\n",
+				    a, a);
 			else
-				fprintf(stderr,
-				        "cairn bench verify: '%s': one report "
-				        "at a time ('%s' is the first)\n",
-				        a, path);
+				cairn_eprint(
+				    "cairn bench verify: '%s': one report "
+				    "at a time ('%s' is the first)\n",
+				    a, path);
 			return 2;
 		} else {
 			path = a;
 		}
 	}
 	if (!path) {
-		fprintf(stderr, "cairn bench verify: which report? (cairn bench "
-		                "verify FILE [--signer HEX])\n");
+		cairn_eprint("cairn bench verify: which report? (cairn bench "
+		             "verify FILE [--signer HEX])\n");
 		return 2;
 	}
 	/* a regular file of at most 64 MiB; a FIFO or device is refused */
 	if (cairn_file_open_input(path, "report",
 	                          CAIRN__BENCH_REPORT_FILE_MAX, &fd, &size, why,
 	                          sizeof why)) {
-		fprintf(stderr, "cairn bench verify: %s\n", why);
+		cairn_eprint("cairn bench verify: %s\n", why);
 		return 2;
 	}
 	buf = malloc(size ? (size_t)size : 1);
@@ -193,30 +194,31 @@ int cairn__bench_verify_cmd(int argc, char **argv)
 	}
 	close(fd);
 	if (!buf || len < size || grew || rd_errno) {
-		fprintf(stderr, "cairn bench verify: %s: %s\n", path,
-		        !buf       ? "out of memory"
-		        : rd_errno ? strerror(rd_errno)
-		        : grew     ? "the file grew while it was read; is it "
-		                     "still being written?"
-		                   : "the file shrank while it was read");
+		cairn_eprint("cairn bench verify: %s: %s\n", path,
+		             !buf       ? "out of memory"
+		             : rd_errno ? strerror(rd_errno)
+		             : grew ? "the file grew while it was read; is it "
+		                      "still being written?"
+		                    : "the file shrank while it was read");
 		free(buf);
 		return 2;
 	}
 	rc = cairn__bench_report_check(buf, len, signer, why, sizeof why);
 	free(buf);
 	if (rc) {
-		fprintf(stderr, "cairn bench verify: %s: rejected: %s\n",
-		        path, why);
+		cairn_eprint("cairn bench verify: %s: rejected: %s\n", path,
+		             why);
 		return 1;
 	}
 	if (want[0] && strcmp(want, signer)) {
-		fprintf(stderr,
-		        "cairn bench verify: %s: rejected: signed by %s, not by "
-		        "the --signer %s\n",
-		        path, signer, want);
+		cairn_eprint(
+		    "cairn bench verify: %s: rejected: signed by %s, not by "
+		    "the --signer %s\n",
+		    path, signer, want);
 		return 1;
 	}
-	printf("cairn bench verify: %s: good signature by %s%s\n", path,
-	       signer, want[0] ? " (the --signer)" : "");
+	cairn_text_print(stdout,
+	                 "cairn bench verify: %s: good signature by %s%s\n",
+	                 path, signer, want[0] ? " (the --signer)" : "");
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include "bench.h"
 #include "cairn/error.h"
 #include "cairn/kernels.h"
+#include "cairn/text.h"
 #include "cpu/cpu_impl.h"
 
 #define STREAM_MIN_TOTAL (256ull << 20) /* all three arrays, at least */
@@ -119,8 +120,7 @@ static int stream_parse(int argc, char **argv, struct stream_args *s)
 				return rc;
 			s->reps = (int)x;
 		} else {
-			fprintf(
-			    stderr,
+			cairn_eprint(
 			    "cairn bench stream: unknown option '%s'%s; see "
 			    "'cairn bench stream --help'\n",
 			    o, v ? "" : " (or a missing value)");
@@ -265,11 +265,11 @@ static int stream_cpu(const struct stream_args *s,
 		}
 	}
 	if (mem && 3 * array > mem / 2) {
-		fprintf(stderr,
-		        "cairn bench stream: 3 arrays of %llu MiB need more "
-		        "than half of this machine's %llu MiB; not run\n",
-		        (unsigned long long)(array >> 20),
-		        (unsigned long long)(mem >> 20));
+		cairn_eprint(
+		    "cairn bench stream: 3 arrays of %llu MiB need more "
+		    "than half of this machine's %llu MiB; not run\n",
+		    (unsigned long long)(array >> 20),
+		    (unsigned long long)(mem >> 20));
 		return CAIRN_ENOMEM;
 	}
 	res->n = job.n = (size_t)(array / sizeof(double));
@@ -307,11 +307,10 @@ static int stream_cpu(const struct stream_args *s,
 	/* a = b + 3c = 7 everywhere; a wrong loop is not a bandwidth */
 	if (job.a[0] != 7.0 || job.a[job.n - 1] != 7.0 ||
 	    job.a[job.n / 2] != 7.0) {
-		fprintf(stderr,
-		        "cairn bench stream: the triad computed %g, "
-		        "not 7: this is a bug in cairn, please report "
-		        "it\n",
-		        job.a[job.n / 2]);
+		cairn_eprint("cairn bench stream: the triad computed %g, "
+		             "not 7: this is a bug in cairn, please report "
+		             "it\n",
+		             job.a[job.n / 2]);
 		rc = CAIRN_EDEVICE;
 		goto out;
 	}
@@ -348,8 +347,8 @@ int cairn__bench_stream_cmd(int argc, char **argv)
 	if (want_cpu) {
 		rc = stream_cpu(&s, &cpu);
 		if (rc) {
-			fprintf(stderr, "cairn bench stream: cpu triad: %s\n",
-			        cairn_strerror(rc));
+			cairn_eprint("cairn bench stream: cpu triad: %s\n",
+			             cairn_strerror(rc));
 			return 1;
 		}
 		have_cpu = 1;
@@ -364,10 +363,10 @@ int cairn__bench_stream_cmd(int argc, char **argv)
 				memcpy(gpu.why, why, sizeof why);
 		}
 		if (rc && !strcmp(s.device, "gpu")) {
-			fprintf(stderr,
-			        "cairn bench stream: --device gpu: %s (%s); "
-			        "use --device cpu\n",
-			        cairn_strerror(rc), gpu.why);
+			cairn_eprint(
+			    "cairn bench stream: --device gpu: %s (%s); "
+			    "use --device cpu\n",
+			    cairn_strerror(rc), gpu.why);
 			return 1;
 		}
 		have_gpu = rc == 0;

@@ -18,6 +18,7 @@
 #include "cairn/log.h"
 #include "cairn/model.h"
 #include "cairn/task.h"
+#include "cairn/text.h"
 
 #define TRAIN_SEED CAIRN__BENCH_TRAIN_SEED
 #define COMMIT_REPS 9
@@ -82,10 +83,10 @@ static int train_parse(int argc, char **argv, struct train_args *t)
 		} else if (!strcmp(o, "--device") && v) {
 			if (strcmp(v, "auto") && strcmp(v, "cpu") &&
 			    strcmp(v, "gpu")) {
-				fprintf(stderr,
-				        "cairn bench train: --device '%s': want "
-				        "auto, cpu or gpu\n",
-				        v);
+				cairn_eprint(
+				    "cairn bench train: --device '%s': want "
+				    "auto, cpu or gpu\n",
+				    v);
 				return 2;
 			}
 			t->device = v;
@@ -110,10 +111,10 @@ static int train_parse(int argc, char **argv, struct train_args *t)
 			rc = cairn__bench_parse_int("train", o, v, 0, 100000,
 			                            &t->warmup);
 		} else {
-			fprintf(stderr,
-			        "cairn bench train: unknown option '%s'%s; see "
-			        "'cairn bench train --help'\n",
-			        o, v ? "" : " (or a missing value)");
+			cairn_eprint(
+			    "cairn bench train: unknown option '%s'%s; see "
+			    "'cairn bench train --help'\n",
+			    o, v ? "" : " (or a missing value)");
 			return 2;
 		}
 		if (rc)
@@ -121,10 +122,10 @@ static int train_parse(int argc, char **argv, struct train_args *t)
 		i++;
 	}
 	if (t->batch % t->micro) {
-		fprintf(stderr,
-		        "cairn bench train: --micro %lld does not divide --batch "
-		        "%lld; choose a divisor\n",
-		        t->micro, t->batch);
+		cairn_eprint(
+		    "cairn bench train: --micro %lld does not divide --batch "
+		    "%lld; choose a divisor\n",
+		    t->micro, t->batch);
 		return 2;
 	}
 	return 0;
@@ -149,8 +150,8 @@ static int train_prepare(const cairn_model *m, const cairn_dataset *ds,
 		rc = cairn_dataset_gather(ds, idx[s % 2], (size_t)b, x[s % 2],
 		                          y[s % 2], err, sizeof err);
 	if (rc == CAIRN_ERANGE || rc == CAIRN_EINVAL)
-		fprintf(stderr, "cairn bench train: step %lld: %s\n", s + 1,
-		        err[0] ? err : cairn_strerror(rc));
+		cairn_eprint("cairn bench train: step %lld: %s\n", s + 1,
+		             err[0] ? err : cairn_strerror(rc));
 	return rc;
 }
 
@@ -246,21 +247,22 @@ int cairn__bench_train_cmd(int argc, char **argv)
 	opts.threads = (int)t.threads;
 	rc = cairn_backend_open_auto(t.device, &opts, &be);
 	if (rc) {
-		fprintf(stderr, "cairn bench train: cannot open the %s device: "
-		                "%s\n",
-		        t.device ? t.device : "default", cairn_strerror(rc));
+		cairn_eprint("cairn bench train: cannot open the %s device: "
+		             "%s\n",
+		             t.device ? t.device : "default",
+		             cairn_strerror(rc));
 		return rc == CAIRN_EINVAL ? 2 : 1;
 	}
 	if (cairn_backend_get_kind(be) == CAIRN_BACKEND_REF) {
-		fprintf(stderr, "cairn bench train: the ref backend is the "
-		                "scalar oracle, far too slow to benchmark; use "
-		                "cpu or gpu\n");
+		cairn_eprint("cairn bench train: the ref backend is the "
+		             "scalar oracle, far too slow to benchmark; use "
+		             "cpu or gpu\n");
 		ex = 2;
 		goto out;
 	}
 	rc = cairn_dataset_open(t.data, "train", &ds, err, sizeof err);
 	if (rc) { /* bad input: the usage code, as cairn train gives */
-		fprintf(stderr, "cairn bench train: %s\n", err);
+		cairn_eprint("cairn bench train: %s\n", err);
 		ex = 2;
 		goto out;
 	}
@@ -410,7 +412,7 @@ int cairn__bench_train_cmd(int argc, char **argv)
 	ex = 0;
 	goto out;
 fail:
-	fprintf(stderr, "cairn bench train: %s\n", cairn_strerror(rc));
+	cairn_eprint("cairn bench train: %s\n", cairn_strerror(rc));
 out:
 	cairn_model_free(m);
 	cairn_dataset_close(ds);

@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "cairn/cli.h"
 #include "cairn/log.h"
+#include "cairn/text.h"
 
 /* Parses an integer option value of `cairn bench SUITE` in [lo, hi];
  * prints why not.  0, or 2 (the usage exit code). */
@@ -17,17 +18,15 @@ int cairn__bench_parse_int(const char *suite, const char *opt, const char *val,
 	const char *sp = suite[0] ? " " : ""; /* "": the whole run */
 
 	if (!val) {
-		fprintf(stderr,
-		        "cairn bench%s%s: %s needs a value; see "
-		        "'cairn bench%s%s --help'\n",
-		        sp, suite, opt, sp, suite);
+		cairn_eprint("cairn bench%s%s: %s needs a value; see "
+		             "'cairn bench%s%s --help'\n",
+		             sp, suite, opt, sp, suite);
 		return 2;
 	}
 	if (cairn_cli_parse_int(val, lo, hi, &v)) {
-		fprintf(stderr,
-		        "cairn bench%s%s: %s '%s': want an integer "
-		        "from %lld to %lld\n",
-		        sp, suite, opt, val, lo, hi);
+		cairn_eprint("cairn bench%s%s: %s '%s': want an integer "
+		             "from %lld to %lld\n",
+		             sp, suite, opt, val, lo, hi);
 		return 2;
 	}
 	*out = v;
@@ -52,11 +51,12 @@ int cairn__bench_parse_device(const char *suite, const char *val,
 		*out = val;
 		return 0;
 	}
-	fprintf(stderr, "cairn bench%s%s: %s '%s': want auto, cpu or gpu%s\n",
-	        sp, suite, from, val,
-	        !strcmp(val, "ref") ? " (ref, the scalar oracle, is far too "
-	                              "slow to benchmark)"
-	                            : "");
+	cairn_eprint("cairn bench%s%s: %s '%s': want auto, cpu or gpu%s\n", sp,
+	             suite, from, val,
+	             !strcmp(val, "ref")
+	                 ? " (ref, the scalar oracle, is far too "
+	                   "slow to benchmark)"
+	                 : "");
 	return 2;
 }
 

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cairn/log.h"
+#include "cairn/text.h"
 
 /* Set once by main before any thread starts; read-only afterwards. */
 static int cairn__log_level = CAIRN_LOG_INFO;
@@ -18,11 +19,12 @@ int cairn_log_get_level(void)
 	return cairn__log_level;
 }
 
-/* Formats one line; a single fprintf keeps lines from interleaving. */
+/* One line, under stderr's lock so that threads' lines do not interleave;
+ * the message is escaped (cairn/text.h): it may quote a file's name. */
 void cairn_log(int level, const char *fmt, ...)
 {
 	static const char *const names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-	char msg[1024], ts[32];
+	char ts[32];
 	struct tm tm;
 	time_t now;
 	va_list ap;
@@ -32,10 +34,13 @@ void cairn_log(int level, const char *fmt, ...)
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	flockfile(stderr);
+	fprintf(stderr, "%s cairn[%s] ", ts, names[level]);
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	cairn_text_vprint(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s cairn[%s] %s\n", ts, names[level], msg);
+	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 double cairn_clock_seconds(void)

@@ -33,6 +33,7 @@
 #include "cairn/model.h"
 #include "cairn/outer.h"
 #include "cairn/task.h"
+#include "cairn/text.h"
 #include "train_impl.h"
 
 /* SIGINT or SIGTERM, once either came (0 before): the job stops at the
@@ -132,16 +133,16 @@ static int bundle_path(const struct cairn_task_spec *spec,
 	int rc = cairn_bundle_filename(spec, name, sizeof name);
 
 	if (rc) {
-		fprintf(stderr, "cairn train: round %" PRIu32 " task %" PRIu32
-			": its bundle's name: %s\n",
-			spec->round, spec->task, cairn_strerror(rc));
+		cairn_eprint("cairn train: round %" PRIu32 " task %" PRIu32
+		             ": its bundle's name: %s\n",
+		             spec->round, spec->task, cairn_strerror(rc));
 		return 1;
 	}
 	if ((size_t)snprintf(path, PATH_MAX, "%s/%s", o->bundle_dir, name) >=
 	    PATH_MAX) {
-		fprintf(stderr,
-			"cairn train: --bundle-dir %s is too long a path\n",
-			o->bundle_dir);
+		cairn_eprint(
+		    "cairn train: --bundle-dir %s is too long a path\n",
+		    o->bundle_dir);
 		return 2;
 	}
 	return 0;
@@ -169,10 +170,9 @@ static int slot_finish(struct task_slot *sl, const struct cairn__train_opts *o,
 				       &sl->prog, err, sizeof err);
 		tm->train += cairn_clock_seconds() - t0;
 		if (rc) {
-			fprintf(stderr,
-				"cairn train: round %" PRIu32 " task %" PRIu32
-				": %s\n",
-				sl->spec.round, sl->spec.task, err);
+			cairn_eprint("cairn train: round %" PRIu32
+			             " task %" PRIu32 ": %s\n",
+			             sl->spec.round, sl->spec.task, err);
 			return 1;
 		}
 	}
@@ -187,9 +187,9 @@ static int slot_finish(struct task_slot *sl, const struct cairn__train_opts *o,
 	t0 = cairn_clock_seconds();
 	rc = cairn_bundle_finish(&sl->bundle, &sl->tr, id, devname);
 	if (rc) {
-		fprintf(stderr, "cairn train: round %" PRIu32 " task %" PRIu32
-			": its bundle: %s\n",
-			sl->spec.round, sl->spec.task, cairn_strerror(rc));
+		cairn_eprint("cairn train: round %" PRIu32 " task %" PRIu32
+		             ": its bundle: %s\n",
+		             sl->spec.round, sl->spec.task, cairn_strerror(rc));
 		return 1;
 	}
 	rc = bundle_path(&sl->spec, o, path);
@@ -199,7 +199,7 @@ static int slot_finish(struct task_slot *sl, const struct cairn__train_opts *o,
 	cairn_bundle_free(&sl->bundle);
 	tm->bundle += cairn_clock_seconds() - t0;
 	if (rc) {
-		fprintf(stderr, "cairn train: %s\n", err);
+		cairn_eprint("cairn train: %s\n", err);
 		return 1;
 	}
 	return 0;
@@ -265,15 +265,14 @@ int cairn_cmd_train(int argc, char **argv)
 	if (o.bundle_dir) {
 		struct stat sb;
 		if (stat(o.bundle_dir, &sb) || !S_ISDIR(sb.st_mode)) {
-			fprintf(stderr,
-				"cairn train: --bundle-dir %s is not a "
-				"directory; create it first\n",
-				o.bundle_dir);
+			cairn_eprint("cairn train: --bundle-dir %s is not a "
+			             "directory; create it first\n",
+			             o.bundle_dir);
 			return 2;
 		}
 		rc = cairn_identity_load(&id, o.key, err, sizeof err);
 		if (rc) {
-			fprintf(stderr, "cairn train: %s\n", err);
+			cairn_eprint("cairn train: %s\n", err);
 			return 2;
 		}
 		have_id = 1;
@@ -282,7 +281,7 @@ int cairn_cmd_train(int argc, char **argv)
 	if (!rc)
 		rc = cairn_dataset_open(o.data, "test", &test, err, sizeof err);
 	if (rc) {
-		fprintf(stderr, "cairn train: %s\n", err);
+		cairn_eprint("cairn train: %s\n", err);
 		ex = 2;
 		goto out;
 	}
@@ -309,10 +308,10 @@ int cairn_cmd_train(int argc, char **argv)
 			o.ngpus = k > 0 ? k : 0;
 		}
 		if (usable <= 0) {
-			fprintf(stderr,
-				"cairn train: --gpus %s: no usable GPU (%s); "
-				"leave out --gpus to train on the CPU\n",
-				o.gpus, why);
+			cairn_eprint(
+			    "cairn train: --gpus %s: no usable GPU (%s); "
+			    "leave out --gpus to train on the CPU\n",
+			    o.gpus, why);
 			goto out;
 		}
 		for (int i = 0; i < o.ngpus; i++) {
@@ -320,11 +319,11 @@ int cairn_cmd_train(int argc, char **argv)
 			rc = cairn_backend_open(CAIRN_BACKEND_CUDA, &bo,
 						&gpus[i]);
 			if (rc) {
-				fprintf(stderr,
-					"cairn train: --gpus %s: cannot open GPU "
-					"%d (%d usable): %s\n",
-					o.gpus, o.gpu[i], usable,
-					cairn_strerror(rc));
+				cairn_eprint(
+				    "cairn train: --gpus %s: cannot open GPU "
+				    "%d (%d usable): %s\n",
+				    o.gpus, o.gpu[i], usable,
+				    cairn_strerror(rc));
 				goto out;
 			}
 			nopen = i + 1;
@@ -333,10 +332,10 @@ int cairn_cmd_train(int argc, char **argv)
 	} else {
 		rc = cairn_backend_open_auto(o.device, &bo, &be);
 		if (rc) {
-			fprintf(stderr,
-				"cairn train: cannot open the %s device: %s\n",
-				o.device ? o.device : "default",
-				cairn_strerror(rc));
+			cairn_eprint(
+			    "cairn train: cannot open the %s device: %s\n",
+			    o.device ? o.device : "default",
+			    cairn_strerror(rc));
 			ex = rc == CAIRN_EINVAL ? 2 : 1;
 			goto out;
 		}
@@ -361,7 +360,7 @@ int cairn_cmd_train(int argc, char **argv)
 	if (o.rounds > CAIRN_SAMPLE_ROUND_LIMIT)
 		o.rounds = CAIRN_SAMPLE_ROUND_LIMIT;
 	if (cairn_task_spec_check(&spec, err, sizeof err)) {
-		fprintf(stderr, "cairn train: %s\n", err);
+		cairn_eprint("cairn train: %s\n", err);
 		ex = 2;
 		goto out;
 	}
@@ -398,10 +397,9 @@ int cairn_cmd_train(int argc, char **argv)
 			committer = slots[0].committer;
 		}
 		if (rc && o.commits) { /* asked for: an error */
-			fprintf(stderr,
-				"cairn train: --commits background: the "
-				"background committer: %s\n",
-				cairn_strerror(rc));
+			cairn_eprint("cairn train: --commits background: the "
+			             "background committer: %s\n",
+			             cairn_strerror(rc));
 			goto fail;
 		}
 		if (rc) /* auto: the same roots, synchronously */
@@ -503,8 +501,7 @@ int cairn_cmd_train(int argc, char **argv)
 				ex = 1;
 				if (cairn_bundle_path_check(path, err,
 							    sizeof err)) {
-					fprintf(stderr, "cairn train: %s\n",
-						err);
+					cairn_eprint("cairn train: %s\n", err);
 					goto out;
 				}
 				/* the checkpoints wait in a file under the
@@ -516,10 +513,10 @@ int cairn_cmd_train(int argc, char **argv)
 							o.bundle_dir, err,
 							sizeof err);
 				if (rc) {
-					fprintf(stderr,
-						"cairn train: --bundle-dir: "
-						"%s\n",
-						err);
+					cairn_eprint(
+					    "cairn train: --bundle-dir: "
+					    "%s\n",
+					    err);
 					goto out;
 				}
 				sl->prog.bundle = &sl->bundle;
@@ -534,10 +531,10 @@ int cairn_cmd_train(int argc, char **argv)
 				if (sl->prog.tty)
 					fputc('\n', stderr);
 				if (rc != CAIRN_ECANCELED || !g_stop_signal)
-					fprintf(stderr,
-						"cairn train: round %lld task "
-						"%lld: %s\n",
-						r, k, err);
+					cairn_eprint(
+					    "cairn train: round %lld task "
+					    "%lld: %s\n",
+					    r, k, err);
 				goto out;
 			}
 			sl->busy = 1;
@@ -681,7 +678,7 @@ int cairn_cmd_train(int argc, char **argv)
 	ex = 0;
 	goto out;
 fail:
-	fprintf(stderr, "cairn train: %s\n", cairn_strerror(rc));
+	cairn_eprint("cairn train: %s\n", cairn_strerror(rc));
 out:
 	/* A failed job still finishes the tasks that ran (their bundles
 	 * written), the older first: nothing done is lost. */
@@ -699,13 +696,12 @@ out:
 	}
 	if (have_sig) {
 		if (ex && g_stop_signal) {
-			fprintf(stderr,
-				"cairn train: stopped by %s; the tasks that "
-				"ran were finished%s, the one running was "
-				"dropped\n",
-				g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-				o.bundle_dir ? " and their bundles written"
-					     : "");
+			cairn_eprint(
+			    "cairn train: stopped by %s; the tasks that "
+			    "ran were finished%s, the one running was "
+			    "dropped\n",
+			    g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+			    o.bundle_dir ? " and their bundles written" : "");
 			ex = 128 + g_stop_signal;
 		}
 		(void)sigaction(SIGINT, &old_int, NULL);

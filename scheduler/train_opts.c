@@ -12,6 +12,7 @@
 #include "cairn/kernels.h"
 #include "cairn/model.h"
 #include "cairn/task.h"
+#include "cairn/text.h"
 #include "train_impl.h"
 
 #define TRAIN_DEFAULT_ROUNDS CAIRN_REF_JOB_ROUNDS
@@ -78,14 +79,14 @@ static int parse_ll(const char *opt, const char *v, long long lo,
 {
 	long long x;
 	if (!v) {
-		fprintf(stderr, "cairn train: %s needs a value\n", opt);
+		cairn_eprint("cairn train: %s needs a value\n", opt);
 		return 2;
 	}
 	if (cairn_cli_parse_int(v, lo, hi, &x)) {
-		fprintf(stderr,
-			"cairn train: %s '%s': want a whole number from %lld "
-			"to %lld\n",
-			opt, v, lo, hi);
+		cairn_eprint(
+		    "cairn train: %s '%s': want a whole number from %lld "
+		    "to %lld\n",
+		    opt, v, lo, hi);
 		return 2;
 	}
 	*out = x;
@@ -110,18 +111,18 @@ static int parse_gpus(struct cairn__train_opts *o)
 		if (errno || end == p || g < 0 || g > 255 ||
 		    (*end && *end != ',') ||
 		    o->ngpus == CAIRN_MODEL_MAX_DEVICES) {
-			fprintf(stderr,
-				"cairn train: --gpus '%s': want GPU ordinals "
-				"such as 0 or 0,1 (at most %d) or all\n",
-				o->gpus, CAIRN_MODEL_MAX_DEVICES);
+			cairn_eprint(
+			    "cairn train: --gpus '%s': want GPU ordinals "
+			    "such as 0 or 0,1 (at most %d) or all\n",
+			    o->gpus, CAIRN_MODEL_MAX_DEVICES);
 			return 2;
 		}
 		for (int i = 0; i < o->ngpus; i++)
 			if (o->gpu[i] == (int)g) {
-				fprintf(stderr,
-					"cairn train: --gpus '%s': GPU %ld is "
-					"named twice\n",
-					o->gpus, g);
+				cairn_eprint(
+				    "cairn train: --gpus '%s': GPU %ld is "
+				    "named twice\n",
+				    o->gpus, g);
 				return 2;
 			}
 		o->gpu[o->ngpus++] = (int)g;
@@ -130,10 +131,9 @@ static int parse_gpus(struct cairn__train_opts *o)
 		p = end + 1;
 	}
 	if (o->device && strcmp(o->device, "gpu")) {
-		fprintf(stderr,
-			"cairn train: --gpus goes with --device gpu, not "
-			"--device %s\n",
-			o->device);
+		cairn_eprint("cairn train: --gpus goes with --device gpu, not "
+		             "--device %s\n",
+		             o->device);
 		return 2;
 	}
 	o->device = "gpu";
@@ -162,17 +162,16 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 			continue;
 		}
 		if (!v) {
-			fprintf(stderr,
-				"cairn train: unknown option '%s' or a missing "
-				"value; see 'cairn train --help'\n",
-				a);
+			cairn_eprint(
+			    "cairn train: unknown option '%s' or a missing "
+			    "value; see 'cairn train --help'\n",
+			    a);
 			return 2;
 		}
 		if (!*v) {
-			fprintf(stderr,
-				"cairn train: %s '': an empty value; see "
-				"'cairn train --help'\n",
-				a);
+			cairn_eprint("cairn train: %s '': an empty value; see "
+			             "'cairn train --help'\n",
+			             a);
 			return 2;
 		}
 		if (!strcmp(a, "--job")) {
@@ -188,10 +187,10 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 		} else if (!strcmp(a, "--commits")) {
 			if (strcmp(v, "auto") && strcmp(v, "sync") &&
 			    strcmp(v, "background")) {
-				fprintf(stderr,
-					"cairn train: --commits %s: use auto, "
-					"sync or background\n",
-					v);
+				cairn_eprint(
+				    "cairn train: --commits %s: use auto, "
+				    "sync or background\n",
+				    v);
 				return 2;
 			}
 			o->commits = v;
@@ -219,18 +218,18 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 			if (!cairn_cli_parse_u64(v, &s)) {
 				o->seed = (uint64_t)s;
 			} else {
-				fprintf(stderr,
-					"cairn train: --seed '%s': want an "
-					"unsigned 64-bit number (decimal or "
-					"0x-hex)\n",
-					v);
+				cairn_eprint(
+				    "cairn train: --seed '%s': want an "
+				    "unsigned 64-bit number (decimal or "
+				    "0x-hex)\n",
+				    v);
 				return 2;
 			}
 		} else {
-			fprintf(stderr,
-				"cairn train: unknown option '%s'; see 'cairn "
-				"train --help'\n",
-				a);
+			cairn_eprint(
+			    "cairn train: unknown option '%s'; see 'cairn "
+			    "train --help'\n",
+			    a);
 			return 2;
 		}
 		if (rc)
@@ -238,58 +237,57 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 		i++;
 	}
 	if (!o->job) {
-		fprintf(stderr, "cairn train: --job is required; the job this "
-				"version knows is fmnist-mlp\n");
+		cairn_eprint("cairn train: --job is required; the job this "
+		             "version knows is fmnist-mlp\n");
 		return 2;
 	}
 	if (strcmp(o->job, "fmnist-mlp")) {
-		fprintf(stderr,
-			"cairn train: unknown job '%s'; the job this version "
-			"knows is fmnist-mlp\n",
-			o->job);
+		cairn_eprint(
+		    "cairn train: unknown job '%s'; the job this version "
+		    "knows is fmnist-mlp\n",
+		    o->job);
 		return 2;
 	}
 	if (o->inner % o->ckpt) {
-		fprintf(stderr,
-			"cairn train: --checkpoint-every %lld does not divide "
-			"--inner-steps %lld; choose a divisor\n",
-			o->ckpt, o->inner);
+		cairn_eprint(
+		    "cairn train: --checkpoint-every %lld does not divide "
+		    "--inner-steps %lld; choose a divisor\n",
+		    o->ckpt, o->inner);
 		return 2;
 	}
 	if (o->inner / o->ckpt + 1 > CAIRN_TASK_MAX_STATES) {
-		fprintf(stderr,
-			"cairn train: %lld checkpoints per task; at most %d "
-			"(raise --checkpoint-every)\n",
-			o->inner / o->ckpt, CAIRN_TASK_MAX_STATES - 1);
+		cairn_eprint(
+		    "cairn train: %lld checkpoints per task; at most %d "
+		    "(raise --checkpoint-every)\n",
+		    o->inner / o->ckpt, CAIRN_TASK_MAX_STATES - 1);
 		return 2;
 	}
 	if (o->batch % o->micro) {
-		fprintf(stderr,
-			"cairn train: --micro %lld does not divide --batch "
-			"%lld; choose a divisor\n",
-			o->micro, o->batch);
+		cairn_eprint(
+		    "cairn train: --micro %lld does not divide --batch "
+		    "%lld; choose a divisor\n",
+		    o->micro, o->batch);
 		return 2;
 	}
 	if (o->bundle_dir && !o->key) {
-		fprintf(stderr,
-			"cairn train: --bundle-dir needs --key FILE, the worker "
-			"key that signs the bundles (make one with 'cairn "
-			"keygen --out FILE')\n");
+		cairn_eprint(
+		    "cairn train: --bundle-dir needs --key FILE, the worker "
+		    "key that signs the bundles (make one with 'cairn "
+		    "keygen --out FILE')\n");
 		return 2;
 	}
 	if (o->device && !cairn_backend_device_known(o->device)) {
-		fprintf(stderr,
-			"cairn train: --device '%s': want auto, cpu, gpu or "
-			"ref\n",
-			o->device);
+		cairn_eprint(
+		    "cairn train: --device '%s': want auto, cpu, gpu or "
+		    "ref\n",
+		    o->device);
 		return 2;
 	}
 	if (o->key && !o->bundle_dir) {
-		fprintf(stderr,
-			"cairn train: --key %s signs bundles, and without "
-			"--bundle-dir DIR none are written; give both, or "
-			"neither\n",
-			o->key);
+		cairn_eprint("cairn train: --key %s signs bundles, and without "
+		             "--bundle-dir DIR none are written; give both, or "
+		             "neither\n",
+		             o->key);
 		return 2;
 	}
 	if (o->gpus && parse_gpus(o))

@@ -10,7 +10,9 @@
  *       and refuses edits and forgeries;
  *   (b) `cairn verify --lazy` (the default): a tampered tensor rejected
  *       with check reveal when its checkpoint is drawn and accepted when
- *       it is not, rejected when read with --full; --task-id.
+ *       it is not, rejected when read with --full; --task-id;
+ *   (c) a bundle's file name holding terminal escapes reaches the output
+ *       spelled out, never raw.
  *
  * Random data each run (seed printed; CAIRN_TEST_SEED=0x... replays). */
 #include <setjmp.h>
@@ -577,6 +579,105 @@ static void test_cli_lazy(void **state)
 	}
 }
 
+/* ---- (c) a file name that would steer the terminal ------------------- */
+
+/* stdout and stderr, both, into the file at path until capture_end. */
+struct capture {
+	int out, err;
+};
+
+static void capture_begin(struct capture *c, const char *path)
+{
+	int fd;
+
+	fflush(stdout);
+	fflush(stderr);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	c->out = dup(1);
+	c->err = dup(2);
+	assert_true(c->out >= 0 && c->err >= 0);
+	assert_true(dup2(fd, 1) == 1 && dup2(fd, 2) == 2);
+	close(fd);
+}
+
+/* Ends the capture; the bytes written, NUL-terminated (caller frees). */
+static char *capture_end(struct capture *c, const char *path)
+{
+	FILE *fp;
+	char *buf;
+	long l;
+
+	fflush(stdout);
+	fflush(stderr);
+	assert_true(dup2(c->out, 1) == 1 && dup2(c->err, 2) == 2);
+	close(c->out);
+	close(c->err);
+	assert_non_null(fp = fopen(path, "rb"));
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	assert_true((l = ftell(fp)) >= 0);
+	rewind(fp);
+	buf = cairn_test_xmalloc((size_t)l + 1);
+	assert_int_equal(fread(buf, 1, (size_t)l, fp), (size_t)l);
+	buf[l] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* A bundle whose name holds an OSC title sequence, BEL and a right-to-left
+ * override, as a file from an untrusted archive may: accepted, refused
+ * when truncated, and missing, the name reaches the terminal spelled out
+ * (cairn/text.h), never as the raw bytes. */
+static void test_cli_hostile_name(void **state)
+{
+	static const char raw[] = "evil\x1b]0;owned\x07\xe2\x80\xae" "gpj";
+	static const char shown[] = "evil\\x1b]0;owned\\x07\\u202egpj";
+	struct fx *f = *state;
+	struct cairn_bundle c, tmp;
+	struct capture cap;
+	char data[256], good[256], p[400], log[300], *got;
+	const char *what[] = {"accepted", "truncated", "missing"};
+
+	data_dir(f, data, sizeof data);
+	copy_good(f, &tmp);
+	reread(f, &tmp, &c, good, sizeof good);
+	cairn_bundle_free(&c);
+	snprintf(log, sizeof log, "%s/capture.txt", f->dir);
+	for (int i = 0; i < 3; i++) {
+		int ex;
+
+		snprintf(p, sizeof p, "%s/%s-%s.cairn", f->dir, what[i], raw);
+		if (i < 2) {
+			uint8_t *buf;
+			size_t len;
+			FILE *fp = fopen(good, "rb");
+			assert_non_null(fp);
+			assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+			len = (size_t)ftell(fp);
+			rewind(fp);
+			buf = cairn_test_xmalloc(len);
+			assert_int_equal(fread(buf, 1, len, fp), len);
+			fclose(fp);
+			write_bytes(p, buf, i == 0 ? len : len / 2);
+			free(buf);
+		}
+		capture_begin(&cap, log);
+		ex = verify_cli(p, "--data", data, "--device", "cpu", NULL);
+		got = capture_end(&cap, log);
+		print_message("%s -> exit %d\n", what[i], ex);
+		assert_int_equal(ex, i == 0 ? 0 : 2);
+		if (i == 0)
+			assert_non_null(strstr(got, "ACCEPTED "));
+		assert_non_null(strstr(got, shown));
+		for (const char *q = got; *q; q++)
+			if ((unsigned char)*q < 0x20 && *q != '\n' && *q != '\t')
+				fail_msg("%s: control byte 0x%02x in the output",
+				         what[i], (unsigned char)*q);
+		assert_null(strstr(got, "\xe2\x80\xae"));
+		free(got);
+	}
+}
+
 /* The fixture (audit_fixture.h), its seed printed under this program's
  * name. */
 static int setup(void **state)
@@ -590,6 +691,7 @@ int main(void)
 	    cmocka_unit_test(test_cli_verify),
 	    cmocka_unit_test(test_cli_damaged),
 	    cmocka_unit_test(test_cli_lazy),
+	    cmocka_unit_test(test_cli_hostile_name),
 	};
 	return cmocka_run_group_tests(tests, setup, audit_fx_teardown);
 }

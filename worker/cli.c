@@ -13,6 +13,7 @@
 #include "cairn/error.h"
 #include "cairn/kernels.h"
 #include "cairn/log.h"
+#include "cairn/text.h"
 
 struct cairn__cmd {
 	const char *name;
@@ -130,16 +131,16 @@ static int cairn__cmd_run(int argc, char **argv)
 	const struct cairn__cmd *cmd = cairn__cmd_find(argv[0]);
 
 	if (!cmd) {
-		fprintf(stderr,
-			"cairn: unknown command '%s'; see 'cairn --help'\n",
-			argv[0]);
+		cairn_eprint(
+		    "cairn: unknown command '%s'; see 'cairn --help'\n",
+		    argv[0]);
 		return 2;
 	}
 	if (!cmd->run) {
-		fprintf(stderr,
-			"cairn: '%s' is not built yet in cairn %s; available "
-			"now: bench, info, keygen, train, verify\n",
-			argv[0], CAIRN_VERSION);
+		cairn_eprint(
+		    "cairn: '%s' is not built yet in cairn %s; available "
+		    "now: bench, info, keygen, train, verify\n",
+		    argv[0], CAIRN_VERSION);
 		return 2;
 	}
 	return cmd->run(argc, argv);
@@ -154,18 +155,18 @@ static int cairn__extra_args(const char *opt, int argc, char **argv, int i)
 	if (strcmp(opt, "--version")) {
 		char *help[] = {argv[i + 1], (char *)"--help", NULL};
 		if (i + 2 < argc) {
-			fprintf(stderr,
-				"cairn: unexpected '%s' after '%s %s'; for a "
-				"command's help run 'cairn %s --help'\n",
-				argv[i + 2], opt, argv[i + 1], argv[i + 1]);
+			cairn_eprint(
+			    "cairn: unexpected '%s' after '%s %s'; for a "
+			    "command's help run 'cairn %s --help'\n",
+			    argv[i + 2], opt, argv[i + 1], argv[i + 1]);
 			return 2;
 		}
 		return cairn__cmd_run(2, help);
 	}
-	fprintf(stderr,
-		"cairn: unexpected '%s' after '%s', which takes nothing; run "
-		"'cairn --version' alone\n",
-		argv[i + 1], opt);
+	cairn_eprint(
+	    "cairn: unexpected '%s' after '%s', which takes nothing; run "
+	    "'cairn --version' alone\n",
+	    argv[i + 1], opt);
 	return 2;
 }
 
@@ -194,10 +195,9 @@ int cairn_cli_main(int argc, char **argv)
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			cairn_log_set_level(CAIRN_LOG_ERROR);
 		} else {
-			fprintf(stderr,
-				"cairn: unknown option '%s'; see 'cairn "
-				"--help'\n",
-				a);
+			cairn_eprint("cairn: unknown option '%s'; see 'cairn "
+			             "--help'\n",
+			             a);
 			return 2;
 		}
 	}

@@ -26,6 +26,7 @@
 #include "cairn/error.h"
 #include "cairn/info.h"
 #include "cairn/log.h"
+#include "cairn/text.h"
 #include "cli_util.h"
 #include "cuda/info_cuda.h"
 
@@ -711,23 +712,21 @@ int cairn_cmd_info(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--json")) {
 			json = 1;
 		} else {
-			fprintf(stderr,
-			        "cairn: info: unknown argument '%s'; see "
-			        "'cairn info --help'\n",
-			        argv[i]);
+			cairn_eprint("cairn: info: unknown argument '%s'; see "
+			             "'cairn info --help'\n",
+			             argv[i]);
 			return 2;
 		}
 	}
 	info = calloc(1, sizeof *info);
 	if (!info) {
-		fprintf(stderr, "cairn: info: out of memory (%zu bytes)\n",
-		        sizeof *info);
+		cairn_eprint("cairn: info: out of memory (%zu bytes)\n",
+		             sizeof *info);
 		return 1;
 	}
 	rc = cairn_info_collect(info, err, sizeof err);
 	if (rc) {
-		fprintf(stderr, "cairn: %s\n",
-		        err[0] ? err : cairn_strerror(rc));
+		cairn_eprint("cairn: %s\n", err[0] ? err : cairn_strerror(rc));
 		rc = 1;
 		goto out;
 	}

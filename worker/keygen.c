@@ -16,6 +16,7 @@
 #include "cairn/cli.h"
 #include "cairn/error.h"
 #include "cairn/identity.h"
+#include "cairn/text.h"
 #include "cli_util.h"
 
 /* ---- cairn keygen ------------------------------------------------------ */
@@ -62,11 +63,11 @@ static int default_path(char *buf, size_t len)
 	if (env && *env) {
 		n = snprintf(buf, len, "%s", env);
 		if (n < 0 || (size_t)n >= len) {
-			fprintf(stderr,
-			        "cairn: keygen: CAIRN_KEY is %zu characters "
-			        "long; a path has at most %zu (use a shorter "
-			        "one, or --out FILE)\n",
-			        strlen(env), len - 1);
+			cairn_eprint(
+			    "cairn: keygen: CAIRN_KEY is %zu characters "
+			    "long; a path has at most %zu (use a shorter "
+			    "one, or --out FILE)\n",
+			    strlen(env), len - 1);
 			return -1;
 		}
 		return 0;
@@ -76,19 +77,18 @@ static int default_path(char *buf, size_t len)
 		home = pw ? pw->pw_dir : NULL;
 	}
 	if (!home || !*home) {
-		fprintf(stderr, "cairn: keygen: no home directory ($HOME "
-		                "unset); use --out FILE or set CAIRN_KEY\n");
+		cairn_eprint("cairn: keygen: no home directory ($HOME "
+		             "unset); use --out FILE or set CAIRN_KEY\n");
 		return -1;
 	}
 	n = snprintf(buf, len, "%s/.config/cairn/worker.key", home);
 	if (n < 0 || (size_t)n >= len) {
-		fprintf(stderr,
-		        "cairn: keygen: the default key path under the "
-		        "home directory ($HOME) would be %zu characters "
-		        "long; a path has at most %zu (use --out FILE or "
-		        "set CAIRN_KEY)\n",
-		        strlen(home) + strlen("/.config/cairn/worker.key"),
-		        len - 1);
+		cairn_eprint("cairn: keygen: the default key path under the "
+		             "home directory ($HOME) would be %zu characters "
+		             "long; a path has at most %zu (use --out FILE or "
+		             "set CAIRN_KEY)\n",
+		             strlen(home) + strlen("/.config/cairn/worker.key"),
+		             len - 1);
 		return -1;
 	}
 	snprintf(buf, len, "%s/.config", home);
@@ -100,8 +100,8 @@ static int default_path(char *buf, size_t len)
 	snprintf(buf, len, "%s/.config/cairn/worker.key", home);
 	return 0;
 fail:
-	fprintf(stderr, "cairn: keygen: cannot create %s: %s\n", buf,
-	        strerror(errno));
+	cairn_eprint("cairn: keygen: cannot create %s: %s\n", buf,
+	             strerror(errno));
 	return -1;
 }
 
@@ -115,7 +115,8 @@ static void print_key(const struct cairn_identity *id, const char *path,
 		cairn__cli_json_string(stdout, path);
 		printf("}\n");
 	} else {
-		printf("public key  %s\nkey file    %s\n", hex, path);
+		cairn_text_print(stdout, "public key  %s\nkey file    %s\n",
+		                 hex, path);
 	}
 }
 
@@ -136,20 +137,20 @@ int cairn_cmd_keygen(int argc, char **argv)
 			json = 1;
 		} else if (!strcmp(o, "--out") || !strcmp(o, "--show")) {
 			if (!v || !*v) {
-				fprintf(stderr,
-				        "cairn: keygen: %s needs a FILE; see "
-				        "'cairn keygen --help'\n",
-				        o);
+				cairn_eprint(
+				    "cairn: keygen: %s needs a FILE; see "
+				    "'cairn keygen --help'\n",
+				    o);
 				return 2;
 			}
 			if (v[0] == '-' && v[1] == '-') {
 				/* "--out --json": a forgotten FILE, not a
 				 * key to be named --json */
-				fprintf(stderr,
-				        "cairn: keygen: %s '%s' looks like an "
-				        "option, not a FILE; to name such a "
-				        "file, write ./%s\n",
-				        o, v, v);
+				cairn_eprint(
+				    "cairn: keygen: %s '%s' looks like an "
+				    "option, not a FILE; to name such a "
+				    "file, write ./%s\n",
+				    o, v, v);
 				return 2;
 			}
 			if (!strcmp(o, "--out"))
@@ -158,22 +159,21 @@ int cairn_cmd_keygen(int argc, char **argv)
 				show = v;
 			i++;
 		} else {
-			fprintf(stderr,
-			        "cairn: keygen: unknown option '%s'; see "
-			        "'cairn keygen --help'\n",
-			        o);
+			cairn_eprint("cairn: keygen: unknown option '%s'; see "
+			             "'cairn keygen --help'\n",
+			             o);
 			return 2;
 		}
 	}
 	if (out && show) {
-		fprintf(stderr, "cairn: keygen: --out and --show do not go "
-		                "together; see 'cairn keygen --help'\n");
+		cairn_eprint("cairn: keygen: --out and --show do not go "
+		             "together; see 'cairn keygen --help'\n");
 		return 2;
 	}
 	if (show) {
 		rc = cairn_identity_load(&id, show, err, sizeof err);
 		if (rc) {
-			fprintf(stderr, "cairn: %s\n", err);
+			cairn_eprint("cairn: %s\n", err);
 			return 1;
 		}
 		print_key(&id, show, json);
@@ -186,13 +186,13 @@ int cairn_cmd_keygen(int argc, char **argv)
 		out = path;
 	rc = cairn_identity_generate(&id);
 	if (rc) {
-		fprintf(stderr, "cairn: keygen: cannot make a key pair: %s\n",
-		        cairn_strerror(rc));
+		cairn_eprint("cairn: keygen: cannot make a key pair: %s\n",
+		             cairn_strerror(rc));
 		return 1;
 	}
 	rc = cairn_identity_save(&id, out, err, sizeof err);
 	if (rc) {
-		fprintf(stderr, "cairn: %s\n", err);
+		cairn_eprint("cairn: %s\n", err);
 		cairn_identity_wipe(&id);
 		return 1;
 	}

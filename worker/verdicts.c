@@ -25,6 +25,7 @@
 
 #include "cairn/attest.h"
 #include "cairn/audit.h"
+#include "cairn/text.h"
 #include "cli_util.h"
 #include "verdicts.h"
 
@@ -170,7 +171,8 @@ static const char *skip_string(const char *p)
 		if (c < 0x20)
 			return NULL; /* the end of the line, or a raw control */
 		if (c >= 0x80) {
-			int n = cairn__cli_utf8_len((const unsigned char *)p);
+			int n =
+			    cairn_text_utf8_len((const unsigned char *)p, 4);
 			if (!n)
 				return NULL;
 			p += n - 1;
@@ -354,8 +356,9 @@ static void report_line(const char *path, long lineno, int r,
 		       cairn_audit_check_name((int)v->check));
 		return;
 	}
-	printf("VALID %s line %ld: auditor %s, task %s %s", path, lineno, ak,
-	       tid, v->accepted ? "ACCEPTED" : "REJECTED");
+	cairn_text_print(stdout, "VALID %s line %ld: auditor %s, task %s %s",
+	                 path, lineno, ak, tid,
+	                 v->accepted ? "ACCEPTED" : "REJECTED");
 	if (!v->accepted)
 		printf(" check %s", cairn_audit_check_name((int)v->check));
 	if (v->diff_step) {
@@ -404,7 +407,7 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 	int ex = 0;
 
 	if (!v || !enc || !line) {
-		fprintf(stderr, "cairn verify: out of memory\n");
+		cairn_eprint("cairn verify: out of memory\n");
 		ex = 2;
 		goto out;
 	}
@@ -425,7 +428,7 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 			close(fd);
 		}
 		if (!f) {
-			fprintf(stderr, "cairn verify: %s\n", why);
+			cairn_eprint("cairn verify: %s\n", why);
 			ex = 2;
 			continue;
 		}
@@ -436,10 +439,9 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 				         "longer than %zu bytes (the rest of "
 				         "the file was not read)",
 				         VERDICT_LINE_MAX);
-				fprintf(stderr,
-				        "cairn verify: %s line %ld: not a "
-				        "verdict: %s\n",
-				        path, lineno, why);
+				cairn_eprint("cairn verify: %s line %ld: not a "
+				             "verdict: %s\n",
+				             path, lineno, why);
 				memset(v, 0, sizeof *v);
 				report_line(path, lineno, 2, v, why, json);
 				ex = 2;
@@ -461,21 +463,22 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 			if (r > ex)
 				ex = r;
 			if (r)
-				fprintf(stderr, "cairn verify: %s line %ld: %s %s\n",
-				        path, lineno,
-				        r == 1 ? "INVALID:" : "not a verdict:",
-				        why);
+				cairn_eprint(
+				    "cairn verify: %s line %ld: %s %s\n", path,
+				    lineno,
+				    r == 1 ? "INVALID:" : "not a verdict:",
+				    why);
 			report_line(path, lineno, r, v, why, json);
 		}
 		if (ferror(f)) {
-			fprintf(stderr, "cairn verify: cannot read %s: %s\n",
-			        path, strerror(errno));
+			cairn_eprint("cairn verify: cannot read %s: %s\n", path,
+			             strerror(errno));
 			ex = 2;
 		} else if (!nlines && got != -2) {
-			fprintf(stderr,
-			        "cairn verify: %s holds no verdict (empty, or "
-			        "blank lines only)\n",
-			        path);
+			cairn_eprint(
+			    "cairn verify: %s holds no verdict (empty, or "
+			    "blank lines only)\n",
+			    path);
 			ex = 2;
 		}
 		fclose(f);

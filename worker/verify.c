@@ -28,6 +28,7 @@
 #include "cairn/error.h"
 #include "cairn/identity.h"
 #include "cairn/kernels.h"
+#include "cairn/text.h"
 #include "cli_util.h"
 #include "verdicts.h"
 
@@ -155,10 +156,9 @@ static int parse_count(const char *opt, const char *v, long long lo,
 	long long x;
 
 	if (cairn_cli_parse_int(v, lo, hi, &x)) {
-		fprintf(stderr,
-		        "cairn verify: %s '%s' is not a whole number in "
-		        "%lld..%lld\n",
-		        opt, v, lo, hi);
+		cairn_eprint("cairn verify: %s '%s' is not a whole number in "
+		             "%lld..%lld\n",
+		             opt, v, lo, hi);
 		return 2;
 	}
 	*out = x;
@@ -196,19 +196,17 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 			if (!o->nbundles)
 				o->first = i;
 			else if (o->first + o->nbundles != i) {
-				fprintf(stderr,
-				        "cairn verify: give the bundles "
-				        "together, before or after the "
-				        "options ('%s')\n",
-				        a);
+				cairn_eprint("cairn verify: give the bundles "
+				             "together, before or after the "
+				             "options ('%s')\n",
+				             a);
 				return 2;
 			}
 			o->nbundles++;
 			continue;
 		}
 		if (!v) {
-			fprintf(
-			    stderr,
+			cairn_eprint(
 			    "cairn verify: unknown option '%s' or a missing "
 			    "value; see 'cairn verify --help'\n",
 			    a);
@@ -226,20 +224,20 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 			    cairn_hash_from_hex(v, strlen(v),
 			                        o->task_ids + o->ntask_ids *
 			                                          CAIRN_HASH_BYTES)) {
-				fprintf(stderr,
-				        "cairn verify: --task-id '%s' is not 64 "
-				        "lower-case hex digits (or more than %d "
-				        "were given)\n",
-				        v, VERIFY_MAX_TASK_IDS);
+				cairn_eprint(
+				    "cairn verify: --task-id '%s' is not 64 "
+				    "lower-case hex digits (or more than %d "
+				    "were given)\n",
+				    v, VERIFY_MAX_TASK_IDS);
 				return 2;
 			}
 			o->ntask_ids++;
 		} else if (!strcmp(a, "--seed")) {
 			if (cairn_hash_from_hex(v, strlen(v), o->seed)) {
-				fprintf(stderr,
-				        "cairn verify: --seed '%s' is not 64 "
-				        "lower-case hex digits\n",
-				        v);
+				cairn_eprint(
+				    "cairn verify: --seed '%s' is not 64 "
+				    "lower-case hex digits\n",
+				    v);
 				return 2;
 			}
 			o->have_seed = 1;
@@ -253,19 +251,19 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 			o->out = v;
 		} else if (!strcmp(a, "--auditor")) {
 			if (cairn_hash_from_hex(v, strlen(v), o->auditor)) {
-				fprintf(stderr,
-				        "cairn verify: --auditor '%s' is not 64 "
-				        "lower-case hex digits (an auditor's "
-				        "public key)\n",
-				        v);
+				cairn_eprint(
+				    "cairn verify: --auditor '%s' is not 64 "
+				    "lower-case hex digits (an auditor's "
+				    "public key)\n",
+				    v);
 				return 2;
 			}
 			o->have_auditor = 1;
 		} else {
-			fprintf(stderr,
-			        "cairn verify: unknown option '%s'; see 'cairn "
-			        "verify --help'\n",
-			        a);
+			cairn_eprint(
+			    "cairn verify: unknown option '%s'; see 'cairn "
+			    "verify --help'\n",
+			    a);
 			return 2;
 		}
 		if (rc)
@@ -273,26 +271,25 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 		i++;
 	}
 	if (!o->nbundles) {
-		fprintf(stderr, "cairn verify: no %s given; see 'cairn "
-		                "verify --help'\n",
-		        o->verdicts ? "verdict file" : "bundle");
+		cairn_eprint("cairn verify: no %s given; see 'cairn "
+		             "verify --help'\n",
+		             o->verdicts ? "verdict file" : "bundle");
 		return 2;
 	}
 	if (o->have_auditor && !o->verdicts) {
-		fprintf(stderr, "cairn verify: --auditor goes with --verdicts "
-		                "(it names who must have signed them)\n");
+		cairn_eprint("cairn verify: --auditor goes with --verdicts "
+		             "(it names who must have signed them)\n");
 		return 2;
 	}
 	if (o->verdicts && o->audit_opts) {
-		fprintf(stderr,
-		        "cairn verify: --verdicts checks signed verdicts and "
-		        "takes only --auditor and --json\n");
+		cairn_eprint(
+		    "cairn verify: --verdicts checks signed verdicts and "
+		    "takes only --auditor and --json\n");
 		return 2;
 	}
 	if (o->out && !o->key) {
-		fprintf(stderr,
-		        "cairn verify: --out writes signed verdicts and "
-		        "needs --key FILE (see 'cairn keygen')\n");
+		cairn_eprint("cairn verify: --out writes signed verdicts and "
+		             "needs --key FILE (see 'cairn keygen')\n");
 		return 2;
 	}
 	return 0;
@@ -315,7 +312,8 @@ static void print_verdict(const char *path, const struct cairn_audit_verdict *v)
 {
 	char hx[CAIRN_HASH_HEX_BYTES];
 
-	printf("%s %s", v->accepted ? "ACCEPTED" : "REJECTED", path);
+	cairn_text_print(stdout, "%s %s", v->accepted ? "ACCEPTED" : "REJECTED",
+	                 path);
 	if (!v->accepted)
 		printf(" check %s", cairn_audit_check_name((int)v->check));
 	if (v->segment != CAIRN_AUDIT_NO_SEGMENT)
@@ -360,7 +358,7 @@ int cairn_cmd_verify(int argc, char **argv)
 	if (ex)
 		return ex == 1 ? 0 : ex;
 	if (sodium_init() < 0) {
-		fprintf(stderr, "cairn verify: libsodium failed to start\n");
+		cairn_eprint("cairn verify: libsodium failed to start\n");
 		return 2;
 	}
 	if (o.verdicts)
@@ -370,27 +368,27 @@ int cairn_cmd_verify(int argc, char **argv)
 	if (o.key) {
 		rc = cairn_identity_load(&id, o.key, err, sizeof err);
 		if (rc) {
-			fprintf(stderr, "cairn verify: %s\n", err);
+			cairn_eprint("cairn verify: %s\n", err);
 			return 2;
 		}
 		have_id = 1;
 	}
 	v = malloc(sizeof *v);
 	if (!v) {
-		fprintf(stderr, "cairn verify: out of memory\n");
+		cairn_eprint("cairn verify: out of memory\n");
 		ex = 2;
 		goto out;
 	}
 	rc = cairn_dataset_open(o.data, "train", &ds, err, sizeof err);
 	if (rc) {
-		fprintf(stderr, "cairn verify: %s\n", err);
+		cairn_eprint("cairn verify: %s\n", err);
 		ex = 2;
 		goto out;
 	}
 	rc = cairn_dataset_root(ds, droot);
 	if (rc) {
-		fprintf(stderr, "cairn verify: cannot hash the dataset: %s\n",
-		        cairn_strerror(rc));
+		cairn_eprint("cairn verify: cannot hash the dataset: %s\n",
+		             cairn_strerror(rc));
 		ex = 2;
 		goto out;
 	}
@@ -398,20 +396,21 @@ int cairn_cmd_verify(int argc, char **argv)
 	bo.threads = (int)o.threads;
 	rc = cairn_backend_open_auto(o.device, &bo, &be);
 	if (rc) {
-		fprintf(stderr, "cairn verify: cannot open the %s device: %s\n",
-		        o.device ? o.device : "default", cairn_strerror(rc));
+		cairn_eprint("cairn verify: cannot open the %s device: %s\n",
+		             o.device ? o.device : "default",
+		             cairn_strerror(rc));
 		ex = 2;
 		goto out;
 	}
 	if (o.out) {
 		out = fopen(o.out, "wx");
 		if (!out) {
-			fprintf(stderr,
-			        "cairn verify: cannot create %s: %s%s\n", o.out,
-			        strerror(errno),
-			        errno == EEXIST ? " (it is never replaced; "
-			                          "give a new name)"
-			                        : "");
+			cairn_eprint("cairn verify: cannot create %s: %s%s\n",
+			             o.out, strerror(errno),
+			             errno == EEXIST
+			                 ? " (it is never replaced; "
+			                   "give a new name)"
+			                 : "");
 			ex = 2;
 			goto out;
 		}
@@ -428,7 +427,7 @@ int cairn_cmd_verify(int argc, char **argv)
 		            : cairn_audit_read(path, &b, v, &rejected, err,
 		                               sizeof err);
 		if (rc) {
-			fprintf(stderr, "cairn verify: %s\n", err);
+			cairn_eprint("cairn verify: %s\n", err);
 			if (o.json)
 				json_error(path, err);
 			ex = 2;
@@ -441,7 +440,7 @@ int cairn_cmd_verify(int argc, char **argv)
 			if (rc || rejected)
 				cairn_bundle_free(&b);
 			if (rc) {
-				fprintf(stderr, "cairn verify: %s\n", err);
+				cairn_eprint("cairn verify: %s\n", err);
 				ex = 2;
 				continue;
 			}
@@ -466,12 +465,11 @@ int cairn_cmd_verify(int argc, char **argv)
 					         "%.250s)",
 					         o.data ? o.data
 					                : CAIRN_DATASET_DEFAULT_DIR);
-				fprintf(stderr, "cairn verify: %s: %s%s%s\n",
-				        path,
-				        strncmp(err, "cannot audit", 12)
-				            ? "cannot audit: "
-				            : "",
-				        err, where);
+				cairn_eprint("cairn verify: %s: %s%s%s\n", path,
+				             strncmp(err, "cannot audit", 12)
+				                 ? "cannot audit: "
+				                 : "",
+				             err, where);
 				if (o.json)
 					json_error(path, err);
 				ex = 2;
@@ -481,17 +479,16 @@ int cairn_cmd_verify(int argc, char **argv)
 		if (have_id) {
 			rc = cairn_audit_verdict_sign(&id, v);
 			if (rc) {
-				fprintf(stderr,
-				        "cairn verify: cannot sign the "
-				        "verdict: %s\n",
-				        cairn_strerror(rc));
+				cairn_eprint("cairn verify: cannot sign the "
+				             "verdict: %s\n",
+				             cairn_strerror(rc));
 				ex = 2;
 				continue;
 			}
 		}
 		if (!v->accepted) {
-			fprintf(stderr, "cairn verify: %s: REJECTED: %s\n",
-			        path, err);
+			cairn_eprint("cairn verify: %s: REJECTED: %s\n", path,
+			             err);
 			if (ex < 1)
 				ex = 1;
 		}
@@ -509,8 +506,8 @@ int cairn_cmd_verify(int argc, char **argv)
 		}
 	}
 	if (out && (fflush(out) || ferror(out))) {
-		fprintf(stderr, "cairn verify: cannot write %s: %s\n", o.out,
-		        strerror(errno));
+		cairn_eprint("cairn verify: cannot write %s: %s\n", o.out,
+		             strerror(errno));
 		ex = 2;
 	}
 out:

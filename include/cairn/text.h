@@ -1,0 +1,58 @@
+/* cairn: text that reaches a terminal, made safe whatever bytes it quotes.
+ *
+ * A message names files and peers, and a file's name or a peer's string is
+ * anybody's bytes: `cairn verify` over the files of an untrusted archive can
+ * hand cairn a name holding ESC [ 2 J or a right-to-left override.  Every
+ * line cairn writes for a person goes through cairn_text_print, which
+ * writes the formatted text with each byte that could steer a terminal or
+ * disguise what it shows spelled out instead:
+ *
+ *   - a C0 control other than newline and tab, and DEL: \xNN (ESC is \x1b,
+ *     CR is \x0d);
+ *   - a byte that is not part of well-formed UTF-8: \xNN;
+ *   - a C1 control (U+0080 to U+009F) and the bidirectional controls
+ *     U+200E, U+200F, U+202A to U+202E and U+2066 to U+2069: \uNNNN.
+ *
+ * Everything else, printable ASCII and well-formed UTF-8, is written as it
+ * is.  JSON output has its own escaping and does not come here; progress
+ * lines that rewrite themselves with CR are cairn's own bytes and do not
+ * either. */
+#ifndef CAIRN_TEXT_H
+#define CAIRN_TEXT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The length of the well-formed UTF-8 sequence at p, of which avail bytes
+ * may be read (1 to 4), or 0 when the bytes there are not one: a stray
+ * continuation byte, or a truncated, overlong or surrogate sequence, or
+ * one above U+10FFFF.  avail 0 gives 0. */
+int cairn_text_utf8_len(const unsigned char *p, size_t avail);
+
+/* Writes the n bytes at s to out (outlen bytes, always NUL-terminated when
+ * outlen > 0) escaped as above; returns the length of the whole escaped
+ * text, as snprintf does, so a return >= outlen means out was cut (never
+ * inside an escape). */
+size_t cairn_text_escape(const char *s, size_t n, char *out, size_t outlen);
+
+/* printf to f, the formatted text escaped as above, under f's lock so that
+ * a line from one thread is not cut by another's.  0, or CAIRN_ENOMEM when
+ * a text longer than 4 KiB cannot be formatted, or CAIRN_EIO when f
+ * reports a write error. */
+int cairn_text_print(FILE *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int cairn_text_vprint(FILE *f, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* A message for the person at the terminal, on stderr. */
+#define cairn_eprint(...) cairn_text_print(stderr, __VA_ARGS__)
+
+#ifdef __cplusplus
+}
+#endif
+#endif

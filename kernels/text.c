@@ -1,0 +1,178 @@
+/* cairn: text made safe for a terminal (cairn/text.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/error.h"
+#include "cairn/text.h"
+
+/* Texts up to this long are formatted on the stack. */
+#define CAIRN__TEXT_STACK 4096
+
+int cairn_text_utf8_len(const unsigned char *p, size_t avail)
+{
+	unsigned c, lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (!avail)
+		return 0;
+	c = p[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (avail < n)
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0; /* overlong */
+	else if (c == 0xed)
+		hi = 0x9f; /* surrogates */
+	else if (c == 0xf0)
+		lo = 0x90; /* overlong */
+	else if (c == 0xf4)
+		hi = 0x8f; /* above U+10FFFF */
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return (int)n;
+}
+
+/* The code point of the well-formed sequence of n bytes at p. */
+static unsigned cairn__text_code_point(const unsigned char *p, int n)
+{
+	static const unsigned lead_mask[] = {0, 0x7f, 0x1f, 0x0f, 0x07};
+	unsigned cp = p[0] & lead_mask[n];
+
+	for (int i = 1; i < n; i++)
+		cp = (cp << 6) | (p[i] & 0x3f);
+	return cp;
+}
+
+/* Whether code point cp, though well-formed, is written as \uNNNN: a C1
+ * control or a bidirectional control. */
+static int cairn__text_hidden(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/* The next unit of the n bytes at p as it is written: its bytes go to
+ * tmp (at most 6) and their count to *tlen; returns how many input bytes
+ * it used (n > 0). */
+static size_t cairn__text_unit(const unsigned char *p, size_t n, char tmp[6],
+                               size_t *tlen)
+{
+	static const char hx[] = "0123456789abcdef";
+	int len = cairn_text_utf8_len(p, n);
+
+	if (len == 1 &&
+	    ((p[0] >= 0x20 && p[0] != 0x7f) || p[0] == '\n' || p[0] == '\t')) {
+		tmp[0] = (char)p[0];
+		*tlen = 1;
+		return 1;
+	}
+	if (len > 1) {
+		unsigned cp = cairn__text_code_point(p, len);
+		if (!cairn__text_hidden(cp)) {
+			memcpy(tmp, p, (size_t)len);
+			*tlen = (size_t)len;
+			return (size_t)len;
+		}
+		tmp[0] = '\\';
+		tmp[1] = 'u';
+		for (int i = 0; i < 4; i++)
+			tmp[2 + i] = hx[(cp >> (12 - 4 * i)) & 15];
+		*tlen = 6;
+		return (size_t)len;
+	}
+	/* A control byte, DEL, or a byte outside well-formed UTF-8. */
+	tmp[0] = '\\';
+	tmp[1] = 'x';
+	tmp[2] = hx[p[0] >> 4];
+	tmp[3] = hx[p[0] & 15];
+	*tlen = 4;
+	return 1;
+}
+
+size_t cairn_text_escape(const char *s, size_t n, char *out, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t total = 0, o = 0, i = 0;
+	int cut = 0;
+
+	while (i < n) {
+		char tmp[6];
+		size_t tlen;
+		i += cairn__text_unit(p + i, n - i, tmp, &tlen);
+		if (!cut && o + tlen < outlen) {
+			memcpy(out + o, tmp, tlen);
+			o += tlen;
+		} else {
+			cut = 1;
+		}
+		total += tlen;
+	}
+	if (outlen)
+		out[o] = '\0';
+	return total;
+}
+
+int cairn_text_vprint(FILE *f, const char *fmt, va_list ap)
+{
+	char stack[CAIRN__TEXT_STACK], *heap = NULL;
+	const unsigned char *p;
+	int n, rc = 0;
+	va_list ap2;
+
+	va_copy(ap2, ap);
+	n = vsnprintf(stack, sizeof stack, fmt, ap);
+	if (n < 0) {
+		rc = CAIRN_EINVAL;
+		goto out;
+	}
+	p = (const unsigned char *)stack;
+	if ((size_t)n >= sizeof stack) {
+		heap = malloc((size_t)n + 1);
+		if (heap && vsnprintf(heap, (size_t)n + 1, fmt, ap2) == n) {
+			p = (const unsigned char *)heap;
+		} else {
+			/* The first 4 KiB still say something. */
+			rc = CAIRN_ENOMEM;
+			n = (int)sizeof stack - 1;
+		}
+	}
+	flockfile(f);
+	for (size_t i = 0; i < (size_t)n;) {
+		char tmp[6];
+		size_t tlen;
+		i += cairn__text_unit(p + i, (size_t)n - i, tmp, &tlen);
+		for (size_t k = 0; k < tlen; k++)
+			if (putc_unlocked(tmp[k], f) == EOF && !rc)
+				rc = CAIRN_EIO;
+	}
+	funlockfile(f);
+out:
+	va_end(ap2);
+	free(heap);
+	return rc;
+}
+
+int cairn_text_print(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = cairn_text_vprint(f, fmt, ap);
+	va_end(ap);
+	return rc;
+}

@@ -504,7 +504,7 @@ static void test_info_json(void **state)
 	static const char *const keys[] = {
 	    "\"cpu\":{",        "\"packages\":",   "\"cores\":",
 	    "\"pus\":",         "\"numa_nodes\":", "\"memory_bytes\":",
-	    "\"caches\":{",     "\"gpus\":[",      "\"versions\":{",
+	    "\"os_memory_bytes\":", "\"caches\":{",     "\"gpus\":[",      "\"versions\":{",
 	    "\"hwloc\":\"",     "\"cuda_runtime\":", "\"nvidia_driver\":",
 	    "\"nccl\":",        "\"missing\":[",
 	};

@@ -3,7 +3,8 @@
  * - packages, cores, PUs, NUMA nodes and cache counts equal what
  *   `hwloc-calc --number-of TYPE all` says, memory and cache sizes what
  *   `hwloc-info` says, and hwloc's release that of `hwloc-info --version`
- *   (skipped when the tools are not installed: Debian's hwloc package);
+ *   (skipped when the tools are not installed: Debian's hwloc package),
+ *   and the OS's memory what /proc/meminfo's MemTotal says;
  * - GPUs agree with cairn_cuda_probe, each listed GPU has its properties,
  *   and no GPU comes with a reason in missing;
  * - argument checks and the version formatting. */
@@ -74,6 +75,22 @@ static long long hwloc_attr(const char *obj, const char *attr)
 	return v;
 }
 
+/* /proc/meminfo's MemTotal in bytes (it is in kB there). */
+static unsigned long long meminfo_total(void)
+{
+	char line[256];
+	unsigned long long kb = 0;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	assert_true(kb > 0);
+	return kb * 1024;
+}
+
 static int setup(void **state)
 {
 	struct cairn_info *info = calloc(1, sizeof *info);
@@ -125,6 +142,7 @@ static void test_cpu_matches_hwloc_tools(void **state)
 	assert_true(c->pus >= c->cores);
 	assert_true(c->numa_nodes >= 1);
 	assert_true(c->memory_bytes > 0);
+	assert_int_equal(c->os_memory_bytes, meminfo_total());
 	if (!have_tools())
 		skip(); /* install Debian's hwloc package to compare */
 	assert_int_equal(c->packages, hwloc_count("package"));

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hwloc.h>
 #ifdef __SANITIZE_ADDRESS__
@@ -115,6 +116,13 @@ static void info_cpu(hwloc_topology_t topo, struct cairn_info_cpu *cpu)
 	cpu->pus = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
 	cpu->numa_nodes = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
 	cpu->memory_bytes = root ? root->total_memory : 0;
+	{
+		long pages = sysconf(_SC_PHYS_PAGES);
+		long psize = sysconf(_SC_PAGE_SIZE);
+		cpu->os_memory_bytes = pages > 0 && psize > 0
+		                           ? (uint64_t)pages * (uint64_t)psize
+		                           : 0;
+	}
 	if (pkg)
 		model = hwloc_obj_get_info_by_name(pkg, "CPUModel");
 	snprintf(cpu->model, sizeof cpu->model, "%s", model ? model : "");
@@ -524,9 +532,11 @@ static void info_print_json(FILE *f, const struct cairn_info *info)
 	fprintf(f,
 	        ",\n    \"packages\": %d,\n    \"cores\": %d,\n"
 	        "    \"pus\": %d,\n    \"numa_nodes\": %d,\n"
-	        "    \"memory_bytes\": %llu,\n    \"caches\": {\n",
+	        "    \"memory_bytes\": %llu,\n    \"os_memory_bytes\": %llu,\n"
+	        "    \"caches\": {\n",
 	        c->packages, c->cores, c->pus, c->numa_nodes,
-	        (unsigned long long)c->memory_bytes);
+	        (unsigned long long)c->memory_bytes,
+	        (unsigned long long)c->os_memory_bytes);
 	fprintf(f,
 	        "      \"l1d\": {\"bytes\": %llu, \"count\": %d},\n"
 	        "      \"l2\": {\"bytes\": %llu, \"count\": %d},\n"
@@ -636,6 +646,22 @@ static const char *info_num(int v, char *buf, size_t len)
 	return buf;
 }
 
+/* Whether the OS's memory and hwloc's differ by more than 1 %: then the
+ * text says both (a VM's NUMA nodes may hold less than it has). */
+static int info_memory_differs(const struct cairn_info_cpu *c)
+{
+	uint64_t lo = c->memory_bytes, hi = c->os_memory_bytes;
+
+	if (!lo || !hi)
+		return 0;
+	if (lo > hi) {
+		uint64_t t = lo;
+		lo = hi;
+		hi = t;
+	}
+	return hi - lo > hi / 100;
+}
+
 static void info_print_text(FILE *f, const struct cairn_info *info)
 {
 	const struct cairn_info_cpu *c = &info->cpu;
@@ -651,8 +677,14 @@ static void info_print_text(FILE *f, const struct cairn_info *info)
 	        c->packages == 1 ? "" : "s", c->cores, c->cores == 1 ? "" : "s",
 	        c->pus, c->pus == 1 ? "" : "s", c->numa_nodes,
 	        c->numa_nodes == 1 ? "" : "s");
-	fprintf(f, "memory    %s (%llu bytes)\ncaches    ", a,
+	fprintf(f, "memory    %s (%llu bytes)", a,
 	        (unsigned long long)c->memory_bytes);
+	if (info_memory_differs(c)) {
+		info_size(c->os_memory_bytes, b, sizeof b);
+		fprintf(f, " in hwloc's NUMA nodes; the OS has %s (%llu bytes)",
+		        b, (unsigned long long)c->os_memory_bytes);
+	}
+	fputs("\ncaches    ", f);
 	info_print_cache(f, "L1d", &c->l1d, &first);
 	info_print_cache(f, "L2", &c->l2, &first);
 	info_print_cache(f, "L3", &c->l3, &first);

@@ -604,24 +604,12 @@ static void capture_begin(struct capture *c, const char *path)
 /* Ends the capture; the bytes written, NUL-terminated (caller frees). */
 static char *capture_end(struct capture *c, const char *path)
 {
-	FILE *fp;
-	char *buf;
-	long l;
-
 	fflush(stdout);
 	fflush(stderr);
 	assert_true(dup2(c->out, 1) == 1 && dup2(c->err, 2) == 2);
 	close(c->out);
 	close(c->err);
-	assert_non_null(fp = fopen(path, "rb"));
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	assert_true((l = ftell(fp)) >= 0);
-	rewind(fp);
-	buf = cairn_test_xmalloc((size_t)l + 1);
-	assert_int_equal(fread(buf, 1, (size_t)l, fp), (size_t)l);
-	buf[l] = '\0';
-	fclose(fp);
-	return buf;
+	return cairn_test_read_stream(fopen(path, "rb"), NULL);
 }
 
 /* A bundle whose name holds an OSC title sequence, BEL and a right-to-left
@@ -648,17 +636,11 @@ static void test_cli_hostile_name(void **state)
 
 		snprintf(p, sizeof p, "%s/%s-%s.cairn", f->dir, what[i], raw);
 		if (i < 2) {
-			uint8_t *buf;
 			size_t len;
-			FILE *fp = fopen(good, "rb");
-			assert_non_null(fp);
-			assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-			len = (size_t)ftell(fp);
-			rewind(fp);
-			buf = cairn_test_xmalloc(len);
-			assert_int_equal(fread(buf, 1, len, fp), len);
-			fclose(fp);
-			write_bytes(p, buf, i == 0 ? len : len / 2);
+			char *buf =
+			    cairn_test_read_stream(fopen(good, "rb"), &len);
+			write_bytes(p, (const uint8_t *)buf,
+			            i == 0 ? len : len / 2);
 			free(buf);
 		}
 		capture_begin(&cap, log);

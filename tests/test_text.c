@@ -139,21 +139,10 @@ static void test_escape_cut(void **state)
 static char *print_to_file(size_t *len, const char *a, const char *b)
 {
 	FILE *f = tmpfile();
-	char *buf;
-	long l;
 
 	assert_non_null(f);
 	assert_int_equal(cairn_text_print(f, "%s%s", a, b), 0);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	l = ftell(f);
-	assert_true(l >= 0);
-	rewind(f);
-	buf = cairn_test_xmalloc((size_t)l + 1);
-	assert_int_equal(fread(buf, 1, (size_t)l, f), (size_t)l);
-	buf[l] = '\0';
-	fclose(f);
-	*len = (size_t)l;
-	return buf;
+	return cairn_test_read_stream(f, len);
 }
 
 static void test_print(void **state)

@@ -58,6 +58,27 @@ static inline void *cairn_test_xmalloc(size_t n)
 	return p;
 }
 
+/* The whole of fp, from its start, NUL-terminated (caller frees); its
+ * length in *len when len is not NULL.  fp is closed. */
+static inline char *cairn_test_read_stream(FILE *fp, size_t *len)
+{
+	char *buf;
+	long l;
+
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	l = ftell(fp);
+	assert_true(l >= 0);
+	rewind(fp);
+	buf = cairn_test_xmalloc((size_t)l + 1);
+	assert_int_equal(fread(buf, 1, (size_t)l, fp), (size_t)l);
+	buf[l] = '\0';
+	fclose(fp);
+	if (len)
+		*len = (size_t)l;
+	return buf;
+}
+
 /* An MLP spec: in -> hidden[0..nh) -> classes, with act between. */
 static inline cairn_mlp_spec cairn_test_mlp(int64_t in, int nh,
 					    const int64_t *hidden,

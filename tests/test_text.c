@@ -5,7 +5,7 @@
  * - cairn_text_escape on each byte class it escapes and each it keeps,
  *   its snprintf-like return, and a cut that never splits an escape;
  * - cairn_text_print through a file, below and above its 4 KiB stack
- *   buffer;
+ *   buffer, and cairn_log's message through stderr;
  * - random bytes (seed printed): the escaped text holds no control byte
  *   but newline and tab, no DEL, is well-formed UTF-8 with no C1 or bidi
  *   control, and a text with none of those comes out unchanged. */
@@ -16,10 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cairn/error.h"
+#include "cairn/log.h"
 #include "cairn/text.h"
 #include "test_util.h"
 
@@ -175,6 +177,34 @@ static void test_print(void **state)
 	free(big);
 }
 
+/* cairn_log's message is escaped too: stderr caught in a file. */
+static void test_log(void **state)
+{
+	FILE *f = tmpfile();
+	int saved, level = cairn_log_get_level();
+	char *got;
+
+	(void)state;
+	assert_non_null(f);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fileno(f), 2), 2);
+	cairn_log_set_level(CAIRN_LOG_INFO);
+	cairn_error("cannot read %s", "a\x1b[2J\xe2\x80\xae.idx");
+	cairn_debug("not shown %s", "\x1b");
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	cairn_log_set_level(level);
+	got = cairn_test_read_stream(f, NULL);
+	assert_non_null(strstr(got, " cairn[ERROR] cannot read "
+	                            "a\\x1b[2J\\u202e.idx\n"));
+	assert_null(strchr(got, '\x1b'));
+	assert_null(strstr(got, "not shown"));
+	free(got);
+}
+
 /* Whether the n bytes at s are what a terminal may safely be shown. */
 static void check_safe(const unsigned char *s, size_t n)
 {
@@ -248,6 +278,7 @@ int main(void)
 	    cmocka_unit_test(test_escape_classes),
 	    cmocka_unit_test(test_escape_cut),
 	    cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_log),
 	    cmocka_unit_test(test_random),
 	};
 	g_seed = cairn_test_seed("test_text");

@@ -444,7 +444,7 @@ static void pcie_print(const struct pcie_args *a, const struct pcie_gpu_run *run
 		const struct pcie_gpu_run *r = &runs[i];
 		printf("  %s\n", r->device);
 		if (!r->ok) {
-			printf("    FAILED: %s\n", r->error);
+			cairn_text_print(stdout, "    FAILED: %s\n", r->error);
 			continue;
 		}
 		printf("    %-10s %s\n", "cairn", r->bound);

@@ -3,9 +3,10 @@
  * A message names files and peers, and a file's name or a peer's string is
  * anybody's bytes: `cairn verify` over the files of an untrusted archive can
  * hand cairn a name holding ESC [ 2 J or a right-to-left override.  Every
- * line cairn writes for a person goes through cairn_text_print, which
- * writes the formatted text with each byte that could steer a terminal or
- * disguise what it shows spelled out instead:
+ * message (cairn_eprint, cairn_log) and every output line that quotes a
+ * path or a message goes through cairn_text_print, which writes the
+ * formatted text with each byte that could steer a terminal or disguise
+ * what it shows spelled out instead:
  *
  *   - a C0 control other than newline and tab, and DEL: \xNN (ESC is \x1b,
  *     CR is \x0d);
@@ -14,9 +15,9 @@
  *     U+200E, U+200F, U+202A to U+202E and U+2066 to U+2069: \uNNNN.
  *
  * Everything else, printable ASCII and well-formed UTF-8, is written as it
- * is.  JSON output has its own escaping and does not come here; progress
- * lines that rewrite themselves with CR are cairn's own bytes and do not
- * either. */
+ * is.  JSON output has its own escaping and does not come here; nor do
+ * usage texts, tables of the machine's own figures, and progress lines
+ * that rewrite themselves with CR: cairn's own bytes. */
 #ifndef CAIRN_TEXT_H
 #define CAIRN_TEXT_H
 

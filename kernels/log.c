@@ -4,7 +4,7 @@
 #include <time.h>
 
 #include "cairn/log.h"
-#include "cairn/text.h"
+#include "text_impl.h"
 
 /* Set once by main before any thread starts; read-only afterwards. */
 static int cairn__log_level = CAIRN_LOG_INFO;
@@ -19,12 +19,13 @@ int cairn_log_get_level(void)
 	return cairn__log_level;
 }
 
-/* One line, under stderr's lock so that threads' lines do not interleave;
- * the message is escaped (cairn/text.h): it may quote a file's name. */
+/* One line in one write, under stderr's lock so that threads' lines do not
+ * interleave; the message is escaped (cairn/text.h), a newline in it
+ * included: it may quote a file's name, which must not forge a line. */
 void cairn_log(int level, const char *fmt, ...)
 {
 	static const char *const names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
-	char ts[32];
+	char ts[32], prefix[64];
 	struct tm tm;
 	time_t now;
 	va_list ap;
@@ -34,13 +35,10 @@ void cairn_log(int level, const char *fmt, ...)
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	flockfile(stderr);
-	fprintf(stderr, "%s cairn[%s] ", ts, names[level]);
+	snprintf(prefix, sizeof prefix, "%s cairn[%s] ", ts, names[level]);
 	va_start(ap, fmt);
-	cairn_text_vprint(stderr, fmt, ap);
+	cairn__text_vprint(stderr, prefix, 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	funlockfile(stderr);
 }
 
 double cairn_clock_seconds(void)

@@ -1,13 +1,16 @@
 /* cairn: text made safe for a terminal (cairn/text.h). */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cairn/error.h"
 #include "cairn/text.h"
+#include "text_impl.h"
 
-/* Texts up to this long are formatted on the stack. */
+/* Texts up to this long are formatted on the stack, and escaped texts up
+ * to this long are written with one fwrite. */
 #define CAIRN__TEXT_STACK 4096
 
 int cairn_text_utf8_len(const unsigned char *p, size_t avail)
@@ -15,7 +18,7 @@ int cairn_text_utf8_len(const unsigned char *p, size_t avail)
 	unsigned c, lo = 0x80, hi = 0xbf;
 	size_t n;
 
-	if (!avail)
+	if (!p || !avail)
 		return 0;
 	c = p[0];
 	if (c < 0x80)
@@ -58,24 +61,26 @@ static unsigned cairn__text_code_point(const unsigned char *p, int n)
 }
 
 /* Whether code point cp, though well-formed, is written as \uNNNN: a C1
- * control or a bidirectional control. */
+ * control or a bidirectional control (Unicode's Bidi_Control: U+061C,
+ * U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069). */
 static int cairn__text_hidden(unsigned cp)
 {
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
-	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e ||
+	       cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
 }
 
 /* The next unit of the n bytes at p as it is written: its bytes go to
  * tmp (at most 6) and their count to *tlen; returns how many input bytes
- * it used (n > 0). */
-static size_t cairn__text_unit(const unsigned char *p, size_t n, char tmp[6],
-                               size_t *tlen)
+ * it used (n > 0).  A newline is kept only when nl_ok. */
+static size_t cairn__text_unit(const unsigned char *p, size_t n, int nl_ok,
+                               char tmp[6], size_t *tlen)
 {
 	static const char hx[] = "0123456789abcdef";
 	int len = cairn_text_utf8_len(p, n);
 
-	if (len == 1 &&
-	    ((p[0] >= 0x20 && p[0] != 0x7f) || p[0] == '\n' || p[0] == '\t')) {
+	if (len == 1 && ((p[0] >= 0x20 && p[0] != 0x7f) || p[0] == '\t' ||
+	                 (p[0] == '\n' && nl_ok))) {
 		tmp[0] = (char)p[0];
 		*tlen = 1;
 		return 1;
@@ -109,10 +114,14 @@ size_t cairn_text_escape(const char *s, size_t n, char *out, size_t outlen)
 	size_t total = 0, o = 0, i = 0;
 	int cut = 0;
 
+	if (!s)
+		n = 0;
+	if (!out)
+		outlen = 0;
 	while (i < n) {
 		char tmp[6];
 		size_t tlen;
-		i += cairn__text_unit(p + i, n - i, tmp, &tlen);
+		i += cairn__text_unit(p + i, n - i, 0, tmp, &tlen);
 		if (!cut && o + tlen < outlen) {
 			memcpy(out + o, tmp, tlen);
 			o += tlen;
@@ -126,13 +135,53 @@ size_t cairn_text_escape(const char *s, size_t n, char *out, size_t outlen)
 	return total;
 }
 
-int cairn_text_vprint(FILE *f, const char *fmt, va_list ap)
+/* Escaped output gathered for f: an escaped text of up to 4 KiB leaves
+ * in one fwrite, so an unbuffered stderr gets one write(2) for a line,
+ * not one per byte, and another process's output does not land inside it
+ * (a pipe takes a write of up to 4 KiB whole). */
+struct cairn__text_out {
+	FILE *f;
+	size_t n;
+	int rc;
+	char buf[CAIRN__TEXT_STACK];
+};
+
+static void cairn__text_flush(struct cairn__text_out *o)
+{
+	if (o->n && fwrite(o->buf, 1, o->n, o->f) != o->n && !o->rc)
+		o->rc = CAIRN_EIO;
+	o->n = 0;
+}
+
+static void cairn__text_put(struct cairn__text_out *o, const char *s, size_t n)
+{
+	while (n) {
+		size_t k = sizeof o->buf - o->n;
+		if (!k) {
+			cairn__text_flush(o);
+			k = sizeof o->buf;
+		}
+		if (k > n)
+			k = n;
+		memcpy(o->buf + o->n, s, k);
+		o->n += k;
+		s += k;
+		n -= k;
+	}
+}
+
+int cairn__text_vprint(FILE *f, const char *prefix, int eol, const char *fmt,
+                       va_list ap)
 {
 	char stack[CAIRN__TEXT_STACK], *heap = NULL;
+	struct cairn__text_out o;
 	const unsigned char *p;
+	size_t fl, nl_at = SIZE_MAX;
 	int n, rc = 0;
 	va_list ap2;
 
+	if (!f || !fmt)
+		return CAIRN_EINVAL;
 	va_copy(ap2, ap);
 	n = vsnprintf(stack, sizeof stack, fmt, ap);
 	if (n < 0) {
@@ -150,20 +199,44 @@ int cairn_text_vprint(FILE *f, const char *fmt, va_list ap)
 			n = (int)sizeof stack - 1;
 		}
 	}
+	/* The format's own final newline ends the line; a newline from an
+	 * argument (a file may be named "x\nACCEPTED y") must not start a
+	 * line of its own, so it is spelled out like any control byte. */
+	fl = strlen(fmt);
+	if (fl && fmt[fl - 1] == '\n') {
+		if (rc)
+			eol = 1; /* cut: the line still ends */
+		else
+			nl_at = (size_t)n - 1;
+	}
+	o.f = f;
+	o.n = 0;
+	o.rc = 0;
 	flockfile(f);
+	if (prefix)
+		cairn__text_put(&o, prefix, strlen(prefix));
 	for (size_t i = 0; i < (size_t)n;) {
 		char tmp[6];
 		size_t tlen;
-		i += cairn__text_unit(p + i, (size_t)n - i, tmp, &tlen);
-		for (size_t k = 0; k < tlen; k++)
-			if (putc_unlocked(tmp[k], f) == EOF && !rc)
-				rc = CAIRN_EIO;
+		i += cairn__text_unit(p + i, (size_t)n - i, i == nl_at, tmp,
+		                      &tlen);
+		cairn__text_put(&o, tmp, tlen);
 	}
+	if (eol)
+		cairn__text_put(&o, "\n", 1);
+	cairn__text_flush(&o);
 	funlockfile(f);
+	if (!rc)
+		rc = o.rc;
 out:
 	va_end(ap2);
 	free(heap);
 	return rc;
+}
+
+int cairn_text_vprint(FILE *f, const char *fmt, va_list ap)
+{
+	return cairn__text_vprint(f, NULL, 0, fmt, ap);
 }
 
 int cairn_text_print(FILE *f, const char *fmt, ...)

@@ -612,14 +612,17 @@ static char *capture_end(struct capture *c, const char *path)
 	return cairn_test_read_stream(fopen(path, "rb"), NULL);
 }
 
-/* A bundle whose name holds an OSC title sequence, BEL and a right-to-left
- * override, as a file from an untrusted archive may: accepted, refused
- * when truncated, and missing, the name reaches the terminal spelled out
- * (cairn/text.h), never as the raw bytes. */
+/* A bundle whose name holds an OSC title sequence, BEL, a right-to-left
+ * override and a newline starting a forged line, as a file from an
+ * untrusted archive may: accepted, refused when truncated, and missing,
+ * the name reaches the terminal spelled out (cairn/text.h), never as the
+ * raw bytes. */
 static void test_cli_hostile_name(void **state)
 {
-	static const char raw[] = "evil\x1b]0;owned\x07\xe2\x80\xae" "gpj";
-	static const char shown[] = "evil\\x1b]0;owned\\x07\\u202egpj";
+	static const char raw[] =
+	    "evil\x1b]0;owned\x07\xe2\x80\xae" "gpj\nACCEPTED x";
+	static const char shown[] =
+	    "evil\\x1b]0;owned\\x07\\u202egpj\\x0aACCEPTED x";
 	struct fx *f = *state;
 	struct cairn_bundle c, tmp;
 	struct capture cap;
@@ -656,6 +659,7 @@ static void test_cli_hostile_name(void **state)
 				fail_msg("%s: control byte 0x%02x in the output",
 				         what[i], (unsigned char)*q);
 		assert_null(strstr(got, "\xe2\x80\xae"));
+		assert_null(strstr(got, "\nACCEPTED x")); /* no forged line */
 		free(got);
 	}
 }

@@ -5,9 +5,10 @@
  * - cairn_text_escape on each byte class it escapes and each it keeps,
  *   its snprintf-like return, and a cut that never splits an escape;
  * - cairn_text_print through a file, below and above its 4 KiB stack
- *   buffer, and cairn_log's message through stderr;
+ *   buffer, a newline kept only as the format's own line end, and
+ *   cairn_log's message through stderr;
  * - random bytes (seed printed): the escaped text holds no control byte
- *   but newline and tab, no DEL, is well-formed UTF-8 with no C1 or bidi
+ *   but tab, no DEL, is well-formed UTF-8 with no C1 or bidi
  *   control, and a text with none of those comes out unchanged. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -87,7 +88,7 @@ static void test_escape_classes(void **state)
 {
 	(void)state;
 	check_escape("plain text, 0-9 ~", 17, "plain text, 0-9 ~");
-	check_escape("a\nb\tc", 5, "a\nb\tc");
+	check_escape("a\nb\tc", 5, "a\\x0ab\tc"); /* a value: no line */
 	check_escape("\x1b[2J", 4, "\\x1b[2J");
 	check_escape("a\rb", 3, "a\\x0db");
 	check_escape("\x07\x08\x7f", 3, "\\x07\\x08\\x7f");
@@ -98,6 +99,7 @@ static void test_escape_classes(void **state)
 	check_escape("\x9b" "31m", 4, "\\x9b31m");       /* raw 8-bit CSI */
 	check_escape("evil\xe2\x80\xaegpj.exe", 14, "evil\\u202egpj.exe");
 	check_escape("\xe2\x80\x8e\xe2\x80\x8f", 6, "\\u200e\\u200f");
+	check_escape("\xd8\x9c", 2, "\\u061c"); /* ARABIC LETTER MARK */
 	check_escape("\xe2\x80\xaa\xe2\x81\xa6\xe2\x81\xa9", 9,
 	             "\\u202a\\u2066\\u2069");
 	check_escape("\xe2\x80\xa9\xe2\x81\xaa", 6,
@@ -136,16 +138,30 @@ static void test_escape_cut(void **state)
 	}
 }
 
-/* cairn_text_print of "%s%s" with a and b into a temporary file: the
+/* cairn_text_print of fmt and its arguments into a temporary file: the
  * bytes. */
-static char *print_to_file(size_t *len, const char *a, const char *b)
+static char *printf_to_file(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+static char *printf_to_file(const char *fmt, ...)
 {
 	FILE *f = tmpfile();
+	va_list ap;
+	int rc;
 
 	assert_non_null(f);
-	assert_int_equal(cairn_text_print(f, "%s%s", a, b), 0);
-	return cairn_test_read_stream(f, len);
+	va_start(ap, fmt);
+	rc = cairn_text_vprint(f, fmt, ap);
+	va_end(ap);
+	assert_int_equal(rc, 0);
+	return cairn_test_read_stream(f, NULL);
 }
+
+#define CHECK_PRINT(want, ...)                                                 \
+	do {                                                                   \
+		char *got_ = printf_to_file(__VA_ARGS__);                      \
+		assert_string_equal(got_, want);                               \
+		free(got_);                                                    \
+	} while (0)
 
 static void test_print(void **state)
 {
@@ -153,8 +169,8 @@ static void test_print(void **state)
 	char *big, *got, *want;
 
 	(void)state;
-	got = print_to_file(&len, "cannot open 'a\x1b]0;owned\x07.cairn'",
-	                    ": no such file\n");
+	got = printf_to_file("%s%s\n", "cannot open 'a\x1b]0;owned\x07.cairn'",
+	                     ": no such file");
 	assert_string_equal(got,
 	                    "cannot open 'a\\x1b]0;owned\\x07.cairn': no such "
 	                    "file\n");
@@ -166,7 +182,8 @@ static void test_print(void **state)
 		big[i] = (char)('a' + i % 26);
 	big[n - 1] = '\x1b';
 	big[n] = '\0';
-	got = print_to_file(&len, big, "!");
+	got = printf_to_file("%s%s", big, "!");
+	len = strlen(got);
 	assert_int_equal(len, n - 1 + 4 + 1);
 	want = cairn_test_xmalloc(len + 1);
 	memcpy(want, big, n - 1);
@@ -175,6 +192,42 @@ static void test_print(void **state)
 	free(want);
 	free(got);
 	free(big);
+}
+
+/* Only the format's final newline ends a line: one from an argument (a
+ * file named "x\nACCEPTED y") is spelled out, also where it is the last
+ * byte of the text. */
+static void test_print_newline(void **state)
+{
+	(void)state;
+	CHECK_PRINT("cannot open x\\x0aACCEPTED y\n", "cannot open %s\n",
+	            "x\nACCEPTED y");
+	CHECK_PRINT("cannot open x\\x0a\n", "cannot open %s\n", "x\n");
+	CHECK_PRINT("ACCEPTED x\\x0a", "ACCEPTED %s", "x\n");
+	CHECK_PRINT("\\x0a", "%s", "\n");
+	CHECK_PRINT("a\\x0ab\n", "a\n%s\n", "b"); /* one call per line */
+	CHECK_PRINT("\n", "%s\n", "");
+}
+
+/* A text whose escapes make it longer than the 4 KiB written at once:
+ * all of it, in order. */
+static void test_print_long_escaped(void **state)
+{
+	size_t n = 3000, len;
+	char *esc = cairn_test_xmalloc(n + 1), *got;
+
+	(void)state;
+	memset(esc, 0x1b, n);
+	esc[n] = '\0';
+	got = printf_to_file("<%s>\n", esc);
+	len = strlen(got);
+	assert_int_equal(len, 1 + 4 * n + 2);
+	assert_int_equal(got[0], '<');
+	for (size_t i = 0; i < n; i++)
+		assert_memory_equal(got + 1 + 4 * i, "\\x1b", 4);
+	assert_string_equal(got + 1 + 4 * n, ">\n");
+	free(got);
+	free(esc);
 }
 
 /* cairn_log's message is escaped too: stderr caught in a file. */
@@ -192,6 +245,7 @@ static void test_log(void **state)
 	assert_int_equal(dup2(fileno(f), 2), 2);
 	cairn_log_set_level(CAIRN_LOG_INFO);
 	cairn_error("cannot read %s", "a\x1b[2J\xe2\x80\xae.idx");
+	cairn_error("cannot read %s", "b\n2026 cairn[INFO] all good");
 	cairn_debug("not shown %s", "\x1b");
 	fflush(stderr);
 	assert_int_equal(dup2(saved, 2), 2);
@@ -200,6 +254,8 @@ static void test_log(void **state)
 	got = cairn_test_read_stream(f, NULL);
 	assert_non_null(strstr(got, " cairn[ERROR] cannot read "
 	                            "a\\x1b[2J\\u202e.idx\n"));
+	assert_non_null(strstr(got, " cairn[ERROR] cannot read "
+	                            "b\\x0a2026 cairn[INFO] all good\n"));
 	assert_null(strchr(got, '\x1b'));
 	assert_null(strstr(got, "not shown"));
 	free(got);
@@ -212,8 +268,7 @@ static void check_safe(const unsigned char *s, size_t n)
 		int k = cairn_text_utf8_len(s + i, n - i);
 		if (!k)
 			fail_msg("byte 0x%02x at %zu is not UTF-8", s[i], i);
-		if (k == 1 && ((s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') ||
-		               s[i] == 0x7f))
+		if (k == 1 && ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f))
 			fail_msg("control byte 0x%02x at %zu", s[i], i);
 		if (k == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0)
 			fail_msg("C1 control at %zu", i);
@@ -257,7 +312,7 @@ static void test_random(void **state)
 		size_t n = 0, len;
 		while (n < 40) {
 			static const char *const units[] = {
-			    "a", " ", "\n", "\t", "\\x1b", "\xc3\xa9",
+			    "a", " ", "\\x0a", "\t", "\\x1b", "\xc3\xa9",
 			    "\xe2\x82\xac", "\xf0\x9f\x99\x82", "\xc2\xa0",
 			    "\xe2\x80\xa9"};
 			const char *u =
@@ -278,6 +333,8 @@ int main(void)
 	    cmocka_unit_test(test_escape_classes),
 	    cmocka_unit_test(test_escape_cut),
 	    cmocka_unit_test(test_print),
+	    cmocka_unit_test(test_print_newline),
+	    cmocka_unit_test(test_print_long_escaped),
 	    cmocka_unit_test(test_log),
 	    cmocka_unit_test(test_random),
 	};

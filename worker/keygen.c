@@ -115,8 +115,8 @@ static void print_key(const struct cairn_identity *id, const char *path,
 		cairn__cli_json_string(stdout, path);
 		printf("}\n");
 	} else {
-		cairn_text_print(stdout, "public key  %s\nkey file    %s\n",
-		                 hex, path);
+		printf("public key  %s\n", hex);
+		cairn_text_print(stdout, "key file    %s\n", path);
 	}
 }
 

@@ -8,11 +8,15 @@
  * formatted text with each byte that could steer a terminal or disguise
  * what it shows spelled out instead:
  *
- *   - a C0 control other than newline and tab, and DEL: \xNN (ESC is \x1b,
- *     CR is \x0d);
+ *   - a C0 control other than tab, and DEL: \xNN (ESC is \x1b, CR is
+ *     \x0d, LF is \x0a); the one newline kept is the last byte of a text
+ *     whose format ends with one, the line's own end (so several lines
+ *     take one call each): a name holding "\nACCEPTED x" must not forge
+ *     a line;
  *   - a byte that is not part of well-formed UTF-8: \xNN;
  *   - a C1 control (U+0080 to U+009F) and the bidirectional controls
- *     U+200E, U+200F, U+202A to U+202E and U+2066 to U+2069: \uNNNN.
+ *     U+061C, U+200E, U+200F, U+202A to U+202E and U+2066 to U+2069:
+ *     \uNNNN.
  *
  * Everything else, printable ASCII and well-formed UTF-8, is written as it
  * is.  JSON output has its own escaping and does not come here; nor do
@@ -36,15 +40,19 @@ extern "C" {
 int cairn_text_utf8_len(const unsigned char *p, size_t avail);
 
 /* Writes the n bytes at s to out (outlen bytes, always NUL-terminated when
- * outlen > 0) escaped as above; returns the length of the whole escaped
- * text, as snprintf does, so a return >= outlen means out was cut (never
- * inside an escape). */
+ * outlen > 0) escaped as above, every newline spelled out (s is one value,
+ * a name, with no line of its own to end); returns the length of the whole
+ * escaped text, as snprintf does, so a return >= outlen means out was cut
+ * (never inside an escape). */
 size_t cairn_text_escape(const char *s, size_t n, char *out, size_t outlen);
 
 /* printf to f, the formatted text escaped as above, under f's lock so that
- * a line from one thread is not cut by another's.  0, or CAIRN_ENOMEM when
- * a text longer than 4 KiB cannot be formatted, or CAIRN_EIO when f
- * reports a write error. */
+ * a line from one thread is not cut by another's, and in one fwrite when
+ * the escaped text is 4 KiB or less (one write(2) on an unbuffered
+ * stderr).  0, or CAIRN_EINVAL for a NULL f or fmt or a format vsnprintf
+ * refuses, CAIRN_ENOMEM when a text longer than 4 KiB cannot be formatted
+ * (its first 4 KiB are written), or CAIRN_EIO when f reports a write
+ * error. */
 int cairn_text_print(FILE *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int cairn_text_vprint(FILE *f, const char *fmt, va_list ap)

@@ -70,6 +70,16 @@ static int cairn__text_hidden(unsigned cp)
 	       (cp >= 0x2066 && cp <= 0x2069);
 }
 
+long cairn_text_hidden(const unsigned char *p, int n)
+{
+	unsigned cp;
+
+	if (!p || n < 2 || n > 4)
+		return -1;
+	cp = cairn__text_code_point(p, n);
+	return cairn__text_hidden(cp) ? (long)cp : -1;
+}
+
 /* The next unit of the n bytes at p as it is written: its bytes go to
  * tmp (at most 6) and their count to *tlen; returns how many input bytes
  * it used (n > 0).  A newline is kept only when nl_ok. */

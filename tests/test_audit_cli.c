@@ -616,25 +616,28 @@ static char *capture_end(struct capture *c, const char *path)
  * override and a newline starting a forged line, as a file from an
  * untrusted archive may: accepted, refused when truncated, and missing,
  * the name reaches the terminal spelled out (cairn/text.h), never as the
- * raw bytes. */
+ * raw bytes; with --json, as \\u escapes. */
 static void test_cli_hostile_name(void **state)
 {
 	static const char raw[] =
 	    "evil\x1b]0;owned\x07\xe2\x80\xae" "gpj\nACCEPTED x";
 	static const char shown[] =
 	    "evil\\x1b]0;owned\\x07\\u202egpj\\x0aACCEPTED x";
+	static const char shown_json[] =
+	    "evil\\u001b]0;owned\\u0007\\u202egpj\\u000aACCEPTED x";
 	struct fx *f = *state;
 	struct cairn_bundle c, tmp;
 	struct capture cap;
 	char data[256], good[256], p[400], log[300], *got;
-	const char *what[] = {"accepted", "truncated", "missing"};
+	/* the last: the accepted one again, with --json */
+	const char *what[] = {"accepted", "truncated", "missing", "accepted"};
 
 	data_dir(f, data, sizeof data);
 	copy_good(f, &tmp);
 	reread(f, &tmp, &c, good, sizeof good);
 	cairn_bundle_free(&c);
 	snprintf(log, sizeof log, "%s/capture.txt", f->dir);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		int ex;
 
 		snprintf(p, sizeof p, "%s/%s-%s.cairn", f->dir, what[i], raw);
@@ -647,13 +650,15 @@ static void test_cli_hostile_name(void **state)
 			free(buf);
 		}
 		capture_begin(&cap, log);
-		ex = verify_cli(p, "--data", data, "--device", "cpu", NULL);
+		ex = verify_cli(p, "--data", data, "--device", "cpu",
+		                i == 3 ? "--json" : NULL, NULL);
 		got = capture_end(&cap, log);
-		print_message("%s -> exit %d\n", what[i], ex);
-		assert_int_equal(ex, i == 0 ? 0 : 2);
+		print_message("%s%s -> exit %d\n", what[i],
+		              i == 3 ? " --json" : "", ex);
+		assert_int_equal(ex, i == 0 || i == 3 ? 0 : 2);
 		if (i == 0)
 			assert_non_null(strstr(got, "ACCEPTED "));
-		assert_non_null(strstr(got, shown));
+		assert_non_null(strstr(got, i == 3 ? shown_json : shown));
 		for (const char *q = got; *q; q++)
 			if ((unsigned char)*q < 0x20 && *q != '\n' && *q != '\t')
 				fail_msg("%s: control byte 0x%02x in the output",

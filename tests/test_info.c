@@ -4,7 +4,7 @@
  *   `hwloc-calc --number-of TYPE all` says, memory and cache sizes what
  *   `hwloc-info` says, and hwloc's release that of `hwloc-info --version`
  *   (skipped when the tools are not installed: Debian's hwloc package),
- *   and the OS's memory what /proc/meminfo's MemTotal says;
+ *   and the OS's memory what /proc/meminfo's MemTotal says (within 1 %);
  * - GPUs agree with cairn_cuda_probe, each listed GPU has its properties,
  *   and no GPU comes with a reason in missing;
  * - argument checks and the version formatting. */
@@ -142,7 +142,14 @@ static void test_cpu_matches_hwloc_tools(void **state)
 	assert_true(c->pus >= c->cores);
 	assert_true(c->numa_nodes >= 1);
 	assert_true(c->memory_bytes > 0);
-	assert_int_equal(c->os_memory_bytes, meminfo_total());
+	{
+		/* within 1 %: a ballooned VM may change between the reads,
+		 * and lxcfs fakes /proc/meminfo but not sysconf */
+		unsigned long long mt = meminfo_total(), os = c->os_memory_bytes;
+		if ((os > mt ? os - mt : mt - os) > mt / 100)
+			fail_msg("os_memory_bytes %llu, MemTotal %llu bytes", os,
+			         mt);
+	}
 	if (!have_tools())
 		skip(); /* install Debian's hwloc package to compare */
 	assert_int_equal(c->packages, hwloc_count("package"));

@@ -37,34 +37,35 @@ static void test_utf8_len(void **state)
 	} c[] = {
 	    {"A", 1, 1},
 	    {"\x7f", 1, 1},
-	    {"\xc2\x80", 2, 2},            /* U+0080 */
-	    {"\xdf\xbf", 2, 2},            /* U+07FF */
-	    {"\xe0\xa0\x80", 3, 3},        /* U+0800 */
-	    {"\xe2\x80\xae", 3, 3},        /* U+202E */
-	    {"\xef\xbf\xbf", 3, 3},        /* U+FFFF */
-	    {"\xf0\x90\x80\x80", 4, 4},    /* U+10000 */
-	    {"\xf4\x8f\xbf\xbf", 4, 4},    /* U+10FFFF */
-	    {"\x80", 1, 0},                /* stray continuation */
+	    {"\xc2\x80", 2, 2},         /* U+0080 */
+	    {"\xdf\xbf", 2, 2},         /* U+07FF */
+	    {"\xe0\xa0\x80", 3, 3},     /* U+0800 */
+	    {"\xe2\x80\xae", 3, 3},     /* U+202E */
+	    {"\xef\xbf\xbf", 3, 3},     /* U+FFFF */
+	    {"\xf0\x90\x80\x80", 4, 4}, /* U+10000 */
+	    {"\xf4\x8f\xbf\xbf", 4, 4}, /* U+10FFFF */
+	    {"\x80", 1, 0},             /* stray continuation */
 	    {"\xbf", 1, 0},
-	    {"\xc0\x80", 2, 0},            /* overlong NUL */
-	    {"\xc1\xbf", 2, 0},            /* overlong */
-	    {"\xe0\x9f\xbf", 3, 0},        /* overlong */
-	    {"\xed\xa0\x80", 3, 0},        /* surrogate U+D800 */
-	    {"\xf0\x8f\xbf\xbf", 4, 0},    /* overlong */
-	    {"\xf4\x90\x80\x80", 4, 0},    /* above U+10FFFF */
+	    {"\xc0\x80", 2, 0},         /* overlong NUL */
+	    {"\xc1\xbf", 2, 0},         /* overlong */
+	    {"\xe0\x9f\xbf", 3, 0},     /* overlong */
+	    {"\xed\xa0\x80", 3, 0},     /* surrogate U+D800 */
+	    {"\xf0\x8f\xbf\xbf", 4, 0}, /* overlong */
+	    {"\xf4\x90\x80\x80", 4, 0}, /* above U+10FFFF */
 	    {"\xf5\x80\x80\x80", 4, 0},
 	    {"\xff", 1, 0},
-	    {"\xc2\x41", 2, 0},            /* continuation missing */
+	    {"\xc2\x41", 2, 0}, /* continuation missing */
 	    {"\xe2\x80\x41", 3, 0},
 	    {"\xf0\x90\x80\x41", 4, 0},
-	    {"\xe2\x80\xae", 2, 0},        /* truncated by avail */
+	    {"\xe2\x80\xae", 2, 0}, /* truncated by avail */
 	    {"\xf0\x90\x80\x80", 3, 0},
 	    {"\xc2\x80", 1, 0},
 	    {"A", 0, 0},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
-		/* exactly n bytes on the heap: ASan catches a read past avail */
+		/* exactly n bytes on the heap: ASan catches a read past avail
+		 */
 		unsigned char *p = cairn_test_xmalloc(c[i].n);
 		memcpy(p, c[i].bytes, c[i].n);
 		if (cairn_text_utf8_len(p, c[i].n) != c[i].want)
@@ -95,8 +96,12 @@ static void test_escape_classes(void **state)
 	check_escape("a\0b", 3, "a\\x00b");
 	check_escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82", 14,
 	             "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x99\x82");
-	check_escape("\xc2\x9b" "31m", 5, "\\u009b31m"); /* C1 CSI */
-	check_escape("\x9b" "31m", 4, "\\x9b31m");       /* raw 8-bit CSI */
+	check_escape("\xc2\x9b"
+	             "31m",
+	             5, "\\u009b31m"); /* C1 CSI */
+	check_escape("\x9b"
+	             "31m",
+	             4, "\\x9b31m"); /* raw 8-bit CSI */
 	check_escape("evil\xe2\x80\xaegpj.exe", 14, "evil\\u202egpj.exe");
 	check_escape("\xe2\x80\x8e\xe2\x80\x8f", 6, "\\u200e\\u200f");
 	check_escape("\xd8\x9c", 2, "\\u061c"); /* ARABIC LETTER MARK */
@@ -107,13 +112,25 @@ static void test_escape_classes(void **state)
 	check_escape("\xed\xa0\x80", 3, "\\xed\\xa0\\x80");
 	check_escape("\xe2\x80", 2, "\\xe2\\x80"); /* cut off at the end */
 	check_escape("", 0, "");
+	/* cairn_text_hidden: the code point of those spelled out as \uNNNN */
+	assert_int_equal(
+	    cairn_text_hidden((const unsigned char *)"\xe2\x80\xae", 3),
+	    0x202e);
+	assert_int_equal(
+	    cairn_text_hidden((const unsigned char *)"\xc2\x9b", 2), 0x9b);
+	assert_int_equal(
+	    cairn_text_hidden((const unsigned char *)"\xd8\x9c", 2), 0x61c);
+	assert_int_equal(
+	    cairn_text_hidden((const unsigned char *)"\xc3\xa9", 2), -1);
+	assert_int_equal(cairn_text_hidden((const unsigned char *)"a", 1), -1);
 }
 
 /* A cut output: NUL-terminated, never inside an escape, and the return
  * is the whole length. */
 static void test_escape_cut(void **state)
 {
-	const char *s = "ab\x1b" "cd";
+	const char *s = "ab\x1b"
+	                "cd";
 	char out[8];
 	size_t full = strlen("ab\\x1bcd");
 
@@ -311,12 +328,17 @@ static void test_random(void **state)
 	for (int t = 0; t < 20000; t++) {
 		size_t n = 0, len;
 		while (n < 40) {
-			static const char *const units[] = {
-			    "a", " ", "\\x0a", "\t", "\\x1b", "\xc3\xa9",
-			    "\xe2\x82\xac", "\xf0\x9f\x99\x82", "\xc2\xa0",
-			    "\xe2\x80\xa9"};
-			const char *u =
-			    units[cairn_test_splitmix64(&rng) % 10];
+			static const char *const units[] = {"a",
+			                                    " ",
+			                                    "\\x0a",
+			                                    "\t",
+			                                    "\\x1b",
+			                                    "\xc3\xa9",
+			                                    "\xe2\x82\xac",
+			                                    "\xf0\x9f\x99\x82",
+			                                    "\xc2\xa0",
+			                                    "\xe2\x80\xa9"};
+			const char *u = units[cairn_test_splitmix64(&rng) % 10];
 			memcpy(in + n, u, strlen(u));
 			n += strlen(u);
 		}

@@ -39,8 +39,9 @@ struct cairn_info_cpu {
 	char model[128]; /* hwloc's CPUModel of the first package; "" */
 	int packages, cores, pus, numa_nodes;
 	uint64_t memory_bytes; /* hwloc's total memory of the machine */
-	/* The OS's total (sysconf: physical pages x page size, /proc/meminfo's
-	 * MemTotal); 0 unknown.  Equal to memory_bytes on a sound machine; a
+	/* The OS's total (sysconf: physical pages x page size, which is
+	 * /proc/meminfo's MemTotal outside a container that fakes the
+	 * latter); 0 unknown.  Equal to memory_bytes on a sound machine; a
 	 * VM may count less in its NUMA nodes than it has. */
 	uint64_t os_memory_bytes;
 	struct cairn_info_cache l1d, l2, l3;

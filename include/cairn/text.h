@@ -36,8 +36,16 @@ extern "C" {
 /* The length of the well-formed UTF-8 sequence at p, of which avail bytes
  * may be read (1 to 4), or 0 when the bytes there are not one: a stray
  * continuation byte, or a truncated, overlong or surrogate sequence, or
- * one above U+10FFFF.  avail 0 gives 0. */
+ * one above U+10FFFF.  avail 0 gives 0.  The bytes are read in order and
+ * the first that does not fit stops it, so on a NUL-terminated string
+ * avail may be 4 whatever is left: a NUL is never read past. */
 int cairn_text_utf8_len(const unsigned char *p, size_t avail);
+
+/* For the well-formed sequence of n bytes at p (n from
+ * cairn_text_utf8_len): its code point when cairn_text_print spells it
+ * out as \uNNNN (a C1 or bidirectional control), else -1.  The JSON
+ * writers escape the same code points. */
+long cairn_text_hidden(const unsigned char *p, int n);
 
 /* Writes the n bytes at s to out (outlen bytes, always NUL-terminated when
  * outlen > 0) escaped as above, every newline spelled out (s is one value,

@@ -594,8 +594,8 @@ static void report_print_text(const struct all_args *a, const struct report *r)
 	for (int i = 0; i < r->nrows; i++) {
 		const struct report_row *row = &r->rows[i];
 		if (row->failed) {
-			cairn_text_print(stdout, "  %-7s FAILED: %s\n", row->suite,
-			                 row->error);
+			cairn_text_print(stdout, "  %-7s FAILED: %s\n",
+			                 row->suite, row->error);
 			continue;
 		}
 		printf("  %-7s %s\n", row->suite, row->name);

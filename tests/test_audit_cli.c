@@ -619,8 +619,8 @@ static char *capture_end(struct capture *c, const char *path)
  * raw bytes; with --json, as \\u escapes. */
 static void test_cli_hostile_name(void **state)
 {
-	static const char raw[] =
-	    "evil\x1b]0;owned\x07\xe2\x80\xae" "gpj\nACCEPTED x";
+	static const char raw[] = "evil\x1b]0;owned\x07\xe2\x80\xae"
+	                          "gpj\nACCEPTED x";
 	static const char shown[] =
 	    "evil\\x1b]0;owned\\x07\\u202egpj\\x0aACCEPTED x";
 	static const char shown_json[] =
@@ -660,9 +660,11 @@ static void test_cli_hostile_name(void **state)
 			assert_non_null(strstr(got, "ACCEPTED "));
 		assert_non_null(strstr(got, i == 3 ? shown_json : shown));
 		for (const char *q = got; *q; q++)
-			if ((unsigned char)*q < 0x20 && *q != '\n' && *q != '\t')
-				fail_msg("%s: control byte 0x%02x in the output",
-				         what[i], (unsigned char)*q);
+			if ((unsigned char)*q < 0x20 && *q != '\n' &&
+			    *q != '\t')
+				fail_msg(
+				    "%s: control byte 0x%02x in the output",
+				    what[i], (unsigned char)*q);
 		assert_null(strstr(got, "\xe2\x80\xae"));
 		assert_null(strstr(got, "\nACCEPTED x")); /* no forged line */
 		free(got);

@@ -502,11 +502,11 @@ static void test_parse_numbers(void **state)
 static void test_info_json(void **state)
 {
 	static const char *const keys[] = {
-	    "\"cpu\":{",        "\"packages\":",   "\"cores\":",
-	    "\"pus\":",         "\"numa_nodes\":", "\"memory_bytes\":",
-	    "\"os_memory_bytes\":", "\"caches\":{",     "\"gpus\":[",      "\"versions\":{",
-	    "\"hwloc\":\"",     "\"cuda_runtime\":", "\"nvidia_driver\":",
-	    "\"nccl\":",        "\"missing\":[",
+	    "\"cpu\":{",           "\"packages\":",     "\"cores\":",
+	    "\"pus\":",            "\"numa_nodes\":",   "\"memory_bytes\":",
+	    "\"os_memory_bytes\":", "\"caches\":{",      "\"gpus\":[",
+	    "\"versions\":{",      "\"hwloc\":\"",      "\"cuda_runtime\":",
+	    "\"nvidia_driver\":",  "\"nccl\":",         "\"missing\":[",
 	};
 	char *o, *flat;
 	size_t n = 0;

@@ -145,10 +145,11 @@ static void test_cpu_matches_hwloc_tools(void **state)
 	{
 		/* within 1 %: a ballooned VM may change between the reads,
 		 * and lxcfs fakes /proc/meminfo but not sysconf */
-		unsigned long long mt = meminfo_total(), os = c->os_memory_bytes;
+		unsigned long long mt = meminfo_total(),
+		                   os = c->os_memory_bytes;
 		if ((os > mt ? os - mt : mt - os) > mt / 100)
-			fail_msg("os_memory_bytes %llu, MemTotal %llu bytes", os,
-			         mt);
+			fail_msg("os_memory_bytes %llu, MemTotal %llu bytes",
+			         os, mt);
 	}
 	if (!have_tools())
 		skip(); /* install Debian's hwloc package to compare */

@@ -293,6 +293,8 @@ int cairn_bundle_check_checkpoint(struct cairn_bundle *b, uint32_t i, char *err,
 {
 	const size_t bytes = b ? (size_t)b->param_count * sizeof(float) : 0;
 	struct cairn_bundle_checkpoint cp;
+	/* the addresses of cp's fields, not their values, are taken here */
+	/* cppcheck-suppress uninitvar */
 	float **t[3] = {&cp.params, &cp.m, &cp.v};
 	struct cairn__bundle_cp_span span;
 	struct cairn__bundle_src s;

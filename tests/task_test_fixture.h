@@ -54,7 +54,7 @@ static inline int setup(void **state)
 	f->images = malloc((size_t)n * CAIRN_DATASET_PIXELS);
 	f->labels = malloc(n);
 	if (!f->images || !f->labels)
-		return -1;
+		goto fail;
 	for (size_t i = 0; i < (size_t)n * CAIRN_DATASET_PIXELS; i++)
 		f->images[i] = (uint8_t)rnd();
 	for (uint32_t i = 0; i < n; i++)
@@ -63,7 +63,7 @@ static inline int setup(void **state)
 	f->ds.images = f->images;
 	f->ds.labels = f->labels;
 	if (cairn_dataset_root(&f->ds, f->ds_root))
-		return -1;
+		goto fail;
 
 	struct cairn_task_spec *s = &f->spec;
 	strcpy(s->profile, CAIRN_PROFILE_EXACT);
@@ -90,16 +90,24 @@ static inline int setup(void **state)
 	if (cairn_backend_open(CAIRN_BACKEND_REF, NULL, &be) ||
 	    cairn_model_create(be, &s->model, 8, 2, &m) ||
 	    cairn_model_init(m, s->seed))
-		return -1;
+		goto fail;
 	f->nparams = cairn_model_param_count(m);
 	f->w0 = malloc((size_t)f->nparams * sizeof(float));
 	if (!f->w0 || cairn_model_read(m, CAIRN_MODEL_PARAMS, f->w0) ||
 	    cairn_tensor_root(f->w0, (size_t)f->nparams * 4, s->params_root))
-		return -1;
+		goto fail;
 	cairn_model_free(m);
 	cairn_backend_close(be);
 	*state = f;
 	return 0;
+fail: /* nothing outlives a setup that failed */
+	cairn_model_free(m);
+	cairn_backend_close(be);
+	free(f->images);
+	free(f->labels);
+	free(f->w0);
+	free(f);
+	return -1;
 }
 
 static inline int teardown(void **state)

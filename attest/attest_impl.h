@@ -18,10 +18,10 @@
  * leaf of cairn_tensor_leaf_count(len)); finish reads them into leaves
  * (host, as many bytes) and computes the root. */
 int cairn__tensor_leaves_start(cairn_backend *be, const void *data, size_t len,
-			       void *dleaves);
+                               void *dleaves);
 int cairn__tensor_root_finish(cairn_backend *be, const void *dleaves,
-			      size_t len, uint8_t *leaves,
-			      uint8_t out[CAIRN_HASH_BYTES]);
+                              size_t len, uint8_t *leaves,
+                              uint8_t out[CAIRN_HASH_BYTES]);
 
 /* Writes one formatted line into err (when there is one). */
 static inline void cairn__seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -42,8 +42,8 @@ static inline void cairn__seterr(char *err, size_t errlen, const char *fmt, ...)
  * is (but \\ and '), NUL as \0 and every other byte as \xNN, so no
  * escape sequence reaches a terminal and a bad byte in the padding shows.
  * out is always terminated; a field longer than fits ends in "...". */
-static inline const char *cairn__field_quote(const char *p, size_t n,
-                                             char *out, size_t outlen)
+static inline const char *cairn__field_quote(const char *p, size_t n, char *out,
+                                             size_t outlen)
 {
 	static const char hx[] = "0123456789abcdef";
 	size_t end = n, o = 0;
@@ -112,8 +112,8 @@ static inline uint64_t cairn__get_u64le(const uint8_t *p)
  * where bound is the length the root commits to (bytes of a tensor, entries
  * of a trace). */
 int cairn__merkle_bind(int tree, uint64_t bound,
-		       const uint8_t mth_hash[CAIRN_HASH_BYTES],
-		       uint8_t out[CAIRN_HASH_BYTES]);
+                       const uint8_t mth_hash[CAIRN_HASH_BYTES],
+                       uint8_t out[CAIRN_HASH_BYTES]);
 
 /* ---- new files (attest/file.c) ------------------------------------------ */
 

@@ -172,13 +172,13 @@ static void reject(struct cairn_audit_verdict *v, int check, uint32_t seg,
 
 /* What one segment's audit found. */
 struct seg_result {
-	int bad_check;  /* CAIRN_AUDIT_REVEAL or _START: the checkpoint it
-	                 * starts from is not the trace's (err says why) */
-	int mismatch;   /* the replay disagrees with the worker's claim */
+	int bad_check;   /* CAIRN_AUDIT_REVEAL or _START: the checkpoint it
+	                  * starts from is not the trace's (err says why) */
+	int mismatch;    /* the replay disagrees with the worker's claim */
 	int end_differs; /* ... in the state root at the segment's end */
-	int diff_known; /* diff compares with the claimed record */
-	uint32_t diff;  /* CAIRN_AUDIT_DIFF_* at the end */
-	uint32_t diff_step, diff_what; /* the first difference */
+	int diff_known;  /* diff compares with the claimed record */
+	uint32_t diff;   /* CAIRN_AUDIT_DIFF_* at the end */
+	uint32_t diff_step, diff_what;     /* the first difference */
 	uint32_t loss_worker, loss_replay; /* at diff_step, when a record */
 	uint32_t elem_tensor, elem_worker, elem_replay;
 	uint64_t elem_count, elem_index;
@@ -200,8 +200,8 @@ static void host_state_free(struct host_state *h)
 /* Copies md's parameters, m and v to new host arrays. */
 static int host_state_read(cairn_model *md, int64_t n, struct host_state *h)
 {
-	static const cairn_model_buf which[3] = {
-	    CAIRN_MODEL_PARAMS, CAIRN_MODEL_M, CAIRN_MODEL_V};
+	static const cairn_model_buf which[3] = {CAIRN_MODEL_PARAMS,
+	                                         CAIRN_MODEL_M, CAIRN_MODEL_V};
 	int rc = 0;
 
 	memset(h, 0, sizeof *h);
@@ -329,7 +329,8 @@ static int audit_segment(cairn_model *md, const struct cairn_bundle *b,
 	/* The first step whose record (samples digest, loss) differs. */
 	wlog = b->steps + (size_t)seg * c * CAIRN_STEP_RECORD_BYTES;
 	for (j = 0; j < c; j++) {
-		const uint8_t *mine = recs + (size_t)j * CAIRN_STEP_RECORD_BYTES;
+		const uint8_t *mine =
+		    recs + (size_t)j * CAIRN_STEP_RECORD_BYTES;
 		const uint8_t *theirs =
 		    wlog + (size_t)j * CAIRN_STEP_RECORD_BYTES;
 		if (!memcmp(mine, theirs, CAIRN_STEP_RECORD_BYTES))
@@ -344,9 +345,8 @@ static int audit_segment(cairn_model *md, const struct cairn_bundle *b,
 			r->diff_what |= CAIRN_AUDIT_DIFF_LOSS;
 		break;
 	}
-	if (!cairn_hash_equal(r->root,
-	                      b->state_roots +
-	                          (size_t)(seg + 1) * CAIRN_HASH_BYTES)) {
+	if (!cairn_hash_equal(r->root, b->state_roots + (size_t)(seg + 1) *
+	                                                    CAIRN_HASH_BYTES)) {
 		r->mismatch = 1;
 		r->end_differs = 1;
 		narrow_end(md, b, seg, &end, r);
@@ -375,8 +375,8 @@ static void elem_where(const cairn_mlp_spec *md, uint64_t i, char *out,
 		int64_t d = l < md->nhidden ? md->hidden[l] : md->classes;
 		uint64_t w = (uint64_t)(d * in);
 		if (i < off + w) {
-			snprintf(out, outlen, "W_%d[%" PRIu64 ",%" PRIu64 "]", l,
-			         (i - off) / (uint64_t)in,
+			snprintf(out, outlen, "W_%d[%" PRIu64 ",%" PRIu64 "]",
+			         l, (i - off) / (uint64_t)in,
 			         (i - off) % (uint64_t)in);
 			return;
 		}
@@ -429,14 +429,15 @@ static void narrow_text(const struct cairn_bundle *b, const char *be,
 	 * pass, was not computed as the spec says. */
 	if ((r->diff_what & CAIRN_AUDIT_DIFF_LOSS) &&
 	    !(r->diff_what & CAIRN_AUDIT_DIFF_SAMPLES) && r->end_differs)
-		NARROW_PUT(" (loss bits worker 0x%08" PRIx32 ", replay 0x%08" PRIx32
+		NARROW_PUT(" (loss bits worker 0x%08" PRIx32
+		           ", replay 0x%08" PRIx32
 		           ": on the same samples, so the worker's parameters "
 		           "or forward pass at step %" PRIu32 " are not the "
 		           "replay's)",
 		           r->loss_worker, r->loss_replay, r->diff_step);
 	else if (r->diff_what & CAIRN_AUDIT_DIFF_LOSS)
-		NARROW_PUT(" (loss bits worker 0x%08" PRIx32 ", replay 0x%08" PRIx32
-		           ")",
+		NARROW_PUT(" (loss bits worker 0x%08" PRIx32
+		           ", replay 0x%08" PRIx32 ")",
 		           r->loss_worker, r->loss_replay);
 	if (!r->end_differs) {
 		NARROW_PUT("; the segment still ends on the committed state "

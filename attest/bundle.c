@@ -70,7 +70,7 @@ struct cairn_bundle_spool {
 	int fd;             /* the unlinked file */
 	const uint8_t *map; /* its size bytes, read-only */
 	size_t size;
-	float *buf;         /* one tensor on its way in (param_count) */
+	float *buf; /* one tensor on its way in (param_count) */
 };
 
 void cairn__bundle_spool_free(struct cairn_bundle *b)
@@ -97,8 +97,8 @@ static int spool_open(const char *dir)
 
 #ifdef O_TMPFILE
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR &&
-	                errno != EINVAL))
+	if (fd >= 0 ||
+	    (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
 		return fd;
 #endif
 	if ((size_t)snprintf(path, sizeof path, "%s/.cairn-spool-XXXXXX",
@@ -118,8 +118,8 @@ static int spool_pwrite(int fd, const void *p, size_t n, off_t off)
 	const uint8_t *q = p;
 
 	while (n) {
-		size_t part = n < CAIRN__BUNDLE_IO_CHUNK ? n
-		                                         : CAIRN__BUNDLE_IO_CHUNK;
+		size_t part =
+		    n < CAIRN__BUNDLE_IO_CHUNK ? n : CAIRN__BUNDLE_IO_CHUNK;
 		ssize_t w = pwrite(fd, q, part, off);
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -144,11 +144,13 @@ int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
 		              "cairn_bundle_spool: want a bundle just begun");
 		return CAIRN_EINVAL;
 	}
-	total = (uint64_t)(b->nstates - 1) * 3u *
-	        (uint64_t)b->param_count * sizeof(float);
+	total = (uint64_t)(b->nstates - 1) * 3u * (uint64_t)b->param_count *
+	        sizeof(float);
 	if (total == 0 || total > SIZE_MAX || total > (uint64_t)INT64_MAX) {
-		cairn__seterr(err, errlen, "cairn_bundle_spool: %" PRIu64
-		              " bytes of checkpoints", total);
+		cairn__seterr(err, errlen,
+		              "cairn_bundle_spool: %" PRIu64
+		              " bytes of checkpoints",
+		              total);
 		return CAIRN_EINVAL;
 	}
 	sp = calloc(1, sizeof *sp);
@@ -157,8 +159,7 @@ int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
 	if (!sp || !sp->buf) {
 		if (sp)
 			free(sp);
-		cairn__seterr(err, errlen,
-		              "cairn_bundle_spool: out of memory");
+		cairn__seterr(err, errlen, "cairn_bundle_spool: out of memory");
 		return CAIRN_ENOMEM;
 	}
 	sp->size = (size_t)total;
@@ -229,8 +230,8 @@ static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
 	i = b->ncheckpoints;
 	/* The next one expected: t = i * c, or t = H once all are in. */
 	if (st->step != (uint64_t)i * c || b->final_state.step ||
-	    (m ? cairn_model_param_count(m)
-	       : cairn__committer_nparams(cm)) != b->param_count)
+	    (m ? cairn_model_param_count(m) : cairn__committer_nparams(cm)) !=
+	        b->param_count)
 		return CAIRN_EINVAL;
 	if (!m && (!cairn__committer_collected(cm) ||
 	           !same_state(cairn__committer_collected(cm), st)))
@@ -249,9 +250,9 @@ static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
 		const size_t at = (size_t)i * 3 * bytes;
 		for (int k = 0; k < 3; k++) {
 			rc = checkpoint_read(m, cm, which[k], b->spool->buf);
-			if (!rc && spool_pwrite(b->spool->fd, b->spool->buf,
-			                        bytes,
-			                        (off_t)(at + (size_t)k * bytes)))
+			if (!rc &&
+			    spool_pwrite(b->spool->fd, b->spool->buf, bytes,
+			                 (off_t)(at + (size_t)k * bytes)))
 				rc = CAIRN_EIO;
 			if (rc)
 				return rc;
@@ -396,9 +397,10 @@ int cairn_bundle_finish(struct cairn_bundle *b,
 		if (!cairn_hash_equal(sroot, b->state_roots +
 		                                 (size_t)i * CAIRN_HASH_BYTES))
 			return CAIRN_EMISMATCH;
-		/* The step log agrees with every committed state after t = 0. */
+		/* The step log agrees with every committed state after t = 0.
+		 */
 		if (i && !cairn__bundle_step_agrees(trace->steps,
-		                                       b->spec.inner_steps, st))
+		                                    b->spec.inner_steps, st))
 			return CAIRN_EMISMATCH;
 	}
 	rc = cairn_trace_root(b->state_roots, b->nstates, troot);

@@ -207,15 +207,16 @@ int cairn__bundle_check_result(const struct cairn__bundle_src *s,
 	/* 9 to 11: format, spec and result.  A field of another length is
 	 * not read: the decoders refuse its length before reading. */
 	if (L->format != CAIRN_BUNDLE_FORMAT) {
-		cairn__seterr(err, errlen,
-		              "%s: bundle format %" PRIu32
-		              "; this cairn reads format %d only%s",
-		              name, L->format, CAIRN_BUNDLE_FORMAT,
-		              L->format == 1
-		                  ? " (format 1 bundles, from before the step "
-		                    "log, cannot be audited: run the task again "
-		                    "with this cairn)"
-		                  : "");
+		cairn__seterr(
+		    err, errlen,
+		    "%s: bundle format %" PRIu32
+		    "; this cairn reads format %d only%s",
+		    name, L->format, CAIRN_BUNDLE_FORMAT,
+		    L->format == 1
+		        ? " (format 1 bundles, from before the step "
+		          "log, cannot be audited: run the task again "
+		          "with this cairn)"
+		        : "");
 		return CAIRN_EFORMAT;
 	}
 	memset(spec, 0, sizeof spec);
@@ -309,11 +310,11 @@ static int check_steps(const struct cairn__bundle_src *s,
 	int rc;
 
 	if (L->len[8] != want) {
-		cairn__seterr(err, errlen,
-		              "%s: the step log is %" PRIu64 " bytes; the task's "
-		              "H = %" PRIu32 " steps need %" PRIu64
-		              " (%d bytes a step)",
-		              name, L->len[8], H, want, CAIRN_STEP_RECORD_BYTES);
+		cairn__seterr(
+		    err, errlen,
+		    "%s: the step log is %" PRIu64 " bytes; the task's "
+		    "H = %" PRIu32 " steps need %" PRIu64 " (%d bytes a step)",
+		    name, L->len[8], H, want, CAIRN_STEP_RECORD_BYTES);
 		return CAIRN_EFORMAT;
 	}
 	nb->steps = malloc((size_t)want);
@@ -364,8 +365,8 @@ static int check_steps(const struct cairn__bundle_src *s,
 
 int cairn__bundle_check_trace(const struct cairn__bundle_src *s,
                               const struct cairn__bundle_layout *L,
-                              struct cairn_bundle *nb, int *step,
-                              uint32_t *bad, char *err, size_t errlen)
+                              struct cairn_bundle *nb, int *step, uint32_t *bad,
+                              char *err, size_t errlen)
 {
 	const char *name = s->name;
 	uint8_t fin[CAIRN_STATE_BYTES];
@@ -404,10 +405,10 @@ int cairn__bundle_check_trace(const struct cairn__bundle_src *s,
 		return CAIRN_ENOMEM;
 	}
 	for (uint32_t i = 0; i < n && !rc; i++)
-		rc = cairn__bundle_src_read(
-		    s, L->roots[i][0],
-		    nb->state_roots + (size_t)i * CAIRN_HASH_BYTES,
-		    CAIRN_HASH_BYTES, err, errlen);
+		rc = cairn__bundle_src_read(s, L->roots[i][0],
+		                            nb->state_roots +
+		                                (size_t)i * CAIRN_HASH_BYTES,
+		                            CAIRN_HASH_BYTES, err, errlen);
 	if (rc)
 		return rc;
 	rc = cairn_trace_root(nb->state_roots, n, troot);
@@ -520,8 +521,8 @@ int cairn__bundle_check_trace(const struct cairn__bundle_src *s,
 	for (uint32_t i = 1; i < n - 1; i++) {
 		struct cairn_state st;
 		span_state(&L->cps[i], &st);
-		if (!cairn__bundle_step_agrees(nb->steps,
-		                               nb->spec.inner_steps, &st)) {
+		if (!cairn__bundle_step_agrees(nb->steps, nb->spec.inner_steps,
+		                               &st)) {
 			const uint8_t *rec =
 			    nb->steps +
 			    (size_t)(st.step - 1) * CAIRN_STEP_RECORD_BYTES;
@@ -531,8 +532,9 @@ int cairn__bundle_check_trace(const struct cairn__bundle_src *s,
 			    err, errlen,
 			    "%s: checkpoint %" PRIu32 " (t = %" PRIu64 ") "
 			    "has samples digest %s and loss bits 0x%08" PRIx32
-			    ", but the signed step log's record of step %" PRIu64
-			    " has %s and 0x%08" PRIx32 ": the checkpoint or the "
+			    ", but the signed step log's record of step "
+			    "%" PRIu64 " has %s and 0x%08" PRIx32
+			    ": the checkpoint or the "
 			    "step log is false",
 			    name, i, st.step, h1, st.loss_bits, st.step, h2,
 			    cairn__get_u32le(rec + CAIRN_HASH_BYTES));

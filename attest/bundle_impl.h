@@ -143,8 +143,8 @@ int cairn__bundle_check_result(const struct cairn__bundle_src *s,
  * 20, 22, 23, 26; *bad to the checkpoint of 26). */
 int cairn__bundle_check_trace(const struct cairn__bundle_src *s,
                               const struct cairn__bundle_layout *L,
-                              struct cairn_bundle *nb, int *step,
-                              uint32_t *bad, char *err, size_t errlen);
+                              struct cairn_bundle *nb, int *step, uint32_t *bad,
+                              char *err, size_t errlen);
 
 /* Steps 27 and 28 for every checkpoint, in order: reads its tensors into
  * nb's arrays and checks them. */

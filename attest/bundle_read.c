@@ -202,10 +202,11 @@ static int read_path(const char *path, uint64_t max, int lazy,
 	if (b)
 		memset(b, 0, sizeof *b);
 	if (!path || !*path || !b) {
-		cairn__seterr(err, errlen, "%s",
-		              b ? "bundle path '': an empty path; name a bundle "
-		                  "file"
-		                : "read bundle: no bundle to fill");
+		cairn__seterr(
+		    err, errlen, "%s",
+		    b ? "bundle path '': an empty path; name a bundle "
+		        "file"
+		      : "read bundle: no bundle to fill");
 		return CAIRN_EINVAL;
 	}
 	n = strlen(path) + sizeof "bundle ";

@@ -412,8 +412,7 @@ static int walk_bundle(struct walk *k)
 }
 
 int cairn__bundle_walk(const struct cairn__bundle_src *s,
-                       struct cairn__bundle_layout *L, char *err,
-                       size_t errlen)
+                       struct cairn__bundle_layout *L, char *err, size_t errlen)
 {
 	struct walk *k;
 	int rc;

@@ -30,18 +30,18 @@
 
 struct cairn_committer {
 	cairn_backend *be[NTENSORS]; /* owned: same kind and device */
-	int64_t n;                  /* floats per tensor */
-	float *snap[NTENSORS];      /* be memory: params, m, v */
+	int64_t n;                   /* floats per tensor */
+	float *snap[NTENSORS];       /* be memory: params, m, v */
 	/* be[0] memory: the three tensors' leaf digests, lbytes each, each
 	 * written by its own backend's hash (one device: any of its streams
 	 * may write it), all read back at once by be[0] */
 	uint8_t *dleaves;
 	size_t lbytes;
-	uint8_t *leaves;            /* host: the three tensors' leaves */
-	int pending;                /* a snapshot is being hashed */
-	int readable;               /* the snapshot is the state last
-	                             * collected (until the next start) */
-	struct cairn_state st;      /* its step, samples and loss */
+	uint8_t *leaves;              /* host: the three tensors' leaves */
+	int pending;                  /* a snapshot is being hashed */
+	int readable;                 /* the snapshot is the state last
+	                               * collected (until the next start) */
+	struct cairn_state st;        /* its step, samples and loss */
 	struct cairn_state collected; /* with readable: that state */
 };
 
@@ -49,7 +49,7 @@ static const cairn_model_buf state_bufs[NTENSORS] = {
     CAIRN_MODEL_PARAMS, CAIRN_MODEL_M, CAIRN_MODEL_V};
 
 int cairn_committer_open(cairn_backend *be, int64_t nparams,
-			 cairn_committer **out)
+                         cairn_committer **out)
 {
 	cairn_backend_opts opts;
 	struct cairn_committer *c = NULL;
@@ -71,12 +71,12 @@ int cairn_committer_open(cairn_backend *be, int64_t nparams,
 		rc = cairn_backend_open_peer(be, &opts, &c->be[i]);
 		if (!rc)
 			rc = cairn_buf_alloc(c->be[i], bytes,
-					     (void **)&c->snap[i]);
+			                     (void **)&c->snap[i]);
 	}
 	c->lbytes = lbytes;
 	if (!rc)
 		rc = cairn_buf_alloc(c->be[0], NTENSORS * lbytes,
-				     (void **)&c->dleaves);
+		                     (void **)&c->dleaves);
 	if (!rc) {
 		c->leaves = malloc(NTENSORS * lbytes);
 		if (!c->leaves)
@@ -125,8 +125,8 @@ int cairn__committer_fits(const cairn_committer *c, cairn_model *m)
 }
 
 int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
-			  const uint8_t samples[CAIRN_HASH_BYTES],
-			  uint32_t loss_bits)
+                          const uint8_t samples[CAIRN_HASH_BYTES],
+                          uint32_t loss_bits)
 {
 	cairn_backend *mb;
 	size_t bytes;
@@ -146,13 +146,13 @@ int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 		rc = cairn_backend_wait_for(c->be[i], mb);
 	for (int i = 0; i < NTENSORS && !rc; i++) /* side by side */
 		rc = cairn_buf_copy_async(c->be[i], c->snap[i],
-					  cairn_model_buffer(m, state_bufs[i]),
-					  bytes);
+		                          cairn_model_buffer(m, state_bufs[i]),
+		                          bytes);
 	for (int i = 0; i < NTENSORS && !rc; i++)
 		rc = cairn_backend_wait_for(mb, c->be[i]);
 	for (int i = 0; i < NTENSORS && !rc; i++)
 		rc = cairn__tensor_leaves_start(c->be[i], c->snap[i], bytes,
-						c->dleaves + i * c->lbytes);
+		                                c->dleaves + i * c->lbytes);
 	if (rc) {
 		/* nothing queued may outlive the call: the model's buffers
 		 * are being copied from */
@@ -169,7 +169,7 @@ int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
 }
 
 int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
-			    int *had)
+                            int *had)
 {
 	uint8_t *roots[NTENSORS];
 	size_t bytes;
@@ -191,11 +191,11 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 		rc = cairn_backend_wait_for(c->be[0], c->be[i]);
 	if (!rc)
 		rc = cairn_buf_read(c->be[0], c->leaves, c->dleaves,
-				    NTENSORS * c->lbytes);
+		                    NTENSORS * c->lbytes);
 	for (int i = 0; i < NTENSORS && !rc; i++)
 		rc = cairn_tensor_root_from_leaves(
-		    c->leaves + i * c->lbytes,
-		    cairn_tensor_leaf_count(bytes), bytes, roots[i]);
+		    c->leaves + i * c->lbytes, cairn_tensor_leaf_count(bytes),
+		    bytes, roots[i]);
 	if (!rc) {
 		*had = 1;
 		c->collected = *st;
@@ -214,8 +214,7 @@ const struct cairn_state *cairn__committer_collected(const cairn_committer *c)
 	return c && c->readable ? &c->collected : NULL;
 }
 
-int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
-			 float *host)
+int cairn_committer_read(cairn_committer *c, cairn_model_buf which, float *host)
 {
 	int i;
 
@@ -226,7 +225,7 @@ int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
 	if (i == NTENSORS)
 		return CAIRN_EINVAL; /* the gradient is not part of a state */
 	return cairn_buf_read(c->be[i], host, c->snap[i],
-			      (size_t)c->n * sizeof(float));
+	                      (size_t)c->n * sizeof(float));
 }
 
 int cairn__committer_pending(const cairn_committer *c)

@@ -265,9 +265,8 @@ static int write_bytes(int fd, void *ud)
 	return 0;
 }
 
-int cairn_file_write_new(const char *path, const char *what,
-                         const void *data, size_t len, char *err,
-                         size_t errlen)
+int cairn_file_write_new(const char *path, const char *what, const void *data,
+                         size_t len, char *err, size_t errlen)
 {
 	struct cairn__file_kind k;
 	struct cairn__file_path fp;

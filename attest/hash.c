@@ -15,13 +15,13 @@
 #include "cairn/error.h"
 
 _Static_assert(sizeof(crypto_generichash_state) <=
-		       sizeof(((struct cairn_hash_ctx *)0)->opaque),
-	       "cairn_hash_ctx too small for libsodium's state");
+                   sizeof(((struct cairn_hash_ctx *)0)->opaque),
+               "cairn_hash_ctx too small for libsodium's state");
 _Static_assert(_Alignof(struct cairn_hash_ctx) >=
-		       _Alignof(crypto_generichash_state),
-	       "cairn_hash_ctx under-aligned for libsodium's state");
+                   _Alignof(crypto_generichash_state),
+               "cairn_hash_ctx under-aligned for libsodium's state");
 _Static_assert(crypto_generichash_BYTES == CAIRN_HASH_BYTES,
-	       "crypto_generichash_BYTES is not 32");
+               "crypto_generichash_BYTES is not 32");
 
 #define DOMAIN_ENTRY(name, tag, str) {tag, str},
 static const struct {
@@ -95,7 +95,7 @@ int cairn_hash_final(struct cairn_hash_ctx *ctx, uint8_t out[CAIRN_HASH_BYTES])
 }
 
 int cairn_hash_domain(int dom, const void *data, size_t len,
-		      uint8_t out[CAIRN_HASH_BYTES])
+                      uint8_t out[CAIRN_HASH_BYTES])
 {
 	struct cairn_hash_ctx ctx;
 	uint8_t h[CAIRN_HASH_BYTES];
@@ -118,7 +118,7 @@ out:
 }
 
 int cairn_hash_equal(const uint8_t a[CAIRN_HASH_BYTES],
-		     const uint8_t b[CAIRN_HASH_BYTES])
+                     const uint8_t b[CAIRN_HASH_BYTES])
 {
 	if (!a || !b)
 		return 0;
@@ -126,7 +126,7 @@ int cairn_hash_equal(const uint8_t a[CAIRN_HASH_BYTES],
 }
 
 int cairn_hash_to_hex(const uint8_t h[CAIRN_HASH_BYTES],
-		      char out[CAIRN_HASH_HEX_BYTES])
+                      char out[CAIRN_HASH_HEX_BYTES])
 {
 	static const char digits[] = "0123456789abcdef";
 	if (!h || !out)
@@ -150,7 +150,7 @@ static int hex_digit(char c)
 }
 
 int cairn_hash_from_hex(const char *s, size_t len,
-			uint8_t out[CAIRN_HASH_BYTES])
+                        uint8_t out[CAIRN_HASH_BYTES])
 {
 	uint8_t h[CAIRN_HASH_BYTES];
 	if (!s || !out)

@@ -358,7 +358,8 @@ static int parse_key(const char *text, size_t n, const char *path,
 					    err, errlen,
 					    "key file %s: line 1 ends in CR LF "
 					    "(Windows line ends, from a copy "
-					    "through Windows?): convert the file "
+					    "through Windows?): convert the "
+					    "file "
 					    "back with dos2unix",
 					    path);
 				else
@@ -368,7 +369,8 @@ static int parse_key(const char *text, size_t n, const char *path,
 					    "(want '%s')",
 					    path,
 					    ver ? "unsupported key file version"
-					        : "not a cairn key file: header",
+					        : "not a cairn key file: "
+					          "header",
 					    shown, len > 40 ? "..." : "",
 					    CAIRN_KEY_FILE_HEADER);
 				goto out;

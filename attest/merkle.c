@@ -41,7 +41,7 @@ static int root_domain(int tree)
 
 /* out = H(node header || left || right); out may alias left or right. */
 static int node_hash(int dom, const uint8_t *left, const uint8_t *right,
-		     uint8_t *out)
+                     uint8_t *out)
 {
 	uint8_t lr[2 * CAIRN_HASH_BYTES];
 	memcpy(lr, left, CAIRN_HASH_BYTES);
@@ -70,7 +70,7 @@ static int mth(int dom, const uint8_t *leaves, uint64_t n, uint8_t *out)
 		size[top++] = 1;
 		while (top >= 2 && size[top - 2] == size[top - 1]) {
 			rc = node_hash(dom, stack[top - 2], stack[top - 1],
-				       stack[top - 2]);
+			               stack[top - 2]);
 			if (rc)
 				return rc;
 			size[top - 2] *= 2;
@@ -79,7 +79,7 @@ static int mth(int dom, const uint8_t *leaves, uint64_t n, uint8_t *out)
 	}
 	while (top >= 2) {
 		rc = node_hash(dom, stack[top - 2], stack[top - 1],
-			       stack[top - 2]);
+		               stack[top - 2]);
 		if (rc)
 			return rc;
 		top--;
@@ -89,7 +89,7 @@ static int mth(int dom, const uint8_t *leaves, uint64_t n, uint8_t *out)
 }
 
 int cairn_merkle_mth(int tree, const uint8_t *leaves, uint64_t n,
-		     uint8_t out[CAIRN_HASH_BYTES])
+                     uint8_t out[CAIRN_HASH_BYTES])
 {
 	int dom = node_domain(tree);
 	if (!dom || !leaves || n == 0 || !out)
@@ -98,7 +98,7 @@ int cairn_merkle_mth(int tree, const uint8_t *leaves, uint64_t n,
 }
 
 int cairn_merkle_prove(int tree, const uint8_t *leaves, uint64_t n,
-		       uint64_t index, struct cairn_merkle_path *path)
+                       uint64_t index, struct cairn_merkle_path *path)
 {
 	int dom = node_domain(tree), rc;
 	uint64_t lo = 0, size = n, m = index;
@@ -111,11 +111,11 @@ int cairn_merkle_prove(int tree, const uint8_t *leaves, uint64_t n,
 		uint64_t k = split_point(size);
 		if (m < k) {
 			rc = mth(dom, leaves + (lo + k) * CAIRN_HASH_BYTES,
-				 size - k, sib[len]);
+			         size - k, sib[len]);
 			size = k;
 		} else {
 			rc = mth(dom, leaves + lo * CAIRN_HASH_BYTES, k,
-				 sib[len]);
+			         sib[len]);
 			lo += k;
 			m -= k;
 			size -= k;
@@ -131,9 +131,9 @@ int cairn_merkle_prove(int tree, const uint8_t *leaves, uint64_t n,
 }
 
 int cairn_merkle_path_mth(int tree, const uint8_t leaf[CAIRN_HASH_BYTES],
-			  uint64_t index, uint64_t n,
-			  const struct cairn_merkle_path *path,
-			  uint8_t out[CAIRN_HASH_BYTES])
+                          uint64_t index, uint64_t n,
+                          const struct cairn_merkle_path *path,
+                          uint8_t out[CAIRN_HASH_BYTES])
 {
 	int dom = node_domain(tree), rc;
 	uint64_t fn = index, sn;
@@ -170,8 +170,8 @@ int cairn_merkle_path_mth(int tree, const uint8_t leaf[CAIRN_HASH_BYTES],
 }
 
 int cairn__merkle_bind(int tree, uint64_t bound,
-		       const uint8_t mth_hash[CAIRN_HASH_BYTES],
-		       uint8_t out[CAIRN_HASH_BYTES])
+                       const uint8_t mth_hash[CAIRN_HASH_BYTES],
+                       uint8_t out[CAIRN_HASH_BYTES])
 {
 	int dom = root_domain(tree);
 	uint8_t buf[8 + CAIRN_HASH_BYTES];

@@ -17,7 +17,7 @@
 #include "cairn/error.h"
 
 int cairn_samples_digest(const uint32_t *idx, uint64_t n,
-			 uint8_t out[CAIRN_HASH_BYTES])
+                         uint8_t out[CAIRN_HASH_BYTES])
 {
 	struct cairn_hash_ctx ctx;
 	uint8_t buf[1024];
@@ -47,7 +47,7 @@ out:
 }
 
 int cairn_state_encode(const struct cairn_state *s,
-		       uint8_t out[CAIRN_STATE_BYTES])
+                       uint8_t out[CAIRN_STATE_BYTES])
 {
 	if (!s || !out)
 		return CAIRN_EINVAL;
@@ -60,8 +60,7 @@ int cairn_state_encode(const struct cairn_state *s,
 	return 0;
 }
 
-int cairn_state_root(const struct cairn_state *s,
-		     uint8_t out[CAIRN_HASH_BYTES])
+int cairn_state_root(const struct cairn_state *s, uint8_t out[CAIRN_HASH_BYTES])
 {
 	uint8_t enc[CAIRN_STATE_BYTES];
 	int rc;
@@ -74,18 +73,18 @@ int cairn_state_root(const struct cairn_state *s,
 }
 
 int cairn_trace_leaf(const uint8_t state_root[CAIRN_HASH_BYTES],
-		     uint8_t out[CAIRN_HASH_BYTES])
+                     uint8_t out[CAIRN_HASH_BYTES])
 {
 	if (!state_root || !out)
 		return CAIRN_EINVAL;
 	return cairn_hash_domain(CAIRN_DOM_TRACE_LEAF, state_root,
-				 CAIRN_HASH_BYTES, out);
+	                         CAIRN_HASH_BYTES, out);
 }
 
 /* Allocates the n trace leaves of state_roots into *leaves; the caller
  * frees *leaves (NULL on failure). */
 static int trace_leaves(const uint8_t *state_roots, uint64_t n,
-			uint8_t **leaves)
+                        uint8_t **leaves)
 {
 	uint8_t *l = NULL;
 	int rc = 0;
@@ -97,7 +96,7 @@ static int trace_leaves(const uint8_t *state_roots, uint64_t n,
 		return CAIRN_ENOMEM;
 	for (uint64_t i = 0; i < n; i++) {
 		rc = cairn_trace_leaf(state_roots + i * CAIRN_HASH_BYTES,
-				      l + i * CAIRN_HASH_BYTES);
+		                      l + i * CAIRN_HASH_BYTES);
 		if (rc)
 			goto out;
 	}
@@ -110,7 +109,7 @@ out:
 }
 
 int cairn_trace_root(const uint8_t *state_roots, uint64_t n,
-		     uint8_t out[CAIRN_HASH_BYTES])
+                     uint8_t out[CAIRN_HASH_BYTES])
 {
 	uint8_t *leaves = NULL, tree[CAIRN_HASH_BYTES];
 	int rc;
@@ -129,7 +128,7 @@ out:
 }
 
 int cairn_trace_prove(const uint8_t *state_roots, uint64_t n, uint64_t index,
-		      struct cairn_merkle_path *path)
+                      struct cairn_merkle_path *path)
 {
 	uint8_t *leaves = NULL;
 	int rc;
@@ -145,9 +144,9 @@ out:
 }
 
 int cairn_trace_verify(const uint8_t trace_root[CAIRN_HASH_BYTES], uint64_t n,
-		       uint64_t index,
-		       const uint8_t state_root[CAIRN_HASH_BYTES],
-		       const struct cairn_merkle_path *path)
+                       uint64_t index,
+                       const uint8_t state_root[CAIRN_HASH_BYTES],
+                       const struct cairn_merkle_path *path)
 {
 	uint8_t leaf[CAIRN_HASH_BYTES], tree[CAIRN_HASH_BYTES];
 	uint8_t got[CAIRN_HASH_BYTES];
@@ -157,8 +156,8 @@ int cairn_trace_verify(const uint8_t trace_root[CAIRN_HASH_BYTES], uint64_t n,
 	rc = cairn_trace_leaf(state_root, leaf);
 	if (rc)
 		return rc;
-	rc = cairn_merkle_path_mth(CAIRN_TREE_TRACE, leaf, index, n, path,
-				   tree);
+	rc =
+	    cairn_merkle_path_mth(CAIRN_TREE_TRACE, leaf, index, n, path, tree);
 	if (rc)
 		return rc;
 	rc = cairn__merkle_bind(CAIRN_TREE_TRACE, n, tree, got);
@@ -170,7 +169,7 @@ int cairn_trace_verify(const uint8_t trace_root[CAIRN_HASH_BYTES], uint64_t n,
 /* ---- step logs (include/cairn/attest.h; docs/commitments.md 16) -------- */
 
 int cairn_step_record(const uint8_t samples[CAIRN_HASH_BYTES],
-		      uint32_t loss_bits, uint8_t out[CAIRN_STEP_RECORD_BYTES])
+                      uint32_t loss_bits, uint8_t out[CAIRN_STEP_RECORD_BYTES])
 {
 	if (!samples || !out)
 		return CAIRN_EINVAL;
@@ -180,7 +179,7 @@ int cairn_step_record(const uint8_t samples[CAIRN_HASH_BYTES],
 }
 
 int cairn_step_log_segment(uint32_t first, const uint8_t *records,
-			   uint32_t count, uint8_t out[CAIRN_HASH_BYTES])
+                           uint32_t count, uint8_t out[CAIRN_HASH_BYTES])
 {
 	struct cairn_hash_ctx ctx;
 	uint8_t head[8];
@@ -194,14 +193,14 @@ int cairn_step_log_segment(uint32_t first, const uint8_t *records,
 		rc = cairn_hash_update(&ctx, head, sizeof head);
 	if (!rc)
 		rc = cairn_hash_update(&ctx, records,
-				       (size_t)count * CAIRN_STEP_RECORD_BYTES);
+		                       (size_t)count * CAIRN_STEP_RECORD_BYTES);
 	if (!rc)
 		rc = cairn_hash_final(&ctx, out);
 	return rc;
 }
 
 int cairn_step_log_root(const uint8_t *records, uint32_t nseg, uint32_t c,
-			uint8_t out[CAIRN_HASH_BYTES])
+                        uint8_t out[CAIRN_HASH_BYTES])
 {
 	struct cairn_hash_ctx ctx;
 	uint8_t head[8], d[CAIRN_HASH_BYTES];

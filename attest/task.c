@@ -62,7 +62,7 @@ static uint64_t spec_macs(const struct cairn_task_spec *s)
 }
 
 int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
-			  size_t errlen)
+                          size_t errlen)
 {
 	const cairn_mlp_spec *md;
 	int64_t params = 0, prev;
@@ -77,23 +77,23 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 	o = &s->adamw;
 	if (strncmp(s->profile, CAIRN_PROFILE_EXACT, CAIRN_TASK_PROFILE_MAX) ||
 	    !padded_name_ok(s->profile, CAIRN_TASK_PROFILE_MAX,
-			    "abcdefghijklmnopqrstuvwxyz0123456789-.")) {
-		cairn__seterr(
-		    err, errlen,
-		    "numeric profile '%s' is not the one this cairn "
-		    "runs ('%s')",
-		    cairn__field_quote(s->profile, CAIRN_TASK_PROFILE_MAX, q,
-				       sizeof q),
-		    CAIRN_PROFILE_EXACT);
+	                    "abcdefghijklmnopqrstuvwxyz0123456789-.")) {
+		cairn__seterr(err, errlen,
+		              "numeric profile '%s' is not the one this cairn "
+		              "runs ('%s')",
+		              cairn__field_quote(s->profile,
+		                                 CAIRN_TASK_PROFILE_MAX, q,
+		                                 sizeof q),
+		              CAIRN_PROFILE_EXACT);
 		return CAIRN_EINVAL;
 	}
 	if (!padded_name_ok(s->job, CAIRN_TASK_JOB_MAX, JOB_CHARS)) {
-		cairn__seterr(err, errlen,
-		              "job name '%s' must be 1 to %d characters of "
-		              "[a-z0-9._-], NUL-padded",
-		              cairn__field_quote(s->job, CAIRN_TASK_JOB_MAX, q,
-		                                 sizeof q),
-		              CAIRN_TASK_JOB_MAX - 1);
+		cairn__seterr(
+		    err, errlen,
+		    "job name '%s' must be 1 to %d characters of "
+		    "[a-z0-9._-], NUL-padded",
+		    cairn__field_quote(s->job, CAIRN_TASK_JOB_MAX, q, sizeof q),
+		    CAIRN_TASK_JOB_MAX - 1);
 		return CAIRN_EINVAL;
 	}
 	if (s->round >= CAIRN_SAMPLE_ROUND_LIMIT) {
@@ -154,11 +154,12 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 		if (__builtin_mul_overflow(spec_macs(s),
 		                           6u * (uint64_t)s->batch, &w) ||
 		    __builtin_mul_overflow(w, (uint64_t)s->inner_steps, &w)) {
-			cairn__seterr(err, errlen,
-			              "the task's work (H %" PRIu32 " x batch %" PRIu32
-			              " x 6 x the model's multiply-adds) overflows "
-			              "64 bits; make the task smaller",
-			              s->inner_steps, s->batch);
+			cairn__seterr(
+			    err, errlen,
+			    "the task's work (H %" PRIu32 " x batch %" PRIu32
+			    " x 6 x the model's multiply-adds) overflows "
+			    "64 bits; make the task smaller",
+			    s->inner_steps, s->batch);
 			return CAIRN_EINVAL;
 		}
 	}
@@ -182,7 +183,8 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 		    (double)o->eps, (double)o->weight_decay);
 		return CAIRN_EINVAL;
 	}
-	if (s->dataset_count == 0 || s->dataset_count > CAIRN_DATASET_MAX_COUNT) {
+	if (s->dataset_count == 0 ||
+	    s->dataset_count > CAIRN_DATASET_MAX_COUNT) {
 		cairn__seterr(err, errlen,
 		              "dataset count %" PRIu32 " is not 1..%u",
 		              s->dataset_count, CAIRN_DATASET_MAX_COUNT);
@@ -198,8 +200,7 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 		return CAIRN_EINVAL;
 	}
 	if (s->inner_steps == 0 || s->inner_steps > CAIRN_TASK_MAX_STEPS ||
-	    s->checkpoint_every == 0 ||
-	    s->inner_steps % s->checkpoint_every ||
+	    s->checkpoint_every == 0 || s->inner_steps % s->checkpoint_every ||
 	    s->inner_steps / s->checkpoint_every + 1 > CAIRN_TASK_MAX_STATES) {
 		cairn__seterr(
 		    err, errlen,
@@ -213,7 +214,7 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 }
 
 int cairn_task_spec_encode(const struct cairn_task_spec *s,
-			   uint8_t out[CAIRN_TASK_SPEC_BYTES])
+                           uint8_t out[CAIRN_TASK_SPEC_BYTES])
 {
 	uint8_t *p = out;
 	const cairn_mlp_spec *md;
@@ -234,7 +235,7 @@ int cairn_task_spec_encode(const struct cairn_task_spec *s,
 	cairn__put_u32le(p + 4, (uint32_t)md->nhidden);
 	for (int l = 0; l < CAIRN_MLP_MAX_HIDDEN; l++)
 		cairn__put_u32le(p + 8 + 4 * l,
-				 l < md->nhidden ? (uint32_t)md->hidden[l] : 0);
+		                 l < md->nhidden ? (uint32_t)md->hidden[l] : 0);
 	cairn__put_u32le(p + 40, (uint32_t)md->classes);
 	cairn__put_u32le(p + 44, (uint32_t)md->act);
 	p += 48;
@@ -259,8 +260,8 @@ int cairn_task_spec_encode(const struct cairn_task_spec *s,
 }
 
 int cairn_task_spec_decode(const uint8_t *buf, size_t len,
-			   struct cairn_task_spec *out, char *err,
-			   size_t errlen)
+                           struct cairn_task_spec *out, char *err,
+                           size_t errlen)
 {
 	struct cairn_task_spec s;
 	const uint8_t *p = buf;
@@ -336,7 +337,7 @@ int cairn_task_spec_decode(const uint8_t *buf, size_t len,
 }
 
 int cairn_task_id(const struct cairn_task_spec *s,
-		  uint8_t out[CAIRN_HASH_BYTES])
+                  uint8_t out[CAIRN_HASH_BYTES])
 {
 	uint8_t enc[CAIRN_TASK_SPEC_BYTES];
 	int rc;
@@ -370,25 +371,27 @@ int cairn_dataset_root(const cairn_dataset *ds, uint8_t out[CAIRN_HASH_BYTES])
 	if (!ds || !out || !ds->images || !ds->labels)
 		return CAIRN_EINVAL;
 	cairn__put_u32le(rec, ds->count);
-	rc = cairn_tensor_root(ds->images,
-			       (size_t)ds->count * CAIRN_DATASET_PIXELS, rec + 4);
+	rc = cairn_tensor_root(
+	    ds->images, (size_t)ds->count * CAIRN_DATASET_PIXELS, rec + 4);
 	if (rc)
 		return rc;
-	rc = cairn_tensor_root(ds->labels, ds->count, rec + 4 + CAIRN_HASH_BYTES);
+	rc = cairn_tensor_root(ds->labels, ds->count,
+	                       rec + 4 + CAIRN_HASH_BYTES);
 	if (rc)
 		return rc;
 	return cairn_hash_domain(CAIRN_DOM_DATASET, rec, sizeof rec, out);
 }
 
-/* ---- results -------------------------------------------------------------- */
+/* ---- results --------------------------------------------------------------
+ */
 
 int cairn_task_result_encode(const struct cairn_task_result *r,
-			     uint8_t out[CAIRN_TASK_RESULT_BYTES])
+                             uint8_t out[CAIRN_TASK_RESULT_BYTES])
 {
 	uint8_t *p = out;
 	if (!r || !out ||
 	    !padded_name_ok(r->device_class, CAIRN_TASK_DEVICE_MAX,
-			    "abcdefghijklmnopqrstuvwxyz0123456789._-"))
+	                    "abcdefghijklmnopqrstuvwxyz0123456789._-"))
 		return CAIRN_EINVAL;
 	memcpy(p, r->task_id, 32);
 	memcpy(p + 32, r->worker_key, 32);
@@ -401,8 +404,8 @@ int cairn_task_result_encode(const struct cairn_task_result *r,
 }
 
 int cairn_task_result_decode(const uint8_t *buf, size_t len,
-			     struct cairn_task_result *out, char *err,
-			     size_t errlen)
+                             struct cairn_task_result *out, char *err,
+                             size_t errlen)
 {
 	struct cairn_task_result r;
 	if (!buf || !out) {
@@ -423,14 +426,14 @@ int cairn_task_result_decode(const uint8_t *buf, size_t len,
 	r.flops = cairn__get_u64le(buf + 160);
 	memcpy(r.device_class, buf + 168, CAIRN_TASK_DEVICE_MAX);
 	if (!padded_name_ok(r.device_class, CAIRN_TASK_DEVICE_MAX,
-			    "abcdefghijklmnopqrstuvwxyz0123456789._-")) {
+	                    "abcdefghijklmnopqrstuvwxyz0123456789._-")) {
 		char q[4 * CAIRN_TASK_DEVICE_MAX + 4];
 		cairn__seterr(
 		    err, errlen,
 		    "result: device class '%s' is not 1 to %d characters of "
 		    "[a-z0-9._-], NUL-padded",
 		    cairn__field_quote(r.device_class, CAIRN_TASK_DEVICE_MAX, q,
-				       sizeof q),
+		                       sizeof q),
 		    CAIRN_TASK_DEVICE_MAX - 1);
 		return CAIRN_EFORMAT;
 	}
@@ -440,7 +443,7 @@ int cairn_task_result_decode(const uint8_t *buf, size_t len,
 
 /* The signed message: H(RESULT header || encoding). */
 static int result_digest(const struct cairn_task_result *r,
-			 uint8_t out[CAIRN_HASH_BYTES])
+                         uint8_t out[CAIRN_HASH_BYTES])
 {
 	uint8_t enc[CAIRN_TASK_RESULT_BYTES];
 	int rc = cairn_task_result_encode(r, enc);
@@ -450,8 +453,8 @@ static int result_digest(const struct cairn_task_result *r,
 }
 
 int cairn_task_result_sign(const struct cairn_identity *id,
-			   const struct cairn_task_result *r,
-			   uint8_t sig[CAIRN_SIGNATURE_BYTES])
+                           const struct cairn_task_result *r,
+                           uint8_t sig[CAIRN_SIGNATURE_BYTES])
 {
 	uint8_t d[CAIRN_HASH_BYTES];
 	int rc;
@@ -465,7 +468,7 @@ int cairn_task_result_sign(const struct cairn_identity *id,
 }
 
 int cairn_task_result_verify(const struct cairn_task_result *r,
-			     const uint8_t sig[CAIRN_SIGNATURE_BYTES])
+                             const uint8_t sig[CAIRN_SIGNATURE_BYTES])
 {
 	uint8_t d[CAIRN_HASH_BYTES];
 	int rc;

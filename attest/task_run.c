@@ -26,11 +26,11 @@ static uint32_t f32_bits(float f)
 }
 
 int cairn_task_commit_state(cairn_model *m, uint64_t t,
-			    const uint8_t samples[CAIRN_HASH_BYTES],
-			    float loss, struct cairn_state *st)
+                            const uint8_t samples[CAIRN_HASH_BYTES], float loss,
+                            struct cairn_state *st)
 {
-	static const cairn_model_buf bufs[3] = {
-	    CAIRN_MODEL_PARAMS, CAIRN_MODEL_M, CAIRN_MODEL_V};
+	static const cairn_model_buf bufs[3] = {CAIRN_MODEL_PARAMS,
+	                                        CAIRN_MODEL_M, CAIRN_MODEL_V};
 	uint8_t *roots[3];
 	size_t bytes;
 	int rc;
@@ -43,8 +43,8 @@ int cairn_task_commit_state(cairn_model *m, uint64_t t,
 	bytes = (size_t)cairn_model_param_count(m) * sizeof(float);
 	for (int i = 0; i < 3; i++) {
 		rc = cairn_tensor_root_on(cairn_model_backend(m),
-					  cairn_model_buffer(m, bufs[i]), bytes,
-					  roots[i]);
+		                          cairn_model_buffer(m, bufs[i]), bytes,
+		                          roots[i]);
 		if (rc)
 			return rc;
 	}
@@ -56,7 +56,7 @@ int cairn_task_commit_state(cairn_model *m, uint64_t t,
 
 /* 0 when m can run spec (same model, big enough); CAIRN_EINVAL with err. */
 static int model_fits(cairn_model *m, const struct cairn_task_spec *s,
-		      const cairn_dataset *ds, char *err, size_t errlen)
+                      const cairn_dataset *ds, char *err, size_t errlen)
 {
 	const cairn_mlp_spec *ms = cairn_model_spec(m);
 	if (cairn_task_spec_check(s, err, errlen))
@@ -64,7 +64,7 @@ static int model_fits(cairn_model *m, const struct cairn_task_spec *s,
 	if (ms->input != s->model.input || ms->nhidden != s->model.nhidden ||
 	    ms->classes != s->model.classes || ms->act != s->model.act ||
 	    memcmp(ms->hidden, s->model.hidden,
-		   (size_t)ms->nhidden * sizeof ms->hidden[0])) {
+	           (size_t)ms->nhidden * sizeof ms->hidden[0])) {
 		cairn__seterr(err, errlen,
 		              "the model given is not the spec's model");
 		return CAIRN_EINVAL;
@@ -160,8 +160,8 @@ static int batch_prepare(const cairn_model *m, const struct cairn_task_spec *s,
 	}
 	if (cairn_model_has_data(m, ds, s->dataset_root))
 		return 0;
-	rc = cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err,
-	                          errlen);
+	rc =
+	    cairn_dataset_gather(ds, b->idx, s->batch, b->x, b->y, err, errlen);
 	if (rc && err && errlen) {
 		char why[256];
 		snprintf(why, sizeof why, "%s", err);
@@ -207,8 +207,8 @@ static int run_step(cairn_model *m, const struct cairn_task_spec *s,
 /* Step t's record (the samples digest batch_prepare made of b->idx, and
  * the loss bits) into rec; the samples digest also into samples. */
 static int step_record(const struct batch *b, float loss,
-		       uint8_t samples[CAIRN_HASH_BYTES],
-		       uint8_t rec[CAIRN_STEP_RECORD_BYTES])
+                       uint8_t samples[CAIRN_HASH_BYTES],
+                       uint8_t rec[CAIRN_STEP_RECORD_BYTES])
 {
 	memcpy(samples, b->samples, CAIRN_HASH_BYTES);
 	return cairn_step_record(samples, f32_bits(loss), rec);
@@ -217,8 +217,8 @@ static int step_record(const struct batch *b, float loss,
 /* The state at t = 0 holds W_r: CAIRN_EMISMATCH, with err, when its
  * parameters root is not the one the spec names. */
 static int check_w_r(const struct cairn_state *st,
-		     const struct cairn_task_spec *spec, char *err,
-		     size_t errlen)
+                     const struct cairn_task_spec *spec, char *err,
+                     size_t errlen)
 {
 	char hex[CAIRN_HASH_HEX_BYTES], hex2[CAIRN_HASH_HEX_BYTES];
 
@@ -237,14 +237,14 @@ static int check_w_r(const struct cairn_state *st,
  * W_r's check at t = 0, then the callback (m: the model holding the
  * state, or NULL with a committer).  err says what failed. */
 static int state_done(const struct cairn_task_spec *spec,
-		      struct cairn_task_trace *trace,
-		      const struct cairn_state *st, cairn_model *m,
-		      cairn_task_checkpoint_fn cb, void *ud, char *err,
-		      size_t errlen)
+                      struct cairn_task_trace *trace,
+                      const struct cairn_state *st, cairn_model *m,
+                      cairn_task_checkpoint_fn cb, void *ud, char *err,
+                      size_t errlen)
 {
-	uint8_t *root = trace->state_roots +
-	                (size_t)(st->step / spec->checkpoint_every) *
-	                    CAIRN_HASH_BYTES;
+	uint8_t *root =
+	    trace->state_roots +
+	    (size_t)(st->step / spec->checkpoint_every) * CAIRN_HASH_BYTES;
 	int rc = cairn_state_root(st, root);
 
 	if (rc) {
@@ -267,11 +267,11 @@ static int state_done(const struct cairn_task_spec *spec,
  * hashes it here, into *st (state_done).  Its wall time is added to
  * *seconds. */
 static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
-		     struct cairn_task_trace *trace, uint32_t t,
-		     const uint8_t samples[CAIRN_HASH_BYTES], float loss,
-		     cairn_task_checkpoint_fn cb, void *ud,
-		     struct cairn_state *st, double *seconds, char *err,
-		     size_t errlen)
+                     struct cairn_task_trace *trace, uint32_t t,
+                     const uint8_t samples[CAIRN_HASH_BYTES], float loss,
+                     cairn_task_checkpoint_fn cb, void *ud,
+                     struct cairn_state *st, double *seconds, char *err,
+                     size_t errlen)
 {
 	double t0 = cairn_clock_seconds();
 	int had = 0, rc;
@@ -286,8 +286,9 @@ static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
 		else if (had)
 			rc = state_done(spec, trace, st, NULL, cb, ud, err,
 			                errlen);
-		if (!rc && (rc = cairn_committer_start(trace->committer, m, t,
-		                                       samples, f32_bits(loss))))
+		if (!rc &&
+		    (rc = cairn_committer_start(trace->committer, m, t, samples,
+		                                f32_bits(loss))))
 			cairn__seterr(err, errlen,
 			              "checkpoint t = %" PRIu32 ": %s", t,
 			              cairn_strerror(rc));
@@ -295,11 +296,12 @@ static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
 		rc = cairn_task_commit_state(m, t, samples, loss, st);
 		if (rc)
 			cairn__seterr(err, errlen,
-			              "hashing the state at t = %" PRIu32 ": %s",
+			              "hashing the state at t = %" PRIu32
+			              ": %s",
 			              t, cairn_strerror(rc));
 		else
-			rc = state_done(spec, trace, st, m, cb, ud, err,
-			                errlen);
+			rc =
+			    state_done(spec, trace, st, m, cb, ud, err, errlen);
 	}
 	*seconds += cairn_clock_seconds() - t0;
 	return rc;
@@ -308,19 +310,18 @@ static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
 /* The trace's closing roots, from the state at t = H in *st; err says
  * what failed. */
 static int trace_close(struct cairn_task_trace *trace,
-		       const struct cairn_task_spec *spec,
-		       const struct cairn_state *st, char *err, size_t errlen)
+                       const struct cairn_task_spec *spec,
+                       const struct cairn_state *st, char *err, size_t errlen)
 {
 	int rc;
 
 	memcpy(trace->final_params_root, st->params, CAIRN_HASH_BYTES);
-	rc = cairn_trace_root(trace->state_roots,
-	                      cairn_task_state_count(spec), trace->trace_root);
+	rc = cairn_trace_root(trace->state_roots, cairn_task_state_count(spec),
+	                      trace->trace_root);
 	if (!rc)
-		rc = cairn_step_log_root(trace->steps,
-		                         cairn_task_state_count(spec) - 1,
-		                         spec->checkpoint_every,
-		                         trace->steps_root);
+		rc = cairn_step_log_root(
+		    trace->steps, cairn_task_state_count(spec) - 1,
+		    spec->checkpoint_every, trace->steps_root);
 	if (rc)
 		cairn__seterr(err, errlen, "the trace's roots: %s",
 		              cairn_strerror(rc));
@@ -330,9 +331,9 @@ static int trace_close(struct cairn_task_trace *trace,
 /* With a committer: waits for the roots of the state at t = H (its
  * time is end_seconds), then state_done and trace_close. */
 static int task_end(struct cairn_task_trace *trace,
-		    const struct cairn_task_spec *spec,
-		    cairn_task_checkpoint_fn cb, void *ud,
-		    struct cairn_state *st, char *err, size_t errlen)
+                    const struct cairn_task_spec *spec,
+                    cairn_task_checkpoint_fn cb, void *ud,
+                    struct cairn_state *st, char *err, size_t errlen)
 {
 	double t0 = cairn_clock_seconds();
 	int had = 0;
@@ -357,9 +358,9 @@ static int task_end(struct cairn_task_trace *trace,
 }
 
 int cairn_task_finish(struct cairn_task_trace *trace,
-		      const struct cairn_task_spec *spec,
-		      cairn_task_checkpoint_fn cb, void *ud, char *err,
-		      size_t errlen)
+                      const struct cairn_task_spec *spec,
+                      cairn_task_checkpoint_fn cb, void *ud, char *err,
+                      size_t errlen)
 {
 	struct cairn_state st;
 	double before;
@@ -381,11 +382,11 @@ int cairn_task_finish(struct cairn_task_trace *trace,
 }
 
 int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
-		   const cairn_dataset *ds,
-		   const uint8_t dataset_root[CAIRN_HASH_BYTES],
-		   const float *w_r, struct cairn_task_trace *trace,
-		   cairn_task_checkpoint_fn cb, void *ud, char *err,
-		   size_t errlen)
+                   const cairn_dataset *ds,
+                   const uint8_t dataset_root[CAIRN_HASH_BYTES],
+                   const float *w_r, struct cairn_task_trace *trace,
+                   cairn_task_checkpoint_fn cb, void *ud, char *err,
+                   size_t errlen)
 {
 	struct batch bb[2] = {{0}};
 	struct run_clock clk = {0};
@@ -471,20 +472,22 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		{
 			double t0 = cairn_clock_seconds();
 			rc = step_record(&bb[t % 2], loss, samples,
-					 trace->steps + (size_t)(t - 1) *
-							    CAIRN_STEP_RECORD_BYTES);
+			                 trace->steps +
+			                     (size_t)(t - 1) *
+			                         CAIRN_STEP_RECORD_BYTES);
 			trace->commit.records_seconds +=
 			    cairn_clock_seconds() - t0;
 		}
 		if (rc) {
-			cairn__seterr(err, errlen, "recording step %" PRIu32
-				      ": %s", t, cairn_strerror(rc));
+			cairn__seterr(err, errlen,
+			              "recording step %" PRIu32 ": %s", t,
+			              cairn_strerror(rc));
 			goto out;
 		}
 		if (t % c == 0 &&
 		    (rc = commit_at(m, spec, trace, t, samples, loss, cb, ud,
-		                    &st, &trace->commit.checkpoint_seconds,
-		                    err, errlen)))
+		                    &st, &trace->commit.checkpoint_seconds, err,
+		                    errlen)))
 			goto out;
 	}
 	if (trace->committer && trace->defer_end) {
@@ -499,10 +502,9 @@ out:
 	/* The sample digests count as commitment work where the host waits
 	 * for them: not on a GPU, which runs the step meanwhile. */
 	trace->commit.digest_seconds = clk.digests;
-	trace->hash_seconds = trace->commit.t0_seconds +
-	                      trace->commit.records_seconds +
-	                      trace->commit.checkpoint_seconds +
-	                      trace->commit.end_seconds;
+	trace->hash_seconds =
+	    trace->commit.t0_seconds + trace->commit.records_seconds +
+	    trace->commit.checkpoint_seconds + trace->commit.end_seconds;
 	if (cairn_backend_get_kind(cairn_model_backend(m)) !=
 	    CAIRN_BACKEND_CUDA)
 		trace->hash_seconds += clk.digests;
@@ -513,9 +515,9 @@ out:
 }
 
 int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
-		      const cairn_dataset *ds, uint32_t t0, uint32_t t1,
-		      struct cairn_state *end, uint8_t *records, char *err,
-		      size_t errlen)
+                      const cairn_dataset *ds, uint32_t t0, uint32_t t1,
+                      struct cairn_state *end, uint8_t *records, char *err,
+                      size_t errlen)
 {
 	struct batch bb[2] = {{0}};
 	struct run_clock clk = {0}; /* not reported */
@@ -547,19 +549,19 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 		goto out;
 	for (uint32_t t = t0 + 1; t <= t1; t++) {
 		uint8_t rec[CAIRN_STEP_RECORD_BYTES];
-		rc = run_step(m, spec, ds, t, t1, bb, &clk, &loss, err,
-		              errlen);
+		rc = run_step(m, spec, ds, t, t1, bb, &clk, &loss, err, errlen);
 		if (rc)
 			goto out;
 		rc = step_record(&bb[t % 2], loss, samples, rec);
 		if (rc) {
-			cairn__seterr(err, errlen, "recording step %" PRIu32
-				      ": %s", t, cairn_strerror(rc));
+			cairn__seterr(err, errlen,
+			              "recording step %" PRIu32 ": %s", t,
+			              cairn_strerror(rc));
 			goto out;
 		}
 		if (records)
 			memcpy(records + (size_t)(t - t0 - 1) *
-					     CAIRN_STEP_RECORD_BYTES,
+			                     CAIRN_STEP_RECORD_BYTES,
 			       rec, sizeof rec);
 	}
 	rc = cairn_task_commit_state(m, t1, samples, loss, end);
@@ -567,4 +569,3 @@ out:
 	batches_free(bb);
 	return rc;
 }
-

@@ -20,7 +20,7 @@
 uint64_t cairn_tensor_leaf_count(uint64_t total_bytes)
 {
 	uint64_t n = total_bytes / CAIRN_TENSOR_CHUNK_BYTES +
-		     (total_bytes % CAIRN_TENSOR_CHUNK_BYTES != 0);
+	             (total_bytes % CAIRN_TENSOR_CHUNK_BYTES != 0);
 	return n ? n : 1;
 }
 
@@ -30,11 +30,11 @@ static uint64_t chunk_len(uint64_t total_bytes, uint64_t index)
 	uint64_t off = index * (uint64_t)CAIRN_TENSOR_CHUNK_BYTES;
 	uint64_t rest = total_bytes - off;
 	return rest < CAIRN_TENSOR_CHUNK_BYTES ? rest
-					       : CAIRN_TENSOR_CHUNK_BYTES;
+	                                       : CAIRN_TENSOR_CHUNK_BYTES;
 }
 
 int cairn_tensor_leaf(const void *chunk, size_t len,
-		      uint8_t out[CAIRN_HASH_BYTES])
+                      uint8_t out[CAIRN_HASH_BYTES])
 {
 	if ((!chunk && len) || len > CAIRN_TENSOR_CHUNK_BYTES || !out)
 		return CAIRN_EINVAL;
@@ -51,7 +51,7 @@ int cairn_tensor_leaves(const void *bytes, size_t len, uint8_t *leaves)
 		/* No arithmetic on a NULL p (the empty tensor). */
 		const uint8_t *c = len ? p + i * CAIRN_TENSOR_CHUNK_BYTES : p;
 		int rc = cairn_tensor_leaf(c, (size_t)chunk_len(len, i),
-				       leaves + i * CAIRN_HASH_BYTES);
+		                           leaves + i * CAIRN_HASH_BYTES);
 		if (rc)
 			return rc;
 	}
@@ -59,8 +59,8 @@ int cairn_tensor_leaves(const void *bytes, size_t len, uint8_t *leaves)
 }
 
 int cairn_tensor_root_from_leaves(const uint8_t *leaves, uint64_t nleaves,
-				  uint64_t total_bytes,
-				  uint8_t out[CAIRN_HASH_BYTES])
+                                  uint64_t total_bytes,
+                                  uint8_t out[CAIRN_HASH_BYTES])
 {
 	uint8_t tree[CAIRN_HASH_BYTES];
 	int rc;
@@ -75,7 +75,7 @@ int cairn_tensor_root_from_leaves(const uint8_t *leaves, uint64_t nleaves,
 /* The leaf hashes live in a temporary buffer owned and freed here (32 bytes
  * per 64 KiB of tensor). */
 int cairn_tensor_root(const void *bytes, size_t len,
-		      uint8_t out[CAIRN_HASH_BYTES])
+                      uint8_t out[CAIRN_HASH_BYTES])
 {
 	uint64_t n = cairn_tensor_leaf_count(len);
 	uint8_t *leaves = NULL;
@@ -96,17 +96,17 @@ out:
 	return rc;
 }
 
-int cairn_tensor_prove(const uint8_t *leaves, uint64_t nleaves,
-		       uint64_t index, struct cairn_merkle_path *path)
+int cairn_tensor_prove(const uint8_t *leaves, uint64_t nleaves, uint64_t index,
+                       struct cairn_merkle_path *path)
 {
 	return cairn_merkle_prove(CAIRN_TREE_TENSOR, leaves, nleaves, index,
-				  path);
+	                          path);
 }
 
 int cairn_tensor_verify(const uint8_t root[CAIRN_HASH_BYTES],
-			uint64_t total_bytes, uint64_t index,
-			const uint8_t leaf[CAIRN_HASH_BYTES],
-			const struct cairn_merkle_path *path)
+                        uint64_t total_bytes, uint64_t index,
+                        const uint8_t leaf[CAIRN_HASH_BYTES],
+                        const struct cairn_merkle_path *path)
 {
 	uint64_t n = cairn_tensor_leaf_count(total_bytes);
 	uint8_t tree[CAIRN_HASH_BYTES], got[CAIRN_HASH_BYTES];
@@ -114,7 +114,7 @@ int cairn_tensor_verify(const uint8_t root[CAIRN_HASH_BYTES],
 	if (!root || !leaf || !path || index >= n)
 		return CAIRN_EINVAL;
 	rc = cairn_merkle_path_mth(CAIRN_TREE_TENSOR, leaf, index, n, path,
-				   tree);
+	                           tree);
 	if (rc)
 		return rc;
 	rc = cairn__merkle_bind(CAIRN_TREE_TENSOR, total_bytes, tree, got);
@@ -124,9 +124,9 @@ int cairn_tensor_verify(const uint8_t root[CAIRN_HASH_BYTES],
 }
 
 int cairn_tensor_verify_chunk(const uint8_t root[CAIRN_HASH_BYTES],
-			      uint64_t total_bytes, uint64_t index,
-			      const void *chunk, size_t len,
-			      const struct cairn_merkle_path *path)
+                              uint64_t total_bytes, uint64_t index,
+                              const void *chunk, size_t len,
+                              const struct cairn_merkle_path *path)
 {
 	uint8_t leaf[CAIRN_HASH_BYTES];
 	int rc;
@@ -142,7 +142,7 @@ int cairn_tensor_verify_chunk(const uint8_t root[CAIRN_HASH_BYTES],
 }
 
 int cairn__tensor_leaves_start(cairn_backend *be, const void *data, size_t len,
-				void *dleaves)
+                               void *dleaves)
 {
 	uint8_t hdr[CAIRN_DOMAIN_HEADER_BYTES];
 	int rc;
@@ -153,12 +153,12 @@ int cairn__tensor_leaves_start(cairn_backend *be, const void *data, size_t len,
 	if (rc)
 		return rc;
 	return cairn_hash_chunks(be, data, (int64_t)len,
-				 CAIRN_TENSOR_CHUNK_BYTES, hdr, dleaves);
+	                         CAIRN_TENSOR_CHUNK_BYTES, hdr, dleaves);
 }
 
 int cairn__tensor_root_finish(cairn_backend *be, const void *dleaves,
-			      size_t len, uint8_t *leaves,
-			      uint8_t out[CAIRN_HASH_BYTES])
+                              size_t len, uint8_t *leaves,
+                              uint8_t out[CAIRN_HASH_BYTES])
 {
 	uint64_t n = cairn_tensor_leaf_count(len);
 	int rc = cairn_buf_read(be, leaves, dleaves, n * CAIRN_HASH_BYTES);
@@ -167,7 +167,7 @@ int cairn__tensor_root_finish(cairn_backend *be, const void *dleaves,
 }
 
 int cairn_tensor_root_on(cairn_backend *be, const void *data, size_t len,
-			 uint8_t out[CAIRN_HASH_BYTES])
+                         uint8_t out[CAIRN_HASH_BYTES])
 {
 	uint64_t n = cairn_tensor_leaf_count(len);
 	uint8_t *leaves = NULL; /* host copy, owned here */

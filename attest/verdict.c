@@ -43,8 +43,8 @@ static int verdict_check(const struct cairn_audit_verdict *v, char *err,
 		why = "a difference mask holds unknown bits";
 	else if (v->elem_tensor > CAIRN_AUDIT_ELEM_V)
 		why = "elem_tensor is not a tensor (0 to 3)";
-	else if (!replay && (v->diff || v->diff_step || v->diff_what ||
-	                     v->elem_tensor))
+	else if (!replay &&
+	         (v->diff || v->diff_step || v->diff_what || v->elem_tensor))
 		why = "it names a difference but is not a replay rejection";
 	else if (!v->elem_tensor && (v->elem_count || v->elem_index ||
 	                             v->elem_worker || v->elem_replay))
@@ -53,9 +53,9 @@ static int verdict_check(const struct cairn_audit_verdict *v, char *err,
 		return 0;
 	cairn__seterr(err, errlen,
 	              "the verdict's fields disagree: %s (accepted %" PRIu32
-	              ", check %" PRIu32 ", segment %" PRIu32
-	              ", steps %" PRIu32 "..%" PRIu32 ", diff 0x%" PRIx32
-	              ", diff_what 0x%" PRIx32 ", elem_tensor %" PRIu32 ")",
+	              ", check %" PRIu32 ", segment %" PRIu32 ", steps %" PRIu32
+	              "..%" PRIu32 ", diff 0x%" PRIx32 ", diff_what 0x%" PRIx32
+	              ", elem_tensor %" PRIu32 ")",
 	              why, v->accepted, v->check, v->segment, v->step_first,
 	              v->step_last, v->diff, v->diff_what, v->elem_tensor);
 	return CAIRN_EFORMAT;
@@ -123,10 +123,11 @@ int cairn_audit_verdict_decode(const uint8_t *buf, size_t len,
 	n = cairn__get_u32le(buf + VERDICT_FIXED - 4);
 	if (n > CAIRN_AUDIT_MAX_SEGMENTS ||
 	    len != VERDICT_FIXED + 4 * (size_t)n) {
-		cairn__seterr(err, errlen,
-		              "the verdict names %" PRIu32 " segments (at most "
-		              "%d) but is %zu bytes; %d + 4 x segments expected",
-		              n, CAIRN_AUDIT_MAX_SEGMENTS, len, VERDICT_FIXED);
+		cairn__seterr(
+		    err, errlen,
+		    "the verdict names %" PRIu32 " segments (at most "
+		    "%d) but is %zu bytes; %d + 4 x segments expected",
+		    n, CAIRN_AUDIT_MAX_SEGMENTS, len, VERDICT_FIXED);
 		return CAIRN_EFORMAT;
 	}
 	v = out;

@@ -71,8 +71,9 @@ struct cairn_bench_gemm_result {
  * Returns 0, CAIRN_ENOTSUP when this cairn was built without CUDA,
  * CAIRN_ENODEV when no usable GPU is present, CAIRN_ENOMEM, or
  * CAIRN_EDEVICE.  A missing cuBLAS is not an error: have_reference = 0 and
- * res->reference says why (have_bf16 = 0 and res->bf16 likewise).  Defined in bench_gemm_cuda.cu when built with
- * CUDA, else in bench_gemm.c (returns CAIRN_ENOTSUP). */
+ * res->reference says why (have_bf16 = 0 and res->bf16 likewise).  Defined in
+ * bench_gemm_cuda.cu when built with CUDA, else in bench_gemm.c (returns
+ * CAIRN_ENOTSUP). */
 int cairn__bench_gemm_cuda(const struct cairn_bench_gemm_cfg *cfg,
                            struct cairn_bench_gemm_result *res);
 
@@ -151,10 +152,10 @@ void cairn__stream_ref_triad(double *a, const double *b, const double *c,
  * Returns 0, CAIRN_ENOTSUP without CUDA, CAIRN_ENODEV with no usable GPU,
  * CAIRN_ENOMEM or CAIRN_EDEVICE (why[] says more). */
 struct cairn_bench_copy_result {
-	char device[128];     /* the GPU's name */
-	double kernel_gbps;   /* cairn's copy kernel, median */
-	double memcpy_gbps;   /* cudaMemcpyDeviceToDevice, median */
-	char why[192];        /* on failure: what went wrong */
+	char device[128];   /* the GPU's name */
+	double kernel_gbps; /* cairn's copy kernel, median */
+	double memcpy_gbps; /* cudaMemcpyDeviceToDevice, median */
+	char why[192];      /* on failure: what went wrong */
 };
 int cairn__bench_stream_cuda(int device, size_t bytes, int reps,
                              struct cairn_bench_copy_result *res);
@@ -215,9 +216,8 @@ int cairn__bench_pcie_cuda(const struct cairn_bench_pcie_cfg *cfg,
  * ratio value / reference_value when reference is not NULL. */
 void cairn__bench_json_str(FILE *f, const char *s);
 void cairn__bench_json_row(FILE *f, const char *suite, const char *name,
-                           const char *device, double value,
-                           const char *unit, const char *reference,
-                           double reference_value);
+                           const char *device, double value, const char *unit,
+                           const char *reference, double reference_value);
 
 /* The signed report: body (the JSON text, starting with
  * {"signer":"<public key hex>","report":"cairn/report/v1", and ending with
@@ -228,8 +228,8 @@ void cairn__bench_json_row(FILE *f, const char *suite, const char *name,
  * accepts, writing the signer's hex into signer (may be NULL);
  * CAIRN_EFORMAT, CAIRN_ECRYPTO or CAIRN_ENOMEM with why in
  * why[0..why_len) otherwise.  A changed byte anywhere is rejected. */
-int cairn__bench_report_check(const char *buf, size_t len,
-                              char signer[65], char *why, size_t why_len);
+int cairn__bench_report_check(const char *buf, size_t len, char signer[65],
+                              char *why, size_t why_len);
 /* 0 when body[0..len) is one JSON object and nothing else, as cairn
  * writes reports: UTF-8, no control byte or DEL or \u0000 in a string, no
  * key twice in an object, no escape in a key, at most 32 levels deep,

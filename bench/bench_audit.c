@@ -57,7 +57,8 @@ static long long audit_ref_params(void)
 	cairn_mlp_spec_reference(&spec);
 	d = spec.input;
 	for (int l = 0; l <= spec.nhidden; l++) {
-		long long out = l < spec.nhidden ? spec.hidden[l] : spec.classes;
+		long long out =
+		    l < spec.nhidden ? spec.hidden[l] : spec.classes;
 		n += d * out + out;
 		d = out;
 	}
@@ -67,8 +68,8 @@ static long long audit_ref_params(void)
 static void audit_usage(FILE *f)
 {
 	long long np = audit_ref_params();
-	long long kept = CAIRN_REF_JOB_INNER_STEPS /
-	                 CAIRN_REF_JOB_CHECKPOINT_EVERY;
+	long long kept =
+	    CAIRN_REF_JOB_INNER_STEPS / CAIRN_REF_JOB_CHECKPOINT_EVERY;
 
 	fprintf(
 	    f,
@@ -110,8 +111,8 @@ static void audit_usage(FILE *f)
 	    "exit status: 0 ok, 1 failure (or an honest bundle rejected), "
 	    "2 bad usage\n",
 	    CAIRN_MODEL_REFERENCE_MICRO, CAIRN_REF_JOB_INNER_STEPS,
-	    CAIRN_REF_JOB_CHECKPOINT_EVERY, CAIRN_DATASET_DEFAULT_DIR, np,
-	    kept, (double)(kept * 12 * np) / 1e6);
+	    CAIRN_REF_JOB_CHECKPOINT_EVERY, CAIRN_DATASET_DEFAULT_DIR, np, kept,
+	    (double)(kept * 12 * np) / 1e6);
 }
 
 /* 0, 1 after --help, or 2 after printing a usage error. */

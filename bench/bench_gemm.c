@@ -140,15 +140,18 @@ static int gemm_parse(int argc, char **argv, struct gemm_args *g)
 			g->ta = v[0] == 't';
 			g->tb = v[1] == 't';
 		} else if (!strcmp(o, "--threads")) {
-			if ((rc = cairn__bench_parse_int("gemm", o, v, 1, 1024, &x)))
+			if ((rc = cairn__bench_parse_int("gemm", o, v, 1, 1024,
+			                                 &x)))
 				return rc;
 			g->threads = (int)x;
 		} else if (!strcmp(o, "--size")) {
-			if ((rc = cairn__bench_parse_int("gemm", o, v, 1, GEMM_MAX_SIZE, &x)))
+			if ((rc = cairn__bench_parse_int("gemm", o, v, 1,
+			                                 GEMM_MAX_SIZE, &x)))
 				return rc;
 			g->size = x;
 		} else if (!strcmp(o, "--reps")) {
-			if ((rc = cairn__bench_parse_int("gemm", o, v, 1, 100000, &x)))
+			if ((rc = cairn__bench_parse_int("gemm", o, v, 1,
+			                                 100000, &x)))
 				return rc;
 			g->reps = (int)x;
 		} else {
@@ -520,8 +523,7 @@ static void gemm_print(const struct gemm_args *g, const char *device,
 		       res->bf16_reps, res->bf16);
 		printf("  %-10s %8.1f x  (bf16 gemm / exact: what the chip "
 		       "does without the exact profile)\n",
-		       "headroom",
-		       res->bf16_tflops * 1e3 / res->exact_gflops);
+		       "headroom", res->bf16_tflops * 1e3 / res->exact_gflops);
 	} else if (res->bf16[0]) {
 		printf("  %-10s none: %s\n", "bf16 gemm", res->bf16);
 	}

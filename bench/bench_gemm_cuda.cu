@@ -71,11 +71,10 @@ typedef int (*bg_cublas_sgemm_fn)(bg_cublas_handle handle, int transa,
                                   float *c, int ldc);
 typedef int (*bg_cublas_gemm_ex_fn)(bg_cublas_handle handle, int transa,
                                     int transb, int m, int n, int k,
-                                    const void *alpha, const void *a,
-                                    int atype, int lda, const void *b,
-                                    int btype, int ldb, const void *beta,
-                                    void *c, int ctype, int ldc,
-                                    int compute_type, int algo);
+                                    const void *alpha, const void *a, int atype,
+                                    int lda, const void *b, int btype, int ldb,
+                                    const void *beta, void *c, int ctype,
+                                    int ldc, int compute_type, int algo);
 
 enum {
 	BG_CUBLAS_STATUS_SUCCESS = 0,
@@ -278,17 +277,16 @@ static int bg_run(const struct bg_job *j)
 		                  (const float *)j->b, n, (float *)j->c, n, 0);
 	/* column-major: C^T (n x m) = op(B)^T (n x k) . op(A)^T (k x m) */
 	if (j->kind == BG_SGEMM)
-		st = j->cb->sgemm(j->cb->handle, ta, tb, (int)n, (int)n,
-		                  (int)n, &one, (const float *)j->b, (int)n,
+		st = j->cb->sgemm(j->cb->handle, ta, tb, (int)n, (int)n, (int)n,
+		                  &one, (const float *)j->b, (int)n,
 		                  (const float *)j->a, (int)n, &zero,
 		                  (float *)j->c, (int)n);
 	else
-		st = j->cb->gemm_ex(j->cb->handle, ta, tb, (int)n, (int)n,
-		                    (int)n, &one, j->b, BG_CUDA_R_16BF, (int)n,
-		                    j->a, BG_CUDA_R_16BF, (int)n, &zero, j->c,
-		                    BG_CUDA_R_16BF, (int)n,
-		                    BG_CUBLAS_COMPUTE_32F,
-		                    BG_CUBLAS_GEMM_DEFAULT);
+		st = j->cb->gemm_ex(
+		    j->cb->handle, ta, tb, (int)n, (int)n, (int)n, &one, j->b,
+		    BG_CUDA_R_16BF, (int)n, j->a, BG_CUDA_R_16BF, (int)n, &zero,
+		    j->c, BG_CUDA_R_16BF, (int)n, BG_CUBLAS_COMPUTE_32F,
+		    BG_CUBLAS_GEMM_DEFAULT);
 	if (st != BG_CUBLAS_STATUS_SUCCESS) {
 		cairn_error("cuda bench: %s failed (cuBLAS status %d)",
 		            j->kind == BG_SGEMM ? "cublasSgemm_v2"

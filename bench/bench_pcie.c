@@ -67,11 +67,11 @@ struct pcie_args {
 
 /* One GPU's figures and where its buffers were. */
 struct pcie_gpu_run {
-	int ok;             /* 1: measured */
-	char device[320];   /* "gpu0: NAME (PCI ..., NUMA node N from hwloc)" */
-	char bound[160];    /* what the bound buffer is, for row names */
+	int ok;           /* 1: measured */
+	char device[320]; /* "gpu0: NAME (PCI ..., NUMA node N from hwloc)" */
+	char bound[160];  /* what the bound buffer is, for row names */
 	char reference[160]; /* the reference buffer, for row names */
-	char error[256];    /* when ok == 0 */
+	char error[256];     /* when ok == 0 */
 	struct cairn_bench_pcie_result res;
 };
 
@@ -172,8 +172,7 @@ static int pcie_parse(int argc, char **argv, struct pcie_args *p)
 	if (!p->reps)
 		p->reps = p->quick ? PCIE_QUICK_REPS : PCIE_REPS;
 	/* not given: $CAIRN_DEVICE, else auto */
-	if (!p->device &&
-	    cairn__bench_parse_device("pcie", NULL, &p->device))
+	if (!p->device && cairn__bench_parse_device("pcie", NULL, &p->device))
 		return 2;
 	if (!strcmp(p->device, "cpu")) {
 		cairn_eprint("cairn bench pcie: CAIRN_DEVICE is cpu, but this "
@@ -273,8 +272,7 @@ static void *pcie_alloc_bound(hwloc_topology_t topo, size_t bytes, int node,
 	hwloc_bitmap_only(set, (unsigned)node);
 	errno = 0;
 	p = hwloc_alloc_membind(topo, bytes, set, HWLOC_MEMBIND_BIND,
-	                        HWLOC_MEMBIND_BYNODESET |
-	                            HWLOC_MEMBIND_STRICT);
+	                        HWLOC_MEMBIND_BYNODESET | HWLOC_MEMBIND_STRICT);
 	if (!p && errno != ENOMEM) {
 		/* e.g. a container whose seccomp profile denies mbind */
 		snprintf(note, len, "binding failed: %s", strerror(errno));
@@ -376,8 +374,9 @@ static int pcie_fits(long long mib)
 }
 
 /* The results: one JSON object, or a small table. */
-static void pcie_print(const struct pcie_args *a, const struct pcie_gpu_run *runs,
-                       int n, const char *skipped)
+static void pcie_print(const struct pcie_args *a,
+                       const struct pcie_gpu_run *runs, int n,
+                       const char *skipped)
 {
 	static const char *const dir[2] = {"host-to-device", "device-to-host"};
 
@@ -395,9 +394,8 @@ static void pcie_print(const struct pcie_args *a, const struct pcie_gpu_run *run
 				continue;
 			for (int k = 0; k < 2; k++) {
 				char ref[224];
-				snprintf(name, sizeof name,
-				         "%s, %lld MiB, %s", dir[k], a->mib,
-				         r->bound);
+				snprintf(name, sizeof name, "%s, %lld MiB, %s",
+				         dir[k], a->mib, r->bound);
 				snprintf(ref, sizeof ref, "cudaMemcpyAsync, %s",
 				         r->reference);
 				if (!first)
@@ -451,8 +449,8 @@ static void pcie_print(const struct pcie_args *a, const struct pcie_gpu_run *run
 		printf("    %-10s %s\n", "reference", r->reference);
 		for (int k = 0; k < 2; k++) {
 			double v = k ? r->res.d2h_gbps : r->res.h2d_gbps;
-			double rv = k ? r->res.ref_d2h_gbps
-			              : r->res.ref_h2d_gbps;
+			double rv =
+			    k ? r->res.ref_d2h_gbps : r->res.ref_h2d_gbps;
 			printf("    %-15s %7.2f GB/s  reference %7.2f GB/s  "
 			       "ratio %.3f\n",
 			       dir[k], v, rv, rv > 0 ? v / rv : 0.0);

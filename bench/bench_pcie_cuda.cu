@@ -123,22 +123,21 @@ static float bp_median(float *t, int n)
 
 /* One copy of the given kind between e0 and e1, waited for; *ms gets its
  * time. */
-static int bp_copy(int kind, const struct cairn_bench_pcie_cfg *cfg,
-                   void *dev, cudaStream_t st, cudaEvent_t e0, cudaEvent_t e1,
-                   float *ms, struct cairn_bench_pcie_result *res)
+static int bp_copy(int kind, const struct cairn_bench_pcie_cfg *cfg, void *dev,
+                   cudaStream_t st, cudaEvent_t e0, cudaEvent_t e1, float *ms,
+                   struct cairn_bench_pcie_result *res)
 {
-	void *host = kind == BP_H2D || kind == BP_D2H ? cfg->host
-	                                              : cfg->host_ref;
+	void *host =
+	    kind == BP_H2D || kind == BP_D2H ? cfg->host : cfg->host_ref;
 	int h2d = kind == BP_H2D || kind == BP_REF_H2D;
 	int rc;
 
 	if ((rc = bp_check(cudaEventRecord(e0, st), "cudaEventRecord", res)) ||
-	    (rc = bp_check(cudaMemcpyAsync(h2d ? dev : host, h2d ? host : dev,
-	                                   cfg->bytes,
-	                                   h2d ? cudaMemcpyHostToDevice
-	                                       : cudaMemcpyDeviceToHost,
-	                                   st),
-	                   bp_kind_names[kind], res)) ||
+	    (rc = bp_check(
+	         cudaMemcpyAsync(
+	             h2d ? dev : host, h2d ? host : dev, cfg->bytes,
+	             h2d ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost, st),
+	         bp_kind_names[kind], res)) ||
 	    (rc = bp_check(cudaEventRecord(e1, st), "cudaEventRecord", res)) ||
 	    (rc = bp_check(cudaEventSynchronize(e1), bp_kind_names[kind],
 	                   res)) ||
@@ -189,9 +188,9 @@ extern "C" int cairn__bench_pcie_cuda(const struct cairn_bench_pcie_cfg *cfg,
 	                   "cudaHostRegister (the reference buffer)", res)))
 		goto out;
 	reg_ref = 1;
-	if ((rc = bp_check(cudaStreamCreateWithFlags(&st,
-	                                             cudaStreamNonBlocking),
-	                   "cudaStreamCreateWithFlags", res)) ||
+	if ((rc =
+	         bp_check(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking),
+	                  "cudaStreamCreateWithFlags", res)) ||
 	    (rc = bp_check(cudaEventCreate(&e0), "cudaEventCreate", res)) ||
 	    (rc = bp_check(cudaEventCreate(&e1), "cudaEventCreate", res)) ||
 	    (rc = bp_check(cudaMemsetAsync(dev, 0x3c, cfg->bytes, st),

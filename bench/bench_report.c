@@ -134,10 +134,8 @@ void cairn__bench_json_row(FILE *f, const char *suite, const char *name,
 		fprintf(f, ",\"reference_value\":");
 		bench_json_num(f, reference_value, 0);
 		fprintf(f, ",\"ratio\":");
-		bench_json_num(f,
-		               reference_value > 0 ? value / reference_value
-		                                   : 0.0,
-		               1);
+		bench_json_num(
+		    f, reference_value > 0 ? value / reference_value : 0.0, 1);
 		fputc('}', f);
 	} else {
 		fprintf(f, ",\"reference\":null,\"reference_value\":null,"
@@ -577,7 +575,8 @@ static void report_write_json(FILE *f, const struct all_args *a,
 	}
 	fprintf(f, "]");
 	for (int i = 0; i < r->nskips; i++) {
-		fprintf(f, i ? ",\n{\"suite\":" : ",\n\"skipped\":[{\"suite\":");
+		fprintf(f,
+		        i ? ",\n{\"suite\":" : ",\n\"skipped\":[{\"suite\":");
 		cairn__bench_json_str(f, r->skips[i].suite);
 		fprintf(f, ",\"why\":");
 		cairn__bench_json_str(f, r->skips[i].why);
@@ -619,8 +618,7 @@ static void report_print_text(const struct all_args *a, const struct report *r)
  * at path (cairn_file_write_new: never over an existing one).  0, or a
  * CAIRN_E* code with the reason in err. */
 static int report_save(const struct cairn_identity *id, const char *body,
-                       size_t len, const char *path, char *err,
-                       size_t errlen)
+                       size_t len, const char *path, char *err, size_t errlen)
 {
 	uint8_t digest[CAIRN_HASH_BYTES], sig[CAIRN_SIGNATURE_BYTES];
 	char hex[2][CAIRN_HASH_HEX_BYTES], *file = NULL;

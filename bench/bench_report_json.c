@@ -29,8 +29,8 @@ struct rj_key {
 
 struct rj {
 	const unsigned char *p, *start, *end;
-	const char *fail; /* what was wrong; NULL until then */
-	size_t at;        /* its byte offset */
+	const char *fail;  /* what was wrong; NULL until then */
+	size_t at;         /* its byte offset */
 	struct rj_key dup; /* with a key written twice: that key */
 	int depth;
 	int nomem;
@@ -82,7 +82,8 @@ static int rj_string(struct rj *j, struct rj_key *k)
 				if (j->end - j->p < 6 || !rj_hex4(j->p + 2))
 					return rj_fail(j, "a bad \\u escape");
 				if (!memcmp(j->p + 2, "0000", 4))
-					return rj_fail(j, "\\u0000 in a string");
+					return rj_fail(j,
+					               "\\u0000 in a string");
 				j->p += 6;
 			} else if (strchr("\"\\/bfnrt", j->p[1]) && j->p[1]) {
 				j->p += 2;
@@ -297,12 +298,12 @@ int cairn__bench_report_json_check(const char *body, size_t len, char *why,
 		int shown = j.dup.s && j.dup.n <= 64; /* the key, when plain */
 		for (size_t i = 0; shown && i < j.dup.n; i++)
 			shown = j.dup.s[i] >= 0x20 && j.dup.s[i] < 0x7f;
-		snprintf(why, why_len,
-		         "the report is not one well-formed JSON object as "
-		         "cairn writes it: %s at byte %zu%s%.*s%s",
-		         j.fail, j.at, shown ? " (\"" : "",
-		         shown ? (int)j.dup.n : 0,
-		         shown ? (const char *)j.dup.s : "", shown ? "\")" : "");
+		snprintf(
+		    why, why_len,
+		    "the report is not one well-formed JSON object as "
+		    "cairn writes it: %s at byte %zu%s%.*s%s",
+		    j.fail, j.at, shown ? " (\"" : "", shown ? (int)j.dup.n : 0,
+		    shown ? (const char *)j.dup.s : "", shown ? "\")" : "");
 	}
 	return j.nomem ? CAIRN_ENOMEM : CAIRN_EFORMAT;
 }

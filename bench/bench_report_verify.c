@@ -75,14 +75,12 @@ int cairn__bench_report_check(const char *buf, size_t len, char signer[65],
 	/* Signed is not enough: every reader must see the report the
 	 * signer's key names, the one cairn wrote (a second "signer" key,
 	 * bytes after the object, a line that looks like a signature). */
-	if (body < hl + 64 + rl + 2 ||
-	    memcmp(buf + hl + 64, rhead, rl))
+	if (body < hl + 64 + rl + 2 || memcmp(buf + hl + 64, rhead, rl))
 		return report_reject(why, why_len, CAIRN_EFORMAT,
 		                     "signed, but the key is not followed by "
 		                     "\"report\":\"cairn/report/v1\": not a "
 		                     "report this cairn writes");
-	if ((rc = cairn__bench_report_json_check(buf, body - 1, why,
-	                                         why_len)))
+	if ((rc = cairn__bench_report_json_check(buf, body - 1, why, why_len)))
 		return rc;
 	if (signer) {
 		memcpy(signer, buf + hl, 64);
@@ -162,9 +160,8 @@ int cairn__bench_verify_cmd(int argc, char **argv)
 		return 2;
 	}
 	/* a regular file of at most 64 MiB; a FIFO or device is refused */
-	if (cairn_file_open_input(path, "report",
-	                          CAIRN__BENCH_REPORT_FILE_MAX, &fd, &size, why,
-	                          sizeof why)) {
+	if (cairn_file_open_input(path, "report", CAIRN__BENCH_REPORT_FILE_MAX,
+	                          &fd, &size, why, sizeof why)) {
 		cairn_eprint("cairn bench verify: %s\n", why);
 		return 2;
 	}

@@ -254,13 +254,13 @@ static int stream_cpu(const struct stream_args *s,
 	 * was seen), and 4 x that must not push a rig into swap.  Whatever
 	 * they come to, more than half of memory is not run. */
 	{
-		uint64_t cap = mem / 16 > STREAM_MIN_TOTAL ? mem / 16
-		                                           : STREAM_MIN_TOTAL;
+		uint64_t cap =
+		    mem / 16 > STREAM_MIN_TOTAL ? mem / 16 : STREAM_MIN_TOTAL;
 		if (mem && 3 * array > cap) {
 			/* a whole MiB each, rounded up: never under the
 			 * minimum */
-			array = (cap / 3 + (1ull << 20) - 1) &
-			        ~((1ull << 20) - 1);
+			array =
+			    (cap / 3 + (1ull << 20) - 1) & ~((1ull << 20) - 1);
 			res->capped = 1;
 		}
 	}

@@ -5,8 +5,8 @@
  * on the same two buffers and the same stream.  One warm-up sample of
  * each, then reps timed samples of each, a sample being BSC_BATCH copies
  * queued back to back between two CUDA events; the medians are
- * reported, per copy.  GB/s counts the bytes read plus the bytes written (2 x bytes
- * a copy), as DESIGN.md section 8 says.
+ * reported, per copy.  GB/s counts the bytes read plus the bytes written (2 x
+ * bytes a copy), as DESIGN.md section 8 says.
  *
  * Compiled only with CUDA.  Written and compiled on a machine with no GPU:
  * it has not been run there.  Everything allocated here (buffers, events,
@@ -38,7 +38,8 @@ __global__ static void bsc_copy(int4 *__restrict__ dst,
                                 const int4 *__restrict__ src, size_t n16)
 {
 	const int lane = threadIdx.x & 31;
-	const size_t warp = ((size_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+	const size_t warp =
+	    ((size_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
 	const size_t nwarps = ((size_t)gridDim.x * blockDim.x) >> 5;
 	const size_t run = 32 * BSC_RUN, full = n16 / run * run;
 	size_t i;
@@ -164,7 +165,8 @@ extern "C" int cairn__bench_stream_cuda(int device, size_t bytes, int reps,
 		goto out;
 	bsc_iota<<<sms * 8, 512, 0, st>>>((int4 *)src, n16);
 	bsc_copy<<<sms * 8, 512, 0, st>>>((int4 *)dst, (const int4 *)src, n16);
-	if ((rc = bsc_check(cudaStreamSynchronize(st), "the first copy", res)) ||
+	if ((rc =
+	         bsc_check(cudaStreamSynchronize(st), "the first copy", res)) ||
 	    (rc = bsc_verify((const int4 *)dst, n16, res)))
 		goto out;
 	/* Each sample times BSC_BATCH copies queued back to back between
@@ -181,16 +183,17 @@ extern "C" int cairn__bench_stream_cuda(int device, size_t bytes, int reps,
 			for (int b = 0; b < BSC_BATCH; b++) {
 				if (side)
 					rc = bsc_check(
-					    cudaMemcpyAsync(dst, src, bytes,
-					                    cudaMemcpyDeviceToDevice,
-					                    st),
+					    cudaMemcpyAsync(
+					        dst, src, bytes,
+					        cudaMemcpyDeviceToDevice, st),
 					    "cudaMemcpyAsync", res);
 				else {
 					bsc_copy<<<sms * 8, 512, 0, st>>>(
-					    (int4 *)dst, (const int4 *)src, n16);
-					rc = bsc_check(cudaGetLastError(),
-					               "the copy kernel's launch",
-					               res);
+					    (int4 *)dst, (const int4 *)src,
+					    n16);
+					rc = bsc_check(
+					    cudaGetLastError(),
+					    "the copy kernel's launch", res);
 				}
 				if (rc)
 					goto out;
@@ -216,10 +219,10 @@ extern "C" int cairn__bench_stream_cuda(int device, size_t bytes, int reps,
 		rc = CAIRN_EDEVICE;
 		goto out;
 	}
-	res->kernel_gbps = 2.0 * (double)bytes / (bsc_median(tk, reps) * 1e-3) /
-	                   1e9;
-	res->memcpy_gbps = 2.0 * (double)bytes / (bsc_median(tm, reps) * 1e-3) /
-	                   1e9;
+	res->kernel_gbps =
+	    2.0 * (double)bytes / (bsc_median(tk, reps) * 1e-3) / 1e9;
+	res->memcpy_gbps =
+	    2.0 * (double)bytes / (bsc_median(tm, reps) * 1e-3) / 1e9;
 	rc = 0;
 out:
 	if (e0)

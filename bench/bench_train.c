@@ -139,8 +139,8 @@ static const uint8_t bench_data_tag[32];
  * slot s % 2: the indices, and the rows and labels unless the model holds
  * the training set (then its backend gathers them). */
 static int train_prepare(const cairn_model *m, const cairn_dataset *ds,
-                         int64_t b, long long s, uint32_t *idx[2],
-                         float *x[2], int32_t *y[2])
+                         int64_t b, long long s, uint32_t *idx[2], float *x[2],
+                         int32_t *y[2])
 {
 	char err[256] = "";
 	int rc = cairn_sample_indices(TRAIN_SEED, 0, 0, (uint32_t)(s + 1),
@@ -188,11 +188,11 @@ static int train_run(cairn_model *m, const cairn_dataset *ds,
 		int rc_next = 0;
 
 		opt.step = s + 1;
-		rc = on_device ? cairn_model_step_begin_idx(m, b, (int)t->micro,
-		                                            idx[s % 2], &opt)
-		               : cairn_model_step_begin(m, b, (int)t->micro,
-		                                        x[s % 2], y[s % 2],
-		                                        &opt);
+		rc = on_device
+		         ? cairn_model_step_begin_idx(m, b, (int)t->micro,
+		                                      idx[s % 2], &opt)
+		         : cairn_model_step_begin(m, b, (int)t->micro, x[s % 2],
+		                                  y[s % 2], &opt);
 		if (rc)
 			break;
 		if (s + 1 < total)
@@ -233,9 +233,10 @@ int cairn__bench_train_cmd(int argc, char **argv)
 	cairn_dataset *ds = NULL;
 	cairn_model *m = NULL;
 	cairn_mlp_spec spec;
-	double *times = NULL, med, commit = 0.0, bg = -1.0; /* bg: not measured */
+	double *times = NULL, med, commit = 0.0,
+	       bg = -1.0;      /* bg: not measured */
 	double bg_steps = 0.0; /* the C steps beside the hashing, over alone */
-	int on_device = 0; /* the training set on the device */
+	int on_device = 0;     /* the training set on the device */
 	float loss = 0.0f;
 	char err[512];
 	int rc, ex = 1;
@@ -315,10 +316,11 @@ int cairn__bench_train_cmd(int argc, char **argv)
 		tc.steps = t.ckpt;
 		memcpy(&lb, &loss, sizeof lb);
 		st_times = malloc((size_t)t.ckpt * sizeof *st_times);
-		rc = st_times ? cairn_samples_digest(NULL, 0, sd) : CAIRN_ENOMEM;
+		rc =
+		    st_times ? cairn_samples_digest(NULL, 0, sd) : CAIRN_ENOMEM;
 		if (!rc)
-			rc = cairn_committer_open(be, cairn_model_param_count(m),
-			                          &cm);
+			rc = cairn_committer_open(
+			    be, cairn_model_param_count(m), &cm);
 		for (int i = 0; i < BG_REPS + 1 && !rc; i++) {
 			double t0 = cairn__bench_now(), w;
 			rc = cairn_committer_start(cm, m, 1, sd, lb);
@@ -361,8 +363,8 @@ int cairn__bench_train_cmd(int argc, char **argv)
 		       "\"checkpoint_every\":%lld,"
 		       "\"commitment_fraction\":%.5f,\"data_on_device\":%s,",
 		       cairn_backend_name(be), cairn_backend_describe(be),
-		       cairn_backend_threads(be), t.batch, t.micro, t.steps, med,
-		       (double)t.batch / med, (double)loss, commit, t.ckpt,
+		       cairn_backend_threads(be), t.batch, t.micro, t.steps,
+		       med, (double)t.batch / med, (double)loss, commit, t.ckpt,
 		       commit / ((double)t.ckpt * med),
 		       on_device ? "true" : "false");
 		if (bg >= 0)
@@ -378,25 +380,25 @@ int cairn__bench_train_cmd(int argc, char **argv)
 			       "\"background_step_slowdown_seconds\":null,"
 			       "\"background_total_fraction\":null}\n");
 	} else {
-		printf("cairn bench train: fmnist-mlp step, batch %lld in %lld "
-		       "micro-batches\n"
-		       "  device     %s (%s)%s\n"
-		       "  steps      %lld timed after %lld warm-up, median "
-		       "reported\n"
-		       "  step       %.2f ms\n"
-		       "  rate       %.0f samples/s\n"
-		       "  last loss  %.4f\n"
-		       "  commit     %.2f ms a checkpoint (params, m, v "
-		       "roots), median of %d\n"
-		       "  overhead   %.2f%% of training with a checkpoint every "
-		       "%lld steps\n",
-		       t.batch, t.micro, cairn_backend_name(be),
-		       cairn_backend_describe(be),
-		       on_device ? ", training set on the device" : "", t.steps,
-		       t.warmup,
-		       med * 1e3, (double)t.batch / med, (double)loss,
-		       commit * 1e3, COMMIT_REPS,
-		       100.0 * commit / ((double)t.ckpt * med), t.ckpt);
+		printf(
+		    "cairn bench train: fmnist-mlp step, batch %lld in %lld "
+		    "micro-batches\n"
+		    "  device     %s (%s)%s\n"
+		    "  steps      %lld timed after %lld warm-up, median "
+		    "reported\n"
+		    "  step       %.2f ms\n"
+		    "  rate       %.0f samples/s\n"
+		    "  last loss  %.4f\n"
+		    "  commit     %.2f ms a checkpoint (params, m, v "
+		    "roots), median of %d\n"
+		    "  overhead   %.2f%% of training with a checkpoint every "
+		    "%lld steps\n",
+		    t.batch, t.micro, cairn_backend_name(be),
+		    cairn_backend_describe(be),
+		    on_device ? ", training set on the device" : "", t.steps,
+		    t.warmup, med * 1e3, (double)t.batch / med, (double)loss,
+		    commit * 1e3, COMMIT_REPS,
+		    100.0 * commit / ((double)t.ckpt * med), t.ckpt);
 		if (bg >= 0)
 			printf("  background %.3f ms a checkpoint of waiting "
 			       "(snapshot, then the roots %lld steps later), "

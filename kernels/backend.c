@@ -16,18 +16,18 @@
 #include "cairn/log.h"
 
 typedef int (*cairn__backend_ctor)(struct cairn_backend *,
-				   const cairn_backend_opts *);
+                                   const cairn_backend_opts *);
 
 static const cairn__backend_ctor cairn__ctors[CAIRN_BACKEND_COUNT] = {
-	/* [CAIRN_BACKEND_REF]  = */ cairn__backend_ref_init,
-	/* [CAIRN_BACKEND_CPU]  = */ cairn__backend_cpu_init,
-	/* [CAIRN_BACKEND_CUDA] = */ cairn__backend_cuda_init,
+    /* [CAIRN_BACKEND_REF]  = */ cairn__backend_ref_init,
+    /* [CAIRN_BACKEND_CPU]  = */ cairn__backend_cpu_init,
+    /* [CAIRN_BACKEND_CUDA] = */ cairn__backend_cuda_init,
 };
 
 #ifndef CAIRN_HAVE_CUDA
 /* Built without CUDA: the kind exists but can never be opened. */
 int cairn__backend_cuda_init(struct cairn_backend *be,
-			     const cairn_backend_opts *opts)
+                             const cairn_backend_opts *opts)
 {
 	(void)be;
 	(void)opts;
@@ -81,7 +81,7 @@ int cairn_cuda_probe(char *why, size_t why_len)
 
 /* Opens one backend kind; on failure *out is untouched. */
 int cairn_backend_open(cairn_backend_kind kind, const cairn_backend_opts *opts,
-		       cairn_backend **out)
+                       cairn_backend **out)
 {
 	static const cairn_backend_opts defaults = {0, 0, NULL, 0, 0};
 	struct cairn_backend *be = NULL;
@@ -128,7 +128,7 @@ int cairn_backend_device_known(const char *want)
 }
 
 int cairn_backend_open_auto(const char *want, const cairn_backend_opts *opts,
-			    cairn_backend **out)
+                            cairn_backend **out)
 {
 	char why[256] = "";
 	const char *src = "--device";
@@ -146,23 +146,24 @@ int cairn_backend_open_auto(const char *want, const cairn_backend_opts *opts,
 	}
 	kind = cairn__backend_parse(want);
 	if (kind == -2) {
-		cairn_error("%s: unknown device '%s' (want auto, cpu, gpu or ref)",
-			    src, want);
+		cairn_error(
+		    "%s: unknown device '%s' (want auto, cpu, gpu or ref)", src,
+		    want);
 		return CAIRN_EINVAL;
 	}
 	if (kind >= 0) {
 		rc = cairn_backend_open((cairn_backend_kind)kind, opts, out);
 		if (rc == 0) {
 			cairn_info("backend %s (%s: %s): %s",
-				   cairn_backend_name(*out), src, want,
-				   cairn_backend_describe(*out));
+			           cairn_backend_name(*out), src, want,
+			           cairn_backend_describe(*out));
 		} else if (kind == CAIRN_BACKEND_CUDA) {
 			cairn_cuda_probe(why, sizeof why);
 			cairn_error("%s %s: no usable GPU: %s", src, want,
-				    why[0] ? why : cairn_strerror(rc));
+			            why[0] ? why : cairn_strerror(rc));
 		} else {
-			cairn_error("%s %s: cannot open backend: %s", src,
-				    want, cairn_strerror(rc));
+			cairn_error("%s %s: cannot open backend: %s", src, want,
+			            cairn_strerror(rc));
 		}
 		return rc;
 	}
@@ -171,17 +172,17 @@ int cairn_backend_open_auto(const char *want, const cairn_backend_opts *opts,
 		rc = cairn_backend_open(CAIRN_BACKEND_CUDA, opts, out);
 		if (rc == 0) {
 			cairn_info("backend cuda: %s",
-				   cairn_backend_describe(*out));
+			           cairn_backend_describe(*out));
 			return 0;
 		}
 		snprintf(why, sizeof why, "opening the GPU failed: %s",
-			 cairn_strerror(rc));
+		         cairn_strerror(rc));
 	}
 	rc = cairn_backend_open(CAIRN_BACKEND_CPU, opts, out);
 	if (rc)
 		return rc;
 	cairn_info("backend cpu (%s): %s", why[0] ? why : "no usable GPU",
-		   cairn_backend_describe(*out));
+	           cairn_backend_describe(*out));
 	return 0;
 }
 
@@ -247,8 +248,7 @@ int cairn_buf_read(cairn_backend *be, void *dst, const void *src, size_t bytes)
 	return be->iface->buf_read(be, dst, src, bytes);
 }
 
-int cairn_buf_copy(cairn_backend *be, void *dst, const void *src,
-		   size_t bytes)
+int cairn_buf_copy(cairn_backend *be, void *dst, const void *src, size_t bytes)
 {
 	if (!be || ((!dst || !src) && bytes))
 		return CAIRN_EINVAL;
@@ -258,19 +258,19 @@ int cairn_buf_copy(cairn_backend *be, void *dst, const void *src,
 }
 
 int cairn_buf_copy_async(cairn_backend *be, void *dst, const void *src,
-			 size_t bytes)
+                         size_t bytes)
 {
 	if (!be || ((!dst || !src) && bytes))
 		return CAIRN_EINVAL;
 	if (bytes == 0)
 		return 0;
 	return be->iface->buf_copy_async
-		   ? be->iface->buf_copy_async(be, dst, src, bytes)
-		   : be->iface->buf_copy(be, dst, src, bytes);
+	           ? be->iface->buf_copy_async(be, dst, src, bytes)
+	           : be->iface->buf_copy(be, dst, src, bytes);
 }
 
 int cairn_backend_open_peer(cairn_backend *be, const cairn_backend_opts *opts,
-			    cairn_backend **out)
+                            cairn_backend **out)
 {
 	static const cairn_backend_opts defaults = {0, 0, NULL, 0, 0};
 	cairn_backend_opts o;
@@ -329,7 +329,7 @@ void cairn__host_free(struct cairn_backend *be, void *buf)
 }
 
 int cairn__host_copy(struct cairn_backend *be, void *dst, const void *src,
-		     size_t bytes)
+                     size_t bytes)
 {
 	(void)be;
 	memmove(dst, src, bytes);
@@ -346,7 +346,7 @@ int cairn__op_dispatch(struct cairn_backend *be, const struct cairn_op *op)
 
 	if (!be->iface->supports_op(be, op)) {
 		cairn_debug("backend %s does not run op %s", be->iface->name,
-			    cairn__op_name(op->kind));
+		            cairn__op_name(op->kind));
 		return CAIRN_ENOTSUP;
 	}
 	csr = cairn__fp_enter();
@@ -358,11 +358,11 @@ int cairn__op_dispatch(struct cairn_backend *be, const struct cairn_op *op)
 const char *cairn__op_name(enum cairn_op_kind kind)
 {
 	static const char *const names[CAIRN_OP_COUNT] = {
-		"gemm",     "bias_add", "bias_grad",    "relu",
-		"relu_bwd", "gelu",     "gelu_bwd",     "xent_fwd",
-		"xent_bwd", "adamw",    "nesterov",     "sum_n",
-		"sub",      "scale",    "sum",          "fill_uniform",
-		"fill_normal", "hash_chunks", "gather_u8",
+	    "gemm",        "bias_add",    "bias_grad", "relu",
+	    "relu_bwd",    "gelu",        "gelu_bwd",  "xent_fwd",
+	    "xent_bwd",    "adamw",       "nesterov",  "sum_n",
+	    "sub",         "scale",       "sum",       "fill_uniform",
+	    "fill_normal", "hash_chunks", "gather_u8",
 	};
 	if ((int)kind < 0 || kind >= CAIRN_OP_COUNT)
 		return "unknown";

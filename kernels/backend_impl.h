@@ -62,7 +62,8 @@ struct cairn_op {
 			float *c;
 			int accumulate;
 		} gemm;
-		struct { /* bias_add: y = x + bias; bias_grad: db = colsum(dy) */
+		struct { /* bias_add: y = x + bias; bias_grad: db = colsum(dy)
+			  */
 			int64_t rows, cols;
 			const float *x, *bias; /* bias_grad: x is dy */
 			float *y;              /* bias_grad: y is db */
@@ -74,11 +75,11 @@ struct cairn_op {
 		} act;
 		struct {
 			int64_t rows, classes;
-			const float *in;      /* fwd: logits; bwd: probs */
+			const float *in; /* fwd: logits; bwd: probs */
 			const int32_t *labels;
-			float scale;          /* bwd only */
-			float *out;           /* fwd: probs; bwd: dlogits */
-			float *loss;          /* fwd only */
+			float scale; /* bwd only */
+			float *out;  /* fwd: probs; bwd: dlogits */
+			float *loss; /* fwd only */
 		} xent;
 		struct {
 			int64_t n;
@@ -86,8 +87,8 @@ struct cairn_op {
 			 * backend uses the same bits: */
 			float lr, beta1, beta2, eps;
 			float one_minus_beta1, one_minus_beta2;
-			float decay;          /* 1 - lr * weight_decay */
-			float bc1, bc2;       /* 1 - beta^t */
+			float decay;    /* 1 - lr * weight_decay */
+			float bc1, bc2; /* 1 - beta^t */
 			float *param, *m, *v;
 			const float *grad;
 		} adamw;
@@ -119,8 +120,9 @@ struct cairn_op {
 			const uint8_t *data;
 			int64_t bytes;       /* >= 0; 0 is one empty chunk */
 			int64_t chunk_bytes; /* > 0, a multiple of 128 */
-			uint8_t header[CAIRN_HASH_CHUNKS_HEADER_BYTES]; /* copy */
-			uint8_t *out;        /* 32 * nchunks bytes */
+			uint8_t
+			    header[CAIRN_HASH_CHUNKS_HEADER_BYTES]; /* copy */
+			uint8_t *out; /* 32 * nchunks bytes */
 		} hash;
 		struct { /* cairn_gather_u8 */
 			int64_t n, cols;
@@ -142,28 +144,28 @@ struct cairn_backend_i {
 	int (*buf_alloc)(struct cairn_backend *be, size_t bytes, void **out);
 	void (*buf_free)(struct cairn_backend *be, void *buf);
 	int (*buf_write)(struct cairn_backend *be, void *dst, const void *src,
-			 size_t bytes);
+	                 size_t bytes);
 	int (*buf_read)(struct cairn_backend *be, void *dst, const void *src,
-			size_t bytes);
+	                size_t bytes);
 	/* backend src -> backend dst (src may belong to another backend of
 	 * the same kind and device); done when it returns */
 	int (*buf_copy)(struct cairn_backend *be, void *dst, const void *src,
-			size_t bytes);
+	                size_t bytes);
 	int (*sync)(struct cairn_backend *be); /* (optional) */
 	/* 1 when op_run can run this op, else 0. */
 	int (*supports_op)(struct cairn_backend *be, const struct cairn_op *op);
 	int (*op_run)(struct cairn_backend *be, const struct cairn_op *op);
 	/* (optional; NULL: buf_copy) buf_copy queued, not waited for */
 	int (*buf_copy_async)(struct cairn_backend *be, void *dst,
-			      const void *src, size_t bytes);
+	                      const void *src, size_t bytes);
 	/* (optional; NULL: nothing to order) be's later work waits for the
 	 * work queued on other, a backend of the same kind, so far */
 	int (*wait_for)(struct cairn_backend *be, struct cairn_backend *other);
 	/* (optional; NULL: cairn_backend_open of be's kind) another backend
 	 * of be's own implementation on be's device, as opts otherwise say */
 	int (*open_peer)(struct cairn_backend *be,
-			 const cairn_backend_opts *opts,
-			 struct cairn_backend **out);
+	                 const cairn_backend_opts *opts,
+	                 struct cairn_backend **out);
 };
 
 struct cairn_backend {
@@ -180,19 +182,19 @@ int cairn__op_dispatch(struct cairn_backend *be, const struct cairn_op *op);
 
 /* Constructors of each backend: fill *be (iface, threads, desc, ctx). */
 int cairn__backend_ref_init(struct cairn_backend *be,
-			    const cairn_backend_opts *opts);
+                            const cairn_backend_opts *opts);
 int cairn__backend_cpu_init(struct cairn_backend *be,
-			    const cairn_backend_opts *opts);
+                            const cairn_backend_opts *opts);
 /* Defined in kernels/cuda when built with CUDA, else in backend.c. */
 int cairn__backend_cuda_init(struct cairn_backend *be,
-			     const cairn_backend_opts *opts);
+                             const cairn_backend_opts *opts);
 int cairn__cuda_probe(char *why, size_t why_len);
 
 /* Host memory helpers shared by the ref and cpu backends. */
 int cairn__host_alloc(struct cairn_backend *be, size_t bytes, void **out);
 void cairn__host_free(struct cairn_backend *be, void *buf);
 int cairn__host_copy(struct cairn_backend *be, void *dst, const void *src,
-		     size_t bytes);
+                     size_t bytes);
 
 #ifdef __cplusplus
 }

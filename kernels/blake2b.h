@@ -31,8 +31,8 @@
 #define CAIRN_BLAKE2B_OUTBYTES_MAX 64
 
 struct cairn_blake2b_state {
-	uint64_t h[8];   /* chain value */
-	uint64_t t[2];   /* bytes compressed so far (128-bit counter) */
+	uint64_t h[8]; /* chain value */
+	uint64_t t[2]; /* bytes compressed so far (128-bit counter) */
 	uint8_t buf[CAIRN_BLAKE2B_BLOCKBYTES]; /* input not yet compressed */
 	uint32_t buflen; /* 0..128; a full block waits for the next update */
 	uint32_t outlen; /* 1..64 */
@@ -111,7 +111,7 @@ CAIRN_HD uint64_t cairn__blake2b_load64(const uint8_t *p)
  * nonzero for the final block.  Exposed so that a kernel holding aligned
  * words can skip the byte loads. */
 CAIRN_HD void cairn_blake2b_compress(uint64_t h[8], const uint64_t m[16],
-				     uint64_t t0, uint64_t t1, int last)
+                                     uint64_t t0, uint64_t t1, int last)
 {
 	uint64_t v[16];
 	for (int i = 0; i < 8; i++)
@@ -130,21 +130,21 @@ CAIRN_HD void cairn_blake2b_compress(uint64_t h[8], const uint64_t m[16],
 	for (int r = 0; r < 12; r++) {
 		uint64_t s = cairn__blake2b_sigma(r);
 		CAIRN__BLAKE2B_G(0, 4, 8, 12, CAIRN__BLAKE2B_M(0),
-				 CAIRN__BLAKE2B_M(1));
+		                 CAIRN__BLAKE2B_M(1));
 		CAIRN__BLAKE2B_G(1, 5, 9, 13, CAIRN__BLAKE2B_M(2),
-				 CAIRN__BLAKE2B_M(3));
+		                 CAIRN__BLAKE2B_M(3));
 		CAIRN__BLAKE2B_G(2, 6, 10, 14, CAIRN__BLAKE2B_M(4),
-				 CAIRN__BLAKE2B_M(5));
+		                 CAIRN__BLAKE2B_M(5));
 		CAIRN__BLAKE2B_G(3, 7, 11, 15, CAIRN__BLAKE2B_M(6),
-				 CAIRN__BLAKE2B_M(7));
+		                 CAIRN__BLAKE2B_M(7));
 		CAIRN__BLAKE2B_G(0, 5, 10, 15, CAIRN__BLAKE2B_M(8),
-				 CAIRN__BLAKE2B_M(9));
+		                 CAIRN__BLAKE2B_M(9));
 		CAIRN__BLAKE2B_G(1, 6, 11, 12, CAIRN__BLAKE2B_M(10),
-				 CAIRN__BLAKE2B_M(11));
+		                 CAIRN__BLAKE2B_M(11));
 		CAIRN__BLAKE2B_G(2, 7, 8, 13, CAIRN__BLAKE2B_M(12),
-				 CAIRN__BLAKE2B_M(13));
+		                 CAIRN__BLAKE2B_M(13));
 		CAIRN__BLAKE2B_G(3, 4, 9, 14, CAIRN__BLAKE2B_M(14),
-				 CAIRN__BLAKE2B_M(15));
+		                 CAIRN__BLAKE2B_M(15));
 	}
 	for (int i = 0; i < 8; i++)
 		h[i] ^= v[i] ^ v[i + 8];
@@ -155,7 +155,7 @@ CAIRN_HD void cairn_blake2b_compress(uint64_t h[8], const uint64_t m[16],
 
 /* Compresses the 128 bytes at p, after adding them to the counter. */
 CAIRN_HD void cairn__blake2b_block(struct cairn_blake2b_state *s,
-				   const uint8_t *p, int last)
+                                   const uint8_t *p, int last)
 {
 	uint64_t m[16];
 	for (int i = 0; i < 16; i++)
@@ -188,7 +188,7 @@ CAIRN_HD int cairn_blake2b_init(struct cairn_blake2b_state *s, size_t outlen)
 /* Absorbs len bytes at in.  The last block of a message must be compressed
  * with the final flag, so a full buffer is kept until more input arrives. */
 CAIRN_HD void cairn_blake2b_update(struct cairn_blake2b_state *s,
-				   const void *in, size_t len)
+                                   const void *in, size_t len)
 {
 	const uint8_t *p = (const uint8_t *)in;
 	if (len == 0)
@@ -233,7 +233,7 @@ CAIRN_HD void cairn_blake2b_final(struct cairn_blake2b_state *s, uint8_t *out)
 
 /* One call: out (outlen bytes, 1..64) = BLAKE2b(in[0..len)).  0 or -1. */
 CAIRN_HD int cairn_blake2b(uint8_t *out, size_t outlen, const void *in,
-			   size_t len)
+                           size_t len)
 {
 	struct cairn_blake2b_state s;
 	if (cairn_blake2b_init(&s, outlen))

@@ -408,13 +408,14 @@ static int comm_poll(cairn__comm *c, char *busy)
 		busy[d] = q == 1;
 		any |= busy[d];
 		if (q != 0 && q != 1 && q != CAIRN_ENOTSUP) {
-			cairn_error("comm: device %d (%s) reported an error "
-			            "during a step the rig's GPUs share; the "
-			            "NCCL communicators were aborted and this "
-			            "task fails; look for the GPU's Xid errors "
-			            "in the kernel's messages (dmesg) and check "
-			            "it with nvidia-smi before starting again",
-			            d, cairn_backend_describe(c->bes[d]));
+			cairn_error(
+			    "comm: device %d (%s) reported an error "
+			    "during a step the rig's GPUs share; the "
+			    "NCCL communicators were aborted and this "
+			    "task fails; look for the GPU's Xid errors "
+			    "in the kernel's messages (dmesg) and check "
+			    "it with nvidia-smi before starting again",
+			    d, cairn_backend_describe(c->bes[d]));
 			comm_abort_all(c);
 			return CAIRN_EDEVICE;
 		}

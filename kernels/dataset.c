@@ -25,9 +25,9 @@
 #include "cairn/error.h"
 #include "cairn/log.h"
 
-#define SRC_CHUNK (64u * 1024u)     /* file bytes read at a time */
-#define FIRST_ALLOC (1u << 20)      /* first data buffer, grown by doubling */
-#define TRAILING_MAX (64ull << 20)  /* trailing bytes counted at most */
+#define SRC_CHUNK (64u * 1024u)    /* file bytes read at a time */
+#define FIRST_ALLOC (1u << 20)     /* first data buffer, grown by doubling */
+#define TRAILING_MAX (64ull << 20) /* trailing bytes counted at most */
 /* A gzip'd file may inflate to at most GZ_SLACK + GZ_MAX_RATIO times the
  * compressed bytes used so far.  Image data compresses far less (Fashion-
  * MNIST about 2 to 1, MNIST under 5 to 1); a few kilobytes of zeros that
@@ -50,10 +50,10 @@ struct idx_kind {
 };
 
 static const struct idx_kind kind_images = {
-	CAIRN_IDX_MAGIC_IMAGES, 3, CAIRN_DATASET_PIXELS, "an image file",
-	"images", "count x 28 x 28"};
+    CAIRN_IDX_MAGIC_IMAGES, 3,        CAIRN_DATASET_PIXELS,
+    "an image file",        "images", "count x 28 x 28"};
 static const struct idx_kind kind_labels = {
-	CAIRN_IDX_MAGIC_LABELS, 1, 1, "a label file", "labels", "count"};
+    CAIRN_IDX_MAGIC_LABELS, 1, 1, "a label file", "labels", "count"};
 
 /* A byte source over one file.  zs.next_in/avail_in is the cursor into
  * in[] for both modes. */
@@ -90,7 +90,7 @@ struct ds_impl {
 
 /* Writes a message into err (when there is room) and returns rc. */
 static int seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static int seterr(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;
@@ -125,11 +125,10 @@ static int src_fill(struct src *s)
 		if (ferror(s->f)) {
 			e = errno;
 			return seterr(s->err, s->errlen, CAIRN_EIO,
-				      "dataset %s: read failed after %llu "
-				      "bytes: %s",
-				      s->path,
-				      (unsigned long long)s->in_total,
-				      e ? strerror(e) : "I/O error");
+			              "dataset %s: read failed after %llu "
+			              "bytes: %s",
+			              s->path, (unsigned long long)s->in_total,
+			              e ? strerror(e) : "I/O error");
 		}
 		s->in_eof = 1;
 	}
@@ -140,7 +139,7 @@ static int src_fill(struct src *s)
 
 /* Plain file: copies up to n bytes; *got < n only at the end of the file. */
 static int src_read_plain(struct src *s, unsigned char *buf, size_t n,
-			  size_t *got)
+                          size_t *got)
 {
 	size_t done = 0, take;
 	int rc = 0;
@@ -164,8 +163,7 @@ static int src_read_plain(struct src *s, unsigned char *buf, size_t n,
 /* gzip: inflates up to n bytes; *got < n only at the clean end of the last
  * member (its CRC and length checked).  Anything else that ends the data
  * early is an error: a truncated stream, corrupt data, trailing bytes. */
-static int src_read_gz(struct src *s, unsigned char *buf, size_t n,
-		       size_t *got)
+static int src_read_gz(struct src *s, unsigned char *buf, size_t n, size_t *got)
 {
 	size_t done = 0, chunk;
 	uint64_t at;
@@ -181,23 +179,24 @@ static int src_read_gz(struct src *s, unsigned char *buf, size_t n,
 			if (s->zs.next_in[0] != 0x1f) {
 				uint64_t left;
 				at = s->in_total - s->zs.avail_in;
-				left = s->file_size > at ? s->file_size - at
-							 : 0;
-				rc = seterr(s->err, s->errlen, CAIRN_EFORMAT,
-					    "dataset %s: %llu byte%s of trailing "
-					    "data after the end of the gzip "
-					    "stream (at byte %llu); want none",
-					    s->path, (unsigned long long)left,
-					    left == 1 ? "" : "s",
-					    (unsigned long long)at);
+				left =
+				    s->file_size > at ? s->file_size - at : 0;
+				rc = seterr(
+				    s->err, s->errlen, CAIRN_EFORMAT,
+				    "dataset %s: %llu byte%s of trailing "
+				    "data after the end of the gzip "
+				    "stream (at byte %llu); want none",
+				    s->path, (unsigned long long)left,
+				    left == 1 ? "" : "s",
+				    (unsigned long long)at);
 				break;
 			}
 			/* Another gzip member follows (as `cat a.gz b.gz`). */
 			s->member_at = s->in_total - s->zs.avail_in;
 			if (inflateReset(&s->zs) != Z_OK) {
 				rc = seterr(s->err, s->errlen, CAIRN_EINTERNAL,
-					    "dataset %s: inflateReset failed",
-					    s->path);
+				            "dataset %s: inflateReset failed",
+				            s->path);
 				break;
 			}
 			s->member_end = 0;
@@ -210,26 +209,27 @@ static int src_read_gz(struct src *s, unsigned char *buf, size_t n,
 			    s->in_total - s->member_at < GZ_MIN_MEMBER) {
 				/* too short for a member: stray bytes */
 				uint64_t left = s->in_total - s->member_at;
-				rc = seterr(s->err, s->errlen, CAIRN_EFORMAT,
-					    "dataset %s: %llu byte%s of trailing "
-					    "data after the end of the gzip "
-					    "stream (at byte %llu), too few for "
-					    "another gzip member; want none",
-					    s->path, (unsigned long long)left,
-					    left == 1 ? "" : "s",
-					    (unsigned long long)s->member_at);
+				rc = seterr(
+				    s->err, s->errlen, CAIRN_EFORMAT,
+				    "dataset %s: %llu byte%s of trailing "
+				    "data after the end of the gzip "
+				    "stream (at byte %llu), too few for "
+				    "another gzip member; want none",
+				    s->path, (unsigned long long)left,
+				    left == 1 ? "" : "s",
+				    (unsigned long long)s->member_at);
 				break;
 			}
 			if (s->zs.avail_in == 0) {
-				rc = seterr(s->err, s->errlen, CAIRN_EFORMAT,
-					    "dataset %s: truncated gzip stream: "
-					    "the file ends after %llu bytes, "
-					    "before the end of the compressed "
-					    "data (%llu bytes decompressed); "
-					    "want a complete .gz file",
-					    s->path,
-					    (unsigned long long)s->in_total,
-					    (unsigned long long)s->out_total);
+				rc = seterr(
+				    s->err, s->errlen, CAIRN_EFORMAT,
+				    "dataset %s: truncated gzip stream: "
+				    "the file ends after %llu bytes, "
+				    "before the end of the compressed "
+				    "data (%llu bytes decompressed); "
+				    "want a complete .gz file",
+				    s->path, (unsigned long long)s->in_total,
+				    (unsigned long long)s->out_total);
 				break;
 			}
 		}
@@ -242,29 +242,28 @@ static int src_read_gz(struct src *s, unsigned char *buf, size_t n,
 		at = s->in_total - s->zs.avail_in; /* compressed bytes used */
 		if (s->out_total > GZ_SLACK + GZ_MAX_RATIO * at) {
 			rc = seterr(s->err, s->errlen, CAIRN_EFORMAT,
-				    "dataset %s: %llu bytes inflated from %llu "
-				    "compressed ones, over %d to 1: not image "
-				    "data (real IDX files compress less than 5 "
-				    "to 1); refused before it fills memory",
-				    s->path,
-				    (unsigned long long)s->out_total,
-				    (unsigned long long)at, GZ_MAX_RATIO);
+			            "dataset %s: %llu bytes inflated from %llu "
+			            "compressed ones, over %d to 1: not image "
+			            "data (real IDX files compress less than 5 "
+			            "to 1); refused before it fills memory",
+			            s->path, (unsigned long long)s->out_total,
+			            (unsigned long long)at, GZ_MAX_RATIO);
 			break;
 		}
 		if (ret == Z_STREAM_END) {
 			s->member_end = 1;
 		} else if (ret == Z_MEM_ERROR) {
 			rc = seterr(s->err, s->errlen, CAIRN_ENOMEM,
-				    "dataset %s: out of memory in zlib",
-				    s->path);
+			            "dataset %s: out of memory in zlib",
+			            s->path);
 			break;
 		} else if (ret != Z_OK && ret != Z_BUF_ERROR) {
 			at = s->in_total - s->zs.avail_in;
 			rc = seterr(s->err, s->errlen, CAIRN_EFORMAT,
-				    "dataset %s: corrupt gzip data near byte "
-				    "%llu (zlib: %s)",
-				    s->path, (unsigned long long)at,
-				    s->zs.msg ? s->zs.msg : "error");
+			            "dataset %s: corrupt gzip data near byte "
+			            "%llu (zlib: %s)",
+			            s->path, (unsigned long long)at,
+			            s->zs.msg ? s->zs.msg : "error");
 			break;
 		}
 	}
@@ -275,7 +274,7 @@ static int src_read_gz(struct src *s, unsigned char *buf, size_t n,
 static int src_read(struct src *s, unsigned char *buf, size_t n, size_t *got)
 {
 	return s->gz ? src_read_gz(s, buf, n, got)
-		     : src_read_plain(s, buf, n, got);
+	             : src_read_plain(s, buf, n, got);
 }
 
 static void src_close(struct src *s)
@@ -293,8 +292,7 @@ static void src_close(struct src *s)
 /* Opens path (a regular file, never a directory or FIFO), reads its first
  * chunk and picks gzip or plain by the gzip magic 1f 8b.  On failure the
  * source holds nothing; src_close() is safe either way. */
-static int src_open(struct src *s, const char *path, char *err,
-		    size_t errlen)
+static int src_open(struct src *s, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	int fd, e, rc;
@@ -309,32 +307,30 @@ static int src_open(struct src *s, const char *path, char *err,
 		e = errno;
 		if (e == ENOENT || e == ENOTDIR)
 			return seterr(err, errlen, CAIRN_ENOENT,
-				      "dataset %s: no such file", path);
+			              "dataset %s: no such file", path);
 		if (e == EACCES || e == EPERM)
 			return seterr(err, errlen, CAIRN_EPERM,
-				      "dataset %s: cannot open: %s", path,
-				      strerror(e));
+			              "dataset %s: cannot open: %s", path,
+			              strerror(e));
 		return seterr(err, errlen, CAIRN_EIO,
-			      "dataset %s: cannot open: %s", path,
-			      strerror(e));
+		              "dataset %s: cannot open: %s", path, strerror(e));
 	}
 	if (fstat(fd, &st) != 0) {
 		e = errno;
 		close(fd);
 		return seterr(err, errlen, CAIRN_EIO,
-			      "dataset %s: cannot stat: %s", path,
-			      strerror(e));
+		              "dataset %s: cannot stat: %s", path, strerror(e));
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return seterr(err, errlen, CAIRN_EINVAL,
-			      "dataset %s: %s; want an IDX file, gzip'd or "
-			      "plain",
-			      path,
-			      S_ISDIR(st.st_mode)
-				      ? "is a directory"
-				      : "is not a regular file (a FIFO, socket "
-					"or device)");
+		              "dataset %s: %s; want an IDX file, gzip'd or "
+		              "plain",
+		              path,
+		              S_ISDIR(st.st_mode)
+		                  ? "is a directory"
+		                  : "is not a regular file (a FIFO, socket "
+		                    "or device)");
 	}
 	s->file_size = (uint64_t)st.st_size;
 	s->f = fdopen(fd, "rb");
@@ -342,27 +338,26 @@ static int src_open(struct src *s, const char *path, char *err,
 		e = errno;
 		close(fd);
 		return seterr(err, errlen, CAIRN_EIO,
-			      "dataset %s: cannot open: %s", path,
-			      strerror(e));
+		              "dataset %s: cannot open: %s", path, strerror(e));
 	}
 	s->in = malloc(SRC_CHUNK);
 	if (!s->in)
 		return seterr(err, errlen, CAIRN_ENOMEM,
-			      "dataset %s: out of memory", path);
+		              "dataset %s: out of memory", path);
 	rc = src_fill(s);
 	if (rc)
 		return rc;
 	if (s->zs.avail_in == 0)
 		return seterr(err, errlen, CAIRN_EFORMAT,
-			      "dataset %s: is empty (0 bytes); want an IDX "
-			      "file, gzip'd or plain",
-			      path);
+		              "dataset %s: is empty (0 bytes); want an IDX "
+		              "file, gzip'd or plain",
+		              path);
 	if (s->zs.avail_in >= 2 && s->in[0] == 0x1f && s->in[1] == 0x8b) {
 		s->gz = 1;
 		/* 16 + MAX_WBITS: gzip wrapper only, CRC and length checked. */
 		if (inflateInit2(&s->zs, 16 + MAX_WBITS) != Z_OK)
 			return seterr(err, errlen, CAIRN_ENOMEM,
-				      "dataset %s: cannot start zlib", path);
+			              "dataset %s: cannot start zlib", path);
 		s->zinit = 1;
 	}
 	return 0;
@@ -370,41 +365,41 @@ static int src_open(struct src *s, const char *path, char *err,
 
 /* The message for a magic that is not k's: what it is and what is wanted. */
 static int bad_magic(const char *path, const struct idx_kind *k, uint32_t m,
-		     char *err, size_t errlen)
+                     char *err, size_t errlen)
 {
 	const struct idx_kind *other =
-		k == &kind_images ? &kind_labels : &kind_images;
+	    k == &kind_images ? &kind_labels : &kind_images;
 	unsigned type = (m >> 8) & 0xffu, nd = m & 0xffu;
 	char why[160];
 
 	if (m >> 16 == 0x1f8bu)
 		snprintf(why, sizeof why,
-			 "gzip data inside the gzip stream; compressed twice?");
+		         "gzip data inside the gzip stream; compressed twice?");
 	else if (m >> 16)
 		snprintf(why, sizeof why,
-			 "not an IDX file (an IDX magic starts with two zero "
-			 "bytes)");
+		         "not an IDX file (an IDX magic starts with two zero "
+		         "bytes)");
 	else if (type != 0x08)
 		snprintf(why, sizeof why,
-			 "element type 0x%02x, want 0x08 (unsigned byte)",
-			 type);
+		         "element type 0x%02x, want 0x08 (unsigned byte)",
+		         type);
 	else
 		snprintf(why, sizeof why, "%u dimension%s, want %u (%s)%s%s%s",
-			 nd, nd == 1 ? "" : "s", k->ndims, k->shape,
-			 m == other->magic ? "; is this " : "",
-			 m == other->magic ? other->what : "",
-			 m == other->magic ? "?" : "");
+		         nd, nd == 1 ? "" : "s", k->ndims, k->shape,
+		         m == other->magic ? "; is this " : "",
+		         m == other->magic ? other->what : "",
+		         m == other->magic ? "?" : "");
 	return seterr(err, errlen, CAIRN_EFORMAT,
-		      "dataset %s: bad IDX magic 0x%08x (want 0x%08x for %s): "
-		      "%s",
-		      path, (unsigned)m, (unsigned)k->magic, k->what, why);
+	              "dataset %s: bad IDX magic 0x%08x (want 0x%08x for %s): "
+	              "%s",
+	              path, (unsigned)m, (unsigned)k->magic, k->what, why);
 }
 
 /* Reads want data bytes into a buffer that grows as bytes arrive.  On
  * success *out (malloc'd, owned by the caller) holds *have <= want bytes;
  * *have < want means the data ended early.  On failure nothing is left. */
 static int read_data(struct src *s, const struct idx_kind *k, size_t want,
-		     uint8_t **out, size_t *have)
+                     uint8_t **out, size_t *have)
 {
 	size_t cap = want < FIRST_ALLOC ? want : FIRST_ALLOC, got, n = 0;
 	uint8_t *buf, *nb;
@@ -415,8 +410,8 @@ static int read_data(struct src *s, const struct idx_kind *k, size_t want,
 	buf = malloc(cap);
 	if (!buf)
 		return seterr(s->err, s->errlen, CAIRN_ENOMEM,
-			      "dataset %s: out of memory (%zu bytes)", s->path,
-			      cap);
+		              "dataset %s: out of memory (%zu bytes)", s->path,
+		              cap);
 	for (;;) {
 		rc = src_read(s, buf + n, cap - n, &got);
 		n += got;
@@ -426,9 +421,9 @@ static int read_data(struct src *s, const struct idx_kind *k, size_t want,
 		nb = realloc(buf, cap);
 		if (!nb) {
 			rc = seterr(s->err, s->errlen, CAIRN_ENOMEM,
-				    "dataset %s: out of memory (%zu bytes for "
-				    "the %s)",
-				    s->path, cap, k->noun);
+			            "dataset %s: out of memory (%zu bytes for "
+			            "the %s)",
+			            s->path, cap, k->noun);
 			break;
 		}
 		buf = nb;
@@ -449,8 +444,8 @@ static int read_data(struct src *s, const struct idx_kind *k, size_t want,
  * before the data is read: a small file that declares more items than
  * its partner is refused at once, not after gigabytes are inflated. */
 static int idx_load(const char *path, const struct idx_kind *k,
-		    const char *other, uint32_t other_count, struct idx *out,
-		    char *err, size_t errlen)
+                    const char *other, uint32_t other_count, struct idx *out,
+                    char *err, size_t errlen)
 {
 	unsigned char hdr[16], scratch[4096];
 	size_t hlen = 4 + 4 * (size_t)k->ndims, got, have = 0;
@@ -469,9 +464,9 @@ static int idx_load(const char *path, const struct idx_kind *k,
 		goto out;
 	if (got < 4) {
 		rc = seterr(err, errlen, CAIRN_EFORMAT,
-			    "dataset %s: truncated IDX header: %zu byte%s, "
-			    "want at least 4 (the magic)",
-			    path, got, got == 1 ? "" : "s");
+		            "dataset %s: truncated IDX header: %zu byte%s, "
+		            "want at least 4 (the magic)",
+		            path, got, got == 1 ? "" : "s");
 		goto out;
 	}
 	magic = be32(hdr);
@@ -484,9 +479,9 @@ static int idx_load(const char *path, const struct idx_kind *k,
 		goto out;
 	if (got < hlen - 4) {
 		rc = seterr(err, errlen, CAIRN_EFORMAT,
-			    "dataset %s: truncated IDX header: %zu bytes, "
-			    "want %zu (the magic and %u dimensions)",
-			    path, 4 + got, hlen, k->ndims);
+		            "dataset %s: truncated IDX header: %zu bytes, "
+		            "want %zu (the magic and %u dimensions)",
+		            path, 4 + got, hlen, k->ndims);
 		goto out;
 	}
 	count = be32(hdr + 4);
@@ -495,32 +490,32 @@ static int idx_load(const char *path, const struct idx_kind *k,
 		cols = be32(hdr + 12);
 		if (rows != CAIRN_DATASET_ROWS || cols != CAIRN_DATASET_COLS) {
 			rc = seterr(err, errlen, CAIRN_EFORMAT,
-				    "dataset %s: images are %ux%u pixels, "
-				    "want 28x28",
-				    path, (unsigned)rows, (unsigned)cols);
+			            "dataset %s: images are %ux%u pixels, "
+			            "want 28x28",
+			            path, (unsigned)rows, (unsigned)cols);
 			goto out;
 		}
 	}
 	if (count == 0 || count > CAIRN_DATASET_MAX_COUNT) {
 		rc = seterr(err, errlen, CAIRN_ERANGE,
-			    "dataset %s: declares %u %s; want 1 to %u", path,
-			    (unsigned)count, k->noun,
-			    (unsigned)CAIRN_DATASET_MAX_COUNT);
+		            "dataset %s: declares %u %s; want 1 to %u", path,
+		            (unsigned)count, k->noun,
+		            (unsigned)CAIRN_DATASET_MAX_COUNT);
 		goto out;
 	}
 	if (other && count != other_count) {
 		rc = seterr(err, errlen, CAIRN_EFORMAT,
-			    "dataset %s: declares %u %s but %s holds %u "
-			    "labels; want one label per image",
-			    path, (unsigned)count, k->noun, other,
-			    (unsigned)other_count);
+		            "dataset %s: declares %u %s but %s holds %u "
+		            "labels; want one label per image",
+		            path, (unsigned)count, k->noun, other,
+		            (unsigned)other_count);
 		goto out;
 	}
 	want = (uint64_t)count * k->item;
 	if (want > SIZE_MAX) {
 		rc = seterr(err, errlen, CAIRN_ENOMEM,
-			    "dataset %s: %llu bytes do not fit in memory",
-			    path, (unsigned long long)want);
+		            "dataset %s: %llu bytes do not fit in memory", path,
+		            (unsigned long long)want);
 		goto out;
 	}
 	rc = read_data(&s, k, (size_t)want, &data, &have);
@@ -528,10 +523,10 @@ static int idx_load(const char *path, const struct idx_kind *k,
 		goto out;
 	if (have < want) {
 		rc = seterr(err, errlen, CAIRN_EFORMAT,
-			    "dataset %s: declares %u %s (%llu bytes) but "
-			    "holds %zu",
-			    path, (unsigned)count, k->noun,
-			    (unsigned long long)want, have);
+		            "dataset %s: declares %u %s (%llu bytes) but "
+		            "holds %zu",
+		            path, (unsigned)count, k->noun,
+		            (unsigned long long)want, have);
 		goto out;
 	}
 	/* Count what follows the declared data, without keeping it. */
@@ -543,12 +538,11 @@ static int idx_load(const char *path, const struct idx_kind *k,
 	} while (got == sizeof scratch && extra < TRAILING_MAX);
 	if (extra) {
 		rc = seterr(err, errlen, CAIRN_EFORMAT,
-			    "dataset %s: %s%llu byte%s of trailing data after "
-			    "the declared %u %s (%llu bytes); want none",
-			    path, extra >= TRAILING_MAX ? "at least " : "",
-			    (unsigned long long)extra, extra == 1 ? "" : "s",
-			    (unsigned)count,
-			    k->noun, (unsigned long long)want);
+		            "dataset %s: %s%llu byte%s of trailing data after "
+		            "the declared %u %s (%llu bytes); want none",
+		            path, extra >= TRAILING_MAX ? "at least " : "",
+		            (unsigned long long)extra, extra == 1 ? "" : "s",
+		            (unsigned)count, k->noun, (unsigned long long)want);
 		goto out;
 	}
 	if (k == &kind_labels) {
@@ -556,10 +550,10 @@ static int idx_load(const char *path, const struct idx_kind *k,
 			if (data[i] < CAIRN_DATASET_CLASSES)
 				continue;
 			rc = seterr(err, errlen, CAIRN_ERANGE,
-				    "dataset %s: label %u at index %u is out "
-				    "of range (want 0..%u)",
-				    path, (unsigned)data[i], (unsigned)i,
-				    CAIRN_DATASET_CLASSES - 1u);
+			            "dataset %s: label %u at index %u is out "
+			            "of range (want 0..%u)",
+			            path, (unsigned)data[i], (unsigned)i,
+			            CAIRN_DATASET_CLASSES - 1u);
 			goto out;
 		}
 	}
@@ -573,7 +567,7 @@ out:
 }
 
 int cairn_dataset_open_files(const char *images_path, const char *labels_path,
-			     cairn_dataset **out, char *err, size_t errlen)
+                             cairn_dataset **out, char *err, size_t errlen)
 {
 	struct idx img = {0}, lab = {0};
 	struct ds_impl *d = NULL;
@@ -583,25 +577,25 @@ int cairn_dataset_open_files(const char *images_path, const char *labels_path,
 		err[0] = '\0';
 	if (!out)
 		return seterr(err, errlen, CAIRN_EINVAL,
-			      "dataset: no output handle given");
+		              "dataset: no output handle given");
 	*out = NULL;
 	if (!images_path || !labels_path)
 		return seterr(err, errlen, CAIRN_EINVAL,
-			      "dataset: no %s file given",
-			      images_path ? "label" : "image");
+		              "dataset: no %s file given",
+		              images_path ? "label" : "image");
 	/* The labels first (one byte each): the images' header must then
 	 * declare as many (idx_load checks it before reading the pixels). */
 	rc = idx_load(labels_path, &kind_labels, NULL, 0, &lab, err, errlen);
 	if (rc)
 		goto out;
 	rc = idx_load(images_path, &kind_images, labels_path, lab.count, &img,
-		      err, errlen);
+	              err, errlen);
 	if (rc)
 		goto out;
 	d = calloc(1, sizeof *d);
 	if (!d) {
 		rc = seterr(err, errlen, CAIRN_ENOMEM,
-			    "dataset %s: out of memory", images_path);
+		            "dataset %s: out of memory", images_path);
 		goto out;
 	}
 	d->images = img.data;
@@ -612,7 +606,7 @@ int cairn_dataset_open_files(const char *images_path, const char *labels_path,
 	img.data = lab.data = NULL;
 	*out = &d->pub;
 	cairn_debug("dataset %s, %s: %u samples", images_path, labels_path,
-		    (unsigned)d->pub.count);
+	            (unsigned)d->pub.count);
 out:
 	free(img.data);
 	free(lab.data);
@@ -621,8 +615,8 @@ out:
 
 /* Joins dir and base into path, preferring base.gz, then base, the way
  * Debian installs the files or a user may have unpacked them. */
-static int find_file(const char *dir, const char *base, char *path,
-		     size_t len, char *err, size_t errlen)
+static int find_file(const char *dir, const char *base, char *path, size_t len,
+                     char *err, size_t errlen)
 {
 	const char *sep = dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/";
 	struct stat st;
@@ -631,7 +625,7 @@ static int find_file(const char *dir, const char *base, char *path,
 	n = snprintf(path, len, "%s%s%s.gz", dir, sep, base);
 	if (n < 0 || (size_t)n >= len)
 		return seterr(err, errlen, CAIRN_EINVAL,
-			      "dataset directory %s: path too long", dir);
+		              "dataset directory %s: path too long", dir);
 	if (stat(path, &st) == 0 || errno != ENOENT)
 		return 0; /* opening it says what is wrong, if anything */
 	snprintf(path, len, "%s%s%s", dir, sep, base);
@@ -639,14 +633,14 @@ static int find_file(const char *dir, const char *base, char *path,
 		return 0;
 	snprintf(path, len, "%s%s%s.gz", dir, sep, base);
 	return seterr(err, errlen, CAIRN_ENOENT,
-		      "dataset %s: no such file (nor %s without .gz); want "
-		      "the Fashion-MNIST IDX files there (apt-get install "
-		      "dataset-fashion-mnist, or --data DIR)",
-		      path, base);
+	              "dataset %s: no such file (nor %s without .gz); want "
+	              "the Fashion-MNIST IDX files there (apt-get install "
+	              "dataset-fashion-mnist, or --data DIR)",
+	              path, base);
 }
 
 int cairn_dataset_open(const char *dir, const char *split, cairn_dataset **out,
-		       char *err, size_t errlen)
+                       char *err, size_t errlen)
 {
 	char ipath[PATH_BUF], lpath[PATH_BUF];
 	const char *prefix;
@@ -657,7 +651,7 @@ int cairn_dataset_open(const char *dir, const char *split, cairn_dataset **out,
 		err[0] = '\0';
 	if (!out)
 		return seterr(err, errlen, CAIRN_EINVAL,
-			      "dataset: no output handle given");
+		              "dataset: no output handle given");
 	*out = NULL;
 	if (!dir)
 		dir = CAIRN_DATASET_DEFAULT_DIR;
@@ -669,20 +663,20 @@ int cairn_dataset_open(const char *dir, const char *split, cairn_dataset **out,
 		prefix = "t10k";
 	else
 		return seterr(err, errlen, CAIRN_EINVAL,
-			      "dataset: unknown split '%s'; want train or test",
-			      split);
+		              "dataset: unknown split '%s'; want train or test",
+		              split);
 	if (stat(dir, &st) != 0) {
 		e = errno;
-		return seterr(err, errlen,
-			      e == ENOENT ? CAIRN_ENOENT : CAIRN_EIO,
-			      "dataset directory %s: %s; want the Fashion-MNIST "
-			      "IDX files there (apt-get install "
-			      "dataset-fashion-mnist, or --data DIR)",
-			      dir, strerror(e));
+		return seterr(
+		    err, errlen, e == ENOENT ? CAIRN_ENOENT : CAIRN_EIO,
+		    "dataset directory %s: %s; want the Fashion-MNIST "
+		    "IDX files there (apt-get install "
+		    "dataset-fashion-mnist, or --data DIR)",
+		    dir, strerror(e));
 	}
 	if (!S_ISDIR(st.st_mode))
 		return seterr(err, errlen, CAIRN_EINVAL,
-			      "dataset directory %s: not a directory", dir);
+		              "dataset directory %s: not a directory", dir);
 	{
 		char ib[32], lb[32];
 
@@ -709,23 +703,22 @@ void cairn_dataset_close(cairn_dataset *ds)
 	free(d);
 }
 
-int cairn_dataset_gather(const cairn_dataset *ds, const uint32_t *idx,
-			 size_t n, float *x, int32_t *y, char *err,
-			 size_t errlen)
+int cairn_dataset_gather(const cairn_dataset *ds, const uint32_t *idx, size_t n,
+                         float *x, int32_t *y, char *err, size_t errlen)
 {
 	if (!ds || (n && !idx))
 		return seterr(err, errlen, CAIRN_EINVAL,
-			      "dataset: gather: no dataset or no indices");
+		              "dataset: gather: no dataset or no indices");
 	if (n > SIZE_MAX / sizeof(float) / CAIRN_DATASET_PIXELS)
 		return seterr(err, errlen, CAIRN_EINVAL,
-			      "dataset: gather: batch of %zu is too large", n);
+		              "dataset: gather: batch of %zu is too large", n);
 	for (size_t b = 0; b < n; b++) {
 		if (idx[b] < ds->count)
 			continue;
 		return seterr(err, errlen, CAIRN_ERANGE,
-			      "dataset: gather: index %u at batch position "
-			      "%zu is out of range (want 0..%u)",
-			      (unsigned)idx[b], b, (unsigned)ds->count - 1u);
+		              "dataset: gather: index %u at batch position "
+		              "%zu is out of range (want 0..%u)",
+		              (unsigned)idx[b], b, (unsigned)ds->count - 1u);
 	}
 	/* The 256 pixel values, each cairn_dataset_pixel's own division:
 	 * a lookup per pixel instead of a division (the same bits). */
@@ -734,7 +727,7 @@ int cairn_dataset_gather(const cairn_dataset *ds, const uint32_t *idx,
 		lut[v] = cairn_dataset_pixel((uint8_t)v);
 	for (size_t b = 0; b < n; b++) {
 		const uint8_t *p =
-			ds->images + (size_t)idx[b] * CAIRN_DATASET_PIXELS;
+		    ds->images + (size_t)idx[b] * CAIRN_DATASET_PIXELS;
 		if (x) {
 			float *row = x + b * CAIRN_DATASET_PIXELS;
 			for (size_t j = 0; j < CAIRN_DATASET_PIXELS; j++)

@@ -34,7 +34,7 @@ static inline void cairn__fp_leave(unsigned csr)
 #if defined(__x86_64__) || defined(__i386__)
 	if ((csr & ~CAIRN__MXCSR_FLAGS) != CAIRN__MXCSR_EXACT)
 		_mm_setcsr((_mm_getcsr() & CAIRN__MXCSR_FLAGS) |
-			   (csr & ~CAIRN__MXCSR_FLAGS));
+		           (csr & ~CAIRN__MXCSR_FLAGS));
 #else
 	(void)csr;
 #endif

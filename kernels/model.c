@@ -439,7 +439,8 @@ static int loss_read(struct cairn_model *m, int64_t b, float *loss)
 		rc = cairn_buf_read(m->be, &s, m->ws + m->sum_off, sizeof s);
 
 	if (!rc && loss) {
-		unsigned csr = cairn__fp_enter(); /* host float math: the profile */
+		unsigned csr =
+		    cairn__fp_enter(); /* host float math: the profile */
 		*loss = s / (float)b;
 		cairn__fp_leave(csr);
 	}
@@ -532,13 +533,14 @@ int cairn__model_backward(struct cairn_model *m, int64_t b, int micro,
 			/* W_l then b_l, contiguous in both */
 			float *gl = m->buf[CAIRN_MODEL_GRADS] + m->w_off[l];
 			float *dst = slots ? slots[i] + m->w_off[l]
-			                   : i ? m->scratch : gl;
+			             : i   ? m->scratch
+			                   : gl;
 			const float *dzi = dz + (int64_t)i * k * out;
 			const float *src[2] = {gl, m->scratch};
 
-			rc = cairn_gemm(m->be, CAIRN_TRANS, CAIRN_NOTRANS, out,
-			                in, k, dzi, out, x + (int64_t)i * k * in,
-			                in, dst, in, 0);
+			rc = cairn_gemm(
+			    m->be, CAIRN_TRANS, CAIRN_NOTRANS, out, in, k, dzi,
+			    out, x + (int64_t)i * k * in, in, dst, in, 0);
 			if (!rc)
 				rc = cairn_bias_grad(m->be, k, out, dzi,
 				                     dst + out * in);
@@ -649,8 +651,8 @@ int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
 
 /* cairn_model_step_begin, from x and y or (idx not NULL) from the
  * training set on the backend. */
-static int step_begin(cairn_model *m, int64_t batch, int micro,
-                      const float *x, const int32_t *y, const uint32_t *idx,
+static int step_begin(cairn_model *m, int64_t batch, int micro, const float *x,
+                      const int32_t *y, const uint32_t *idx,
                       const cairn_adamw_params *opt)
 {
 	int rc, updated = 0;

@@ -22,7 +22,7 @@
  * other overlap would make the result depend on the order in which a
  * backend happens to read and write, so it is refused. */
 static int cairn__disjoint(const void *out, int64_t out_elems, const void *in,
-			   int64_t in_elems, int same_ok)
+                           int64_t in_elems, int same_ok)
 {
 	uintptr_t o = (uintptr_t)out, i = (uintptr_t)in;
 	uintptr_t ob = (uintptr_t)out_elems * 4, ib = (uintptr_t)in_elems * 4;
@@ -60,10 +60,9 @@ static int cairn__check_mat(int64_t rows, int64_t cols, int64_t ld)
  * cairn_gemm_seg).  Returns 1 when there is nothing to do (m or n is 0),
  * 0 when op is ready to dispatch, or a negative CAIRN_E* code. */
 static int cairn__gemm_build(cairn_trans ta, cairn_trans tb, int64_t m,
-			     int64_t n, int64_t k, int64_t segs,
-			     const float *a, int64_t lda, const float *b,
-			     int64_t ldb, float *c, int64_t ldc,
-			     int accumulate, struct cairn_op *op)
+                             int64_t n, int64_t k, int64_t segs, const float *a,
+                             int64_t lda, const float *b, int64_t ldb, float *c,
+                             int64_t ldc, int accumulate, struct cairn_op *op)
 {
 	if ((ta != CAIRN_NOTRANS && ta != CAIRN_TRANS) ||
 	    (tb != CAIRN_NOTRANS && tb != CAIRN_TRANS))
@@ -72,10 +71,10 @@ static int cairn__gemm_build(cairn_trans ta, cairn_trans tb, int64_t m,
 		return CAIRN_ENOTSUP;
 	/* Stored shapes: A is m x k (or k x m), B is k x n (or n x k). */
 	if (ta == CAIRN_NOTRANS ? cairn__check_mat(m, k, lda)
-				: cairn__check_mat(k, m, lda))
+	                        : cairn__check_mat(k, m, lda))
 		return CAIRN_EINVAL;
 	if (tb == CAIRN_NOTRANS ? cairn__check_mat(k, n, ldb)
-				: cairn__check_mat(n, k, ldb))
+	                        : cairn__check_mat(n, k, ldb))
 		return CAIRN_EINVAL;
 	if (cairn__check_mat(m, n, ldc))
 		return CAIRN_EINVAL;
@@ -87,8 +86,10 @@ static int cairn__gemm_build(cairn_trans ta, cairn_trans tb, int64_t m,
 		return CAIRN_EINVAL;
 	if (k > 0) {
 		int64_t cs = cairn__span(m, n, ldc);
-		int64_t as = ta ? cairn__span(k, m, lda) : cairn__span(m, k, lda);
-		int64_t bs = tb ? cairn__span(n, k, ldb) : cairn__span(k, n, ldb);
+		int64_t as =
+		    ta ? cairn__span(k, m, lda) : cairn__span(m, k, lda);
+		int64_t bs =
+		    tb ? cairn__span(n, k, ldb) : cairn__span(k, n, ldb);
 		if (!cairn__disjoint(c, cs, a, as, 0) ||
 		    !cairn__disjoint(c, cs, b, bs, 0))
 			return CAIRN_EINVAL;
@@ -111,9 +112,9 @@ static int cairn__gemm_build(cairn_trans ta, cairn_trans tb, int64_t m,
 }
 
 int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
-	       int64_t n, int64_t k, const float *a, int64_t lda,
-	       const float *b, int64_t ldb, float *c, int64_t ldc,
-	       int accumulate)
+               int64_t n, int64_t k, const float *a, int64_t lda,
+               const float *b, int64_t ldb, float *c, int64_t ldc,
+               int accumulate)
 {
 	struct cairn_op op = {.kind = CAIRN_OP_GEMM};
 	int rc;
@@ -121,28 +122,28 @@ int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
 	if (!be)
 		return CAIRN_EINVAL;
 	rc = cairn__gemm_build(ta, tb, m, n, k, 1, a, lda, b, ldb, c, ldc,
-			       accumulate, &op);
+	                       accumulate, &op);
 	return rc ? (rc > 0 ? 0 : rc) : cairn__op_dispatch(be, &op);
 }
 
-int cairn_gemm_seg(cairn_backend *be, cairn_trans ta, cairn_trans tb,
-		   int64_t m, int64_t n, int64_t k, int64_t segs,
-		   const float *a, int64_t lda, const float *b, int64_t ldb,
-		   float *c, int64_t ldc)
+int cairn_gemm_seg(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
+                   int64_t n, int64_t k, int64_t segs, const float *a,
+                   int64_t lda, const float *b, int64_t ldb, float *c,
+                   int64_t ldc)
 {
 	struct cairn_op op = {.kind = CAIRN_OP_GEMM};
 	int rc;
 
 	if (!be)
 		return CAIRN_EINVAL;
-	rc = cairn__gemm_build(ta, tb, m, n, k, segs, a, lda, b, ldb, c, ldc,
-			       0, &op);
+	rc = cairn__gemm_build(ta, tb, m, n, k, segs, a, lda, b, ldb, c, ldc, 0,
+	                       &op);
 	return rc ? (rc > 0 ? 0 : rc) : cairn__op_dispatch(be, &op);
 }
 
-static int cairn__bias(cairn_backend *be, enum cairn_op_kind kind,
-		       int64_t rows, int64_t cols, const float *x,
-		       const float *bias, float *y)
+static int cairn__bias(cairn_backend *be, enum cairn_op_kind kind, int64_t rows,
+                       int64_t cols, const float *x, const float *bias,
+                       float *y)
 {
 	struct cairn_op op = {.kind = kind};
 
@@ -153,9 +154,9 @@ static int cairn__bias(cairn_backend *be, enum cairn_op_kind kind,
 	if (!y || (rows > 0 && !x) || (kind == CAIRN_OP_BIAS_ADD && !bias))
 		return CAIRN_EINVAL;
 	if (kind == CAIRN_OP_BIAS_GRAD
-		    ? !cairn__disjoint(y, cols, x, rows * cols, 0)
-		    : !cairn__disjoint(y, rows * cols, x, rows * cols, 1) ||
-			      !cairn__disjoint(y, rows * cols, bias, cols, 0))
+	        ? !cairn__disjoint(y, cols, x, rows * cols, 0)
+	        : !cairn__disjoint(y, rows * cols, x, rows * cols, 1) ||
+	              !cairn__disjoint(y, rows * cols, bias, cols, 0))
 		return CAIRN_EINVAL;
 	op.u.bias.rows = rows;
 	op.u.bias.cols = cols;
@@ -166,19 +167,19 @@ static int cairn__bias(cairn_backend *be, enum cairn_op_kind kind,
 }
 
 int cairn_bias_add(cairn_backend *be, int64_t rows, int64_t cols,
-		   const float *x, const float *bias, float *y)
+                   const float *x, const float *bias, float *y)
 {
 	return cairn__bias(be, CAIRN_OP_BIAS_ADD, rows, cols, x, bias, y);
 }
 
 int cairn_bias_grad(cairn_backend *be, int64_t rows, int64_t cols,
-		    const float *dy, float *db)
+                    const float *dy, float *db)
 {
 	return cairn__bias(be, CAIRN_OP_BIAS_GRAD, rows, cols, dy, NULL, db);
 }
 
 static int cairn__act(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
-		      const float *x, const float *dy, float *y)
+                      const float *x, const float *dy, float *y)
 {
 	struct cairn_op op = {.kind = kind};
 	int bwd = kind == CAIRN_OP_RELU_BWD || kind == CAIRN_OP_GELU_BWD;
@@ -205,7 +206,7 @@ int cairn_relu(cairn_backend *be, int64_t n, const float *x, float *y)
 }
 
 int cairn_relu_bwd(cairn_backend *be, int64_t n, const float *x,
-		   const float *dy, float *dx)
+                   const float *dy, float *dx)
 {
 	return cairn__act(be, CAIRN_OP_RELU_BWD, n, x, dy, dx);
 }
@@ -216,14 +217,14 @@ int cairn_gelu(cairn_backend *be, int64_t n, const float *x, float *y)
 }
 
 int cairn_gelu_bwd(cairn_backend *be, int64_t n, const float *x,
-		   const float *dy, float *dx)
+                   const float *dy, float *dx)
 {
 	return cairn__act(be, CAIRN_OP_GELU_BWD, n, x, dy, dx);
 }
 
 int cairn_xent_fwd(cairn_backend *be, int64_t rows, int64_t classes,
-		   const float *logits, const int32_t *labels, float *probs,
-		   float *loss)
+                   const float *logits, const int32_t *labels, float *probs,
+                   float *loss)
 {
 	struct cairn_op op = {.kind = CAIRN_OP_XENT_FWD};
 
@@ -235,7 +236,8 @@ int cairn_xent_fwd(cairn_backend *be, int64_t rows, int64_t classes,
 	if (!logits || !labels || !probs || !loss)
 		return CAIRN_EINVAL;
 	/* a row's probs are written while its logits are still read */
-	if (!cairn__disjoint(probs, rows * classes, logits, rows * classes, 0) ||
+	if (!cairn__disjoint(probs, rows * classes, logits, rows * classes,
+	                     0) ||
 	    !cairn__disjoint(loss, rows, logits, rows * classes, 0) ||
 	    !cairn__disjoint(loss, rows, probs, rows * classes, 0) ||
 	    !cairn__disjoint(probs, rows * classes, labels, rows, 0) ||
@@ -251,8 +253,8 @@ int cairn_xent_fwd(cairn_backend *be, int64_t rows, int64_t classes,
 }
 
 int cairn_xent_bwd(cairn_backend *be, int64_t rows, int64_t classes,
-		   const float *probs, const int32_t *labels, float scale,
-		   float *dlogits)
+                   const float *probs, const int32_t *labels, float scale,
+                   float *dlogits)
 {
 	struct cairn_op op = {.kind = CAIRN_OP_XENT_BWD};
 
@@ -263,7 +265,8 @@ int cairn_xent_bwd(cairn_backend *be, int64_t rows, int64_t classes,
 		return 0;
 	if (!probs || !labels || !dlogits)
 		return CAIRN_EINVAL;
-	if (!cairn__disjoint(dlogits, rows * classes, probs, rows * classes, 1) ||
+	if (!cairn__disjoint(dlogits, rows * classes, probs, rows * classes,
+	                     1) ||
 	    !cairn__disjoint(dlogits, rows * classes, labels, rows, 0))
 		return CAIRN_EINVAL;
 	op.u.xent.rows = rows;
@@ -291,7 +294,7 @@ static float cairn__pow_int(float beta, int64_t t)
 }
 
 int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
-		float *param, const float *grad, float *m, float *v)
+                float *param, const float *grad, float *m, float *v)
 {
 	struct cairn_op op = {.kind = CAIRN_OP_ADAMW};
 	float b1p, b2p;
@@ -312,7 +315,8 @@ int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
 	if (!cairn__disjoint(param, n, grad, n, 0) ||
 	    !cairn__disjoint(param, n, m, n, 0) ||
 	    !cairn__disjoint(param, n, v, n, 0) ||
-	    !cairn__disjoint(m, n, v, n, 0) || !cairn__disjoint(m, n, grad, n, 0) ||
+	    !cairn__disjoint(m, n, v, n, 0) ||
+	    !cairn__disjoint(m, n, grad, n, 0) ||
 	    !cairn__disjoint(v, n, grad, n, 0))
 		return CAIRN_EINVAL;
 	/* the host-side scalars follow the profile too */
@@ -339,7 +343,7 @@ int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
 }
 
 int cairn_nesterov(cairn_backend *be, int64_t n, float lr, float momentum,
-		   float *param, const float *grad, float *buf)
+                   float *param, const float *grad, float *buf)
 {
 	struct cairn_op op = {.kind = CAIRN_OP_NESTEROV};
 
@@ -367,7 +371,7 @@ int cairn_nesterov(cairn_backend *be, int64_t n, float lr, float momentum,
 #define CAIRN__SUM_N_MAX 65536
 
 int cairn_sum_n(cairn_backend *be, int64_t n, int count,
-		const float *const *src, float *dst)
+                const float *const *src, float *dst)
 {
 	struct cairn_op op = {.kind = CAIRN_OP_SUM_N};
 
@@ -389,8 +393,8 @@ int cairn_sum_n(cairn_backend *be, int64_t n, int count,
 }
 
 int cairn_gather_u8(cairn_backend *be, int64_t n, int64_t cols, int64_t rows,
-		    const uint32_t *idx, const uint8_t *src,
-		    const uint8_t *labels, float *x, int32_t *y)
+                    const uint32_t *idx, const uint8_t *src,
+                    const uint8_t *labels, float *x, int32_t *y)
 {
 	struct cairn_op op = {.kind = CAIRN_OP_GATHER_U8};
 
@@ -415,7 +419,7 @@ int cairn_gather_u8(cairn_backend *be, int64_t n, int64_t cols, int64_t rows,
 }
 
 static int cairn__vec(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
-		      const float *a, const float *b, float s, float *out)
+                      const float *a, const float *b, float s, float *out)
 {
 	struct cairn_op op = {.kind = kind};
 
@@ -426,8 +430,8 @@ static int cairn__vec(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
 	if ((n > 0 && !a) || (kind == CAIRN_OP_SUB && n > 0 && !b))
 		return CAIRN_EINVAL;
 	if (kind != CAIRN_OP_SUM ? !cairn__disjoint(out, n, a, n, 1) ||
-					   !cairn__disjoint(out, n, b, n, 1)
-				 : !cairn__disjoint(out, 1, a, n, 0))
+	                               !cairn__disjoint(out, n, b, n, 1)
+	                         : !cairn__disjoint(out, 1, a, n, 0))
 		return CAIRN_EINVAL;
 	op.u.vec.n = n;
 	op.u.vec.a = a;
@@ -438,13 +442,13 @@ static int cairn__vec(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
 }
 
 int cairn_sub(cairn_backend *be, int64_t n, const float *a, const float *b,
-	      float *out)
+              float *out)
 {
 	return cairn__vec(be, CAIRN_OP_SUB, n, a, b, 0.0f, out);
 }
 
 int cairn_scale(cairn_backend *be, int64_t n, float s, const float *x,
-		float *out)
+                float *out)
 {
 	return cairn__vec(be, CAIRN_OP_SCALE, n, x, NULL, s, out);
 }
@@ -455,8 +459,8 @@ int cairn_sum(cairn_backend *be, int64_t n, const float *x, float *out)
 }
 
 static int cairn__fill(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
-		       uint64_t key, uint64_t stream, uint64_t offset,
-		       float p0, float p1, float *out)
+                       uint64_t key, uint64_t stream, uint64_t offset, float p0,
+                       float p1, float *out)
 {
 	struct cairn_op op = {.kind = kind};
 
@@ -477,24 +481,24 @@ static int cairn__fill(cairn_backend *be, enum cairn_op_kind kind, int64_t n,
 }
 
 int cairn_fill_uniform(cairn_backend *be, int64_t n, uint64_t key,
-		       uint64_t stream, uint64_t offset, float lo, float hi,
-		       float *out)
+                       uint64_t stream, uint64_t offset, float lo, float hi,
+                       float *out)
 {
 	return cairn__fill(be, CAIRN_OP_FILL_UNIFORM, n, key, stream, offset,
-			   lo, hi, out);
+	                   lo, hi, out);
 }
 
 int cairn_fill_normal(cairn_backend *be, int64_t n, uint64_t key,
-		      uint64_t stream, uint64_t offset, float mean, float std,
-		      float *out)
+                      uint64_t stream, uint64_t offset, float mean, float std,
+                      float *out)
 {
 	return cairn__fill(be, CAIRN_OP_FILL_NORMAL, n, key, stream, offset,
-			   mean, std, out);
+	                   mean, std, out);
 }
 
 /* Byte ranges [a, a + an) and [b, b + bn) are disjoint (empty ones are). */
 static int cairn__disjoint_bytes(const void *a, int64_t an, const void *b,
-				 int64_t bn)
+                                 int64_t bn)
 {
 	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
 
@@ -504,9 +508,9 @@ static int cairn__disjoint_bytes(const void *a, int64_t an, const void *b,
 }
 
 int cairn_hash_chunks(cairn_backend *be, const void *data, int64_t bytes,
-		      int64_t chunk_bytes,
-		      const uint8_t header[CAIRN_HASH_CHUNKS_HEADER_BYTES],
-		      uint8_t *out)
+                      int64_t chunk_bytes,
+                      const uint8_t header[CAIRN_HASH_CHUNKS_HEADER_BYTES],
+                      uint8_t *out)
 {
 	struct cairn_op op = {.kind = CAIRN_OP_HASH_CHUNKS};
 	int64_t nchunks;

@@ -52,8 +52,8 @@ CAIRN_HD float cairn_gelu_bwd_f(float x, float dy)
 
 /* One AdamW element; scalars come precomputed (struct cairn_op.adamw). */
 CAIRN_HD void cairn_adamw_f(float *p, float *m, float *v, float g, float lr,
-			    float beta1, float beta2, float omb1, float omb2,
-			    float decay, float bc1, float bc2, float eps)
+                            float beta1, float beta2, float omb1, float omb2,
+                            float decay, float bc1, float bc2, float eps)
 {
 	float mn = fmaf(beta1, *m, omb1 * g);
 	float vn = fmaf(beta2, *v, omb2 * (g * g));
@@ -74,7 +74,7 @@ CAIRN_HD float cairn_pixel_f(uint8_t p)
 }
 
 CAIRN_HD void cairn_nesterov_f(float *p, float *buf, float g, float lr,
-			       float mu)
+                               float mu)
 {
 	float b = fmaf(mu, *buf, g);
 	float upd = fmaf(mu, b, g);
@@ -88,7 +88,7 @@ CAIRN_HD void cairn_nesterov_f(float *p, float *buf, float g, float lr,
  *   probs[j] = e_j / s;  loss = log(s) - (x[label] - mx)
  * probs may not alias x. */
 CAIRN_HD float cairn_xent_row_f(const float *x, int64_t classes, int32_t label,
-				float *probs)
+                                float *probs)
 {
 	float mx = x[0];
 	for (int64_t j = 1; j < classes; j++)
@@ -107,7 +107,7 @@ CAIRN_HD float cairn_xent_row_f(const float *x, int64_t classes, int32_t label,
 }
 
 CAIRN_HD float cairn_xent_bwd_f(float prob, int is_label, int bad_label,
-				float scale)
+                                float scale)
 {
 	if (bad_label)
 		return cairn_u2f(0x7fc00000u);

@@ -28,7 +28,7 @@ CAIRN_HD void cairn__philox_round(uint32_t c[4], const uint32_t k[2])
 
 /* out = Philox4x32-10(ctr, key). */
 CAIRN_HD void cairn_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2],
-				  uint32_t out[4])
+                                  uint32_t out[4])
 {
 	uint32_t c[4] = {ctr[0], ctr[1], ctr[2], ctr[3]};
 	uint32_t k[2] = {key[0], key[1]};
@@ -49,10 +49,10 @@ CAIRN_HD void cairn_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2],
  * counter = {b lo, b hi, stream lo, stream hi}, key = {key lo, key hi}.
  * Element e of a fill uses word e % 4 of block e / 4. */
 CAIRN_HD void cairn_philox_block(uint64_t key, uint64_t stream, uint64_t block,
-				 uint32_t out[4])
+                                 uint32_t out[4])
 {
 	uint32_t c[4] = {(uint32_t)block, (uint32_t)(block >> 32),
-			 (uint32_t)stream, (uint32_t)(stream >> 32)};
+	                 (uint32_t)stream, (uint32_t)(stream >> 32)};
 	uint32_t k[2] = {(uint32_t)key, (uint32_t)(key >> 32)};
 	cairn_philox4x32_10(c, k, out);
 }
@@ -81,7 +81,7 @@ CAIRN_HD float cairn_rng_uniform(uint32_t x, float lo, float hi)
  * Since u1 >= 2^-24, |z| <= sqrt(48 ln 2) = 5.77 before scaling.
  * lane is taken mod 4. */
 CAIRN_HD float cairn_rng_normal(const uint32_t w[4], int lane, float mean,
-				float std)
+                                float std)
 {
 	int p = (lane & 3) >> 1;
 	float u1 = cairn_rng_u01_open0(w[2 * p]);

@@ -18,7 +18,7 @@ struct cairn_outer {
 };
 
 int cairn_outer_create(cairn_backend *be, int64_t n, float lr, float momentum,
-		       const float *w0, cairn_outer **out)
+                       const float *w0, cairn_outer **out)
 {
 	cairn_outer *o;
 	int rc;
@@ -78,8 +78,8 @@ int cairn_outer_add(cairn_outer *o, uint32_t k, const float *task_params)
 		return CAIRN_EINVAL;
 	if (k == 0)
 		return (rc = cairn_sub(o->be, o->n, o->w, task_params, o->sum))
-			   ? rc
-			   : (o->added = 1, 0);
+		           ? rc
+		           : (o->added = 1, 0);
 	rc = cairn_sub(o->be, o->n, o->w, task_params, o->d);
 	if (rc)
 		return rc;
@@ -100,7 +100,7 @@ int cairn_outer_step(cairn_outer *o)
 	rc = cairn_scale(o->be, o->n, 1.0f / (float)o->added, o->sum, o->sum);
 	if (!rc)
 		rc = cairn_nesterov(o->be, o->n, o->lr, o->momentum, o->w,
-				    o->sum, o->u);
+		                    o->sum, o->u);
 	if (!rc)
 		o->added = 0;
 	return rc;

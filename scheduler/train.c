@@ -59,7 +59,7 @@ struct progress {
 	int late; /* the task's last roots, collected after another task
 	           * ran: no progress line */
 	long long round, rounds, task, tasks, inner, batch;
-	double t0;                 /* start of this task */
+	double t0;                   /* start of this task */
 	struct cairn_bundle *bundle; /* NULL without --bundle-dir */
 	/* the background committer (NULL: sync commits): a checkpoint
 	 * without the model is read from its snapshot */
@@ -67,7 +67,7 @@ struct progress {
 };
 
 static int on_checkpoint(void *ud, const struct cairn_state *st,
-			 const uint8_t root[CAIRN_HASH_BYTES], cairn_model *m)
+                         const uint8_t root[CAIRN_HASH_BYTES], cairn_model *m)
 {
 	struct progress *p = ud;
 	/* stop the running task; a finished one's late checkpoints go on */
@@ -76,11 +76,12 @@ static int on_checkpoint(void *ud, const struct cairn_state *st,
 	if (p->tty && !p->late && st->step > 0) {
 		double dt = cairn_clock_seconds() - p->t0;
 		fprintf(stderr,
-			"\rround %lld/%lld  task %lld/%lld  step %4" PRIu64
-			"/%lld  loss %.4f  %.0f samples/s   ",
-			p->round + 1, p->rounds, p->task + 1, p->tasks, st->step,
-			p->inner, (double)bits_f32(st->loss_bits),
-			dt > 0 ? (double)st->step * (double)p->batch / dt : 0.0);
+		        "\rround %lld/%lld  task %lld/%lld  step %4" PRIu64
+		        "/%lld  loss %.4f  %.0f samples/s   ",
+		        p->round + 1, p->rounds, p->task + 1, p->tasks,
+		        st->step, p->inner, (double)bits_f32(st->loss_bits),
+		        dt > 0 ? (double)st->step * (double)p->batch / dt
+		               : 0.0);
 		fflush(stderr);
 	}
 	if (p->bundle) {
@@ -110,8 +111,8 @@ struct task_slot {
 	                              * steps */
 	struct cairn_bundle bundle;  /* with --bundle-dir */
 	struct progress prog;
-	cairn_committer *committer;  /* NULL: sync commits */
-	int busy;                    /* run, not yet finished */
+	cairn_committer *committer; /* NULL: sync commits */
+	int busy;                   /* run, not yet finished */
 };
 
 static void slot_free(struct task_slot *sl)
@@ -127,7 +128,7 @@ static void slot_free(struct task_slot *sl)
 /* The path of spec's bundle under o->bundle_dir into path[PATH_MAX].  0, or
  * the exit status after printing why. */
 static int bundle_path(const struct cairn_task_spec *spec,
-		       const struct cairn__train_opts *o, char path[PATH_MAX])
+                       const struct cairn__train_opts *o, char path[PATH_MAX])
 {
 	char name[256];
 	int rc = cairn_bundle_filename(spec, name, sizeof name);
@@ -153,8 +154,8 @@ static int bundle_path(const struct cairn_task_spec *spec,
  * bundle signed and written.  0, or the exit status after printing why
  * (1 failure, 2 bad usage). */
 static int slot_finish(struct task_slot *sl, const struct cairn__train_opts *o,
-		       const struct cairn_identity *id, const char *devname,
-		       struct train_times *tm)
+                       const struct cairn_identity *id, const char *devname,
+                       struct train_times *tm)
 {
 	char err[8192], path[PATH_MAX];
 	double t0;
@@ -167,7 +168,7 @@ static int slot_finish(struct task_slot *sl, const struct cairn__train_opts *o,
 		t0 = cairn_clock_seconds();
 		sl->prog.late = 1;
 		rc = cairn_task_finish(&sl->tr, &sl->spec, on_checkpoint,
-				       &sl->prog, err, sizeof err);
+		                       &sl->prog, err, sizeof err);
 		tm->train += cairn_clock_seconds() - t0;
 		if (rc) {
 			cairn_eprint("cairn train: round %" PRIu32
@@ -301,8 +302,8 @@ int cairn_cmd_train(int argc, char **argv)
 		int usable = cairn_cuda_probe(why, sizeof why);
 		if (!strcmp(o.gpus, "all")) {
 			int k = usable < CAIRN_MODEL_MAX_DEVICES
-				    ? usable
-				    : CAIRN_MODEL_MAX_DEVICES;
+			            ? usable
+			            : CAIRN_MODEL_MAX_DEVICES;
 			for (int i = 0; i < k; i++)
 				o.gpu[i] = i;
 			o.ngpus = k > 0 ? k : 0;
@@ -317,7 +318,7 @@ int cairn_cmd_train(int argc, char **argv)
 		for (int i = 0; i < o.ngpus; i++) {
 			bo.device = o.gpu[i];
 			rc = cairn_backend_open(CAIRN_BACKEND_CUDA, &bo,
-						&gpus[i]);
+			                        &gpus[i]);
 			if (rc) {
 				cairn_eprint(
 				    "cairn train: --gpus %s: cannot open GPU "
@@ -367,10 +368,11 @@ int cairn_cmd_train(int argc, char **argv)
 
 	if (o.gpus)
 		rc = cairn_model_create_multi(gpus, nopen, &spec.model,
-					      (int64_t)o.batch, (int)o.micro, &m);
+		                              (int64_t)o.batch, (int)o.micro,
+		                              &m);
 	else
 		rc = cairn_model_create(be, &spec.model, (int64_t)o.batch,
-					(int)o.micro, &m);
+		                        (int)o.micro, &m);
 	if (rc)
 		goto fail;
 	n = cairn_model_param_count(m);
@@ -384,10 +386,10 @@ int cairn_cmd_train(int argc, char **argv)
 		 * last state of the one before is still hashing on the
 		 * first */
 		rc = cairn_committer_open(cairn_model_backend(m), n,
-					  &slots[0].committer);
+		                          &slots[0].committer);
 		if (!rc)
 			rc = cairn_committer_open(cairn_model_backend(m), n,
-						  &slots[1].committer);
+			                          &slots[1].committer);
 		if (rc) {
 			cairn_committer_close(slots[0].committer);
 			cairn_committer_close(slots[1].committer);
@@ -404,8 +406,8 @@ int cairn_cmd_train(int argc, char **argv)
 		}
 		if (rc) /* auto: the same roots, synchronously */
 			cairn_warn("background commits unavailable (%s): "
-				   "committing each checkpoint where it falls",
-				   cairn_strerror(rc));
+			           "committing each checkpoint where it falls",
+			           cairn_strerror(rc));
 		rc = 0;
 	}
 	data_on_device = cairn_model_use_device_data(m, train, ds_root);
@@ -419,11 +421,11 @@ int cairn_cmd_train(int argc, char **argv)
 		struct task_slot *sl = &slots[i];
 		sl->tr.committer = sl->committer;
 		sl->tr.defer_end = sl->committer != NULL;
-		sl->tr.state_roots =
-		    malloc((size_t)cairn_task_state_count(&spec) *
-			   CAIRN_HASH_BYTES);
+		sl->tr.state_roots = malloc(
+		    (size_t)cairn_task_state_count(&spec) * CAIRN_HASH_BYTES);
 		sl->tr.losses = malloc((size_t)o.inner * sizeof(float));
-		sl->tr.steps = malloc((size_t)o.inner * CAIRN_STEP_RECORD_BYTES);
+		sl->tr.steps =
+		    malloc((size_t)o.inner * CAIRN_STEP_RECORD_BYTES);
 		if (!sl->tr.state_roots || !sl->tr.losses || !sl->tr.steps) {
 			rc = CAIRN_ENOMEM;
 			goto fail;
@@ -440,21 +442,22 @@ int cairn_cmd_train(int argc, char **argv)
 		rc = cairn_model_read(m, CAIRN_MODEL_PARAMS, w);
 	if (!rc)
 		rc = cairn_outer_create(be, n, CAIRN_OUTER_LR,
-					CAIRN_OUTER_MOMENTUM, w, &outer);
+		                        CAIRN_OUTER_MOMENTUM, w, &outer);
 	if (rc)
 		goto fail;
 
 	fprintf(lines,
-		"cairn train: %s on %s%s (%s), %lld round(s) x %lld task(s) x "
-		"%lld steps of %lld\n",
-		o.job, cairn_backend_name(be),
-		nopen > 1 ? " (each step shared by the GPUs named)" : "",
-		cairn_backend_describe(be),
-		o.rounds, o.tasks, o.inner, o.batch);
+	        "cairn train: %s on %s%s (%s), %lld round(s) x %lld task(s) x "
+	        "%lld steps of %lld\n",
+	        o.job, cairn_backend_name(be),
+	        nopen > 1 ? " (each step shared by the GPUs named)" : "",
+	        cairn_backend_describe(be), o.rounds, o.tasks, o.inner,
+	        o.batch);
 	if (nopen > 1)
-		fprintf(lines, "cairn train: gradients move between the %d GPUs "
-			"with %s\n",
-			nopen, cairn_model_transport(m));
+		fprintf(lines,
+		        "cairn train: gradients move between the %d GPUs "
+		        "with %s\n",
+		        nopen, cairn_model_transport(m));
 
 	/* w holds W_r on the host through the loop: W_0 here, then each
 	 * round's outer step reads W_{r+1} back and roots it once, for the
@@ -470,7 +473,7 @@ int cairn_cmd_train(int argc, char **argv)
 		sa.sa_flags = SA_RESETHAND;
 		g_stop_signal = 0;
 		have_sig = !sigaction(SIGINT, &sa, &old_int) &&
-			   !sigaction(SIGTERM, &sa, &old_term);
+		           !sigaction(SIGTERM, &sa, &old_term);
 	}
 	for (long long r = 0; r < o.rounds; r++) {
 		double loss_sum = 0.0, t0;
@@ -479,7 +482,7 @@ int cairn_cmd_train(int argc, char **argv)
 			/* the slot's last task (nslots back) first */
 			struct task_slot *sl = &slots[cur];
 			ex = slot_finish(sl, &o, &id, cairn_backend_name(be),
-					 &tm);
+			                 &tm);
 			if (ex)
 				goto out;
 			ex = 1;
@@ -500,7 +503,7 @@ int cairn_cmd_train(int argc, char **argv)
 					goto out;
 				ex = 1;
 				if (cairn_bundle_path_check(path, err,
-							    sizeof err)) {
+				                            sizeof err)) {
 					cairn_eprint("cairn train: %s\n", err);
 					goto out;
 				}
@@ -509,9 +512,8 @@ int cairn_cmd_train(int argc, char **argv)
 				rc = cairn_bundle_begin(&sl->bundle, &spec);
 				if (rc)
 					goto fail;
-				rc = cairn_bundle_spool(&sl->bundle,
-							o.bundle_dir, err,
-							sizeof err);
+				rc = cairn_bundle_spool(
+				    &sl->bundle, o.bundle_dir, err, sizeof err);
 				if (rc) {
 					cairn_eprint(
 					    "cairn train: --bundle-dir: "
@@ -524,8 +526,8 @@ int cairn_cmd_train(int argc, char **argv)
 			t0 = cairn_clock_seconds();
 			sl->prog.t0 = t0;
 			rc = cairn_task_run(m, &spec, train, ds_root, w,
-					    &sl->tr, on_checkpoint, &sl->prog,
-					    err, sizeof err);
+			                    &sl->tr, on_checkpoint, &sl->prog,
+			                    err, sizeof err);
 			tm.train += cairn_clock_seconds() - t0;
 			if (rc) {
 				if (sl->prog.tty)
@@ -540,14 +542,14 @@ int cairn_cmd_train(int argc, char **argv)
 			sl->busy = 1;
 			for (long long t = 0; t < o.inner; t++)
 				loss_sum += (double)sl->tr.losses[t];
-			rc = cairn_outer_add(outer, (uint32_t)k,
-					     cairn_model_buffer(m,
-								CAIRN_MODEL_PARAMS));
+			rc = cairn_outer_add(
+			    outer, (uint32_t)k,
+			    cairn_model_buffer(m, CAIRN_MODEL_PARAMS));
 			if (rc)
 				goto fail;
 			if (!sl->tr.pending) { /* sync: done now */
 				ex = slot_finish(sl, &o, &id,
-						 cairn_backend_name(be), &tm);
+				                 cairn_backend_name(be), &tm);
 				if (ex)
 					goto out;
 				ex = 1;
@@ -559,7 +561,7 @@ int cairn_cmd_train(int argc, char **argv)
 			rc = cairn_outer_read(outer, w, NULL);
 		if (!rc)
 			rc = cairn_tensor_root(w, (size_t)n * sizeof *w,
-					       final_root);
+			                       final_root);
 		if (rc)
 			goto fail;
 		memcpy(spec.params_root, final_root, sizeof final_root);
@@ -569,7 +571,7 @@ int cairn_cmd_train(int argc, char **argv)
 			rc = cairn_model_write(m, CAIRN_MODEL_PARAMS, w);
 			if (!rc)
 				rc = cairn_model_evaluate_dataset(m, &test_view,
-								  &correct);
+				                                  &correct);
 			t_eval += cairn_clock_seconds() - t0;
 			if (rc)
 				goto fail;
@@ -584,22 +586,22 @@ int cairn_cmd_train(int argc, char **argv)
 			char acc[32] = "not measured";
 			if (rounds[r].accuracy >= 0)
 				snprintf(acc, sizeof acc, "%.2f%%",
-					 100.0 * rounds[r].accuracy);
-			fprintf(lines,
-				"round %lld/%lld  loss %.4f  test accuracy %s  "
-				"%.0f samples/s  W_%lld %.16s\n",
-				r + 1, o.rounds, rounds[r].loss, acc,
-				(double)((r + 1) * o.tasks * o.inner *
-					 o.batch) /
-				    tm.train,
-				r + 1, rounds[r].root);
+				         100.0 * rounds[r].accuracy);
+			fprintf(
+			    lines,
+			    "round %lld/%lld  loss %.4f  test accuracy %s  "
+			    "%.0f samples/s  W_%lld %.16s\n",
+			    r + 1, o.rounds, rounds[r].loss, acc,
+			    (double)((r + 1) * o.tasks * o.inner * o.batch) /
+			        tm.train,
+			    r + 1, rounds[r].root);
 		}
 		fflush(lines);
 	}
 	/* the tasks still in flight, the older first */
 	for (int i = 0; i < nslots; i++) {
 		ex = slot_finish(&slots[(cur + i) % nslots], &o, &id,
-				 cairn_backend_name(be), &tm);
+		                 cairn_backend_name(be), &tm);
 		if (ex)
 			goto out;
 	}
@@ -607,23 +609,24 @@ int cairn_cmd_train(int argc, char **argv)
 
 	cairn_hash_to_hex(final_root, hex);
 	{
-		double sps = (double)(o.rounds * o.tasks * o.inner * o.batch) /
-			     tm.train;
+		double sps =
+		    (double)(o.rounds * o.tasks * o.inner * o.batch) / tm.train;
 		double acc = rounds[o.rounds - 1].accuracy;
 		char jb[32];
 		if (o.json) {
-			printf("{\"job\":\"%s\",\"profile\":\"%s\","
-			       "\"device\":\"%s\",\"device_desc\":\"%s\","
-			       "\"threads\":%d,\"seed\":%" PRIu64 ","
-			       "\"rounds\":%lld,\"tasks\":%lld,"
-			       "\"inner_steps\":%lld,\"checkpoint_every\":%lld,"
-			       "\"batch\":%lld,\"micro\":%lld,"
-			       "\"devices\":%d,\"transport\":\"%s\",",
-			       o.job, CAIRN_PROFILE_EXACT, cairn_backend_name(be),
-			       cairn_backend_describe(be),
-			       cairn_backend_threads(be), o.seed, o.rounds,
-			       o.tasks, o.inner, o.ckpt, o.batch, o.micro,
-			       cairn_model_devices(m), cairn_model_transport(m));
+			printf(
+			    "{\"job\":\"%s\",\"profile\":\"%s\","
+			    "\"device\":\"%s\",\"device_desc\":\"%s\","
+			    "\"threads\":%d,\"seed\":%" PRIu64 ","
+			    "\"rounds\":%lld,\"tasks\":%lld,"
+			    "\"inner_steps\":%lld,\"checkpoint_every\":%lld,"
+			    "\"batch\":%lld,\"micro\":%lld,"
+			    "\"devices\":%d,\"transport\":\"%s\",",
+			    o.job, CAIRN_PROFILE_EXACT, cairn_backend_name(be),
+			    cairn_backend_describe(be),
+			    cairn_backend_threads(be), o.seed, o.rounds,
+			    o.tasks, o.inner, o.ckpt, o.batch, o.micro,
+			    cairn_model_devices(m), cairn_model_transport(m));
 			cairn_hash_to_hex(ds_root, hex);
 			printf("\"dataset_root\":\"%s\",", hex);
 			cairn_hash_to_hex(final_root, hex);
@@ -667,12 +670,13 @@ int cairn_cmd_train(int argc, char **argv)
 				printf("test accuracy    %.2f%% (%u test "
 				       "samples)\n",
 				       100.0 * acc, test_view.count);
-			printf("final model root %s\n"
-			       "samples/s        %.0f (training %.1f s, of which "
-			       "commitments %.2f s = %.2f%%%s)\n",
-			       hex, sps, tm.train, tm.hash,
-			       tm.train > 0 ? 100.0 * tm.hash / tm.train : 0.0,
-			       committer ? ", in the background" : "");
+			printf(
+			    "final model root %s\n"
+			    "samples/s        %.0f (training %.1f s, of which "
+			    "commitments %.2f s = %.2f%%%s)\n",
+			    hex, sps, tm.train, tm.hash,
+			    tm.train > 0 ? 100.0 * tm.hash / tm.train : 0.0,
+			    committer ? ", in the background" : "");
 		}
 	}
 	ex = 0;
@@ -691,8 +695,8 @@ out:
 		for (int i = 0; i < nslots; i++)
 			if (slots[(first + i) % nslots].busy)
 				(void)slot_finish(&slots[(first + i) % nslots],
-						  &o, &id,
-						  cairn_backend_name(be), &tm);
+				                  &o, &id,
+				                  cairn_backend_name(be), &tm);
 	}
 	if (have_sig) {
 		if (ex && g_stop_signal) {

@@ -22,60 +22,60 @@
 #define TRAIN_DEFAULT_BATCH CAIRN_REF_JOB_BATCH
 #define TRAIN_DEFAULT_SEED CAIRN_REF_JOB_SEED
 
-
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: cairn train --job fmnist-mlp [OPTIONS]\n\n"
-		"Runs a whole DiLoCo job in this process: each round's tasks "
-		"(H inner AdamW\nsteps from W_r, with their commitment traces), "
-		"the outer Nesterov step,\nand the test accuracy.  The same job "
-		"gives the same final model root on any\nCPU or GPU and any "
-		"thread count.\n\n"
-		"options:\n"
-		"  --job NAME            the job: fmnist-mlp (784-1024-1024-10, "
-		"ReLU)\n"
-		"  --rounds R            outer rounds (default %d)\n"
-		"  --tasks K             tasks per round (default %d)\n"
-		"  --inner-steps H       inner steps per task (default %d)\n"
-		"  --checkpoint-every C  steps between committed states, "
-		"dividing H (default %d)\n"
-		"  --batch B             rows per step (default %d)\n"
-		"  --micro M             micro-batches per step, dividing B "
-		"(default %d)\n"
-		"  --seed S              job seed, decimal or 0x-hex (default "
-		"%d)\n"
-		"  --device D            auto (default), cpu, gpu or ref\n"
-		"  --threads T           CPU threads (default: one per core)\n"
-		"  --gpus LIST|all       GPUs that share each step, e.g. 0,1 "
-		"(same bits as one)\n"
-		"  --data DIR            Fashion-MNIST IDX files (default %s)\n"
-		"  --test-samples N      measure accuracy on the first N test "
-		"samples\n"
-		"                        (default: all 10000; 0 skips it)\n"
-		"  --bundle-dir DIR      write one signed result bundle per "
-		"task there\n"
-		"  --key FILE            the worker key that signs the bundles "
-		"(cairn keygen)\n"
-		"  --commits MODE        auto (default: background on a GPU, "
-		"else sync),\n"
-		"                        sync or background: hash checkpoints "
-		"while\n"
-		"                        training goes on (same roots, same "
-		"bundles)\n"
-		"  --json                one JSON object on stdout\n"
-		"  -h, --help            this text\n\n"
-		"exit status: 0 done, 1 failed, 2 bad usage or input, 130/143 "
-		"stopped by SIGINT/SIGTERM\n(the tasks that ran still "
-		"finished, their bundles written)\n",
-		TRAIN_DEFAULT_ROUNDS, TRAIN_DEFAULT_TASKS, TRAIN_DEFAULT_INNER,
-		TRAIN_DEFAULT_CKPT, TRAIN_DEFAULT_BATCH,
-		CAIRN_MODEL_REFERENCE_MICRO, TRAIN_DEFAULT_SEED,
-		CAIRN_DATASET_DEFAULT_DIR);
+	fprintf(
+	    f,
+	    "usage: cairn train --job fmnist-mlp [OPTIONS]\n\n"
+	    "Runs a whole DiLoCo job in this process: each round's tasks "
+	    "(H inner AdamW\nsteps from W_r, with their commitment traces), "
+	    "the outer Nesterov step,\nand the test accuracy.  The same job "
+	    "gives the same final model root on any\nCPU or GPU and any "
+	    "thread count.\n\n"
+	    "options:\n"
+	    "  --job NAME            the job: fmnist-mlp (784-1024-1024-10, "
+	    "ReLU)\n"
+	    "  --rounds R            outer rounds (default %d)\n"
+	    "  --tasks K             tasks per round (default %d)\n"
+	    "  --inner-steps H       inner steps per task (default %d)\n"
+	    "  --checkpoint-every C  steps between committed states, "
+	    "dividing H (default %d)\n"
+	    "  --batch B             rows per step (default %d)\n"
+	    "  --micro M             micro-batches per step, dividing B "
+	    "(default %d)\n"
+	    "  --seed S              job seed, decimal or 0x-hex (default "
+	    "%d)\n"
+	    "  --device D            auto (default), cpu, gpu or ref\n"
+	    "  --threads T           CPU threads (default: one per core)\n"
+	    "  --gpus LIST|all       GPUs that share each step, e.g. 0,1 "
+	    "(same bits as one)\n"
+	    "  --data DIR            Fashion-MNIST IDX files (default %s)\n"
+	    "  --test-samples N      measure accuracy on the first N test "
+	    "samples\n"
+	    "                        (default: all 10000; 0 skips it)\n"
+	    "  --bundle-dir DIR      write one signed result bundle per "
+	    "task there\n"
+	    "  --key FILE            the worker key that signs the bundles "
+	    "(cairn keygen)\n"
+	    "  --commits MODE        auto (default: background on a GPU, "
+	    "else sync),\n"
+	    "                        sync or background: hash checkpoints "
+	    "while\n"
+	    "                        training goes on (same roots, same "
+	    "bundles)\n"
+	    "  --json                one JSON object on stdout\n"
+	    "  -h, --help            this text\n\n"
+	    "exit status: 0 done, 1 failed, 2 bad usage or input, 130/143 "
+	    "stopped by SIGINT/SIGTERM\n(the tasks that ran still "
+	    "finished, their bundles written)\n",
+	    TRAIN_DEFAULT_ROUNDS, TRAIN_DEFAULT_TASKS, TRAIN_DEFAULT_INNER,
+	    TRAIN_DEFAULT_CKPT, TRAIN_DEFAULT_BATCH,
+	    CAIRN_MODEL_REFERENCE_MICRO, TRAIN_DEFAULT_SEED,
+	    CAIRN_DATASET_DEFAULT_DIR);
 }
 
-static int parse_ll(const char *opt, const char *v, long long lo,
-		    long long hi, long long *out)
+static int parse_ll(const char *opt, const char *v, long long lo, long long hi,
+                    long long *out)
 {
 	long long x;
 	if (!v) {
@@ -105,7 +105,7 @@ static int parse_gpus(struct cairn__train_opts *o)
 		long g;
 		errno = 0;
 		g = *p >= '0' && *p <= '9' ? strtol(p, &end, 10)
-					   : -1; /* no sign or space */
+		                           : -1; /* no sign or space */
 		if (g < 0)
 			end = (char *)p;
 		if (errno || end == p || g < 0 || g > 255 ||
@@ -210,7 +210,7 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 			rc = parse_ll(a, v, 1, CAIRN_TASK_MAX_BATCH, &o->micro);
 		} else if (!strcmp(a, "--test-samples")) {
 			rc = parse_ll(a, v, 0, CAIRN_DATASET_MAX_COUNT,
-				      &o->test_samples);
+			              &o->test_samples);
 		} else if (!strcmp(a, "--threads")) {
 			rc = parse_ll(a, v, 1, 1024, &o->threads);
 		} else if (!strcmp(a, "--seed")) {
@@ -294,4 +294,3 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 		return 2;
 	return 0;
 }
-

@@ -55,8 +55,10 @@ static inline void fill(void *p, size_t n)
 
 static inline void print_seed_on_failure(const char *what)
 {
-	fprintf(stderr, "%s; seed 0x%016" PRIx64 " (CAIRN_TEST_SEED=0x%" PRIx64
-		" to replay)\n", what, g_seed, g_seed);
+	fprintf(stderr,
+	        "%s; seed 0x%016" PRIx64 " (CAIRN_TEST_SEED=0x%" PRIx64
+	        " to replay)\n",
+	        what, g_seed, g_seed);
 }
 
 #define EXPECT_SAME(a, b, n, what)                                             \
@@ -87,23 +89,42 @@ static inline void assert_hex(const uint8_t *h, const char *want)
 /* ---- the format, written out independently of attest/ -------------------- */
 
 /* Tags and strings as docs/commitments.md lists them. */
-enum { T_LEAF = 1, T_NODE, T_ROOT, T_SAMPLES, T_STATE, T_TLEAF, T_TNODE,
-       T_TROOT };
+enum {
+	T_LEAF = 1,
+	T_NODE,
+	T_ROOT,
+	T_SAMPLES,
+	T_STATE,
+	T_TLEAF,
+	T_TNODE,
+	T_TROOT
+};
 static const char *const tag_str[] = {
-	NULL, "cairn/tensor-leaf/v1", "cairn/tensor-node/v1",
-	"cairn/tensor-root/v1", "cairn/samples/v1", "cairn/state/v1",
-	"cairn/trace-leaf/v1", "cairn/trace-node/v1", "cairn/trace-root/v1",
-	"cairn/signature/v1", "cairn/task/v1",
-	NULL, /* 0x0b: retired (cairn/result/v1) */
-	"cairn/dataset/v1", "cairn/challenge/v1",
-	NULL, /* 0x0e: retired (cairn/verdict/v1) */
-	"cairn/report/v1", "cairn/step-log/v1", "cairn/step-root/v1",
-	"cairn/result/v2", "cairn/verdict/v2"};
+    NULL,
+    "cairn/tensor-leaf/v1",
+    "cairn/tensor-node/v1",
+    "cairn/tensor-root/v1",
+    "cairn/samples/v1",
+    "cairn/state/v1",
+    "cairn/trace-leaf/v1",
+    "cairn/trace-node/v1",
+    "cairn/trace-root/v1",
+    "cairn/signature/v1",
+    "cairn/task/v1",
+    NULL, /* 0x0b: retired (cairn/result/v1) */
+    "cairn/dataset/v1",
+    "cairn/challenge/v1",
+    NULL, /* 0x0e: retired (cairn/verdict/v1) */
+    "cairn/report/v1",
+    "cairn/step-log/v1",
+    "cairn/step-root/v1",
+    "cairn/result/v2",
+    "cairn/verdict/v2"};
 #define NTAGS 19 /* the highest tag in use */
 
 /* H(header(tag) || a || b) with libsodium directly. */
 static inline void hh(int tag, const void *a, size_t alen, const void *b,
-		      size_t blen, uint8_t out[HB])
+                      size_t blen, uint8_t out[HB])
 {
 	uint8_t hdr[128] = {0};
 	crypto_generichash_state st;
@@ -121,14 +142,14 @@ static inline void hh(int tag, const void *a, size_t alen, const void *b,
 }
 
 static inline void node(int tag, const uint8_t *l, const uint8_t *r,
-			uint8_t out[HB])
+                        uint8_t out[HB])
 {
 	hh(tag, l, HB, r, HB, out);
 }
 
 /* RFC 6962 MTH, recursively, as the RFC writes it. */
 static inline void ref_mth(int node_tag, const uint8_t *leaves, uint64_t n,
-			   uint8_t out[HB])
+                           uint8_t out[HB])
 {
 	uint64_t k = 1;
 	uint8_t l[HB], r[HB];

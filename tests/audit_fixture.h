@@ -301,7 +301,7 @@ static inline void nonce_drawing(const uint8_t *root, uint32_t want,
  * not, any other): f->v and f->err hold the verdict. */
 static inline void audit_drawn(struct fx *f, cairn_backend *be,
                                const struct cairn_bundle *b, uint32_t seg,
-                               int not)
+                               int not )
 {
 	uint8_t nonce[CAIRN_HASH_BYTES];
 

@@ -34,9 +34,9 @@ static void test_blake2b_kat(void **state)
 	struct cairn_blake2b_state s;
 	/* RFC 7693 Appendix A: BLAKE2b-512("abc"). */
 	from_hex("ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b7"
-		 "4b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc95"
-		 "18d38aa8dbf1925ab92386edd4009923",
-		 want, 64);
+	         "4b12bb6fdbffa2d17d87c5392aab792dc252d5de4533cc95"
+	         "18d38aa8dbf1925ab92386edd4009923",
+	         want, 64);
 	assert_int_equal(cairn_blake2b(got, 64, "abc", 3), 0);
 	assert_memory_equal(got, want, 64);
 	crypto_generichash(ref, 64, (const uint8_t *)"abc", 3, NULL, 0);
@@ -44,15 +44,15 @@ static void test_blake2b_kat(void **state)
 
 	/* BLAKE2b-256 of "" and "abc". */
 	from_hex("0e5751c026e543b2e8ab2eb06099daa1"
-		 "d1e5df47778f7787faab45cdf12fe3a8",
-		 want, 32);
+	         "d1e5df47778f7787faab45cdf12fe3a8",
+	         want, 32);
 	assert_int_equal(cairn_blake2b(got, 32, "", 0), 0);
 	assert_memory_equal(got, want, 32);
 	crypto_generichash(ref, 32, NULL, 0, NULL, 0);
 	assert_memory_equal(ref, want, 32);
 	from_hex("bddd813c634239723171ef3fee98579b"
-		 "94964e3bb1cb3e427262c8c068d52319",
-		 want, 32);
+	         "94964e3bb1cb3e427262c8c068d52319",
+	         want, 32);
 	assert_int_equal(cairn_blake2b_init(&s, 32), 0);
 	cairn_blake2b_update(&s, "a", 1);
 	cairn_blake2b_update(&s, "", 0);
@@ -72,10 +72,9 @@ static void test_blake2b_kat(void **state)
  * boundaries, a multi-MB message, every output length on some. */
 static void test_blake2b_lengths(void **state)
 {
-	static const size_t lens[] = {0,     1,     2,     63,    64,    65,
-				      127,   128,   129,   255,   256,   257,
-				      1000,  65535, 65536, 65537, 65536 + 128,
-				      131072};
+	static const size_t lens[] = {
+	    0,   1,   2,   63,   64,    65,    127,   128,         129,
+	    255, 256, 257, 1000, 65535, 65536, 65537, 65536 + 128, 131072};
 	size_t big = (3u << 20) + (size_t)(rnd() % 4096);
 	uint8_t *msg = cairn_test_xmalloc(big);
 	uint8_t got[64], ref[64];
@@ -86,7 +85,7 @@ static void test_blake2b_lengths(void **state)
 			if (outlen != 32 && (len > 300 || outlen % 7))
 				continue;
 			assert_int_equal(cairn_blake2b(got, outlen, msg, len),
-					 0);
+			                 0);
 			crypto_generichash(ref, outlen, msg, len, NULL, 0);
 			EXPECT_SAME(got, ref, outlen, "blake2b.h vs libsodium");
 		}
@@ -160,8 +159,8 @@ static void test_blake2b_tensor_leaf(void **state)
 	uint8_t hdr[CAIRN_DOMAIN_HEADER_BYTES], got[HB], want[HB];
 	uint8_t *chunk = cairn_test_xmalloc(CHUNK);
 	struct cairn_blake2b_state prefix, s;
-	static const size_t lens[] = {0, 1, 127, 128, 129, 4096, CHUNK - 1,
-				      CHUNK};
+	static const size_t lens[] = {0,   1,    127,       128,
+	                              129, 4096, CHUNK - 1, CHUNK};
 	assert_int_equal(cairn_domain_header(CAIRN_DOM_TENSOR_LEAF, hdr), 0);
 	cairn_blake2b_init(&prefix, 32);
 	cairn_blake2b_update(&prefix, hdr, sizeof hdr);
@@ -183,13 +182,13 @@ static void test_domains(void **state)
 {
 	uint8_t hdr[CAIRN_DOMAIN_HEADER_BYTES], a[HB], b[HB];
 	static const uint8_t leaf_hdr[24] = {
-		0x01, 0x14, 'c', 'a', 'i', 'r', 'n', '/', 't', 'e', 'n', 's',
-		'o',  'r',  '-', 'l', 'e', 'a', 'f', '/', 'v', '1', 0,   0};
+	    0x01, 0x14, 'c', 'a', 'i', 'r', 'n', '/', 't', 'e', 'n', 's',
+	    'o',  'r',  '-', 'l', 'e', 'a', 'f', '/', 'v', '1', 0,   0};
 	for (int t = 1; t <= NTAGS; t++) {
 		if (!tag_str[t]) { /* retired: never hashed with again */
 			assert_null(cairn_domain_string(t));
 			assert_int_equal(cairn_domain_header(t, hdr),
-					 CAIRN_EINVAL);
+			                 CAIRN_EINVAL);
 			continue;
 		}
 		assert_string_equal(cairn_domain_string(t), tag_str[t]);
@@ -249,15 +248,15 @@ static void test_hex(void **state)
 		assert_int_equal(strlen(s), 64);
 		for (int i = 0; i < 64; i++)
 			assert_true((s[i] >= '0' && s[i] <= '9') ||
-				    (s[i] >= 'a' && s[i] <= 'f'));
+			            (s[i] >= 'a' && s[i] <= 'f'));
 		assert_int_equal(cairn_hash_from_hex(s, 64, back), 0);
 		assert_memory_equal(h, back, HB);
 	}
 	from_hex("000102030405060708090a0b0c0d0e0f"
-		 "f0e1d2c3b4a5968778695a4b3c2d1e0f",
-		 h, HB);
+	         "f0e1d2c3b4a5968778695a4b3c2d1e0f",
+	         h, HB);
 	assert_hex(h, "000102030405060708090a0b0c0d0e0f"
-		      "f0e1d2c3b4a5968778695a4b3c2d1e0f");
+	              "f0e1d2c3b4a5968778695a4b3c2d1e0f");
 
 	/* Rejections leave out untouched. */
 	cairn_hash_to_hex(h, s);
@@ -267,14 +266,14 @@ static void test_hex(void **state)
 	assert_int_equal(cairn_hash_from_hex(s, 65, back), CAIRN_EFORMAT);
 	assert_int_equal(cairn_hash_from_hex(s, 0, back), CAIRN_EFORMAT);
 	assert_int_equal(cairn_hash_from_hex(s, 62, back), CAIRN_EFORMAT);
-	static const char badc[] = {'A', 'F', 'g', 'G', ' ', 'x', '\0', '-',
-				    '/', ':', '`', '@', '\n'};
+	static const char badc[] = {'A', 'F', 'g', 'G', ' ', 'x', '\0',
+	                            '-', '/', ':', '`', '@', '\n'};
 	for (size_t c = 0; c < sizeof badc; c++)
 		for (int pos = 0; pos < 64; pos += 9) {
 			memcpy(bad, s, sizeof s);
 			bad[pos] = badc[c];
 			assert_int_equal(cairn_hash_from_hex(bad, 64, back),
-					 CAIRN_EFORMAT);
+			                 CAIRN_EFORMAT);
 		}
 	memcpy(bad, s, sizeof s);
 	bad[63] = 'A';
@@ -288,12 +287,12 @@ static void test_hex(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_blake2b_kat),
-		cmocka_unit_test(test_blake2b_lengths),
-		cmocka_unit_test(test_blake2b_splits),
-		cmocka_unit_test(test_blake2b_tensor_leaf),
-		cmocka_unit_test(test_domains),
-		cmocka_unit_test(test_hex),
+	    cmocka_unit_test(test_blake2b_kat),
+	    cmocka_unit_test(test_blake2b_lengths),
+	    cmocka_unit_test(test_blake2b_splits),
+	    cmocka_unit_test(test_blake2b_tensor_leaf),
+	    cmocka_unit_test(test_domains),
+	    cmocka_unit_test(test_hex),
 	};
 	if (attest_fx_init("test_attest"))
 		return 1;

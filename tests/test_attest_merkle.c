@@ -120,9 +120,9 @@ static void test_tensor_structure(void **state)
 		EXPECT_SAME(got, want, HB, "tensor root vs by-hand tree");
 		ref_tensor_root(bytes, len, ref);
 		EXPECT_SAME(got, ref, HB, "tensor root vs recursive MTH");
-		assert_int_equal(cairn_merkle_mth(CAIRN_TREE_TENSOR, l[0],
-						  (uint64_t)n, got),
-				 0);
+		assert_int_equal(
+		    cairn_merkle_mth(CAIRN_TREE_TENSOR, l[0], (uint64_t)n, got),
+		    0);
 		EXPECT_SAME(got, tree, HB, "cairn_merkle_mth");
 	}
 	/* Larger trees against the recursive MTH. */
@@ -131,16 +131,16 @@ static void test_tensor_structure(void **state)
 		fill(lv, n * HB);
 		ref_mth(T_NODE, lv, n, want);
 		assert_int_equal(
-			cairn_merkle_mth(CAIRN_TREE_TENSOR, lv, n, got), 0);
+		    cairn_merkle_mth(CAIRN_TREE_TENSOR, lv, n, got), 0);
 		EXPECT_SAME(got, want, HB, "MTH vs recursive MTH");
 		ref_mth(T_TNODE, lv, n, want);
 		assert_int_equal(cairn_merkle_mth(CAIRN_TREE_TRACE, lv, n, got),
-				 0);
+		                 0);
 		EXPECT_SAME(got, want, HB, "trace MTH vs recursive MTH");
 		free(lv);
 	}
 	assert_int_equal(cairn_merkle_mth(CAIRN_TREE_TENSOR, l[0], 0, got),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_merkle_mth(7, l[0], 1, got), CAIRN_EINVAL);
 	free(l);
 	free(bytes);
@@ -154,7 +154,8 @@ static void test_tensor_from_leaves(void **state)
 	for (int t = 0; t < 30; t++) {
 		uint64_t len = t == 0 ? 0 : rnd() % (5 * CHUNK);
 		uint64_t n = cairn_tensor_leaf_count(len);
-		uint8_t *leaves = cairn_test_xmalloc(n * HB), *dev = cairn_test_xmalloc(n * HB);
+		uint8_t *leaves = cairn_test_xmalloc(n * HB),
+		        *dev = cairn_test_xmalloc(n * HB);
 		fill(bytes, len);
 		assert_int_equal(cairn_tensor_leaves(bytes, len, leaves), 0);
 		/* The leaves as blake2b.h (the device) computes them. */
@@ -168,7 +169,7 @@ static void test_tensor_from_leaves(void **state)
 				uint64_t cl = len - i * CHUNK;
 				s = p;
 				cairn_blake2b_update(&s, bytes + i * CHUNK,
-						     cl < CHUNK ? cl : CHUNK);
+				                     cl < CHUNK ? cl : CHUNK);
 				cairn_blake2b_final(&s, dev + i * HB);
 			}
 		}
@@ -195,16 +196,15 @@ static void test_tensor_from_leaves(void **state)
  * cairn_tensor_leaf of each chunk, and give cairn_tensor_root's root. */
 static void test_tensor_leaves_on_backend(void **state)
 {
-	static const uint64_t lens[] = {0,	   1,	      127,
-					128,	   CHUNK - 1, CHUNK,
-					CHUNK + 1, 3 * CHUNK + 5};
+	static const uint64_t lens[] = {
+	    0, 1, 127, 128, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 5};
 	static const cairn_backend_kind kinds[] = {
 	    CAIRN_BACKEND_REF, CAIRN_BACKEND_CPU, CAIRN_BACKEND_CUDA};
 	uint8_t hdr[CAIRN_DOMAIN_HEADER_BYTES], a[HB], b[HB], want[HB];
 	uint8_t *bytes = cairn_test_xmalloc(3 * CHUNK + 5);
 
 	assert_int_equal(CAIRN_DOMAIN_HEADER_BYTES,
-			 CAIRN_HASH_CHUNKS_HEADER_BYTES);
+	                 CAIRN_HASH_CHUNKS_HEADER_BYTES);
 	assert_int_equal(cairn_domain_header(CAIRN_DOM_TENSOR_LEAF, hdr), 0);
 	for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
 		cairn_backend *be = NULL;
@@ -219,30 +219,32 @@ static void test_tensor_leaves_on_backend(void **state)
 			uint8_t *leaves = cairn_test_xmalloc(n * HB);
 			void *dd = NULL, *dl = NULL;
 			fill(bytes, len);
-			assert_int_equal(cairn_buf_alloc(be, len ? len : 1, &dd),
-					 0);
+			assert_int_equal(
+			    cairn_buf_alloc(be, len ? len : 1, &dd), 0);
 			assert_int_equal(cairn_buf_alloc(be, n * HB, &dl), 0);
-			assert_int_equal(cairn_buf_write(be, dd, bytes, len), 0);
+			assert_int_equal(cairn_buf_write(be, dd, bytes, len),
+			                 0);
 			assert_int_equal(cairn_hash_chunks(be, dd, (int64_t)len,
-							   CHUNK, hdr, dl),
-					 0);
+			                                   CHUNK, hdr, dl),
+			                 0);
 			assert_int_equal(cairn_buf_read(be, leaves, dl, n * HB),
-					 0);
+			                 0);
 			for (uint64_t i = 0; i < n; i++) {
 				uint64_t cl = len - i * CHUNK;
 				assert_int_equal(
 				    cairn_tensor_leaf(bytes + i * CHUNK,
-						      cl < CHUNK ? cl : CHUNK,
-						      want),
+				                      cl < CHUNK ? cl : CHUNK,
+				                      want),
 				    0);
 				EXPECT_SAME(leaves + i * HB, want, HB,
-					    "hash_chunks leaf vs tensor_leaf");
+				            "hash_chunks leaf vs tensor_leaf");
 			}
 			assert_int_equal(cairn_tensor_root(bytes, len, a), 0);
 			assert_int_equal(
-			    cairn_tensor_root_from_leaves(leaves, n, len, b), 0);
+			    cairn_tensor_root_from_leaves(leaves, n, len, b),
+			    0);
 			EXPECT_SAME(a, b, HB,
-				    "root from hash_chunks leaves vs root");
+			            "root from hash_chunks leaves vs root");
 			cairn_buf_free(be, dd);
 			cairn_buf_free(be, dl);
 			free(leaves);
@@ -260,10 +262,8 @@ static void test_tensor_distinct(void **state)
 	uint8_t zero = 0, lenb[8], leaf[HB];
 	fill(b, LEN + 1);
 	/* Every prefix length near chunk boundaries gives its own root. */
-	static const uint64_t lens[] = {0,         1,         2,
-					65535,     65536,     65537,
-					131071,    131072,    131073,
-					LEN - 1,   LEN};
+	static const uint64_t lens[] = {
+	    0, 1, 2, 65535, 65536, 65537, 131071, 131072, 131073, LEN - 1, LEN};
 	uint8_t roots[sizeof lens / sizeof lens[0]][HB];
 	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
 		assert_int_equal(cairn_tensor_root(b, lens[i], roots[i]), 0);
@@ -301,7 +301,7 @@ static void test_tensor_distinct(void **state)
 	assert_int_equal(cairn_tensor_leaf_count(CHUNK), 1);
 	assert_int_equal(cairn_tensor_leaf_count(CHUNK + 1), 2);
 	assert_int_equal(cairn_tensor_leaf_count(UINT64_MAX),
-			 (UINT64_MAX >> 16) + 1);
+	                 (UINT64_MAX >> 16) + 1);
 	free(b);
 	(void)state;
 }
@@ -318,7 +318,7 @@ struct ptree {
 };
 
 static int pverify(const struct ptree *t, uint64_t n, uint64_t index,
-		   const uint8_t *item, const struct cairn_merkle_path *p)
+                   const uint8_t *item, const struct cairn_merkle_path *p)
 {
 	if (t->kind == 0) {
 		uint64_t total = n == t->n ? t->total : (n - 1) * CHUNK + 1;
@@ -336,7 +336,7 @@ static void ptree_make(struct ptree *t, int kind, uint64_t n)
 	if (kind == 0) {
 		t->total = (n - 1) * CHUNK + 1 + rnd() % CHUNK;
 		int rc = cairn_tensor_root_from_leaves(t->items, n, t->total,
-						       t->root);
+		                                       t->root);
 		assert_int_equal(rc, 0);
 	} else {
 		assert_int_equal(cairn_trace_root(t->items, n, t->root), 0);
@@ -344,7 +344,7 @@ static void ptree_make(struct ptree *t, int kind, uint64_t n)
 }
 
 static void ptree_prove(const struct ptree *t, uint64_t i,
-			struct cairn_merkle_path *p)
+                        struct cairn_merkle_path *p)
 {
 	if (t->kind == 0)
 		assert_int_equal(cairn_tensor_prove(t->items, t->n, i, p), 0);
@@ -355,8 +355,8 @@ static void ptree_prove(const struct ptree *t, uint64_t i,
 /* Leaf i of t: its path verifies, and every tampered variant fails.
  * p and q are scratch paths. */
 static void check_leaf_proof(const struct ptree *t, uint64_t i,
-			     struct cairn_merkle_path *p,
-			     struct cairn_merkle_path *q)
+                             struct cairn_merkle_path *p,
+                             struct cairn_merkle_path *q)
 {
 	const uint8_t *it = t->items + i * HB;
 	uint64_t n = t->n;
@@ -370,7 +370,7 @@ static void check_leaf_proof(const struct ptree *t, uint64_t i,
 	for (uint64_t j = 0; j < n; j++)
 		if (j != i)
 			assert_int_not_equal(
-				pverify(t, n, i, t->items + j * HB, p), 0);
+			    pverify(t, n, i, t->items + j * HB, p), 0);
 	memcpy(item, it, HB);
 	item[rnd() % HB] ^= (uint8_t)(1u << (rnd() % 8));
 	assert_int_equal(pverify(t, n, i, item, p), CAIRN_ECRYPTO);
@@ -433,7 +433,8 @@ static void test_tensor_chunk_proofs(void **state)
 {
 	uint64_t len = 4 * CHUNK + 1 + rnd() % (CHUNK - 1);
 	uint64_t n = cairn_tensor_leaf_count(len);
-	uint8_t *b = cairn_test_xmalloc(len), *leaves = cairn_test_xmalloc(n * HB), root[HB];
+	uint8_t *b = cairn_test_xmalloc(len),
+	        *leaves = cairn_test_xmalloc(n * HB), root[HB];
 	int rc;
 	struct cairn_merkle_path *p = cairn_test_xmalloc(sizeof *p);
 	fill(b, len);
@@ -445,7 +446,7 @@ static void test_tensor_chunk_proofs(void **state)
 		uint8_t *c = b + i * CHUNK;
 		assert_int_equal(cairn_tensor_prove(leaves, n, i, p), 0);
 		assert_int_equal(
-			cairn_tensor_verify_chunk(root, len, i, c, cl, p), 0);
+		    cairn_tensor_verify_chunk(root, len, i, c, cl, p), 0);
 		/* Same leaf count, another byte length: another root. */
 		rc = cairn_tensor_verify(root, len - 1, i, leaves + i * HB, p);
 		assert_int_equal(rc, CAIRN_ECRYPTO);
@@ -453,22 +454,22 @@ static void test_tensor_chunk_proofs(void **state)
 		assert_int_equal(rc, CAIRN_ECRYPTO);
 		/* A chunk one byte short or long. */
 		assert_int_equal(
-			cairn_tensor_verify_chunk(root, len, i, c, cl - 1, p),
-			CAIRN_ECRYPTO);
+		    cairn_tensor_verify_chunk(root, len, i, c, cl - 1, p),
+		    CAIRN_ECRYPTO);
 		if (i + 1 == n) {
 			rc = cairn_tensor_verify_chunk(root, len, i, c, cl + 1,
-						       p);
+			                               p);
 			assert_int_equal(rc, CAIRN_ECRYPTO);
 		}
 		/* A changed byte. */
 		c[rnd() % cl] ^= 0x80;
 		assert_int_equal(
-			cairn_tensor_verify_chunk(root, len, i, c, cl, p),
-			CAIRN_ECRYPTO);
+		    cairn_tensor_verify_chunk(root, len, i, c, cl, p),
+		    CAIRN_ECRYPTO);
 		fill(c, cl);
 	}
 	assert_int_equal(cairn_tensor_verify_chunk(root, len, n, b, 1, p),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_tensor_prove(leaves, n, n, p), CAIRN_EINVAL);
 	/* The empty tensor's only chunk. */
 	assert_int_equal(cairn_tensor_root(NULL, 0, root), 0);
@@ -477,7 +478,7 @@ static void test_tensor_chunk_proofs(void **state)
 	assert_int_equal(p->len, 0);
 	assert_int_equal(cairn_tensor_verify_chunk(root, 0, 0, NULL, 0, p), 0);
 	assert_int_equal(cairn_tensor_verify_chunk(root, 1, 0, b, 1, p),
-			 CAIRN_ECRYPTO);
+	                 CAIRN_ECRYPTO);
 	free(b);
 	free(leaves);
 	free(p);
@@ -487,12 +488,12 @@ static void test_tensor_chunk_proofs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tensor_structure),
-		cmocka_unit_test(test_tensor_from_leaves),
-		cmocka_unit_test(test_tensor_leaves_on_backend),
-		cmocka_unit_test(test_tensor_distinct),
-		cmocka_unit_test(test_proofs),
-		cmocka_unit_test(test_tensor_chunk_proofs),
+	    cmocka_unit_test(test_tensor_structure),
+	    cmocka_unit_test(test_tensor_from_leaves),
+	    cmocka_unit_test(test_tensor_leaves_on_backend),
+	    cmocka_unit_test(test_tensor_distinct),
+	    cmocka_unit_test(test_proofs),
+	    cmocka_unit_test(test_tensor_chunk_proofs),
 	};
 	if (attest_fx_init("test_attest_merkle"))
 		return 1;

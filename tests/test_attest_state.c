@@ -45,7 +45,7 @@ static void test_samples_digest(void **state)
 		for (uint64_t i = 0; i < n; i++)
 			for (int k = 0; k < 4; k++)
 				enc[8 + 4 * i + k] =
-					(uint8_t)(idx[i] >> (8 * k));
+				    (uint8_t)(idx[i] >> (8 * k));
 		hh(T_SAMPLES, enc, 8 + 4 * n, NULL, 0, b);
 		assert_int_equal(cairn_samples_digest(idx, n, a), 0);
 		EXPECT_SAME(a, b, HB, "samples digest vs by hand");
@@ -182,7 +182,7 @@ static void test_step_log(void **state)
 {
 	static const uint32_t idx[3] = {7, 3, 9}, one = 1, two[2] = {2, 2};
 	static const uint32_t loss[4] = {0x3f800000, 0x40000000, 0x3f000000,
-					 0x7fc00000};
+	                                 0x7fc00000};
 	uint8_t rec[4][CAIRN_STEP_RECORD_BYTES], sd[4][HB], d[HB], want[HB];
 	uint8_t head[8];
 
@@ -194,9 +194,9 @@ static void test_step_log(void **state)
 		assert_int_equal(cairn_step_record(sd[i], loss[i], rec[i]), 0);
 		assert_memory_equal(rec[i], sd[i], HB);
 		assert_int_equal(rec[i][HB] | rec[i][HB + 1] << 8 |
-					 rec[i][HB + 2] << 16 |
-					 (uint32_t)rec[i][HB + 3] << 24,
-				 loss[i]);
+		                     rec[i][HB + 2] << 16 |
+		                     (uint32_t)rec[i][HB + 3] << 24,
+		                 loss[i]);
 	}
 	/* Segment 0 of c = 2: steps 1 and 2. */
 	assert_int_equal(cairn_step_log_segment(1, rec[0], 2, d), 0);
@@ -209,8 +209,9 @@ static void test_step_log(void **state)
 		hh(CAIRN_DOM_STEP_LOG, in, sizeof in, NULL, 0, want);
 	}
 	assert_memory_equal(d, want, HB);
-	from_hex("9d39de8682a8a33cbc0e1a46ade68a412055389d0178c60436f54971fc552ca6",
-		 want, HB);
+	from_hex(
+	    "9d39de8682a8a33cbc0e1a46ade68a412055389d0178c60436f54971fc552ca6",
+	    want, HB);
 	assert_memory_equal(d, want, HB);
 	/* The first step is bound: the same records as steps 3 and 4 give
 	 * another digest. */
@@ -218,12 +219,14 @@ static void test_step_log(void **state)
 	assert_memory_not_equal(d, want, HB);
 
 	assert_int_equal(cairn_step_log_root(rec[0], 2, 2, d), 0);
-	from_hex("2c14978b41d33e3c6377cf2a1790acb15949c3ac89b51e2662e0b8f86f4396ae",
-		 want, HB);
+	from_hex(
+	    "2c14978b41d33e3c6377cf2a1790acb15949c3ac89b51e2662e0b8f86f4396ae",
+	    want, HB);
 	assert_memory_equal(d, want, HB);
 	assert_int_equal(cairn_step_log_root(rec[0], 4, 1, d), 0);
-	from_hex("9861fcc959f4e6d645b7f25277762815fa3fad2792bdb3fd8ccf12cfb724f258",
-		 want, HB);
+	from_hex(
+	    "9861fcc959f4e6d645b7f25277762815fa3fad2792bdb3fd8ccf12cfb724f258",
+	    want, HB);
 	assert_memory_equal(d, want, HB);
 	/* Every bit of every record counts. */
 	for (int bit = 0; bit < 4 * CAIRN_STEP_RECORD_BYTES * 8; bit += 37) {
@@ -232,8 +235,8 @@ static void test_step_log(void **state)
 		assert_int_equal(cairn_step_log_root(rec[0], 2, 2, d), 0);
 		p[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		from_hex("2c14978b41d33e3c6377cf2a1790acb15949c3ac89b51e2662e0"
-			 "b8f86f4396ae",
-			 want, HB);
+		         "b8f86f4396ae",
+		         want, HB);
 		assert_memory_not_equal(d, want, HB);
 	}
 	assert_int_equal(cairn_step_log_segment(0, rec[0], 2, d), CAIRN_EINVAL);
@@ -258,15 +261,15 @@ static void test_domain_separation(void **state)
 	cairn_state_root(&s, h[k++]);
 	cairn_tensor_root(x, sizeof x, h[k++]);
 	cairn_tensor_leaf(x, sizeof x, h[k++]);
-	cairn_tensor_root(x, HB, h[k++]);      /* 32 bytes: one chunk */
+	cairn_tensor_root(x, HB, h[k++]); /* 32 bytes: one chunk */
 	cairn_tensor_leaf(x, HB, h[k++]);
-	cairn_trace_leaf(x, h[k++]);           /* the same 32 bytes */
+	cairn_trace_leaf(x, h[k++]); /* the same 32 bytes */
 	cairn_trace_root(x, 1, h[k++]);
 	cairn_samples_digest(idx, 8, h[k++]);
 	/* Inner nodes: the tensor and trace trees over the same two leaves. */
 	cairn_merkle_mth(CAIRN_TREE_TENSOR, x, 2, h[k++]);
 	cairn_merkle_mth(CAIRN_TREE_TRACE, x, 2, h[k++]);
-	memcpy(h[k++], x, HB);                 /* the raw bytes themselves */
+	memcpy(h[k++], x, HB); /* the raw bytes themselves */
 	for (int i = 0; i < k; i++)
 		for (int j = 0; j < i; j++)
 			if (memcmp(h[i], h[j], HB) == 0)
@@ -345,12 +348,12 @@ static void test_doc_vectors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_samples_digest),
-		cmocka_unit_test(test_state_root),
-		cmocka_unit_test(test_trace_root),
-		cmocka_unit_test(test_step_log),
-		cmocka_unit_test(test_domain_separation),
-		cmocka_unit_test(test_doc_vectors),
+	    cmocka_unit_test(test_samples_digest),
+	    cmocka_unit_test(test_state_root),
+	    cmocka_unit_test(test_trace_root),
+	    cmocka_unit_test(test_step_log),
+	    cmocka_unit_test(test_domain_separation),
+	    cmocka_unit_test(test_doc_vectors),
 	};
 	if (attest_fx_init("test_attest_state"))
 		return 1;

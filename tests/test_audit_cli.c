@@ -136,8 +136,8 @@ static char *replace_in(const char *s, ptrdiff_t from, const char *a,
  * STEPS * 36 bytes). */
 static size_t last_tensor_byte(struct fx *f, const uint8_t *buf, size_t len)
 {
-	size_t off = find(buf, len, f->good.steps,
-	                  STEPS * CAIRN_STEP_RECORD_BYTES);
+	size_t off =
+	    find(buf, len, f->good.steps, STEPS * CAIRN_STEP_RECORD_BYTES);
 	assert_int_equal(off + STEPS * CAIRN_STEP_RECORD_BYTES, len);
 	return off - 3 - 10;
 }
@@ -214,8 +214,7 @@ static void test_cli_verify(void **state)
 		assert_int_equal(
 		    verify_cli("--verdicts", out, "--auditor", hex, NULL), 0);
 		/* Another auditor's key: invalid. */
-		assert_int_equal(
-		    cairn_hash_to_hex(f->id.public_key, hex), 0);
+		assert_int_equal(cairn_hash_to_hex(f->id.public_key, hex), 0);
 		assert_int_equal(
 		    verify_cli("--verdicts", out, "--auditor", hex, NULL), 1);
 		/* Edits: a readable field, a byte of the signed encoding, a
@@ -337,7 +336,8 @@ static void test_cli_verify(void **state)
 			k = read(fd, said, sizeof said - 1);
 			close(fd);
 			assert_true(k > 0);
-			assert_non_null(strstr(said, "longer than 1081720 bytes"));
+			assert_non_null(
+			    strstr(said, "longer than 1081720 bytes"));
 			snprintf(other, sizeof other, "%s/fifo.jsonl", f->dir);
 			assert_int_equal(mkfifo(other, 0600), 0);
 			assert_int_equal(verify_cli("--verdicts", other, NULL),
@@ -345,9 +345,8 @@ static void test_cli_verify(void **state)
 			assert_int_equal(verify_cli("--verdicts", f->dir, NULL),
 			                 2);
 		}
-		assert_int_equal(verify_cli("--verdicts", out, "--data", data,
-		                            NULL),
-		                 2);
+		assert_int_equal(
+		    verify_cli("--verdicts", out, "--data", data, NULL), 2);
 		assert_int_equal(verify_cli(good, "--auditor", hex, NULL), 2);
 		free(text);
 	}
@@ -410,10 +409,10 @@ static void test_cli_damaged(void **state)
 	d[nd++] =
 	    (struct damage){"state root 2 byte", off + 3, 1, 1, "commitment"};
 	off = find(buf, len, f->good.steps, STEPS * CAIRN_STEP_RECORD_BYTES);
-	d[nd++] = (struct damage){"step log byte", off + 40, 1, 1, "commitment"};
-	d[nd++] = (struct damage){"last tensor byte",
-	                          last_tensor_byte(f, buf, len), 1, 1,
-	                          "reveal"};
+	d[nd++] =
+	    (struct damage){"step log byte", off + 40, 1, 1, "commitment"};
+	d[nd++] = (struct damage){
+	    "last tensor byte", last_tensor_byte(f, buf, len), 1, 1, "reveal"};
 
 	for (int i = 0; i < nd; i++) {
 		int ex;
@@ -573,9 +572,9 @@ static void test_cli_lazy(void **state)
 		fclose(fp);
 		assert_non_null(strstr(line, "\"accepted\":false"));
 		assert_non_null(strstr(line, "\"check\":\"assignment\""));
-		assert_int_equal(verify_cli(good, "--data", data, "--task-id",
-		                            "xyz", NULL),
-		                 2);
+		assert_int_equal(
+		    verify_cli(good, "--data", data, "--task-id", "xyz", NULL),
+		    2);
 	}
 }
 

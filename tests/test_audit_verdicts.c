@@ -209,15 +209,32 @@ static void test_verdict_vector(void **state)
 static void verdict_set(struct cairn_audit_verdict *v, size_t at, uint32_t x)
 {
 	switch (at) {
-	case 0: v->accepted = x; break;
-	case 4: v->check = x; break;
-	case 8: v->segment = x; break;
-	case 12: v->step_first = x; break;
-	case 16: v->step_last = x; break;
-	case 20: v->diff = x; break;
-	case 28: v->diff_what = x; break;
-	case 32: v->elem_tensor = x; break;
-	default: fail();
+	case 0:
+		v->accepted = x;
+		break;
+	case 4:
+		v->check = x;
+		break;
+	case 8:
+		v->segment = x;
+		break;
+	case 12:
+		v->step_first = x;
+		break;
+	case 16:
+		v->step_last = x;
+		break;
+	case 20:
+		v->diff = x;
+		break;
+	case 28:
+		v->diff_what = x;
+		break;
+	case 32:
+		v->elem_tensor = x;
+		break;
+	default:
+		fail();
 	}
 }
 
@@ -228,9 +245,9 @@ static void verdict_set(struct cairn_audit_verdict *v, size_t at, uint32_t x)
 static void test_verdict_fields(void **state)
 {
 	static const struct {
-		int base;          /* 0 a replay rejection, 1 accepted */
-		size_t at[2];      /* byte offsets after the 4 hashes ... */
-		uint32_t val[2];   /* ... and their values (at[1] 0: one) */
+		int base;        /* 0 a replay rejection, 1 accepted */
+		size_t at[2];    /* byte offsets after the 4 hashes ... */
+		uint32_t val[2]; /* ... and their values (at[1] 0: one) */
 		const char *why;
 	} bad[] = {
 	    {0, {4, 0}, {99, 0}, "not a known check"},
@@ -239,7 +256,9 @@ static void test_verdict_fields(void **state)
 	    {0, {4, 0}, {CAIRN_AUDIT_OK, 0}, "rejected but names check ok"},
 	    {0, {12, 0}, {9, 0}, "steps do not go with its segment"},
 	    {0, {12, 0}, {0, 0}, "steps do not go with its segment"},
-	    {0, {8, 0}, {CAIRN_AUDIT_NO_SEGMENT, 0},
+	    {0,
+	     {8, 0},
+	     {CAIRN_AUDIT_NO_SEGMENT, 0},
 	     "steps do not go with its segment"},
 	    {0, {28, 0}, {0x40, 0}, "unknown bits"},
 	    {0, {20, 0}, {0x80000000u, 0}, "unknown bits"},
@@ -247,7 +266,9 @@ static void test_verdict_fields(void **state)
 	    {0, {32, 0}, {CAIRN_AUDIT_ELEM_NONE, 0}, "element but no tensor"},
 	    {0, {4, 0}, {CAIRN_AUDIT_REVEAL, 0}, "not a replay rejection"},
 	    {1, {8, 12}, {3, 7}, "accepted but names a failed segment"},
-	    {1, {4, 0}, {CAIRN_AUDIT_REPLAY, 0},
+	    {1,
+	     {4, 0},
+	     {CAIRN_AUDIT_REPLAY, 0},
 	     "accepted but names a failed check"},
 	    {1, {20, 0}, {CAIRN_AUDIT_DIFF_M, 0}, "not a replay rejection"},
 	};
@@ -278,13 +299,13 @@ static void test_verdict_fields(void **state)
 	v[1].segments[0] = 3;
 	for (int k = 0; k < 2; k++) {
 		uint8_t *e = enc + k * CAIRN_AUDIT_VERDICT_MAX_BYTES;
-		assert_int_equal(cairn_audit_verdict_encode(
-		                     &v[k], e, CAIRN_AUDIT_VERDICT_MAX_BYTES,
-		                     &len[k]),
-		                 0);
-		assert_int_equal(cairn_audit_verdict_decode(e, len[k], t, err,
-		                                            sizeof err),
-		                 0);
+		assert_int_equal(
+		    cairn_audit_verdict_encode(
+		        &v[k], e, CAIRN_AUDIT_VERDICT_MAX_BYTES, &len[k]),
+		    0);
+		assert_int_equal(
+		    cairn_audit_verdict_decode(e, len[k], t, err, sizeof err),
+		    0);
 	}
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		const int k = bad[i].base;
@@ -299,9 +320,9 @@ static void test_verdict_fields(void **state)
 			p[3] = (uint8_t)(x >> 24);
 		}
 		/* the decoder refuses the bytes, saying which */
-		assert_int_equal(cairn_audit_verdict_decode(mut, len[k], t,
-		                                            err, sizeof err),
-		                 CAIRN_EFORMAT);
+		assert_int_equal(
+		    cairn_audit_verdict_decode(mut, len[k], t, err, sizeof err),
+		    CAIRN_EFORMAT);
 		if (!strstr(err, bad[i].why) || !strstr(err, "disagree"))
 			fail_msg("case %zu: '%s', want '%s'", i, err,
 			         bad[i].why);
@@ -309,9 +330,10 @@ static void test_verdict_fields(void **state)
 		memcpy(t, &v[k], sizeof *t);
 		for (int j = 0; j < 2 && (j == 0 || bad[i].at[j]); j++)
 			verdict_set(t, bad[i].at[j], bad[i].val[j]);
-		assert_int_equal(cairn_audit_verdict_encode(
-		                     t, mut, CAIRN_AUDIT_VERDICT_MAX_BYTES, &l2),
-		                 CAIRN_EINVAL);
+		assert_int_equal(
+		    cairn_audit_verdict_encode(
+		        t, mut, CAIRN_AUDIT_VERDICT_MAX_BYTES, &l2),
+		    CAIRN_EINVAL);
 	}
 	free(v);
 	free(t);

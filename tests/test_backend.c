@@ -90,14 +90,14 @@ static void test_open_kinds(void **state)
 
 	be = NULL;
 	assert_int_equal(cairn_backend_open((cairn_backend_kind)7, NULL, &be),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	o.threads = -1;
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o, &be),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	o.threads = 1;
 	o.cpu_isa = "sse9";
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o, &be),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_null(be);
 	cairn_backend_close(NULL); /* harmless */
 }
@@ -114,8 +114,7 @@ static void test_open_auto(void **state)
 	if (ngpu == 0)
 		assert_true(strlen(why) > 0);
 	assert_int_equal(cairn_backend_open_auto("auto", NULL, &be), 0);
-	assert_string_equal(cairn_backend_name(be),
-			    ngpu > 0 ? "cuda" : "cpu");
+	assert_string_equal(cairn_backend_name(be), ngpu > 0 ? "cuda" : "cpu");
 	cairn_backend_close(be);
 
 	assert_int_equal(cairn_backend_open_auto("CPU", NULL, &be), 0);
@@ -128,7 +127,7 @@ static void test_open_auto(void **state)
 
 	be = NULL;
 	assert_int_equal(cairn_backend_open_auto("tpu", NULL, &be),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_null(be);
 	if (ngpu == 0) {
 		int rc = cairn_backend_open_auto("gpu", NULL, &be);
@@ -144,7 +143,7 @@ static void test_open_auto(void **state)
 	setenv("CAIRN_DEVICE", "bogus", 1);
 	be = NULL;
 	assert_int_equal(cairn_backend_open_auto(NULL, NULL, &be),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	unsetenv("CAIRN_DEVICE");
 }
 
@@ -182,31 +181,31 @@ static void test_op_args(void **state)
 	/* gemm */
 	assert_int_equal(cairn_gemm(be, 0, 0, 2, 2, 2, x, 2, y, 2, z, 2, 0), 0);
 	assert_int_equal(cairn_gemm(be, 1, 1, 2, 2, 2, x, 2, y, 2, z, 2, 0),
-			 CAIRN_ENOTSUP);
+	                 CAIRN_ENOTSUP);
 	assert_int_equal(cairn_gemm(be, 2, 0, 2, 2, 2, x, 2, y, 2, z, 2, 0),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_gemm(be, 0, 0, -1, 2, 2, x, 2, y, 2, z, 2, 0),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_gemm(be, 0, 0, 2, 2, 3, x, 2, y, 2, z, 2, 0),
-			 CAIRN_EINVAL); /* lda < k */
+	                 CAIRN_EINVAL); /* lda < k */
 	assert_int_equal(cairn_gemm(be, 1, 0, 3, 2, 2, x, 2, y, 2, z, 2, 0),
-			 CAIRN_EINVAL); /* A^T: lda < m */
+	                 CAIRN_EINVAL); /* A^T: lda < m */
 	assert_int_equal(cairn_gemm(be, 0, 1, 2, 3, 2, x, 2, y, 1, z, 3, 0),
-			 CAIRN_EINVAL); /* B^T: ldb < k */
+	                 CAIRN_EINVAL); /* B^T: ldb < k */
 	assert_int_equal(cairn_gemm(be, 0, 0, 2, 3, 2, x, 2, y, 3, z, 2, 0),
-			 CAIRN_EINVAL); /* ldc < n */
+	                 CAIRN_EINVAL); /* ldc < n */
 	assert_int_equal(cairn_gemm(be, 0, 0, 2, 2, 2, NULL, 2, y, 2, z, 2, 0),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_gemm(be, 0, 0, 2, 2, 2, x, 2, y, 2, NULL, 2, 0),
-			 CAIRN_EINVAL);
-	assert_int_equal(cairn_gemm(be, 0, 0, 0, 2, 2, NULL, 2, NULL, 2, NULL,
-				    2, 0),
-			 0); /* empty */
-	assert_int_equal(cairn_gemm(be, 0, 0, (int64_t)1 << 40, 1 << 20, 1,
-				    x, 1, y, 1 << 20, z, 1 << 20, 0),
-			 CAIRN_EINVAL); /* size overflow */
+	                 CAIRN_EINVAL);
+	assert_int_equal(
+	    cairn_gemm(be, 0, 0, 0, 2, 2, NULL, 2, NULL, 2, NULL, 2, 0),
+	    0); /* empty */
+	assert_int_equal(cairn_gemm(be, 0, 0, (int64_t)1 << 40, 1 << 20, 1, x,
+	                            1, y, 1 << 20, z, 1 << 20, 0),
+	                 CAIRN_EINVAL); /* size overflow */
 	assert_int_equal(cairn_gemm(NULL, 0, 0, 2, 2, 2, x, 2, y, 2, z, 2, 0),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 
 	/* elementwise and friends */
 	assert_int_equal(cairn_relu(be, -1, x, y), CAIRN_EINVAL);
@@ -216,34 +215,37 @@ static void test_op_args(void **state)
 	assert_int_equal(cairn_bias_add(be, 2, 2, x, NULL, y), CAIRN_EINVAL);
 	assert_int_equal(cairn_bias_grad(be, -2, 2, x, y), CAIRN_EINVAL);
 	assert_int_equal(cairn_xent_fwd(be, 2, 0, x, f->lab, y, z),
-			 CAIRN_EINVAL);
-	assert_int_equal(cairn_xent_fwd(be, 2, 3, x, NULL, y, z),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_xent_fwd(be, 2, 3, x, NULL, y, z), CAIRN_EINVAL);
 	assert_int_equal(cairn_xent_bwd(be, 2, 3, x, f->lab, 0.5f, NULL),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512), 0);
 	ap.step = 0;
-	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512), CAIRN_EINVAL);
+	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512),
+	                 CAIRN_EINVAL);
 	ap.step = 1;
 	ap.beta1 = 1.0f;
-	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512), CAIRN_EINVAL);
+	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512),
+	                 CAIRN_EINVAL);
 	ap.beta1 = 0.9f;
 	ap.eps = 0.0f;
-	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512), CAIRN_EINVAL);
-	assert_int_equal(cairn_adamw(be, 4, NULL, x, y, z, x + 512), CAIRN_EINVAL);
+	assert_int_equal(cairn_adamw(be, 4, &ap, x, y, z, x + 512),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_adamw(be, 4, NULL, x, y, z, x + 512),
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_nesterov(be, 4, 0.7f, 0.9f, x, NULL, z),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_sum_n(be, 4, 0, src, y), CAIRN_EINVAL);
 	assert_int_equal(cairn_sum_n(be, 4, 2, src, y), CAIRN_EINVAL);
 	assert_int_equal(cairn_sum_n(be, 4, 1, src, y), 0);
 	assert_int_equal(cairn_sum(be, 4, x, NULL), CAIRN_EINVAL);
 	assert_int_equal(cairn_sum(be, 0, NULL, y), 0);
 	assert_true(y[0] == 0.0f);
-	assert_int_equal(cairn_fill_uniform(be, 4, 1, 2, UINT64_MAX - 1, 0, 1,
-					    x),
-			 CAIRN_EINVAL); /* counter wraps */
+	assert_int_equal(
+	    cairn_fill_uniform(be, 4, 1, 2, UINT64_MAX - 1, 0, 1, x),
+	    CAIRN_EINVAL); /* counter wraps */
 	assert_int_equal(cairn_fill_normal(be, 4, 1, 2, 0, 0, 1, NULL),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 }
 
 /* Outputs may not overlap inputs, except the very same buffer for
@@ -258,13 +260,13 @@ static void test_op_aliasing(void **state)
 
 	/* gemm: C may not touch A or B */
 	assert_int_equal(cairn_gemm(be, 0, 0, 4, 4, 4, x, 4, y, 4, x, 4, 0),
-			 CAIRN_EINVAL);
-	assert_int_equal(cairn_gemm(be, 0, 0, 4, 4, 4, x, 4, y, 4, y + 15, 4,
-				    0),
-			 CAIRN_EINVAL);
-	assert_int_equal(cairn_gemm(be, 0, 0, 4, 4, 4, x, 4, y, 4, y + 16, 4,
-				    0),
-			 0); /* just past B */
+	                 CAIRN_EINVAL);
+	assert_int_equal(
+	    cairn_gemm(be, 0, 0, 4, 4, 4, x, 4, y, 4, y + 15, 4, 0),
+	    CAIRN_EINVAL);
+	assert_int_equal(
+	    cairn_gemm(be, 0, 0, 4, 4, 4, x, 4, y, 4, y + 16, 4, 0),
+	    0); /* just past B */
 	/* element-wise: same buffer yes, shifted no */
 	assert_int_equal(cairn_relu(be, 16, x, x), 0);
 	assert_int_equal(cairn_relu(be, 16, x, x + 1), CAIRN_EINVAL);
@@ -278,9 +280,9 @@ static void test_op_aliasing(void **state)
 	assert_int_equal(cairn_bias_add(be, 3, 4, x, x + 8, x), CAIRN_EINVAL);
 	/* xent_fwd: probs and loss apart from logits */
 	assert_int_equal(cairn_xent_fwd(be, 2, 3, x, f->lab, x, y),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_xent_fwd(be, 2, 3, x, f->lab, y, x + 5),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	/* sum_n: dst may be any source, not part of one */
 	assert_int_equal(cairn_sum_n(be, 8, 3, src, y), 0);
 	assert_int_equal(cairn_sum_n(be, 8, 3, src, f->z), 0);
@@ -288,9 +290,9 @@ static void test_op_aliasing(void **state)
 	/* optimizers: all four tensors distinct */
 	assert_int_equal(cairn_adamw(be, 8, &ap, x, y, x + 8, x + 16), 0);
 	assert_int_equal(cairn_adamw(be, 8, &ap, x, y, x, x + 16),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_nesterov(be, 8, 0.7f, 0.9f, x, y, y),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_sum(be, 8, x, x + 3), CAIRN_EINVAL);
 	assert_int_equal(cairn_sum(be, 8, x, x + 8), 0);
 }
@@ -309,13 +311,11 @@ static void test_known_values(void **state)
 	memcpy(f->y, b, sizeof b);
 	memcpy(f->z, c, sizeof c);
 	/* [2x3] . [3x2] */
-	assert_int_equal(cairn_gemm(be, 0, 0, 2, 2, 3, f->x, 3, f->y, 2, f->z,
-				    2, 0),
-			 0);
+	assert_int_equal(
+	    cairn_gemm(be, 0, 0, 2, 2, 3, f->x, 3, f->y, 2, f->z, 2, 0), 0);
 	assert_memory_equal(f->z, want_nn, sizeof want_nn);
-	assert_int_equal(cairn_gemm(be, 0, 0, 2, 2, 3, f->x, 3, f->y, 2, f->z,
-				    2, 1),
-			 0);
+	assert_int_equal(
+	    cairn_gemm(be, 0, 0, 2, 2, 3, f->x, 3, f->y, 2, f->z, 2, 1), 0);
 	for (int i = 0; i < 4; i++)
 		assert_true(f->z[i] == 2 * want_nn[i]);
 
@@ -339,13 +339,11 @@ static void test_known_values(void **state)
 	for (int i = 0; i < 4; i++)
 		f->x[i] = 2.5f;
 	f->lab[0] = 3;
-	assert_int_equal(cairn_xent_fwd(be, 1, 4, f->x, f->lab, f->y, f->z),
-			 0);
+	assert_int_equal(cairn_xent_fwd(be, 1, 4, f->x, f->lab, f->y, f->z), 0);
 	assert_true(f->y[0] == 0.25f);
 	assert_true(fabsf(f->z[0] - 1.3862944f) < 1e-6f);
 	f->lab[0] = 4; /* out of range: NaN loss, no crash */
-	assert_int_equal(cairn_xent_fwd(be, 1, 4, f->x, f->lab, f->y, f->z),
-			 0);
+	assert_int_equal(cairn_xent_fwd(be, 1, 4, f->x, f->lab, f->y, f->z), 0);
 	memcpy(&nan_bits, &f->z[0], 4);
 	assert_int_equal(nan_bits, CAIRN_CANON_NAN_BITS);
 }
@@ -383,9 +381,8 @@ static void wait_for_on(cairn_backend *a, cairn_backend *b, int64_t n)
 	assert_int_equal(cairn_buf_write(a, da, ha, bytes), 0);
 	assert_int_equal(cairn_buf_write(b, db, ha, bytes), 0);
 	for (int rep = 0; rep < 3; rep++) {
-		assert_int_equal(cairn_gemm(a, 0, 0, n, n, n, da, n, da, n, dc,
-		                            n, 0),
-		                 0);
+		assert_int_equal(
+		    cairn_gemm(a, 0, 0, n, n, n, da, n, da, n, dc, n, 0), 0);
 		if (rep == 2) { /* the product itself, the host waiting */
 			assert_int_equal(cairn_buf_read(a, want, dc, bytes), 0);
 			break;
@@ -466,19 +463,17 @@ static void test_wait_for(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_strerror),
-		cmocka_unit_test(test_open_kinds),
-		cmocka_unit_test(test_open_auto),
-		cmocka_unit_test_setup_teardown(test_buf_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_op_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_op_aliasing, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_known_values, setup,
-						teardown),
-		cmocka_unit_test(test_wait_for),
+	    cmocka_unit_test(test_strerror),
+	    cmocka_unit_test(test_open_kinds),
+	    cmocka_unit_test(test_open_auto),
+	    cmocka_unit_test_setup_teardown(test_buf_args, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_op_args, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_op_aliasing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_known_values, setup, teardown),
+	    cmocka_unit_test(test_wait_for),
 	};
 	const struct CMUnitTest gpu_tests[] = {
-		cmocka_unit_test(test_wait_for),
+	    cmocka_unit_test(test_wait_for),
 	};
 	cairn_log_set_level(CAIRN_LOG_QUIET);
 	for (int i = 1; i < argc; i++)

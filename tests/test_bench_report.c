@@ -58,9 +58,9 @@ static void test_report_json(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int rc = cairn__bench_report_json_check(
 		    cases[i].body, strlen(cases[i].body), why, sizeof why);
-		if (!cases[i].why ? rc != 0
-		                  : rc != CAIRN_EFORMAT ||
-		                        !strstr(why, cases[i].why))
+		if (!cases[i].why
+		        ? rc != 0
+		        : rc != CAIRN_EFORMAT || !strstr(why, cases[i].why))
 			fail_msg("case %zu (%s): rc %d, %s", i, cases[i].body,
 			         rc, rc ? why : "accepted");
 	}
@@ -74,8 +74,8 @@ static void test_report_json(void **state)
 			deep[n++] = ']';
 		deep[n++] = '}';
 		deep[n] = '\0';
-		assert_int_equal(cairn__bench_report_json_check(deep, (size_t)n,
-		                                                why, sizeof why),
+		assert_int_equal(cairn__bench_report_json_check(
+		                     deep, (size_t)n, why, sizeof why),
 		                 d == 32 ? 0 : CAIRN_EFORMAT);
 	}
 }
@@ -107,7 +107,8 @@ static void test_report_signed_malformed(void **state)
 				                      "\"x\":1}\n");
 			else if (t == 1) /* B named again */
 				n += (size_t)snprintf(body + n, sizeof body - n,
-				                      "\"signer\":\"%s\"}\n", hb);
+				                      "\"signer\":\"%s\"}\n",
+				                      hb);
 			else /* a second object */
 				n += (size_t)snprintf(body + n, sizeof body - n,
 				                      "\"x\":1}{\"signer\":"
@@ -115,12 +116,12 @@ static void test_report_signed_malformed(void **state)
 				                      hb);
 		} else { /* the key not followed by the report's name */
 			n = (size_t)snprintf(body, sizeof body,
-			                     "{\"signer\":\"%s\",\"x\":1}\n", ha);
+			                     "{\"signer\":\"%s\",\"x\":1}\n",
+			                     ha);
 		}
 		assert_true(n < sizeof body);
-		assert_int_equal(cairn_hash_domain(CAIRN_DOM_REPORT, body, n,
-		                                   digest),
-		                 0);
+		assert_int_equal(
+		    cairn_hash_domain(CAIRN_DOM_REPORT, body, n, digest), 0);
 		assert_int_equal(
 		    cairn_identity_sign(&a, digest, sizeof digest, sig), 0);
 		cairn_hash_to_hex(sig, hx[0]);
@@ -129,8 +130,8 @@ static void test_report_signed_malformed(void **state)
 		                       CAIRN__BENCH_REPORT_SIG_LINE, hx[0],
 		                       hx[1]);
 		assert_true(len < sizeof file);
-		rc = cairn__bench_report_check(file, len, NULL, why,
-		                               sizeof why);
+		rc =
+		    cairn__bench_report_check(file, len, NULL, why, sizeof why);
 		if (t == 0) {
 			assert_int_equal(rc, 0);
 			continue;
@@ -147,8 +148,8 @@ static void test_report_signed_malformed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_report_json),
-		cmocka_unit_test(test_report_signed_malformed),
+	    cmocka_unit_test(test_report_json),
+	    cmocka_unit_test(test_report_signed_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,8 +165,8 @@ static void test_spool(void **state)
 	{ /* no room: a file size limit of half the checkpoints' bytes */
 		struct rlimit old, small;
 		void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
-		uint64_t total = (uint64_t)(b.nstates - 1) * 3 *
-		                 (uint64_t)b.param_count * 4;
+		uint64_t total =
+		    (uint64_t)(b.nstates - 1) * 3 * (uint64_t)b.param_count * 4;
 		int rc;
 		assert_true(total > 2);
 		assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
@@ -181,9 +181,9 @@ static void test_spool(void **state)
 		assert_null(b.spool);
 		assert_int_equal(count_fds(), fds);
 	}
-	assert_int_equal(cairn_bundle_spool(&b, "/nonexistent-cairn-dir", err,
-	                                    sizeof err),
-	                 CAIRN_EIO);
+	assert_int_equal(
+	    cairn_bundle_spool(&b, "/nonexistent-cairn-dir", err, sizeof err),
+	    CAIRN_EIO);
 	assert_non_null(strstr(err, "/nonexistent-cairn-dir"));
 	assert_null(b.spool);
 	assert_int_equal(cairn_bundle_spool(&b, f->dir, err, sizeof err), 0);
@@ -192,9 +192,8 @@ static void test_spool(void **state)
 	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_bundle_spool(NULL, f->dir, err, sizeof err),
 	                 CAIRN_EINVAL);
-	assert_int_equal(cairn_model_create(f->be, &f->spec.model, BATCH,
-	                                    MICRO, &m),
-	                 0);
+	assert_int_equal(
+	    cairn_model_create(f->be, &f->spec.model, BATCH, MICRO, &m), 0);
 	if (cairn_task_run(m, &f->spec, &f->ds, f->spec.dataset_root, f->w_r,
 	                   &f->trace, cairn_bundle_checkpoint, &b, err,
 	                   sizeof err))
@@ -366,8 +365,8 @@ static void test_collect(void **state)
 	f->trace.steps[5] ^= 1;
 	{
 		uint8_t sroot[CAIRN_HASH_BYTES];
-		uint8_t *rec = f->trace.steps +
-		               (EVERY - 1) * CAIRN_STEP_RECORD_BYTES;
+		uint8_t *rec =
+		    f->trace.steps + (EVERY - 1) * CAIRN_STEP_RECORD_BYTES;
 		memcpy(sroot, f->trace.steps_root, sizeof sroot);
 		rec[CAIRN_HASH_BYTES] ^= 1; /* the loss of step c */
 		assert_int_equal(cairn_step_log_root(f->trace.steps,

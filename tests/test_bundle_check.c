@@ -187,7 +187,6 @@ static void test_false_claims(void **state)
 
 /* ---- which check refused ----------------------------------------------- */
 
-
 /* Which check refused a bundle (cairn_bundle_read_ex), lazily or not; and
  * the lazy reader's start check, on the committed root alone. */
 static void test_refusal(void **state)
@@ -305,8 +304,8 @@ static void with_steps(struct fx *f, struct cairn_bundle *c, uint8_t *steps,
 	assert_int_equal(cairn_step_log_root(steps, STEPS / EVERY, EVERY,
 	                                     c->result.steps_root),
 	                 0);
-	assert_int_equal(cairn_task_result_sign(&f->id, &c->result, c->signature),
-	                 0);
+	assert_int_equal(
+	    cairn_task_result_sign(&f->id, &c->result, c->signature), 0);
 }
 
 static void test_step_log(void **state)
@@ -352,15 +351,17 @@ static void test_step_log(void **state)
 	steps[(STEPS - 1) * CAIRN_STEP_RECORD_BYTES] ^= 1;
 	with_steps(f, &c, steps, 1);
 	p = write_as(f, &c, "steps-final.cairn");
-	assert_int_equal(cairn_bundle_read_ex(p, NULL, &b, &why, err, sizeof err),
-	                 CAIRN_ECRYPTO);
+	assert_int_equal(
+	    cairn_bundle_read_ex(p, NULL, &b, &why, err, sizeof err),
+	    CAIRN_ECRYPTO);
 	assert_int_equal(why.step, 23);
 	memcpy(steps, f->good.steps, n);
 	steps[(EVERY - 1) * CAIRN_STEP_RECORD_BYTES + CAIRN_HASH_BYTES] ^= 1;
 	with_steps(f, &c, steps, 1);
 	p = write_as(f, &c, "steps-cp.cairn");
-	assert_int_equal(cairn_bundle_read_ex(p, &lazy, &b, &why, err, sizeof err),
-	                 CAIRN_ECRYPTO);
+	assert_int_equal(
+	    cairn_bundle_read_ex(p, &lazy, &b, &why, err, sizeof err),
+	    CAIRN_ECRYPTO);
 	assert_int_equal(why.step, 26);
 	assert_int_equal(why.checkpoint, 1);
 	/* A false record between checkpoints, re-signed, reads: only a

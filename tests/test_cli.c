@@ -163,16 +163,16 @@ static void test_bench_gemm_json(void **state)
 	char *o;
 	(void)state;
 	assert_int_equal(run("-q bench gemm --device cpu --threads 2 --size 96 "
-			     "--reps 3 --json",
-			     &o),
-			 0);
+	                     "--reps 3 --json",
+	                     &o),
+	                 0);
 	assert_non_null(strstr(o, "\"exact_gflops\""));
 	assert_true(json_has(o, "bit_exact", "true"));
 	free(o);
 	assert_int_equal(run("-q bench gemm --device cpu --threads 1 --size 65 "
-			     "--layout tn --reps 2 --json",
-			     &o),
-			 0);
+	                     "--layout tn --reps 2 --json",
+	                     &o),
+	                 0);
 	assert_true(json_has(o, "layout", "\"tn\""));
 	assert_true(json_has(o, "bit_exact", "true"));
 	free(o);
@@ -194,20 +194,19 @@ static void test_bench_train(void **state)
 	assert_int_equal(run("bench train --steps 0", &o), 2);
 	free(o);
 	/* bad input, as cairn train says it: exit 2 */
-	assert_int_equal(run("bench train --data /nonexistent/dir --steps 1",
-			     &o),
-			 2);
+	assert_int_equal(
+	    run("bench train --data /nonexistent/dir --steps 1", &o), 2);
 	assert_non_null(strstr(o, "/nonexistent/dir"));
 	free(o);
-	have_data = access(CAIRN_DATASET_DEFAULT_DIR
-			   "/train-images-idx3-ubyte.gz",
-			   R_OK) == 0;
+	have_data =
+	    access(CAIRN_DATASET_DEFAULT_DIR "/train-images-idx3-ubyte.gz",
+	           R_OK) == 0;
 	if (!have_data)
 		skip();
 	assert_int_equal(run("-q bench train --device cpu --threads 2 --batch "
-			     "32 --micro 4 --steps 3 --warmup 1 --json",
-			     &o),
-			 0);
+	                     "32 --micro 4 --steps 3 --warmup 1 --json",
+	                     &o),
+	                 0);
 	assert_true(json_has(o, "micro", "4"));
 	assert_true(json_has(o, "data_on_device", "false"));
 	assert_non_null(strstr(o, "\"samples_per_second\""));
@@ -333,9 +332,9 @@ static void test_keygen(void **state)
 	/* A path that is not UTF-8 (a 0xff byte, a DEL) still makes valid
 	 * JSON: U+FFFD and an escape, a euro sign kept as it is. */
 	snprintf(args, sizeof args,
-		 "keygen --json --out \"$(printf '%s/\\342\\202\\254"
-		 "\\377\\177k')\"",
-		 dir);
+	         "keygen --json --out \"$(printf '%s/\\342\\202\\254"
+	         "\\377\\177k')\"",
+	         dir);
 	assert_int_equal(run(args, &o), 0);
 	if (!strstr(o, "/\xe2\x82\xac\\ufffd\\u007fk\"}"))
 		fail_msg("keygen --json: %s", o);
@@ -367,7 +366,7 @@ static void test_keygen(void **state)
 
 	/* A copy readable by others is refused with the fix to run. */
 	snprintf(args, sizeof args, "cp '%s' '%s.644' && chmod 644 '%s.644'",
-		 key, key, key);
+	         key, key, key);
 	assert_int_equal(system(args), 0);
 	snprintf(args, sizeof args, "keygen --show '%s.644'", key);
 	assert_int_equal(run(args, &o), 1);
@@ -393,7 +392,7 @@ static void test_keygen(void **state)
 		}
 		assert_int_equal(rc, 0);
 		snprintf(path, sizeof path, "\"%s/.config/cairn/worker.key\"",
-			 home);
+		         home);
 		assert_true(json_has(o, "path", path));
 		assert_non_null(strstr(o, "\"public_key\""));
 		assert_true(has_hex64(o));
@@ -401,7 +400,8 @@ static void test_keygen(void **state)
 		snprintf(path, sizeof path, "%s/.config/cairn", home);
 		assert_int_equal(stat(path, &st), 0);
 		assert_int_equal(st.st_mode & 07777, 0700);
-		snprintf(path, sizeof path, "%s/.config/cairn/worker.key", home);
+		snprintf(path, sizeof path, "%s/.config/cairn/worker.key",
+		         home);
 		assert_int_equal(stat(path, &st), 0);
 		assert_int_equal(st.st_mode & 07777, 0600);
 	}
@@ -415,7 +415,6 @@ static void test_keygen(void **state)
 	assert_int_equal(run("keygen --frob", &o), 2);
 	assert_non_null(strstr(o, "--frob"));
 	free(o);
-
 }
 
 /* The command line's numbers: digits only, no sign, space or octal. */
@@ -468,19 +467,19 @@ static void test_parse_numbers(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
 		long long x = 77;
-		int rc = cairn_cli_parse_int(ints[i].v, ints[i].lo, ints[i].hi,
-					     &x);
+		int rc =
+		    cairn_cli_parse_int(ints[i].v, ints[i].lo, ints[i].hi, &x);
 		if (rc != ints[i].rc || x != (rc ? 77 : ints[i].want))
 			fail_msg("cairn_cli_parse_int('%s', %lld, %lld): %d, "
-				 "%lld",
-				 ints[i].v, ints[i].lo, ints[i].hi, rc, x);
+			         "%lld",
+			         ints[i].v, ints[i].lo, ints[i].hi, rc, x);
 	}
 	for (size_t i = 0; i < sizeof u64s / sizeof u64s[0]; i++) {
 		unsigned long long x = 77;
 		int rc = cairn_cli_parse_u64(u64s[i].v, &x);
 		if (rc != u64s[i].rc || x != (rc ? 77 : u64s[i].want))
 			fail_msg("cairn_cli_parse_u64('%s'): %d, %llu",
-				 u64s[i].v, rc, x);
+			         u64s[i].v, rc, x);
 	}
 	/* through the commands: refused with the option and the value */
 	assert_int_equal(run("train --job fmnist-mlp --seed ' -1'", &o), 2);
@@ -494,7 +493,8 @@ static void test_parse_numbers(void **state)
 	free(o);
 }
 
-/* ---- cairn info ----------------------------------------------------------- */
+/* ---- cairn info -----------------------------------------------------------
+ */
 
 /* `cairn info --json` holds the keys the issue names; a machine with no GPU
  * gives an empty gpus array and says why in missing.  Text mode and a bad
@@ -502,11 +502,21 @@ static void test_parse_numbers(void **state)
 static void test_info_json(void **state)
 {
 	static const char *const keys[] = {
-	    "\"cpu\":{",           "\"packages\":",     "\"cores\":",
-	    "\"pus\":",            "\"numa_nodes\":",   "\"memory_bytes\":",
-	    "\"os_memory_bytes\":", "\"caches\":{",      "\"gpus\":[",
-	    "\"versions\":{",      "\"hwloc\":\"",      "\"cuda_runtime\":",
-	    "\"nvidia_driver\":",  "\"nccl\":",         "\"missing\":[",
+	    "\"cpu\":{",
+	    "\"packages\":",
+	    "\"cores\":",
+	    "\"pus\":",
+	    "\"numa_nodes\":",
+	    "\"memory_bytes\":",
+	    "\"os_memory_bytes\":",
+	    "\"caches\":{",
+	    "\"gpus\":[",
+	    "\"versions\":{",
+	    "\"hwloc\":\"",
+	    "\"cuda_runtime\":",
+	    "\"nvidia_driver\":",
+	    "\"nccl\":",
+	    "\"missing\":[",
 	};
 	char *o, *flat;
 	size_t n = 0;
@@ -607,16 +617,15 @@ static void test_bench_suites(void **state)
 	size_t len = 0;
 	FILE *f;
 
-	assert_int_equal(run("-q bench stream --device cpu --reps 3 --json",
-			     &o),
-			 0);
+	assert_int_equal(
+	    run("-q bench stream --device cpu --reps 3 --json", &o), 0);
 	assert_true(json_has(o, "suite", "\"stream\""));
 	assert_int_equal(check_results(o), 1);
 	assert_true(json_num(o, "ratio") > 0.0);
 	free(o);
 
 	assert_int_equal(run("-q bench hash --device cpu --quick --json", &o),
-			 0);
+	                 0);
 	assert_true(json_has(o, "suite", "\"hash\""));
 	assert_int_equal(check_results(o), 2);
 	assert_non_null(strstr(o, "7454760"));
@@ -644,8 +653,8 @@ static void test_bench_suites(void **state)
 		n0 = fread(was, 1, sizeof was, f);
 		fclose(f);
 		snprintf(cmd, sizeof cmd,
-			 "bench --quick --device cpu --out '%s' --key '%s'", key,
-			 key);
+		         "bench --quick --device cpu --out '%s' --key '%s'",
+		         key, key);
 		assert_int_equal(run(cmd, &o), 2);
 		assert_non_null(strstr(o, "already exists"));
 		assert_null(strstr(o, "gemm")); /* no suite ran */
@@ -656,33 +665,35 @@ static void test_bench_suites(void **state)
 		fclose(f);
 		assert_int_equal(n0, n1);
 		assert_memory_equal(was, now, n0);
-		snprintf(cmd, sizeof cmd,
-			 "bench --quick --device cpu --out '%s/no/r' --key '%s'",
-			 dir, key);
+		snprintf(
+		    cmd, sizeof cmd,
+		    "bench --quick --device cpu --out '%s/no/r' --key '%s'",
+		    dir, key);
 		assert_int_equal(run(cmd, &o), 2);
 		assert_non_null(strstr(o, "create it first"));
 		free(o);
 		/* a name longer than the file system takes (255 bytes) */
 		snprintf(cmd, sizeof cmd,
-			 "bench --quick --device cpu --out '%s/%0300d' --key "
-			 "'%s'",
-			 dir, 0, key);
+		         "bench --quick --device cpu --out '%s/%0300d' --key "
+		         "'%s'",
+		         dir, 0, key);
 		assert_int_equal(run(cmd, &o), 2);
 		assert_non_null(strstr(o, "File name too long"));
 		assert_null(strstr(o, "gemm"));
 		free(o);
 	}
 	if (access(CAIRN_DATASET_DEFAULT_DIR "/train-images-idx3-ubyte.gz",
-		   R_OK) != 0)
+	           R_OK) != 0)
 		skip(); /* the train suite needs Fashion-MNIST */
 	snprintf(cmd, sizeof cmd,
-		 "-q bench --quick --device cpu --json --out '%s' --key '%s'",
-		 out, key);
+	         "-q bench --quick --device cpu --json --out '%s' --key '%s'",
+	         out, key);
 	assert_int_equal(run(cmd, &o), 0);
 	assert_non_null(strstr(o, "\"info\":{"));
 	assert_non_null(strstr(o, "\"packages\":"));
 	assert_true(json_has(o, "report", "\"cairn/report/v1\""));
-	assert_int_equal(check_results(o), 5); /* gemm, stream, hash x2, train */
+	assert_int_equal(check_results(o),
+	                 5); /* gemm, stream, hash x2, train */
 	assert_true(json_has(o, "suite", "\"gemm\""));
 	assert_true(json_has(o, "suite", "\"stream\""));
 	assert_true(json_has(o, "suite", "\"hash\""));
@@ -753,16 +764,16 @@ static void test_bench_suites(void **state)
 		for (int m = 0; m < 2; m++) {
 			char was = rep[i];
 			rep[i] = (char)(was ^ (m ? 0x80 : 0x01));
-			if (cairn__bench_report_check(rep, len, NULL, NULL, 0) ==
-			    0)
+			if (cairn__bench_report_check(rep, len, NULL, NULL,
+			                              0) == 0)
 				fail_msg("byte %zu of the report changed and "
-					 "still verified", i);
+				         "still verified",
+				         i);
 			rep[i] = was;
 		}
 	}
-	assert_int_not_equal(cairn__bench_report_check(rep, len - 1, NULL,
-						       NULL, 0),
-			     0);
+	assert_int_not_equal(
+	    cairn__bench_report_check(rep, len - 1, NULL, NULL, 0), 0);
 	rep[len / 2] ^= 0x01;
 	f = fopen(out, "wb");
 	assert_non_null(f);
@@ -777,21 +788,20 @@ static void test_bench_suites(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_help_and_version),
-		cmocka_unit_test(test_usage_errors),
-		cmocka_unit_test_setup_teardown(test_bench_device_env,
-		                                env_device_setup,
-		                                env_device_teardown),
-		cmocka_unit_test(test_bench_gemm_json),
-		cmocka_unit_test(test_bench_train),
-		cmocka_unit_test(test_bench_gpu_absent),
-		cmocka_unit_test(test_bench_pcie),
-		cmocka_unit_test_setup_teardown(test_keygen, tmpdir_setup,
-		                                tmpdir_teardown),
-		cmocka_unit_test(test_parse_numbers),
-		cmocka_unit_test(test_info_json),
-		cmocka_unit_test_setup_teardown(test_bench_suites, tmpdir_setup,
-		                                tmpdir_teardown),
+	    cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_usage_errors),
+	    cmocka_unit_test_setup_teardown(
+	        test_bench_device_env, env_device_setup, env_device_teardown),
+	    cmocka_unit_test(test_bench_gemm_json),
+	    cmocka_unit_test(test_bench_train),
+	    cmocka_unit_test(test_bench_gpu_absent),
+	    cmocka_unit_test(test_bench_pcie),
+	    cmocka_unit_test_setup_teardown(test_keygen, tmpdir_setup,
+	                                    tmpdir_teardown),
+	    cmocka_unit_test(test_parse_numbers),
+	    cmocka_unit_test(test_info_json),
+	    cmocka_unit_test_setup_teardown(test_bench_suites, tmpdir_setup,
+	                                    tmpdir_teardown),
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_cli PATH-TO-CAIRN\n");

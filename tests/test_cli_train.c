@@ -23,7 +23,8 @@
 #include "cli_fixture.h"
 #include "cairn/task.h"
 
-/* ---- cairn train ---------------------------------------------------------- */
+/* ---- cairn train ----------------------------------------------------------
+ */
 
 /* A short job: 2 rounds of 2 tasks of 4 steps of 32 rows. */
 #define SHORT_JOB                                                              \
@@ -80,11 +81,12 @@ static void test_train_same_root(void **state)
 		/* the CPU gathers on the host */
 		assert_true(json_has(o, "data_on_device", "false"));
 		assert_non_null(strstr(o, "\"samples_per_second\":"));
-		assert_non_null(strstr(o, "\"per_round\":[{\"round\":0,\"loss\":"));
+		assert_non_null(
+		    strstr(o, "\"per_round\":[{\"round\":0,\"loss\":"));
 		assert_true(json_has(o, "commits",
-				     strstr(how[i], "background")
-					 ? "\"background\""
-					 : "\"sync\""));
+		                     strstr(how[i], "background")
+		                         ? "\"background\""
+		                         : "\"sync\""));
 		if (strstr(how[i], "--test-samples 0"))
 			assert_true(json_has(o, "test_accuracy", "null"));
 		else
@@ -92,17 +94,17 @@ static void test_train_same_root(void **state)
 		if (i == 0)
 			memcpy(want, got, sizeof want);
 		else if (strcmp(want, got))
-			fail_msg("%s: final model root %s, first run %s", how[i],
-				 got, want);
+			fail_msg("%s: final model root %s, first run %s",
+			         how[i], got, want);
 		free(o);
 	}
 	/* Another seed is another model. */
 	{
 		char *o;
 		assert_int_equal(run(SHORT_JOB " --device cpu --seed 0x2a "
-					       "--test-samples 0",
-				     &o),
-				 0);
+		                               "--test-samples 0",
+		                     &o),
+		                 0);
 		json_hex(o, "final_model_root", got);
 		assert_string_not_equal(want, got);
 		free(o);
@@ -148,8 +150,8 @@ static void test_train_bundles_background(void **state)
 		rc = run(args, &o);
 		if (rc)
 			fail_msg("cairn %s: exit %d\n%s", args, rc, o);
-		assert_true(json_has(o, "commits", i ? "\"background\""
-		                                     : "\"sync\""));
+		assert_true(
+		    json_has(o, "commits", i ? "\"background\"" : "\"sync\""));
 		free(o);
 	}
 	{
@@ -162,10 +164,10 @@ static void test_train_bundles_background(void **state)
 			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 				continue;
 			if (e->d_name[0] == '.' || strlen(e->d_name) > 200)
-				fail_msg("%s/%s left behind", sub[0], e->d_name);
-			snprintf(args, sizeof args,
-			         "cmp -s '%s/%s' '%s/%s'", sub[0], e->d_name,
-			         sub[1], e->d_name);
+				fail_msg("%s/%s left behind", sub[0],
+				         e->d_name);
+			snprintf(args, sizeof args, "cmp -s '%s/%s' '%s/%s'",
+			         sub[0], e->d_name, sub[1], e->d_name);
 			if (system(args))
 				fail_msg("%s differs with background commits "
 				         "(%s)",
@@ -183,7 +185,8 @@ static void test_train_bundles_background(void **state)
 		while ((e = readdir(d)))
 			if (e->d_name[0] == '.' && strcmp(e->d_name, ".") &&
 			    strcmp(e->d_name, ".."))
-				fail_msg("%s/%s left behind", sub[1], e->d_name);
+				fail_msg("%s/%s left behind", sub[1],
+				         e->d_name);
 		closedir(d);
 	}
 	assert_int_equal(nfiles, 4); /* one bundle per task */
@@ -233,9 +236,9 @@ static void test_train_bundle_failure_keeps_others(void **state)
 	worker_key(dir, key, sizeof key);
 	snprintf(good, sizeof good, "%s/good", dir);
 	assert_int_equal(mkdir(good, 0700), 0);
-#define BUNDLE_JOB                                                         \
-	"train --job fmnist-mlp --rounds 1 --tasks 3 --inner-steps 4 "     \
-	"--checkpoint-every 2 --batch 32 --micro 2 --device cpu "          \
+#define BUNDLE_JOB                                                             \
+	"train --job fmnist-mlp --rounds 1 --tasks 3 --inner-steps 4 "         \
+	"--checkpoint-every 2 --batch 32 --micro 2 --device cpu "              \
 	"--threads 2 --test-samples 0 --commits background --bundle-dir "
 	snprintf(args, sizeof args, BUNDLE_JOB "'%s' --key '%s'", good, key);
 	if (run(args, &o))
@@ -254,13 +257,13 @@ static void test_train_bundle_failure_keeps_others(void **state)
 		fputs("stale\n", f);
 		assert_int_equal(fclose(f), 0);
 		snprintf(args, sizeof args, BUNDLE_JOB "'%s' --key '%s'", bad,
-			 key);
+		         key);
 		if (run(args, &o) != 1)
 			fail_msg("cairn %s: not exit 1 with %s in the way:\n%s",
-				 args, path, o);
+			         args, path, o);
 		if (!strstr(o, path) || !strstr(o, "never replaces"))
-			fail_msg("the error names neither %s nor why:\n%s", path,
-				 o);
+			fail_msg("the error names neither %s nor why:\n%s",
+			         path, o);
 		if (strstr(o, "round 1/1"))
 			fail_msg("the round ended before the error:\n%s", o);
 		free(o);
@@ -274,18 +277,19 @@ static void test_train_bundle_failure_keeps_others(void **state)
 		for (int i = 0; i < n; i++) {
 			if (!strcmp(got[i], names[s]))
 				continue;
-			snprintf(cmd, sizeof cmd, "cmp -s '%.127s/%.255s' '%.127s/%.255s'",
-				 good, got[i], bad, got[i]);
+			snprintf(cmd, sizeof cmd,
+			         "cmp -s '%.127s/%.255s' '%.127s/%.255s'", good,
+			         got[i], bad, got[i]);
 			if (system(cmd))
-				fail_msg("%s/%s is not the good run's (%s)", bad,
-					 got[i], cmd);
+				fail_msg("%s/%s is not the good run's (%s)",
+				         bad, got[i], cmd);
 		}
 	}
 #undef BUNDLE_JOB
 	/* the first, second and third task in the way: 0, 1, 2 bundles */
 	assert_int_equal(nbad[0] + nbad[1] + nbad[2], 3);
 	assert_true(nbad[0] != nbad[1] && nbad[1] != nbad[2] &&
-		    nbad[0] != nbad[2]);
+	            nbad[0] != nbad[2]);
 }
 
 /* Ctrl-C keeps what ran: SIGINT while the third of four tasks trains (its
@@ -390,7 +394,7 @@ static void test_train_errors(void **state)
 		int rc = run(bad[i].args, &o);
 		if (rc != 2 || !strstr(o, bad[i].needle))
 			fail_msg("cairn %s: exit %d, want 2 and '%s' in:\n%s",
-				 bad[i].args, rc, bad[i].needle, o);
+			         bad[i].args, rc, bad[i].needle, o);
 		free(o);
 	}
 	/* Two GPUs: a short job where there are two, else exit 1 naming
@@ -411,16 +415,15 @@ static void test_train_errors(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_train_same_root),
-		cmocka_unit_test(test_train_errors),
-		cmocka_unit_test_setup_teardown(test_train_bundles_background,
-		                                tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_train_bundle_failure_keeps_others, tmpdir_setup,
-		    tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(
-		    test_train_sigint_keeps_bundles, tmpdir_setup,
-		    tmpdir_teardown),
+	    cmocka_unit_test(test_train_same_root),
+	    cmocka_unit_test(test_train_errors),
+	    cmocka_unit_test_setup_teardown(test_train_bundles_background,
+	                                    tmpdir_setup, tmpdir_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_train_bundle_failure_keeps_others, tmpdir_setup,
+	        tmpdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_train_sigint_keeps_bundles,
+	                                    tmpdir_setup, tmpdir_teardown),
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: test_cli_train PATH-TO-CAIRN\n");

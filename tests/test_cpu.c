@@ -103,7 +103,7 @@ static void test_isa_choice(void **state)
 	setenv("CAIRN_CPU_ISA", "nonsense", 1);
 	be = NULL;
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o, &be),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_null(be);
 	unsetenv("CAIRN_CPU_ISA");
 	o.cpu_isa = "avx2";
@@ -114,10 +114,10 @@ static void test_isa_choice(void **state)
 		    __builtin_cpu_supports("fma")) {
 			assert_int_equal(rc, 0);
 			assert_non_null(
-				strstr(cairn_backend_describe(be), "avx2"));
+			    strstr(cairn_backend_describe(be), "avx2"));
 			/* avx2 keeps the 4-lane hash */
 			assert_null(
-				strstr(cairn_backend_describe(be), "avx-512"));
+			    strstr(cairn_backend_describe(be), "avx-512"));
 			cairn_backend_close(be);
 		} else {
 			assert_int_equal(rc, CAIRN_ENOTSUP);
@@ -134,8 +134,8 @@ static void test_isa_choice(void **state)
 		          __builtin_cpu_supports("avx512f");
 		if (has) {
 			assert_int_equal(rc, 0);
-			assert_non_null(strstr(cairn_backend_describe(be),
-			                       "avx-512 hash"));
+			assert_non_null(
+			    strstr(cairn_backend_describe(be), "avx-512 hash"));
 			cairn_backend_close(be);
 		} else {
 			assert_int_equal(rc, CAIRN_ENOTSUP);
@@ -145,9 +145,9 @@ static void test_isa_choice(void **state)
 		be = NULL;
 		assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o, &be),
 		                 0);
-		assert_int_equal(strstr(cairn_backend_describe(be),
-		                        "avx-512 hash") != NULL,
-		                 has);
+		assert_int_equal(
+		    strstr(cairn_backend_describe(be), "avx-512 hash") != NULL,
+		    has);
 		cairn_backend_close(be);
 	}
 }
@@ -169,8 +169,8 @@ static void test_blake2b_lanes(void **state)
 	(void)state;
 
 	__builtin_cpu_init();
-	has_x4 = __builtin_cpu_supports("avx2") &&
-	         __builtin_cpu_supports("fma");
+	has_x4 =
+	    __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 	has_x8 = has_x4 && __builtin_cpu_supports("avx512f");
 	if (!has_x4)
 		skip();
@@ -199,14 +199,17 @@ static void test_blake2b_lanes(void **state)
 				}
 				memset(got, 0, sizeof got);
 				if (w == 4)
-					cairn__blake2b_x4(&head, n, p, len, out);
+					cairn__blake2b_x4(&head, n, p, len,
+					                  out);
 				else
-					cairn__blake2b_x8(&head, n, p, len, out);
+					cairn__blake2b_x8(&head, n, p, len,
+					                  out);
 				for (int i = 0; i < n; i++)
 					if (memcmp(got[i], want[i], 32))
-						fail_msg("x%d, %d lanes, shape %d: "
-						         "lane %d differs",
-						         w, n, shape, i);
+						fail_msg(
+						    "x%d, %d lanes, shape %d: "
+						    "lane %d differs",
+						    w, n, shape, i);
 			}
 	}
 }
@@ -214,11 +217,11 @@ static void test_blake2b_lanes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pool_runs_each_thread_once),
-		cmocka_unit_test(test_pool_args),
-		cmocka_unit_test(test_split),
-		cmocka_unit_test(test_isa_choice),
-		cmocka_unit_test(test_blake2b_lanes),
+	    cmocka_unit_test(test_pool_runs_each_thread_once),
+	    cmocka_unit_test(test_pool_args),
+	    cmocka_unit_test(test_split),
+	    cmocka_unit_test(test_isa_choice),
+	    cmocka_unit_test(test_blake2b_lanes),
 	};
 	cairn_log_set_level(CAIRN_LOG_QUIET);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,9 +46,8 @@ static void test_valid_roundtrip(void **state)
 	ds = open_ok(c);
 	x = malloc(sizeof(float) * 5 * CAIRN_DATASET_PIXELS);
 	assert_non_null(x);
-	assert_int_equal(cairn_dataset_gather(ds, idx, 5, x, y, c->msg,
-					      sizeof c->msg),
-			 0);
+	assert_int_equal(
+	    cairn_dataset_gather(ds, idx, 5, x, y, c->msg, sizeof c->msg), 0);
 	for (size_t b = 0; b < 5; b++) {
 		assert_int_equal(y[b], labels7[idx[b]]);
 		for (uint32_t j = 0; j < CAIRN_DATASET_PIXELS; j++) {
@@ -56,7 +55,7 @@ static void test_valid_roundtrip(void **state)
 			float want = (float)((double)p / 255.0);
 
 			assert_int_equal(fbits(x[b * CAIRN_DATASET_PIXELS + j]),
-					 fbits(want));
+			                 fbits(want));
 		}
 	}
 	/* Labels only, pixels only, an empty batch. */
@@ -76,7 +75,7 @@ static void test_pixel_bits(void **state)
 	(void)state;
 	for (int p = 0; p < 256; p++)
 		assert_int_equal(fbits(cairn_dataset_pixel((uint8_t)p)),
-				 fbits((float)((double)p / 255.0)));
+		                 fbits((float)((double)p / 255.0)));
 	assert_int_equal(fbits(cairn_dataset_pixel(0)), 0x00000000u);
 	assert_int_equal(fbits(cairn_dataset_pixel(1)), 0x3b808081u);
 	assert_int_equal(fbits(cairn_dataset_pixel(3)), 0x3c40c0c1u);
@@ -124,9 +123,9 @@ static void test_gather_range(void **state)
 	put(c->lab, good_labels());
 	ds = open_ok(c);
 	memset(x, 0x7f, sizeof x);
-	assert_int_equal(cairn_dataset_gather(ds, bad, 3, x, y, c->msg,
-					      sizeof c->msg),
-			 CAIRN_ERANGE);
+	assert_int_equal(
+	    cairn_dataset_gather(ds, bad, 3, x, y, c->msg, sizeof c->msg),
+	    CAIRN_ERANGE);
 	print_message("    %s\n", c->msg);
 	assert_non_null(strstr(c->msg, "index 7 at batch position 1"));
 	assert_non_null(strstr(c->msg, "0..6"));
@@ -134,11 +133,11 @@ static void test_gather_range(void **state)
 	assert_int_equal(y[0], -5);
 	assert_int_equal(fbits(x[0]), 0x7f7f7f7fu);
 	assert_int_equal(cairn_dataset_gather(ds, huge, 1, x, y, NULL, 0),
-			 CAIRN_ERANGE);
+	                 CAIRN_ERANGE);
 	assert_int_equal(cairn_dataset_gather(ds, NULL, 1, x, y, NULL, 0),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_dataset_gather(NULL, bad, 1, x, y, NULL, 0),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	cairn_dataset_close(ds);
 }
 
@@ -165,16 +164,15 @@ static void test_files(void **state)
 	{
 		cairn_dataset *ds = NULL;
 
-		assert_int_equal(cairn_dataset_open_files(NULL, c->lab, &ds,
-							  c->msg,
-							  sizeof c->msg),
-				 CAIRN_EINVAL);
-		assert_int_equal(cairn_dataset_open_files(c->img, c->lab, NULL,
-							  NULL, 0),
-				 CAIRN_EINVAL);
+		assert_int_equal(cairn_dataset_open_files(
+		                     NULL, c->lab, &ds, c->msg, sizeof c->msg),
+		                 CAIRN_EINVAL);
+		assert_int_equal(
+		    cairn_dataset_open_files(c->img, c->lab, NULL, NULL, 0),
+		    CAIRN_EINVAL);
 		assert_int_equal(cairn_dataset_open(c->dir, "valid", &ds,
-						    c->msg, sizeof c->msg),
-				 CAIRN_EINVAL);
+		                                    c->msg, sizeof c->msg),
+		                 CAIRN_EINVAL);
 		assert_non_null(strstr(c->msg, "unknown split 'valid'"));
 		assert_null(ds);
 	}
@@ -247,7 +245,7 @@ static void test_fashion_mnist(void **state)
 		float x[2 * CAIRN_DATASET_PIXELS];
 		int32_t y[2];
 		int rc = cairn_dataset_open(NULL, want[s].split, &ds, c->msg,
-					    sizeof c->msg);
+		                            sizeof c->msg);
 
 		if (rc)
 			print_message("%s\n", c->msg);
@@ -259,9 +257,8 @@ static void test_fashion_mnist(void **state)
 			assert_int_equal(hist[k], want[s].count / 10);
 		idx[0] = 0;
 		idx[1] = ds->count - 1;
-		assert_int_equal(cairn_dataset_gather(ds, idx, 2, x, y, NULL,
-						      0),
-				 0);
+		assert_int_equal(
+		    cairn_dataset_gather(ds, idx, 2, x, y, NULL, 0), 0);
 		assert_int_equal(y[1], ds->labels[ds->count - 1]);
 		/* The first training image is an ankle boot (class 9). */
 		if (s == 0)
@@ -273,19 +270,16 @@ static void test_fashion_mnist(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_valid_roundtrip, setup,
-						teardown),
-		cmocka_unit_test(test_pixel_bits),
-		cmocka_unit_test_setup_teardown(test_gzip_members, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_gather_range, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unreadable, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_open_dir, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fashion_mnist, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_valid_roundtrip, setup,
+	                                    teardown),
+	    cmocka_unit_test(test_pixel_bits),
+	    cmocka_unit_test_setup_teardown(test_gzip_members, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gather_range, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_dir, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fashion_mnist, setup,
+	                                    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -123,14 +123,14 @@ static void run_case(cairn_backend *ref, const emu_case &c)
 	assert_int_equal(cairn_buf_write(ref, ra, ap, an * 4), 0);
 	assert_int_equal(cairn_buf_write(ref, rb, bp, bn * 4), 0);
 	assert_int_equal(cairn_buf_write(ref, rc, cp, cn * 4), 0);
-	rv = c.segs ? cairn_gemm_seg(ref, (cairn_trans)c.ta, (cairn_trans)c.tb,
-	                             c.m, c.n, c.k, c.segs, (const float *)ra,
-	                             lda, (const float *)rb, ldb, (float *)rc,
-	                             ldc)
-	            : cairn_gemm(ref, (cairn_trans)c.ta, (cairn_trans)c.tb, c.m,
-	                         c.n, c.k, (const float *)ra, lda,
-	                         (const float *)rb, ldb, (float *)rc, ldc,
-	                         c.accumulate);
+	rv = c.segs
+	         ? cairn_gemm_seg(ref, (cairn_trans)c.ta, (cairn_trans)c.tb,
+	                          c.m, c.n, c.k, c.segs, (const float *)ra, lda,
+	                          (const float *)rb, ldb, (float *)rc, ldc)
+	         : cairn_gemm(ref, (cairn_trans)c.ta, (cairn_trans)c.tb, c.m,
+	                      c.n, c.k, (const float *)ra, lda,
+	                      (const float *)rb, ldb, (float *)rc, ldc,
+	                      c.accumulate);
 	if (rv)
 		fail_msg("%s on ref: %s", what, cairn_strerror(rv));
 	assert_int_equal(cairn_buf_read(ref, want.data(), rc, cn * 4), 0);
@@ -232,10 +232,10 @@ static void test_gemm_shapes(void **state)
 	for (int s = 0; s < GEMM_NSHAPES; s++)
 		for (int l = 0; l < 3; l++) {
 			const int ta = LAYOUTS[l][0], tb = LAYOUTS[l][1];
-			const int64_t bm = 4 * gemm_shapes[s].tm *
-			                   gemm_shapes[s].wm;
-			const int64_t bn = 8 * gemm_shapes[s].tm *
-			                   gemm_shapes[s].wn;
+			const int64_t bm =
+			    4 * gemm_shapes[s].tm * gemm_shapes[s].wm;
+			const int64_t bn =
+			    8 * gemm_shapes[s].tm * gemm_shapes[s].wn;
 			/* two by two full tiles of this shape, k a multiple
 			 * of 8 */
 			run_case(ref, {s, ta, tb, 0, 0, 2 * bm, 2 * bn, 24, 0,
@@ -243,21 +243,20 @@ static void test_gemm_shapes(void **state)
 			/* ragged edges everywhere, k not a multiple of 8 */
 			run_case(ref, {s, ta, tb, 1, 0, 37, 70, 29, 0, 1, 0});
 			/* unaligned (scalar loads), padded, specials */
-			run_case(ref, {s, ta, tb, (l & 1), 1, 45, 131, 19, 0,
-			               3, 1});
+			run_case(ref,
+			         {s, ta, tb, (l & 1), 1, 45, 131, 19, 0, 3, 1});
 			/* k = 0 and k = 1 */
 			run_case(ref, {s, ta, tb, 1, 1, 9, 17, 0, 0, 0, 0});
 			run_case(ref, {s, ta, tb, 0, 0, 40, 9, 1, 0, 2, 0});
 		}
 	for (int r = 0; r < 12; r++) {
 		const int l = (int)(rnd() % 3);
-		run_case(ref, {(int)(rnd() % GEMM_NSHAPES), LAYOUTS[l][0],
-		               LAYOUTS[l][1],
-		               (int)(rnd() & 1), (int)(rnd() & 1),
-		               (int64_t)(1 + rnd() % 150),
-		               (int64_t)(1 + rnd() % 150),
-		               (int64_t)(rnd() % 70), 0, (int)(rnd() % 5),
-		               (int)(rnd() % 4)});
+		run_case(ref,
+		         {(int)(rnd() % GEMM_NSHAPES), LAYOUTS[l][0],
+		          LAYOUTS[l][1], (int)(rnd() & 1), (int)(rnd() & 1),
+		          (int64_t)(1 + rnd() % 150),
+		          (int64_t)(1 + rnd() % 150), (int64_t)(rnd() % 70), 0,
+		          (int)(rnd() % 5), (int)(rnd() % 4)});
 	}
 }
 
@@ -269,11 +268,12 @@ static void test_gemm_seg(void **state)
 	for (int s = 0; s < GEMM_NSHAPES; s++)
 		for (int l = 0; l < 3; l++) {
 			const int ta = LAYOUTS[l][0], tb = LAYOUTS[l][1];
-			run_case(ref, {s, ta, tb, 0, 0, 64, 64, 4 * 16, 4, 0,
-			               0});
-			run_case(ref, {s, ta, tb, 0, 1, 37, 70, 3 * 8, 3, 1, 0});
-			run_case(ref, {s, ta, tb, 0, 1, 10, 100, 2 * 24, 2, 2,
-			               1});
+			run_case(ref,
+			         {s, ta, tb, 0, 0, 64, 64, 4 * 16, 4, 0, 0});
+			run_case(ref,
+			         {s, ta, tb, 0, 1, 37, 70, 3 * 8, 3, 1, 0});
+			run_case(ref,
+			         {s, ta, tb, 0, 1, 10, 100, 2 * 24, 2, 2, 1});
 			run_case(ref, {s, ta, tb, 0, 0, 13, 9, 0, 4, 0, 0});
 		}
 	/* more than 8 tile-rows: the blocks' grouped visiting order past

@@ -362,8 +362,9 @@ static void test_every_byte_corruption(void **state)
 	/* a key file's size with no line end: not called truncated */
 	memset(bad, 0, KEY_BYTES);
 	spit(f->key, bad, KEY_BYTES, 0600);
-	expect_refused(f, f->key, CAIRN_EFORMAT, "line 1 (the header line) "
-	                                         "does not end");
+	expect_refused(f, f->key, CAIRN_EFORMAT,
+	               "line 1 (the header line) "
+	               "does not end");
 	/* The untouched file still loads. */
 	spit(f->key, good, KEY_BYTES, 0600);
 	assert_int_equal(

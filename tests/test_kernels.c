@@ -37,8 +37,8 @@
 
 /* ---- elementwise, reductions, optimizers ------------------------------ */
 
-static const int64_t LENGTHS[] = {1, 3, 17, 63, 64, 65, 1000, 1031, 65537,
-				  300007};
+static const int64_t LENGTHS[] = {1,  3,    17,   63,    64,
+                                  65, 1000, 1031, 65537, 300007};
 #define NLENGTHS (sizeof LENGTHS / sizeof LENGTHS[0])
 
 static int run_act(cairn_backend *be, void *const *p, const struct tcase *c)
@@ -58,13 +58,13 @@ static int run_act(cairn_backend *be, void *const *p, const struct tcase *c)
 static void test_activations(void **state)
 {
 	static const char *const names[] = {"relu", "relu_bwd", "gelu",
-					    "gelu_bwd"};
+	                                    "gelu_bwd"};
 	for (int f = 0; f < 4; f++)
 		for (size_t l = 0; l < NLENGTHS; l++) {
 			struct tcase c = {.run = run_act};
 			int64_t n = LENGTHS[l];
 			snprintf(c.what, sizeof c.what, "%s n=%" PRId64,
-				 names[f], n);
+			         names[f], n);
 			/* wide range: tanh saturates, exp under/overflows */
 			tc_floats(&c, n, 0, l & 1 ? 12.0f : 3.0f, 1);
 			tc_floats(&c, n, 0, 2.0f, 1);
@@ -86,16 +86,16 @@ static void test_bias(void **state)
 {
 	/* 70000 rows: past the 65535 of a CUDA grid's y dimension, so
 	 * the cuda backend's row-stride loop runs. */
-	static const int64_t shapes[][2] = {{1, 1},    {3, 17},  {256, 1024},
-					    {256, 10}, {1031, 63}, {7, 1000},
-					    {2000, 65}, {0, 5},    {70000, 3}};
+	static const int64_t shapes[][2] = {{1, 1},     {3, 17},    {256, 1024},
+	                                    {256, 10},  {1031, 63}, {7, 1000},
+	                                    {2000, 65}, {0, 5},     {70000, 3}};
 	for (int grad = 0; grad < 2; grad++)
 		for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
 			struct tcase c = {.run = run_bias};
 			int64_t r = shapes[i][0], k = shapes[i][1];
 			snprintf(c.what, sizeof c.what,
-				 "bias_%s rows=%" PRId64 " cols=%" PRId64,
-				 grad ? "grad" : "add", r, k);
+			         "bias_%s rows=%" PRId64 " cols=%" PRId64,
+			         grad ? "grad" : "add", r, k);
 			tc_floats(&c, r * k + 1, 0, 2.0f, 1);
 			tc_floats(&c, k, 0, 1.0f, 1);
 			tc_floats(&c, grad ? k : r * k + 1, 1, 1.0f, 0);
@@ -116,9 +116,9 @@ static int run_xent(cairn_backend *be, void *const *p, const struct tcase *c)
 
 static void test_xent(void **state)
 {
-	static const int64_t shapes[][2] = {{1, 1},    {1, 10},   {3, 2},
-					    {256, 10}, {1031, 17}, {64, 1000},
-					    {5, 4099}};
+	static const int64_t shapes[][2] = {{1, 1},    {1, 10},    {3, 2},
+	                                    {256, 10}, {1031, 17}, {64, 1000},
+	                                    {5, 4099}};
 	for (int special = 0; special < 2; special++)
 		for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
 			struct tcase c = {.run = run_xent};
@@ -126,11 +126,11 @@ static void test_xent(void **state)
 			int b;
 			int32_t *labels;
 			snprintf(c.what, sizeof c.what,
-				 "xent rows=%" PRId64 " classes=%" PRId64
-				 " special=%d",
-				 r, k, special);
+			         "xent rows=%" PRId64 " classes=%" PRId64
+			         " special=%d",
+			         r, k, special);
 			tc_floats(&c, r * k, 0, special ? 90.0f : 8.0f,
-				  special);
+			          special);
 			b = tc_add(&c, (size_t)r * sizeof(int32_t), 0);
 			labels = c.buf[b].host;
 			for (int64_t j = 0; j < r; j++) {
@@ -138,9 +138,9 @@ static void test_xent(void **state)
 				if (special && rnd() % 8 == 0)
 					labels[j] = rnd() & 1 ? -1 : (int32_t)k;
 			}
-			tc_floats(&c, r * k, 1, 1.0f, 0);  /* probs */
-			tc_floats(&c, r, 1, 1.0f, 0);      /* loss */
-			tc_floats(&c, r * k, 1, 1.0f, 0);  /* dlogits */
+			tc_floats(&c, r * k, 1, 1.0f, 0); /* probs */
+			tc_floats(&c, r, 1, 1.0f, 0);     /* loss */
+			tc_floats(&c, r * k, 1, 1.0f, 0); /* dlogits */
 			c.i[0] = r;
 			c.i[1] = k;
 			c.f[0] = 1.0f / (float)r;
@@ -150,8 +150,8 @@ static void test_xent(void **state)
 
 static int run_adamw(cairn_backend *be, void *const *p, const struct tcase *c)
 {
-	cairn_adamw_params ap = {c->f[0], c->f[1], c->f[2], c->f[3], c->f[4],
-				 c->i[1]};
+	cairn_adamw_params ap = {c->f[0], c->f[1], c->f[2],
+	                         c->f[3], c->f[4], c->i[1]};
 	/* two steps in a row: the state carries */
 	int rc = cairn_adamw(be, c->i[0], &ap, p[0], p[1], p[2], p[3]);
 	ap.step++;
@@ -173,11 +173,11 @@ static void test_adamw(void **state)
 		c.f[3] = 1e-8f;
 		c.f[4] = l & 2 ? 0.01f : 0.0f;
 		snprintf(c.what, sizeof c.what,
-			 "adamw n=%" PRId64 " step=%" PRId64, n, c.i[1]);
-		tc_floats(&c, n, 1, 0.5f, 0);        /* param */
-		tc_floats(&c, n, 0, 1.0f, l > 5);    /* grad */
-		tc_floats(&c, n, 1, 0.1f, 0);        /* m */
-		v = tc_floats(&c, n, 1, 0.01f, 0);   /* v >= 0 */
+		         "adamw n=%" PRId64 " step=%" PRId64, n, c.i[1]);
+		tc_floats(&c, n, 1, 0.5f, 0);      /* param */
+		tc_floats(&c, n, 0, 1.0f, l > 5);  /* grad */
+		tc_floats(&c, n, 1, 0.1f, 0);      /* m */
+		v = tc_floats(&c, n, 1, 0.01f, 0); /* v >= 0 */
 		for (int64_t e = 0; e < n; e++)
 			v[e] = v[e] * v[e];
 		check_case(*state, &c);
@@ -185,7 +185,7 @@ static void test_adamw(void **state)
 }
 
 static int run_nesterov(cairn_backend *be, void *const *p,
-			const struct tcase *c)
+                        const struct tcase *c)
 {
 	return cairn_nesterov(be, c->i[0], c->f[0], c->f[1], p[0], p[1], p[2]);
 }
@@ -216,7 +216,8 @@ static int run_sum_n(cairn_backend *be, void *const *p, const struct tcase *c)
 	for (int i = 0; i < count; i++)
 		src[i] = p[i];
 	return cairn_sum_n(be, c->i[0], count, src,
-			   c->i[2] ? (float *)p[c->i[2] - 1] : (float *)p[count]);
+	                   c->i[2] ? (float *)p[c->i[2] - 1]
+	                           : (float *)p[count]);
 }
 
 static void test_sum_n(void **state)
@@ -231,14 +232,14 @@ static void test_sum_n(void **state)
 				/* 0: separate dst; 1: into src[0];
 				 * 2: into the last source */
 				int into = inplace == 0   ? -1
-					   : inplace == 1 ? 0
-							  : count - 1;
+				           : inplace == 1 ? 0
+				                          : count - 1;
 				snprintf(c.what, sizeof c.what,
-					 "sum_n n=%" PRId64 " count=%d into=%d",
-					 n, count, into);
+				         "sum_n n=%" PRId64 " count=%d into=%d",
+				         n, count, into);
 				for (int i = 0; i < count; i++)
 					tc_floats(&c, n, i == into, 1.0f,
-						  l == 4);
+					          l == 4);
 				tc_floats(&c, n, into < 0, 1.0f, 0);
 				c.i[0] = n;
 				c.i[1] = count;
@@ -253,31 +254,31 @@ static void test_sum_n(void **state)
 static int run_gather(cairn_backend *be, void *const *p, const struct tcase *c)
 {
 	return cairn_gather_u8(be, c->i[0], c->i[1], c->i[2], c->buf[4].host,
-			       p[0], c->i[3] ? p[1] : NULL, p[2], p[3]);
+	                       p[0], c->i[3] ? p[1] : NULL, p[2], p[3]);
 }
 
 static void test_gather(void **state)
 {
 	static const int64_t shapes[][3] = {/* rows, cols, n */
-					    {7, 784, 5},
-					    {100, 3, 64},
-					    {1, 1, 1},
-					    {1000, 784, 256},
-					    {300, 17, 299}};
+	                                    {7, 784, 5},
+	                                    {100, 3, 64},
+	                                    {1, 1, 1},
+	                                    {1000, 784, 256},
+	                                    {300, 17, 299}};
 	cairn_backend *ref = ((struct state *)*state)->ref;
 
 	for (int sh = 0; sh < 5; sh++)
 		for (int lab = 0; lab < 2; lab++) {
 			struct tcase c = {.run = run_gather};
 			int64_t rows = shapes[sh][0], cols = shapes[sh][1],
-				n = shapes[sh][2];
+			        n = shapes[sh][2];
 			uint8_t *src, *labels;
 			uint32_t *idx;
 			int32_t *y;
 			snprintf(c.what, sizeof c.what,
-				 "gather_u8 rows=%" PRId64 " cols=%" PRId64
-				 " n=%" PRId64 " labels=%d",
-				 rows, cols, n, lab);
+			         "gather_u8 rows=%" PRId64 " cols=%" PRId64
+			         " n=%" PRId64 " labels=%d",
+			         rows, cols, n, lab);
 			src = c.buf[tc_add(&c, (size_t)(rows * cols), 0)].host;
 			labels = c.buf[tc_add(&c, (size_t)rows, 0)].host;
 			tc_floats(&c, n * cols, 1, 1.0f, 0);
@@ -285,7 +286,8 @@ static void test_gather(void **state)
 			idx = c.buf[tc_add(&c, (size_t)n * 4, 0)].host;
 			/* every byte value, then random ones */
 			for (int64_t e = 0; e < rows * cols; e++)
-				src[e] = (uint8_t)(e < 256 ? (uint64_t)e : rnd());
+				src[e] =
+				    (uint8_t)(e < 256 ? (uint64_t)e : rnd());
 			for (int64_t r = 0; r < rows; r++)
 				labels[r] = (uint8_t)(rnd() % 10);
 			for (int64_t r = 0; r < n; r++) {
@@ -312,18 +314,18 @@ static void test_gather(void **state)
 		assert_int_equal(cairn_buf_alloc(ref, 64, &src), 0);
 		assert_int_equal(cairn_buf_alloc(ref, 64, &x), 0);
 		assert_int_equal(cairn_buf_alloc(ref, 64, &yy), 0);
-		assert_int_equal(cairn_gather_u8(ref, 2, 4, 5, bad, src, src, x,
-						 yy),
-				 CAIRN_ERANGE);
-		assert_int_equal(cairn_gather_u8(ref, 2, 0, 5, bad, src, NULL,
-						 x, NULL),
-				 CAIRN_EINVAL);
-		assert_int_equal(cairn_gather_u8(ref, 1, 4, 5, bad, src, src, x,
-						 NULL),
-				 CAIRN_EINVAL); /* labels without y */
-		assert_int_equal(cairn_gather_u8(ref, 0, 4, 5, NULL, NULL, NULL,
-						 NULL, NULL),
-				 0);
+		assert_int_equal(
+		    cairn_gather_u8(ref, 2, 4, 5, bad, src, src, x, yy),
+		    CAIRN_ERANGE);
+		assert_int_equal(
+		    cairn_gather_u8(ref, 2, 0, 5, bad, src, NULL, x, NULL),
+		    CAIRN_EINVAL);
+		assert_int_equal(
+		    cairn_gather_u8(ref, 1, 4, 5, bad, src, src, x, NULL),
+		    CAIRN_EINVAL); /* labels without y */
+		assert_int_equal(
+		    cairn_gather_u8(ref, 0, 4, 5, NULL, NULL, NULL, NULL, NULL),
+		    0);
 		cairn_buf_free(ref, src);
 		cairn_buf_free(ref, x);
 		cairn_buf_free(ref, yy);
@@ -333,7 +335,7 @@ static void test_gather(void **state)
 /* Many sources (i[1] of them, cycling over buffers 0..2), into buffer 3:
  * past 512, where the cuda backend grows its pointer scratch. */
 static int run_sum_n_many(cairn_backend *be, void *const *p,
-			  const struct tcase *c)
+                          const struct tcase *c)
 {
 	const float **src = malloc((size_t)c->i[1] * sizeof *src);
 	int rc;
@@ -354,7 +356,7 @@ static void test_sum_n_many(void **state)
 		struct tcase c = {.run = run_sum_n_many};
 		int64_t n = k == 3 ? 100003 : 1000;
 		snprintf(c.what, sizeof c.what, "sum_n n=%" PRId64 " count=%d",
-			 n, counts[k]);
+		         n, counts[k]);
 		for (int i = 0; i < 3; i++)
 			tc_floats(&c, n, 0, 1.0f, k == 4);
 		tc_floats(&c, n, 1, 1.0f, 0);
@@ -375,7 +377,7 @@ static void test_sum_n_many(void **state)
  * i[1] gather rows, i[2] cols, i[3] its n. */
 #define SEQ_K 100
 static int run_sum_n_seq(cairn_backend *be, void *const *p,
-			 const struct tcase *c)
+                         const struct tcase *c)
 {
 	const float *src[SEQ_K], *tmp;
 	const int64_t n = c->i[0];
@@ -396,9 +398,9 @@ static int run_sum_n_seq(cairn_backend *be, void *const *p,
 	if (!rc)
 		rc = cairn_sum_n(be, n, SEQ_K - 1, src, p[7]);
 	if (!rc)
-		rc = cairn_gather_u8(be, c->i[3], c->i[2], c->i[1],
-				     c->buf[13].host, p[9], p[10], p[11],
-				     p[12]);
+		rc =
+		    cairn_gather_u8(be, c->i[3], c->i[2], c->i[1],
+		                    c->buf[13].host, p[9], p[10], p[11], p[12]);
 	if (!rc)
 		rc = cairn_sum_n(be, n, SEQ_K, src, p[8]);
 	return rc;
@@ -414,9 +416,9 @@ static void test_sum_n_seq(void **state)
 		uint8_t *gsrc, *labels;
 		uint32_t *idx;
 		snprintf(c.what, sizeof c.what,
-			 "sum_n repeated, reordered, prefix, after gather "
-			 "n=%" PRId64,
-			 lens[l]);
+		         "sum_n repeated, reordered, prefix, after gather "
+		         "n=%" PRId64,
+		         lens[l]);
 		for (int b = 0; b < 9; b++)
 			tc_floats(&c, lens[l], b >= 3, 1.0f, 0);
 		gsrc = c.buf[tc_add(&c, (size_t)(rows * cols), 0)].host;
@@ -458,7 +460,7 @@ static void test_vec(void **state)
 			struct tcase c = {.run = run_vec};
 			int64_t n = LENGTHS[l];
 			snprintf(c.what, sizeof c.what, "%s n=%" PRId64,
-				 names[f], n);
+			         names[f], n);
 			tc_floats(&c, n, 0, 1.0f, l & 1);
 			tc_floats(&c, n, 0, 1.0f, l & 1);
 			tc_floats(&c, f == 2 ? 1 : n, 1, 1.0f, 0);
@@ -475,16 +477,16 @@ static int run_fill(cairn_backend *be, void *const *p, const struct tcase *c)
 	uint64_t off = (uint64_t)c->i[4];
 
 	if (c->i[0])
-		return cairn_fill_normal(be, c->i[1], key, stream, off,
-					 c->f[0], c->f[1], p[0]);
+		return cairn_fill_normal(be, c->i[1], key, stream, off, c->f[0],
+		                         c->f[1], p[0]);
 	return cairn_fill_uniform(be, c->i[1], key, stream, off, c->f[0],
-				  c->f[1], p[0]);
+	                          c->f[1], p[0]);
 }
 
 static void test_fill(void **state)
 {
-	static const int64_t offsets[] = {0, 1, 2, 3, 4294967295ll * 4 - 2,
-					  (int64_t)1 << 40};
+	static const int64_t offsets[] = {
+	    0, 1, 2, 3, 4294967295ll * 4 - 2, (int64_t)1 << 40};
 	for (int normal = 0; normal < 2; normal++)
 		for (size_t l = 0; l < NLENGTHS; l++) {
 			struct tcase c = {.run = run_fill};
@@ -497,8 +499,8 @@ static void test_fill(void **state)
 			c.f[0] = normal ? 0.0f : -0.05f;
 			c.f[1] = normal ? 0.02f : 0.05f;
 			snprintf(c.what, sizeof c.what,
-				 "fill_%s n=%" PRId64 " offset=%" PRId64,
-				 normal ? "normal" : "uniform", n, c.i[4]);
+			         "fill_%s n=%" PRId64 " offset=%" PRId64,
+			         normal ? "normal" : "uniform", n, c.i[4]);
 			tc_floats(&c, n, 1, 1.0f, 0);
 			check_case(*state, &c);
 		}
@@ -516,9 +518,12 @@ static void test_caller_ftz_daz(void **state)
 {
 	struct state *s = *state;
 	const int64_t m = 19, n = 23, k = 29;
-	float *a = cairn_test_xmalloc(m * k * 4), *b = cairn_test_xmalloc(k * n * 4);
-	float *want = cairn_test_xmalloc(m * n * 4), *got = cairn_test_xmalloc(m * n * 4);
-	float *x = cairn_test_xmalloc(1000 * 4), *y0 = cairn_test_xmalloc(1000 * 4);
+	float *a = cairn_test_xmalloc(m * k * 4),
+	      *b = cairn_test_xmalloc(k * n * 4);
+	float *want = cairn_test_xmalloc(m * n * 4),
+	      *got = cairn_test_xmalloc(m * n * 4);
+	float *x = cairn_test_xmalloc(1000 * 4),
+	      *y0 = cairn_test_xmalloc(1000 * 4);
 	float *y1 = cairn_test_xmalloc(1000 * 4);
 	unsigned csr = _mm_getcsr();
 	cairn_backend *all[1 + CFG_MAX];
@@ -536,21 +541,21 @@ static void test_caller_ftz_daz(void **state)
 			all[nall++] = s->cfg[c].be;
 	if (nall == 1) { /* nothing on the host besides ref to test */
 		free(a), free(b), free(want), free(got), free(x), free(y0),
-			free(y1);
+		    free(y1);
 		skip();
 	}
-	assert_int_equal(cairn_gemm(s->ref, 0, 0, m, n, k, a, k, b, n, want,
-				    n, 0),
-			 0);
+	assert_int_equal(
+	    cairn_gemm(s->ref, 0, 0, m, n, k, a, k, b, n, want, n, 0), 0);
 	assert_int_equal(cairn_scale(s->ref, 1000, 0.5f, x, y0), 0);
 	_mm_setcsr(csr | 0x8040u); /* FTZ | DAZ */
 	for (int i = 0; i < nall; i++) {
 		memset(got, 0xff, (size_t)(m * n * 4));
-		assert_int_equal(cairn_gemm(all[i], 0, 0, m, n, k, a, k, b, n,
-					    got, n, 0),
-				 0);
+		assert_int_equal(
+		    cairn_gemm(all[i], 0, 0, m, n, k, a, k, b, n, got, n, 0),
+		    0);
 		assert_int_equal(cairn_scale(all[i], 1000, 0.5f, x, y1), 0);
-		assert_int_equal(_mm_getcsr() & 0x8040u, 0x8040u); /* restored */
+		assert_int_equal(_mm_getcsr() & 0x8040u,
+		                 0x8040u); /* restored */
 		_mm_setcsr(csr);
 		assert_memory_equal(want, got, (size_t)(m * n * 4));
 		assert_memory_equal(y0, y1, 1000 * 4);
@@ -573,16 +578,19 @@ static void test_workers_ftz_daz(void **state)
 {
 	struct state *s = *state;
 	const int64_t n = 300, e = 200000;
-	float *a = cairn_test_xmalloc(n * n * 4), *b = cairn_test_xmalloc(n * n * 4);
-	float *want = cairn_test_xmalloc(n * n * 4), *got = cairn_test_xmalloc(n * n * 4);
-	float *x = cairn_test_xmalloc(e * 4), *y0 = cairn_test_xmalloc(e * 4), *y1 = cairn_test_xmalloc(e * 4);
+	float *a = cairn_test_xmalloc(n * n * 4),
+	      *b = cairn_test_xmalloc(n * n * 4);
+	float *want = cairn_test_xmalloc(n * n * 4),
+	      *got = cairn_test_xmalloc(n * n * 4);
+	float *x = cairn_test_xmalloc(e * 4), *y0 = cairn_test_xmalloc(e * 4),
+	      *y1 = cairn_test_xmalloc(e * 4);
 	unsigned csr = _mm_getcsr();
 	cairn_backend_opts o = {2, 0, NULL, 0, 0};
 	cairn_backend *be = NULL;
 
 	if (strcmp(g_backend, "cpu")) {
 		free(a), free(b), free(want), free(got), free(x), free(y0),
-			free(y1);
+		    free(y1);
 		skip();
 	}
 	for (int64_t i = 0; i < n * n; i++) {
@@ -591,14 +599,13 @@ static void test_workers_ftz_daz(void **state)
 	}
 	for (int64_t i = 0; i < e; i++)
 		x[i] = rnd_unit() * 1e-37f;
-	assert_int_equal(cairn_gemm(s->ref, 0, 0, n, n, n, a, n, b, n, want,
-				    n, 0),
-			 0);
+	assert_int_equal(
+	    cairn_gemm(s->ref, 0, 0, n, n, n, a, n, b, n, want, n, 0), 0);
 	assert_int_equal(cairn_gelu(s->ref, e, x, y0), 0);
 	_mm_setcsr(csr | 0x8040u); /* FTZ | DAZ, inherited by the workers */
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, &o, &be), 0);
 	assert_int_equal(cairn_gemm(be, 0, 0, n, n, n, a, n, b, n, got, n, 0),
-			 0);
+	                 0);
 	assert_int_equal(cairn_gelu(be, e, x, y1), 0);
 	cairn_backend_close(be);
 	_mm_setcsr(csr);
@@ -631,19 +638,19 @@ static void test_caller_ftz_daz(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_activations),
-		cmocka_unit_test(test_bias),
-		cmocka_unit_test(test_xent),
-		cmocka_unit_test(test_adamw),
-		cmocka_unit_test(test_nesterov),
-		cmocka_unit_test(test_sum_n),
-		cmocka_unit_test(test_sum_n_many),
-		cmocka_unit_test(test_sum_n_seq),
-		cmocka_unit_test(test_vec),
-		cmocka_unit_test(test_fill),
-		cmocka_unit_test(test_gather),
-		cmocka_unit_test(test_caller_ftz_daz),
-		cmocka_unit_test(test_workers_ftz_daz),
+	    cmocka_unit_test(test_activations),
+	    cmocka_unit_test(test_bias),
+	    cmocka_unit_test(test_xent),
+	    cmocka_unit_test(test_adamw),
+	    cmocka_unit_test(test_nesterov),
+	    cmocka_unit_test(test_sum_n),
+	    cmocka_unit_test(test_sum_n_many),
+	    cmocka_unit_test(test_sum_n_seq),
+	    cmocka_unit_test(test_vec),
+	    cmocka_unit_test(test_fill),
+	    cmocka_unit_test(test_gather),
+	    cmocka_unit_test(test_caller_ftz_daz),
+	    cmocka_unit_test(test_workers_ftz_daz),
 	};
 	int rc = kernels_start(argc, argv, "test_kernels");
 

@@ -29,12 +29,12 @@ static int run_gemm(cairn_backend *be, void *const *p, const struct tcase *c)
 {
 	if (c->i[8] > 0)
 		return cairn_gemm_seg(be, (cairn_trans)c->i[0],
-				      (cairn_trans)c->i[1], c->i[2], c->i[3],
-				      c->i[4], c->i[8], p[0], c->i[5], p[1],
-				      c->i[6], p[2], c->i[7]);
+		                      (cairn_trans)c->i[1], c->i[2], c->i[3],
+		                      c->i[4], c->i[8], p[0], c->i[5], p[1],
+		                      c->i[6], p[2], c->i[7]);
 	return cairn_gemm(be, (cairn_trans)c->i[0], (cairn_trans)c->i[1],
-			  c->i[2], c->i[3], c->i[4], p[0], c->i[5], p[1],
-			  c->i[6], p[2], c->i[7], (int)c->f[0]);
+	                  c->i[2], c->i[3], c->i[4], p[0], c->i[5], p[1],
+	                  c->i[6], p[2], c->i[7], (int)c->f[0]);
 }
 
 /* The cuda backend runs k-segments only in whole k-tiles of its kernel
@@ -47,9 +47,9 @@ static int seg_skip(int64_t k, int64_t segs)
 }
 
 /* A gemm case's integer arguments, as run_gemm reads them. */
-static void gemm_args_set(struct tcase *c, int ta, int tb, int64_t m,
-			  int64_t n, int64_t k, int64_t lda, int64_t ldb,
-			  int64_t ldc, int64_t segs)
+static void gemm_args_set(struct tcase *c, int ta, int tb, int64_t m, int64_t n,
+                          int64_t k, int64_t lda, int64_t ldb, int64_t ldc,
+                          int64_t segs)
 {
 	const int64_t v[9] = {ta, tb, m, n, k, lda, ldb, ldc, segs};
 
@@ -58,8 +58,8 @@ static void gemm_args_set(struct tcase *c, int ta, int tb, int64_t m,
 
 /* segs > 0: cairn_gemm_seg (accumulate unused); 0: cairn_gemm. */
 static void gemm_case_segs(struct state *s, int ta, int tb, int64_t m,
-			   int64_t n, int64_t k, int accumulate, int pad,
-			   int special, int64_t segs)
+                           int64_t n, int64_t k, int accumulate, int pad,
+                           int special, int64_t segs)
 {
 	struct tcase c = {.run = run_gemm};
 	int64_t lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad;
@@ -74,10 +74,10 @@ static void gemm_case_segs(struct state *s, int ta, int tb, int64_t m,
 	if (ldb < 1)
 		ldb = 1;
 	snprintf(c.what, sizeof c.what,
-		 "gemm %c%c m=%" PRId64 " n=%" PRId64 " k=%" PRId64
-		 " acc=%d pad=%d special=%d segs=%" PRId64,
-		 ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, accumulate, pad,
-		 special, segs);
+	         "gemm %c%c m=%" PRId64 " n=%" PRId64 " k=%" PRId64
+	         " acc=%d pad=%d special=%d segs=%" PRId64,
+	         ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, accumulate, pad,
+	         special, segs);
 	/* Inputs in [-1,1] (k up to ~1000 keeps sums finite). */
 	tc_floats(&c, arows * lda + 1, 0, 1.0f, special);
 	tc_floats(&c, brows * ldb + 1, 0, 1.0f, special);
@@ -88,7 +88,7 @@ static void gemm_case_segs(struct state *s, int ta, int tb, int64_t m,
 }
 
 static void gemm_case(struct state *s, int ta, int tb, int64_t m, int64_t n,
-		      int64_t k, int accumulate, int pad, int special)
+                      int64_t k, int accumulate, int pad, int special)
 {
 	gemm_case_segs(s, ta, tb, m, n, k, accumulate, pad, special, 0);
 }
@@ -98,9 +98,9 @@ static const int LAYOUTS[3][2] = {{0, 0}, {0, 1}, {1, 0}};
 /* Every listed size in every role, all three layouts, both init modes. */
 static void test_gemm_odd_shapes(void **state)
 {
-	static const int64_t sizes[] = {1,  2,  3,   5,   7,   8,   15,  16,
-					17, 31, 63,  64,  65,  127, 128, 129,
-					255, 256, 257};
+	static const int64_t sizes[] = {1,   2,   3,   5,   7,  8,  15,
+	                                16,  17,  31,  63,  64, 65, 127,
+	                                128, 129, 255, 256, 257};
 	const size_t ns = sizeof sizes / sizeof sizes[0];
 
 	for (int l = 0; l < 3; l++)
@@ -109,11 +109,11 @@ static void test_gemm_odd_shapes(void **state)
 			int64_t y = sizes[(a * 7 + 3) % ns];
 			int64_t z = sizes[(a * 11 + 5) % ns];
 			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], x, y, z,
-				  (int)(a & 1), 0, 0);
+			          (int)(a & 1), 0, 0);
 			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], y, z, x,
-				  (int)(~a & 1), (int)(a % 3), 0);
+			          (int)(~a & 1), (int)(a % 3), 0);
 			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], z, x, y,
-				  (int)(a & 1), 1, 0);
+			          (int)(a & 1), 1, 0);
 		}
 }
 
@@ -125,11 +125,11 @@ static void test_gemm_large_shapes(void **state)
 	for (int l = 0; l < 3; l++)
 		for (int b = 0; b < 2; b++) {
 			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], big[b],
-				  67, 129, l & 1, 0, 0);
+			          67, 129, l & 1, 0, 0);
 			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 65,
-				  big[b], 255, 1, 3, 0);
+			          big[b], 255, 1, 3, 0);
 			gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 33, 97,
-				  big[b], 0, 0, 0);
+			          big[b], 0, 0, 0);
 		}
 	/* wider than one NC block (4080) and taller than several MC blocks */
 	gemm_case(*state, 0, 0, 5, 4133, 37, 1, 0, 0);
@@ -138,9 +138,9 @@ static void test_gemm_large_shapes(void **state)
 	/* tall and wide: the rows split with a shared B panel, n > NC */
 	gemm_case(*state, 0, 0, 2400, 4200, 20, 0, 0, 0);
 	/* the reference model's shapes: 784-1024-1024-10, batch 256 */
-	gemm_case(*state, 0, 1, 256, 1024, 784, 0, 0, 0);  /* forward */
-	gemm_case(*state, 0, 0, 256, 784, 1024, 0, 0, 0);  /* dX */
-	gemm_case(*state, 1, 0, 1024, 10, 256, 0, 0, 0);   /* dW */
+	gemm_case(*state, 0, 1, 256, 1024, 784, 0, 0, 0); /* forward */
+	gemm_case(*state, 0, 0, 256, 784, 1024, 0, 0, 0); /* dX */
+	gemm_case(*state, 1, 0, 1024, 10, 256, 0, 0, 0);  /* dW */
 	gemm_case(*state, 0, 1, 256, 10, 1024, 1, 0, 0);
 }
 
@@ -149,9 +149,9 @@ static void test_gemm_random_shapes(void **state)
 	for (int r = 0; r < 60; r++) {
 		int l = (int)(rnd() % 3);
 		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1],
-			  rnd_range(1, 300), rnd_range(1, 300),
-			  rnd_range(1, 600), (int)(rnd() & 1),
-			  (int)rnd_range(0, 5), 0);
+		          rnd_range(1, 300), rnd_range(1, 300),
+		          rnd_range(1, 600), (int)(rnd() & 1),
+		          (int)rnd_range(0, 5), 0);
 	}
 }
 
@@ -159,13 +159,13 @@ static void test_gemm_special_values(void **state)
 {
 	for (int l = 0; l < 3; l++) {
 		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 37, 41, 53, 1,
-			  0, 1);
-		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 130, 70, 300,
-			  0, 2, 1);
+		          0, 1);
+		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 130, 70, 300, 0,
+		          2, 1);
 		/* several k blocks on every ISA (AVX2's is 512): NaNs
 		 * stored between blocks go on raw (GEMM_RAW) */
-		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 50, 40, 1600,
-			  0, 1, 1);
+		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 50, 40, 1600, 0,
+		          1, 1);
 	}
 }
 
@@ -174,9 +174,9 @@ static void test_gemm_k_zero(void **state)
 {
 	for (int l = 0; l < 3; l++) {
 		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 5, 7, 0, 0, 0,
-			  1);
+		          1);
 		gemm_case(*state, LAYOUTS[l][0], LAYOUTS[l][1], 9, 33, 0, 1, 0,
-			  1);
+		          1);
 	}
 }
 
@@ -192,20 +192,20 @@ static void test_gemm_seg_shapes(void **state)
 	gemm_case_segs(*state, 1, 0, 10, 1024, 256, 0, 0, 0, 8);
 	for (int l = 0; l < 3; l++) {
 		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 37, 29,
-			       2 * 300, 0, 1, 0, 2);  /* 300 > 256 */
+		               2 * 300, 0, 1, 0, 2); /* 300 > 256 */
 		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 13, 70,
-			       2 * 520, 0, 0, 0, 2);  /* 520 > 512 */
+		               2 * 520, 0, 0, 0, 2); /* 520 > 512 */
 		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 20, 33,
-			       9 * 100, 0, 2, 0, 9);  /* several blocks */
-		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 7, 9, 5,
-			       0, 0, 0, 5);           /* segments of 1 */
+		               9 * 100, 0, 2, 0, 9); /* several blocks */
+		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 7, 9, 5, 0,
+		               0, 0, 5); /* segments of 1 */
 	}
 	for (int r = 0; r < 40; r++) {
 		int l = (int)(rnd() % 3);
 		int64_t segs = rnd_range(1, 9), q = rnd_range(1, 120);
 		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1],
-			       rnd_range(1, 200), rnd_range(1, 200), segs * q,
-			       0, (int)rnd_range(0, 3), 0, segs);
+		               rnd_range(1, 200), rnd_range(1, 200), segs * q,
+		               0, (int)rnd_range(0, 3), 0, segs);
 	}
 }
 
@@ -213,14 +213,14 @@ static void test_gemm_seg_special_values(void **state)
 {
 	for (int l = 0; l < 3; l++) {
 		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 37, 41,
-			       4 * 16, 0, 0, 1, 4);
+		               4 * 16, 0, 0, 1, 4);
 		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 130, 70,
-			       3 * 100, 0, 2, 1, 3);
+		               3 * 100, 0, 2, 1, 3);
 		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 9, 33, 0,
-			       0, 0, 1, 3); /* k = 0 */
+		               0, 0, 1, 3); /* k = 0 */
 		/* segments over several k blocks on every ISA */
 		gemm_case_segs(*state, LAYOUTS[l][0], LAYOUTS[l][1], 50, 40,
-			       16 * 100, 0, 0, 1, 16);
+		               16 * 100, 0, 0, 1, 16);
 	}
 }
 
@@ -228,7 +228,7 @@ static void test_gemm_seg_special_values(void **state)
  * cairn_gemm_seg gives the bits of one cairn_gemm per segment into its
  * own matrix followed by cairn_sum_n over them in segment order. */
 static int run_gemm_seg_by_parts(cairn_backend *be, void *const *p,
-				 const struct tcase *c)
+                                 const struct tcase *c)
 {
 	const int64_t m = c->i[2], n = c->i[3], k = c->i[4], segs = c->i[8];
 	const int64_t q = k / segs, lda = c->i[5], ldb = c->i[6];
@@ -241,9 +241,9 @@ static int run_gemm_seg_by_parts(cairn_backend *be, void *const *p,
 	for (int64_t s = 0; s < segs && !rc; s++) {
 		/* op(A) = A^T: row p of A; op(B) = B: row p of B */
 		rc = cairn_gemm(be, CAIRN_TRANS, CAIRN_NOTRANS, m, n, q,
-				(const float *)p[0] + s * q * lda, lda,
-				(const float *)p[1] + s * q * ldb, ldb,
-				p[3 + s], n, 0);
+		                (const float *)p[0] + s * q * lda, lda,
+		                (const float *)p[1] + s * q * ldb, ldb,
+		                p[3 + s], n, 0);
 		src[s] = p[3 + s];
 	}
 	if (!rc)
@@ -254,9 +254,10 @@ static int run_gemm_seg_by_parts(cairn_backend *be, void *const *p,
 static void test_gemm_seg_is_sum_of_parts(void **state)
 {
 	struct state *s = *state;
-	static const int64_t shapes[][4] = {
-	    /* m, n, q, segs */
-	    {33, 47, 64, 4}, {10, 100, 17, 3}, {64, 16, 600, 2}};
+	static const int64_t shapes[][4] = {/* m, n, q, segs */
+	                                    {33, 47, 64, 4},
+	                                    {10, 100, 17, 3},
+	                                    {64, 16, 600, 2}};
 
 	for (int t = 0; t < 3; t++) {
 		const int64_t m = shapes[t][0], n = shapes[t][1];
@@ -270,32 +271,32 @@ static void test_gemm_seg_is_sum_of_parts(void **state)
 			void *parts[MAX_BUFS] = {0}, *whole[MAX_BUFS] = {0};
 			int rc;
 			snprintf(c.what, sizeof c.what,
-				 "gemm_seg by parts m=%" PRId64 " n=%" PRId64
-				 " k=%" PRId64 " segs=%" PRId64,
-				 m, n, k, segs);
+			         "gemm_seg by parts m=%" PRId64 " n=%" PRId64
+			         " k=%" PRId64 " segs=%" PRId64,
+			         m, n, k, segs);
 			tc_floats(&c, k * m, 0, 1.0f, 1);
 			tc_floats(&c, k * n, 0, 1.0f, 1);
 			tc_floats(&c, m * n, 1, 1.0f, 0);
 			for (int64_t i = 0; i < segs; i++)
 				tc_floats(&c, m * n, 0, 1.0f, 0);
 			gemm_args_set(&c, CAIRN_TRANS, CAIRN_NOTRANS, m, n, k,
-				      m, n, n, segs);
+			              m, n, n, segs);
 			rc = run_on(be, &c, parts);
 			if (rc)
 				fail_msg("%s on %s: %s", c.what,
-					 cairn_backend_describe(be),
-					 cairn_strerror(rc));
+				         cairn_backend_describe(be),
+				         cairn_strerror(rc));
 			c.run = run_gemm;
 			rc = run_on(be, &c, whole);
 			if (rc)
 				fail_msg("%s on %s: %s", c.what,
-					 cairn_backend_describe(be),
-					 cairn_strerror(rc));
+				         cairn_backend_describe(be),
+				         cairn_strerror(rc));
 			if (memcmp(parts[2], whole[2], c.buf[2].bytes)) {
 				report_diff(&c, cairn_backend_describe(be), 2,
-					    parts[2], whole[2]);
+				            parts[2], whole[2]);
 				fail_msg("%s differs from its parts on %s",
-					 c.what, cairn_backend_describe(be));
+				         c.what, cairn_backend_describe(be));
 			}
 			for (int i = 0; i < c.nbuf; i++) {
 				free(parts[i]);
@@ -315,34 +316,33 @@ static void test_gemm_seg_args(void **state)
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(cairn_gemm_seg(s->ref, CAIRN_NOTRANS,
-						CAIRN_NOTRANS, 3, 3, 6, bad[i],
-						a, 6, b, 3, c, 3),
-				 CAIRN_EINVAL);
+		                                CAIRN_NOTRANS, 3, 3, 6, bad[i],
+		                                a, 6, b, 3, c, 3),
+		                 CAIRN_EINVAL);
 	/* k = 0 divides by anything: only the limit refuses these */
 	assert_int_equal(cairn_gemm_seg(s->ref, CAIRN_NOTRANS, CAIRN_NOTRANS, 3,
-					3, 0, CAIRN_GEMM_MAX_SEGS + 1, a, 1, b,
-					3, c, 3),
-			 CAIRN_EINVAL);
+	                                3, 0, CAIRN_GEMM_MAX_SEGS + 1, a, 1, b,
+	                                3, c, 3),
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_gemm_seg(s->ref, CAIRN_NOTRANS, CAIRN_NOTRANS, 3,
-					3, 0, CAIRN_GEMM_MAX_SEGS, a, 1, b, 3,
-					c, 3),
-			 0);
+	                                3, 0, CAIRN_GEMM_MAX_SEGS, a, 1, b, 3,
+	                                c, 3),
+	                 0);
 	assert_int_equal(cairn_gemm_seg(NULL, CAIRN_NOTRANS, CAIRN_NOTRANS, 3,
-					3, 6, 2, a, 6, b, 3, c, 3),
-			 CAIRN_EINVAL);
+	                                3, 6, 2, a, 6, b, 3, c, 3),
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_gemm_seg(s->ref, CAIRN_TRANS, CAIRN_TRANS, 3, 3,
-					6, 2, a, 3, b, 6, c, 3),
-			 CAIRN_ENOTSUP);
+	                                6, 2, a, 3, b, 6, c, 3),
+	                 CAIRN_ENOTSUP);
 	for (int k = 0; k < s->ncfg && strcmp(g_backend, "cpu"); k++) {
 		void *p[3] = {0};
 		for (int i = 0; i < 3; i++)
-			assert_int_equal(cairn_buf_alloc(s->cfg[k].be, 64,
-							 &p[i]),
-					 0);
+			assert_int_equal(
+			    cairn_buf_alloc(s->cfg[k].be, 64, &p[i]), 0);
 		assert_int_equal(cairn_gemm_seg(s->cfg[k].be, CAIRN_NOTRANS,
-						CAIRN_NOTRANS, 3, 3, 4, 2,
-						p[0], 4, p[1], 3, p[2], 3),
-				 CAIRN_ENOTSUP);
+		                                CAIRN_NOTRANS, 3, 3, 4, 2, p[0],
+		                                4, p[1], 3, p[2], 3),
+		                 CAIRN_ENOTSUP);
 		for (int i = 0; i < 3; i++)
 			cairn_buf_free(s->cfg[k].be, p[i]);
 	}
@@ -353,15 +353,15 @@ static void test_gemm_seg_args(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gemm_odd_shapes),
-		cmocka_unit_test(test_gemm_large_shapes),
-		cmocka_unit_test(test_gemm_random_shapes),
-		cmocka_unit_test(test_gemm_special_values),
-		cmocka_unit_test(test_gemm_k_zero),
-		cmocka_unit_test(test_gemm_seg_shapes),
-		cmocka_unit_test(test_gemm_seg_special_values),
-		cmocka_unit_test(test_gemm_seg_is_sum_of_parts),
-		cmocka_unit_test(test_gemm_seg_args),
+	    cmocka_unit_test(test_gemm_odd_shapes),
+	    cmocka_unit_test(test_gemm_large_shapes),
+	    cmocka_unit_test(test_gemm_random_shapes),
+	    cmocka_unit_test(test_gemm_special_values),
+	    cmocka_unit_test(test_gemm_k_zero),
+	    cmocka_unit_test(test_gemm_seg_shapes),
+	    cmocka_unit_test(test_gemm_seg_special_values),
+	    cmocka_unit_test(test_gemm_seg_is_sum_of_parts),
+	    cmocka_unit_test(test_gemm_seg_args),
 	};
 	int rc = kernels_start(argc, argv, "test_kernels_gemm");
 

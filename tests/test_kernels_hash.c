@@ -29,10 +29,10 @@
  * unused), buf 2: out (32 per chunk, a multiple of 4 bytes as report_diff
  * reads words). */
 static int run_hash_chunks(cairn_backend *be, void *const *p,
-			   const struct tcase *c)
+                           const struct tcase *c)
 {
 	return cairn_hash_chunks(be, (uint8_t *)p[0] + c->i[2], c->i[0],
-				 c->i[1], c->buf[1].host, p[2]);
+	                         c->i[1], c->buf[1].host, p[2]);
 }
 
 static void tc_bytes(struct tcase *c, size_t n, int is_out)
@@ -45,9 +45,8 @@ static void tc_bytes(struct tcase *c, size_t n, int is_out)
 
 static void test_hash_chunks(void **state)
 {
-	static const int64_t sizes[] = {0,     1,     127,   128,
-					129,   65535, 65536, 65537,
-					3 * 65536 + 5};
+	static const int64_t sizes[] = {0,     1,     127,   128,          129,
+	                                65535, 65536, 65537, 3 * 65536 + 5};
 	static const int64_t chunks[] = {128, 1024, 65536};
 	for (size_t l = 0; l < sizeof sizes / sizeof sizes[0]; l++)
 		for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
@@ -57,8 +56,8 @@ static void test_hash_chunks(void **state)
 			if (nchunks == 0)
 				nchunks = 1;
 			snprintf(c.what, sizeof c.what,
-				 "hash_chunks bytes=%" PRId64 " chunk=%" PRId64,
-				 n, cb);
+			         "hash_chunks bytes=%" PRId64 " chunk=%" PRId64,
+			         n, cb);
 			tc_bytes(&c, (size_t)n, 0);
 			tc_bytes(&c, 128, 0);
 			tc_bytes(&c, (size_t)nchunks * 32, 1);
@@ -90,14 +89,15 @@ static void test_hash_chunks_lanes(void **state)
 					n -= rnd_range(1, cb - 1);
 					/* any byte, or 4 but not 8 aligned
 					 * (cuda reads 32-bit words there) */
-					off = nch % 3 ? rnd_range(1, 31)
-						      : 4 * (2 * rnd_range(0, 3) +
-							     1);
+					off =
+					    nch % 3
+					        ? rnd_range(1, 31)
+					        : 4 * (2 * rnd_range(0, 3) + 1);
 				}
 				snprintf(c.what, sizeof c.what,
-					 "hash_chunks bytes=%" PRId64
-					 " chunk=%" PRId64 " offset=%" PRId64,
-					 n, cb, off);
+				         "hash_chunks bytes=%" PRId64
+				         " chunk=%" PRId64 " offset=%" PRId64,
+				         n, cb, off);
 				tc_bytes(&c, (size_t)(n + off), 0);
 				tc_bytes(&c, 128, 0);
 				tc_bytes(&c, (size_t)nch * 32, 1);
@@ -119,25 +119,25 @@ static void test_hash_chunks_args(void **state)
 	assert_int_equal(cairn_buf_alloc(s->ref, 4096, &buf), 0);
 	b = buf;
 	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 0, hdr, b + 1024),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 100, hdr, b + 1024),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_hash_chunks(s->ref, b, -1, 128, hdr, b + 1024),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 128, NULL, b + 1024),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 128, hdr, NULL),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_hash_chunks(s->ref, NULL, 256, 128, hdr, b),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	/* out (64 bytes) overlapping data */
 	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 128, hdr, b + 200),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_hash_chunks(s->ref, b + 32, 256, 128, hdr, b),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	/* adjacent is fine; bytes == 0 needs no data */
 	assert_int_equal(cairn_hash_chunks(s->ref, b, 256, 128, hdr, b + 256),
-			 0);
+	                 0);
 	assert_int_equal(cairn_hash_chunks(s->ref, NULL, 0, 128, hdr, b), 0);
 	cairn_buf_free(s->ref, buf);
 }
@@ -147,9 +147,9 @@ static void test_hash_chunks_args(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hash_chunks),
-		cmocka_unit_test(test_hash_chunks_lanes),
-		cmocka_unit_test(test_hash_chunks_args),
+	    cmocka_unit_test(test_hash_chunks),
+	    cmocka_unit_test(test_hash_chunks_lanes),
+	    cmocka_unit_test(test_hash_chunks_args),
 	};
 	int rc = kernels_start(argc, argv, "test_kernels_hash");
 

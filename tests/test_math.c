@@ -68,7 +68,6 @@ struct acc {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-
 static float u2f(uint32_t u)
 {
 	float f;

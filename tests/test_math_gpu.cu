@@ -78,8 +78,8 @@ static int g_host_only;
 		cudaError_t e_ = (call);                                       \
 		if (e_ != cudaSuccess)                                         \
 			fail_msg("%s:%d: %s: %s (%s)", __FILE__, __LINE__,     \
-				 #call, cudaGetErrorName(e_),                  \
-				 cudaGetErrorString(e_));                      \
+			         #call, cudaGetErrorName(e_),                  \
+			         cudaGetErrorString(e_));                      \
 	} while (0)
 
 static double now_s(void)
@@ -126,7 +126,7 @@ struct rng_cfg {
 #define RNG_WORDS 12
 
 __host__ __device__ static void eval_rng(const rng_cfg &c, uint64_t i,
-					 uint32_t out[RNG_WORDS])
+                                         uint32_t out[RNG_WORDS])
 {
 	uint32_t w[4];
 	cairn_philox_block(c.key, c.stream, c.block0 + i, w);
@@ -163,21 +163,21 @@ static void around(std::vector<uint32_t> &v, float x, uint32_t half)
 static std::vector<uint32_t> extra_args(void)
 {
 	static const uint32_t special[] = {
-	    0x00000000u, 0x80000000u,             /* +-0 */
-	    0x7f800000u, 0xff800000u,             /* +-inf */
-	    0x7fc00000u, 0xffc00000u,             /* quiet NaNs */
-	    0x7fffffffu, 0xffffffffu,             /* all-ones payloads */
-	    0x7fc00001u, 0xffe12345u,             /* quiet, with payload */
-	    0x7f800001u, 0xff800001u,             /* signalling NaNs */
-	    0x7fa00000u, 0xffbfffffu,             /* signalling, payload */
-	    0x00000001u, 0x80000001u,             /* smallest subnormal */
-	    0x007fffffu, 0x807fffffu,             /* largest subnormal */
-	    0x00800000u, 0x80800000u,             /* smallest normal */
-	    0x7f7fffffu, 0xff7fffffu,             /* FLT_MAX */
-	    0x3f800000u, 0xbf800000u,             /* +-1 */
-	    0x42b17217u, 0x42b17218u,             /* exp: last finite, inf */
-	    0xc2cff1b4u, 0xc2cff1b5u,             /* exp: last 2^-149, +0 */
-	    0x42b20000u, 0xc2d00000u,             /* exp: clamps 89, -104 */
+	    0x00000000u, 0x80000000u, /* +-0 */
+	    0x7f800000u, 0xff800000u, /* +-inf */
+	    0x7fc00000u, 0xffc00000u, /* quiet NaNs */
+	    0x7fffffffu, 0xffffffffu, /* all-ones payloads */
+	    0x7fc00001u, 0xffe12345u, /* quiet, with payload */
+	    0x7f800001u, 0xff800001u, /* signalling NaNs */
+	    0x7fa00000u, 0xffbfffffu, /* signalling, payload */
+	    0x00000001u, 0x80000001u, /* smallest subnormal */
+	    0x007fffffu, 0x807fffffu, /* largest subnormal */
+	    0x00800000u, 0x80800000u, /* smallest normal */
+	    0x7f7fffffu, 0xff7fffffu, /* FLT_MAX */
+	    0x3f800000u, 0xbf800000u, /* +-1 */
+	    0x42b17217u, 0x42b17218u, /* exp: last finite, inf */
+	    0xc2cff1b4u, 0xc2cff1b5u, /* exp: last 2^-149, +0 */
+	    0x42b20000u, 0xc2d00000u, /* exp: clamps 89, -104 */
 	};
 	std::vector<uint32_t> v(special, special + sizeof special / 4);
 	const double ln2 = 0.69314718055994530942;
@@ -191,9 +191,9 @@ static std::vector<uint32_t> extra_args(void)
 	around(v, 0.0f, 1 << 14);                   /* subnormal arguments */
 	around(v, 0x1p-24f, 4096);
 	around(v, 0x1p-26f, 4096);
-	for (int n = -150; n <= 128; n++)           /* reduction edges */
+	for (int n = -150; n <= 128; n++) /* reduction edges */
 		around(v, (float)((n + 0.5) * ln2), 512);
-	for (int n = -150; n <= 128; n++)           /* x = n ln2 */
+	for (int n = -150; n <= 128; n++) /* x = n ln2 */
 		around(v, (float)(n * ln2), 64);
 	/* log */
 	around(v, 1.0f, 1 << 16);
@@ -203,7 +203,7 @@ static std::vector<uint32_t> extra_args(void)
 	for (int k = -149; k <= 127; k++) /* sqrt(1/2) 2^k edges */
 		around(v, ldexpf(0x1.6a09e6p-1f, k), 512);
 	/* tanh */
-	around(v, 0.55f, 1 << 15); /* polynomial / exp switch */
+	around(v, 0.55f, 1 << 15);   /* polynomial / exp switch */
 	around(v, 9.0109f, 1 << 14); /* rounds to 1 from here */
 	around(v, 9.1f, 4096);       /* clamp */
 	around(v, 0x1p-12f, 4096);
@@ -224,10 +224,10 @@ static std::vector<uint32_t> extra_args(void)
 
 /* The idx-th argument: the sweep first, then the extras. */
 static inline uint32_t arg_at(uint64_t idx, uint64_t n_sweep, uint32_t stride,
-			      const std::vector<uint32_t> &extra)
+                              const std::vector<uint32_t> &extra)
 {
 	return idx < n_sweep ? (uint32_t)(idx * stride)
-			     : extra[(size_t)(idx - n_sweep)];
+	                     : extra[(size_t)(idx - n_sweep)];
 }
 
 static uint32_t env_stride(void)
@@ -237,7 +237,8 @@ static uint32_t env_stride(void)
 	return s >= 1 && s <= 0xffffffffu ? (uint32_t)s : DEFAULT_STRIDE;
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ----------------------------------------------------------------
+ */
 
 struct mismatch {
 	uint64_t count;
@@ -260,22 +261,22 @@ static void test_math_bits(void **state)
 	printf("math: %llu arguments (the bit patterns 0, %u, 2*%u, ...: %llu; "
 	       "special values and runs: %zu), %d functions each\n",
 	       (unsigned long long)total, stride, stride,
-	       (unsigned long long)n_sweep,
-	       extra.size(), FN_COUNT);
+	       (unsigned long long)n_sweep, extra.size(), FN_COUNT);
 	fflush(stdout);
 	if (!g_host_only) {
-		CK(cudaMalloc((void **)&d_in, (size_t)CHUNK * sizeof(uint32_t)));
+		CK(cudaMalloc((void **)&d_in,
+		              (size_t)CHUNK * sizeof(uint32_t)));
 		CK(cudaMalloc((void **)&d_out,
-			      (size_t)CHUNK * FN_COUNT * sizeof(uint32_t)));
+		              (size_t)CHUNK * FN_COUNT * sizeof(uint32_t)));
 	}
 	for (uint64_t base = 0; base < total; base += CHUNK) {
-		uint32_t n = (uint32_t)(total - base < CHUNK ? total - base
-							      : CHUNK);
+		uint32_t n =
+		    (uint32_t)(total - base < CHUNK ? total - base : CHUNK);
 		for (uint32_t i = 0; i < n; i++)
 			in[i] = arg_at(base + i, n_sweep, stride, extra);
 		if (!g_host_only) {
 			CK(cudaMemcpy(d_in, in.data(), n * sizeof(uint32_t),
-				      cudaMemcpyHostToDevice));
+			              cudaMemcpyHostToDevice));
 			k_math<<<(n + 255) / 256, 256>>>(d_in, n, d_out);
 			CK(cudaGetLastError());
 		}
@@ -286,14 +287,14 @@ static void test_math_bits(void **state)
 		host_s += now_s() - h0;
 		if (!g_host_only) {
 			CK(cudaMemcpy(gpu.data(), d_out,
-				      (size_t)n * FN_COUNT * sizeof(uint32_t),
-				      cudaMemcpyDeviceToHost));
+			              (size_t)n * FN_COUNT * sizeof(uint32_t),
+			              cudaMemcpyDeviceToHost));
 		} else {
 			for (uint32_t i = 0; i < n; i++)
 				eval_math(in[i], &gpu[(size_t)i * FN_COUNT]);
 		}
 		if (memcmp(cpu.data(), gpu.data(),
-			   (size_t)n * FN_COUNT * sizeof(uint32_t)) == 0)
+		           (size_t)n * FN_COUNT * sizeof(uint32_t)) == 0)
 			continue;
 		for (uint32_t i = 0; i < n; i++)
 			for (int f = 0; f < FN_COUNT; f++) {
@@ -339,9 +340,8 @@ static void test_math_bits(void **state)
 static void test_rng_bits(void **state)
 {
 	(void)state;
-	static const char *const part[3] = {"cairn_philox_block",
-					    "cairn_rng_normal",
-					    "cairn_rng_uniform"};
+	static const char *const part[3] = {
+	    "cairn_philox_block", "cairn_rng_normal", "cairn_rng_uniform"};
 	/* High words of key, stream and block used; the second run of
 	 * blocks crosses 2^32 (the counter's word 1). */
 	const rng_cfg cfgs[2] = {
@@ -357,7 +357,7 @@ static void test_rng_bits(void **state)
 
 	if (!g_host_only)
 		CK(cudaMalloc((void **)&d_out,
-			      (size_t)n * RNG_WORDS * sizeof(uint32_t)));
+		              (size_t)n * RNG_WORDS * sizeof(uint32_t)));
 	for (int c = 0; c < 2; c++) {
 		mismatch mm[3] = {};
 		uint64_t idx[3] = {0, 0, 0};
@@ -369,15 +369,15 @@ static void test_rng_bits(void **state)
 			eval_rng(cfgs[c], i, &cpu[(size_t)i * RNG_WORDS]);
 		if (!g_host_only) {
 			CK(cudaMemcpy(gpu.data(), d_out,
-				      (size_t)n * RNG_WORDS * sizeof(uint32_t),
-				      cudaMemcpyDeviceToHost));
+			              (size_t)n * RNG_WORDS * sizeof(uint32_t),
+			              cudaMemcpyDeviceToHost));
 		} else {
 			for (uint32_t i = 0; i < n; i++)
 				eval_rng(cfgs[c], i,
-					 &gpu[(size_t)i * RNG_WORDS]);
+				         &gpu[(size_t)i * RNG_WORDS]);
 		}
 		if (memcmp(cpu.data(), gpu.data(),
-			   (size_t)n * RNG_WORDS * sizeof(uint32_t)) != 0) {
+		           (size_t)n * RNG_WORDS * sizeof(uint32_t)) != 0) {
 			for (size_t j = 0; j < (size_t)n * RNG_WORDS; j++) {
 				int p = (int)(j % RNG_WORDS) / 4;
 				if (cpu[j] == gpu[j])
@@ -418,7 +418,8 @@ static void test_rng_bits(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* ---- main ------------------------------------------------------------------ */
+/* ---- main ------------------------------------------------------------------
+ */
 
 int main(void)
 {
@@ -441,7 +442,7 @@ int main(void)
 		if (err != cudaSuccess || count == 0) {
 			printf("SKIP: no usable CUDA device (%s)\n",
 			       err != cudaSuccess ? cudaGetErrorString(err)
-						  : "no device");
+			                          : "no device");
 			return 77;
 		}
 		err = cudaSetDevice(0);

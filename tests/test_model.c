@@ -143,9 +143,10 @@ static void check_exact(struct state *s, const char *name,
                         int steps, int all_cfgs)
 {
 	char what[128];
-	float *x =
-	    cairn_test_xmalloc((size_t)(steps * batch * spec->input) * sizeof(float));
-	int32_t *y = cairn_test_xmalloc((size_t)(steps * batch) * sizeof(int32_t));
+	float *x = cairn_test_xmalloc((size_t)(steps * batch * spec->input) *
+	                              sizeof(float));
+	int32_t *y =
+	    cairn_test_xmalloc((size_t)(steps * batch) * sizeof(int32_t));
 	uint64_t seed = rnd();
 	struct run want = {0};
 

@@ -184,8 +184,10 @@ static void test_args(void **state)
 	int32_t y[5] = {0, 1, 2, 3, 0};
 
 	cairn_adamw_defaults(&opt);
-	assert_int_equal(cairn_model_create(NULL, &spec, 4, 2, &m), CAIRN_EINVAL);
-	assert_int_equal(cairn_model_create(s->ref, NULL, 4, 2, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(NULL, &spec, 4, 2, &m),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, NULL, 4, 2, &m),
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_model_create(s->ref, &spec, 0, 2, &m),
 	                 CAIRN_EINVAL);
 	/* max micro: 1 .. min(max batch, CAIRN_MODEL_MAX_MICRO) */
@@ -200,21 +202,27 @@ static void test_args(void **state)
 	assert_null(m);
 	bad = spec;
 	bad.nhidden = -1;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m),
+	                 CAIRN_EINVAL);
 	bad.nhidden = CAIRN_MLP_MAX_HIDDEN + 1;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m),
+	                 CAIRN_EINVAL);
 	bad = spec;
 	bad.hidden[0] = 0;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m),
+	                 CAIRN_EINVAL);
 	bad = spec;
 	bad.classes = 0;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m),
+	                 CAIRN_EINVAL);
 	bad = spec;
 	bad.act = (cairn_act)7;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m),
+	                 CAIRN_EINVAL);
 	bad = spec;
 	bad.input = (int64_t)1 << 40;
-	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m), CAIRN_EINVAL);
+	assert_int_equal(cairn_model_create(s->ref, &bad, 4, 2, &m),
+	                 CAIRN_EINVAL);
 	assert_null(m);
 
 	assert_int_equal(cairn_model_create(s->ref, &spec, 4, 2, &m), 0);
@@ -238,12 +246,11 @@ static void test_args(void **state)
 	                 CAIRN_EINVAL); /* above the max micro (2) */
 	assert_int_equal(cairn_model_step(m, 3, 2, x, y, &opt, &loss),
 	                 CAIRN_EINVAL); /* 2 does not divide 3 */
-	assert_int_equal(
-	    cairn_model_forward_backward(m, 3, 2, x, y, &loss), CAIRN_EINVAL);
-	assert_int_equal(
-	    cairn_model_forward_backward(m, 4, 0, x, y, &loss), CAIRN_EINVAL);
-	assert_int_equal(cairn_model_forward_backward(m, 3, 1, x, y, &loss),
-	                 0);
+	assert_int_equal(cairn_model_forward_backward(m, 3, 2, x, y, &loss),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_model_forward_backward(m, 4, 0, x, y, &loss),
+	                 CAIRN_EINVAL);
+	assert_int_equal(cairn_model_forward_backward(m, 3, 1, x, y, &loss), 0);
 	assert_int_equal(cairn_model_max_micro(m), 2);
 	opt.step = 0;
 	assert_int_equal(cairn_model_step(m, 4, 2, x, y, &opt, &loss),
@@ -431,8 +438,8 @@ static void test_device_data_uploads(void **state)
 	struct state *s = *state;
 	enum { N = 64, B = 16 };
 	static const int64_t h[] = {8};
-	cairn_mlp_spec sp = cairn_test_mlp(CAIRN_DATASET_PIXELS, 1, h, 10,
-	                                   CAIRN_ACT_RELU);
+	cairn_mlp_spec sp =
+	    cairn_test_mlp(CAIRN_DATASET_PIXELS, 1, h, 10, CAIRN_ACT_RELU);
 	uint8_t *img = cairn_test_xmalloc(N * CAIRN_DATASET_PIXELS);
 	uint8_t lab[N], root[32] = {7};
 	cairn_dataset ds = {N, img, lab};
@@ -480,8 +487,10 @@ static void test_device_data_uploads(void **state)
 	{
 		float *p1 = cairn_test_xmalloc((size_t)n * sizeof(float));
 		float *p2 = cairn_test_xmalloc((size_t)n * sizeof(float));
-		assert_int_equal(cairn_model_read(md, CAIRN_MODEL_PARAMS, p1), 0);
-		assert_int_equal(cairn_model_read(mh, CAIRN_MODEL_PARAMS, p2), 0);
+		assert_int_equal(cairn_model_read(md, CAIRN_MODEL_PARAMS, p1),
+		                 0);
+		assert_int_equal(cairn_model_read(mh, CAIRN_MODEL_PARAMS, p2),
+		                 0);
 		assert_memory_equal(p1, p2, (size_t)n * sizeof(float));
 		free(p1);
 		free(p2);

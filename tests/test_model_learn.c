@@ -229,7 +229,8 @@ static void test_learn_fmnist(void **state)
 	cairn_mlp_spec spec = cairn_test_mlp(784, 1, hid, 10, CAIRN_ACT_RELU);
 	cairn_dataset *train = NULL, *test = NULL;
 	char err[512];
-	float *x = cairn_test_xmalloc(B * 784 * sizeof(float)), first = 0, last = 0;
+	float *x = cairn_test_xmalloc(B * 784 * sizeof(float)), first = 0,
+	      last = 0;
 	int32_t y[B];
 	uint32_t idx[B];
 	cairn_adamw_params opt;

@@ -58,7 +58,6 @@ static const struct kat kats[] = {
      {0xaa74e81c, 0xc9ddb97b, 0x2c2cd881, 0x9390c78d}},
 };
 
-
 static uint32_t bits(float f)
 {
 	uint32_t u;
@@ -91,7 +90,8 @@ static void test_block_mapping(void **state)
 		assert_int_equal(out[j], kats[2].want[j]);
 
 	for (int i = 0; i < 10000; i++) {
-		uint64_t key = cairn_test_splitmix64(&s), stream = cairn_test_splitmix64(&s);
+		uint64_t key = cairn_test_splitmix64(&s),
+		         stream = cairn_test_splitmix64(&s);
 		uint64_t block = cairn_test_splitmix64(&s);
 		uint32_t ctr[4] = {(uint32_t)block, (uint32_t)(block >> 32),
 		                   (uint32_t)stream, (uint32_t)(stream >> 32)};

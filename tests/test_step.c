@@ -97,8 +97,8 @@ static void net_of(cairn_model *m, struct net *n)
  * rows to rowloss[i0*k ..]. */
 static void device_step(cairn_backend *be, const struct net *n,
                         const float *params, int64_t B, int64_t k, int i0,
-                        int i1, const float *x, const int32_t *y,
-                        float **grads, float *rowloss)
+                        int i1, const float *x, const int32_t *y, float **grads,
+                        float *rowloss)
 {
 	const int64_t r0 = i0 * k, rows = (i1 - i0) * k, C = n->dim[n->nl];
 	const int gelu = n->spec->act == CAIRN_ACT_GELU;
@@ -123,9 +123,9 @@ static void device_step(cairn_backend *be, const struct net *n,
 	for (int l = 0; l < n->nl; l++) {
 		int64_t in = n->dim[l], out = n->dim[l + 1];
 		z[l] = balloc(be, rows * out);
-		assert_int_equal(cairn_gemm(be, CAIRN_NOTRANS, CAIRN_TRANS, rows,
-		                            out, in, act[l], in, p + n->w_off[l],
-		                            in, z[l], out, 0),
+		assert_int_equal(cairn_gemm(be, CAIRN_NOTRANS, CAIRN_TRANS,
+		                            rows, out, in, act[l], in,
+		                            p + n->w_off[l], in, z[l], out, 0),
 		                 0);
 		assert_int_equal(
 		    cairn_bias_add(be, rows, out, z[l], p + n->b_off[l], z[l]),
@@ -168,11 +168,10 @@ static void device_step(cairn_backend *be, const struct net *n,
 		}
 		if (l == 0)
 			break;
-		assert_int_equal(cairn_gemm(be, CAIRN_NOTRANS, CAIRN_NOTRANS,
-		                            rows, in, out, dz, out,
-		                            p + n->w_off[l], in, d[1 - cur],
-		                            in, 0),
-		                 0);
+		assert_int_equal(
+		    cairn_gemm(be, CAIRN_NOTRANS, CAIRN_NOTRANS, rows, in, out,
+		               dz, out, p + n->w_off[l], in, d[1 - cur], in, 0),
+		    0);
 		assert_int_equal(gelu ? cairn_gelu_bwd(be, rows * in, z[l - 1],
 		                                       d[1 - cur], d[1 - cur])
 		                      : cairn_relu_bwd(be, rows * in, z[l - 1],
@@ -195,26 +194,27 @@ static void device_step(cairn_backend *be, const struct net *n,
 /* The gradient and loss of one step of M micro-batches on G devices:
  * devices[0..G-1] compute, sum_be adds. */
 static void simulate(cairn_backend **devices, int G, cairn_backend *sum_be,
-                     const struct net *n, const float *params, int64_t B,
-                     int M, const float *x, const int32_t *y, float *grad,
-                     float *loss)
+                     const struct net *n, const float *params, int64_t B, int M,
+                     const float *x, const int32_t *y, float *grad, float *loss)
 {
 	int64_t k = B / M;
 	float **host = cairn_test_xmalloc((size_t)M * sizeof *host);
 	const float **src = cairn_test_xmalloc((size_t)M * sizeof *src);
-	float *rowloss = cairn_test_xmalloc((size_t)B * sizeof *rowloss), *dst, *sum, s;
+	float *rowloss = cairn_test_xmalloc((size_t)B * sizeof *rowloss), *dst,
+	      *sum, s;
 
 	for (int i = 0; i < M; i++)
-		host[i] = cairn_test_xmalloc((size_t)n->nparams * sizeof(float));
+		host[i] =
+		    cairn_test_xmalloc((size_t)n->nparams * sizeof(float));
 	for (int d = 0; d < G; d++)
 		device_step(devices[d], n, params, B, k, d * M / G,
 		            (d + 1) * M / G, x, y, host, rowloss);
 	/* gather in micro-batch order, then one fixed-order sum */
 	for (int i = 0; i < M; i++) {
 		float *b = balloc(sum_be, n->nparams);
-		assert_int_equal(cairn_buf_write(sum_be, b, host[i],
-		                                 (size_t)n->nparams * 4),
-		                 0);
+		assert_int_equal(
+		    cairn_buf_write(sum_be, b, host[i], (size_t)n->nparams * 4),
+		    0);
 		src[i] = b;
 	}
 	dst = balloc(sum_be, n->nparams);
@@ -257,15 +257,16 @@ static void fail_diff(const char *what, const float *want, const float *got,
 /* For each M in ms: the model's gradient with M micro-batches against the
  * simulation on G = 1..4 devices (G <= M); and the gradients of the
  * first and last M differ (the split is part of the definition). */
-static void check_devices(const cairn_mlp_spec *spec, int64_t B,
-                          const int *ms, int nms)
+static void check_devices(const cairn_mlp_spec *spec, int64_t B, const int *ms,
+                          int nms)
 {
 	enum { GMAX = 4 };
 	cairn_backend *dev[GMAX], *main_be = NULL;
 	cairn_backend_opts o2 = {2, 0, NULL, 0, 0};
 	cairn_model *m = NULL;
 	struct net n;
-	float *x = cairn_test_xmalloc((size_t)(B * spec->input) * sizeof(float));
+	float *x =
+	    cairn_test_xmalloc((size_t)(B * spec->input) * sizeof(float));
 	int32_t *y = cairn_test_xmalloc((size_t)B * sizeof *y);
 	float *params, *want, *got, *first, loss, sim_loss;
 	int maxm = 1;
@@ -274,8 +275,8 @@ static void check_devices(const cairn_mlp_spec *spec, int64_t B,
 		maxm = ms[j] > maxm ? ms[j] : maxm;
 	/* devices: portable and auto ISA, 1 and 2 threads */
 	for (int d = 0; d < GMAX; d++) {
-		cairn_backend_opts o = {1 + d % 2, 0,
-		                        d % 2 ? "portable" : NULL, 1, 0};
+		cairn_backend_opts o = {1 + d % 2, 0, d % 2 ? "portable" : NULL,
+		                        1, 0};
 		assert_int_equal(
 		    cairn_backend_open(CAIRN_BACKEND_CPU, &o, &dev[d]), 0);
 	}
@@ -332,7 +333,6 @@ static void check_devices(const cairn_mlp_spec *spec, int64_t B,
 		cairn_backend_close(dev[d]);
 	cairn_backend_close(main_be);
 }
-
 
 static void test_devices(void **state)
 {
@@ -442,8 +442,8 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 	static const struct {
 		int threads;
 		const char *isa;
-	} dev[5] = {{1, NULL}, {2, "portable"}, {3, NULL}, {1, "portable"},
-	            {2, NULL}};
+	} dev[5] = {
+	    {1, NULL}, {2, "portable"}, {3, NULL}, {1, "portable"}, {2, NULL}};
 	cairn_backend *one = NULL, *bes[5] = {0};
 	cairn_model *ref = NULL;
 	float *x, *want, *got;
@@ -686,8 +686,7 @@ static void test_rig_waits(void **state)
 		y[r] = (int32_t)(rnd() % 5);
 	cairn_adamw_defaults(&opt);
 	opt.step = 1;
-	assert_int_equal(cairn_model_create_multi(bes, 2, &spec, 8, 2, &mm),
-	                 0);
+	assert_int_equal(cairn_model_create_multi(bes, 2, &spec, 8, 2, &mm), 0);
 	fake_nccl_reset(bes, 2);
 	assert_int_equal(cairn__comm_open_api(bes, 2, &fake_nccl_api, &c), 0);
 	assert_int_equal(cairn__model_set_comm(mm, c), 0);

@@ -56,7 +56,7 @@ struct trace_out {
 };
 
 static int capture(void *ud, const struct cairn_state *st,
-		   const uint8_t root[HB], cairn_model *m)
+                   const uint8_t root[HB], cairn_model *m)
 {
 	struct trace_out *o = ud;
 	int64_t n;
@@ -125,10 +125,9 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 	tr.steps = o->steps;
 	{
 		cairn_backend *bes[2] = {c->be, c2};
-		assert_int_equal(cairn_model_create_multi(bes, c2 ? 2 : 1,
-							  &f->spec.model, 8, 2,
-							  &m),
-				 0);
+		assert_int_equal(cairn_model_create_multi(
+		                     bes, c2 ? 2 : 1, &f->spec.model, 8, 2, &m),
+		                 0);
 	}
 	if (mode & 2) {
 		assert_int_equal(cairn_model_attach_data(m, &f->ds, f->ds_root),
@@ -143,8 +142,8 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 	}
 	if (background) {
 		assert_int_equal(cairn_committer_open(
-				     c->be, cairn_model_param_count(m), &cm),
-				 0);
+		                     c->be, cairn_model_param_count(m), &cm),
+		                 0);
 		tr.committer = cm;
 	}
 	o->cm = cm;
@@ -156,8 +155,8 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 		free(o->v2);
 		o->p2 = o->m2 = o->v2 = NULL;
 		tr.defer_end = rep == 1;
-		rc = cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
-				    &tr, capture, o, err, sizeof err);
+		rc = cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0, &tr,
+		                    capture, o, err, sizeof err);
 		if (rc)
 			fail_msg("%s: %s", c->name, err);
 		if (!tr.defer_end)
@@ -173,8 +172,8 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 			t2.state_roots = r2;
 			t2.losses = l2;
 			t2.steps = s2;
-			assert_int_equal(cairn_committer_open(c->be, o->n, &cm2),
-			                 0);
+			assert_int_equal(
+			    cairn_committer_open(c->be, o->n, &cm2), 0);
 			t2.committer = cm2;
 			rc = cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
 			                    f->w0, &t2, NULL, NULL, err,
@@ -230,48 +229,48 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 		assert_int_equal(cairn_step_log_root(o->steps, 3, 2, t), 0);
 		assert_memory_equal(t, o->steps_root, HB);
 		for (int k = 0; k < 6; k++)
-			assert_memory_equal(o->steps +
-						k * CAIRN_STEP_RECORD_BYTES + HB,
-					    &o->losses[k], 4);
+			assert_memory_equal(
+			    o->steps + k * CAIRN_STEP_RECORD_BYTES + HB,
+			    &o->losses[k], 4);
 	}
 	/* Replay steps 3..4 from the state at t = 2: the state root at t = 4
 	 * is the one the trace committed. */
 	if (o->p2) {
 		struct cairn_state end;
 		uint8_t root[HB], rec[2 * CAIRN_STEP_RECORD_BYTES];
-		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_PARAMS, o->p2),
-				 0);
+		assert_int_equal(
+		    cairn_model_write(m, CAIRN_MODEL_PARAMS, o->p2), 0);
 		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_M, o->m2), 0);
 		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_V, o->v2), 0);
 		rc = cairn_task_replay(m, &f->spec, &f->ds, 2, 4, &end, rec,
-				       err, sizeof err);
+		                       err, sizeof err);
 		if (rc)
 			fail_msg("%s replay: %s", c->name, err);
 		assert_int_equal(end.step, 4);
 		assert_int_equal(cairn_state_root(&end, root), 0);
 		assert_memory_equal(root, o->roots + 2 * HB, HB);
 		assert_memory_equal(rec, o->steps + 2 * CAIRN_STEP_RECORD_BYTES,
-				    sizeof rec);
+		                    sizeof rec);
 		/* A replay one step short does not reach it. */
-		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_PARAMS, o->p2),
-				 0);
+		assert_int_equal(
+		    cairn_model_write(m, CAIRN_MODEL_PARAMS, o->p2), 0);
 		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_M, o->m2), 0);
 		assert_int_equal(cairn_model_write(m, CAIRN_MODEL_V, o->v2), 0);
 		assert_int_equal(cairn_task_replay(m, &f->spec, &f->ds, 2, 3,
-						   &end, NULL, err, sizeof err),
-				 0);
+		                                   &end, NULL, err, sizeof err),
+		                 0);
 		assert_int_equal(cairn_state_root(&end, root), 0);
 		assert_memory_not_equal(root, o->roots + 2 * HB, HB);
 		/* The model now holds the state at t = 3: a replay from an
 		 * odd step (t0 = 3) reaches t = 4 with step 4's record. */
 		rc = cairn_task_replay(m, &f->spec, &f->ds, 3, 4, &end, rec,
-				       err, sizeof err);
+		                       err, sizeof err);
 		if (rc)
 			fail_msg("%s replay from t = 3: %s", c->name, err);
 		assert_int_equal(cairn_state_root(&end, root), 0);
 		assert_memory_equal(root, o->roots + 2 * HB, HB);
 		assert_memory_equal(rec, o->steps + 3 * CAIRN_STEP_RECORD_BYTES,
-				    CAIRN_STEP_RECORD_BYTES);
+		                    CAIRN_STEP_RECORD_BYTES);
 	}
 	free(o->p2);
 	free(o->m2);
@@ -287,7 +286,7 @@ static void test_run_same_everywhere(void **state)
 		cairn_backend_kind kind;
 		int threads;
 		const char *isa;
-		int devices; /* 2: the step shared by two backends */
+		int devices;    /* 2: the step shared by two backends */
 		int background; /* through a committer; | 2: the training
 		                 * set on the backend; | 4: there under
 		                 * another root */
@@ -337,7 +336,7 @@ static void test_run_same_everywhere(void **state)
 			    cfg[i].kind != CAIRN_BACKEND_REF)
 				continue;
 			rc = cairn_test_config_open(&c, cfg[i].kind,
-						    cfg[i].threads, cfg[i].isa);
+			                            cfg[i].threads, cfg[i].isa);
 			/* With --backend cuda, main's probe found a usable
 			 * GPU: it must open (else the test would pass on ref
 			 * alone). */
@@ -349,13 +348,13 @@ static void test_run_same_everywhere(void **state)
 		}
 		if (cfg[i].devices == 2) {
 			struct cairn_test_config c2;
-			assert_int_equal(cairn_test_config_open(&c2, cfg[i].kind,
-								2, NULL),
-					 0);
+			assert_int_equal(
+			    cairn_test_config_open(&c2, cfg[i].kind, 2, NULL),
+			    0);
 			run_on(f, &c, c2.be, 0, have ? &got : &want);
 			cairn_backend_close(c2.be);
 			strncat(c.name, " + 2nd device",
-				sizeof c.name - strlen(c.name) - 1);
+			        sizeof c.name - strlen(c.name) - 1);
 		} else if (cfg[i].background) {
 			/* first, so that it survives the name's length */
 			char full[sizeof c.name + 64];
@@ -377,7 +376,8 @@ static void test_run_same_everywhere(void **state)
 		if (have) {
 			if (memcmp(got.trace_root, want.trace_root, HB) ||
 			    memcmp(got.roots, want.roots, sizeof got.roots) ||
-			    memcmp(got.losses, want.losses, sizeof got.losses) ||
+			    memcmp(got.losses, want.losses,
+			           sizeof got.losses) ||
 			    memcmp(got.steps, want.steps, sizeof got.steps) ||
 			    memcmp(got.steps_root, want.steps_root, HB) ||
 			    memcmp(got.final_root, want.final_root, HB))
@@ -392,17 +392,19 @@ static void test_run_same_everywhere(void **state)
 	assert_true(want.losses[0] != want.losses[5]);
 }
 
-/* ---- the outer step ------------------------------------------------------- */
+/* ---- the outer step -------------------------------------------------------
+ */
 
 static void test_outer(void **state)
 {
 	const int64_t n = 1000 + (int64_t)(rnd() % 5000);
 	const int K = 3, R = 3;
 	float *w = malloc((size_t)n * 4), *u = calloc((size_t)n, 4);
-	float *p = malloc((size_t)K * (size_t)n * 4), *got = malloc((size_t)n * 4);
+	float *p = malloc((size_t)K * (size_t)n * 4),
+	      *got = malloc((size_t)n * 4);
 	float *gu = malloc((size_t)n * 4);
 	static const cairn_backend_kind kinds[] = {CAIRN_BACKEND_REF,
-						   CAIRN_BACKEND_CPU};
+	                                           CAIRN_BACKEND_CPU};
 	(void)state;
 	assert_true(w && u && p && got && gu);
 	for (int64_t i = 0; i < n; i++)
@@ -417,12 +419,12 @@ static void test_outer(void **state)
 		assert_true(hw && hu);
 		memcpy(hw, w, (size_t)n * 4);
 		assert_int_equal(cairn_backend_open(kinds[kb], NULL, &be), 0);
-		assert_int_equal(cairn_buf_alloc(be, (size_t)n * 4,
-						 (void **)&dp),
-				 0);
+		assert_int_equal(
+		    cairn_buf_alloc(be, (size_t)n * 4, (void **)&dp), 0);
 		assert_int_equal(cairn_outer_create(be, n, CAIRN_OUTER_LR,
-						    CAIRN_OUTER_MOMENTUM, w, &o),
-				 0);
+		                                    CAIRN_OUTER_MOMENTUM, w,
+		                                    &o),
+		                 0);
 		/* Out of order is refused; so is a step with no task. */
 		assert_int_equal(cairn_outer_step(o), CAIRN_EINVAL);
 		assert_int_equal(cairn_outer_add(o, 1, dp), CAIRN_EINVAL);
@@ -431,15 +433,14 @@ static void test_outer(void **state)
 				float *pk = p + (size_t)k * (size_t)n;
 				for (int64_t i = 0; i < n; i++)
 					pk[i] = hw[i] +
-						(float)((int64_t)(rnd() % 201) -
-							100) *
-						    1e-4f;
-				assert_int_equal(cairn_buf_write(be, dp, pk,
-								 (size_t)n * 4),
-						 0);
-				assert_int_equal(cairn_outer_add(o, (uint32_t)k,
-								 dp),
-						 0);
+					        (float)((int64_t)(rnd() % 201) -
+					                100) *
+					            1e-4f;
+				assert_int_equal(
+				    cairn_buf_write(be, dp, pk, (size_t)n * 4),
+				    0);
+				assert_int_equal(
+				    cairn_outer_add(o, (uint32_t)k, dp), 0);
 			}
 			assert_int_equal(cairn_outer_step(o), 0);
 			/* The documented formula, on the host. */
@@ -457,8 +458,8 @@ static void test_outer(void **state)
 			if (memcmp(got, hw, (size_t)n * 4) ||
 			    memcmp(gu, hu, (size_t)n * 4))
 				fail_msg("%s round %d: outer step differs from "
-					 "its formula",
-					 cairn_backend_name(be), r);
+				         "its formula",
+				         cairn_backend_name(be), r);
 		}
 		if (kb == 0)
 			g_rng = save; /* the same task outputs for cpu */

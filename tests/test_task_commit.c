@@ -35,7 +35,7 @@ struct cb_count {
 };
 
 static int count_calls(void *ud, const struct cairn_state *st,
-		       const uint8_t root[HB], cairn_model *m)
+                       const uint8_t root[HB], cairn_model *m)
 {
 	struct cb_count *c = ud;
 	(void)root;
@@ -55,33 +55,30 @@ static void test_committer_errors(void **state)
 	cairn_committer *cm = NULL;
 	uint8_t roots[4 * HB], want[4 * HB], steps[6 * CAIRN_STEP_RECORD_BYTES];
 	float losses[6];
-	struct cairn_task_trace tr = {.state_roots = roots,
-				      .losses = losses,
-				      .steps = steps};
+	struct cairn_task_trace tr = {
+	    .state_roots = roots, .losses = losses, .steps = steps};
 	struct cb_count cc = {0, -1};
 	char err[256] = "";
 
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
 	assert_int_equal(cairn_model_create(be, &f->spec.model, 8, 2, &m), 0);
 	/* the synchronous trace */
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr, NULL, NULL, err,
-					sizeof err),
-			 0);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr, NULL, NULL, err, sizeof err),
+	                 0);
 	memcpy(want, roots, sizeof want);
 
 	/* opened for another parameter count: refused before any step */
 	assert_int_equal(cairn_committer_open(be, f->nparams + 1, &cm), 0);
 	tr.committer = cm;
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr, count_calls, &cc, err,
-					sizeof err),
-			 CAIRN_EINVAL);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr, count_calls, &cc, err, sizeof err),
+	                 CAIRN_EINVAL);
 	assert_non_null(strstr(err, "committer"));
 	assert_int_equal(cc.calls, 0);
 	cairn_committer_close(cm);
 	assert_int_equal(cairn_committer_open(NULL, f->nparams, &cm),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_committer_open(be, 0, &cm), CAIRN_EINVAL);
 
 	/* the callback fails for t = 2 (called when the checkpoint at t = 4
@@ -90,18 +87,16 @@ static void test_committer_errors(void **state)
 	assert_int_equal(cairn_committer_open(be, f->nparams, &cm), 0);
 	tr.committer = cm;
 	cc.fail_at = 2;
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr, count_calls, &cc, err,
-					sizeof err),
-			 CAIRN_EIO);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr, count_calls, &cc, err, sizeof err),
+	                 CAIRN_EIO);
 	assert_non_null(strstr(err, "checkpoint"));
 	cc.calls = 0;
 	cc.fail_at = -1;
 	memset(roots, 0, sizeof roots);
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr, count_calls, &cc, err,
-					sizeof err),
-			 0);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr, count_calls, &cc, err, sizeof err),
+	                 0);
 	assert_int_equal(cc.calls, 4);
 	assert_memory_equal(roots, want, sizeof want);
 
@@ -122,19 +117,20 @@ static void test_committer_errors(void **state)
 			assert_int_equal(cairn_model_read(m, bufs[i], ref), 0);
 			assert_memory_equal(got, ref, (size_t)f->nparams * 4);
 		}
-		assert_int_equal(cairn_committer_read(cm, CAIRN_MODEL_GRADS,
-		                                      got),
-		                 CAIRN_EINVAL);
-		assert_int_equal(cairn_committer_read(cm, CAIRN_MODEL_PARAMS,
-		                                      NULL),
-		                 CAIRN_EINVAL);
-		assert_int_equal(cairn_committer_read(NULL, CAIRN_MODEL_PARAMS,
-		                                      got),
-		                 CAIRN_EINVAL);
-		assert_int_equal(cairn_committer_start(cm, m, 9, samples, 0), 0);
-		assert_int_equal(cairn_committer_read(cm, CAIRN_MODEL_PARAMS,
-		                                      got),
-		                 CAIRN_EINVAL); /* being overwritten */
+		assert_int_equal(
+		    cairn_committer_read(cm, CAIRN_MODEL_GRADS, got),
+		    CAIRN_EINVAL);
+		assert_int_equal(
+		    cairn_committer_read(cm, CAIRN_MODEL_PARAMS, NULL),
+		    CAIRN_EINVAL);
+		assert_int_equal(
+		    cairn_committer_read(NULL, CAIRN_MODEL_PARAMS, got),
+		    CAIRN_EINVAL);
+		assert_int_equal(cairn_committer_start(cm, m, 9, samples, 0),
+		                 0);
+		assert_int_equal(
+		    cairn_committer_read(cm, CAIRN_MODEL_PARAMS, got),
+		    CAIRN_EINVAL); /* being overwritten */
 		assert_int_equal(cairn_committer_collect(cm, &st, &had), 0);
 		assert_int_equal(had, 1);
 		assert_int_equal(st.step, 9);
@@ -192,33 +188,32 @@ static void test_deferred_end(void **state)
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
 	assert_int_equal(cairn_model_create(be, &f->spec.model, 8, 2, &m), 0);
 	/* tr[2]: the synchronous trace */
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr[2], count_calls, &cc[2],
-					err, sizeof err),
-			 0);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr[2], count_calls, &cc[2], err,
+	                                sizeof err),
+	                 0);
 	assert_int_equal(cc[2].calls, 4);
 	assert_int_equal(tr[2].pending, 0);
 	/* defer_end without a committer changes nothing */
 	tr[2].defer_end = 1;
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr[2], NULL, NULL, err,
-					sizeof err),
-			 0);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr[2], NULL, NULL, err, sizeof err),
+	                 0);
 	assert_int_equal(tr[2].pending, 0);
-	assert_int_equal(cairn_task_finish(&tr[2], &f->spec, NULL, NULL, err,
-					   sizeof err),
-			 CAIRN_EINVAL);
+	assert_int_equal(
+	    cairn_task_finish(&tr[2], &f->spec, NULL, NULL, err, sizeof err),
+	    CAIRN_EINVAL);
 
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(cairn_committer_open(be, f->nparams, &cm[i]),
-				 0);
+		                 0);
 		tr[i].committer = cm[i];
 		tr[i].defer_end = 1;
 	}
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr[0], count_calls, &cc[0],
-					err, sizeof err),
-			 0);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr[0], count_calls, &cc[0], err,
+	                                sizeof err),
+	                 0);
 	assert_int_equal(tr[0].pending, 1);
 	assert_int_equal(cc[0].calls, 3); /* t = 0, 2, 4; t = 6 pending */
 	/* neither the trace nor its committer runs another task; the
@@ -227,31 +222,30 @@ static void test_deferred_end(void **state)
 		double t0s = tr[0].commit.t0_seconds;
 		double hs = tr[0].hash_seconds;
 		assert_true(t0s > 0.0 && hs >= t0s);
-		assert_int_equal(cairn_task_run(m, &f->spec, &f->ds,
-						f->ds_root, f->w0, &tr[0],
-						NULL, NULL, err, sizeof err),
-				 CAIRN_EINVAL);
+		assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
+		                                f->w0, &tr[0], NULL, NULL, err,
+		                                sizeof err),
+		                 CAIRN_EINVAL);
 		assert_non_null(strstr(err, "cairn_task_finish"));
 		assert_true(tr[0].commit.t0_seconds == t0s);
 		assert_true(tr[0].hash_seconds == hs);
 	}
 	tr[1].committer = cm[0];
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr[1], NULL, NULL, err,
-					sizeof err),
-			 CAIRN_EINVAL);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr[1], NULL, NULL, err, sizeof err),
+	                 CAIRN_EINVAL);
 	assert_non_null(strstr(err, "still hashes"));
 	assert_int_equal(tr[1].pending, 0);
 	/* the next task on the other committer, then the first finished */
 	tr[1].committer = cm[1];
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr[1], count_calls, &cc[1],
-					err, sizeof err),
-			 0);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr[1], count_calls, &cc[1], err,
+	                                sizeof err),
+	                 0);
 	assert_int_equal(tr[1].pending, 1);
 	for (int i = 0; i < 2; i++) {
 		if (cairn_task_finish(&tr[i], &f->spec, count_calls, &cc[i],
-				      err, sizeof err))
+		                      err, sizeof err))
 			fail_msg("finish %d: %s", i, err);
 		assert_int_equal(tr[i].pending, 0);
 		assert_int_equal(cc[i].calls, 4);
@@ -260,31 +254,30 @@ static void test_deferred_end(void **state)
 		assert_memory_equal(tr[i].trace_root, tr[2].trace_root, HB);
 		assert_memory_equal(tr[i].steps_root, tr[2].steps_root, HB);
 		assert_memory_equal(tr[i].final_params_root,
-				    tr[2].final_params_root, HB);
-		assert_int_equal(cairn_task_finish(&tr[i], &f->spec, NULL,
-						   NULL, err, sizeof err),
-				 CAIRN_EINVAL);
+		                    tr[2].final_params_root, HB);
+		assert_int_equal(cairn_task_finish(&tr[i], &f->spec, NULL, NULL,
+		                                   err, sizeof err),
+		                 CAIRN_EINVAL);
 	}
 	/* a callback failing at the finish: an error, the committer free */
 	cc[0].calls = 0;
 	cc[0].fail_at = 6;
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr[0], count_calls, &cc[0],
-					err, sizeof err),
-			 0);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr[0], count_calls, &cc[0], err,
+	                                sizeof err),
+	                 0);
 	assert_int_equal(cairn_task_finish(&tr[0], &f->spec, count_calls,
-					   &cc[0], err, sizeof err),
-			 CAIRN_EIO);
+	                                   &cc[0], err, sizeof err),
+	                 CAIRN_EIO);
 	assert_non_null(strstr(err, "t = 6"));
 	assert_int_equal(tr[0].pending, 0);
 	cc[0].fail_at = -1;
-	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root,
-					f->w0, &tr[0], NULL, NULL, err,
-					sizeof err),
-			 0);
-	assert_int_equal(cairn_task_finish(&tr[0], &f->spec, NULL, NULL, err,
-					   sizeof err),
-			 0);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr[0], NULL, NULL, err, sizeof err),
+	                 0);
+	assert_int_equal(
+	    cairn_task_finish(&tr[0], &f->spec, NULL, NULL, err, sizeof err),
+	    0);
 	assert_memory_equal(tr[0].trace_root, tr[2].trace_root, HB);
 	cairn_committer_close(cm[0]);
 	cairn_committer_close(cm[1]);
@@ -301,9 +294,8 @@ static void test_run_refuses(void **state)
 	uint8_t roots[4 * HB], other[HB];
 	float losses[6];
 	uint8_t steps[6 * CAIRN_STEP_RECORD_BYTES];
-	struct cairn_task_trace tr = {.state_roots = roots,
-				      .losses = losses,
-				      .steps = steps};
+	struct cairn_task_trace tr = {
+	    .state_roots = roots, .losses = losses, .steps = steps};
 	char err[256];
 
 	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
@@ -313,8 +305,8 @@ static void test_run_refuses(void **state)
 	memcpy(other, f->ds_root, HB);
 	other[5] ^= 1;
 	assert_int_equal(cairn_task_run(m, &s, &f->ds, other, f->w0, &tr, NULL,
-					NULL, err, sizeof err),
-			 CAIRN_EMISMATCH);
+	                                NULL, err, sizeof err),
+	                 CAIRN_EMISMATCH);
 	assert_non_null(strstr(err, "dataset's root"));
 
 	/* W_r that is not the spec's: refused before the callback keeps
@@ -325,9 +317,8 @@ static void test_run_refuses(void **state)
 		struct cb_count cc = {0, -1};
 		cairn_committer *cm = NULL;
 		if (bg)
-			assert_int_equal(cairn_committer_open(
-			                     be, f->nparams, &cm),
-			                 0);
+			assert_int_equal(
+			    cairn_committer_open(be, f->nparams, &cm), 0);
 		tr.committer = cm;
 		assert_int_equal(cairn_task_run(m, &s, &f->ds, f->ds_root,
 		                                f->w0, &tr, count_calls, &cc,
@@ -355,28 +346,28 @@ static void test_run_refuses(void **state)
 		cairn_dataset small = f->ds;
 		small.count = 100;
 		assert_int_equal(cairn_task_run(m, &s, &small, f->ds_root,
-						f->w0, &tr, NULL, NULL, err,
-						sizeof err),
-				 CAIRN_EMISMATCH);
+		                                f->w0, &tr, NULL, NULL, err,
+		                                sizeof err),
+		                 CAIRN_EMISMATCH);
 		assert_non_null(strstr(err, "100 samples"));
 	}
 	/* A model too small for the spec's batch. */
 	s.batch = 16;
 	s.micro = 2;
 	assert_int_equal(cairn_task_run(m, &s, &f->ds, f->ds_root, f->w0, &tr,
-					NULL, NULL, err, sizeof err),
-			 CAIRN_EINVAL);
+	                                NULL, NULL, err, sizeof err),
+	                 CAIRN_EINVAL);
 	assert_non_null(strstr(err, "16"));
 	/* Replay outside the task. */
 	s = f->spec;
 	{
 		struct cairn_state end;
 		assert_int_equal(cairn_task_replay(m, &s, &f->ds, 4, 7, &end,
-						   NULL, err, sizeof err),
-				 CAIRN_EINVAL);
+		                                   NULL, err, sizeof err),
+		                 CAIRN_EINVAL);
 		assert_int_equal(cairn_task_replay(m, &s, &f->ds, 3, 3, &end,
-						   NULL, err, sizeof err),
-				 CAIRN_EINVAL);
+		                                   NULL, err, sizeof err),
+		                 CAIRN_EINVAL);
 	}
 	cairn_model_free(m);
 	cairn_backend_close(be);

@@ -36,9 +36,8 @@ static void test_spec_roundtrip(void **state)
 
 	assert_int_equal(cairn_task_spec_check(&f->spec, err, sizeof err), 0);
 	assert_int_equal(cairn_task_spec_encode(&f->spec, enc), 0);
-	assert_int_equal(cairn_task_spec_decode(enc, sizeof enc, &d, err,
-						sizeof err),
-			 0);
+	assert_int_equal(
+	    cairn_task_spec_decode(enc, sizeof enc, &d, err, sizeof err), 0);
 	assert_int_equal(cairn_task_spec_encode(&d, enc2), 0);
 	assert_memory_equal(enc, enc2, sizeof enc);
 	assert_int_equal(cairn_task_id(&f->spec, id), 0);
@@ -47,16 +46,15 @@ static void test_spec_roundtrip(void **state)
 	assert_int_equal(cairn_task_state_count(&f->spec), 4);
 	/* 6 steps x 8 rows x 6 x (784*16 + 16*10) */
 	assert_true(cairn_task_flops(&f->spec) ==
-		    UINT64_C(6) * 8 * 6 * (784 * 16 + 16 * 10));
+	            UINT64_C(6) * 8 * 6 * (784 * 16 + 16 * 10));
 
 	/* Wrong lengths. */
-	assert_int_equal(cairn_task_spec_decode(enc, sizeof enc - 1, &d, err,
-						sizeof err),
-			 CAIRN_EFORMAT);
-	assert_non_null(strstr(err, "223 bytes"));
 	assert_int_equal(
-	    cairn_task_spec_decode(enc, 0, &d, err, sizeof err),
+	    cairn_task_spec_decode(enc, sizeof enc - 1, &d, err, sizeof err),
 	    CAIRN_EFORMAT);
+	assert_non_null(strstr(err, "223 bytes"));
+	assert_int_equal(cairn_task_spec_decode(enc, 0, &d, err, sizeof err),
+	                 CAIRN_EFORMAT);
 }
 
 /* Every single-byte change of the encoding is either refused by the
@@ -94,7 +92,7 @@ static void expect_bad(struct cairn_task_spec *s, const char *needle)
 	uint8_t enc[CAIRN_TASK_SPEC_BYTES];
 	char err[256] = "";
 	assert_int_equal(cairn_task_spec_check(s, err, sizeof err),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	if (!strstr(err, needle))
 		fail_msg("error '%s' does not mention '%s'", err, needle);
 	assert_int_equal(cairn_task_spec_encode(s, enc), CAIRN_EINVAL);
@@ -117,7 +115,7 @@ static void test_spec_checks(void **state)
 	/* bytes from a file reach the message escaped: no terminal escape
 	 * sequence, and a bad byte in the NUL padding shows */
 	BAD((memset(s.job, 0, sizeof s.job), strcpy(s.job, "\x1b]0;x\x07")),
-	     "'\\x1b]0;x\\x07'");
+	    "'\\x1b]0;x\\x07'");
 	BAD(s.job[sizeof s.job - 1] = 'z', "\\0\\0z'");
 	BAD(s.profile[sizeof s.profile - 1] = 1, "exact-v1\\0");
 	BAD(s.round = CAIRN_SAMPLE_ROUND_LIMIT, "round 1073741824");
@@ -174,17 +172,16 @@ static void test_result_sign(void **state)
 	strcpy(r.device_class, "cpu");
 
 	assert_int_equal(cairn_task_result_encode(&r, enc), 0);
-	assert_int_equal(cairn_task_result_decode(enc, sizeof enc, &d, err,
-						  sizeof err),
-			 0);
+	assert_int_equal(
+	    cairn_task_result_decode(enc, sizeof enc, &d, err, sizeof err), 0);
 	assert_memory_equal(&d, &r, sizeof r);
-	assert_int_equal(cairn_task_result_decode(enc, sizeof enc + 1, &d, err,
-						  sizeof err),
-			 CAIRN_EFORMAT);
+	assert_int_equal(
+	    cairn_task_result_decode(enc, sizeof enc + 1, &d, err, sizeof err),
+	    CAIRN_EFORMAT);
 	enc[168] = 'C'; /* device class must be lower case */
-	assert_int_equal(cairn_task_result_decode(enc, sizeof enc, &d, err,
-						  sizeof err),
-			 CAIRN_EFORMAT);
+	assert_int_equal(
+	    cairn_task_result_decode(enc, sizeof enc, &d, err, sizeof err),
+	    CAIRN_EFORMAT);
 
 	assert_int_equal(cairn_task_result_sign(&id, &r, sig), 0);
 	assert_int_equal(cairn_task_result_verify(&r, sig), 0);
@@ -223,16 +220,14 @@ static void test_dataset_root(void **state)
 	rec[0] = (uint8_t)f->ds.count;
 	rec[1] = (uint8_t)(f->ds.count >> 8);
 	rec[2] = rec[3] = 0;
-	assert_int_equal(cairn_tensor_root(f->images,
-					   (size_t)f->ds.count *
-					       CAIRN_DATASET_PIXELS,
-					   rec + 4),
-			 0);
+	assert_int_equal(
+	    cairn_tensor_root(
+	        f->images, (size_t)f->ds.count * CAIRN_DATASET_PIXELS, rec + 4),
+	    0);
 	assert_int_equal(cairn_tensor_root(f->labels, f->ds.count, rec + 36),
-			 0);
-	assert_int_equal(cairn_hash_domain(CAIRN_DOM_DATASET, rec, sizeof rec,
-					   want),
-			 0);
+	                 0);
+	assert_int_equal(
+	    cairn_hash_domain(CAIRN_DOM_DATASET, rec, sizeof rec, want), 0);
 	assert_int_equal(cairn_dataset_root(&f->ds, got), 0);
 	assert_memory_equal(want, got, HB);
 	f->labels[299] ^= 1;
@@ -264,7 +259,9 @@ static void test_doc_vectors(void **state)
 	for (size_t i = 0; i < sizeof imgs; i++)
 		imgs[i] = (uint8_t)(i % 251);
 	assert_int_equal(cairn_dataset_root(&ds, h), 0);
-	hex_is(h, "be18addffa16b996d51168280836bd15d03c92ee2109ce3a9b75a269f4fef9fb");
+	hex_is(
+	    h,
+	    "be18addffa16b996d51168280836bd15d03c92ee2109ce3a9b75a269f4fef9fb");
 
 	memset(&s, 0, sizeof s);
 	strcpy(s.profile, "exact-v1");
@@ -284,7 +281,9 @@ static void test_doc_vectors(void **state)
 	s.inner_steps = 500;
 	s.checkpoint_every = 25;
 	assert_int_equal(cairn_task_id(&s, h), 0);
-	hex_is(h, "6284a2fe82f30dcd1de4f660a49de1071c5f7b56cf7a0f3db9442d2736810896");
+	hex_is(
+	    h,
+	    "6284a2fe82f30dcd1de4f660a49de1071c5f7b56cf7a0f3db9442d2736810896");
 
 	memset(&r, 0, sizeof r);
 	memcpy(r.task_id, h, HB);
@@ -295,9 +294,11 @@ static void test_doc_vectors(void **state)
 	r.flops = 123456789;
 	strcpy(r.device_class, "cpu");
 	assert_int_equal(cairn_task_result_encode(&r, enc), 0);
-	assert_int_equal(cairn_hash_domain(CAIRN_DOM_RESULT, enc, sizeof enc, h),
-			 0);
-	hex_is(h, "b4d9c7e787ce09e823599c712ea43178b40b6fed9f9c9f799ff9eb6491c15aa9");
+	assert_int_equal(
+	    cairn_hash_domain(CAIRN_DOM_RESULT, enc, sizeof enc, h), 0);
+	hex_is(
+	    h,
+	    "b4d9c7e787ce09e823599c712ea43178b40b6fed9f9c9f799ff9eb6491c15aa9");
 }
 
 int main(void)

@@ -81,8 +81,8 @@ static inline char *cairn_test_read_stream(FILE *fp, size_t *len)
 
 /* An MLP spec: in -> hidden[0..nh) -> classes, with act between. */
 static inline cairn_mlp_spec cairn_test_mlp(int64_t in, int nh,
-					    const int64_t *hidden,
-					    int64_t classes, cairn_act act)
+                                            const int64_t *hidden,
+                                            int64_t classes, cairn_act act)
 {
 	cairn_mlp_spec s;
 
@@ -104,8 +104,8 @@ struct cairn_test_config {
 
 /* Opens kind with threads and isa into c; the caller closes c->be. */
 static inline int cairn_test_config_open(struct cairn_test_config *c,
-					 cairn_backend_kind kind, int threads,
-					 const char *isa)
+                                         cairn_backend_kind kind, int threads,
+                                         const char *isa)
 {
 	cairn_backend_opts o = {threads, 0, isa, 0, 0};
 	int rc = cairn_backend_open(kind, &o, &c->be);
@@ -113,7 +113,7 @@ static inline int cairn_test_config_open(struct cairn_test_config *c,
 	if (rc)
 		return rc;
 	snprintf(c->name, sizeof c->name, "%s (%s)", cairn_backend_name(c->be),
-		 cairn_backend_describe(c->be));
+	         cairn_backend_describe(c->be));
 	return 0;
 }
 

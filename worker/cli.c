@@ -22,18 +22,19 @@ struct cairn__cmd {
 };
 
 static const struct cairn__cmd cairn__cmds[] = {
-	{"bench", cairn_cmd_bench,
-	 "measure this machine: gemm, stream, pcie, hash, train, audit"},
-	{"info", cairn_cmd_info,
-	 "the rig as the worker sees it: CPU topology, GPUs and their locality"},
-	{"train", cairn_cmd_train,
-	 "run a training job locally, with its commitments"},
-	{"worker", NULL, "the provider daemon (planned)"},
-	{"scheduler", NULL, "the coordinator (planned)"},
-	{"verify", cairn_cmd_verify,
-	 "audit result bundles: replay drawn segments, sign a verdict"},
-	{"ledger", NULL, "show and verify the rewards ledger (planned)"},
-	{"keygen", cairn_cmd_keygen, "make or show an Ed25519 identity (key file mode 0600)"},
+    {"bench", cairn_cmd_bench,
+     "measure this machine: gemm, stream, pcie, hash, train, audit"},
+    {"info", cairn_cmd_info,
+     "the rig as the worker sees it: CPU topology, GPUs and their locality"},
+    {"train", cairn_cmd_train,
+     "run a training job locally, with its commitments"},
+    {"worker", NULL, "the provider daemon (planned)"},
+    {"scheduler", NULL, "the coordinator (planned)"},
+    {"verify", cairn_cmd_verify,
+     "audit result bundles: replay drawn segments, sign a verdict"},
+    {"ledger", NULL, "show and verify the rewards ledger (planned)"},
+    {"keygen", cairn_cmd_keygen,
+     "make or show an Ed25519 identity (key file mode 0600)"},
 };
 
 #define CAIRN__NCMDS (sizeof cairn__cmds / sizeof cairn__cmds[0])
@@ -101,19 +102,20 @@ int cairn_cli_parse_u64(const char *v, unsigned long long *out)
 static void cairn__usage(FILE *f)
 {
 	fprintf(f, "usage: cairn [-v | -q] COMMAND [ARGS...]\n\n"
-		   "Verified compute on idle GPUs, with a CPU fallback that "
-		   "gives the same bits.\n\ncommands:\n");
+	           "Verified compute on idle GPUs, with a CPU fallback that "
+	           "gives the same bits.\n\ncommands:\n");
 	for (size_t i = 0; i < CAIRN__NCMDS; i++)
 		fprintf(f, "  %-10s %s\n", cairn__cmds[i].name,
-			cairn__cmds[i].summary);
+		        cairn__cmds[i].summary);
 	fprintf(f, "\noptions:\n"
-		   "  -v, --verbose   debug logging\n"
-		   "  -q, --quiet     errors only\n"
-		   "  --version       print the version and numeric profile\n"
-		   "  -h, --help      this text; 'cairn COMMAND --help' for a "
-		   "command\n\n"
-		   "environment: CAIRN_DEVICE=auto|cpu|gpu|ref picks the "
-		   "backend, CAIRN_CPU_ISA=auto|avx512|avx2|portable the CPU kernels.\n");
+	           "  -v, --verbose   debug logging\n"
+	           "  -q, --quiet     errors only\n"
+	           "  --version       print the version and numeric profile\n"
+	           "  -h, --help      this text; 'cairn COMMAND --help' for a "
+	           "command\n\n"
+	           "environment: CAIRN_DEVICE=auto|cpu|gpu|ref picks the "
+	           "backend, CAIRN_CPU_ISA=auto|avx512|avx2|portable the CPU "
+	           "kernels.\n");
 }
 
 static const struct cairn__cmd *cairn__cmd_find(const char *name)
@@ -187,8 +189,8 @@ int cairn_cli_main(int argc, char **argv)
 			printf("cairn %s (profile %s, cuda backend %s)\n",
 			       CAIRN_VERSION, CAIRN_PROFILE_EXACT,
 			       cairn_backend_built(CAIRN_BACKEND_CUDA)
-				       ? "built"
-				       : "not built");
+			           ? "built"
+			           : "not built");
 			return 0;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			cairn_log_set_level(CAIRN_LOG_DEBUG);

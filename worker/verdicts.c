@@ -90,8 +90,8 @@ static void part2(FILE *f, const struct cairn_audit_verdict *v)
 		        ",\"element\":{\"tensor\":\"%s\",\"index\":%" PRIu64
 		        ",\"count\":%" PRIu64 ",\"worker_bits\":\"%08" PRIx32
 		        "\",\"replay_bits\":\"%08" PRIx32 "\"}",
-		        elem_names[v->elem_tensor], v->elem_index, v->elem_count,
-		        v->elem_worker, v->elem_replay);
+		        elem_names[v->elem_tensor], v->elem_index,
+		        v->elem_count, v->elem_worker, v->elem_replay);
 	else
 		fputs(",\"element\":null", f);
 }
@@ -317,9 +317,11 @@ static int check_line(const char *line, const uint8_t *auditor,
 		         sub);
 		return 1;
 	}
-	if (auditor && memcmp(auditor, v->auditor_key, CAIRN_PUBLIC_KEY_BYTES)) {
+	if (auditor &&
+	    memcmp(auditor, v->auditor_key, CAIRN_PUBLIC_KEY_BYTES)) {
 		snprintf(why, whylen,
-		         "signed by auditor %s, not the one --auditor names", hx);
+		         "signed by auditor %s, not the one --auditor names",
+		         hx);
 		return 1;
 	}
 	return 0;

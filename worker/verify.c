@@ -38,7 +38,7 @@ struct verify_opts {
 	const char *device, *data, *key, *out;
 	long long segments, threads;
 	int json, have_seed, lazy;
-	int verdicts; /* --verdicts: the files are verdict files to check */
+	int verdicts;   /* --verdicts: the files are verdict files to check */
 	int audit_opts; /* options that only an audit takes, given */
 	int have_auditor;
 	uint8_t auditor[CAIRN_PUBLIC_KEY_BYTES]; /* --auditor */
@@ -58,7 +58,8 @@ static void verify_usage(FILE *f)
 	    "                    [--threads T] [--data DIR] [--key FILE] "
 	    "[--out FILE] [--json]\n"
 	    "                    [--task-id HEX]... [--full]\n"
-	    "       cairn verify --verdicts FILE... [--auditor HEX] [--json]\n\n"
+	    "       cairn verify --verdicts FILE... [--auditor HEX] "
+	    "[--json]\n\n"
 	    "Audits result bundles: reads each with every check (signature, "
 	    "task id,\nwork, roots; the tensors of the drawn checkpoints only, "
 	    "or of all of them\nwith --full), draws S segments of its trace "
@@ -85,7 +86,8 @@ static void verify_usage(FILE *f)
 	    "each (a new\n"
 	    "                file; needs --key)\n"
 	    "  --json        one JSON object per bundle on stdout\n"
-	    "  --full        hash every checkpoint's tensors when the bundle is "
+	    "  --full        hash every checkpoint's tensors when the bundle "
+	    "is "
 	    "read, not\n"
 	    "                only the drawn ones before their replay (the "
 	    "default, which\n"
@@ -222,8 +224,9 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 		} else if (!strcmp(a, "--task-id")) {
 			if (o->ntask_ids == VERIFY_MAX_TASK_IDS ||
 			    cairn_hash_from_hex(v, strlen(v),
-			                        o->task_ids + o->ntask_ids *
-			                                          CAIRN_HASH_BYTES)) {
+			                        o->task_ids +
+			                            o->ntask_ids *
+			                                CAIRN_HASH_BYTES)) {
 				cairn_eprint(
 				    "cairn verify: --task-id '%s' is not 64 "
 				    "lower-case hex digits (or more than %d "
@@ -460,11 +463,12 @@ int cairn_cmd_verify(int argc, char **argv)
 				char where[300] = "";
 				if (rc == CAIRN_EMISMATCH &&
 				    strstr(err, "dataset root"))
-					snprintf(where, sizeof where,
-					         " (the local data was read from "
-					         "%.250s)",
-					         o.data ? o.data
-					                : CAIRN_DATASET_DEFAULT_DIR);
+					snprintf(
+					    where, sizeof where,
+					    " (the local data was read from "
+					    "%.250s)",
+					    o.data ? o.data
+					           : CAIRN_DATASET_DEFAULT_DIR);
 				cairn_eprint("cairn verify: %s: %s%s%s\n", path,
 				             strncmp(err, "cannot audit", 12)
 				                 ? "cannot audit: "
@@ -493,15 +497,16 @@ int cairn_cmd_verify(int argc, char **argv)
 				ex = 1;
 		}
 		if (o.json) {
-			cairn__verdict_json(stdout, path, cairn_backend_name(be), v,
-			             err, have_id);
+			cairn__verdict_json(stdout, path,
+			                    cairn_backend_name(be), v, err,
+			                    have_id);
 			fputc('\n', stdout);
 		} else {
 			print_verdict(path, v);
 		}
 		if (out) {
-			cairn__verdict_json(out, path, cairn_backend_name(be), v, err,
-			             1);
+			cairn__verdict_json(out, path, cairn_backend_name(be),
+			                    v, err, 1);
 			fputc('\n', out);
 		}
 	}

@@ -88,29 +88,28 @@ struct cairn_hash_ctx {
 };
 
 int cairn_hash_init(struct cairn_hash_ctx *ctx, int dom);
-int cairn_hash_update(struct cairn_hash_ctx *ctx, const void *data,
-		      size_t len);
+int cairn_hash_update(struct cairn_hash_ctx *ctx, const void *data, size_t len);
 /* Writes the 32-byte hash; ctx must be initialised again before reuse. */
 int cairn_hash_final(struct cairn_hash_ctx *ctx, uint8_t out[CAIRN_HASH_BYTES]);
 
 /* One call: out = H(header(dom) || data[0..len)). */
 int cairn_hash_domain(int dom, const void *data, size_t len,
-		      uint8_t out[CAIRN_HASH_BYTES]);
+                      uint8_t out[CAIRN_HASH_BYTES]);
 
 /* 1 when the two hashes are equal, 0 when not; constant time. */
 int cairn_hash_equal(const uint8_t a[CAIRN_HASH_BYTES],
-		     const uint8_t b[CAIRN_HASH_BYTES]);
+                     const uint8_t b[CAIRN_HASH_BYTES]);
 
 /* Writes 64 lower-case hex digits and a NUL to out. */
 int cairn_hash_to_hex(const uint8_t h[CAIRN_HASH_BYTES],
-		      char out[CAIRN_HASH_HEX_BYTES]);
+                      char out[CAIRN_HASH_HEX_BYTES]);
 
 /* Parses exactly 64 lower-case hex digits (len is the length of s, which
  * need not be NUL-terminated).  CAIRN_EFORMAT for any other length, an
  * upper-case or non-hex digit; out is untouched then.  Every hash has one
  * textual form, so hex strings may be compared as strings. */
 int cairn_hash_from_hex(const char *s, size_t len,
-			uint8_t out[CAIRN_HASH_BYTES]);
+                        uint8_t out[CAIRN_HASH_BYTES]);
 
 /* ---- Merkle trees (RFC 6962 section 2.1 shape) ------------------------ */
 
@@ -135,19 +134,19 @@ struct cairn_merkle_path {
  * below n and MTH = H(node, MTH(first k), MTH(rest)).  This is the tree
  * part of a root only; roots (below) also bind a length. */
 int cairn_merkle_mth(int tree, const uint8_t *leaves, uint64_t n,
-		     uint8_t out[CAIRN_HASH_BYTES]);
+                     uint8_t out[CAIRN_HASH_BYTES]);
 
 /* The audit path of leaf index (< n) in the tree over leaves[0..n). */
 int cairn_merkle_prove(int tree, const uint8_t *leaves, uint64_t n,
-		       uint64_t index, struct cairn_merkle_path *path);
+                       uint64_t index, struct cairn_merkle_path *path);
 
 /* Recomputes the MTH from a leaf hash, its index, the tree size n and an
  * audit path (RFC 9162 section 2.1.3.2).  CAIRN_ECRYPTO when the path has
  * the wrong length for (index, n); CAIRN_EINVAL when index >= n. */
 int cairn_merkle_path_mth(int tree, const uint8_t leaf[CAIRN_HASH_BYTES],
-			  uint64_t index, uint64_t n,
-			  const struct cairn_merkle_path *path,
-			  uint8_t out[CAIRN_HASH_BYTES]);
+                          uint64_t index, uint64_t n,
+                          const struct cairn_merkle_path *path,
+                          uint8_t out[CAIRN_HASH_BYTES]);
 
 /* ---- tensor roots ----------------------------------------------------- */
 
@@ -161,7 +160,7 @@ uint64_t cairn_tensor_leaf_count(uint64_t total_bytes);
 /* Leaf hash of one chunk: H(TENSOR_LEAF header || chunk), len <= 64 KiB.
  * The GPU computes the same bytes with kernels/blake2b.h. */
 int cairn_tensor_leaf(const void *chunk, size_t len,
-		      uint8_t out[CAIRN_HASH_BYTES]);
+                      uint8_t out[CAIRN_HASH_BYTES]);
 
 /* All leaf hashes of a tensor: leaves must hold
  * cairn_tensor_leaf_count(len) * 32 bytes (caller's memory). */
@@ -169,38 +168,38 @@ int cairn_tensor_leaves(const void *bytes, size_t len, uint8_t *leaves);
 
 /* root = H(TENSOR_ROOT header || u64le total_bytes || MTH(leaves)). */
 int cairn_tensor_root(const void *bytes, size_t len,
-		      uint8_t out[CAIRN_HASH_BYTES]);
+                      uint8_t out[CAIRN_HASH_BYTES]);
 
 /* The same root from precomputed leaf hashes (e.g. computed on a GPU);
  * CAIRN_EINVAL unless nleaves == cairn_tensor_leaf_count(total_bytes). */
 int cairn_tensor_root_from_leaves(const uint8_t *leaves, uint64_t nleaves,
-				  uint64_t total_bytes,
-				  uint8_t out[CAIRN_HASH_BYTES]);
+                                  uint64_t total_bytes,
+                                  uint8_t out[CAIRN_HASH_BYTES]);
 
 /* The tensor root of bytes that live in backend memory: the leaves are
  * hashed where the data is (cairn_hash_chunks: on a GPU, on the device),
  * then the tree is built on the host.  Same root as cairn_tensor_root of
  * the same bytes. */
 int cairn_tensor_root_on(cairn_backend *be, const void *data, size_t len,
-			 uint8_t out[CAIRN_HASH_BYTES]);
+                         uint8_t out[CAIRN_HASH_BYTES]);
 
 /* Audit path of chunk index, from the tensor's leaf hashes. */
-int cairn_tensor_prove(const uint8_t *leaves, uint64_t nleaves,
-		       uint64_t index, struct cairn_merkle_path *path);
+int cairn_tensor_prove(const uint8_t *leaves, uint64_t nleaves, uint64_t index,
+                       struct cairn_merkle_path *path);
 
 /* 0 when chunk index of a tensor of total_bytes, whose leaf hash is leaf,
  * is in the tensor with this root; CAIRN_ECRYPTO when not. */
 int cairn_tensor_verify(const uint8_t root[CAIRN_HASH_BYTES],
-			uint64_t total_bytes, uint64_t index,
-			const uint8_t leaf[CAIRN_HASH_BYTES],
-			const struct cairn_merkle_path *path);
+                        uint64_t total_bytes, uint64_t index,
+                        const uint8_t leaf[CAIRN_HASH_BYTES],
+                        const struct cairn_merkle_path *path);
 
 /* As cairn_tensor_verify from the chunk's bytes; a chunk whose length is
  * not the one chunk index must have is CAIRN_ECRYPTO too. */
 int cairn_tensor_verify_chunk(const uint8_t root[CAIRN_HASH_BYTES],
-			      uint64_t total_bytes, uint64_t index,
-			      const void *chunk, size_t len,
-			      const struct cairn_merkle_path *path);
+                              uint64_t total_bytes, uint64_t index,
+                              const void *chunk, size_t len,
+                              const struct cairn_merkle_path *path);
 
 /* ---- states and traces ----------------------------------------------- */
 
@@ -208,7 +207,7 @@ int cairn_tensor_verify_chunk(const uint8_t root[CAIRN_HASH_BYTES],
  * H(SAMPLES header || u64le n || u32le idx[0] || ... || u32le idx[n-1]).
  * idx may be NULL when n == 0. */
 int cairn_samples_digest(const uint32_t *idx, uint64_t n,
-			 uint8_t out[CAIRN_HASH_BYTES]);
+                         uint8_t out[CAIRN_HASH_BYTES]);
 
 /* The training state after step t (t steps done). */
 struct cairn_state {
@@ -225,32 +224,32 @@ struct cairn_state {
 /* The canonical encoding: u64le step || params || m || v || samples ||
  * u32le loss_bits. */
 int cairn_state_encode(const struct cairn_state *s,
-		       uint8_t out[CAIRN_STATE_BYTES]);
+                       uint8_t out[CAIRN_STATE_BYTES]);
 
 /* H(STATE header || cairn_state_encode(s)). */
 int cairn_state_root(const struct cairn_state *s,
-		     uint8_t out[CAIRN_HASH_BYTES]);
+                     uint8_t out[CAIRN_HASH_BYTES]);
 
 /* Leaf of a trace tree: H(TRACE_LEAF header || state root). */
 int cairn_trace_leaf(const uint8_t state_root[CAIRN_HASH_BYTES],
-		     uint8_t out[CAIRN_HASH_BYTES]);
+                     uint8_t out[CAIRN_HASH_BYTES]);
 
 /* The trace root over the state roots at t = 0, c, 2c, ..., H, in that
  * order (n >= 1, n * 32 bytes):
  * H(TRACE_ROOT header || u64le n || MTH(trace leaves)). */
 int cairn_trace_root(const uint8_t *state_roots, uint64_t n,
-		     uint8_t out[CAIRN_HASH_BYTES]);
+                     uint8_t out[CAIRN_HASH_BYTES]);
 
 /* Audit path of state index (0 for t = 0, 1 for t = c, ...). */
 int cairn_trace_prove(const uint8_t *state_roots, uint64_t n, uint64_t index,
-		      struct cairn_merkle_path *path);
+                      struct cairn_merkle_path *path);
 
 /* 0 when state_root is entry index of a trace of n states with this root;
  * CAIRN_ECRYPTO when not. */
 int cairn_trace_verify(const uint8_t trace_root[CAIRN_HASH_BYTES], uint64_t n,
-		       uint64_t index,
-		       const uint8_t state_root[CAIRN_HASH_BYTES],
-		       const struct cairn_merkle_path *path);
+                       uint64_t index,
+                       const uint8_t state_root[CAIRN_HASH_BYTES],
+                       const struct cairn_merkle_path *path);
 
 /* ---- step logs --------------------------------------------------------- */
 
@@ -270,19 +269,18 @@ int cairn_trace_verify(const uint8_t trace_root[CAIRN_HASH_BYTES], uint64_t n,
 
 /* record(t) into out. */
 int cairn_step_record(const uint8_t samples[CAIRN_HASH_BYTES],
-		      uint32_t loss_bits,
-		      uint8_t out[CAIRN_STEP_RECORD_BYTES]);
+                      uint32_t loss_bits, uint8_t out[CAIRN_STEP_RECORD_BYTES]);
 
 /* The digest of the segment whose count records (count * 36 bytes) are
  * steps first .. first + count - 1.  CAIRN_EINVAL for first or count 0. */
 int cairn_step_log_segment(uint32_t first, const uint8_t *records,
-			   uint32_t count, uint8_t out[CAIRN_HASH_BYTES]);
+                           uint32_t count, uint8_t out[CAIRN_HASH_BYTES]);
 
 /* The steps root of the records of steps 1 .. nseg * c (nseg * c * 36
  * bytes), cut into nseg segments of c steps.  CAIRN_EINVAL for nseg or c
  * 0 or nseg * c above UINT32_MAX. */
 int cairn_step_log_root(const uint8_t *records, uint32_t nseg, uint32_t c,
-			uint8_t out[CAIRN_HASH_BYTES]);
+                        uint8_t out[CAIRN_HASH_BYTES]);
 
 /* ---- inputs from anyone (attest/file.c) ---------------------------------- */
 

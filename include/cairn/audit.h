@@ -129,9 +129,10 @@ const char *cairn_audit_check_name(int check);
 void cairn_audit_diff_names(uint32_t diff, char *out, size_t outlen);
 
 /* Which tensor holds the first differing element (verdict elem_tensor). */
-#define CAIRN_AUDIT_ELEM_NONE 0   /* not compared (no difference in the
-                                   * tensors, or the bundle does not hold
-                                   * the end state's tensors: t = H) */
+#define CAIRN_AUDIT_ELEM_NONE                                                  \
+	0 /* not compared (no difference in the                                \
+	   * tensors, or the bundle does not hold                              \
+	   * the end state's tensors: t = H) */
 #define CAIRN_AUDIT_ELEM_PARAMS 1
 #define CAIRN_AUDIT_ELEM_M 2
 #define CAIRN_AUDIT_ELEM_V 3
@@ -147,7 +148,7 @@ struct cairn_audit_verdict {
 	uint32_t segment;    /* the failed segment, or CAIRN_AUDIT_NO_SEGMENT */
 	uint32_t step_first; /* its steps, first .. last (0 when none) */
 	uint32_t step_last;
-	uint32_t diff;      /* CAIRN_AUDIT_DIFF_* at its end */
+	uint32_t diff; /* CAIRN_AUDIT_DIFF_* at its end */
 	/* The narrowing (CAIRN_AUDIT_REPLAY; all 0 otherwise): */
 	uint32_t diff_step;   /* first step whose record or state differs */
 	uint32_t diff_what;   /* CAIRN_AUDIT_DIFF_* there */
@@ -157,7 +158,7 @@ struct cairn_audit_verdict {
 	uint64_t elem_index;  /* the first of them, in the model's layout */
 	uint32_t elem_worker; /* its binary32 bits in the worker's state */
 	uint32_t elem_replay; /* and in the replay's */
-	uint32_t nsegments; /* drawn, in draw order */
+	uint32_t nsegments;   /* drawn, in draw order */
 	uint32_t segments[CAIRN_AUDIT_MAX_SEGMENTS];
 	uint8_t signature[CAIRN_SIGNATURE_BYTES]; /* zero until signed */
 };

@@ -108,8 +108,8 @@ struct cairn_bundle {
 	uint32_t nstates;               /* H / c + 1 */
 	uint8_t *state_roots;           /* [nstates][32], t = 0, c, ..., H */
 	struct cairn_state final_state; /* t = H; step 0 until collected */
-	uint8_t *steps; /* the step log, [H][36] (t = 1..H); NULL until
-	                 * cairn_bundle_finish */
+	uint8_t *steps;        /* the step log, [H][36] (t = 1..H); NULL until
+	                        * cairn_bundle_finish */
 	uint32_t ncheckpoints; /* collected so far; nstates - 1 when complete */
 	struct cairn_bundle_checkpoint *checkpoints; /* [nstates - 1] */
 	int64_t param_count; /* floats in each tensor of the spec's model */

@@ -68,8 +68,9 @@ extern "C" {
  * images and labels are the raw bytes of the files' data sections, exactly
  * as stored (after gunzip): the input of the dataset root (attest layer). */
 typedef struct cairn_dataset {
-	uint32_t count;        /* N samples */
-	const uint8_t *images; /* N x 28 x 28 pixels, row-major, N * 784 bytes */
+	uint32_t count; /* N samples */
+	const uint8_t
+	    *images; /* N x 28 x 28 pixels, row-major, N * 784 bytes */
 	const uint8_t *labels; /* N labels, each in 0..9, N bytes */
 } cairn_dataset;
 
@@ -77,12 +78,12 @@ typedef struct cairn_dataset {
  * On success *out is owned by the caller and freed by cairn_dataset_close();
  * on failure *out is NULL, nothing is left allocated, and err says why. */
 int cairn_dataset_open(const char *dir, const char *split, cairn_dataset **out,
-		       char *err, size_t errlen);
+                       char *err, size_t errlen);
 
 /* Loads a split from an explicit pair of IDX files (gzip'd or plain).
  * Ownership and errors as cairn_dataset_open(). */
 int cairn_dataset_open_files(const char *images_path, const char *labels_path,
-			     cairn_dataset **out, char *err, size_t errlen);
+                             cairn_dataset **out, char *err, size_t errlen);
 
 /* Frees a dataset and its buffers; NULL is a no-op. */
 void cairn_dataset_close(cairn_dataset *ds);
@@ -100,9 +101,8 @@ static inline float cairn_dataset_pixel(uint8_t p)
  * to y[b].  x or y may be NULL to skip it.  Every index is checked first:
  * an index >= count gives CAIRN_ERANGE (err names its position and value)
  * and nothing is written.  The caller owns x and y. */
-int cairn_dataset_gather(const cairn_dataset *ds, const uint32_t *idx,
-			 size_t n, float *x, int32_t *y, char *err,
-			 size_t errlen);
+int cairn_dataset_gather(const cairn_dataset *ds, const uint32_t *idx, size_t n,
+                         float *x, int32_t *y, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

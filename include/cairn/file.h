@@ -26,9 +26,8 @@ int cairn_file_check_new(const char *path, const char *what, char *err,
 
 /* Writes data[0..len) to a new file at path (mode 0644 less the umask).
  * libsodium must be initialised (the temporary name is random). */
-int cairn_file_write_new(const char *path, const char *what,
-                         const void *data, size_t len, char *err,
-                         size_t errlen);
+int cairn_file_write_new(const char *path, const char *what, const void *data,
+                         size_t len, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

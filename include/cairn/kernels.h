@@ -70,7 +70,7 @@ typedef struct cairn_backend_opts {
  * CAIRN_ENODEV: the kind is built but no usable device is there;
  * CAIRN_ENOTSUP: the kind is not built into this binary. */
 int cairn_backend_open(cairn_backend_kind kind, const cairn_backend_opts *opts,
-		       cairn_backend **out);
+                       cairn_backend **out);
 
 /* Opens the backend a user asked for: want is "auto", "cpu", "gpu" (or
  * "cuda") or "ref"; NULL means the environment variable CAIRN_DEVICE, and
@@ -78,13 +78,13 @@ int cairn_backend_open(cairn_backend_kind kind, const cairn_backend_opts *opts,
  * driver are present, else the CPU, and logs one line saying which and why.
  * "gpu" fails with CAIRN_ENODEV when no GPU is usable. */
 int cairn_backend_open_auto(const char *want, const cairn_backend_opts *opts,
-			    cairn_backend **out);
+                            cairn_backend **out);
 
 /* Opens another backend like be: its kind, its device (opts->device is
  * ignored), and opts' other settings (NULL: defaults); for work beside be's
  * that cairn_backend_wait_for orders against it.  As cairn_backend_open. */
 int cairn_backend_open_peer(cairn_backend *be, const cairn_backend_opts *opts,
-			    cairn_backend **out);
+                            cairn_backend **out);
 
 /* 1 when cairn_backend_open_auto knows the word want (whether or not such
  * a device is here), else 0: for refusing a typo before a long set-up. */
@@ -116,22 +116,21 @@ int cairn_buf_alloc(cairn_backend *be, size_t bytes, void **out);
 void cairn_buf_free(cairn_backend *be, void *buf);
 /* host src -> backend dst */
 int cairn_buf_write(cairn_backend *be, void *dst, const void *src,
-		    size_t bytes);
+                    size_t bytes);
 /* backend src -> host dst */
 int cairn_buf_read(cairn_backend *be, void *dst, const void *src, size_t bytes);
 /* backend src -> backend dst, done when it returns.  src may also be memory
  * of another open backend of the same kind on the same device, once that
  * backend's queued work is finished (cairn_backend_sync): a snapshot for
  * a second backend (its own CUDA stream) to work on. */
-int cairn_buf_copy(cairn_backend *be, void *dst, const void *src,
-		   size_t bytes);
+int cairn_buf_copy(cairn_backend *be, void *dst, const void *src, size_t bytes);
 /* The same copy queued on be, not waited for: it is done before any work
  * queued on be after it (and before work queued on another backend after
  * cairn_backend_wait_for(other, be)).  On a backend whose ops are done
  * when they return (ref, cpu) it is cairn_buf_copy.  src and dst must stay
  * untouched until then. */
 int cairn_buf_copy_async(cairn_backend *be, void *dst, const void *src,
-			 size_t bytes);
+                         size_t bytes);
 /* Work queued on be from now on starts only after all the work queued on
  * other so far, without the host waiting where the device can order it
  * (CUDA: other's stream records an event that be's stream waits for).
@@ -156,9 +155,9 @@ typedef enum cairn_trans { CAIRN_NOTRANS = 0, CAIRN_TRANS = 1 } cairn_trans;
  * TT gives CAIRN_ENOTSUP.  op(A) = A is m x k with lda >= k; op(A) = A^T
  * means A is stored k x m with lda >= m (likewise B). */
 int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
-	       int64_t n, int64_t k, const float *a, int64_t lda,
-	       const float *b, int64_t ldb, float *c, int64_t ldc,
-	       int accumulate);
+               int64_t n, int64_t k, const float *a, int64_t lda,
+               const float *b, int64_t ldb, float *c, int64_t ldc,
+               int accumulate);
 
 /* The most k-segments cairn_gemm_seg takes. */
 #define CAIRN_GEMM_MAX_SEGS 65536
@@ -176,38 +175,38 @@ int cairn_gemm(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
  * Layouts and leading dimensions as cairn_gemm.  CAIRN_ENOTSUP (before
  * anything is written) when the backend has no such kernel: run the
  * segments with cairn_gemm and add them with cairn_sum_n instead. */
-int cairn_gemm_seg(cairn_backend *be, cairn_trans ta, cairn_trans tb,
-		   int64_t m, int64_t n, int64_t k, int64_t segs,
-		   const float *a, int64_t lda, const float *b, int64_t ldb,
-		   float *c, int64_t ldc);
+int cairn_gemm_seg(cairn_backend *be, cairn_trans ta, cairn_trans tb, int64_t m,
+                   int64_t n, int64_t k, int64_t segs, const float *a,
+                   int64_t lda, const float *b, int64_t ldb, float *c,
+                   int64_t ldc);
 
 /* y[i][j] = x[i][j] + bias[j]; y may equal x. */
 int cairn_bias_add(cairn_backend *be, int64_t rows, int64_t cols,
-		   const float *x, const float *bias, float *y);
+                   const float *x, const float *bias, float *y);
 /* db[j] = sum over i ascending of dy[i][j], starting from +0.0f. */
 int cairn_bias_grad(cairn_backend *be, int64_t rows, int64_t cols,
-		    const float *dy, float *db);
+                    const float *dy, float *db);
 
 /* Elementwise activations; y (dx) may equal x (dy). */
 int cairn_relu(cairn_backend *be, int64_t n, const float *x, float *y);
 int cairn_relu_bwd(cairn_backend *be, int64_t n, const float *x,
-		   const float *dy, float *dx);
+                   const float *dy, float *dx);
 int cairn_gelu(cairn_backend *be, int64_t n, const float *x, float *y);
 int cairn_gelu_bwd(cairn_backend *be, int64_t n, const float *x,
-		   const float *dy, float *dx);
+                   const float *dy, float *dx);
 
 /* Softmax cross-entropy over rows of logits[rows x classes].
  * probs gets the softmax, loss[r] = -log softmax(logits[r])[labels[r]].
  * A label outside [0, classes) gives a NaN loss for its row (labels are
  * validated where they are read; the op never reads out of bounds). */
 int cairn_xent_fwd(cairn_backend *be, int64_t rows, int64_t classes,
-		   const float *logits, const int32_t *labels, float *probs,
-		   float *loss);
+                   const float *logits, const int32_t *labels, float *probs,
+                   float *loss);
 /* dlogits[r][j] = (probs[r][j] - (j == labels[r])) * scale; a bad label
  * gives a NaN row. */
 int cairn_xent_bwd(cairn_backend *be, int64_t rows, int64_t classes,
-		   const float *probs, const int32_t *labels, float scale,
-		   float *dlogits);
+                   const float *probs, const int32_t *labels, float scale,
+                   float *dlogits);
 
 /* AdamW (decoupled weight decay), one step t >= 1 on n elements.  p is
  * checked before anything else, so n = 0 (with NULL buffers) checks p
@@ -218,17 +217,17 @@ typedef struct cairn_adamw_params {
 	int64_t step; /* t, counted from 1 */
 } cairn_adamw_params;
 int cairn_adamw(cairn_backend *be, int64_t n, const cairn_adamw_params *p,
-		float *param, const float *grad, float *m, float *v);
+                float *param, const float *grad, float *m, float *v);
 
 /* SGD with Nesterov momentum (the outer optimizer):
  *   buf = fmaf(mu, buf, g); param = fmaf(-lr, fmaf(mu, buf, g), param) */
 int cairn_nesterov(cairn_backend *be, int64_t n, float lr, float momentum,
-		   float *param, const float *grad, float *buf);
+                   float *param, const float *grad, float *buf);
 
 /* dst[e] = (...((src[0][e] + src[1][e]) + src[2][e]) ...) + src[count-1][e]
  * in that order; count >= 1; src is a host array of backend pointers. */
 int cairn_sum_n(cairn_backend *be, int64_t n, int count,
-		const float *const *src, float *dst);
+                const float *const *src, float *dst);
 /* A batch of rows of a u8 table (a training set on the device) as the
  * model's input: for r < n and j < cols
  *   x[r * cols + j] = (float)src[idx[r] * cols + j] / 255.0f
@@ -239,14 +238,14 @@ int cairn_sum_n(cairn_backend *be, int64_t n, int count,
  * reused at once.  src (rows x cols), labels (rows), x and y are backend
  * memory. */
 int cairn_gather_u8(cairn_backend *be, int64_t n, int64_t cols, int64_t rows,
-		    const uint32_t *idx, const uint8_t *src,
-		    const uint8_t *labels, float *x, int32_t *y);
+                    const uint32_t *idx, const uint8_t *src,
+                    const uint8_t *labels, float *x, int32_t *y);
 /* out = a - b */
 int cairn_sub(cairn_backend *be, int64_t n, const float *a, const float *b,
-	      float *out);
+              float *out);
 /* out = x * s */
 int cairn_scale(cairn_backend *be, int64_t n, float s, const float *x,
-		float *out);
+                float *out);
 /* out[0] = sum over i ascending of x[i], from +0.0f (backend memory). */
 int cairn_sum(cairn_backend *be, int64_t n, const float *x, float *out);
 
@@ -254,11 +253,11 @@ int cairn_sum(cairn_backend *be, int64_t n, const float *x, float *out);
  * (key, stream) is a pure function of (key, stream, offset + e); see
  * docs/numeric-profile.md for the exact mapping. */
 int cairn_fill_uniform(cairn_backend *be, int64_t n, uint64_t key,
-		       uint64_t stream, uint64_t offset, float lo, float hi,
-		       float *out);
+                       uint64_t stream, uint64_t offset, float lo, float hi,
+                       float *out);
 int cairn_fill_normal(cairn_backend *be, int64_t n, uint64_t key,
-		      uint64_t stream, uint64_t offset, float mean, float std,
-		      float *out);
+                      uint64_t stream, uint64_t offset, float mean, float std,
+                      float *out);
 
 /* ---- hashing ------------------------------------------------------------ */
 
@@ -278,9 +277,9 @@ int cairn_fill_normal(cairn_backend *be, int64_t n, uint64_t key,
  * returns.  chunk_bytes must be a positive multiple of 128, bytes >= 0;
  * out must not overlap data (CAIRN_EINVAL otherwise). */
 int cairn_hash_chunks(cairn_backend *be, const void *data, int64_t bytes,
-		      int64_t chunk_bytes,
-		      const uint8_t header[CAIRN_HASH_CHUNKS_HEADER_BYTES],
-		      uint8_t *out);
+                      int64_t chunk_bytes,
+                      const uint8_t header[CAIRN_HASH_CHUNKS_HEADER_BYTES],
+                      uint8_t *out);
 
 #ifdef __cplusplus
 }

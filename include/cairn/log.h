@@ -20,7 +20,7 @@ enum cairn_log_level {
 void cairn_log_set_level(int level);
 int cairn_log_get_level(void);
 void cairn_log(int level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Seconds on the monotonic clock (CLOCK_MONOTONIC): for timing, never for
  * anything a result depends on. */

@@ -234,8 +234,7 @@ int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
  * gradient buffer (overwritten).  CAIRN_EINVAL unless 1 <= micro <= the
  * max micro and batch % micro == 0. */
 int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
-                                 const float *x, const int32_t *y,
-                                 float *loss);
+                                 const float *x, const int32_t *y, float *loss);
 
 /* One training step: forward, backward (micro micro-batches), then one
  * cairn_adamw over all parameters with opt (opt->step is t, counted from

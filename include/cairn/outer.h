@@ -41,7 +41,7 @@ typedef struct cairn_outer cairn_outer;
 
 /* W_0 from host memory (n floats); u = +0. */
 int cairn_outer_create(cairn_backend *be, int64_t n, float lr, float momentum,
-		       const float *w0, cairn_outer **out);
+                       const float *w0, cairn_outer **out);
 void cairn_outer_free(cairn_outer *o);
 
 /* Adds task k's final parameters (backend memory of o's backend, n

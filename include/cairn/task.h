@@ -74,9 +74,9 @@ struct cairn_task_spec {
 	uint32_t task;                        /* k < tasks */
 	uint32_t tasks;                       /* K of the round */
 	cairn_mlp_spec model;
-	uint8_t params_root[CAIRN_HASH_BYTES]; /* tensor root of W_r */
-	uint32_t optimizer;                    /* CAIRN_TASK_OPT_ADAMW */
-	cairn_adamw_params adamw;              /* .step is not part of it */
+	uint8_t params_root[CAIRN_HASH_BYTES];  /* tensor root of W_r */
+	uint32_t optimizer;                     /* CAIRN_TASK_OPT_ADAMW */
+	cairn_adamw_params adamw;               /* .step is not part of it */
 	uint8_t dataset_root[CAIRN_HASH_BYTES]; /* cairn_dataset_root() */
 	uint32_t dataset_count;                 /* samples drawn from */
 	uint32_t batch;                         /* B */
@@ -92,19 +92,18 @@ struct cairn_task_spec {
  * optimizer settings finite and in range, batch, micro, H, c, the task
  * index): 0 or CAIRN_EINVAL with the field and value in err. */
 int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
-			  size_t errlen);
+                          size_t errlen);
 /* The canonical encoding of a checked spec (CAIRN_EINVAL if it fails the
  * check). */
 int cairn_task_spec_encode(const struct cairn_task_spec *s,
-			   uint8_t out[CAIRN_TASK_SPEC_BYTES]);
+                           uint8_t out[CAIRN_TASK_SPEC_BYTES]);
 /* Decodes and checks; CAIRN_EFORMAT for a wrong length, non-zero padding
  * or a field that fails the check (err says which). */
 int cairn_task_spec_decode(const uint8_t *buf, size_t len,
-			   struct cairn_task_spec *s, char *err,
-			   size_t errlen);
+                           struct cairn_task_spec *s, char *err, size_t errlen);
 /* The task id: H(TASK header || encoding). */
 int cairn_task_id(const struct cairn_task_spec *s,
-		  uint8_t out[CAIRN_HASH_BYTES]);
+                  uint8_t out[CAIRN_HASH_BYTES]);
 
 /* States in the trace: H / c + 1 (0 for a spec that fails the check). */
 uint32_t cairn_task_state_count(const struct cairn_task_spec *s);
@@ -125,8 +124,8 @@ int cairn_dataset_root(const cairn_dataset *ds, uint8_t out[CAIRN_HASH_BYTES]);
  * committer (struct cairn_task_trace) m is NULL, and the state's tensors
  * are read from the committer (cairn_committer_read). */
 typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
-					const uint8_t root[CAIRN_HASH_BYTES],
-					cairn_model *m);
+                                        const uint8_t root[CAIRN_HASH_BYTES],
+                                        cairn_model *m);
 
 /* ---- background commits ----------------------------------------------
  * Hashing a state takes a GPU about a millisecond however it is spread: a
@@ -147,22 +146,22 @@ typedef struct cairn_committer cairn_committer;
 /* Opens a committer for models of nparams parameters on be (three more
  * backends of be's kind and device are opened; cpu: one thread each). */
 int cairn_committer_open(cairn_backend *be, int64_t nparams,
-			 cairn_committer **out);
+                         cairn_committer **out);
 void cairn_committer_close(cairn_committer *c);
 
 /* Snapshots the state m holds after step t (the copy ordered after m's
- * queued work, m's later work after the copy) and queues its hashing; samples and loss_bits are kept for the
- * state record.  CAIRN_EINVAL when a snapshot is still pending (collect
- * it first) or m does not fit the committer.  cairn_task_run calls these
- * two; a benchmark may too. */
+ * queued work, m's later work after the copy) and queues its hashing; samples
+ * and loss_bits are kept for the state record.  CAIRN_EINVAL when a snapshot is
+ * still pending (collect it first) or m does not fit the committer.
+ * cairn_task_run calls these two; a benchmark may too. */
 int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
-			  const uint8_t samples[CAIRN_HASH_BYTES],
-			  uint32_t loss_bits);
+                          const uint8_t samples[CAIRN_HASH_BYTES],
+                          uint32_t loss_bits);
 
 /* Waits for the pending snapshot's hashes and fills *st (roots, step,
  * samples, loss) with *had = 1; with nothing pending, *had = 0. */
 int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
-			    int *had);
+                            int *had);
 
 /* Copies one tensor (CAIRN_MODEL_PARAMS, _M or _V: nparams floats) of the
  * state last collected to host memory: the bytes its root was computed
@@ -170,7 +169,7 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
  * an error); else CAIRN_EINVAL.  The checkpoint callback of a task run
  * with a committer reads its state's tensors here. */
 int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
-			 float *host);
+                         float *host);
 
 /* What running a task yields.  state_roots, losses and steps are caller
  * memory: cairn_task_state_count() * 32 bytes, inner_steps floats and
@@ -183,9 +182,9 @@ int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
  * cairn_bundle_checkpoint_bg). */
 struct cairn_task_trace {
 	cairn_committer *committer; /* borrowed; may be NULL */
-	uint8_t *state_roots;  /* [n][32], t = 0, c, ..., H */
-	float *losses;         /* loss of step t at losses[t - 1] */
-	uint8_t *steps;        /* [H][36]: step t's record at t - 1 */
+	uint8_t *state_roots;       /* [n][32], t = 0, c, ..., H */
+	float *losses;              /* loss of step t at losses[t - 1] */
+	uint8_t *steps;             /* [H][36]: step t's record at t - 1 */
 	uint8_t trace_root[CAIRN_HASH_BYTES];
 	uint8_t steps_root[CAIRN_HASH_BYTES]; /* cairn_step_log_root */
 	uint8_t final_params_root[CAIRN_HASH_BYTES];
@@ -220,17 +219,17 @@ struct cairn_task_trace {
  * its root is the spec's params_root and that dataset_root is the spec's
  * (CAIRN_EMISMATCH, err says which; with a committer the root of w_r is
  * known, and checked, only when the state at t = 0 is collected, at
- * t = c), zeroes m and v, commits the state at t = 0, runs steps 1..H, records every step (trace->steps) and commits
- * every c-th state; then the trace root and the steps root.  m must have
- * the spec's model, max batch >= B and max micro >= M; ds is the training
- * split whose root is dataset_root (computed once by the caller).  On
- * success the model holds the final state. */
+ * t = c), zeroes m and v, commits the state at t = 0, runs steps 1..H, records
+ * every step (trace->steps) and commits every c-th state; then the trace root
+ * and the steps root.  m must have the spec's model, max batch >= B and max
+ * micro >= M; ds is the training split whose root is dataset_root (computed
+ * once by the caller).  On success the model holds the final state. */
 int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
-		   const cairn_dataset *ds,
-		   const uint8_t dataset_root[CAIRN_HASH_BYTES],
-		   const float *w_r, struct cairn_task_trace *trace,
-		   cairn_task_checkpoint_fn cb, void *ud, char *err,
-		   size_t errlen);
+                   const cairn_dataset *ds,
+                   const uint8_t dataset_root[CAIRN_HASH_BYTES],
+                   const float *w_r, struct cairn_task_trace *trace,
+                   cairn_task_checkpoint_fn cb, void *ud, char *err,
+                   size_t errlen);
 
 /* Completes a trace that cairn_task_run left pending (defer_end): waits
  * for the roots of the state at t = H, calls cb for it (m = NULL), and
@@ -239,9 +238,9 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
  * commit.end_seconds and hash_seconds.  CAIRN_EINVAL when nothing is
  * pending; on any failure the committer's snapshot is dropped. */
 int cairn_task_finish(struct cairn_task_trace *trace,
-		      const struct cairn_task_spec *spec,
-		      cairn_task_checkpoint_fn cb, void *ud, char *err,
-		      size_t errlen);
+                      const struct cairn_task_spec *spec,
+                      cairn_task_checkpoint_fn cb, void *ud, char *err,
+                      size_t errlen);
 
 /* Runs steps t0 + 1 .. t1 (0 <= t0 < t1 <= H) from the state the model
  * holds (the state after t0, loaded by the caller), as cairn_task_run does
@@ -250,16 +249,16 @@ int cairn_task_finish(struct cairn_task_trace *trace,
  * record, as trace->steps does; it may be NULL.  The auditor's
  * re-execution. */
 int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
-		      const cairn_dataset *ds, uint32_t t0, uint32_t t1,
-		      struct cairn_state *end, uint8_t *records, char *err,
-		      size_t errlen);
+                      const cairn_dataset *ds, uint32_t t0, uint32_t t1,
+                      struct cairn_state *end, uint8_t *records, char *err,
+                      size_t errlen);
 
 /* The state record of what the model holds after step t: the tensor roots
  * of its parameters, m and v (chunk hashes on the model's backend), the
  * given samples digest and loss. */
 int cairn_task_commit_state(cairn_model *m, uint64_t t,
-			    const uint8_t samples[CAIRN_HASH_BYTES],
-			    float loss, struct cairn_state *st);
+                            const uint8_t samples[CAIRN_HASH_BYTES], float loss,
+                            struct cairn_state *st);
 
 /* ---- results ---------------------------------------------------------- */
 
@@ -268,8 +267,8 @@ struct cairn_task_result {
 	uint8_t worker_key[CAIRN_PUBLIC_KEY_BYTES];
 	uint8_t trace_root[CAIRN_HASH_BYTES];
 	uint8_t final_params_root[CAIRN_HASH_BYTES];
-	uint8_t steps_root[CAIRN_HASH_BYTES]; /* cairn_step_log_root */
-	uint64_t flops;                     /* cairn_task_flops() */
+	uint8_t steps_root[CAIRN_HASH_BYTES];     /* cairn_step_log_root */
+	uint64_t flops;                           /* cairn_task_flops() */
 	char device_class[CAIRN_TASK_DEVICE_MAX]; /* "cpu", "cuda", "ref" */
 };
 
@@ -278,18 +277,18 @@ struct cairn_task_result {
 /* u8[32] task id || u8[32] key || trace root || final params root ||
  * steps root || u64le flops || device class (32 bytes, NUL-padded). */
 int cairn_task_result_encode(const struct cairn_task_result *r,
-			     uint8_t out[CAIRN_TASK_RESULT_BYTES]);
+                             uint8_t out[CAIRN_TASK_RESULT_BYTES]);
 int cairn_task_result_decode(const uint8_t *buf, size_t len,
-			     struct cairn_task_result *r, char *err,
-			     size_t errlen);
+                             struct cairn_task_result *r, char *err,
+                             size_t errlen);
 /* Signs H(RESULT header || encoding) with id (whose public key must be
  * r->worker_key, else CAIRN_EINVAL). */
 int cairn_task_result_sign(const struct cairn_identity *id,
-			   const struct cairn_task_result *r,
-			   uint8_t sig[CAIRN_SIGNATURE_BYTES]);
+                           const struct cairn_task_result *r,
+                           uint8_t sig[CAIRN_SIGNATURE_BYTES]);
 /* 0 when sig is r->worker_key's signature of r; CAIRN_ECRYPTO when not. */
 int cairn_task_result_verify(const struct cairn_task_result *r,
-			     const uint8_t sig[CAIRN_SIGNATURE_BYTES]);
+                             const uint8_t sig[CAIRN_SIGNATURE_BYTES]);
 
 #ifdef __cplusplus
 }

@@ -25,7 +25,7 @@
 struct cpu_ctx {
 	struct cairn_pool *pool;
 	int isa;
-	int no_gemm_seg; /* opts->no_gemm_seg */
+	int no_gemm_seg;                  /* opts->no_gemm_seg */
 	const struct cairn__cpu_ops *ops; /* per ISA; static tables */
 };
 
@@ -33,14 +33,14 @@ const char *cairn__isa_name(int isa)
 {
 	return isa == CAIRN_ISA_AVX512 ? "avx2+fma, avx-512 hash"
 	       : isa == CAIRN_ISA_AVX2 ? "avx2+fma"
-				       : "portable";
+	                               : "portable";
 }
 
 /* Runs fn over the pool, or inline when the op is small.  work is a rough
  * cost in element-operations, in double so that products of the API's
  * largest sizes cannot overflow. */
 static void cpu_run(struct cpu_ctx *ctx, double work, cairn_pool_fn fn,
-		    void *arg)
+                    void *arg)
 {
 	if (work < CPU_SERIAL_ELEMS || cairn__pool_threads(ctx->pool) == 1)
 		fn(arg, 0, 1);
@@ -54,7 +54,7 @@ static int cpu_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 
 	if (op->kind == CAIRN_OP_GEMM)
 		return !(op->u.gemm.ta == CAIRN_TRANS &&
-			 op->u.gemm.tb == CAIRN_TRANS) &&
+		         op->u.gemm.tb == CAIRN_TRANS) &&
 		       (op->u.gemm.segs == 1 || !ctx->no_gemm_seg);
 	return (int)op->kind >= 0 && op->kind < CAIRN_OP_COUNT;
 }
@@ -70,8 +70,8 @@ static void cpu_gather_u8(const struct cairn_op *op)
 	for (int v = 0; v < 256; v++)
 		lut[v] = cairn_pixel_f((uint8_t)v);
 	for (int64_t r = 0; r < op->u.gather.n; r++) {
-		const uint8_t *row = op->u.gather.src +
-		                     (int64_t)op->u.gather.idx[r] * cols;
+		const uint8_t *row =
+		    op->u.gather.src + (int64_t)op->u.gather.idx[r] * cols;
 		float *x = op->u.gather.x + r * cols;
 		for (int64_t j = 0; j < cols; j++)
 			x[j] = lut[row[j]];
@@ -91,12 +91,12 @@ static int cpu_op_run(struct cairn_backend *be, const struct cairn_op *op)
 	case CAIRN_OP_GEMM:
 		return cairn__cpu_gemm(ctx->pool, ctx->isa, op);
 	case CAIRN_OP_BIAS_ADD:
-		cpu_run(ctx, (double)op->u.bias.rows * op->u.bias.cols, f->bias_add,
-			arg);
+		cpu_run(ctx, (double)op->u.bias.rows * op->u.bias.cols,
+		        f->bias_add, arg);
 		return 0;
 	case CAIRN_OP_BIAS_GRAD:
-		cpu_run(ctx, (double)op->u.bias.rows * op->u.bias.cols, f->bias_grad,
-			arg);
+		cpu_run(ctx, (double)op->u.bias.rows * op->u.bias.cols,
+		        f->bias_grad, arg);
 		return 0;
 	case CAIRN_OP_RELU:
 	case CAIRN_OP_RELU_BWD:
@@ -110,7 +110,7 @@ static int cpu_op_run(struct cairn_backend *be, const struct cairn_op *op)
 	case CAIRN_OP_XENT_FWD:
 	case CAIRN_OP_XENT_BWD:
 		cpu_run(ctx, (double)op->u.xent.rows * op->u.xent.classes * 8,
-			f->xent, arg);
+		        f->xent, arg);
 		return 0;
 	case CAIRN_OP_ADAMW:
 		cpu_run(ctx, (double)op->u.adamw.n * 4, f->adamw, arg);
@@ -119,8 +119,8 @@ static int cpu_op_run(struct cairn_backend *be, const struct cairn_op *op)
 		cpu_run(ctx, (double)op->u.nesterov.n, f->nesterov, arg);
 		return 0;
 	case CAIRN_OP_SUM_N:
-		cpu_run(ctx, (double)op->u.sum_n.n * op->u.sum_n.count, f->sum_n,
-			arg);
+		cpu_run(ctx, (double)op->u.sum_n.n * op->u.sum_n.count,
+		        f->sum_n, arg);
 		return 0;
 	case CAIRN_OP_SUB:
 	case CAIRN_OP_SCALE:
@@ -141,7 +141,7 @@ static int cpu_op_run(struct cairn_backend *be, const struct cairn_op *op)
 		 * worth than there are chunks (cairn__split gives the rest
 		 * nothing). */
 		cpu_run(ctx, ((double)op->u.hash.bytes + 128) * 8,
-			f->hash_chunks, arg);
+		        f->hash_chunks, arg);
 		return 0;
 	default:
 		return CAIRN_ENOTSUP;
@@ -160,19 +160,19 @@ static void cpu_free(struct cairn_backend *be)
 }
 
 static const struct cairn_backend_i cpu_iface = {
-	/* .name        = */ "cpu",
-	/* .free        = */ cpu_free,
-	/* .buf_alloc   = */ cairn__host_alloc,
-	/* .buf_free    = */ cairn__host_free,
-	/* .buf_write   = */ cairn__host_copy,
-	/* .buf_read    = */ cairn__host_copy,
-	/* .buf_copy    = */ cairn__host_copy,
-	/* .sync        = */ NULL,
-	/* .supports_op = */ cpu_supports_op,
-	/* .op_run      = */ cpu_op_run,
-	/* .buf_copy_async = */ NULL, /* ops are done when they return */
-	/* .wait_for    = */ NULL,
-	/* .open_peer   = */ NULL,
+    /* .name        = */ "cpu",
+    /* .free        = */ cpu_free,
+    /* .buf_alloc   = */ cairn__host_alloc,
+    /* .buf_free    = */ cairn__host_free,
+    /* .buf_write   = */ cairn__host_copy,
+    /* .buf_read    = */ cairn__host_copy,
+    /* .buf_copy    = */ cairn__host_copy,
+    /* .sync        = */ NULL,
+    /* .supports_op = */ cpu_supports_op,
+    /* .op_run      = */ cpu_op_run,
+    /* .buf_copy_async = */ NULL, /* ops are done when they return */
+    /* .wait_for    = */ NULL,
+    /* .open_peer   = */ NULL,
 };
 
 /* Physical cores, from hwloc; 1 when hwloc cannot tell. */
@@ -199,8 +199,8 @@ static int cpu_pick_isa(const char *want, int *isa)
 
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_cpu_init();
-	has_avx2 = __builtin_cpu_supports("avx2") &&
-		   __builtin_cpu_supports("fma");
+	has_avx2 =
+	    __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 	/* libgcc also checks that the OS saves the AVX-512 state */
 	has_avx512 = has_avx2 && __builtin_cpu_supports("avx512f");
 #endif
@@ -209,7 +209,7 @@ static int cpu_pick_isa(const char *want, int *isa)
 	if (!want || !*want || !strcasecmp(want, "auto")) {
 		*isa = has_avx512 ? CAIRN_ISA_AVX512
 		       : has_avx2 ? CAIRN_ISA_AVX2
-				  : CAIRN_ISA_PORTABLE;
+		                  : CAIRN_ISA_PORTABLE;
 		return 0;
 	}
 	if (!strcasecmp(want, "portable")) {
@@ -218,8 +218,9 @@ static int cpu_pick_isa(const char *want, int *isa)
 	}
 	if (!strcasecmp(want, "avx2")) {
 		if (!has_avx2) {
-			cairn_error("CPU ISA avx2 asked for, but this CPU lacks "
-				    "AVX2/FMA; use auto or portable");
+			cairn_error(
+			    "CPU ISA avx2 asked for, but this CPU lacks "
+			    "AVX2/FMA; use auto or portable");
 			return CAIRN_ENOTSUP;
 		}
 		*isa = CAIRN_ISA_AVX2;
@@ -227,24 +228,25 @@ static int cpu_pick_isa(const char *want, int *isa)
 	}
 	if (!strcasecmp(want, "avx512")) {
 		if (!has_avx512) {
-			cairn_error("CPU ISA avx512 asked for, but this CPU (or "
-				    "its OS) lacks AVX-512F with AVX2/FMA; use "
-				    "auto, avx2 or portable");
+			cairn_error(
+			    "CPU ISA avx512 asked for, but this CPU (or "
+			    "its OS) lacks AVX-512F with AVX2/FMA; use "
+			    "auto, avx2 or portable");
 			return CAIRN_ENOTSUP;
 		}
 		*isa = CAIRN_ISA_AVX512;
 		return 0;
 	}
 	cairn_error("unknown CPU ISA '%s' (want auto, avx512, avx2 or "
-		    "portable)",
-		    want);
+	            "portable)",
+	            want);
 	return CAIRN_EINVAL;
 }
 
 #define CPU_MAX_THREADS 1024
 
 int cairn__backend_cpu_init(struct cairn_backend *be,
-			    const cairn_backend_opts *opts)
+                            const cairn_backend_opts *opts)
 {
 	struct cpu_ctx *ctx = NULL;
 	int threads = opts->threads, rc;
@@ -257,13 +259,13 @@ int cairn__backend_cpu_init(struct cairn_backend *be,
 		goto out;
 	ctx->no_gemm_seg = opts->no_gemm_seg;
 	ctx->ops = ctx->isa == CAIRN_ISA_AVX512 ? &cairn__cpu_ops_avx512
-		   : ctx->isa == CAIRN_ISA_AVX2 ? &cairn__cpu_ops_avx2
-						: &cairn__cpu_ops_portable;
+	           : ctx->isa == CAIRN_ISA_AVX2 ? &cairn__cpu_ops_avx2
+	                                        : &cairn__cpu_ops_portable;
 	if (threads == 0)
 		threads = cpu_count_cores();
 	if (threads > CPU_MAX_THREADS) {
 		cairn_error("%d threads asked for; at most %d", threads,
-			    CPU_MAX_THREADS);
+		            CPU_MAX_THREADS);
 		rc = CAIRN_EINVAL;
 		goto out;
 	}
@@ -274,8 +276,8 @@ int cairn__backend_cpu_init(struct cairn_backend *be,
 	be->threads = threads;
 	be->ctx = ctx;
 	snprintf(be->desc, sizeof be->desc, "%s, %d thread%s, %s",
-		 cairn__isa_name(ctx->isa), threads, threads == 1 ? "" : "s",
-		 cairn__pool_describe(ctx->pool));
+	         cairn__isa_name(ctx->isa), threads, threads == 1 ? "" : "s",
+	         cairn__pool_describe(ctx->pool));
 	ctx = NULL;
 out:
 	free(ctx);

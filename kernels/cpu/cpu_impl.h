@@ -25,7 +25,7 @@ const char *cairn__pool_describe(const struct cairn_pool *pool);
 
 /* Splits [0, n) into nth contiguous ranges, the first n % nth one longer. */
 static inline void cairn__split(int64_t n, int tid, int nth, int64_t *lo,
-				int64_t *hi)
+                                int64_t *hi)
 {
 	int64_t q = n / nth, r = n % nth;
 	*lo = tid * q + (tid < r ? tid : r);
@@ -45,7 +45,7 @@ const char *cairn__isa_name(int isa);
  * Pool functions over a struct cairn_op (passed as arg); sum runs alone. */
 struct cairn__cpu_ops {
 	cairn_pool_fn bias_add, bias_grad, act, xent, adamw, nesterov, sum_n,
-		vec, fill, hash_chunks;
+	    vec, fill, hash_chunks;
 	void (*sum)(const struct cairn_op *op);
 };
 extern const struct cairn__cpu_ops cairn__cpu_ops_portable;
@@ -59,20 +59,21 @@ extern const struct cairn__cpu_ops cairn__cpu_ops_avx512;
  * AVX2 only: the AVX2 ops table's hash_chunks uses it (ops_avx2.c). */
 struct cairn_blake2b_state;
 void cairn__blake2b_x4(const struct cairn_blake2b_state *s, int n,
-		       const uint8_t *const p[], const int64_t len[],
-		       uint8_t *const out[]);
+                       const uint8_t *const p[], const int64_t len[],
+                       uint8_t *const out[]);
 /* The same on eight lanes, n 1..8: AVX-512F only (hash_avx512.c), for the
  * avx512 ops table (ops_avx512.c). */
 void cairn__blake2b_x8(const struct cairn_blake2b_state *s, int n,
-		       const uint8_t *const p[], const int64_t len[],
-		       uint8_t *const out[]);
+                       const uint8_t *const p[], const int64_t len[],
+                       uint8_t *const out[]);
 
 /* ---- GEMM (gemm.c, gemm_avx2.c) ----------------------------------------
  * Runs op->u.gemm (already checked: NN, NT or TN; shapes valid) on the pool
  * with the given ISA.  Bit-equal to the reference for every shape and thread
  * count: each C element is computed by one thread, k ascending, with fmaf.
  * Returns 0 or CAIRN_ENOMEM. */
-int cairn__cpu_gemm(struct cairn_pool *pool, int isa, const struct cairn_op *op);
+int cairn__cpu_gemm(struct cairn_pool *pool, int isa,
+                    const struct cairn_op *op);
 
 /* The micro-kernels' load argument: a mode in its low bits,
  *   GEMM_ZERO  c = chain from +0
@@ -98,15 +99,15 @@ enum {
  * -mavx2 -mfma; called only when the backend selected CAIRN_ISA_AVX2).
  * The micro-kernel and the packed layouts are described there. */
 void cairn__gemm_ukr_avx2_6x16(int64_t kc, const float *a, const float *b,
-			       float *c, int64_t ldc, int load,
-			       const float *c_next);
+                               float *c, int64_t ldc, int load,
+                               const float *c_next);
 void cairn__gemm_packb_nt_avx2(int64_t kc, const float *src, int64_t ld,
-			       float *dst);
+                               float *dst);
 void cairn__gemm_packb_n_avx2(int64_t kc, const float *src, int64_t ld,
-			      float *dst);
+                              float *dst);
 void cairn__gemm_packa_n_avx2(int64_t kc, const float *src, int64_t ld,
-			      float *dst);
+                              float *dst);
 void cairn__gemm_packa_t_avx2(int64_t kc, const float *src, int64_t ld,
-			      float *dst);
+                              float *dst);
 
 #endif

@@ -68,7 +68,6 @@ typedef void (*gemm_ukr_fn)(int64_t kc, const float *a, const float *b,
 typedef void (*gemm_pack_fn)(int64_t kc, const float *src, int64_t ld,
                              float *dst);
 
-
 static void gemm_ukr_portable_4x8(int64_t kc, const float *a, const float *b,
                                   float *c, int64_t ldc, int load,
                                   const float *c_next);
@@ -612,8 +611,7 @@ int cairn__cpu_gemm(struct cairn_pool *pool, int isa, const struct cairn_op *op)
 	    isa >= (int)(sizeof gemm_arch_table / sizeof gemm_arch_table[0]))
 		isa = CAIRN_ISA_PORTABLE;
 	ar = &gemm_arch_table[isa];
-	if (op->u.gemm.segs > 1 &&
-	    op->u.gemm.k / op->u.gemm.segs > ar->kc)
+	if (op->u.gemm.segs > 1 && op->u.gemm.k / op->u.gemm.segs > ar->kc)
 		return gemm_run_long_segs(pool, ar, op);
 	return gemm_run(pool, ar, op);
 }
@@ -672,8 +670,7 @@ static int gemm_run(struct cairn_pool *pool, const struct gemm_arch *ar,
 	} else {
 		kc = (job.k + ar->kc - 1) / ar->kc;
 		kc = (job.k + kc - 1) / kc;
-		kc = gemm_round_up(kc, 8) <= ar->kc ? gemm_round_up(kc, 8)
-		                                    : kc;
+		kc = gemm_round_up(kc, 8) <= ar->kc ? gemm_round_up(kc, 8) : kc;
 	}
 	job.kc = kc;
 

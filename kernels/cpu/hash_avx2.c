@@ -18,7 +18,6 @@
 #include "blake2b.h"
 #include "cpu_impl.h"
 
-
 /* Rotations right.  By 32, 24 and 16 they move whole bytes, so one shuffle
  * does them; by 63 is a left shift by one (x + x) with the top bit brought
  * round. */
@@ -30,23 +29,23 @@ static inline __m256i x4_rotr32(__m256i x)
 static inline __m256i x4_rotr24(__m256i x)
 {
 	const __m256i r24 = _mm256_setr_epi8(
-		3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10,
-		3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10);
+	    3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10, 3, 4, 5, 6, 7,
+	    0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10);
 	return _mm256_shuffle_epi8(x, r24);
 }
 
 static inline __m256i x4_rotr16(__m256i x)
 {
 	const __m256i r16 = _mm256_setr_epi8(
-		2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9,
-		2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9);
+	    2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9, 2, 3, 4, 5, 6,
+	    7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9);
 	return _mm256_shuffle_epi8(x, r16);
 }
 
 static inline __m256i x4_rotr63(__m256i x)
 {
 	return _mm256_xor_si256(_mm256_srli_epi64(x, 63),
-				_mm256_add_epi64(x, x));
+	                        _mm256_add_epi64(x, x));
 }
 
 /* Word k of the four 128-byte blocks src[0..3], lane i from src[i].  Each
@@ -57,13 +56,13 @@ static inline void x4_load(__m256i m[16], const uint8_t *const src[4])
 {
 	for (int k = 0; k < 8; k++) {
 		__m256i ac = _mm256_inserti128_si256(
-			_mm256_castsi128_si256(_mm_loadu_si128(
-				(const __m128i *)(src[0] + 16 * k))),
-			_mm_loadu_si128((const __m128i *)(src[2] + 16 * k)), 1);
+		    _mm256_castsi128_si256(
+		        _mm_loadu_si128((const __m128i *)(src[0] + 16 * k))),
+		    _mm_loadu_si128((const __m128i *)(src[2] + 16 * k)), 1);
 		__m256i bd = _mm256_inserti128_si256(
-			_mm256_castsi128_si256(_mm_loadu_si128(
-				(const __m128i *)(src[1] + 16 * k))),
-			_mm_loadu_si128((const __m128i *)(src[3] + 16 * k)), 1);
+		    _mm256_castsi128_si256(
+		        _mm_loadu_si128((const __m128i *)(src[1] + 16 * k))),
+		    _mm_loadu_si128((const __m128i *)(src[3] + 16 * k)), 1);
 		m[2 * k] = _mm256_unpacklo_epi64(ac, bd);
 		m[2 * k + 1] = _mm256_unpackhi_epi64(ac, bd);
 	}
@@ -83,8 +82,8 @@ static inline void x4_load(__m256i m[16], const uint8_t *const src[4])
 
 /* One round with message schedule row s0..s15 (RFC 7693 section 2.7),
  * written out so every message index is a constant at -O2. */
-#define X4_ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13,  \
-		 s14, s15)                                                     \
+#define X4_ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13,   \
+                 s14, s15)                                                     \
 	do {                                                                   \
 		X4_G(0, 4, 8, 12, s0, s1);                                     \
 		X4_G(1, 5, 9, 13, s2, s3);                                     \
@@ -100,7 +99,7 @@ static inline void x4_load(__m256i m[16], const uint8_t *const src[4])
  * words t0 and t1, final-flag words f (all ones in a lane whose block is its
  * message's last). */
 static inline void x4_compress(__m256i h[8], const uint8_t *const src[4],
-			       __m256i t0, __m256i t1, __m256i f)
+                               __m256i t0, __m256i t1, __m256i f)
 {
 	__m256i m[16], v[16];
 
@@ -112,11 +111,11 @@ static inline void x4_compress(__m256i h[8], const uint8_t *const src[4],
 	v[10] = _mm256_set1_epi64x((long long)CAIRN_BLAKE2B_IV2);
 	v[11] = _mm256_set1_epi64x((long long)CAIRN_BLAKE2B_IV3);
 	v[12] = _mm256_xor_si256(
-		_mm256_set1_epi64x((long long)CAIRN_BLAKE2B_IV4), t0);
+	    _mm256_set1_epi64x((long long)CAIRN_BLAKE2B_IV4), t0);
 	v[13] = _mm256_xor_si256(
-		_mm256_set1_epi64x((long long)CAIRN_BLAKE2B_IV5), t1);
+	    _mm256_set1_epi64x((long long)CAIRN_BLAKE2B_IV5), t1);
 	v[14] = _mm256_xor_si256(
-		_mm256_set1_epi64x((long long)CAIRN_BLAKE2B_IV6), f);
+	    _mm256_set1_epi64x((long long)CAIRN_BLAKE2B_IV6), f);
 	v[15] = _mm256_set1_epi64x((long long)CAIRN_BLAKE2B_IV7);
 
 	X4_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -133,16 +132,14 @@ static inline void x4_compress(__m256i h[8], const uint8_t *const src[4],
 	X4_ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
 
 	for (int i = 0; i < 8; i++)
-		h[i] = _mm256_xor_si256(h[i],
-					_mm256_xor_si256(v[i], v[i + 8]));
+		h[i] = _mm256_xor_si256(h[i], _mm256_xor_si256(v[i], v[i + 8]));
 }
 
 #undef X4_G
 #undef X4_ROUND
 
 /* Writes lane i of the chain value h as s->outlen bytes of digest. */
-static void x4_output(const __m256i h[8], int i, uint32_t outlen,
-		      uint8_t *out)
+static void x4_output(const __m256i h[8], int i, uint32_t outlen, uint8_t *out)
 {
 	uint64_t w[8][4];
 

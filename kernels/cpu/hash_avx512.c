@@ -18,12 +18,11 @@
 #include "blake2b.h"
 #include "cpu_impl.h"
 
-
 /* Words k0..k0+7 of the eight blocks src[0..7] into m[k0..k0+7], lane i
  * from src[i]: eight 64-byte loads (a row each: one block's eight words)
  * and an 8 x 8 transpose, in three stages of two-source permutes. */
 static inline void x8_load_half(__m512i m[16], int k0,
-				const uint8_t *const src[8])
+                                const uint8_t *const src[8])
 {
 	const __m512i lo4 = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
 	const __m512i hi4 = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
@@ -72,8 +71,8 @@ static inline void x8_load_half(__m512i m[16], int k0,
 
 /* One round with message schedule row s0..s15 (RFC 7693 section 2.7),
  * written out so every message index is a constant. */
-#define X8_ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13,  \
-		 s14, s15)                                                     \
+#define X8_ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13,   \
+                 s14, s15)                                                     \
 	do {                                                                   \
 		X8_G(0, 4, 8, 12, s0, s1);                                     \
 		X8_G(1, 5, 9, 13, s2, s3);                                     \
@@ -89,7 +88,7 @@ static inline void x8_load_half(__m512i m[16], int k0,
  * counter words t0 and t1, final-flag words f (all ones in a lane whose
  * block is its message's last). */
 static inline void x8_compress(__m512i h[8], const uint8_t *const src[8],
-			       __m512i t0, __m512i t1, __m512i f)
+                               __m512i t0, __m512i t1, __m512i f)
 {
 	__m512i m[16], v[16];
 
@@ -101,12 +100,12 @@ static inline void x8_compress(__m512i h[8], const uint8_t *const src[8],
 	v[9] = _mm512_set1_epi64((long long)CAIRN_BLAKE2B_IV1);
 	v[10] = _mm512_set1_epi64((long long)CAIRN_BLAKE2B_IV2);
 	v[11] = _mm512_set1_epi64((long long)CAIRN_BLAKE2B_IV3);
-	v[12] = _mm512_xor_si512(_mm512_set1_epi64((long long)CAIRN_BLAKE2B_IV4),
-				 t0);
-	v[13] = _mm512_xor_si512(_mm512_set1_epi64((long long)CAIRN_BLAKE2B_IV5),
-				 t1);
-	v[14] = _mm512_xor_si512(_mm512_set1_epi64((long long)CAIRN_BLAKE2B_IV6),
-				 f);
+	v[12] = _mm512_xor_si512(
+	    _mm512_set1_epi64((long long)CAIRN_BLAKE2B_IV4), t0);
+	v[13] = _mm512_xor_si512(
+	    _mm512_set1_epi64((long long)CAIRN_BLAKE2B_IV5), t1);
+	v[14] = _mm512_xor_si512(
+	    _mm512_set1_epi64((long long)CAIRN_BLAKE2B_IV6), f);
 	v[15] = _mm512_set1_epi64((long long)CAIRN_BLAKE2B_IV7);
 
 	X8_ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);

@@ -26,8 +26,8 @@
  * step.  A lane past its end, or one of the LANES - n unused lanes (they
  * shadow lane 0), keeps compressing a harmless stand-in block whose result
  * is never written. */
-#if !defined(LANES) || !defined(LANES_FN) || !defined(LANES_VEC) ||           \
-    !defined(LANES_SET1) || !defined(LANES_LOAD) ||                         \
+#if !defined(LANES) || !defined(LANES_FN) || !defined(LANES_VEC) ||            \
+    !defined(LANES_SET1) || !defined(LANES_LOAD) ||                            \
     !defined(LANES_COMPRESS) || !defined(LANES_OUTPUT)
 #error "define the LANES_* macros before including hash_lanes_body.h"
 #endif
@@ -35,8 +35,8 @@
 #define LANES_BLOCK CAIRN_BLAKE2B_BLOCKBYTES
 
 void LANES_FN(const struct cairn_blake2b_state *s, int n,
-	      const uint8_t *const p[], const int64_t len[],
-	      uint8_t *const out[])
+              const uint8_t *const p[], const int64_t len[],
+              uint8_t *const out[])
 {
 	uint8_t pad[LANES][LANES_BLOCK];
 	const uint8_t *lp[LANES], *src[LANES];

@@ -50,9 +50,9 @@ static int64_t cpu_adamw_x8(const struct cairn_op *op, int64_t lo, int64_t hi)
 		__m256 gv = _mm256_loadu_ps(g + e);
 		__m256 mn = _mm256_fmadd_ps(beta1, _mm256_loadu_ps(m + e),
 		                            _mm256_mul_ps(omb1, gv));
-		__m256 vn = _mm256_fmadd_ps(
-		    beta2, _mm256_loadu_ps(v + e),
-		    _mm256_mul_ps(omb2, _mm256_mul_ps(gv, gv)));
+		__m256 vn =
+		    _mm256_fmadd_ps(beta2, _mm256_loadu_ps(v + e),
+		                    _mm256_mul_ps(omb2, _mm256_mul_ps(gv, gv)));
 		__m256 mhat = _mm256_div_ps(mn, bc1);
 		__m256 vhat = _mm256_div_ps(vn, bc2);
 		__m256 denom = _mm256_add_ps(_mm256_sqrt_ps(vhat), eps);
@@ -77,9 +77,9 @@ static int64_t cpu_bias_row_x8(const float *x, const float *bias, float *y,
 	int64_t j;
 
 	for (j = 0; j + 8 <= cols; j += 8)
-		_mm256_storeu_ps(y + j, canon8(_mm256_add_ps(
-		                            _mm256_loadu_ps(x + j),
-		                            _mm256_loadu_ps(bias + j))));
+		_mm256_storeu_ps(
+		    y + j, canon8(_mm256_add_ps(_mm256_loadu_ps(x + j),
+		                                _mm256_loadu_ps(bias + j))));
 	return j;
 }
 

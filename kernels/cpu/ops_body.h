@@ -110,12 +110,12 @@ static void cpu_xent(void *arg, int tid, int nth)
 
 		if (op->kind == CAIRN_OP_XENT_FWD) {
 			op->u.xent.loss[r] =
-				cairn_xent_row_f(in, cls, label, out);
+			    cairn_xent_row_f(in, cls, label, out);
 			continue;
 		}
 		for (int64_t j = 0; j < cls; j++)
 			out[j] = cairn_xent_bwd_f(in[j], j == label, bad,
-						  op->u.xent.scale);
+			                          op->u.xent.scale);
 	}
 }
 
@@ -131,13 +131,12 @@ static void cpu_adamw(void *arg, int tid, int nth)
 	lo = CPU_ADAMW_X8(op, lo, hi);
 #endif
 	for (int64_t e = lo; e < hi; e++)
-		cairn_adamw_f(&op->u.adamw.param[e], &op->u.adamw.m[e],
-			      &op->u.adamw.v[e], op->u.adamw.grad[e],
-			      op->u.adamw.lr, op->u.adamw.beta1,
-			      op->u.adamw.beta2, op->u.adamw.one_minus_beta1,
-			      op->u.adamw.one_minus_beta2, op->u.adamw.decay,
-			      op->u.adamw.bc1, op->u.adamw.bc2,
-			      op->u.adamw.eps);
+		cairn_adamw_f(
+		    &op->u.adamw.param[e], &op->u.adamw.m[e], &op->u.adamw.v[e],
+		    op->u.adamw.grad[e], op->u.adamw.lr, op->u.adamw.beta1,
+		    op->u.adamw.beta2, op->u.adamw.one_minus_beta1,
+		    op->u.adamw.one_minus_beta2, op->u.adamw.decay,
+		    op->u.adamw.bc1, op->u.adamw.bc2, op->u.adamw.eps);
 }
 
 static void cpu_nesterov(void *arg, int tid, int nth)
@@ -148,8 +147,8 @@ static void cpu_nesterov(void *arg, int tid, int nth)
 	cairn__split(op->u.nesterov.n, tid, nth, &lo, &hi);
 	for (int64_t e = lo; e < hi; e++)
 		cairn_nesterov_f(&op->u.nesterov.param[e],
-				 &op->u.nesterov.buf[e], op->u.nesterov.grad[e],
-				 op->u.nesterov.lr, op->u.nesterov.momentum);
+		                 &op->u.nesterov.buf[e], op->u.nesterov.grad[e],
+		                 op->u.nesterov.lr, op->u.nesterov.momentum);
 }
 
 /* Sources are added in order, a local block at a time, and dst is written
@@ -208,31 +207,30 @@ static void cpu_fill(void *arg, int tid, int nth)
 		if (idx / 4 != have) {
 			have = idx / 4;
 			cairn_philox_block(op->u.fill.key, op->u.fill.stream,
-					   have, w);
+			                   have, w);
 		}
 		if (op->kind == CAIRN_OP_FILL_UNIFORM)
 			op->u.fill.out[e] = cairn_rng_uniform(
-				w[idx % 4], op->u.fill.p0, op->u.fill.p1);
+			    w[idx % 4], op->u.fill.p0, op->u.fill.p1);
 		else
-			op->u.fill.out[e] =
-				cairn_rng_normal(w, (int)(idx % 4),
-						 op->u.fill.p0, op->u.fill.p1);
+			op->u.fill.out[e] = cairn_rng_normal(
+			    w, (int)(idx % 4), op->u.fill.p0, op->u.fill.p1);
 	}
 }
 
 #if defined(CPU_HASH_X8) || defined(CPU_HASH_X4)
 /* A multi-lane BLAKE2b kernel (cpu_impl.h: cairn__blake2b_x4, _x8). */
 typedef void (*cpu_hash_lanes_fn)(const struct cairn_blake2b_state *s, int n,
-				  const uint8_t *const p[], const int64_t len[],
-				  uint8_t *const out[]);
+                                  const uint8_t *const p[], const int64_t len[],
+                                  uint8_t *const out[]);
 
 /* Chunks lo.. of op through fn, `lanes` at a time while at least `least`
  * remain before hi (fewer at the end, lanes idle); returns the first
  * chunk not done. */
 static int64_t cpu_hash_lanes(const struct cairn_op *op,
-			      const struct cairn_blake2b_state *head,
-			      int64_t lo, int64_t hi, int lanes, int least,
-			      cpu_hash_lanes_fn fn)
+                              const struct cairn_blake2b_state *head,
+                              int64_t lo, int64_t hi, int lanes, int least,
+                              cpu_hash_lanes_fn fn)
 {
 	const int64_t bytes = op->u.hash.bytes, cb = op->u.hash.chunk_bytes;
 
@@ -278,7 +276,7 @@ static void cpu_hash_chunks(void *arg, int tid, int nth)
 	if (bytes == 0) {
 		/* One empty chunk: the header block is the final one. */
 		cairn_blake2b_update(&head, op->u.hash.header,
-				     sizeof op->u.hash.header);
+		                     sizeof op->u.hash.header);
 		cairn_blake2b_final(&head, op->u.hash.out);
 		return;
 	}
@@ -310,15 +308,15 @@ static void cpu_sum(const struct cairn_op *op)
 }
 
 const struct cairn__cpu_ops CPU_OPS_TABLE = {
-	/* .bias_add  = */ cpu_bias_add,
-	/* .bias_grad = */ cpu_bias_grad,
-	/* .act       = */ cpu_act,
-	/* .xent      = */ cpu_xent,
-	/* .adamw     = */ cpu_adamw,
-	/* .nesterov  = */ cpu_nesterov,
-	/* .sum_n     = */ cpu_sum_n,
-	/* .vec       = */ cpu_vec,
-	/* .fill      = */ cpu_fill,
-	/* .hash_chunks = */ cpu_hash_chunks,
-	/* .sum       = */ cpu_sum,
+    /* .bias_add  = */ cpu_bias_add,
+    /* .bias_grad = */ cpu_bias_grad,
+    /* .act       = */ cpu_act,
+    /* .xent      = */ cpu_xent,
+    /* .adamw     = */ cpu_adamw,
+    /* .nesterov  = */ cpu_nesterov,
+    /* .sum_n     = */ cpu_sum_n,
+    /* .vec       = */ cpu_vec,
+    /* .fill      = */ cpu_fill,
+    /* .hash_chunks = */ cpu_hash_chunks,
+    /* .sum       = */ cpu_sum,
 };

@@ -146,7 +146,8 @@ static void *pool_worker_main(void *p)
 	unsigned seen = 0;
 
 	free(p);
-	(void)cairn__fp_enter(); /* the exact profile: RN, no FTZ/DAZ; for good */
+	(void)
+	    cairn__fp_enter(); /* the exact profile: RN, no FTZ/DAZ; for good */
 	for (;;) {
 		seen = pool_wait_gen(pool, seen);
 		if (atomic_load_explicit(&pool->stop, memory_order_acquire))

@@ -307,7 +307,8 @@ static int cuda_wait_for(struct cairn_backend *be, struct cairn_backend *other)
 	int rc = cairn__cuda_enter(o);
 
 	if (!rc)
-		rc = CAIRN_CUDA_CHECK(cudaEventRecord(o->order_event, o->stream));
+		rc = CAIRN_CUDA_CHECK(
+		    cudaEventRecord(o->order_event, o->stream));
 	if (!rc)
 		rc = cairn__cuda_enter(ctx);
 	if (!rc)
@@ -501,10 +502,11 @@ extern "C" int cairn__backend_cuda_init(struct cairn_backend *be,
 			    !strcmp(ht, "128")) {
 				ctx->hash_threads = atoi(ht);
 			} else {
-				cairn_error("cuda: CAIRN_CUDA_HASH_THREADS=%.40s "
-				            "is not a hash block size; use 32, "
-				            "64 or 128, or unset it",
-				            ht);
+				cairn_error(
+				    "cuda: CAIRN_CUDA_HASH_THREADS=%.40s "
+				    "is not a hash block size; use 32, "
+				    "64 or 128, or unset it",
+				    ht);
 				rc = CAIRN_EINVAL;
 				goto out;
 			}
@@ -529,13 +531,13 @@ extern "C" int cairn__backend_cuda_init(struct cairn_backend *be,
 	be->kind = CAIRN_BACKEND_CUDA;
 	be->threads = 1;
 	be->device = dev;
-	snprintf(be->desc, sizeof be->desc, "%.100s (sm_%d%d, %d SMs, %d GiB%s%s)",
-	         prop.name, prop.major, prop.minor, prop.multiProcessorCount,
-	         (int)(prop.totalGlobalMem >> 30),
-	         ctx->gemm_shape < 0 ? "" : ", GEMM blocks ",
-	         ctx->gemm_shape < 0
-	             ? ""
-	             : cairn__cuda_gemm_shape_name(ctx->gemm_shape));
+	snprintf(
+	    be->desc, sizeof be->desc, "%.100s (sm_%d%d, %d SMs, %d GiB%s%s)",
+	    prop.name, prop.major, prop.minor, prop.multiProcessorCount,
+	    (int)(prop.totalGlobalMem >> 30),
+	    ctx->gemm_shape < 0 ? "" : ", GEMM blocks ",
+	    ctx->gemm_shape < 0 ? ""
+	                        : cairn__cuda_gemm_shape_name(ctx->gemm_shape));
 	be->ctx = ctx;
 	ctx = NULL;
 out:

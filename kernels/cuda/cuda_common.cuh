@@ -50,9 +50,9 @@ struct cairn_cuda_ctx {
 	/* recorded on stream for another backend to wait for
 	 * (cairn_backend_wait_for); owned */
 	cudaEvent_t order_event;
-	void *scratch;       /* device scratch (sum_n's pointer list, the
-	                      * gather's indices); owned, grown on demand,
-	                      * NULL until first use */
+	void *scratch; /* device scratch (sum_n's pointer list, the
+	                * gather's indices); owned, grown on demand,
+	                * NULL until first use */
 	size_t scratch_bytes;
 	/* The pointer list scratch holds for sum_n (host copy; owned): the
 	 * first sumn_count entries are valid, 0 when something else wrote
@@ -68,13 +68,13 @@ struct cairn_cuda_ctx {
  * launch's threads one after another and a SYNC launch's as one host
  * thread each, and refuses __syncthreads in a plain launch. */
 #ifdef CAIRN_CUDA_EMU
-#define CAIRN_CUDA_LAUNCH(kernel, grid, block, st, ...)                       \
-	cairn__emu_launch_seq((grid), (block), (st),                          \
+#define CAIRN_CUDA_LAUNCH(kernel, grid, block, st, ...)                        \
+	cairn__emu_launch_seq((grid), (block), (st),                           \
 	                      [&] { kernel(__VA_ARGS__); })
-#define CAIRN_CUDA_LAUNCH_SYNC(kernel, grid, block, st, ...)                  \
+#define CAIRN_CUDA_LAUNCH_SYNC(kernel, grid, block, st, ...)                   \
 	cairn__emu_launch((grid), (block), (st), [&] { kernel(__VA_ARGS__); })
 #else
-#define CAIRN_CUDA_LAUNCH(kernel, grid, block, st, ...)                       \
+#define CAIRN_CUDA_LAUNCH(kernel, grid, block, st, ...)                        \
 	kernel<<<(grid), (block), 0, (st)>>>(__VA_ARGS__)
 #define CAIRN_CUDA_LAUNCH_SYNC CAIRN_CUDA_LAUNCH
 #endif

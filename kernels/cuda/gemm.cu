@@ -55,8 +55,8 @@
 /* One block shape: WM x WN warps, each thread TM x TM outputs (8 or 4),
  * so each warp (4 x 8 lanes) 4 TM x 8 TM outputs. */
 template <int WM, int WN, int TM> struct gemm_shape {
-	static constexpr int BM = 4 * TM * WM;   /* rows of C per block */
-	static constexpr int BN = 8 * TM * WN;   /* columns of C per block */
+	static constexpr int BM = 4 * TM * WM; /* rows of C per block */
+	static constexpr int BN = 8 * TM * WN; /* columns of C per block */
 	static constexpr int THREADS = 32 * WM * WN;
 	/* Shared row strides (floats): 4 floats of padding make the
 	 * transposing stores conflict-free (lanes writing k and k+4 land 16
@@ -129,8 +129,8 @@ struct gemm_src {
 
 template <bool KC, int TL>
 static __device__ __forceinline__ void
-gemm_src_init(gemm_src &s, unsigned int e, const float *x, int64_t ld, int64_t len,
-              int64_t mn0, int vec)
+gemm_src_init(gemm_src &s, unsigned int e, const float *x, int64_t ld,
+              int64_t len, int64_t mn0, int vec)
 {
 	if (KC) {
 		const int64_t r = mn0 + (e >> 1);
@@ -375,10 +375,9 @@ gemm_acc_store(const float (&acc)[TM][TM], const gemm_args &g,
 		for (int h = 0; h < TM / 4; h++) {
 			const int64_t col = pos.n0 + pos.cn + h * 32;
 			float *dst = g.c + row * g.ldc + col;
-			float4 v = make_float4(acc[i][h * 4 + 0],
-			                       acc[i][h * 4 + 1],
-			                       acc[i][h * 4 + 2],
-			                       acc[i][h * 4 + 3]);
+			float4 v =
+			    make_float4(acc[i][h * 4 + 0], acc[i][h * 4 + 1],
+			                acc[i][h * 4 + 2], acc[i][h * 4 + 3]);
 			if (add) { /* this thread's own earlier stores */
 				if (g.vec_c && col + 3 < g.n) {
 					const float4 c =
@@ -431,9 +430,8 @@ static __device__ __forceinline__ bool gemm_has(unsigned int e)
  * k-segments (g.seg_kt > 0), a separate kernel so that the others carry
  * none of its registers. */
 template <bool A_KC, bool B_KC, int WM, int WN, int TM, bool SEG>
-static __global__ void
-__launch_bounds__(gemm_shape<WM, WN, TM>::THREADS,
-                  gemm_shape<WM, WN, TM>::MIN_BLOCKS)
+static __global__ void __launch_bounds__(gemm_shape<WM, WN, TM>::THREADS,
+                                         gemm_shape<WM, WN, TM>::MIN_BLOCKS)
     gemm_kernel(const gemm_args g)
 {
 	typedef gemm_shape<WM, WN, TM> S;
@@ -553,7 +551,8 @@ __launch_bounds__(gemm_shape<WM, WN, TM>::THREADS,
 
 	if (SEG && g.nkt > 0)
 		return; /* every segment is in C already */
-	gemm_pos_get<S::BM, S::BN, WN, TM>(g, pos); /* re-read, see gemm_sreg_tid */
+	gemm_pos_get<S::BM, S::BN, WN, TM>(
+	    g, pos); /* re-read, see gemm_sreg_tid */
 	gemm_acc_store(acc, g, pos, false);
 }
 
@@ -571,10 +570,9 @@ static int gemm_vec_ok(const void *p, int64_t ld)
 static const struct {
 	int wm, wn, tm, pick;
 	const char *name;
-} gemm_shapes[] = {
-    {4, 2, 8, 1, "128x128"},   {2, 2, 8, 1, "64x128"},
-    {2, 1, 8, 1, "64x64"},     {1, 1, 8, 0, "32x64"},
-    {2, 2, 4, 1, "32x64-4x4"}, {1, 1, 4, 1, "16x32-4x4"}};
+} gemm_shapes[] = {{4, 2, 8, 1, "128x128"},   {2, 2, 8, 1, "64x128"},
+                   {2, 1, 8, 1, "64x64"},     {1, 1, 8, 0, "32x64"},
+                   {2, 2, 4, 1, "32x64-4x4"}, {1, 1, 4, 1, "16x32-4x4"}};
 #define GEMM_NSHAPES ((int)(sizeof gemm_shapes / sizeof gemm_shapes[0]))
 
 int cairn__cuda_gemm_shape_parse(const char *name)
@@ -599,8 +597,7 @@ static int64_t gemm_tiles(int64_t m, int64_t n, int shape)
 	return ((m + bm - 1) / bm) * ((n + bn - 1) / bn);
 }
 
-int cairn__cuda_gemm_shape_pick(int64_t m, int64_t n, int sm_count,
-                                int forced)
+int cairn__cuda_gemm_shape_pick(int64_t m, int64_t n, int sm_count, int forced)
 {
 	if (forced >= 0 && forced < GEMM_NSHAPES)
 		return forced;
@@ -635,9 +632,7 @@ static void gemm_args_init(gemm_args &g, dim3 &grid, const struct cairn_op *op,
 	g.tiles = g.tiles_m * g.tiles_n;
 	g.nkt = (g.k + GEMM_BK - 1) / GEMM_BK;
 	/* supports_op lets segments through only in whole k-tiles */
-	g.seg_kt = op->u.gemm.segs > 1
-	               ? g.k / op->u.gemm.segs / GEMM_BK
-	               : 0;
+	g.seg_kt = op->u.gemm.segs > 1 ? g.k / op->u.gemm.segs / GEMM_BK : 0;
 	g.a_kstep = GEMM_BK * g.lda;
 	g.b_kstep = GEMM_BK * g.ldb;
 	/* One tile per block on a 2-D grid (x first); spare blocks return. */

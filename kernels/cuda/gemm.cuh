@@ -20,7 +20,6 @@ int cairn__cuda_gemm(struct cairn_cuda_ctx *ctx, const struct cairn_op *op);
  * shape runs never changes the bits. */
 int cairn__cuda_gemm_shape_parse(const char *name);
 const char *cairn__cuda_gemm_shape_name(int shape);
-int cairn__cuda_gemm_shape_pick(int64_t m, int64_t n, int sm_count,
-                                int forced);
+int cairn__cuda_gemm_shape_pick(int64_t m, int64_t n, int sm_count, int forced);
 
 #endif

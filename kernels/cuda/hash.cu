@@ -3,9 +3,10 @@
  * hash_chunks: one thread per chunk runs the same BLAKE2b compression as
  * the host (kernels/blake2b.h, compiled for the device) over the 128-byte
  * header and then the chunk, read as aligned words where it can be, so
- * every chunk's 32 bytes equal the reference's.  The op knows no domains: the caller's header arrives by
- * value in the kernel parameters (a 128-byte struct), so nothing is copied
- * to the device for it and the host op may be freed once queued. */
+ * every chunk's 32 bytes equal the reference's.  The op knows no domains: the
+ * caller's header arrives by value in the kernel parameters (a 128-byte
+ * struct), so nothing is copied to the device for it and the host op may be
+ * freed once queued. */
 #include "blake2b.h"
 #include "hash.cuh"
 
@@ -20,9 +21,8 @@ struct hash_header {
  * aligned words when the block is whole and align says the words may be
  * read as such (8: 64-bit words, 4: 32-bit halves; the device is little-
  * endian, so a word read is cairn__blake2b_load64's), else bytes. */
-static __device__ __forceinline__ void hash_words(uint64_t m[16],
-                                                  const uint8_t *p, int blen,
-                                                  int align)
+static __device__ __forceinline__ void
+hash_words(uint64_t m[16], const uint8_t *p, int blen, int align)
 {
 	if (blen == CAIRN_BLAKE2B_BLOCKBYTES && align == 8) {
 		const uint64_t *w = (const uint64_t *)p;
@@ -33,7 +33,8 @@ static __device__ __forceinline__ void hash_words(uint64_t m[16],
 		const uint32_t *w = (const uint32_t *)p;
 #pragma unroll
 		for (int i = 0; i < 16; i++)
-			m[i] = (uint64_t)w[2 * i] | (uint64_t)w[2 * i + 1] << 32;
+			m[i] = (uint64_t)w[2 * i] | (uint64_t)w[2 * i + 1]
+			                                << 32;
 	} else {
 		for (int i = 0; i < 16; i++)
 			m[i] = 0;
@@ -76,10 +77,9 @@ static __global__ void __launch_bounds__(HASH_THREADS)
 		                       nb == 0);
 		for (int64_t b = 0; b < nb; b++) {
 			const int64_t at = b * CAIRN_BLAKE2B_BLOCKBYTES;
-			const int blen =
-			    len - at < CAIRN_BLAKE2B_BLOCKBYTES
-			        ? (int)(len - at)
-			        : CAIRN_BLAKE2B_BLOCKBYTES;
+			const int blen = len - at < CAIRN_BLAKE2B_BLOCKBYTES
+			                     ? (int)(len - at)
+			                     : CAIRN_BLAKE2B_BLOCKBYTES;
 			hash_words(m, data + off + at, blen, align);
 			cairn_blake2b_compress(
 			    h, m,

@@ -51,7 +51,10 @@ static __global__ void opt_nesterov_kernel(int64_t n, float *param,
 #define OPT_SUM_N_INLINE 64
 struct opt_src_list {
 	const float *p[OPT_SUM_N_INLINE];
-	__device__ const float *operator[](int i) const { return p[i]; }
+	__device__ const float *operator[](int i) const
+	{
+		return p[i];
+	}
 };
 
 /* dst[e] = ((src[0][e] + src[1][e]) + src[2][e]) + ...; src is a device
@@ -59,8 +62,7 @@ struct opt_src_list {
  * pointers themselves.  Every source element is read before dst[e] is
  * written, so dst may be one of the sources. */
 template <typename L>
-static __global__ void opt_sum_n_kernel(int64_t n, int count, L src,
-                                        float *dst)
+static __global__ void opt_sum_n_kernel(int64_t n, int count, L src, float *dst)
 {
 	for (int64_t e = cairn__cuda_first(); e < n;
 	     e += cairn__cuda_stride()) {
@@ -117,8 +119,8 @@ static int opt_sum_n(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 		memcpy(list.p, op->u.sum_n.src, bytes);
 		CAIRN_CUDA_LAUNCH(opt_sum_n_kernel,
 		                  cairn__cuda_blocks(n, CAIRN_CUDA_THREADS),
-		                  CAIRN_CUDA_THREADS, ctx->stream, n, count, list,
-		                  op->u.sum_n.dst);
+		                  CAIRN_CUDA_THREADS, ctx->stream, n, count,
+		                  list, op->u.sum_n.dst);
 		return CAIRN_CUDA_CHECK_LAUNCH("opt_sum_n_kernel");
 	}
 	rc = cairn__cuda_scratch(ctx, bytes, &dsrc);
@@ -136,10 +138,9 @@ static int opt_sum_n(struct cairn_cuda_ctx *ctx, const struct cairn_op *op)
 		ctx->sumn_count = 0; /* until the copy is queued */
 		/* From pageable memory: returns once the list is staged,
 		 * so the caller may free op->u.sum_n.src right after. */
-		rc = CAIRN_CUDA_CHECK(cudaMemcpyAsync(dsrc, op->u.sum_n.src,
-		                                      bytes,
-		                                      cudaMemcpyHostToDevice,
-		                                      ctx->stream));
+		rc = CAIRN_CUDA_CHECK(
+		    cudaMemcpyAsync(dsrc, op->u.sum_n.src, bytes,
+		                    cudaMemcpyHostToDevice, ctx->stream));
 		if (rc)
 			return rc;
 		memcpy(ctx->sumn_list, op->u.sum_n.src, bytes);

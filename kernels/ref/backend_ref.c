@@ -31,19 +31,19 @@ static void ref_gemm(const struct cairn_op *op)
 			float sum = 0.0f;
 			for (int64_t s = 0; s < segs; s++) {
 				float acc = op->u.gemm.accumulate
-						? c[i * ldc + j]
-						: 0.0f;
+				                ? c[i * ldc + j]
+				                : 0.0f;
 				for (int64_t p = s * q; p < s * q + q; p++) {
 					float av = ta == CAIRN_NOTRANS
-						       ? a[i * lda + p]
-						       : a[p * lda + i];
+					               ? a[i * lda + p]
+					               : a[p * lda + i];
 					float bv = tb == CAIRN_NOTRANS
-						       ? b[p * ldb + j]
-						       : b[j * ldb + p];
+					               ? b[p * ldb + j]
+					               : b[j * ldb + p];
 					acc = fmaf(av, bv, acc);
 				}
 				sum = s ? sum + cairn_canon(acc)
-					: cairn_canon(acc);
+				        : cairn_canon(acc);
 			}
 			c[i * ldc + j] = cairn_canon(sum);
 		}
@@ -57,7 +57,7 @@ static void ref_bias_add(const struct cairn_op *op)
 	for (int64_t i = 0; i < rows; i++)
 		for (int64_t j = 0; j < cols; j++)
 			op->u.bias.y[i * cols + j] = cairn_canon(
-				op->u.bias.x[i * cols + j] + op->u.bias.bias[j]);
+			    op->u.bias.x[i * cols + j] + op->u.bias.bias[j]);
 }
 
 /* db[j] = +0; db[j] += dy[i][j] for i ascending. */
@@ -101,10 +101,9 @@ static void ref_xent_fwd(const struct cairn_op *op)
 	const int64_t rows = op->u.xent.rows, cls = op->u.xent.classes;
 
 	for (int64_t r = 0; r < rows; r++)
-		op->u.xent.loss[r] =
-			cairn_xent_row_f(op->u.xent.in + r * cls, cls,
-					 op->u.xent.labels[r],
-					 op->u.xent.out + r * cls);
+		op->u.xent.loss[r] = cairn_xent_row_f(op->u.xent.in + r * cls,
+		                                      cls, op->u.xent.labels[r],
+		                                      op->u.xent.out + r * cls);
 }
 
 static void ref_xent_bwd(const struct cairn_op *op)
@@ -115,30 +114,29 @@ static void ref_xent_bwd(const struct cairn_op *op)
 		int32_t label = op->u.xent.labels[r];
 		int bad = label < 0 || (int64_t)label >= cls;
 		for (int64_t j = 0; j < cls; j++)
-			op->u.xent.out[r * cls + j] = cairn_xent_bwd_f(
-				op->u.xent.in[r * cls + j], j == label, bad,
-				op->u.xent.scale);
+			op->u.xent.out[r * cls + j] =
+			    cairn_xent_bwd_f(op->u.xent.in[r * cls + j],
+			                     j == label, bad, op->u.xent.scale);
 	}
 }
 
 static void ref_adamw(const struct cairn_op *op)
 {
 	for (int64_t e = 0; e < op->u.adamw.n; e++)
-		cairn_adamw_f(&op->u.adamw.param[e], &op->u.adamw.m[e],
-			      &op->u.adamw.v[e], op->u.adamw.grad[e],
-			      op->u.adamw.lr, op->u.adamw.beta1,
-			      op->u.adamw.beta2, op->u.adamw.one_minus_beta1,
-			      op->u.adamw.one_minus_beta2, op->u.adamw.decay,
-			      op->u.adamw.bc1, op->u.adamw.bc2,
-			      op->u.adamw.eps);
+		cairn_adamw_f(
+		    &op->u.adamw.param[e], &op->u.adamw.m[e], &op->u.adamw.v[e],
+		    op->u.adamw.grad[e], op->u.adamw.lr, op->u.adamw.beta1,
+		    op->u.adamw.beta2, op->u.adamw.one_minus_beta1,
+		    op->u.adamw.one_minus_beta2, op->u.adamw.decay,
+		    op->u.adamw.bc1, op->u.adamw.bc2, op->u.adamw.eps);
 }
 
 static void ref_nesterov(const struct cairn_op *op)
 {
 	for (int64_t e = 0; e < op->u.nesterov.n; e++)
 		cairn_nesterov_f(&op->u.nesterov.param[e],
-				 &op->u.nesterov.buf[e], op->u.nesterov.grad[e],
-				 op->u.nesterov.lr, op->u.nesterov.momentum);
+		                 &op->u.nesterov.buf[e], op->u.nesterov.grad[e],
+		                 op->u.nesterov.lr, op->u.nesterov.momentum);
 }
 
 /* dst = ((src0 + src1) + src2) + ... per element, in source order. */
@@ -166,9 +164,9 @@ static void ref_vec(const struct cairn_op *op)
 		return;
 	}
 	for (int64_t e = 0; e < n; e++)
-		out[e] = cairn_canon(op->kind == CAIRN_OP_SUB
-					     ? a[e] - b[e]
-					     : a[e] * op->u.vec.s);
+		out[e] =
+		    cairn_canon(op->kind == CAIRN_OP_SUB ? a[e] - b[e]
+		                                         : a[e] * op->u.vec.s);
 }
 
 /* Element e is word (offset + e) % 4 of Philox block (offset + e) / 4. */
@@ -178,14 +176,13 @@ static void ref_fill(const struct cairn_op *op)
 		uint64_t idx = op->u.fill.offset + (uint64_t)e;
 		uint32_t w[4];
 		cairn_philox_block(op->u.fill.key, op->u.fill.stream, idx / 4,
-				   w);
+		                   w);
 		if (op->kind == CAIRN_OP_FILL_UNIFORM)
 			op->u.fill.out[e] = cairn_rng_uniform(
-				w[idx % 4], op->u.fill.p0, op->u.fill.p1);
+			    w[idx % 4], op->u.fill.p0, op->u.fill.p1);
 		else
-			op->u.fill.out[e] =
-				cairn_rng_normal(w, (int)(idx % 4),
-						 op->u.fill.p0, op->u.fill.p1);
+			op->u.fill.out[e] = cairn_rng_normal(
+			    w, (int)(idx % 4), op->u.fill.p0, op->u.fill.p1);
 	}
 }
 
@@ -195,8 +192,8 @@ static void ref_gather_u8(const struct cairn_op *op)
 	const int64_t cols = op->u.gather.cols;
 
 	for (int64_t r = 0; r < op->u.gather.n; r++) {
-		const uint8_t *row = op->u.gather.src +
-		                     (int64_t)op->u.gather.idx[r] * cols;
+		const uint8_t *row =
+		    op->u.gather.src + (int64_t)op->u.gather.idx[r] * cols;
 		for (int64_t j = 0; j < cols; j++)
 			op->u.gather.x[r * cols + j] = cairn_pixel_f(row[j]);
 		if (op->u.gather.labels)
@@ -218,10 +215,10 @@ static void ref_hash_chunks(const struct cairn_op *op)
 
 		cairn_blake2b_init(&st, 32);
 		cairn_blake2b_update(&st, op->u.hash.header,
-				     sizeof op->u.hash.header);
+		                     sizeof op->u.hash.header);
 		if (len > 0)
 			cairn_blake2b_update(&st, op->u.hash.data + off,
-					     (size_t)len);
+			                     (size_t)len);
 		cairn_blake2b_final(&st, op->u.hash.out + 32 * c);
 	}
 }
@@ -231,7 +228,7 @@ static int ref_supports_op(struct cairn_backend *be, const struct cairn_op *op)
 	(void)be;
 	if (op->kind == CAIRN_OP_GEMM)
 		return !(op->u.gemm.ta == CAIRN_TRANS &&
-			 op->u.gemm.tb == CAIRN_TRANS);
+		         op->u.gemm.tb == CAIRN_TRANS);
 	return (int)op->kind >= 0 && op->kind < CAIRN_OP_COUNT;
 }
 
@@ -296,29 +293,29 @@ static void ref_free(struct cairn_backend *be)
 }
 
 static const struct cairn_backend_i ref_iface = {
-	/* .name        = */ "ref",
-	/* .free        = */ ref_free,
-	/* .buf_alloc   = */ cairn__host_alloc,
-	/* .buf_free    = */ cairn__host_free,
-	/* .buf_write   = */ cairn__host_copy,
-	/* .buf_read    = */ cairn__host_copy,
-	/* .buf_copy    = */ cairn__host_copy,
-	/* .sync        = */ NULL,
-	/* .supports_op = */ ref_supports_op,
-	/* .op_run      = */ ref_op_run,
-	/* .buf_copy_async = */ NULL, /* ops are done when they return */
-	/* .wait_for    = */ NULL,
-	/* .open_peer   = */ NULL,
+    /* .name        = */ "ref",
+    /* .free        = */ ref_free,
+    /* .buf_alloc   = */ cairn__host_alloc,
+    /* .buf_free    = */ cairn__host_free,
+    /* .buf_write   = */ cairn__host_copy,
+    /* .buf_read    = */ cairn__host_copy,
+    /* .buf_copy    = */ cairn__host_copy,
+    /* .sync        = */ NULL,
+    /* .supports_op = */ ref_supports_op,
+    /* .op_run      = */ ref_op_run,
+    /* .buf_copy_async = */ NULL, /* ops are done when they return */
+    /* .wait_for    = */ NULL,
+    /* .open_peer   = */ NULL,
 };
 
 int cairn__backend_ref_init(struct cairn_backend *be,
-			    const cairn_backend_opts *opts)
+                            const cairn_backend_opts *opts)
 {
 	(void)opts;
 	be->iface = &ref_iface;
 	be->threads = 1;
 	be->ctx = NULL;
 	snprintf(be->desc, sizeof be->desc,
-		 "scalar reference (the oracle), 1 thread");
+	         "scalar reference (the oracle), 1 thread");
 	return 0;
 }

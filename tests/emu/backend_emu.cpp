@@ -137,8 +137,8 @@ static int emu_copy(struct cairn_backend *be, void *dst, const void *src,
 	return rc;
 }
 
-static int emu_copy_async(struct cairn_backend *be, void *dst,
-                          const void *src, size_t bytes)
+static int emu_copy_async(struct cairn_backend *be, void *dst, const void *src,
+                          size_t bytes)
 {
 	struct emu_work w;
 

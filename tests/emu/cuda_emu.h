@@ -75,7 +75,10 @@ enum cudaMemcpyKind {
 	cudaMemcpyDeviceToHost = 2,
 	cudaMemcpyDeviceToDevice = 3
 };
-inline cudaError_t cudaGetLastError(void) { return cudaSuccess; }
+inline cudaError_t cudaGetLastError(void)
+{
+	return cudaSuccess;
+}
 inline const char *cudaGetErrorString(cudaError_t e)
 {
 	return e == cudaSuccess ? "no error" : "emulated error";
@@ -169,8 +172,7 @@ inline float4 __ldg(const float4 *p)
  * __syncthreads use the same barrier, which is why every thread of a block
  * must reach the same number of them, as on a GPU). */
 template <class F>
-void cairn__emu_launch(dim3 grid, unsigned int threads, cudaStream_t st,
-                       F f)
+void cairn__emu_launch(dim3 grid, unsigned int threads, cudaStream_t st, F f)
 {
 	const uint64_t nblocks = (uint64_t)grid.x * grid.y * grid.z;
 	std::barrier<> bar((std::ptrdiff_t)threads);

@@ -46,6 +46,9 @@ static int verdict_check(const struct cairn_audit_verdict *v, char *err,
 	else if (!replay &&
 	         (v->diff || v->diff_step || v->diff_what || v->elem_tensor))
 		why = "it names a difference but is not a replay rejection";
+	else if (!v->diff_step && v->diff_what)
+		why = "it names what differs at a first difference but no "
+		      "step";
 	else if (!v->elem_tensor && (v->elem_count || v->elem_index ||
 	                             v->elem_worker || v->elem_replay))
 		why = "it names an element but no tensor";

@@ -227,6 +227,9 @@ static void verdict_set(struct cairn_audit_verdict *v, size_t at, uint32_t x)
 	case 20:
 		v->diff = x;
 		break;
+	case 24:
+		v->diff_step = x;
+		break;
 	case 28:
 		v->diff_what = x;
 		break;
@@ -263,6 +266,7 @@ static void test_verdict_fields(void **state)
 	    {0, {28, 0}, {0x40, 0}, "unknown bits"},
 	    {0, {20, 0}, {0x80000000u, 0}, "unknown bits"},
 	    {0, {32, 0}, {7, 0}, "not a tensor"},
+	    {0, {24, 0}, {0, 0}, "a first difference but no step"},
 	    {0, {32, 0}, {CAIRN_AUDIT_ELEM_NONE, 0}, "element but no tensor"},
 	    {0, {4, 0}, {CAIRN_AUDIT_REVEAL, 0}, "not a replay rejection"},
 	    {1, {8, 12}, {3, 7}, "accepted but names a failed segment"},

@@ -419,7 +419,7 @@ static int measure(cairn_backend *be, const cairn_dataset *ds,
 rejected:
 	/* Never for an honest bundle: a bug. */
 	{
-		char why[1024];
+		char why[8192];
 		snprintf(why, sizeof why, "%s", err);
 		snprintf(err, errlen,
 		         "the honest bundle was REJECTED (a bug in cairn, "
@@ -451,7 +451,7 @@ int cairn__bench_audit_cmd(int argc, char **argv)
 	cairn_dataset *ds = NULL;
 	uint8_t droot[CAIRN_HASH_BYTES];
 	const char *base;
-	char dir[4096], err[1024] = "";
+	char dir[4096], err[8192] = "";
 	int rc, ex = 1, made = 0;
 
 	rc = audit_parse(argc, argv, &a);

@@ -142,7 +142,7 @@ static int train_prepare(const cairn_model *m, const cairn_dataset *ds,
                          int64_t b, long long s, uint32_t *idx[2], float *x[2],
                          int32_t *y[2])
 {
-	char err[256] = "";
+	char err[8192] = "";
 	int rc = cairn_sample_indices(TRAIN_SEED, 0, 0, (uint32_t)(s + 1),
 	                              ds->count, b, idx[s % 2]);
 
@@ -238,7 +238,7 @@ int cairn__bench_train_cmd(int argc, char **argv)
 	double bg_steps = 0.0; /* the C steps beside the hashing, over alone */
 	int on_device = 0;     /* the training set on the device */
 	float loss = 0.0f;
-	char err[512];
+	char err[8192];
 	int rc, ex = 1;
 
 	rc = train_parse(argc, argv, &t);

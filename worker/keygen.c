@@ -125,7 +125,7 @@ int cairn_cmd_keygen(int argc, char **argv)
 {
 	struct cairn_identity id;
 	const char *out = NULL, *show = NULL;
-	char path[4096], err[1024];
+	char path[4096], err[8192];
 	int json = 0, rc;
 
 	for (int i = 1; i < argc; i++) {

@@ -405,7 +405,7 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 {
 	struct cairn_audit_verdict *v = calloc(1, sizeof *v);
 	uint8_t *enc = malloc(CAIRN_AUDIT_VERDICT_MAX_BYTES);
-	char why[512], *line = malloc(VERDICT_LINE_MAX + 2);
+	char why[8192], *line = malloc(VERDICT_LINE_MAX + 2);
 	int ex = 0;
 
 	if (!v || !enc || !line) {

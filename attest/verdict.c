@@ -49,6 +49,9 @@ static int verdict_check(const struct cairn_audit_verdict *v, char *err,
 	else if (!v->diff_step && v->diff_what)
 		why = "it names what differs at a first difference but no "
 		      "step";
+	else if (v->diff_step &&
+	         (v->diff_step < v->step_first || v->diff_step > v->step_last))
+		why = "its first difference is not a step of its segment";
 	else if (!v->elem_tensor && (v->elem_count || v->elem_index ||
 	                             v->elem_worker || v->elem_replay))
 		why = "it names an element but no tensor";

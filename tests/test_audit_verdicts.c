@@ -267,6 +267,8 @@ static void test_verdict_fields(void **state)
 	    {0, {20, 0}, {0x80000000u, 0}, "unknown bits"},
 	    {0, {32, 0}, {7, 0}, "not a tensor"},
 	    {0, {24, 0}, {0, 0}, "a first difference but no step"},
+	    {0, {24, 0}, {4, 0}, "not a step of its segment"},
+	    {0, {24, 0}, {7, 0}, "not a step of its segment"},
 	    {0, {32, 0}, {CAIRN_AUDIT_ELEM_NONE, 0}, "element but no tensor"},
 	    {0, {4, 0}, {CAIRN_AUDIT_REVEAL, 0}, "not a replay rejection"},
 	    {1, {8, 12}, {3, 7}, "accepted but names a failed segment"},

@@ -74,7 +74,7 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 		return CAIRN_EINVAL;
 	}
 	md = &s->model;
-	o = &s->adamw;
+	o = &s->opt.adamw;
 	if (strncmp(s->profile, CAIRN_PROFILE_EXACT, CAIRN_TASK_PROFILE_MAX) ||
 	    !padded_name_ok(s->profile, CAIRN_TASK_PROFILE_MAX,
 	                    "abcdefghijklmnopqrstuvwxyz0123456789-.")) {
@@ -163,17 +163,28 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 			return CAIRN_EINVAL;
 		}
 	}
-	if (s->optimizer != CAIRN_TASK_OPT_ADAMW) {
+	if (s->opt.kind == CAIRN_OPTIM_SGD) {
+		if (!(s->opt.sgd.lr > 0.0f && s->opt.sgd.lr <= 10.0f) ||
+		    !(s->opt.sgd.momentum >= 0.0f &&
+		      s->opt.sgd.momentum < 1.0f)) {
+			cairn__seterr(
+			    err, errlen,
+			    "SGD settings lr %g, momentum %g: need 0 < "
+			    "lr <= 10, 0 <= momentum < 1",
+			    (double)s->opt.sgd.lr, (double)s->opt.sgd.momentum);
+			return CAIRN_EINVAL;
+		}
+	} else if (s->opt.kind != CAIRN_OPTIM_ADAMW) {
 		cairn__seterr(err, errlen,
-		              "optimizer %" PRIu32 " is unknown (1 = AdamW)",
-		              s->optimizer);
+		              "optimizer %" PRIu32
+		              " is unknown (1 = AdamW, 2 = SGD)",
+		              s->opt.kind);
 		return CAIRN_EINVAL;
-	}
-	if (!(o->lr > 0.0f && o->lr <= 10.0f) ||
-	    !(o->beta1 >= 0.0f && o->beta1 < 1.0f) ||
-	    !(o->beta2 >= 0.0f && o->beta2 < 1.0f) ||
-	    !(o->eps > 0.0f && o->eps <= 1.0f) ||
-	    !(o->weight_decay >= 0.0f && o->weight_decay <= 1.0f)) {
+	} else if (!(o->lr > 0.0f && o->lr <= 10.0f) ||
+	           !(o->beta1 >= 0.0f && o->beta1 < 1.0f) ||
+	           !(o->beta2 >= 0.0f && o->beta2 < 1.0f) ||
+	           !(o->eps > 0.0f && o->eps <= 1.0f) ||
+	           !(o->weight_decay >= 0.0f && o->weight_decay <= 1.0f)) {
 		cairn__seterr(
 		    err, errlen,
 		    "AdamW settings lr %g, betas %g/%g, eps %g, weight decay "
@@ -241,12 +252,17 @@ int cairn_task_spec_encode(const struct cairn_task_spec *s,
 	p += 48;
 	memcpy(p, s->params_root, CAIRN_HASH_BYTES);
 	p += CAIRN_HASH_BYTES;
-	cairn__put_u32le(p, s->optimizer);
-	cairn__put_u32le(p + 4, f32_bits(s->adamw.lr));
-	cairn__put_u32le(p + 8, f32_bits(s->adamw.beta1));
-	cairn__put_u32le(p + 12, f32_bits(s->adamw.beta2));
-	cairn__put_u32le(p + 16, f32_bits(s->adamw.eps));
-	cairn__put_u32le(p + 20, f32_bits(s->adamw.weight_decay));
+	cairn__put_u32le(p, s->opt.kind);
+	if (s->opt.kind == CAIRN_OPTIM_SGD) { /* then 12 zero bytes */
+		cairn__put_u32le(p + 4, f32_bits(s->opt.sgd.lr));
+		cairn__put_u32le(p + 8, f32_bits(s->opt.sgd.momentum));
+	} else {
+		cairn__put_u32le(p + 4, f32_bits(s->opt.adamw.lr));
+		cairn__put_u32le(p + 8, f32_bits(s->opt.adamw.beta1));
+		cairn__put_u32le(p + 12, f32_bits(s->opt.adamw.beta2));
+		cairn__put_u32le(p + 16, f32_bits(s->opt.adamw.eps));
+		cairn__put_u32le(p + 20, f32_bits(s->opt.adamw.weight_decay));
+	}
 	p += 24;
 	memcpy(p, s->dataset_root, CAIRN_HASH_BYTES);
 	p += CAIRN_HASH_BYTES;
@@ -306,12 +322,26 @@ int cairn_task_spec_decode(const uint8_t *buf, size_t len,
 	p += 48;
 	memcpy(s.params_root, p, CAIRN_HASH_BYTES);
 	p += CAIRN_HASH_BYTES;
-	s.optimizer = cairn__get_u32le(p);
-	s.adamw.lr = bits_f32(cairn__get_u32le(p + 4));
-	s.adamw.beta1 = bits_f32(cairn__get_u32le(p + 8));
-	s.adamw.beta2 = bits_f32(cairn__get_u32le(p + 12));
-	s.adamw.eps = bits_f32(cairn__get_u32le(p + 16));
-	s.adamw.weight_decay = bits_f32(cairn__get_u32le(p + 20));
+	s.opt.kind = cairn__get_u32le(p);
+	if (s.opt.kind == CAIRN_OPTIM_SGD) {
+		s.opt.sgd.lr = bits_f32(cairn__get_u32le(p + 4));
+		s.opt.sgd.momentum = bits_f32(cairn__get_u32le(p + 8));
+		for (int i = 12; i < 24; i++)
+			if (p[i]) {
+				cairn__seterr(err, errlen,
+				              "task spec: SGD has only lr and "
+				              "momentum, but byte %td (of the "
+				              "unused 160..171) is 0x%02x",
+				              p + i - buf, p[i]);
+				return CAIRN_EFORMAT;
+			}
+	} else {
+		s.opt.adamw.lr = bits_f32(cairn__get_u32le(p + 4));
+		s.opt.adamw.beta1 = bits_f32(cairn__get_u32le(p + 8));
+		s.opt.adamw.beta2 = bits_f32(cairn__get_u32le(p + 12));
+		s.opt.adamw.eps = bits_f32(cairn__get_u32le(p + 16));
+		s.opt.adamw.weight_decay = bits_f32(cairn__get_u32le(p + 20));
+	}
 	p += 24;
 	memcpy(s.dataset_root, p, CAIRN_HASH_BYTES);
 	p += CAIRN_HASH_BYTES;

@@ -172,19 +172,19 @@ static int batch_prepare(const cairn_model *m, const struct cairn_task_spec *s,
 }
 
 /* Inner step t on the batch bb[t % 2], which batch_prepare filled: forward,
- * backward, AdamW.  While the device computes it (cairn_model_step_begin
- * returns without waiting on a GPU), step t + 1's batch is prepared into
- * bb[(t + 1) % 2] when t < t_last; then the loss is read. */
+ * backward, the inner optimizer's update.  While the device computes it
+ * (cairn_model_step_begin returns without waiting on a GPU), step t + 1's batch
+ * is prepared into bb[(t + 1) % 2] when t < t_last; then the loss is read. */
 static int run_step(cairn_model *m, const struct cairn_task_spec *s,
                     const cairn_dataset *ds, uint32_t t, uint32_t t_last,
                     struct batch bb[2], struct run_clock *clk, float *loss,
                     char *err, size_t errlen)
 {
 	const struct batch *b = &bb[t % 2];
-	cairn_adamw_params opt = s->adamw;
+	cairn_optim opt = s->opt;
 	int rc, rc_next = 0;
 
-	opt.step = t;
+	opt.adamw.step = t; /* AdamW's t; SGD has no step count */
 	rc = cairn_model_has_data(m, ds, s->dataset_root)
 	         ? cairn_model_step_begin_idx(m, s->batch, (int)s->micro,
 	                                      b->idx, &opt)

@@ -202,9 +202,8 @@ static int make_task(cairn_model *m, const cairn_dataset *ds,
 	sp->seed = CAIRN_REF_JOB_SEED;
 	sp->tasks = CAIRN_REF_JOB_TASKS;
 	cairn_mlp_spec_reference(&sp->model);
-	sp->optimizer = CAIRN_TASK_OPT_ADAMW;
-	cairn_adamw_defaults(&sp->adamw);
-	sp->adamw.step = 0;
+	cairn_optim_defaults(&sp->opt);
+	sp->opt.adamw.step = 0;
 	memcpy(sp->dataset_root, droot, CAIRN_HASH_BYTES);
 	sp->dataset_count = ds->count;
 	sp->batch = CAIRN_REF_JOB_BATCH;

@@ -173,7 +173,7 @@ static int train_run(cairn_model *m, const cairn_dataset *ds,
 	                 malloc((size_t)b * sizeof(int32_t))};
 	uint32_t *idx[2] = {malloc((size_t)b * sizeof(uint32_t)),
 	                    malloc((size_t)b * sizeof(uint32_t))};
-	cairn_adamw_params opt;
+	cairn_optim opt;
 	double t_prev;
 	int rc = 0;
 
@@ -181,13 +181,13 @@ static int train_run(cairn_model *m, const cairn_dataset *ds,
 		rc = CAIRN_ENOMEM;
 		goto out;
 	}
-	cairn_adamw_defaults(&opt);
+	cairn_optim_defaults(&opt);
 	t_prev = cairn__bench_now();
 	rc = train_prepare(m, ds, b, 0, idx, x, y);
 	for (long long s = 0; s < total && !rc; s++) {
 		int rc_next = 0;
 
-		opt.step = s + 1;
+		opt.adamw.step = s + 1;
 		rc = on_device
 		         ? cairn_model_step_begin_idx(m, b, (int)t->micro,
 		                                      idx[s % 2], &opt)

@@ -31,6 +31,7 @@
  * same speed on the 2-core test machine (the M - 1 adds of every
  * gradient element are memory-bound either way; the dW GEMMs with
  * k = B/M cost about the same as one with k = B). */
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,6 +68,55 @@ void cairn_adamw_defaults(cairn_adamw_params *p)
 	p->eps = 1e-8f;
 	p->weight_decay = 0.01f;
 	p->step = 1;
+}
+
+void cairn_optim_defaults(cairn_optim *o)
+{
+	if (!o)
+		return;
+	memset(o, 0, sizeof *o);
+	o->kind = CAIRN_OPTIM_ADAMW;
+	cairn_adamw_defaults(&o->adamw);
+}
+
+void cairn_optim_sgd(cairn_optim *o, float lr)
+{
+	if (!o)
+		return;
+	memset(o, 0, sizeof *o);
+	o->kind = CAIRN_OPTIM_SGD;
+	o->sgd.lr = lr;
+}
+
+int cairn_optim_check(const cairn_optim *o)
+{
+	if (!o)
+		return CAIRN_EINVAL;
+	if (o->kind == CAIRN_OPTIM_ADAMW) {
+		const cairn_adamw_params *p = &o->adamw;
+		/* cairn_adamw's own rules, plus finite values */
+		if (p->step < 1 || !(p->beta1 >= 0.0f && p->beta1 < 1.0f) ||
+		    !(p->beta2 >= 0.0f && p->beta2 < 1.0f) ||
+		    !(p->eps > 0.0f && p->eps <= FLT_MAX) ||
+		    !(p->lr >= 0.0f && p->lr <= FLT_MAX) ||
+		    !(p->weight_decay >= 0.0f && p->weight_decay <= FLT_MAX))
+			return CAIRN_EINVAL;
+		return 0;
+	}
+	if (o->kind == CAIRN_OPTIM_SGD) {
+		if (!(o->sgd.lr >= 0.0f && o->sgd.lr <= FLT_MAX) ||
+		    !(o->sgd.momentum >= 0.0f && o->sgd.momentum < 1.0f))
+			return CAIRN_EINVAL;
+		return 0;
+	}
+	return CAIRN_EINVAL;
+}
+
+const char *cairn_optim_name(uint32_t kind)
+{
+	return kind == CAIRN_OPTIM_ADAMW ? "adamw"
+	       : kind == CAIRN_OPTIM_SGD ? "sgd"
+	                                 : "unknown";
 }
 
 /* Fills dims from a spec; CAIRN_EINVAL for a bad spec. */
@@ -427,7 +477,7 @@ static int loss_enqueue(struct cairn_model *m, int64_t b)
 
 /* The mean loss S / b from the sum loss_enqueue (or shared_fb) queued.
  * The read waits for the device: a step reads it last, after the backward
- * pass and AdamW are queued, so that a GPU is not left idle mid-step. */
+ * pass and the update are queued, so that a GPU is not left idle mid-step. */
 static int loss_read(struct cairn_model *m, int64_t b, float *loss)
 {
 	float s = 0.0f;
@@ -474,16 +524,29 @@ static int grads_seg(struct cairn_model *m, int l, int64_t b, int micro,
 	return rc;
 }
 
-/* AdamW on layer l's weights and bias (contiguous in every buffer). */
-static int layer_update(struct cairn_model *m, int l,
-                        const cairn_adamw_params *opt)
+/* The inner optimizer's update of n parameters from off, in model r's
+ * buffers (model.h: AdamW on m and v, or SGD on the momentum buffer m). */
+static int optim_update(struct cairn_model *r, int64_t off, int64_t n,
+                        const cairn_optim *opt)
 {
-	int64_t off = m->w_off[l], n = m->dim[l + 1] * (m->dim[l] + 1);
+	float *const *b = r->buf;
 
-	return cairn_adamw(m->be, n, opt, m->buf[CAIRN_MODEL_PARAMS] + off,
-	                   m->buf[CAIRN_MODEL_GRADS] + off,
-	                   m->buf[CAIRN_MODEL_M] + off,
-	                   m->buf[CAIRN_MODEL_V] + off);
+	if (opt->kind == CAIRN_OPTIM_SGD)
+		return cairn_nesterov(r->be, n, opt->sgd.lr, opt->sgd.momentum,
+		                      b[CAIRN_MODEL_PARAMS] + off,
+		                      b[CAIRN_MODEL_GRADS] + off,
+		                      b[CAIRN_MODEL_M] + off);
+	return cairn_adamw(r->be, n, &opt->adamw, b[CAIRN_MODEL_PARAMS] + off,
+	                   b[CAIRN_MODEL_GRADS] + off, b[CAIRN_MODEL_M] + off,
+	                   b[CAIRN_MODEL_V] + off);
+}
+
+/* The update of layer l's weights and bias (contiguous in every
+ * buffer). */
+static int layer_update(struct cairn_model *m, int l, const cairn_optim *opt)
+{
+	return optim_update(m, m->w_off[l], m->dim[l + 1] * (m->dim[l] + 1),
+	                    opt);
 }
 
 /* The gradient of the loss into the gradient buffer (model.h): the
@@ -496,14 +559,14 @@ static int layer_update(struct cairn_model *m, int l,
  * scale is 1/B of the whole batch (B may exceed b when the batch is shared
  * between devices).  With slots, micro-batch i's weight and bias gradients
  * go to slots[i] in the gradient layout instead, and nothing is summed.
- * With opt (a step on one device; not with slots), layer l's AdamW update
+ * With opt (a step on one device; not with slots), layer l's update
  * is queued once its gradient is whole and its weights have given dX:
- * AdamW is element-wise and nothing later in the pass reads layer l's
+ * the update is element-wise and nothing later in the pass reads layer l's
  * parameters, so these are the bits of one update after the pass, with
  * the layer's parameters and gradient still in cache. */
 int cairn__model_backward(struct cairn_model *m, int64_t b, int micro,
                           float scale, float *const *slots,
-                          const cairn_adamw_params *opt)
+                          const cairn_optim *opt)
 {
 	const float *p = m->buf[CAIRN_MODEL_PARAMS];
 	float *dz = m->ws + m->d_off[0];
@@ -590,12 +653,12 @@ int cairn_model_loss(cairn_model *m, int64_t batch, const float *x,
 
 /* A step's forward and backward pass, queued; the loss is left in device
  * 0's workspace for loss_read.  With opt, on one device, the backward pass
- * also queues the AdamW update layer by layer (cairn__model_backward);
+ * also queues the optimizer's update layer by layer (cairn__model_backward);
  * *updated says whether it did (a rig's replicas are updated after the
  * gradients are gathered and summed). */
 static int fb_enqueue(struct cairn_model *m, int64_t batch, int micro,
                       const float *x, const int32_t *y, const uint32_t *idx,
-                      const cairn_adamw_params *opt, int *updated)
+                      const cairn_optim *opt, int *updated)
 {
 	int rc;
 
@@ -653,24 +716,17 @@ int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
  * training set on the backend. */
 static int step_begin(cairn_model *m, int64_t batch, int micro, const float *x,
                       const int32_t *y, const uint32_t *idx,
-                      const cairn_adamw_params *opt)
+                      const cairn_optim *opt)
 {
 	int rc, updated = 0;
 
-	if (!m || !opt || opt->step < 1 || m->pending)
+	/* opt checked before any work is queued */
+	if (!m || cairn_optim_check(opt) || m->pending)
 		return CAIRN_EINVAL;
-	/* opt checked (n = 0 does nothing else) before any work is queued */
-	rc = cairn_adamw(m->be, 0, opt, NULL, NULL, NULL, NULL);
-	if (!rc)
-		rc = fb_enqueue(m, batch, micro, x, y, idx, opt, &updated);
+	rc = fb_enqueue(m, batch, micro, x, y, idx, opt, &updated);
 	/* Every replica applies the same update to the same bits. */
-	for (int d = 0; d < m->nrep && !rc && !updated; d++) {
-		struct cairn_model *r = m->rep[d];
-		rc = cairn_adamw(r->be, m->nparams, opt,
-		                 r->buf[CAIRN_MODEL_PARAMS],
-		                 r->buf[CAIRN_MODEL_GRADS],
-		                 r->buf[CAIRN_MODEL_M], r->buf[CAIRN_MODEL_V]);
-	}
+	for (int d = 0; d < m->nrep && !rc && !updated; d++)
+		rc = optim_update(m->rep[d], 0, m->nparams, opt);
 	if (!rc)
 		m->pending = batch;
 	return rig_settle(m, rc);
@@ -678,7 +734,7 @@ static int step_begin(cairn_model *m, int64_t batch, int micro, const float *x,
 
 int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
                            const float *x, const int32_t *y,
-                           const cairn_adamw_params *opt)
+                           const cairn_optim *opt)
 {
 	if (!y)
 		return CAIRN_EINVAL;
@@ -686,8 +742,7 @@ int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
 }
 
 int cairn_model_step_begin_idx(cairn_model *m, int64_t batch, int micro,
-                               const uint32_t *idx,
-                               const cairn_adamw_params *opt)
+                               const uint32_t *idx, const cairn_optim *opt)
 {
 	if (!idx)
 		return CAIRN_EINVAL;
@@ -706,8 +761,7 @@ int cairn_model_step_end(cairn_model *m, float *loss)
 }
 
 int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
-                     const int32_t *y, const cairn_adamw_params *opt,
-                     float *loss)
+                     const int32_t *y, const cairn_optim *opt, float *loss)
 {
 	int rc = cairn_model_step_begin(m, batch, micro, x, y, opt);
 

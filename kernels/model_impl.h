@@ -73,14 +73,14 @@ struct cairn_model {
  * step is begun), the forward pass to the logits, and the backward pass
  * of micro micro-batches with dZ scaled by scale, into the gradient or,
  * with slots, one slot per micro-batch; with opt (and no slots), each
- * layer's AdamW update too, as soon as nothing later needs its old
+ * layer's optimizer update too, as soon as nothing later needs its old
  * parameters. */
 int cairn__model_upload(struct cairn_model *m, int64_t batch, const float *x,
                         const int32_t *y);
 int cairn__model_forward(struct cairn_model *m, int64_t b);
 int cairn__model_backward(struct cairn_model *m, int64_t b, int micro,
                           float scale, float *const *slots,
-                          const cairn_adamw_params *opt);
+                          const cairn_optim *opt);
 
 /* model_rig.c: a step's forward and backward pass shared by the replicas,
  * queued; the loss is left in device 0's workspace. */

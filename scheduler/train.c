@@ -349,9 +349,14 @@ int cairn_cmd_train(int argc, char **argv)
 	spec.seed = o.seed;
 	spec.tasks = (uint32_t)o.tasks;
 	cairn_mlp_spec_reference(&spec.model);
-	spec.optimizer = CAIRN_TASK_OPT_ADAMW;
-	cairn_adamw_defaults(&spec.adamw);
-	spec.adamw.step = 0;
+	if (o.optimizer == CAIRN_OPTIM_SGD) {
+		cairn_optim_sgd(&spec.opt, o.lr);
+		spec.opt.sgd.momentum = o.momentum;
+	} else {
+		cairn_optim_defaults(&spec.opt);
+		spec.opt.adamw.lr = o.lr;
+		spec.opt.adamw.step = 0;
+	}
 	memcpy(spec.dataset_root, ds_root, sizeof ds_root);
 	spec.dataset_count = train->count;
 	spec.batch = (uint32_t)o.batch;
@@ -441,8 +446,8 @@ int cairn_cmd_train(int argc, char **argv)
 	if (!rc)
 		rc = cairn_model_read(m, CAIRN_MODEL_PARAMS, w);
 	if (!rc)
-		rc = cairn_outer_create(be, n, CAIRN_OUTER_LR,
-		                        CAIRN_OUTER_MOMENTUM, w, &outer);
+		rc = cairn_outer_create(be, n, o.outer_lr, o.outer_mom, w,
+		                        &outer);
 	if (rc)
 		goto fail;
 
@@ -453,6 +458,14 @@ int cairn_cmd_train(int argc, char **argv)
 	        nopen > 1 ? " (each step shared by the GPUs named)" : "",
 	        cairn_backend_describe(be), o.rounds, o.tasks, o.inner,
 	        o.batch);
+	fprintf(lines,
+	        "cairn train: inner %s lr %g%s, outer Nesterov lr %g "
+	        "momentum %g\n",
+	        o.optimizer == CAIRN_OPTIM_SGD ? "SGD" : "AdamW", (double)o.lr,
+	        o.optimizer == CAIRN_OPTIM_SGD && o.momentum > 0.0f
+	            ? " with Nesterov momentum"
+	            : "",
+	        (double)o.outer_lr, (double)o.outer_mom);
 	if (nopen > 1)
 		fprintf(lines,
 		        "cairn train: gradients move between the %d GPUs "
@@ -614,19 +627,25 @@ int cairn_cmd_train(int argc, char **argv)
 		double acc = rounds[o.rounds - 1].accuracy;
 		char jb[32];
 		if (o.json) {
-			printf(
-			    "{\"job\":\"%s\",\"profile\":\"%s\","
-			    "\"device\":\"%s\",\"device_desc\":\"%s\","
-			    "\"threads\":%d,\"seed\":%" PRIu64 ","
-			    "\"rounds\":%lld,\"tasks\":%lld,"
-			    "\"inner_steps\":%lld,\"checkpoint_every\":%lld,"
-			    "\"batch\":%lld,\"micro\":%lld,"
-			    "\"devices\":%d,\"transport\":\"%s\",",
-			    o.job, CAIRN_PROFILE_EXACT, cairn_backend_name(be),
-			    cairn_backend_describe(be),
-			    cairn_backend_threads(be), o.seed, o.rounds,
-			    o.tasks, o.inner, o.ckpt, o.batch, o.micro,
-			    cairn_model_devices(m), cairn_model_transport(m));
+			printf("{\"job\":\"%s\",\"profile\":\"%s\","
+			       "\"device\":\"%s\",\"device_desc\":\"%s\","
+			       "\"threads\":%d,\"seed\":%" PRIu64 ","
+			       "\"rounds\":%lld,\"tasks\":%lld,"
+			       "\"inner_steps\":%lld,\"checkpoint_every\":%lld,"
+			       "\"batch\":%lld,\"micro\":%lld,"
+			       "\"devices\":%d,\"transport\":\"%s\","
+			       "\"optimizer\":\"%s\",\"lr\":%.9g,"
+			       "\"momentum\":%.9g,\"outer_lr\":%.9g,"
+			       "\"outer_momentum\":%.9g,",
+			       o.job, CAIRN_PROFILE_EXACT,
+			       cairn_backend_name(be),
+			       cairn_backend_describe(be),
+			       cairn_backend_threads(be), o.seed, o.rounds,
+			       o.tasks, o.inner, o.ckpt, o.batch, o.micro,
+			       cairn_model_devices(m), cairn_model_transport(m),
+			       cairn_optim_name(o.optimizer), (double)o.lr,
+			       (double)o.momentum, (double)o.outer_lr,
+			       (double)o.outer_mom);
 			cairn_hash_to_hex(ds_root, hex);
 			printf("\"dataset_root\":\"%s\",", hex);
 			cairn_hash_to_hex(final_root, hex);

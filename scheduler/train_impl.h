@@ -16,6 +16,9 @@ struct cairn__train_opts {
 	long long rounds, tasks, inner, ckpt, batch, micro, threads;
 	long long test_samples; /* -1: the whole test split */
 	uint64_t seed;
+	uint32_t optimizer;        /* CAIRN_OPTIM_ADAMW or CAIRN_OPTIM_SGD */
+	float lr, momentum;        /* the inner optimizer's; lr 0: default */
+	float outer_lr, outer_mom; /* the outer Nesterov step's */
 	int json;
 };
 

@@ -3,6 +3,7 @@
  * Nothing here opens a file or a device; --device is only checked for a
  * known name, so a typo is refused before the dataset loads. */
 #include <errno.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "cairn/dataset.h"
 #include "cairn/kernels.h"
 #include "cairn/model.h"
+#include "cairn/outer.h"
 #include "cairn/task.h"
 #include "cairn/text.h"
 #include "train_impl.h"
@@ -22,13 +24,22 @@
 #define TRAIN_DEFAULT_BATCH CAIRN_REF_JOB_BATCH
 #define TRAIN_DEFAULT_SEED CAIRN_REF_JOB_SEED
 
+static float train_default_adamw_lr(void)
+{
+	cairn_adamw_params p;
+
+	cairn_adamw_defaults(&p);
+	return p.lr;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(
 	    f,
 	    "usage: cairn train --job fmnist-mlp [OPTIONS]\n\n"
 	    "Runs a whole DiLoCo job in this process: each round's tasks "
-	    "(H inner AdamW\nsteps from W_r, with their commitment traces), "
+	    "(H inner AdamW or\nSGD steps from W_r, with their commitment "
+	    "traces), "
 	    "the outer Nesterov step,\nand the test accuracy.  The same job "
 	    "gives the same final model root on any\nCPU or GPU and any "
 	    "thread count.\n\n"
@@ -45,6 +56,19 @@ static void usage(FILE *f)
 	    "(default %d)\n"
 	    "  --seed S              job seed, decimal or 0x-hex (default "
 	    "%d)\n"
+	    "  --optimizer O         inner optimizer: adamw (default) or "
+	    "sgd\n"
+	    "  --lr X                inner learning rate (default: AdamW "
+	    "%g, SGD %g)\n"
+	    "  --momentum X          SGD's Nesterov momentum, 0 <= X < 1 "
+	    "(default 0:\n"
+	    "                        plain SGD)\n"
+	    "  --outer-lr X          outer Nesterov learning rate (default "
+	    "%g)\n"
+	    "  --outer-momentum X    outer Nesterov momentum (default %g; "
+	    "with --outer-lr 1,\n"
+	    "                        0 and --inner-steps 1, SGD is "
+	    "synchronous data-parallel)\n"
 	    "  --device D            auto (default), cpu, gpu or ref\n"
 	    "  --threads T           CPU threads (default: one per core)\n"
 	    "  --gpus LIST|all       GPUs that share each step, e.g. 0,1 "
@@ -71,7 +95,9 @@ static void usage(FILE *f)
 	    TRAIN_DEFAULT_ROUNDS, TRAIN_DEFAULT_TASKS, TRAIN_DEFAULT_INNER,
 	    TRAIN_DEFAULT_CKPT, TRAIN_DEFAULT_BATCH,
 	    CAIRN_MODEL_REFERENCE_MICRO, TRAIN_DEFAULT_SEED,
-	    CAIRN_DATASET_DEFAULT_DIR);
+	    (double)train_default_adamw_lr(),
+	    (double)CAIRN_OPTIM_SGD_DEFAULT_LR, (double)CAIRN_OUTER_LR,
+	    (double)CAIRN_OUTER_MOMENTUM, CAIRN_DATASET_DEFAULT_DIR);
 }
 
 static int parse_ll(const char *opt, const char *v, long long lo, long long hi,
@@ -90,6 +116,17 @@ static int parse_ll(const char *opt, const char *v, long long lo, long long hi,
 		return 2;
 	}
 	*out = x;
+	return 0;
+}
+
+/* A float option's value into *out, or 2 after printing why. */
+static int parse_float(const char *opt, const char *v, float lo, float hi,
+                       const char *want, float *out)
+{
+	if (cairn_cli_parse_float(v, lo, hi, out)) {
+		cairn_eprint("cairn train: %s '%s': want %s\n", opt, v, want);
+		return 2;
+	}
 	return 0;
 }
 
@@ -151,6 +188,10 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 	o->micro = CAIRN_MODEL_REFERENCE_MICRO;
 	o->seed = TRAIN_DEFAULT_SEED;
 	o->test_samples = -1;
+	o->optimizer = CAIRN_OPTIM_ADAMW;
+	o->momentum = -1.0f; /* not given */
+	o->outer_lr = CAIRN_OUTER_LR;
+	o->outer_mom = CAIRN_OUTER_MOMENTUM;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int rc = 0;
@@ -194,6 +235,37 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 				return 2;
 			}
 			o->commits = v;
+		} else if (!strcmp(a, "--optimizer")) {
+			if (!strcmp(v, "adamw")) {
+				o->optimizer = CAIRN_OPTIM_ADAMW;
+			} else if (!strcmp(v, "sgd")) {
+				o->optimizer = CAIRN_OPTIM_SGD;
+			} else {
+				cairn_eprint("cairn train: --optimizer %s: use "
+				             "adamw or sgd\n",
+				             v);
+				return 2;
+			}
+		} else if (!strcmp(a, "--lr")) {
+			rc = parse_float(a, v, FLT_MIN, 10.0f,
+			                 "a learning rate above 0, at most 10 "
+			                 "(e.g. 0.1 or 1e-3)",
+			                 &o->lr);
+		} else if (!strcmp(a, "--momentum")) {
+			rc = parse_float(a, v, 0.0f, 0.99999994f,
+			                 "a momentum from 0 up to, not "
+			                 "including, 1 (e.g. 0.9)",
+			                 &o->momentum);
+		} else if (!strcmp(a, "--outer-lr")) {
+			rc = parse_float(a, v, FLT_MIN, 10.0f,
+			                 "a learning rate above 0, at most 10 "
+			                 "(e.g. 0.7)",
+			                 &o->outer_lr);
+		} else if (!strcmp(a, "--outer-momentum")) {
+			rc = parse_float(a, v, 0.0f, 0.99999994f,
+			                 "a momentum from 0 up to, not "
+			                 "including, 1 (e.g. 0.9)",
+			                 &o->outer_mom);
 		} else if (!strcmp(a, "--gpus")) {
 			o->gpus = v;
 		} else if (!strcmp(a, "--rounds")) {
@@ -248,6 +320,19 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 		    o->job);
 		return 2;
 	}
+	if (o->momentum >= 0.0f && o->optimizer != CAIRN_OPTIM_SGD) {
+		cairn_eprint("cairn train: --momentum %g is SGD's; AdamW's "
+		             "betas are fixed (add --optimizer sgd, or drop "
+		             "--momentum)\n",
+		             (double)o->momentum);
+		return 2;
+	}
+	if (o->momentum < 0.0f)
+		o->momentum = 0.0f;
+	if (o->lr == 0.0f)
+		o->lr = o->optimizer == CAIRN_OPTIM_SGD
+		            ? CAIRN_OPTIM_SGD_DEFAULT_LR
+		            : train_default_adamw_lr();
 	if (o->inner % o->ckpt) {
 		cairn_eprint(
 		    "cairn train: --checkpoint-every %lld does not divide "

@@ -66,9 +66,8 @@ static inline void cairn_test_task_spec(struct cairn_task_spec *s,
 	s->model.hidden[0] = HIDDEN;
 	s->model.classes = CAIRN_DATASET_CLASSES;
 	s->model.act = CAIRN_ACT_RELU;
-	s->optimizer = CAIRN_TASK_OPT_ADAMW;
-	cairn_adamw_defaults(&s->adamw);
-	s->adamw.step = 0;
+	cairn_optim_defaults(&s->opt);
+	s->opt.adamw.step = 0;
 	memcpy(s->dataset_root, droot, CAIRN_HASH_BYTES);
 	s->dataset_count = NSAMPLES;
 	s->batch = BATCH;

@@ -77,9 +77,8 @@ static inline int setup(void **state)
 	s->model.hidden[0] = 16;
 	s->model.classes = 10;
 	s->model.act = CAIRN_ACT_RELU;
-	s->optimizer = CAIRN_TASK_OPT_ADAMW;
-	cairn_adamw_defaults(&s->adamw);
-	s->adamw.lr = 1e-2f;
+	cairn_optim_defaults(&s->opt);
+	s->opt.adamw.lr = 1e-2f;
 	memcpy(s->dataset_root, f->ds_root, HB);
 	s->dataset_count = n;
 	s->batch = 8;

@@ -342,7 +342,7 @@ static void test_cheat_learning_rate(void **state)
 	struct cairn_task_spec s = f->spec;
 	struct cairn_bundle c;
 
-	s.adamw.lr *= 2.0f;
+	s.opt.adamw.lr *= 2.0f;
 	cheat_other_spec(f, &s, &c);
 	expect_rejected(f, &c, "learning rate x2", CAIRN_AUDIT_REPLAY,
 	                CAIRN_AUDIT_DIFF_PARAMS, CAIRN_AUDIT_DIFF_SAMPLES);
@@ -383,7 +383,7 @@ static void run_bf16(struct fx *f, uint32_t bad, struct cairn_bundle *b)
 	    .state_roots = roots, .losses = losses, .steps = steps};
 	uint8_t samples[CAIRN_HASH_BYTES];
 	struct cairn_state st;
-	cairn_adamw_params opt;
+	cairn_optim opt;
 	cairn_model *m = NULL;
 	uint32_t idx[BATCH], u;
 	int32_t y[BATCH];
@@ -424,8 +424,8 @@ static void run_bf16(struct fx *f, uint32_t bad, struct cairn_bundle *b)
 			assert_int_equal(
 			    cairn_model_write(m, CAIRN_MODEL_PARAMS, w), 0);
 		}
-		opt = sp->adamw;
-		opt.step = t;
+		opt = sp->opt;
+		opt.adamw.step = t;
 		assert_int_equal(
 		    cairn_model_step(m, BATCH, MICRO, x, y, &opt, &loss), 0);
 		losses[t - 1] = loss;
@@ -728,7 +728,7 @@ static void test_gpu_audit(void **state)
 	cairn_bundle_free(&r);
 	{
 		struct cairn_task_spec s2 = f->spec;
-		s2.adamw.lr *= 2.0f;
+		s2.opt.adamw.lr *= 2.0f;
 		cheat_other_spec(f, &s2, &c);
 		reread(f, &c, &r, NULL, 0);
 		audit_both(f, gpu, &r, "learning rate x2");

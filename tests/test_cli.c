@@ -218,7 +218,7 @@ static void test_bench_train(void **state)
 		cairn_dataset *ds = NULL;
 		cairn_model *m = NULL;
 		cairn_mlp_spec spec;
-		cairn_adamw_params opt;
+		cairn_optim opt;
 		float *x = malloc(32 * CAIRN_DATASET_PIXELS * sizeof *x), l = 0;
 		int32_t y[32];
 		uint32_t idx[32];
@@ -232,7 +232,7 @@ static void test_bench_train(void **state)
 		assert_int_equal(cairn_model_create(be, &spec, 32, 4, &m), 0);
 		assert_int_equal(cairn_model_init(m, CAIRN__BENCH_TRAIN_SEED),
 		                 0);
-		cairn_adamw_defaults(&opt);
+		cairn_optim_defaults(&opt);
 		for (uint32_t t = 1; t <= 4; t++) {
 			assert_int_equal(
 			    cairn_sample_indices(CAIRN__BENCH_TRAIN_SEED, 0, 0,
@@ -241,7 +241,7 @@ static void test_bench_train(void **state)
 			assert_int_equal(
 			    cairn_dataset_gather(ds, idx, 32, x, y, NULL, 0),
 			    0);
-			opt.step = t;
+			opt.adamw.step = t;
 			assert_int_equal(
 			    cairn_model_step(m, 32, 4, x, y, &opt, &l), 0);
 		}

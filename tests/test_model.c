@@ -53,13 +53,13 @@ static void run_free(struct run *r)
  * holds it to this. */
 static int step_by_definition(cairn_model *m, int64_t batch, int micro,
                               const float *x, const int32_t *y,
-                              const cairn_adamw_params *opt, float *loss)
+                              const cairn_optim *opt, float *loss)
 {
 	int rc = cairn_model_forward_backward(m, batch, micro, x, y, loss);
 
 	if (!rc)
 		rc = cairn_adamw(cairn_model_backend(m),
-		                 cairn_model_param_count(m), opt,
+		                 cairn_model_param_count(m), &opt->adamw,
 		                 cairn_model_buffer(m, CAIRN_MODEL_PARAMS),
 		                 cairn_model_buffer(m, CAIRN_MODEL_GRADS),
 		                 cairn_model_buffer(m, CAIRN_MODEL_M),
@@ -76,17 +76,17 @@ static void train_on(cairn_backend *be, const cairn_mlp_spec *spec,
                      int by_def)
 {
 	cairn_model *m = NULL;
-	cairn_adamw_params opt;
+	cairn_optim opt;
 	double t0;
 
 	assert_true(steps <= 8);
-	cairn_adamw_defaults(&opt);
+	cairn_optim_defaults(&opt);
 	assert_int_equal(cairn_model_create(be, spec, batch, micro, &m), 0);
 	assert_int_equal(cairn_model_init(m, seed), 0);
 	t0 = now_s();
 	for (int t = 1; t <= steps; t++) {
 		float loss;
-		opt.step = t;
+		opt.adamw.step = t;
 		assert_int_equal(
 		    (by_def ? step_by_definition : cairn_model_step)(
 		        m, batch, micro, x + (t - 1) * batch * spec->input,

@@ -179,11 +179,11 @@ static void test_args(void **state)
 	static const int64_t hid[] = {8};
 	cairn_mlp_spec spec = cairn_test_mlp(6, 1, hid, 4, CAIRN_ACT_RELU), bad;
 	cairn_model *m = NULL;
-	cairn_adamw_params opt;
+	cairn_optim opt;
 	float x[5 * 6] = {0}, loss;
 	int32_t y[5] = {0, 1, 2, 3, 0};
 
-	cairn_adamw_defaults(&opt);
+	cairn_optim_defaults(&opt);
 	assert_int_equal(cairn_model_create(NULL, &spec, 4, 2, &m),
 	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_model_create(s->ref, NULL, 4, 2, &m),
@@ -252,10 +252,10 @@ static void test_args(void **state)
 	                 CAIRN_EINVAL);
 	assert_int_equal(cairn_model_forward_backward(m, 3, 1, x, y, &loss), 0);
 	assert_int_equal(cairn_model_max_micro(m), 2);
-	opt.step = 0;
+	opt.adamw.step = 0;
 	assert_int_equal(cairn_model_step(m, 4, 2, x, y, &opt, &loss),
 	                 CAIRN_EINVAL);
-	opt.step = 1;
+	opt.adamw.step = 1;
 	y[2] = 4;
 	assert_int_equal(cairn_model_step(m, 4, 2, x, y, &opt, &loss),
 	                 CAIRN_ERANGE);
@@ -447,7 +447,7 @@ static void test_device_data_uploads(void **state)
 	int32_t y[B];
 	uint32_t idx[B];
 	cairn_model *md = NULL, *mh = NULL;
-	cairn_adamw_params opt;
+	cairn_optim opt;
 	unsigned long long before, idx_bytes, host_bytes;
 	float l1 = 0.0f, l2 = 0.0f;
 	int64_t n;
@@ -459,8 +459,8 @@ static void test_device_data_uploads(void **state)
 	for (int i = 0; i < B; i++)
 		idx[i] = (uint32_t)((7 * i + 3) % N);
 	assert_int_equal(cairn_dataset_gather(&ds, idx, B, x, y, NULL, 0), 0);
-	cairn_adamw_defaults(&opt);
-	opt.step = 1;
+	cairn_optim_defaults(&opt);
+	opt.adamw.step = 1;
 	assert_int_equal(cairn_model_create(s->emu, &sp, B, 2, &md), 0);
 	assert_int_equal(cairn_model_create(s->emu, &sp, B, 2, &mh), 0);
 	assert_int_equal(cairn_model_init(md, 5), 0);

@@ -173,14 +173,14 @@ static void test_learn_synthetic(void **state)
 	float centre[C][IN], x[B * IN], first = 0, last = 0;
 	float *xt = cairn_test_xmalloc(NTEST * IN * sizeof(float));
 	int32_t y[B], *yt = cairn_test_xmalloc(NTEST * sizeof(int32_t));
-	cairn_adamw_params opt;
+	cairn_optim opt;
 	cairn_model *m = NULL;
 	int64_t correct = 0;
 
 	for (int c = 0; c < C; c++)
 		for (int i = 0; i < IN; i++)
 			centre[c][i] = rnd_u01() * 2.0f - 1.0f;
-	cairn_adamw_defaults(&opt);
+	cairn_optim_defaults(&opt);
 	assert_int_equal(cairn_model_create(s->cpu2, &spec, B, 4, &m), 0);
 	assert_int_equal(cairn_model_init(m, rnd()), 0);
 	for (int t = 1; t <= STEPS; t++) {
@@ -191,7 +191,7 @@ static void test_learn_synthetic(void **state)
 				x[r * IN + i] =
 				    centre[y[r]][i] + 0.5f * (rnd_u01() - 0.5f);
 		}
-		opt.step = t;
+		opt.adamw.step = t;
 		assert_int_equal(cairn_model_step(m, B, 4, x, y, &opt, &loss),
 		                 0);
 		if (t <= 5)
@@ -233,7 +233,7 @@ static void test_learn_fmnist(void **state)
 	      last = 0;
 	int32_t y[B];
 	uint32_t idx[B];
-	cairn_adamw_params opt;
+	cairn_optim opt;
 	cairn_model *m = NULL;
 	int64_t correct = 0;
 	uint64_t seed = rnd();
@@ -247,7 +247,7 @@ static void test_learn_fmnist(void **state)
 	    cairn_dataset_open(NULL, "train", &train, err, sizeof err), 0);
 	assert_int_equal(
 	    cairn_dataset_open(NULL, "test", &test, err, sizeof err), 0);
-	cairn_adamw_defaults(&opt);
+	cairn_optim_defaults(&opt);
 	assert_int_equal(cairn_model_create(s->cpu2, &spec, 500, 4, &m), 0);
 	assert_int_equal(cairn_model_init(m, seed), 0);
 	for (int t = 1; t <= STEPS; t++) {
@@ -258,7 +258,7 @@ static void test_learn_fmnist(void **state)
 		assert_int_equal(
 		    cairn_dataset_gather(train, idx, B, x, y, err, sizeof err),
 		    0);
-		opt.step = t;
+		opt.adamw.step = t;
 		assert_int_equal(cairn_model_step(m, B, 4, x, y, &opt, &loss),
 		                 0);
 		if (t <= 5)
@@ -292,19 +292,19 @@ static void step_time(cairn_backend *be, int micro)
 	enum { B = 256, WARM = 2, REPS = 10 };
 	cairn_mlp_spec spec;
 	cairn_model *m = NULL;
-	cairn_adamw_params opt;
+	cairn_optim opt;
 	float *x = cairn_test_xmalloc(B * 784 * sizeof(float)), loss;
 	int32_t y[B];
 	double best = 1e30, total = 0;
 
 	cairn_mlp_spec_reference(&spec);
-	cairn_adamw_defaults(&opt);
+	cairn_optim_defaults(&opt);
 	random_batch(x, y, B, 784, 10);
 	assert_int_equal(cairn_model_create(be, &spec, B, micro, &m), 0);
 	assert_int_equal(cairn_model_init(m, rnd()), 0);
 	for (int t = 1; t <= WARM + REPS; t++) {
 		double t0 = now_s(), dt;
-		opt.step = t;
+		opt.adamw.step = t;
 		assert_int_equal(
 		    cairn_model_step(m, B, micro, x, y, &opt, &loss), 0);
 		assert_int_equal(cairn_backend_sync(be), 0);

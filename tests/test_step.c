@@ -357,7 +357,7 @@ static void test_one_micro_batch(void **state)
 	cairn_backend *be = NULL;
 	cairn_backend_opts o = {2, 0, NULL, 0, 0};
 	cairn_model *m = NULL;
-	cairn_adamw_params opt;
+	cairn_optim opt;
 	struct net n;
 	float x[B * 30], loss, sim_loss, *params, *grad, *want, *got;
 	float *bp, *bg, *bm, *bv;
@@ -379,7 +379,7 @@ static void test_one_micro_batch(void **state)
 	assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, params), 0);
 	simulate(&be, 1, be, &n, params, B, 1, x, y, grad, &sim_loss);
 	/* the hand-assembled step: AdamW from zero moments */
-	cairn_adamw_defaults(&opt);
+	cairn_optim_defaults(&opt);
 	bp = balloc(be, n.nparams);
 	bg = balloc(be, n.nparams);
 	bm = balloc(be, n.nparams);
@@ -392,7 +392,8 @@ static void test_one_micro_batch(void **state)
 	                 0);
 	assert_int_equal(cairn_fill_uniform(be, n.nparams, 0, 0, 0, 0, 0, bv),
 	                 0);
-	assert_int_equal(cairn_adamw(be, n.nparams, &opt, bp, bg, bm, bv), 0);
+	assert_int_equal(cairn_adamw(be, n.nparams, &opt.adamw, bp, bg, bm, bv),
+	                 0);
 	assert_int_equal(cairn_buf_read(be, want, bp, (size_t)n.nparams * 4),
 	                 0);
 	/* the model's step with M = 1 */
@@ -489,11 +490,11 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 		assert_int_equal(cairn_model_init(ref, seed), 0);
 		assert_int_equal(cairn_model_init(mm, seed), 0);
 		for (int t = 1; t <= 3; t++) {
-			cairn_adamw_params opt;
+			cairn_optim opt;
 			float l1, l2;
-			cairn_adamw_defaults(&opt);
-			opt.lr = 1e-2f;
-			opt.step = t;
+			cairn_optim_defaults(&opt);
+			opt.adamw.lr = 1e-2f;
+			opt.adamw.step = t;
 			for (int64_t e = 0; e < B * spec->input; e++)
 				x[e] = rnd_u01() * 2.0f - 1.0f;
 			for (int64_t r = 0; r < B; r++)
@@ -543,10 +544,10 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 		 * the communicators are aborted, and every later step fails
 		 * without queuing anything. */
 		if (nccl) {
-			cairn_adamw_params opt;
+			cairn_optim opt;
 			float l;
-			cairn_adamw_defaults(&opt);
-			opt.step = 4;
+			cairn_optim_defaults(&opt);
+			opt.adamw.step = 4;
 			g_q_dev = bes[g - 1];
 			g_q_busy = 5;
 			g_q_looks = 0;
@@ -554,7 +555,7 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 			assert_int_equal(
 			    cairn_model_step(mm, B, M, x, y, &opt, &l), 0);
 			assert_int_equal(g_q_looks, 6);
-			opt.step = 5;
+			opt.adamw.step = 5;
 			if (g % 2 == 0) {
 				fake_nccl.async_error[g - 1] = FAKE_NCCL_SYSTEM;
 			} else {
@@ -565,7 +566,7 @@ static void check_multi(const cairn_mlp_spec *spec, int64_t B, int M)
 			    cairn_model_step(mm, B, M, x, y, &opt, &l),
 			    g % 2 ? CAIRN_ETIMEDOUT : CAIRN_EDEVICE);
 			assert_int_equal(fake_nccl.aborted, g);
-			opt.step = 6;
+			opt.adamw.step = 6;
 			assert_int_equal(
 			    cairn_model_step(mm, B, M, x, y, &opt, &l),
 			    CAIRN_EDEVICE);
@@ -665,7 +666,7 @@ static void test_rig_waits(void **state)
 	cairn_backend *bes[2] = {NULL, NULL};
 	cairn_model *mm = NULL;
 	cairn__comm *c = NULL;
-	cairn_adamw_params opt;
+	cairn_optim opt;
 	float x[8 * 20], l;
 	int32_t y[8];
 	struct cairn_backend_i *iface;
@@ -684,8 +685,8 @@ static void test_rig_waits(void **state)
 		x[e] = rnd_u01() - 0.5f;
 	for (int r = 0; r < 8; r++)
 		y[r] = (int32_t)(rnd() % 5);
-	cairn_adamw_defaults(&opt);
-	opt.step = 1;
+	cairn_optim_defaults(&opt);
+	opt.adamw.step = 1;
 	assert_int_equal(cairn_model_create_multi(bes, 2, &spec, 8, 2, &mm), 0);
 	fake_nccl_reset(bes, 2);
 	assert_int_equal(cairn__comm_open_api(bes, 2, &fake_nccl_api, &c), 0);

@@ -129,12 +129,12 @@ static void test_spec_checks(void **state)
 	BAD((s.model.hidden[0] = 60000, s.model.nhidden = 2,
 	     s.model.hidden[1] = 60000),
 	    "parameters");
-	BAD(s.optimizer = 2, "optimizer 2");
-	BAD(s.adamw.lr = NAN, "lr nan");
-	BAD(s.adamw.lr = -1.0f, "lr -1");
-	BAD(s.adamw.beta2 = 1.0f, "0.9/1");
-	BAD(s.adamw.eps = 0.0f, "eps 0");
-	BAD(s.adamw.weight_decay = INFINITY, "weight decay inf");
+	BAD(s.opt.kind = 3, "optimizer 3");
+	BAD(s.opt.adamw.lr = NAN, "lr nan");
+	BAD(s.opt.adamw.lr = -1.0f, "lr -1");
+	BAD(s.opt.adamw.beta2 = 1.0f, "0.9/1");
+	BAD(s.opt.adamw.eps = 0.0f, "eps 0");
+	BAD(s.opt.adamw.weight_decay = INFINITY, "weight decay inf");
 	BAD(s.dataset_count = 0, "dataset count 0");
 	BAD(s.batch = 0, "batch 0");
 	BAD(s.micro = 3, "3 micro-batches");
@@ -272,8 +272,7 @@ static void test_doc_vectors(void **state)
 	s.tasks = 4;
 	cairn_mlp_spec_reference(&s.model);
 	memset(s.params_root, 0x11, HB);
-	s.optimizer = CAIRN_TASK_OPT_ADAMW;
-	cairn_adamw_defaults(&s.adamw);
+	cairn_optim_defaults(&s.opt);
 	memset(s.dataset_root, 0x22, HB);
 	s.dataset_count = 60000;
 	s.batch = 256;

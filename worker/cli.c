@@ -5,6 +5,7 @@
  * Commands that later issues build are listed as planned and refuse to run
  * with a clear message, rather than pretending. */
 #include <errno.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,51 @@ int cairn_cli_parse_u64(const char *v, unsigned long long *out)
 	}
 	if (!n)
 		return CAIRN_EINVAL;
+	*out = x;
+	return 0;
+}
+
+int cairn_cli_parse_float(const char *v, float lo, float hi, float *out)
+{
+	const char *p = v;
+	char *end;
+	int digits = 0, nonzero = 0;
+	float x;
+
+	if (!v)
+		return CAIRN_EINVAL;
+	/* the grammar first, so strtof sees nothing it would read otherwise
+	 * (hex, inf, nan, leading spaces) */
+	if (*p == '-')
+		p++;
+	for (; *p >= '0' && *p <= '9'; p++, digits++)
+		nonzero |= *p != '0';
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			nonzero |= *p != '0';
+	if (!digits)
+		return CAIRN_EINVAL;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return CAIRN_EINVAL;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p)
+		return CAIRN_EINVAL;
+	errno = 0;
+	x = strtof(v, &end);
+	if (*end)
+		return CAIRN_EINVAL;
+	/* ERANGE: overflow to infinity, or an underflow; a non-zero text
+	 * that gives 0 is refused, not taken as 0 */
+	if ((errno == ERANGE &&
+	     (x == 0.0f || !(x >= -FLT_MAX && x <= FLT_MAX))) ||
+	    (nonzero && x == 0.0f) || !(x >= lo && x <= hi))
+		return CAIRN_ERANGE;
 	*out = x;
 	return 0;
 }

@@ -24,6 +24,13 @@ int cairn_cli_parse_int(const char *v, long long lo, long long hi,
  * cairn_cli_parse_int otherwise.  0, or CAIRN_EINVAL / CAIRN_ERANGE
  * (more than 64 bits). */
 int cairn_cli_parse_u64(const char *v, unsigned long long *out);
+/* A command-line real number as a binary32 float: an optional '-', then
+ * decimal digits with an optional '.' and exponent (e-3, E+2), correctly
+ * rounded to the nearest float (strtof in the C locale); no spaces, no
+ * '+', no hex, no inf or nan.  0 and *out set for lo <= value <= hi, else
+ * CAIRN_EINVAL (not such a number) or CAIRN_ERANGE (outside lo..hi, or
+ * a non-zero value that rounds to 0 or overflows) with *out untouched. */
+int cairn_cli_parse_float(const char *v, float lo, float hi, float *out);
 int cairn_cmd_bench(int argc, char **argv);
 /* `cairn keygen` (attest/identity.c): 0 done, 1 failed, 2 bad usage. */
 int cairn_cmd_keygen(int argc, char **argv);

@@ -19,9 +19,10 @@
  * cairn_model_param_count() floats, with no padding, in this order:
  *     W_0 [d1 x d0] row-major, b_0 [d1], W_1 [d2 x d1], b_1 [d2], ...
  * Tensor i of the model is W_{i/2} for even i and b_{i/2} for odd i
- * (cairn_model_tensor() gives offsets).  The gradient buffer and AdamW's
- * first and second moment buffers (m, v) have exactly the same layout, so
- * one cairn_adamw call updates everything and each buffer hashes as one
+ * (cairn_model_tensor() gives offsets).  The gradient buffer and the
+ * optimizer's state buffers m and v (AdamW's first and second moments;
+ * SGD's momentum buffer and zeros) have exactly the same layout, so one
+ * element-wise update covers everything and each buffer hashes as one
  * tensor.  Weight decay applies to every parameter, biases included
  * (PyTorch's AdamW default).
  *
@@ -135,6 +136,41 @@ void cairn_mlp_spec_reference(cairn_mlp_spec *spec);
  * eps 1e-8, weight decay 0.01, and step = 1. */
 void cairn_adamw_defaults(cairn_adamw_params *p);
 
+/* ---- the inner optimizer of a step -----------------------------------
+ * A task spec names one (docs/commitments.md section 12); both are
+ * element-wise over the parameter buffer and keep their state in the
+ * model's m and v buffers, which the state roots cover:
+ *   CAIRN_OPTIM_ADAMW: cairn_adamw with adamw (adamw.step is t, from 1);
+ *     m and v are its moments.
+ *   CAIRN_OPTIM_SGD: cairn_nesterov with sgd.lr and sgd.momentum (its
+ *     formula gives the bits); m is the momentum buffer, v stays +0.
+ *     With momentum 0 it is plain SGD, param - lr * g rounded once, and
+ *     m = fmaf(0, m, g) is the step's gradient. */
+#define CAIRN_OPTIM_ADAMW 1
+#define CAIRN_OPTIM_SGD 2
+/* Plain SGD's learning rate for the reference model when none is given
+ * (`cairn train --optimizer sgd`; docs/train.md shows the measurement). */
+#define CAIRN_OPTIM_SGD_DEFAULT_LR 0.1f
+
+typedef struct cairn_optim {
+	uint32_t kind;            /* CAIRN_OPTIM_ADAMW or CAIRN_OPTIM_SGD */
+	cairn_adamw_params adamw; /* ADAMW */
+	struct {
+		float lr, momentum;
+	} sgd; /* SGD */
+} cairn_optim;
+
+/* AdamW with cairn_adamw_defaults (the reference job's inner optimizer). */
+void cairn_optim_defaults(cairn_optim *o);
+/* Plain SGD (momentum 0) with learning rate lr. */
+void cairn_optim_sgd(cairn_optim *o, float lr);
+/* 0 for a known kind with usable settings (AdamW: as cairn_adamw checks
+ * them, step >= 1; SGD: lr and momentum finite, lr >= 0, 0 <= momentum
+ * < 1), else CAIRN_EINVAL. */
+int cairn_optim_check(const cairn_optim *o);
+/* The name of a kind: "adamw", "sgd" or "unknown". */
+const char *cairn_optim_name(uint32_t kind);
+
 typedef struct cairn_model cairn_model;
 
 /* The four buffers of a model, each cairn_model_param_count() floats in
@@ -237,20 +273,19 @@ int cairn_model_forward_backward(cairn_model *m, int64_t batch, int micro,
                                  const float *x, const int32_t *y, float *loss);
 
 /* One training step: forward, backward (micro micro-batches), then one
- * cairn_adamw over all parameters with opt (opt->step is t, counted from
- * 1).  *loss gets the loss before the update; its bits are part of the
- * commitment.  On one device each layer's update is queued inside the
- * backward pass, once its gradient is whole and its weights have given
- * dX, while they are still in cache: AdamW is element-wise, so these are
- * the bits of the definition (test_model holds them to it).  A bad opt
- * is CAIRN_EINVAL before anything is queued.  A step that fails later
- * (CAIRN_ENOMEM in a CPU GEMM, a CUDA error) may leave some layers
- * updated and others not: the parameters, m and v are then unspecified,
- * and must be written again (cairn_task_run starts every task from W_r
- * and zeroed moments, so a failed task is simply run again). */
+ * update of all parameters by the inner optimizer opt (for AdamW,
+ * opt->adamw.step is t, counted from 1).  *loss gets the loss before the
+ * update; its bits are part of the commitment.  On one device each layer's
+ * update is queued inside the backward pass, once its gradient is whole and its
+ * weights have given dX, while they are still in cache: both optimizers are
+ * element-wise, so these are the bits of the definition (test_model holds them
+ * to it).  A bad opt (cairn_optim_check) is CAIRN_EINVAL before anything is
+ * queued.  A step that fails later (CAIRN_ENOMEM in a CPU GEMM, a CUDA error)
+ * may leave some layers updated and others not: the parameters, m and v are
+ * then unspecified, and must be written again (cairn_task_run starts every task
+ * from W_r and zeroed moments, so a failed task is simply run again). */
 int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
-                     const int32_t *y, const cairn_adamw_params *opt,
-                     float *loss);
+                     const int32_t *y, const cairn_optim *opt, float *loss);
 
 /* The same step in two halves, so that the host can draw and gather the
  * next batch while a GPU computes this one.  _begin queues the whole step
@@ -266,7 +301,7 @@ int cairn_model_step(cairn_model *m, int64_t batch, int micro, const float *x,
  * loss. */
 int cairn_model_step_begin(cairn_model *m, int64_t batch, int micro,
                            const float *x, const int32_t *y,
-                           const cairn_adamw_params *opt);
+                           const cairn_optim *opt);
 int cairn_model_step_end(cairn_model *m, float *loss);
 
 /* ---- a training set on the device ---------------------------------------
@@ -302,8 +337,7 @@ int cairn_model_use_device_data(cairn_model *m, const cairn_dataset *ds,
  * sample indices, each checked against the dataset (CAIRN_ERANGE).
  * CAIRN_EINVAL without attached data.  End it with cairn_model_step_end. */
 int cairn_model_step_begin_idx(cairn_model *m, int64_t batch, int micro,
-                               const uint32_t *idx,
-                               const cairn_adamw_params *opt);
+                               const uint32_t *idx, const cairn_optim *opt);
 
 /* Predicted classes of a batch: pred[r] = the index of the largest logit
  * of row r.  Tie rule: the lowest index wins (a later column replaces the

@@ -63,9 +63,6 @@ extern "C" {
 #define CAIRN_REF_JOB_BATCH 256
 #define CAIRN_REF_JOB_SEED 1
 
-/* The inner optimizer.  Only AdamW exists in v1. */
-#define CAIRN_TASK_OPT_ADAMW 1
-
 struct cairn_task_spec {
 	char profile[CAIRN_TASK_PROFILE_MAX]; /* CAIRN_PROFILE_EXACT */
 	char job[CAIRN_TASK_JOB_MAX];         /* "fmnist-mlp" */
@@ -74,9 +71,8 @@ struct cairn_task_spec {
 	uint32_t task;                        /* k < tasks */
 	uint32_t tasks;                       /* K of the round */
 	cairn_mlp_spec model;
-	uint8_t params_root[CAIRN_HASH_BYTES];  /* tensor root of W_r */
-	uint32_t optimizer;                     /* CAIRN_TASK_OPT_ADAMW */
-	cairn_adamw_params adamw;               /* .step is not part of it */
+	uint8_t params_root[CAIRN_HASH_BYTES]; /* tensor root of W_r */
+	cairn_optim opt; /* inner optimizer; opt.adamw.step is not part of it */
 	uint8_t dataset_root[CAIRN_HASH_BYTES]; /* cairn_dataset_root() */
 	uint32_t dataset_count;                 /* samples drawn from */
 	uint32_t batch;                         /* B */

@@ -1,5 +1,6 @@
 /* cairn tests: the auditor's fixture, shared by test_audit.c,
- * test_audit_read.c, test_audit_verdicts.c and test_audit_cli.c.
+ * test_audit_read.c, test_audit_verdicts.c, test_audit_cli.c and
+ * test_audit_sgd.c.
  *
  * It runs real tasks: a 784-16-10 ReLU MLP, a synthetic in-memory dataset
  * of 64 samples, batch 8 in 2 micro-batches, H = 8 inner steps with a
@@ -18,6 +19,7 @@
 /* Include after <cmocka.h>: the helpers below fail the running test. */
 
 #include <dirent.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -309,6 +311,60 @@ static inline void audit_drawn(struct fx *f, cairn_backend *be,
 	assert_int_equal(cairn_audit_bundle(be, b, &f->ds, f->droot, nonce, 1,
 	                                    &f->v, f->err, sizeof f->err),
 	                 0);
+}
+
+/* Audits the cheat c (read back first) on cpu; it must be rejected by
+ * check with diff including must and excluding mustnot. */
+static inline void expect_rejected(struct fx *f, struct cairn_bundle *c,
+                                   const char *what, int check, uint32_t must,
+                                   uint32_t mustnot)
+{
+	struct cairn_bundle r;
+	char names[64];
+
+	reread(f, c, &r, NULL, 0);
+	assert_int_equal(audit_all(f, f->cpu, &r, NULL), 0);
+	cairn_audit_diff_names(f->v.diff, names, sizeof names);
+	print_message("%-22s -> %s check '%s', segment %" PRId32
+	              ", differs %s\n    %s\n",
+	              what, f->v.accepted ? "ACCEPTED" : "REJECTED",
+	              cairn_audit_check_name((int)f->v.check),
+	              (int32_t)f->v.segment, names, f->err);
+	assert_int_equal(f->v.accepted, 0);
+	assert_int_equal(f->v.check, check);
+	assert_true((f->v.diff & must) == must);
+	assert_int_equal(f->v.diff & mustnot, 0);
+	assert_true(f->v.segment < NSEG);
+	assert_int_equal(f->v.step_first, f->v.segment * EVERY + 1);
+	assert_int_equal(f->v.step_last, (f->v.segment + 1) * EVERY);
+	assert_non_null(strstr(f->err, "replay"));
+	/* The narrowing: a step inside the segment and what differs there;
+	 * at the segment's last step with nothing in the records, it is the
+	 * end state's difference. */
+	assert_true(f->v.diff_step >= f->v.step_first &&
+	            f->v.diff_step <= f->v.step_last);
+	assert_int_not_equal(f->v.diff_what, 0);
+	if (!(f->v.diff_what &
+	      (CAIRN_AUDIT_DIFF_SAMPLES | CAIRN_AUDIT_DIFF_LOSS)))
+		assert_int_equal(f->v.diff_step, f->v.step_last);
+	{
+		char at[48];
+		snprintf(at, sizeof at, "first difference at step %" PRIu32,
+		         f->v.diff_step);
+		assert_non_null(strstr(f->err, at));
+	}
+	cairn_bundle_free(&r);
+}
+
+/* Runs a spec that differs from the honest one by change, then claims the
+ * honest spec and re-signs. */
+static inline void cheat_other_spec(struct fx *f,
+                                    const struct cairn_task_spec *run,
+                                    struct cairn_bundle *c)
+{
+	run_bundle(f, f->cpu, run, c);
+	c->spec = f->spec;
+	cheat_resign(f, c);
 }
 
 #endif

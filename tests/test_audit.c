@@ -143,49 +143,6 @@ static void test_honest_accepted(void **state)
 
 /* ---- (b) cheats -------------------------------------------------------- */
 
-/* Audits the cheat c (read back first) on cpu; it must be rejected by
- * check with diff including must and excluding mustnot. */
-static void expect_rejected(struct fx *f, struct cairn_bundle *c,
-                            const char *what, int check, uint32_t must,
-                            uint32_t mustnot)
-{
-	struct cairn_bundle r;
-	char names[64];
-
-	reread(f, c, &r, NULL, 0);
-	assert_int_equal(audit_all(f, f->cpu, &r, NULL), 0);
-	cairn_audit_diff_names(f->v.diff, names, sizeof names);
-	print_message("%-22s -> %s check '%s', segment %" PRId32
-	              ", differs %s\n    %s\n",
-	              what, f->v.accepted ? "ACCEPTED" : "REJECTED",
-	              cairn_audit_check_name((int)f->v.check),
-	              (int32_t)f->v.segment, names, f->err);
-	assert_int_equal(f->v.accepted, 0);
-	assert_int_equal(f->v.check, check);
-	assert_true((f->v.diff & must) == must);
-	assert_int_equal(f->v.diff & mustnot, 0);
-	assert_true(f->v.segment < NSEG);
-	assert_int_equal(f->v.step_first, f->v.segment * EVERY + 1);
-	assert_int_equal(f->v.step_last, (f->v.segment + 1) * EVERY);
-	assert_non_null(strstr(f->err, "replay"));
-	/* The narrowing: a step inside the segment and what differs there;
-	 * at the segment's last step with nothing in the records, it is the
-	 * end state's difference. */
-	assert_true(f->v.diff_step >= f->v.step_first &&
-	            f->v.diff_step <= f->v.step_last);
-	assert_int_not_equal(f->v.diff_what, 0);
-	if (!(f->v.diff_what &
-	      (CAIRN_AUDIT_DIFF_SAMPLES | CAIRN_AUDIT_DIFF_LOSS)))
-		assert_int_equal(f->v.diff_step, f->v.step_last);
-	{
-		char at[48];
-		snprintf(at, sizeof at, "first difference at step %" PRIu32,
-		         f->v.diff_step);
-		assert_non_null(strstr(f->err, at));
-	}
-	cairn_bundle_free(&r);
-}
-
 /* The verdict's first differing element must be tensor k's element i,
  * with these bits in the worker's state and in the replay's, count
  * elements differing. */
@@ -308,16 +265,6 @@ static void test_cheat_carry_forward(void **state)
 		assert_int_equal(f->v.diff_step, 2 * EVERY + 1);
 		assert_int_equal(f->v.diff_what, CAIRN_AUDIT_DIFF_LOSS);
 	}
-}
-
-/* Runs a spec that differs from the honest one by change, then claims the
- * honest spec and re-signs. */
-static void cheat_other_spec(struct fx *f, const struct cairn_task_spec *run,
-                             struct cairn_bundle *c)
-{
-	run_bundle(f, f->cpu, run, c);
-	c->spec = f->spec;
-	cheat_resign(f, c);
 }
 
 static void test_cheat_wrong_data(void **state)

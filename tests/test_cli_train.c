@@ -1,8 +1,9 @@
 /* cairn: `cairn train` as a user runs it (integration): the same final
  * model root with 1 and 2 threads and with sync or background commits,
  * signed bundles that `cairn verify` accepts, usage errors that name the
- * bad value, a failed task that keeps the others' bundles, and Ctrl-C
- * that keeps what ran.  argv[1] is the path of the cairn binary. */
+ * bad value, a failed task that keeps the others' bundles, Ctrl-C
+ * that keeps what ran, and SGD inside.  argv[1] is the path of the cairn
+ * binary. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -362,6 +363,72 @@ static void test_train_sigint_keeps_bundles(void **state)
 	assert_int_equal(system(args), 0);
 }
 
+/* SGD inside (--optimizer sgd): the same final root with 1 and 2
+ * threads, another than AdamW's, the settings in the JSON, and signed
+ * bundles that `cairn verify` replays with SGD and accepts.  Then
+ * synchronous data-parallel SGD (H = 1, outer lr 1, momentum 0). */
+static void test_train_sgd(void **state)
+{
+	const char *dir = *state;
+	char args[1024], adamw[65], want[65], got[65], key[64], *o;
+	DIR *d;
+	struct dirent *e;
+	int nfiles = 0;
+
+	assert_int_equal(
+	    run(SHORT_JOB " --device cpu --threads 2 --test-samples 0", &o), 0);
+	json_hex(o, "final_model_root", adamw);
+	free(o);
+	worker_key(dir, key, sizeof key);
+	for (int threads = 1; threads <= 2; threads++) {
+		int rc;
+		snprintf(args, sizeof args,
+		         SHORT_JOB " --optimizer sgd --momentum 0.9 --device "
+		                   "cpu --threads %d --test-samples 0%s%s%s",
+		         threads, threads == 2 ? " --bundle-dir '" : "",
+		         threads == 2 ? dir : "",
+		         threads == 2 ? "' --key " : "");
+		if (threads == 2)
+			strncat(args, key, sizeof args - strlen(args) - 1);
+		rc = run(args, &o);
+		if (rc)
+			fail_msg("cairn %s: exit %d\n%s", args, rc, o);
+		assert_true(json_has(o, "optimizer", "\"sgd\""));
+		assert_true(json_has(o, "lr", "0.100000001"));
+		assert_true(json_has(o, "momentum", "0.899999976"));
+		assert_true(json_has(o, "outer_lr", "0.699999988"));
+		json_hex(o, "final_model_root", threads == 1 ? want : got);
+		free(o);
+	}
+	assert_string_equal(want, got);
+	assert_string_not_equal(want, adamw);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		if (!strstr(e->d_name, ".cairn"))
+			continue;
+		snprintf(args, sizeof args, "verify '%s/%s'", dir, e->d_name);
+		if (run(args, &o))
+			fail_msg("cairn %s:\n%s", args, o);
+		free(o);
+		nfiles++;
+	}
+	closedir(d);
+	assert_int_equal(nfiles, 4);
+
+	assert_int_equal(run("train --job fmnist-mlp --rounds 3 --tasks 2 "
+	                     "--inner-steps 1 --checkpoint-every 1 --batch 32 "
+	                     "--micro 1 --optimizer sgd --outer-lr 1 "
+	                     "--outer-momentum 0 --device cpu --test-samples 0 "
+	                     "--json",
+	                     &o),
+	                 0);
+	assert_true(json_has(o, "outer_lr", "1"));
+	assert_true(json_has(o, "outer_momentum", "0"));
+	assert_true(json_has(o, "momentum", "0"));
+	free(o);
+}
+
 static void test_train_errors(void **state)
 {
 	static const struct {
@@ -387,6 +454,13 @@ static void test_train_errors(void **state)
 	     "/nonexistent/data"},
 	    {"train --job fmnist-mlp --frob", "--frob"},
 	    {"train --job fmnist-mlp --commits later", "--commits later"},
+	    {"train --job fmnist-mlp --optimizer adam", "--optimizer adam"},
+	    {"train --job fmnist-mlp --momentum 0.9", "--optimizer sgd"},
+	    {"train --job fmnist-mlp --lr 0", "--lr '0'"},
+	    {"train --job fmnist-mlp --lr 20", "--lr '20'"},
+	    {"train --job fmnist-mlp --outer-momentum 1.5",
+	     "--outer-momentum '1.5'"},
+	    {"train --job fmnist-mlp --outer-lr -1", "--outer-lr '-1'"},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -417,6 +491,8 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_train_same_root),
 	    cmocka_unit_test(test_train_errors),
+	    cmocka_unit_test_setup_teardown(test_train_sgd, tmpdir_setup,
+	                                    tmpdir_teardown),
 	    cmocka_unit_test_setup_teardown(test_train_bundles_background,
 	                                    tmpdir_setup, tmpdir_teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -48,7 +48,8 @@ static void run_free(struct run *r)
 }
 
 /* What a step is by definition (model.h): the forward and backward pass,
- * then one AdamW update of the whole parameter buffer.  cairn_model_step
+ * then one update of the whole parameter buffer (AdamW, or SGD's
+ * cairn_nesterov on the momentum buffer m).  cairn_model_step
  * queues each layer's update inside the backward pass instead; test_steps
  * holds it to this. */
 static int step_by_definition(cairn_model *m, int64_t batch, int micro,
@@ -57,6 +58,13 @@ static int step_by_definition(cairn_model *m, int64_t batch, int micro,
 {
 	int rc = cairn_model_forward_backward(m, batch, micro, x, y, loss);
 
+	if (!rc && opt->kind == CAIRN_OPTIM_SGD)
+		return cairn_nesterov(cairn_model_backend(m),
+		                      cairn_model_param_count(m), opt->sgd.lr,
+		                      opt->sgd.momentum,
+		                      cairn_model_buffer(m, CAIRN_MODEL_PARAMS),
+		                      cairn_model_buffer(m, CAIRN_MODEL_GRADS),
+		                      cairn_model_buffer(m, CAIRN_MODEL_M));
 	if (!rc)
 		rc = cairn_adamw(cairn_model_backend(m),
 		                 cairn_model_param_count(m), &opt->adamw,
@@ -67,20 +75,42 @@ static int step_by_definition(cairn_model *m, int64_t batch, int micro,
 	return rc;
 }
 
-/* init(seed) and `steps` steps of `micro` micro-batches on be, step t with
- * rows x + (t-1)*batch*in; then reads all four buffers back.  by_def: the
- * steps as step_by_definition, not cairn_model_step. */
+/* The optimizers the tests run: the reference job's AdamW, SGD with
+ * Nesterov momentum (so that m carries over between steps), plain SGD. */
+static cairn_optim optim_of(int i)
+{
+	cairn_optim o;
+
+	if (i == 0) {
+		cairn_optim_defaults(&o);
+	} else {
+		cairn_optim_sgd(&o, 0.05f);
+		o.sgd.momentum = i == 1 ? 0.9f : 0.0f;
+	}
+	return o;
+}
+
+static const char *optim_label(const cairn_optim *o)
+{
+	return o->kind == CAIRN_OPTIM_ADAMW ? "adamw"
+	       : o->sgd.momentum > 0.0f     ? "sgd+nesterov"
+	                                    : "sgd";
+}
+
+/* init(seed) and `steps` steps of `micro` micro-batches with optimizer
+ * `o` on be, step t with rows x + (t-1)*batch*in; then reads all four
+ * buffers back.  by_def: the steps as step_by_definition, not
+ * cairn_model_step. */
 static void train_on(cairn_backend *be, const cairn_mlp_spec *spec,
                      int64_t batch, int micro, int steps, uint64_t seed,
-                     const float *x, const int32_t *y, struct run *r,
-                     int by_def)
+                     const cairn_optim *o, const float *x, const int32_t *y,
+                     struct run *r, int by_def)
 {
 	cairn_model *m = NULL;
-	cairn_optim opt;
+	cairn_optim opt = *o;
 	double t0;
 
 	assert_true(steps <= 8);
-	cairn_optim_defaults(&opt);
 	assert_int_equal(cairn_model_create(be, spec, batch, micro, &m), 0);
 	assert_int_equal(cairn_model_init(m, seed), 0);
 	t0 = now_s();
@@ -140,7 +170,7 @@ static void compare_runs(const char *what, const char *cfg,
 /* The same training on ref and on every configuration. */
 static void check_exact(struct state *s, const char *name,
                         const cairn_mlp_spec *spec, int64_t batch, int micro,
-                        int steps, int all_cfgs)
+                        int steps, const cairn_optim *opt, int all_cfgs)
 {
 	char what[128];
 	float *x = cairn_test_xmalloc((size_t)(steps * batch * spec->input) *
@@ -150,9 +180,10 @@ static void check_exact(struct state *s, const char *name,
 	uint64_t seed = rnd();
 	struct run want = {0};
 
-	snprintf(what, sizeof what, "%s M=%d", name, micro);
+	snprintf(what, sizeof what, "%s M=%d %s", name, micro,
+	         optim_label(opt));
 	random_batch(x, y, steps * batch, spec->input, spec->classes);
-	train_on(s->ref, spec, batch, micro, steps, seed, x, y, &want, 0);
+	train_on(s->ref, spec, batch, micro, steps, seed, opt, x, y, &want, 0);
 	printf("  %s: ref %.3f s\n", what, want.secs);
 	for (int k = 0; k < s->ncfg; k++) {
 		struct run got = {0};
@@ -164,8 +195,8 @@ static void check_exact(struct state *s, const char *name,
 		    cairn_backend_get_kind(s->cfg[k].be) == CAIRN_BACKEND_CPU &&
 		    cairn_backend_threads(s->cfg[k].be) != 2)
 			continue;
-		train_on(s->cfg[k].be, spec, batch, micro, steps, seed, x, y,
-		         &got, 0);
+		train_on(s->cfg[k].be, spec, batch, micro, steps, seed, opt, x,
+		         y, &got, 0);
 		printf("  %s: %s %.3f s\n", what, s->cfg[k].name, got.secs);
 		compare_runs(what, s->cfg[k].name, &want, &got, steps);
 		run_free(&got);
@@ -181,18 +212,31 @@ static void test_exact_small(void **state)
 	static const int64_t h1[] = {64, 32}, h2[] = {40, 30, 20};
 	cairn_mlp_spec a = cairn_test_mlp(784, 2, h1, 10, CAIRN_ACT_RELU);
 	cairn_mlp_spec b = cairn_test_mlp(50, 3, h2, 7, CAIRN_ACT_GELU);
+	cairn_optim adamw = optim_of(0);
 
 	for (int micro = 1; micro <= 4; micro *= 2)
 		check_exact(*state, "784-64-32-10 relu B=32 x3", &a, 32, micro,
-		            3, 1);
+		            3, &adamw, 1);
 	/* odd sizes everywhere, GELU, three hidden layers; one row per
 	 * micro-batch */
-	check_exact(*state, "50-40-30-20-7 gelu B=17 x3", &b, 17, 1, 3, 1);
-	check_exact(*state, "50-40-30-20-7 gelu B=17 x3", &b, 17, 17, 3, 1);
+	check_exact(*state, "50-40-30-20-7 gelu B=17 x3", &b, 17, 1, 3, &adamw,
+	            1);
+	check_exact(*state, "50-40-30-20-7 gelu B=17 x3", &b, 17, 17, 3, &adamw,
+	            1);
+	/* the SGD optimizers on every configuration (the cuda kernels
+	 * emulated included) */
+	for (int i = 1; i <= 2; i++) {
+		cairn_optim sgd = optim_of(i);
+		check_exact(*state, "784-64-32-10 relu B=32 x3", &a, 32, 2, 3,
+		            &sgd, 1);
+		check_exact(*state, "50-40-30-20-7 gelu B=17 x3", &b, 17, 1, 3,
+		            &sgd, 1);
+	}
 }
 
 /* cairn_model_step against its definition, forward_backward then one
- * AdamW of the whole buffer, on ref and the 2-thread cpu: the same bits
+ * update of the whole buffer by each optimizer, on ref and the 2-thread
+ * cpu: the same bits
  * in all four buffers and the losses (the per-layer update inside the
  * backward pass must not change a bit, e.g. by updating a layer before
  * its weights have given dX). */
@@ -207,10 +251,11 @@ static void test_steps(void **state)
 	const int steps = 3;
 	cairn_backend *bes[2] = {s->ref, s->cpu2};
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 6; i++)
 		for (int micro = 1; micro <= 4; micro *= 2)
 			for (int k = 0; k < 2; k++) {
-				const cairn_mlp_spec *sp = &specs[i];
+				const cairn_mlp_spec *sp = &specs[i % 2];
+				const cairn_optim opt = optim_of(i / 2);
 				float *x = cairn_test_xmalloc(
 				    (size_t)(steps * batch * sp->input) *
 				    sizeof(float));
@@ -223,13 +268,13 @@ static void test_steps(void **state)
 				random_batch(x, y, steps * batch, sp->input,
 				             sp->classes);
 				train_on(bes[k], sp, batch, micro, steps, seed,
-				         x, y, &want, 1);
+				         &opt, x, y, &want, 1);
 				train_on(bes[k], sp, batch, micro, steps, seed,
-				         x, y, &got, 0);
+				         &opt, x, y, &got, 0);
 				snprintf(what, sizeof what,
 				         "step vs its definition, %d hidden, "
-				         "M=%d",
-				         sp->nhidden, micro);
+				         "M=%d, %s",
+				         sp->nhidden, micro, optim_label(&opt));
 				compare_runs(what, cairn_backend_name(bes[k]),
 				             &want, &got, steps);
 				run_free(&want);
@@ -247,9 +292,11 @@ static void test_exact_reference(void **state)
 {
 	cairn_mlp_spec spec;
 
+	cairn_optim adamw = optim_of(0);
+
 	cairn_mlp_spec_reference(&spec);
 	check_exact(*state, "784-1024-1024-10 relu B=256 x1", &spec, 256,
-	            CAIRN_MODEL_REFERENCE_MICRO, 1, 0);
+	            CAIRN_MODEL_REFERENCE_MICRO, 1, &adamw, 0);
 }
 
 /* ---- main -------------------------------------------------------------- */

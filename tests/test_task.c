@@ -279,9 +279,13 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 	cairn_model_free(m);
 }
 
-static void test_run_same_everywhere(void **state)
+/* The fixture's task on every backend and configuration: the same trace,
+ * state roots, losses, step records and final root as on ref (with SGD
+ * inside, on the configurations marked sgd); the final root into
+ * final_root. */
+static void same_everywhere(struct fixture *f, uint8_t final_root[HB])
 {
-	struct fixture *f = *state;
+	const int sgd = f->spec.opt.kind == CAIRN_OPTIM_SGD;
 	static const struct {
 		cairn_backend_kind kind;
 		int threads;
@@ -290,32 +294,34 @@ static void test_run_same_everywhere(void **state)
 		int background; /* through a committer; | 2: the training
 		                 * set on the backend; | 4: there under
 		                 * another root */
+		int sgd;        /* also in the SGD runs (a cover of the
+		                 * backends and paths, for time) */
 	} cfg[] = {
-	    {CAIRN_BACKEND_REF, 0, NULL, 1, 0},
-	    {CAIRN_BACKEND_CPU, 1, NULL, 1, 0},
-	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 0},
-	    {CAIRN_BACKEND_CPU, 3, "portable", 1, 0},
-	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 0}, /* a repeat */
-	    {CAIRN_BACKEND_CPU, 1, "portable", 2, 0},
-	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 1},
-	    {CAIRN_BACKEND_REF, 0, NULL, 1, 1},
-	    {CAIRN_BACKEND_REF, 0, NULL, 1, 2},
-	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 2},
-	    {CAIRN_BACKEND_CPU, 1, "portable", 1, 3},
-	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 4},
+	    {CAIRN_BACKEND_REF, 0, NULL, 1, 0, 1},
+	    {CAIRN_BACKEND_CPU, 1, NULL, 1, 0, 1},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 0, 0},
+	    {CAIRN_BACKEND_CPU, 3, "portable", 1, 0, 1},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 0, 0}, /* a repeat */
+	    {CAIRN_BACKEND_CPU, 1, "portable", 2, 0, 1},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 1, 0},
+	    {CAIRN_BACKEND_REF, 0, NULL, 1, 1, 0},
+	    {CAIRN_BACKEND_REF, 0, NULL, 1, 2, 0},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 2, 0},
+	    {CAIRN_BACKEND_CPU, 1, "portable", 1, 3, 1},
+	    {CAIRN_BACKEND_CPU, 2, NULL, 1, 4, 0},
 	    /* with --backend cuda only (ref first, as the reference) */
-	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 0},
-	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 1},
-	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 2},
-	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 3},
+	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 0, 1},
+	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 1, 1},
+	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 2, 1},
+	    {CAIRN_BACKEND_CUDA, 0, NULL, 1, 3, 1},
 	    /* the cuda backend's kernels run on the host (tests/emu) */
-	    {CAIRN_BACKEND_COUNT, 0, NULL, 1, 0},
-	    {CAIRN_BACKEND_COUNT, 0, NULL, 1, 2},
+	    {CAIRN_BACKEND_COUNT, 0, NULL, 1, 0, 1},
+	    {CAIRN_BACKEND_COUNT, 0, NULL, 1, 2, 0},
 	    /* ... with background commits: the emulation runs each queue as
 	     * late as it may, so a missing wait between the committer and
 	     * the model shows as other roots */
-	    {CAIRN_BACKEND_COUNT, 0, NULL, 1, 1},
-	    {CAIRN_BACKEND_COUNT, 0, NULL, 1, 3},
+	    {CAIRN_BACKEND_COUNT, 0, NULL, 1, 1, 0},
+	    {CAIRN_BACKEND_COUNT, 0, NULL, 1, 3, 1},
 	};
 	struct trace_out want, got;
 	int have = 0;
@@ -323,6 +329,8 @@ static void test_run_same_everywhere(void **state)
 	for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
 		struct cairn_test_config c;
 		int rc;
+		if (sgd && !cfg[i].sgd)
+			continue;
 		if (cfg[i].kind == CAIRN_BACKEND_COUNT) {
 #ifdef CAIRN_TEST_EMU
 			if (g_cuda)
@@ -390,6 +398,27 @@ static void test_run_same_everywhere(void **state)
 	/* The trace moved: the loss changes and the state roots differ. */
 	assert_memory_not_equal(want.roots, want.roots + HB, HB);
 	assert_true(want.losses[0] != want.losses[5]);
+	memcpy(final_root, want.final_root, HB);
+}
+
+/* The AdamW task, then the same with SGD inside, with Nesterov momentum and
+ * plain: other final roots than AdamW's, each the same everywhere. */
+static void test_run_same_everywhere(void **state)
+{
+	struct fixture *f = *state;
+	const struct cairn_task_spec keep = f->spec;
+	uint8_t adamw[HB], nesterov[HB], plain[HB];
+
+	same_everywhere(f, adamw);
+	cairn_optim_sgd(&f->spec.opt, 0.05f);
+	f->spec.opt.sgd.momentum = 0.9f;
+	same_everywhere(f, nesterov);
+	f->spec.opt.sgd.momentum = 0.0f;
+	same_everywhere(f, plain);
+	f->spec = keep;
+	assert_memory_not_equal(adamw, nesterov, HB);
+	assert_memory_not_equal(adamw, plain, HB);
+	assert_memory_not_equal(nesterov, plain, HB);
 }
 
 /* ---- the outer step -------------------------------------------------------

@@ -1,7 +1,8 @@
 /* cairn: a task's encodings and commitments (include/cairn/task.h).
  *
  * - The spec's canonical encoding: round trip, every field checked on
- *   decode, any changed byte either refused or a different task id.
+ *   decode, any changed byte either refused or a different task id; the
+ *   same for a spec with SGD inside.
  * - Results: encode, decode, sign, verify; another key or any changed
  *   field fails.
  * - The dataset root: the documented hash of the split's count and
@@ -87,6 +88,72 @@ static void test_spec_every_byte(void **state)
 	assert_true(refused > 0 && differ > 0);
 }
 
+/* A spec with SGD (optimizer 2): its settings at bytes 148..171, the
+ * decoder's refusal of any non-zero byte in the unused 160..171, a
+ * different task id from the AdamW spec, and every flipped byte refused
+ * or another id. */
+static void test_spec_sgd(void **state)
+{
+	struct fixture *f = *state;
+	struct cairn_task_spec s = f->spec, d;
+	uint8_t enc[CAIRN_TASK_SPEC_BYTES], enc2[CAIRN_TASK_SPEC_BYTES];
+	uint8_t id[HB], id_adamw[HB], id2[HB], want[24];
+	float lr = 0.05f, mu = 0.9f;
+	char err[256];
+	int refused = 0, differ = 0;
+
+	cairn_optim_sgd(&s.opt, lr);
+	s.opt.sgd.momentum = mu;
+	/* AdamW's fields are not SGD's: whatever they hold is not encoded */
+	s.opt.adamw.beta2 = NAN;
+	s.opt.adamw.eps = -1.0f;
+	assert_int_equal(cairn_task_spec_check(&s, err, sizeof err), 0);
+	assert_int_equal(cairn_task_spec_encode(&s, enc), 0);
+	memset(want, 0, sizeof want);
+	want[0] = 2;
+	memcpy(want + 4, &lr, 4); /* little-endian hosts only (x86-64) */
+	memcpy(want + 8, &mu, 4);
+	assert_memory_equal(enc + 148, want, sizeof want);
+	assert_int_equal(
+	    cairn_task_spec_decode(enc, sizeof enc, &d, err, sizeof err), 0);
+	assert_int_equal(d.opt.kind, CAIRN_OPTIM_SGD);
+	assert_memory_equal(&d.opt.sgd.lr, &lr, 4);
+	assert_memory_equal(&d.opt.sgd.momentum, &mu, 4);
+	assert_int_equal(cairn_task_spec_encode(&d, enc2), 0);
+	assert_memory_equal(enc, enc2, sizeof enc);
+	assert_int_equal(cairn_task_id(&s, id), 0);
+	assert_int_equal(cairn_task_id(&f->spec, id_adamw), 0);
+	assert_memory_not_equal(id, id_adamw, HB);
+
+	for (size_t i = 160; i < 172; i++) {
+		char needle[32];
+		memcpy(enc2, enc, sizeof enc2);
+		enc2[i] = (uint8_t)(1 + rnd() % 255);
+		assert_int_equal(cairn_task_spec_decode(enc2, sizeof enc2, &d,
+		                                        err, sizeof err),
+		                 CAIRN_EFORMAT);
+		snprintf(needle, sizeof needle, "byte %zu", i);
+		if (!strstr(err, needle))
+			fail_msg("error '%s' does not name %s", err, needle);
+	}
+	for (size_t i = 0; i < sizeof enc; i++) {
+		memcpy(enc2, enc, sizeof enc2);
+		enc2[i] ^= (uint8_t)(1u << (rnd() % 8));
+		if (cairn_task_spec_decode(enc2, sizeof enc2, &d, err,
+		                           sizeof err)) {
+			assert_true(err[0] != 0);
+			refused++;
+			continue;
+		}
+		assert_int_equal(cairn_task_id(&d, id2), 0);
+		assert_memory_not_equal(id, id2, HB);
+		differ++;
+	}
+	printf("SGD spec bytes: %d flips refused, %d gave another id\n",
+	       refused, differ);
+	assert_true(refused >= 12 && differ > 0);
+}
+
 static void expect_bad(struct cairn_task_spec *s, const char *needle)
 {
 	uint8_t enc[CAIRN_TASK_SPEC_BYTES];
@@ -135,6 +202,15 @@ static void test_spec_checks(void **state)
 	BAD(s.opt.adamw.beta2 = 1.0f, "0.9/1");
 	BAD(s.opt.adamw.eps = 0.0f, "eps 0");
 	BAD(s.opt.adamw.weight_decay = INFINITY, "weight decay inf");
+	BAD((cairn_optim_sgd(&s.opt, 0.0f)), "SGD settings lr 0,");
+	BAD((cairn_optim_sgd(&s.opt, 11.0f)), "lr 11");
+	BAD((cairn_optim_sgd(&s.opt, NAN)), "lr nan");
+	BAD((cairn_optim_sgd(&s.opt, 0.1f), s.opt.sgd.momentum = 1.0f),
+	    "momentum 1:");
+	BAD((cairn_optim_sgd(&s.opt, 0.1f), s.opt.sgd.momentum = -0.5f),
+	    "momentum -0.5");
+	BAD((cairn_optim_sgd(&s.opt, 0.1f), s.opt.sgd.momentum = NAN),
+	    "momentum nan");
 	BAD(s.dataset_count = 0, "dataset count 0");
 	BAD(s.batch = 0, "batch 0");
 	BAD(s.micro = 3, "3 micro-batches");
@@ -283,6 +359,15 @@ static void test_doc_vectors(void **state)
 	hex_is(
 	    h,
 	    "6284a2fe82f30dcd1de4f660a49de1071c5f7b56cf7a0f3db9442d2736810896");
+	/* the same with SGD: optimizer 2, lr 0.1, momentum 0.9 */
+	cairn_optim_sgd(&s.opt, 0.1f);
+	s.opt.sgd.momentum = 0.9f;
+	assert_int_equal(cairn_task_id(&s, h), 0);
+	hex_is(
+	    h,
+	    "c1335fab52bf118b5e12beb0a5c43780766ad525cd032a2e352c9b9b4856c3be");
+	cairn_optim_defaults(&s.opt);
+	assert_int_equal(cairn_task_id(&s, h), 0);
 
 	memset(&r, 0, sizeof r);
 	memcpy(r.task_id, h, HB);
@@ -305,6 +390,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_spec_roundtrip),
 	    cmocka_unit_test(test_spec_every_byte),
+	    cmocka_unit_test(test_spec_sgd),
 	    cmocka_unit_test(test_spec_checks),
 	    cmocka_unit_test(test_result_sign),
 	    cmocka_unit_test(test_dataset_root),

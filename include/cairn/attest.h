@@ -211,10 +211,11 @@ int cairn_samples_digest(const uint32_t *idx, uint64_t n,
 
 /* The training state after step t (t steps done). */
 struct cairn_state {
-	uint64_t step;                     /* t */
-	uint8_t params[CAIRN_HASH_BYTES];  /* tensor root of the parameters */
-	uint8_t m[CAIRN_HASH_BYTES];       /* tensor root, AdamW 1st moment */
-	uint8_t v[CAIRN_HASH_BYTES];       /* tensor root, AdamW 2nd moment */
+	uint64_t step;                    /* t */
+	uint8_t params[CAIRN_HASH_BYTES]; /* tensor root of the parameters */
+	uint8_t
+	    m[CAIRN_HASH_BYTES]; /* tensor root: AdamW 1st moment, SGD buf */
+	uint8_t v[CAIRN_HASH_BYTES]; /* tensor root: AdamW 2nd moment, SGD 0 */
 	uint8_t samples[CAIRN_HASH_BYTES]; /* samples digest of step t */
 	uint32_t loss_bits;                /* binary32 bits of step t's loss */
 };

@@ -178,8 +178,8 @@ typedef struct cairn_model cairn_model;
 typedef enum cairn_model_buf {
 	CAIRN_MODEL_PARAMS = 0,
 	CAIRN_MODEL_GRADS = 1,
-	CAIRN_MODEL_M = 2, /* AdamW first moment */
-	CAIRN_MODEL_V = 3, /* AdamW second moment */
+	CAIRN_MODEL_M = 2, /* AdamW first moment; SGD momentum buffer */
+	CAIRN_MODEL_V = 3, /* AdamW second moment; SGD: stays +0 */
 	CAIRN_MODEL_NBUFS = 4
 } cairn_model_buf;
 
@@ -207,7 +207,7 @@ int cairn_model_create(cairn_backend *be, const cairn_mlp_spec *spec,
  * micro-batch order and the B row losses with one cairn_sum: exactly the
  * operations of one device, so the bits do not depend on G (DESIGN.md
  * 2.7).  The summed gradient goes back to every device, and each applies
- * the same AdamW.  The bytes move with NCCL when every backend is a
+ * the same update.  The bytes move with NCCL when every backend is a
  * distinct GPU and libnccl.so.2 loads (CAIRN_NCCL=0 in the environment
  * says no), else through host memory: the same bytes either way.  Writes
  * (cairn_model_write, _zero, _init) go to every replica; reads,

@@ -2,11 +2,12 @@
  * encoding and id, running a task's H inner steps with its commitment trace,
  * and the signed result.
  *
- * A task is round r, task k of a job: H inner AdamW steps from the round's
+ * A task is round r, task k of a job: H inner steps of the spec's optimizer
+ * (AdamW, or SGD with Nesterov momentum: cairn_optim) from the round's
  * global parameters W_r on samples drawn by cairn_sample_indices(seed, r, k,
- * t, ...).  Each task starts with AdamW's moments at +0 and its step
- * counter at 1: a task depends on its spec and W_r alone, so any worker can
- * run (or re-run) it and give the same bits.
+ * t, ...).  Each task starts with the optimizer's state (m and v) at +0
+ * and AdamW's step counter at 1: a task depends on its spec and W_r alone, so
+ * any worker can run (or re-run) it and give the same bits.
  *
  * The state after step t is committed by its state root (cairn/attest.h);
  * the states at t = 0, c, 2c, ..., H (c = checkpoint_every, which divides H)

@@ -82,8 +82,9 @@ static void test_parse_ints(void **state)
 }
 
 /* Real numbers as binary32: decimal with an optional fraction and
- * exponent, correctly rounded; no '+', space, hex, inf or nan; a text
- * that is not zero but rounds to it is out of range, not 0. */
+ * exponent, correctly rounded; a sign only where lo < 0; no '+', space,
+ * hex, inf or nan; a text that is not zero but rounds to it is out of
+ * range, not 0. */
 static void test_parse_floats(void **state)
 {
 	static const struct {
@@ -111,7 +112,9 @@ static void test_parse_floats(void **state)
 	    {"0", FLT_MIN, 10.0f, CAIRN_ERANGE, 0},
 	    {"1e-50", 0.0f, 10.0f, CAIRN_ERANGE, 0}, /* not zero, rounds to 0 */
 	    {"1e39", 0.0f, FLT_MAX, CAIRN_ERANGE, 0},
-	    {"-1", 0.0f, 1.0f, CAIRN_ERANGE, 0},
+	    {"-1", 0.0f, 1.0f, CAIRN_EINVAL, 0}, /* no sign where lo >= 0 */
+	    {"-0", 0.0f, 1.0f, CAIRN_EINVAL, 0},
+	    {"-2", -1.0f, 1.0f, CAIRN_ERANGE, 0},
 	    {"", 0.0f, 1.0f, CAIRN_EINVAL, 0},
 	    {"-", -1.0f, 1.0f, CAIRN_EINVAL, 0},
 	    {".", 0.0f, 1.0f, CAIRN_EINVAL, 0},

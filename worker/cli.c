@@ -111,7 +111,7 @@ int cairn_cli_parse_float(const char *v, float lo, float hi, float *out)
 		return CAIRN_EINVAL;
 	/* the grammar first, so strtof sees nothing it would read otherwise
 	 * (hex, inf, nan, leading spaces) */
-	if (*p == '-')
+	if (*p == '-' && lo < 0.0f) /* a sign only where one may be due */
 		p++;
 	for (; *p >= '0' && *p <= '9'; p++, digits++)
 		nonzero |= *p != '0';

@@ -24,7 +24,8 @@ int cairn_cli_parse_int(const char *v, long long lo, long long hi,
  * cairn_cli_parse_int otherwise.  0, or CAIRN_EINVAL / CAIRN_ERANGE
  * (more than 64 bits). */
 int cairn_cli_parse_u64(const char *v, unsigned long long *out);
-/* A command-line real number as a binary32 float: an optional '-', then
+/* A command-line real number as a binary32 float: a '-' only where lo < 0
+ * (so no -0 where negatives are out of range), then
  * decimal digits with an optional '.' and exponent (e-3, E+2), correctly
  * rounded to the nearest float (strtof in the C locale); no spaces, no
  * '+', no hex, no inf or nan.  0 and *out set for lo <= value <= hi, else

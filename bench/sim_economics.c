@@ -324,6 +324,23 @@ static void sim_usage(FILE *f)
 	        SIM_MAX_NSEG, SIM_DEFAULT_NSEG);
 }
 
+/* v as it may reach a terminal: bytes outside printable ASCII as \xNN,
+ * cut to fit out[64] (this program stands alone, without cairn_eprint). */
+static const char *sim_arg(const char *v, char out[64])
+{
+	size_t n = 0;
+
+	for (; *v && n + 5 < 64; v++) {
+		unsigned char c = (unsigned char)*v;
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[n++] = (char)c;
+		else
+			n += (size_t)snprintf(out + n, 64 - n, "\\x%02x", c);
+	}
+	out[n] = '\0';
+	return out;
+}
+
 static int sim_parse_u64(const char *opt, const char *v, uint64_t lo,
                          uint64_t hi, uint64_t *out)
 {
@@ -337,10 +354,11 @@ static int sim_parse_u64(const char *opt, const char *v, uint64_t lo,
 	errno = 0;
 	x = strtoull(v, &end, 0);
 	if (errno || end == v || *end || v[0] == '-' || x < lo || x > hi) {
+		char q[64];
 		fprintf(stderr,
 		        "cairn-sim-economics: %s %s: want an integer in "
 		        "%" PRIu64 "..%" PRIu64 "\n",
-		        opt, v, lo, hi);
+		        opt, sim_arg(v, q), lo, hi);
 		return -1;
 	}
 	*out = x;
@@ -360,10 +378,11 @@ static int sim_parse_double(const char *opt, const char *v, double lo,
 	errno = 0;
 	x = strtod(v, &end);
 	if (errno || end == v || *end || !(x >= lo && x <= hi)) {
+		char q[64];
 		fprintf(stderr,
 		        "cairn-sim-economics: %s %s: want a number in "
 		        "%g..%g\n",
-		        opt, v, lo, hi);
+		        opt, sim_arg(v, q), lo, hi);
 		return -1;
 	}
 	*out = x;
@@ -420,10 +439,11 @@ static int sim_parse(int argc, char **argv, struct sim_opts *o)
 			o->nseg = (uint32_t)u;
 			i++;
 		} else {
+			char q[64];
 			fprintf(stderr,
 			        "cairn-sim-economics: unknown argument %s "
 			        "(--help lists them)\n",
-			        a);
+			        sim_arg(a, q));
 			rc = -1;
 		}
 	}

@@ -21,6 +21,12 @@ static uint32_t f32_bits(float f)
 	return u;
 }
 
+/* Whether f is -0.0f. */
+static int neg_zero(float f)
+{
+	return f32_bits(f) == 0x80000000u;
+}
+
 static float bits_f32(uint32_t u)
 {
 	float f;
@@ -162,6 +168,18 @@ int cairn_task_spec_check(const struct cairn_task_spec *s, char *err,
 			    s->inner_steps, s->batch);
 			return CAIRN_EINVAL;
 		}
+	}
+	/* A zero setting is +0: -0 would be a second spec (and id) for the
+	 * same task. */
+	if ((s->opt.kind == CAIRN_OPTIM_SGD && neg_zero(s->opt.sgd.momentum)) ||
+	    (s->opt.kind == CAIRN_OPTIM_ADAMW &&
+	     (neg_zero(o->beta1) || neg_zero(o->beta2) ||
+	      neg_zero(o->weight_decay)))) {
+		cairn__seterr(err, errlen,
+		              "%s setting -0: a zero is written +0, so that a "
+		              "task has one spec and one id",
+		              cairn_optim_name(s->opt.kind));
+		return CAIRN_EINVAL;
 	}
 	if (s->opt.kind == CAIRN_OPTIM_SGD) {
 		if (!(s->opt.sgd.lr > 0.0f && s->opt.sgd.lr <= 10.0f) ||
@@ -352,9 +370,8 @@ int cairn_task_spec_decode(const uint8_t *buf, size_t len,
 	s.checkpoint_every = cairn__get_u32le(p + 16);
 	if (cairn_task_spec_check(&s, err, errlen))
 		return CAIRN_EFORMAT;
-	/* One encoding per spec: anything the encoder would not write (a
-	 * non-canonical float such as -0 is fine, but padding is not) is
-	 * refused. */
+	/* One encoding per spec: anything the encoder would not write (such
+	 * as non-zero padding) is refused; the check above refuses -0. */
 	if (cairn_task_spec_encode(&s, again) ||
 	    memcmp(again, buf, CAIRN_TASK_SPEC_BYTES)) {
 		cairn__seterr(

@@ -458,14 +458,18 @@ int cairn_cmd_train(int argc, char **argv)
 	        nopen > 1 ? " (each step shared by the GPUs named)" : "",
 	        cairn_backend_describe(be), o.rounds, o.tasks, o.inner,
 	        o.batch);
-	fprintf(lines,
-	        "cairn train: inner %s lr %g%s, outer Nesterov lr %g "
-	        "momentum %g\n",
-	        o.optimizer == CAIRN_OPTIM_SGD ? "SGD" : "AdamW", (double)o.lr,
-	        o.optimizer == CAIRN_OPTIM_SGD && o.momentum > 0.0f
-	            ? " with Nesterov momentum"
-	            : "",
-	        (double)o.outer_lr, (double)o.outer_mom);
+	if (o.optimizer == CAIRN_OPTIM_SGD && o.momentum > 0.0f)
+		fprintf(lines,
+		        "cairn train: inner SGD lr %g with Nesterov momentum "
+		        "%g, outer Nesterov lr %g momentum %g\n",
+		        (double)o.lr, (double)o.momentum, (double)o.outer_lr,
+		        (double)o.outer_mom);
+	else
+		fprintf(lines,
+		        "cairn train: inner %s lr %g, outer Nesterov lr %g "
+		        "momentum %g\n",
+		        o.optimizer == CAIRN_OPTIM_SGD ? "SGD" : "AdamW",
+		        (double)o.lr, (double)o.outer_lr, (double)o.outer_mom);
 	if (nopen > 1)
 		fprintf(lines,
 		        "cairn train: gradients move between the %d GPUs "
@@ -625,8 +629,10 @@ int cairn_cmd_train(int argc, char **argv)
 		double sps =
 		    (double)(o.rounds * o.tasks * o.inner * o.batch) / tm.train;
 		double acc = rounds[o.rounds - 1].accuracy;
-		char jb[32];
+		char jb[32], mom[32];
 		if (o.json) {
+			/* SGD's momentum; AdamW has betas, not this */
+			snprintf(mom, sizeof mom, "%.9g", (double)o.momentum);
 			printf("{\"job\":\"%s\",\"profile\":\"%s\","
 			       "\"device\":\"%s\",\"device_desc\":\"%s\","
 			       "\"threads\":%d,\"seed\":%" PRIu64 ","
@@ -635,7 +641,7 @@ int cairn_cmd_train(int argc, char **argv)
 			       "\"batch\":%lld,\"micro\":%lld,"
 			       "\"devices\":%d,\"transport\":\"%s\","
 			       "\"optimizer\":\"%s\",\"lr\":%.9g,"
-			       "\"momentum\":%.9g,\"outer_lr\":%.9g,"
+			       "\"momentum\":%s,\"outer_lr\":%.9g,"
 			       "\"outer_momentum\":%.9g,",
 			       o.job, CAIRN_PROFILE_EXACT,
 			       cairn_backend_name(be),
@@ -644,8 +650,8 @@ int cairn_cmd_train(int argc, char **argv)
 			       o.tasks, o.inner, o.ckpt, o.batch, o.micro,
 			       cairn_model_devices(m), cairn_model_transport(m),
 			       cairn_optim_name(o.optimizer), (double)o.lr,
-			       (double)o.momentum, (double)o.outer_lr,
-			       (double)o.outer_mom);
+			       o.optimizer == CAIRN_OPTIM_SGD ? mom : "null",
+			       (double)o.outer_lr, (double)o.outer_mom);
 			cairn_hash_to_hex(ds_root, hex);
 			printf("\"dataset_root\":\"%s\",", hex);
 			cairn_hash_to_hex(final_root, hex);

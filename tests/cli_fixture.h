@@ -76,7 +76,8 @@ static inline int tmpdir_teardown(void **state)
 	return rc == 0 ? 0 : -1;
 }
 
-/* Whether JSON text o holds "key":value, whatever the white space. */
+/* Whether JSON text o holds "key":value, the whole value (the next
+ * character ends it), whatever the white space. */
 static inline int json_has(const char *o, const char *key, const char *value)
 {
 	char want[1024], *flat = malloc(strlen(o) + 1);
@@ -92,7 +93,11 @@ static inline int json_has(const char *o, const char *key, const char *value)
 		if (*p != ' ' && *p != '\n' && *p != '\t')
 			flat[n++] = *p;
 	flat[n] = '\0';
-	found = strstr(flat, want) != NULL;
+	/* the whole value: what follows it ends it (so "0" is not found in
+	 * "0.9" nor "1" in "10") */
+	found = 0;
+	for (const char *q = flat; !found && (q = strstr(q, want)); q++)
+		found = strchr(",}]", q[strlen(want)]) && q[strlen(want)];
 	free(flat);
 	return found;
 }

@@ -378,6 +378,8 @@ static void test_train_sgd(void **state)
 	assert_int_equal(
 	    run(SHORT_JOB " --device cpu --threads 2 --test-samples 0", &o), 0);
 	json_hex(o, "final_model_root", adamw);
+	assert_true(json_has(o, "optimizer", "\"adamw\""));
+	assert_true(json_has(o, "momentum", "null"));
 	free(o);
 	worker_key(dir, key, sizeof key);
 	for (int threads = 1; threads <= 2; threads++) {
@@ -426,6 +428,18 @@ static void test_train_sgd(void **state)
 	assert_true(json_has(o, "outer_lr", "1"));
 	assert_true(json_has(o, "outer_momentum", "0"));
 	assert_true(json_has(o, "momentum", "0"));
+	json_hex(o, "final_model_root", want);
+	free(o);
+	/* the outer settings are applied, not only shown */
+	assert_int_equal(run("train --job fmnist-mlp --rounds 3 --tasks 2 "
+	                     "--inner-steps 1 --checkpoint-every 1 --batch 32 "
+	                     "--micro 1 --optimizer sgd --device cpu "
+	                     "--test-samples 0 --json",
+	                     &o),
+	                 0);
+	assert_true(json_has(o, "outer_momentum", "0.899999976"));
+	json_hex(o, "final_model_root", got);
+	assert_string_not_equal(want, got);
 	free(o);
 }
 

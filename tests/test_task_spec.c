@@ -211,6 +211,12 @@ static void test_spec_checks(void **state)
 	    "momentum -0.5");
 	BAD((cairn_optim_sgd(&s.opt, 0.1f), s.opt.sgd.momentum = NAN),
 	    "momentum nan");
+	/* -0 would name the same task twice */
+	BAD((cairn_optim_sgd(&s.opt, 0.1f), s.opt.sgd.momentum = -0.0f),
+	    "sgd setting -0");
+	BAD(s.opt.adamw.beta1 = -0.0f, "adamw setting -0");
+	BAD(s.opt.adamw.beta2 = -0.0f, "adamw setting -0");
+	BAD(s.opt.adamw.weight_decay = -0.0f, "adamw setting -0");
 	BAD(s.dataset_count = 0, "dataset count 0");
 	BAD(s.batch = 0, "batch 0");
 	BAD(s.micro = 3, "3 micro-batches");

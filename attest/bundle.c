@@ -132,6 +132,16 @@ static int spool_pwrite(int fd, const void *p, size_t n, off_t off)
 	return 0;
 }
 
+/* Tensors in the spool's file: params, m and v of every checkpoint; with
+ * SGD (v not in the bundle, +0 throughout) params and m, and one zero v
+ * that every checkpoint shares, at the end, never written. */
+static uint64_t spool_tensors(const struct cairn_bundle *b)
+{
+	const uint64_t ncp = b->nstates - 1;
+
+	return cairn__bundle_no_v(&b->spec) ? 2 * ncp + 1 : 3 * ncp;
+}
+
 int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
                        size_t errlen)
 {
@@ -144,8 +154,7 @@ int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
 		              "cairn_bundle_spool: want a bundle just begun");
 		return CAIRN_EINVAL;
 	}
-	total = (uint64_t)(b->nstates - 1) * 3u * (uint64_t)b->param_count *
-	        sizeof(float);
+	total = spool_tensors(b) * (uint64_t)b->param_count * sizeof(float);
 	if (total == 0 || total > SIZE_MAX || total > (uint64_t)INT64_MAX) {
 		cairn__seterr(err, errlen,
 		              "cairn_bundle_spool: %" PRIu64
@@ -212,6 +221,42 @@ static int same_state(const struct cairn_state *a, const struct cairn_state *b)
 	       !memcmp(a->samples, b->samples, CAIRN_HASH_BYTES);
 }
 
+/* bundle_keep's work with cairn_bundle_spool: checkpoint i's tensors
+ * (cp holds its record) into the file, in the order spool_tensors
+ * gives. */
+static int spool_keep(struct cairn_bundle *b,
+                      struct cairn_bundle_checkpoint *cp, uint32_t i,
+                      const uint8_t root[CAIRN_HASH_BYTES], cairn_model *m,
+                      cairn_committer *cm)
+{
+	static const cairn_model_buf which[3] = {CAIRN_MODEL_PARAMS,
+	                                         CAIRN_MODEL_M, CAIRN_MODEL_V};
+	const size_t bytes = (size_t)b->param_count * sizeof(float);
+	const int ntensors = cairn__bundle_no_v(&b->spec) ? 2 : 3;
+	const size_t at = (size_t)i * (size_t)ntensors * bytes;
+	int rc;
+
+	for (int k = 0; k < ntensors; k++) {
+		rc = checkpoint_read(m, cm, which[k], b->spool->buf);
+		if (!rc && spool_pwrite(b->spool->fd, b->spool->buf, bytes,
+		                        (off_t)(at + (size_t)k * bytes)))
+			rc = CAIRN_EIO;
+		if (rc)
+			return rc;
+	}
+	cp->params = (float *)(void *)(b->spool->map + at);
+	cp->m = (float *)(void *)(b->spool->map + at + bytes);
+	/* SGD: the shared zero v, the file's last tensor */
+	cp->v = (float *)(void *)(b->spool->map +
+	                          (ntensors == 3 ? at + 2 * bytes
+	                                         : b->spool->size - bytes));
+	memcpy(b->state_roots + (size_t)i * CAIRN_HASH_BYTES, root,
+	       CAIRN_HASH_BYTES);
+	b->checkpoints[i] = *cp;
+	b->ncheckpoints = i + 1;
+	return 0;
+}
+
 /* cairn_bundle_checkpoint's work, the tensors read from m, or (m NULL)
  * from cm, whose snapshot must be of st (the state it last collected). */
 static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
@@ -244,32 +289,12 @@ static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
 	}
 	bytes = (size_t)b->param_count * sizeof(float);
 	cp.state = *st;
-	if (b->spool) { /* checkpoint i's three tensors, into the file */
-		static const cairn_model_buf which[3] = {
-		    CAIRN_MODEL_PARAMS, CAIRN_MODEL_M, CAIRN_MODEL_V};
-		const size_t at = (size_t)i * 3 * bytes;
-		for (int k = 0; k < 3; k++) {
-			rc = checkpoint_read(m, cm, which[k], b->spool->buf);
-			if (!rc &&
-			    spool_pwrite(b->spool->fd, b->spool->buf, bytes,
-			                 (off_t)(at + (size_t)k * bytes)))
-				rc = CAIRN_EIO;
-			if (rc)
-				return rc;
-		}
-		cp.params = (float *)(void *)(b->spool->map + at);
-		cp.m = (float *)(void *)(b->spool->map + at + bytes);
-		cp.v = (float *)(void *)(b->spool->map + at + 2 * bytes);
-		memcpy(b->state_roots + (size_t)i * CAIRN_HASH_BYTES, root,
-		       CAIRN_HASH_BYTES);
-		b->checkpoints[i] = cp;
-		b->ncheckpoints = i + 1;
-		return 0;
-	} else {
-		cp.params = malloc(bytes);
-		cp.m = malloc(bytes);
-		cp.v = malloc(bytes);
-	}
+	if (b->spool)
+		return spool_keep(b, &cp, i, root, m, cm);
+	cp.params = malloc(bytes);
+	cp.m = malloc(bytes);
+	/* SGD: v is +0 throughout and not read (finish checks its root) */
+	cp.v = cairn__bundle_no_v(&b->spec) ? calloc(1, bytes) : malloc(bytes);
 	if (!cp.params || !cp.m || !cp.v) {
 		rc = CAIRN_ENOMEM;
 		goto out;
@@ -277,7 +302,7 @@ static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
 	rc = checkpoint_read(m, cm, CAIRN_MODEL_PARAMS, cp.params);
 	if (!rc)
 		rc = checkpoint_read(m, cm, CAIRN_MODEL_M, cp.m);
-	if (!rc)
+	if (!rc && !cairn__bundle_no_v(&b->spec))
 		rc = checkpoint_read(m, cm, CAIRN_MODEL_V, cp.v);
 	if (rc)
 		goto out;
@@ -287,11 +312,9 @@ static int bundle_keep(struct cairn_bundle *b, const struct cairn_state *st,
 	b->ncheckpoints = i + 1;
 	return 0;
 out:
-	if (!b->spool) {
-		free(cp.params);
-		free(cp.m);
-		free(cp.v);
-	}
+	free(cp.params);
+	free(cp.m);
+	free(cp.v);
 	return rc;
 }
 
@@ -358,6 +381,26 @@ static int bundle_complete(const struct cairn_bundle *b, char *err,
 	return 0;
 }
 
+/* An SGD task's v is +0 in every state, and its bundle leaves v out of
+ * the file (the reader supplies zeros): every collected record must have
+ * the zero tensor's v root, else CAIRN_EMISMATCH.  0 for AdamW. */
+static int check_zero_v(const struct cairn_bundle *b)
+{
+	uint8_t zero[CAIRN_HASH_BYTES];
+	int rc;
+
+	if (!cairn__bundle_no_v(&b->spec))
+		return 0;
+	rc = cairn__bundle_zero_root((size_t)b->param_count * sizeof(float),
+	                             zero);
+	if (rc)
+		return rc;
+	for (uint32_t i = 0; i + 1 < b->nstates; i++)
+		if (!cairn_hash_equal(b->checkpoints[i].state.v, zero))
+			return CAIRN_EMISMATCH;
+	return cairn_hash_equal(b->final_state.v, zero) ? 0 : CAIRN_EMISMATCH;
+}
+
 int cairn_bundle_finish(struct cairn_bundle *b,
                         const struct cairn_task_trace *trace,
                         const struct cairn_identity *id,
@@ -403,7 +446,9 @@ int cairn_bundle_finish(struct cairn_bundle *b,
 		                                    b->spec.inner_steps, st))
 			return CAIRN_EMISMATCH;
 	}
-	rc = cairn_trace_root(b->state_roots, b->nstates, troot);
+	rc = check_zero_v(b);
+	if (!rc)
+		rc = cairn_trace_root(b->state_roots, b->nstates, troot);
 	if (rc)
 		return rc;
 	if (!cairn_hash_equal(troot, trace->trace_root) ||
@@ -538,7 +583,8 @@ static int view_make(struct view *v, const struct cairn_bundle *b)
 		p->loss_bits = c->state.loss_bits;
 		p->params = bin(c->params, bytes);
 		p->m = bin(c->m, bytes);
-		p->v = bin(c->v, bytes);
+		if (!cairn__bundle_no_v(&b->spec)) /* SGD: v left out */
+			p->v = bin(c->v, bytes);
 		v->cpp[i] = p;
 	}
 	v->msg.n_checkpoints = ncp;

@@ -10,7 +10,9 @@
  * every checkpoint's tensors are read with pread straight into the arrays
  * handed out, hashed there and checked against the trace (27 and 28), or,
  * for a lazy read, only state root 0 is checked against the task's start
- * and the bundle keeps its source for cairn_bundle_check_checkpoint.
+ * and the bundle keeps its source for cairn_bundle_check_checkpoint.  An
+ * SGD bundle has no v in the file (docs/bundle-format.md section 2.1): its
+ * v arrays are zeros, their root cairn__bundle_zero_root's.
  *
  * Ownership: each check fills the caller's bundle, which owns what was put
  * into it even when a check fails (cairn_bundle_free); arrays of
@@ -112,7 +114,7 @@ int cairn__bundle_check_record(const struct cairn_task_spec *spec,
 
 int cairn__bundle_read_tensors(const struct cairn__bundle_src *s,
                                const struct cairn__bundle_cp_span *cp,
-                               size_t bytes, float **t[3],
+                               size_t bytes, const uint8_t *vzero, float **t[3],
                                struct cairn_state *st, uint32_t i, char *err,
                                size_t errlen)
 {
@@ -120,7 +122,9 @@ int cairn__bundle_read_tensors(const struct cairn__bundle_src *s,
 	int rc;
 
 	for (int k = 0; k < 3; k++) {
-		*t[k] = malloc(bytes ? bytes : 1);
+		const int zero = k == 2 && vzero;
+		*t[k] = zero ? calloc(1, bytes ? bytes : 1)
+		             : malloc(bytes ? bytes : 1);
 		if (!*t[k]) {
 			cairn__seterr(
 			    err, errlen,
@@ -128,6 +132,10 @@ int cairn__bundle_read_tensors(const struct cairn__bundle_src *s,
 			    " (%zu bytes a tensor)",
 			    s->name, i, bytes);
 			return CAIRN_ENOMEM;
+		}
+		if (zero) { /* SGD: not in the file, +0 throughout */
+			memcpy(roots[k], vzero, CAIRN_HASH_BYTES);
+			continue;
 		}
 		rc = cairn__bundle_src_read(s, cp->off[k], *t[k], bytes, err,
 		                            errlen);
@@ -154,22 +162,15 @@ static void span_state(const struct cairn__bundle_cp_span *cp,
 	st->loss_bits = cp->loss_bits;
 }
 
-/* The state root of the task's start, which a lazy reader checks state
- * root 0 against: W_r (the spec's parameters root), m = v = +0, the empty
- * samples digest, loss bits 0.  The zero tensor's leaves are all the hash
- * of a zero chunk (the last one shorter), so its root costs two. */
-static int start_root(const struct cairn_task_spec *spec, size_t bytes,
-                      uint8_t out[CAIRN_HASH_BYTES])
+int cairn__bundle_zero_root(size_t bytes, uint8_t out[CAIRN_HASH_BYTES])
 {
 	const size_t chunk = CAIRN_TENSOR_CHUNK_BYTES;
 	uint64_t n = cairn_tensor_leaf_count(bytes);
 	uint8_t *zero = calloc(1, chunk), *leaves = malloc(n * 32);
 	uint8_t full[CAIRN_HASH_BYTES], tail[CAIRN_HASH_BYTES];
 	size_t last = bytes - (size_t)(n - 1) * chunk; /* 0 for no bytes */
-	struct cairn_state st;
 	int rc = CAIRN_ENOMEM;
 
-	memset(&st, 0, sizeof st);
 	if (!zero || !leaves)
 		goto out;
 	rc = cairn_tensor_leaf(zero, chunk, full);
@@ -179,18 +180,31 @@ static int start_root(const struct cairn_task_spec *spec, size_t bytes,
 		goto out;
 	for (uint64_t j = 0; j < n; j++)
 		memcpy(leaves + j * 32, j + 1 < n ? full : tail, 32);
-	rc = cairn_tensor_root_from_leaves(leaves, n, bytes, st.m);
-	if (!rc)
-		rc = cairn_samples_digest(NULL, 0, st.samples);
-	if (rc)
-		goto out;
-	memcpy(st.v, st.m, CAIRN_HASH_BYTES);
-	memcpy(st.params, spec->params_root, CAIRN_HASH_BYTES);
-	rc = cairn_state_root(&st, out);
+	rc = cairn_tensor_root_from_leaves(leaves, n, bytes, out);
 out:
 	free(zero);
 	free(leaves);
 	return rc;
+}
+
+/* The state root of the task's start, which a lazy reader checks state
+ * root 0 against: W_r (the spec's parameters root), m = v = +0, the empty
+ * samples digest, loss bits 0. */
+static int start_root(const struct cairn_task_spec *spec, size_t bytes,
+                      uint8_t out[CAIRN_HASH_BYTES])
+{
+	struct cairn_state st;
+	int rc;
+
+	memset(&st, 0, sizeof st);
+	rc = cairn__bundle_zero_root(bytes, st.m);
+	if (!rc)
+		rc = cairn_samples_digest(NULL, 0, st.samples);
+	if (rc)
+		return rc;
+	memcpy(st.v, st.m, CAIRN_HASH_BYTES);
+	memcpy(st.params, spec->params_root, CAIRN_HASH_BYTES);
+	return cairn_state_root(&st, out);
 }
 
 int cairn__bundle_check_result(const struct cairn__bundle_src *s,
@@ -374,7 +388,7 @@ int cairn__bundle_check_trace(const struct cairn__bundle_src *s,
 	char h1[CAIRN_HASH_HEX_BYTES], h2[CAIRN_HASH_HEX_BYTES];
 	size_t bytes;
 	uint32_t n, c;
-	int rc = 0;
+	int rc = 0, no_v;
 
 	/* 16 and 17: the state roots and the trace root. */
 	n = cairn_task_state_count(&nb->spec);
@@ -483,6 +497,7 @@ int cairn__bundle_check_trace(const struct cairn__bundle_src *s,
 	/* 24 to 26: the checkpoints' count, steps, lengths, samples and
 	 * losses. */
 	bytes = (size_t)nb->param_count * sizeof(float);
+	no_v = cairn__bundle_no_v(&nb->spec);
 	if (L->ncps != n - 1) {
 		cairn__seterr(
 		    err, errlen,
@@ -502,9 +517,20 @@ int cairn__bundle_check_trace(const struct cairn__bundle_src *s,
 			    name, i, cp->step, (uint64_t)i * c, c);
 			return CAIRN_EFORMAT;
 		}
+		if (no_v && cp->len[2]) {
+			cairn__seterr(
+			    err, errlen,
+			    "%s: checkpoint %" PRIu32 " (t = %" PRIu64
+			    ") carries a v tensor (field 6, %" PRIu64
+			    " bytes), but the task's optimizer is SGD and "
+			    "SGD bundles carry no v (it is +0 throughout): "
+			    "write the bundle again with this cairn",
+			    name, i, cp->step, cp->len[2]);
+			return CAIRN_EFORMAT;
+		}
 		if (cp->samples_len != CAIRN_HASH_BYTES ||
 		    cp->len[0] != bytes || cp->len[1] != bytes ||
-		    cp->len[2] != bytes) {
+		    cp->len[2] != (no_v ? 0 : bytes)) {
 			cairn__seterr(
 			    err, errlen,
 			    "%s: checkpoint %" PRIu32 " (t = %" PRIu64
@@ -552,8 +578,16 @@ int cairn__bundle_check_all(const struct cairn__bundle_src *s,
                             char *err, size_t errlen)
 {
 	const size_t bytes = (size_t)nb->param_count * sizeof(float);
+	const int no_v = cairn__bundle_no_v(&nb->spec);
+	uint8_t vzero[CAIRN_HASH_BYTES];
 	int rc;
 
+	rc = no_v ? cairn__bundle_zero_root(bytes, vzero) : 0;
+	if (rc) {
+		cairn__seterr(err, errlen, "%s: the zero v's root: %s", s->name,
+		              cairn_strerror(rc));
+		return rc;
+	}
 	for (uint32_t i = 0; i + 1 < nb->nstates; i++) {
 		struct cairn_bundle_checkpoint *cp = &nb->checkpoints[i];
 		float **t[3] = {&cp->params, &cp->m, &cp->v};
@@ -561,7 +595,8 @@ int cairn__bundle_check_all(const struct cairn__bundle_src *s,
 
 		*bad = i;
 		span_state(&L->cps[i], &st);
-		rc = cairn__bundle_read_tensors(s, &L->cps[i], bytes, t, &st, i,
+		rc = cairn__bundle_read_tensors(s, &L->cps[i], bytes,
+		                                no_v ? vzero : NULL, t, &st, i,
 		                                err, errlen);
 		if (!rc)
 			rc = cairn__bundle_check_record(

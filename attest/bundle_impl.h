@@ -35,6 +35,14 @@ static inline int64_t cairn__bundle_param_count(const struct cairn_task_spec *s)
 	return n;
 }
 
+/* 1 when spec's bundle leaves v out of its checkpoints: with SGD, v is
+ * +0 in every state, and the reader supplies param_count zero floats
+ * (docs/bundle-format.md section 2.1). */
+static inline int cairn__bundle_no_v(const struct cairn_task_spec *s)
+{
+	return s->opt.kind == CAIRN_OPTIM_SGD;
+}
+
 /* 1 when the state record st (at step t, 1 <= t <= H) holds the samples
  * digest and loss bits of step t's record in the step log steps ([H][36]);
  * 0 when not, or for a step outside 1..H. */
@@ -170,11 +178,18 @@ int cairn__bundle_check_record(const struct cairn_task_spec *spec,
                                const char *name, int *step, char *err,
                                size_t errlen);
 
+/* The tensor root of bytes zero bytes (param_count floats of +0), without
+ * hashing them: every leaf is a zero chunk's hash (the last one
+ * shorter). */
+int cairn__bundle_zero_root(size_t bytes, uint8_t out[CAIRN_HASH_BYTES]);
+
 /* Reads checkpoint cp's three tensors (bytes each) from s into new arrays
- * (*t[k], the caller's to free) and hashes them into st on the host. */
+ * (*t[k], the caller's to free) and hashes them into st on the host.
+ * With vzero (an SGD bundle: cairn__bundle_no_v), v is not in the file:
+ * *t[2] is bytes zero bytes and its root vzero, the zero tensor's. */
 int cairn__bundle_read_tensors(const struct cairn__bundle_src *s,
                                const struct cairn__bundle_cp_span *cp,
-                               size_t bytes, float **t[3],
+                               size_t bytes, const uint8_t *vzero, float **t[3],
                                struct cairn_state *st, uint32_t i, char *err,
                                size_t errlen);
 

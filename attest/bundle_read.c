@@ -289,6 +289,23 @@ static int checkpoint_arg(const struct cairn_bundle *b, uint32_t i,
 	return 0;
 }
 
+/* An SGD bundle's v (not in the file): the root of param_count zero
+ * floats into vzero; nothing for AdamW. */
+static int vzero_root(const struct cairn_bundle *b, const char *name,
+                      uint8_t vzero[CAIRN_HASH_BYTES], char *err, size_t errlen)
+{
+	int rc;
+
+	if (!cairn__bundle_no_v(&b->spec))
+		return 0;
+	rc = cairn__bundle_zero_root((size_t)b->param_count * sizeof(float),
+	                             vzero);
+	if (rc)
+		cairn__seterr(err, errlen, "%s: the zero v's root: %s", name,
+		              cairn_strerror(rc));
+	return rc;
+}
+
 int cairn_bundle_check_checkpoint(struct cairn_bundle *b, uint32_t i, char *err,
                                   size_t errlen)
 {
@@ -299,6 +316,7 @@ int cairn_bundle_check_checkpoint(struct cairn_bundle *b, uint32_t i, char *err,
 	float **t[3] = {&cp.params, &cp.m, &cp.v};
 	struct cairn__bundle_cp_span span;
 	struct cairn__bundle_src s;
+	uint8_t vzero[CAIRN_HASH_BYTES];
 	int rc, step = 0;
 
 	rc = checkpoint_arg(b, i, "cairn_bundle_check_checkpoint", err, errlen);
@@ -317,8 +335,12 @@ int cairn_bundle_check_checkpoint(struct cairn_bundle *b, uint32_t i, char *err,
 	memset(&cp, 0, sizeof cp);
 	cp.state = b->checkpoints[i].state;
 	source_src(b, i, &s, &span);
-	rc = cairn__bundle_read_tensors(&s, &span, bytes, t, &cp.state, i, err,
-	                                errlen);
+	rc = vzero_root(b, s.name, vzero, err, errlen);
+	if (!rc)
+		rc = cairn__bundle_read_tensors(
+		    &s, &span, bytes,
+		    cairn__bundle_no_v(&b->spec) ? vzero : NULL, t, &cp.state,
+		    i, err, errlen);
 	if (!rc)
 		rc = cairn__bundle_check_record(
 		    &b->spec, b->state_roots, i, &cp.state,
@@ -349,7 +371,7 @@ int cairn_bundle_load_checkpoint(const struct cairn_bundle *b, uint32_t i,
 	float *tmp = NULL;
 	struct cairn__bundle_cp_span span;
 	struct cairn__bundle_src s;
-	int rc, step = 0, zero_mv = 1;
+	int rc, step = 0, zero_mv = 1, ntensors;
 
 	rc = checkpoint_arg(b, i, "cairn_bundle_load_checkpoint", err, errlen);
 	if (rc)
@@ -364,6 +386,7 @@ int cairn_bundle_load_checkpoint(const struct cairn_bundle *b, uint32_t i,
 		return CAIRN_EINVAL;
 	}
 	bytes = (size_t)b->param_count * sizeof(float);
+	ntensors = cairn__bundle_no_v(&b->spec) ? 2 : 3;
 	cp = &b->checkpoints[i];
 	rec = cp->state;
 	if (cp->params && cp->m && cp->v) {
@@ -402,7 +425,10 @@ int cairn_bundle_load_checkpoint(const struct cairn_bundle *b, uint32_t i,
 		return CAIRN_ENOMEM;
 	}
 	source_src(b, i, &s, &span);
-	for (int k = 0; k < 3; k++) {
+	rc = vzero_root(b, name, rec.v, err, errlen);
+	if (rc)
+		goto out;
+	for (int k = 0; k < ntensors; k++) {
 		rc = cairn__bundle_src_read(&s, span.off[k], tmp, bytes, err,
 		                            errlen);
 		if (rc)
@@ -413,7 +439,11 @@ int cairn_bundle_load_checkpoint(const struct cairn_bundle *b, uint32_t i,
 		if (rc)
 			goto fail_model;
 	}
-	for (int k = 0; k < 3 && !rc; k++)
+	/* SGD: v is not in the file; +0, whose root vzero_root gave */
+	rc = ntensors < 3 ? cairn_model_zero(m, CAIRN_MODEL_V) : 0;
+	if (rc)
+		goto fail_model;
+	for (int k = 0; k < ntensors && !rc; k++)
 		rc = cairn_tensor_root_on(cairn_model_backend(m),
 		                          cairn_model_buffer(m, which[k]),
 		                          bytes, roots[k]);

@@ -59,14 +59,36 @@ static void test_sgd_honest(void **state)
 	cairn_backend_close(cpu1);
 }
 
+/* An SGD bundle carries no v (docs/bundle-format.md section 2.1): the
+ * reader supplies +0.  A worker that ran AdamW commits to AdamW's v, so
+ * its bundle claiming the SGD spec is refused when read (its checkpoint
+ * 1's tensors are not its record's); one that also commits to v = +0 is
+ * read, and the replay rejects it. */
 static void test_sgd_cheat_adamw(void **state)
 {
 	struct fx *f = *state;
 	struct cairn_task_spec s = f->spec;
-	struct cairn_bundle c;
+	struct cairn_bundle c, r;
+	const size_t bytes = (size_t)f->good.param_count * sizeof(float);
+	uint8_t zero[CAIRN_HASH_BYTES];
+	char path[256], err[1024] = "";
 
 	cairn_optim_defaults(&s.opt);
 	cheat_other_spec(f, &s, &c);
+	snprintf(path, sizeof path, "%s/b%d.cairn", f->dir, f->nfiles++);
+	assert_int_equal(cairn_bundle_write(&c, path, err, sizeof err), 0);
+	assert_int_equal(cairn_bundle_read(path, &r, err, sizeof err),
+	                 CAIRN_ECRYPTO);
+	assert_non_null(strstr(err, "checkpoint 1 (t = 2)"));
+	for (uint32_t k = 0; k < c.ncheckpoints; k++) {
+		memset(c.checkpoints[k].v, 0, bytes);
+		assert_int_equal(cairn_tensor_root(c.checkpoints[k].v, bytes,
+		                                   c.checkpoints[k].state.v),
+		                 0);
+	}
+	memcpy(zero, c.checkpoints[0].state.v, sizeof zero);
+	memcpy(c.final_state.v, zero, sizeof zero);
+	cheat_resign(f, &c);
 	expect_rejected(f, &c, "AdamW for SGD", CAIRN_AUDIT_REPLAY,
 	                CAIRN_AUDIT_DIFF_PARAMS, CAIRN_AUDIT_DIFF_SAMPLES);
 }

@@ -30,6 +30,12 @@
  * bundle) or cairn_bundle_load_checkpoint (into a model) then does for
  * the checkpoints it uses, before it uses them.
  *
+ * An SGD task's bundle leaves v out of its checkpoints (v is +0 in every
+ * state of the task): the writer omits it, and every reader supplies
+ * param_count zero floats (a checkpoint's v array, or the model's V
+ * buffer, holds +0) and refuses an SGD bundle that carries v
+ * (docs/bundle-format.md section 2.1).
+ *
  * Floats are stored as their little-endian bytes; libcairn builds on
  * little-endian hosts only (checked at compile time).
  *
@@ -146,12 +152,12 @@ int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
 /* A cairn_task_checkpoint_fn; ud is the bundle.  For t < H it copies the
  * model's parameters, m and v to host arrays, or with cairn_bundle_spool
  * into its file (cairn_model_read, or cairn_committer_read), and keeps
- * them with st and root; at t = H it keeps st as final_state (and root).
- * Checkpoints must come in order t = 0, c, 2c, ..., H, each once, from a
- * model with the spec's parameter count: anything else is CAIRN_EINVAL
- * and changes nothing (so one bundle collects one run; to run again,
- * cairn_bundle_free and begin again).  CAIRN_ENOMEM, CAIRN_EIO (the
- * spool's file), or a read error. */
+ * them with st and root (SGD: v is not read; it holds zeros); at t = H it
+ * keeps st as final_state (and root).  Checkpoints must come in order
+ * t = 0, c, 2c, ..., H, each once, from a model with the spec's parameter
+ * count: anything else is CAIRN_EINVAL and changes nothing (so one bundle
+ * collects one run; to run again, cairn_bundle_free and begin again).
+ * CAIRN_ENOMEM, CAIRN_EIO (the spool's file), or a read error. */
 int cairn_bundle_checkpoint(void *ud, const struct cairn_state *st,
                             const uint8_t root[CAIRN_HASH_BYTES],
                             cairn_model *m);
@@ -180,7 +186,9 @@ int cairn_bundle_checkpoint_bg(void *ud, const struct cairn_state *st,
  * root, steps root, cairn_task_flops, device_class: 1 to 31 characters of
  * [a-z0-9._-], such as cairn_backend_name gives) and signs it with id,
  * then verifies the signature (CAIRN_ECRYPTO for an identity whose public
- * key is not its secret key's).  trace->state_roots must hold b->nstates
+ * key is not its secret key's).  For an SGD spec every collected state's
+ * v root must be the root of param_count zero floats (CAIRN_EMISMATCH),
+ * as its bundle carries no v.  trace->state_roots must hold b->nstates
  * roots.  On
  * failure result and signature stay zeroed and the collected states are
  * kept, so finish may be called again. */
@@ -197,7 +205,8 @@ int cairn_bundle_finish(struct cairn_bundle *b,
  * (nstates - 1 checkpoints, final state and state roots present; else
  * CAIRN_EINVAL); its signature and roots are written as they are, not
  * checked (cairn_bundle_read checks them).  The file's size is about
- * 3 * 4 * param_count * (nstates - 1) bytes plus 1 KiB.  A lazily read
+ * 3 * 4 * param_count * (nstates - 1) bytes plus 1 KiB (2 * 4 * ... for
+ * SGD, whose v is not written).  A lazily read
  * bundle can be written once every checkpoint has been checked
  * (cairn_bundle_check_checkpoint). */
 int cairn_bundle_write(const struct cairn_bundle *b, const char *path,

@@ -377,6 +377,36 @@ static int check_steps(const struct cairn__bundle_src *s,
 	return 0;
 }
 
+/* 20, with SGD: the final state's v root is that of param_count zero
+ * floats (v is +0 in every state of an SGD task; the checkpoints' v are
+ * checked as they are hashed, 27). */
+static int check_final_v(const struct cairn_bundle *nb, const char *name,
+                         int *step, char *err, size_t errlen)
+{
+	uint8_t zero[CAIRN_HASH_BYTES];
+	char h1[CAIRN_HASH_HEX_BYTES];
+	int rc;
+
+	if (!cairn__bundle_no_v(&nb->spec))
+		return 0;
+	rc = cairn__bundle_zero_root((size_t)nb->param_count * sizeof(float),
+	                             zero);
+	if (rc) {
+		cairn__seterr(err, errlen, "%s: the zero v's root: %s", name,
+		              cairn_strerror(rc));
+		return rc;
+	}
+	if (cairn_hash_equal(nb->final_state.v, zero))
+		return 0;
+	hex(nb->final_state.v, h1);
+	cairn__seterr(err, errlen,
+	              "%s: the final state's v root is %s, but the task's "
+	              "optimizer is SGD, whose v is +0 in every state",
+	              name, h1);
+	*step = 20;
+	return CAIRN_EMISMATCH;
+}
+
 int cairn__bundle_check_trace(const struct cairn__bundle_src *s,
                               const struct cairn__bundle_layout *L,
                               struct cairn_bundle *nb, int *step, uint32_t *bad,
@@ -491,7 +521,9 @@ int cairn__bundle_check_trace(const struct cairn__bundle_src *s,
 		*step = 20;
 		return CAIRN_ECRYPTO;
 	}
-	rc = check_steps(s, L, nb, step, err, errlen);
+	rc = check_final_v(nb, name, step, err, errlen);
+	if (!rc)
+		rc = check_steps(s, L, nb, step, err, errlen);
 	if (rc)
 		return rc;
 	/* 24 to 26: the checkpoints' count, steps, lengths, samples and

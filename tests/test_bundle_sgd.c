@@ -386,6 +386,31 @@ static void test_adamw_without_v_refused(void **state)
 	free(no_v);
 }
 
+/* Check 20 with SGD: a final state whose v root is not the zero
+ * tensor's is refused, the claim otherwise made consistent (its state
+ * root, the trace root, the signature) so that only that rule can refuse
+ * it. */
+static void test_sgd_final_v_refused(void **state)
+{
+	struct fx *f = *state;
+	const struct cairn_task_spec s = sgd_spec(f);
+	struct cairn_bundle b;
+	uint8_t *last;
+
+	cairn_test_task_bundle(f->be, &s, &f->ds, f->w_r, &f->trace, &f->id,
+	                       &b);
+	last = b.state_roots + (size_t)(b.nstates - 1) * CAIRN_HASH_BYTES;
+	b.final_state.v[0] ^= 1;
+	assert_int_equal(cairn_state_root(&b.final_state, last), 0);
+	assert_int_equal(
+	    cairn_trace_root(b.state_roots, b.nstates, b.result.trace_root), 0);
+	assert_int_equal(cairn_task_result_sign(&f->id, &b.result, b.signature),
+	                 0);
+	expect_refused(write_as(f, &b, "sgd-final-v.cairn"), CAIRN_EMISMATCH,
+	               "the final state's v root");
+	cairn_bundle_free(&b);
+}
+
 static int setup(void **state)
 {
 	return bundle_fx_setup(state, "test_bundle_sgd");
@@ -398,6 +423,7 @@ int main(void)
 	    cmocka_unit_test(test_sgd_spool),
 	    cmocka_unit_test(test_sgd_with_v_refused),
 	    cmocka_unit_test(test_adamw_without_v_refused),
+	    cmocka_unit_test(test_sgd_final_v_refused),
 	};
 	return cmocka_run_group_tests(tests, setup, bundle_fx_teardown);
 }

@@ -119,12 +119,17 @@ static int parse_ll(const char *opt, const char *v, long long lo, long long hi,
 	return 0;
 }
 
-/* A float option's value into *out, or 2 after printing why. */
-static int parse_float(const char *opt, const char *v, float lo, float hi,
-                       const char *want, float *out)
+/* A learning rate (0 < x <= 10) or a momentum (0 <= x < 1, mom) option's
+ * value into *out, or 2 after printing why. */
+static int parse_rate(const char *opt, const char *v, int mom, float *out)
 {
-	if (cairn_cli_parse_float(v, lo, hi, out)) {
-		cairn_eprint("cairn train: %s '%s': want %s\n", opt, v, want);
+	if (cairn_cli_parse_float(v, mom ? 0.0f : FLT_MIN,
+	                          mom ? 0.99999994f : 10.0f, out)) {
+		cairn_eprint("cairn train: %s '%s': want %s\n", opt, v,
+		             mom ? "a momentum from 0 up to, not including, 1 "
+		                   "(e.g. 0.9)"
+		                 : "a learning rate above 0, at most 10 (e.g. "
+		                   "0.7 or 1e-3)");
 		return 2;
 	}
 	return 0;
@@ -247,25 +252,13 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 				return 2;
 			}
 		} else if (!strcmp(a, "--lr")) {
-			rc = parse_float(a, v, FLT_MIN, 10.0f,
-			                 "a learning rate above 0, at most 10 "
-			                 "(e.g. 0.1 or 1e-3)",
-			                 &o->lr);
+			rc = parse_rate(a, v, 0, &o->lr);
 		} else if (!strcmp(a, "--momentum")) {
-			rc = parse_float(a, v, 0.0f, 0.99999994f,
-			                 "a momentum from 0 up to, not "
-			                 "including, 1 (e.g. 0.9)",
-			                 &o->momentum);
+			rc = parse_rate(a, v, 1, &o->momentum);
 		} else if (!strcmp(a, "--outer-lr")) {
-			rc = parse_float(a, v, FLT_MIN, 10.0f,
-			                 "a learning rate above 0, at most 10 "
-			                 "(e.g. 0.7)",
-			                 &o->outer_lr);
+			rc = parse_rate(a, v, 0, &o->outer_lr);
 		} else if (!strcmp(a, "--outer-momentum")) {
-			rc = parse_float(a, v, 0.0f, 0.99999994f,
-			                 "a momentum from 0 up to, not "
-			                 "including, 1 (e.g. 0.9)",
-			                 &o->outer_mom);
+			rc = parse_rate(a, v, 1, &o->outer_mom);
 		} else if (!strcmp(a, "--gpus")) {
 			o->gpus = v;
 		} else if (!strcmp(a, "--rounds")) {

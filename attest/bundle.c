@@ -391,8 +391,8 @@ static int check_zero_v(const struct cairn_bundle *b)
 
 	if (!cairn__bundle_no_v(&b->spec))
 		return 0;
-	rc = cairn__bundle_zero_root((size_t)b->param_count * sizeof(float),
-	                             zero);
+	rc = cairn_tensor_zero_root((size_t)b->param_count * sizeof(float),
+	                            zero);
 	if (rc)
 		return rc;
 	for (uint32_t i = 0; i + 1 < b->nstates; i++)

@@ -12,7 +12,7 @@
  * for a lazy read, only state root 0 is checked against the task's start
  * and the bundle keeps its source for cairn_bundle_check_checkpoint.  An
  * SGD bundle has no v in the file (docs/bundle-format.md section 2.1): its
- * v arrays are zeros, their root cairn__bundle_zero_root's.
+ * v arrays are zeros, their root cairn_tensor_zero_root's.
  *
  * Ownership: each check fills the caller's bundle, which owns what was put
  * into it even when a check fails (cairn_bundle_free); arrays of
@@ -162,31 +162,6 @@ static void span_state(const struct cairn__bundle_cp_span *cp,
 	st->loss_bits = cp->loss_bits;
 }
 
-int cairn__bundle_zero_root(size_t bytes, uint8_t out[CAIRN_HASH_BYTES])
-{
-	const size_t chunk = CAIRN_TENSOR_CHUNK_BYTES;
-	uint64_t n = cairn_tensor_leaf_count(bytes);
-	uint8_t *zero = calloc(1, chunk), *leaves = malloc(n * 32);
-	uint8_t full[CAIRN_HASH_BYTES], tail[CAIRN_HASH_BYTES];
-	size_t last = bytes - (size_t)(n - 1) * chunk; /* 0 for no bytes */
-	int rc = CAIRN_ENOMEM;
-
-	if (!zero || !leaves)
-		goto out;
-	rc = cairn_tensor_leaf(zero, chunk, full);
-	if (!rc)
-		rc = cairn_tensor_leaf(zero, last, tail);
-	if (rc)
-		goto out;
-	for (uint64_t j = 0; j < n; j++)
-		memcpy(leaves + j * 32, j + 1 < n ? full : tail, 32);
-	rc = cairn_tensor_root_from_leaves(leaves, n, bytes, out);
-out:
-	free(zero);
-	free(leaves);
-	return rc;
-}
-
 /* The state root of the task's start, which a lazy reader checks state
  * root 0 against: W_r (the spec's parameters root), m = v = +0, the empty
  * samples digest, loss bits 0. */
@@ -197,7 +172,7 @@ static int start_root(const struct cairn_task_spec *spec, size_t bytes,
 	int rc;
 
 	memset(&st, 0, sizeof st);
-	rc = cairn__bundle_zero_root(bytes, st.m);
+	rc = cairn_tensor_zero_root(bytes, st.m);
 	if (!rc)
 		rc = cairn_samples_digest(NULL, 0, st.samples);
 	if (rc)
@@ -389,8 +364,8 @@ static int check_final_v(const struct cairn_bundle *nb, const char *name,
 
 	if (!cairn__bundle_no_v(&nb->spec))
 		return 0;
-	rc = cairn__bundle_zero_root((size_t)nb->param_count * sizeof(float),
-	                             zero);
+	rc = cairn_tensor_zero_root((size_t)nb->param_count * sizeof(float),
+	                            zero);
 	if (rc) {
 		cairn__seterr(err, errlen, "%s: the zero v's root: %s", name,
 		              cairn_strerror(rc));
@@ -614,7 +589,7 @@ int cairn__bundle_check_all(const struct cairn__bundle_src *s,
 	uint8_t vzero[CAIRN_HASH_BYTES];
 	int rc;
 
-	rc = no_v ? cairn__bundle_zero_root(bytes, vzero) : 0;
+	rc = no_v ? cairn_tensor_zero_root(bytes, vzero) : 0;
 	if (rc) {
 		cairn__seterr(err, errlen, "%s: the zero v's root: %s", s->name,
 		              cairn_strerror(rc));

@@ -178,11 +178,6 @@ int cairn__bundle_check_record(const struct cairn_task_spec *spec,
                                const char *name, int *step, char *err,
                                size_t errlen);
 
-/* The tensor root of bytes zero bytes (param_count floats of +0), without
- * hashing them: every leaf is a zero chunk's hash (the last one
- * shorter). */
-int cairn__bundle_zero_root(size_t bytes, uint8_t out[CAIRN_HASH_BYTES]);
-
 /* Reads checkpoint cp's three tensors (bytes each) from s into new arrays
  * (*t[k], the caller's to free) and hashes them into st on the host.
  * With vzero (an SGD bundle: cairn__bundle_no_v), v is not in the file:

@@ -298,8 +298,8 @@ static int vzero_root(const struct cairn_bundle *b, const char *name,
 
 	if (!cairn__bundle_no_v(&b->spec))
 		return 0;
-	rc = cairn__bundle_zero_root((size_t)b->param_count * sizeof(float),
-	                             vzero);
+	rc = cairn_tensor_zero_root((size_t)b->param_count * sizeof(float),
+	                            vzero);
 	if (rc)
 		cairn__seterr(err, errlen, "%s: the zero v's root: %s", name,
 		              cairn_strerror(rc));

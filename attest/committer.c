@@ -14,7 +14,10 @@
  * the leaves back and computes the three roots, exactly as
  * cairn_task_commit_state() does on the model's own backend; the
  * snapshot then stays readable (cairn_committer_read: a bundle keeps the
- * checkpoint's tensors) until the next start.
+ * checkpoint's tensors) until the next start.  A tensor that is +0 by
+ * definition (cairn_task_zero_tensors: m and v at t = 0, SGD's v) is
+ * neither copied nor hashed; its root is the zero tensor's (computed
+ * once, at open) and a read of it gives zeros.
  *
  * Ownership: everything in struct cairn_committer is owned by it and
  * freed by cairn_committer_close(); the model is borrowed during start. */
@@ -37,12 +40,15 @@ struct cairn_committer {
 	 * may write it), all read back at once by be[0] */
 	uint8_t *dleaves;
 	size_t lbytes;
-	uint8_t *leaves;              /* host: the three tensors' leaves */
-	int pending;                  /* a snapshot is being hashed */
-	int readable;                 /* the snapshot is the state last
-	                               * collected (until the next start) */
-	struct cairn_state st;        /* its step, samples and loss */
-	struct cairn_state collected; /* with readable: that state */
+	uint8_t *leaves;                 /* host: the three tensors' leaves */
+	uint8_t zroot[CAIRN_HASH_BYTES]; /* the zero tensor's root */
+	int zero[NTENSORS];              /* the pending snapshot's +0 tensors */
+	int read_zero[NTENSORS];         /* zero of the state collected */
+	int pending;                     /* a snapshot is being hashed */
+	int readable;                    /* the snapshot is the state last
+	                                  * collected (until the next start) */
+	struct cairn_state st;           /* its step, samples and loss */
+	struct cairn_state collected;    /* with readable: that state */
 };
 
 static const cairn_model_buf state_bufs[NTENSORS] = {
@@ -74,6 +80,8 @@ int cairn_committer_open(cairn_backend *be, int64_t nparams,
 			                     (void **)&c->snap[i]);
 	}
 	c->lbytes = lbytes;
+	if (!rc)
+		rc = cairn_tensor_zero_root(bytes, c->zroot);
 	if (!rc)
 		rc = cairn_buf_alloc(c->be[0], NTENSORS * lbytes,
 		                     (void **)&c->dleaves);
@@ -124,35 +132,44 @@ int cairn__committer_fits(const cairn_committer *c, cairn_model *m)
 	return 0;
 }
 
-int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
-                          const uint8_t samples[CAIRN_HASH_BYTES],
+int cairn_committer_start(cairn_committer *c, cairn_model *m, unsigned zero,
+                          uint64_t t, const uint8_t samples[CAIRN_HASH_BYTES],
                           uint32_t loss_bits)
 {
 	cairn_backend *mb;
 	size_t bytes;
 	int rc = 0;
 
-	if (!c || !m || !samples)
+	if (!c || !m || !samples ||
+	    (zero & ~(CAIRN_STATE_ZERO_M | CAIRN_STATE_ZERO_V)))
 		return CAIRN_EINVAL;
 	mb = cairn_model_backend(m);
 	if (c->pending || cairn__committer_fits(c, m))
 		return CAIRN_EINVAL;
 	bytes = (size_t)c->n * sizeof(float);
+	c->zero[0] = 0; /* the parameters are always hashed */
+	c->zero[1] = (zero & CAIRN_STATE_ZERO_M) != 0;
+	c->zero[2] = (zero & CAIRN_STATE_ZERO_V) != 0;
 	c->readable = 0; /* the snapshot is overwritten from here on */
 	/* Ordered on the device, the host waiting for nothing: each copy
 	 * after the model's last step, the model's next step after the
-	 * copies, each hash after its copy. */
+	 * copies, each hash after its copy; nothing for a +0 tensor. */
 	for (int i = 0; i < NTENSORS && !rc; i++)
-		rc = cairn_backend_wait_for(c->be[i], mb);
+		if (!c->zero[i])
+			rc = cairn_backend_wait_for(c->be[i], mb);
 	for (int i = 0; i < NTENSORS && !rc; i++) /* side by side */
-		rc = cairn_buf_copy_async(c->be[i], c->snap[i],
-		                          cairn_model_buffer(m, state_bufs[i]),
-		                          bytes);
+		if (!c->zero[i])
+			rc = cairn_buf_copy_async(
+			    c->be[i], c->snap[i],
+			    cairn_model_buffer(m, state_bufs[i]), bytes);
 	for (int i = 0; i < NTENSORS && !rc; i++)
-		rc = cairn_backend_wait_for(mb, c->be[i]);
+		if (!c->zero[i])
+			rc = cairn_backend_wait_for(mb, c->be[i]);
 	for (int i = 0; i < NTENSORS && !rc; i++)
-		rc = cairn__tensor_leaves_start(c->be[i], c->snap[i], bytes,
-		                                c->dleaves + i * c->lbytes);
+		if (!c->zero[i])
+			rc = cairn__tensor_leaves_start(
+			    c->be[i], c->snap[i], bytes,
+			    c->dleaves + i * c->lbytes);
 	if (rc) {
 		/* nothing queued may outlive the call: the model's buffers
 		 * are being copied from */
@@ -186,19 +203,26 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 	roots[1] = st->m;
 	roots[2] = st->v;
 	bytes = (size_t)c->n * sizeof(float);
-	/* one read, on be[0], once the other two hashes are done too */
+	/* one read, on be[0], once the other hashes are done too (a +0
+	 * tensor's leaves come along unused) */
 	for (int i = 1; i < NTENSORS && !rc; i++)
-		rc = cairn_backend_wait_for(c->be[0], c->be[i]);
+		if (!c->zero[i])
+			rc = cairn_backend_wait_for(c->be[0], c->be[i]);
 	if (!rc)
 		rc = cairn_buf_read(c->be[0], c->leaves, c->dleaves,
 		                    NTENSORS * c->lbytes);
-	for (int i = 0; i < NTENSORS && !rc; i++)
-		rc = cairn_tensor_root_from_leaves(
-		    c->leaves + i * c->lbytes, cairn_tensor_leaf_count(bytes),
-		    bytes, roots[i]);
+	for (int i = 0; i < NTENSORS && !rc; i++) {
+		if (c->zero[i])
+			memcpy(roots[i], c->zroot, CAIRN_HASH_BYTES);
+		else
+			rc = cairn_tensor_root_from_leaves(
+			    c->leaves + i * c->lbytes,
+			    cairn_tensor_leaf_count(bytes), bytes, roots[i]);
+	}
 	if (!rc) {
 		*had = 1;
 		c->collected = *st;
+		memcpy(c->read_zero, c->zero, sizeof c->read_zero);
 	} else {
 		/* a failed wait or read may leave hashes queued: none may
 		 * outlive the call (cairn__committer_drop's promise) */
@@ -224,6 +248,10 @@ int cairn_committer_read(cairn_committer *c, cairn_model_buf which, float *host)
 		;
 	if (i == NTENSORS)
 		return CAIRN_EINVAL; /* the gradient is not part of a state */
+	if (c->read_zero[i]) {       /* +0 by definition, never copied */
+		memset(host, 0, (size_t)c->n * sizeof(float));
+		return 0;
+	}
 	return cairn_buf_read(c->be[i], host, c->snap[i],
 	                      (size_t)c->n * sizeof(float));
 }

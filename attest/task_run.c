@@ -25,23 +25,40 @@ static uint32_t f32_bits(float f)
 	return u;
 }
 
-int cairn_task_commit_state(cairn_model *m, uint64_t t,
+unsigned cairn_task_zero_tensors(const struct cairn_task_spec *spec, uint64_t t)
+{
+	unsigned z = t == 0 ? CAIRN_STATE_ZERO_M | CAIRN_STATE_ZERO_V : 0u;
+
+	if (spec && spec->opt.kind == CAIRN_OPTIM_SGD)
+		z |= CAIRN_STATE_ZERO_V;
+	return z;
+}
+
+int cairn_task_commit_state(cairn_model *m, unsigned zero, uint64_t t,
                             const uint8_t samples[CAIRN_HASH_BYTES], float loss,
                             struct cairn_state *st)
 {
 	static const cairn_model_buf bufs[3] = {CAIRN_MODEL_PARAMS,
 	                                        CAIRN_MODEL_M, CAIRN_MODEL_V};
-	uint8_t *roots[3];
+	uint8_t *roots[3], zroot[CAIRN_HASH_BYTES];
 	size_t bytes;
 	int rc;
 
-	if (!m || !samples || !st)
+	if (!m || !samples || !st ||
+	    (zero & ~(CAIRN_STATE_ZERO_M | CAIRN_STATE_ZERO_V)))
 		return CAIRN_EINVAL;
 	roots[0] = st->params;
 	roots[1] = st->m;
 	roots[2] = st->v;
 	bytes = (size_t)cairn_model_param_count(m) * sizeof(float);
+	if (zero && (rc = cairn_tensor_zero_root(bytes, zroot)))
+		return rc;
 	for (int i = 0; i < 3; i++) {
+		/* bit 0 is m (i = 1), bit 1 is v (i = 2) */
+		if (i && (zero >> (i - 1) & 1u)) {
+			memcpy(roots[i], zroot, CAIRN_HASH_BYTES);
+			continue;
+		}
 		rc = cairn_tensor_root_on(cairn_model_backend(m),
 		                          cairn_model_buffer(m, bufs[i]), bytes,
 		                          roots[i]);
@@ -262,6 +279,18 @@ static int state_done(const struct cairn_task_spec *spec,
 	return rc;
 }
 
+/* cairn_committer_collect on the trace's committer, its time added to
+ * trace->commit.collect_seconds (within the checkpoint or end seconds). */
+static int collect(struct cairn_task_trace *trace, struct cairn_state *st,
+                   int *had)
+{
+	double t0 = cairn_clock_seconds();
+	int rc = cairn_committer_collect(trace->committer, st, had);
+
+	trace->commit.collect_seconds += cairn_clock_seconds() - t0;
+	return rc;
+}
+
 /* Commits the state m holds after step t: with a committer, collects the
  * one pending into *st (state_done) and starts this one's hashing; else
  * hashes it here, into *st (state_done).  Its wall time is added to
@@ -277,7 +306,7 @@ static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
 	int had = 0, rc;
 
 	if (trace->committer) {
-		rc = cairn_committer_collect(trace->committer, st, &had);
+		rc = collect(trace, st, &had);
 		if (rc)
 			cairn__seterr(err, errlen,
 			              "checkpoint t = %" PRIu32
@@ -287,13 +316,15 @@ static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
 			rc = state_done(spec, trace, st, NULL, cb, ud, err,
 			                errlen);
 		if (!rc &&
-		    (rc = cairn_committer_start(trace->committer, m, t, samples,
-		                                f32_bits(loss))))
+		    (rc = cairn_committer_start(
+		         trace->committer, m, cairn_task_zero_tensors(spec, t),
+		         t, samples, f32_bits(loss))))
 			cairn__seterr(err, errlen,
 			              "checkpoint t = %" PRIu32 ": %s", t,
 			              cairn_strerror(rc));
 	} else {
-		rc = cairn_task_commit_state(m, t, samples, loss, st);
+		rc = cairn_task_commit_state(
+		    m, cairn_task_zero_tensors(spec, t), t, samples, loss, st);
 		if (rc)
 			cairn__seterr(err, errlen,
 			              "hashing the state at t = %" PRIu32
@@ -337,7 +368,7 @@ static int task_end(struct cairn_task_trace *trace,
 {
 	double t0 = cairn_clock_seconds();
 	int had = 0;
-	int rc = cairn_committer_collect(trace->committer, st, &had);
+	int rc = collect(trace, st, &had);
 
 	if (rc)
 		cairn__seterr(err, errlen,
@@ -564,7 +595,8 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 			                     CAIRN_STEP_RECORD_BYTES,
 			       rec, sizeof rec);
 	}
-	rc = cairn_task_commit_state(m, t1, samples, loss, end);
+	rc = cairn_task_commit_state(m, cairn_task_zero_tensors(spec, t1), t1,
+	                             samples, loss, end);
 out:
 	batches_free(bb);
 	return rc;

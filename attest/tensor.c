@@ -141,6 +141,36 @@ int cairn_tensor_verify_chunk(const uint8_t root[CAIRN_HASH_BYTES],
 	return cairn_tensor_verify(root, total_bytes, index, leaf, path);
 }
 
+int cairn_tensor_zero_root(size_t len, uint8_t out[CAIRN_HASH_BYTES])
+{
+	const size_t chunk = CAIRN_TENSOR_CHUNK_BYTES;
+	uint64_t n = cairn_tensor_leaf_count(len);
+	uint8_t full[CAIRN_HASH_BYTES], tail[CAIRN_HASH_BYTES];
+	size_t last = len - (size_t)(n - 1) * chunk; /* 0 for no bytes */
+	uint8_t *zero = NULL, *leaves = NULL;        /* owned here */
+	int rc = CAIRN_ENOMEM;
+
+	if (!out || n > SIZE_MAX / CAIRN_HASH_BYTES)
+		return CAIRN_EINVAL;
+	zero = calloc(1, chunk);
+	leaves = malloc((size_t)n * CAIRN_HASH_BYTES);
+	if (!zero || !leaves)
+		goto out;
+	rc = cairn_tensor_leaf(zero, chunk, full);
+	if (!rc)
+		rc = cairn_tensor_leaf(zero, last, tail);
+	if (rc)
+		goto out;
+	for (uint64_t j = 0; j < n; j++)
+		memcpy(leaves + j * CAIRN_HASH_BYTES, j + 1 < n ? full : tail,
+		       CAIRN_HASH_BYTES);
+	rc = cairn_tensor_root_from_leaves(leaves, n, len, out);
+out:
+	free(zero);
+	free(leaves);
+	return rc;
+}
+
 int cairn__tensor_leaves_start(cairn_backend *be, const void *data, size_t len,
                                void *dleaves)
 {

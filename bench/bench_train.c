@@ -291,7 +291,7 @@ int cairn__bench_train_cmd(int argc, char **argv)
 		rc = cairn_samples_digest(NULL, 0, sd);
 		for (int i = 0; i < COMMIT_REPS + 1 && !rc; i++) {
 			double t0 = cairn__bench_now();
-			rc = cairn_task_commit_state(m, 1, sd, loss, &st);
+			rc = cairn_task_commit_state(m, 0u, 1, sd, loss, &st);
 			if (i)
 				ct[i - 1] = cairn__bench_now() - t0;
 		}
@@ -323,7 +323,7 @@ int cairn__bench_train_cmd(int argc, char **argv)
 			    be, cairn_model_param_count(m), &cm);
 		for (int i = 0; i < BG_REPS + 1 && !rc; i++) {
 			double t0 = cairn__bench_now(), w;
-			rc = cairn_committer_start(cm, m, 1, sd, lb);
+			rc = cairn_committer_start(cm, m, 0u, 1, sd, lb);
 			w = cairn__bench_now() - t0;
 			if (!rc)
 				rc = train_run(m, ds, &tc, st_times, &l2);

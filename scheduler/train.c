@@ -95,7 +95,7 @@ static int on_checkpoint(void *ud, const struct cairn_state *st,
 struct train_times {
 	double train;    /* running tasks, waits for their roots included */
 	double hash;     /* of which commitments (struct cairn_task_trace) */
-	double parts[5]; /* t0, records, checkpoints, end, digests */
+	double parts[6]; /* t0, records, checkpoints, end, digests, collect */
 	double bundle;   /* finishing and writing bundles */
 };
 
@@ -183,6 +183,7 @@ static int slot_finish(struct task_slot *sl, const struct cairn__train_opts *o,
 	tm->parts[2] += sl->tr.commit.checkpoint_seconds;
 	tm->parts[3] += sl->tr.commit.end_seconds;
 	tm->parts[4] += sl->tr.commit.digest_seconds;
+	tm->parts[5] += sl->tr.commit.collect_seconds;
 	if (!o->bundle_dir)
 		return 0;
 	t0 = cairn_clock_seconds();
@@ -665,6 +666,7 @@ int cairn_cmd_train(int argc, char **argv)
 			       "\"commitment_parts\":{\"t0\":%.4f,"
 			       "\"records\":%.4f,\"checkpoints\":%.4f,"
 			       "\"end\":%.4f,\"digests\":%.4f,"
+			       "\"collect\":%.4f,"
 			       "\"digests_counted\":%s},"
 			       "\"commits\":\"%s\","
 			       "\"data_on_device\":%s,"
@@ -675,7 +677,7 @@ int cairn_cmd_train(int argc, char **argv)
 			       tm.train, tm.hash,
 			       tm.train > 0 ? tm.hash / tm.train : 0.0,
 			       tm.parts[0], tm.parts[1], tm.parts[2],
-			       tm.parts[3], tm.parts[4],
+			       tm.parts[3], tm.parts[4], tm.parts[5],
 			       cairn_backend_get_kind(be) == CAIRN_BACKEND_CUDA
 			           ? "false"
 			           : "true",

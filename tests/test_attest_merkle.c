@@ -255,6 +255,36 @@ static void test_tensor_leaves_on_backend(void **state)
 	(void)state;
 }
 
+/* cairn_tensor_zero_root equals cairn_tensor_root of the same number of
+ * zero bytes (the SGD v root that the commit paths take without hashing),
+ * including the reference model's length, and differs from a tensor with
+ * one non-zero byte or one byte more. */
+static void test_tensor_zero_root(void **state)
+{
+	static const uint64_t lens[] = {
+	    0, 1, 127, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 1863690 * 4};
+	uint8_t *zeros = calloc(1, 1863690 * 4 + 1), a[HB], b[HB], c[HB];
+
+	assert_non_null(zeros);
+	for (size_t t = 0; t < sizeof lens / sizeof lens[0]; t++) {
+		uint64_t len = lens[t];
+		assert_int_equal(cairn_tensor_root(zeros, len, a), 0);
+		assert_int_equal(cairn_tensor_zero_root(len, b), 0);
+		EXPECT_SAME(a, b, HB, "zero root vs root of zero bytes");
+		assert_int_equal(cairn_tensor_root(zeros, len + 1, c), 0);
+		assert_memory_not_equal(b, c, HB);
+		if (len) {
+			zeros[len - 1] = 0x80; /* -0.0f's top byte */
+			assert_int_equal(cairn_tensor_root(zeros, len, c), 0);
+			assert_memory_not_equal(b, c, HB);
+			zeros[len - 1] = 0;
+		}
+	}
+	assert_int_equal(cairn_tensor_zero_root(1, NULL), CAIRN_EINVAL);
+	free(zeros);
+	(void)state;
+}
+
 static void test_tensor_distinct(void **state)
 {
 	enum { LEN = 3 * 65536 + 100 };
@@ -491,6 +521,7 @@ int main(void)
 	    cmocka_unit_test(test_tensor_structure),
 	    cmocka_unit_test(test_tensor_from_leaves),
 	    cmocka_unit_test(test_tensor_leaves_on_backend),
+	    cmocka_unit_test(test_tensor_zero_root),
 	    cmocka_unit_test(test_tensor_distinct),
 	    cmocka_unit_test(test_proofs),
 	    cmocka_unit_test(test_tensor_chunk_proofs),

@@ -348,7 +348,10 @@ static void run_bf16(struct fx *f, uint32_t bad, struct cairn_bundle *b)
 	assert_int_equal(cairn_model_zero(m, CAIRN_MODEL_M), 0);
 	assert_int_equal(cairn_model_zero(m, CAIRN_MODEL_V), 0);
 	assert_int_equal(cairn_samples_digest(NULL, 0, samples), 0);
-	assert_int_equal(cairn_task_commit_state(m, 0, samples, 0.0f, &st), 0);
+	assert_int_equal(cairn_task_commit_state(m,
+	                                         cairn_task_zero_tensors(sp, 0),
+	                                         0, samples, 0.0f, &st),
+	                 0);
 	assert_int_equal(cairn_state_root(&st, roots), 0);
 	assert_int_equal(cairn_bundle_checkpoint(b, &st, roots, m), 0);
 	for (uint32_t t = 1; t <= STEPS; t++) {
@@ -386,7 +389,9 @@ static void run_bf16(struct fx *f, uint32_t bad, struct cairn_bundle *b)
 		if (t % EVERY)
 			continue;
 		assert_int_equal(
-		    cairn_task_commit_state(m, t, samples, loss, &st), 0);
+		    cairn_task_commit_state(m, cairn_task_zero_tensors(sp, t),
+		                            t, samples, loss, &st),
+		    0);
 		assert_int_equal(cairn_state_root(&st, root), 0);
 		assert_int_equal(cairn_bundle_checkpoint(b, &st, root, m), 0);
 	}

@@ -84,6 +84,9 @@ static void test_train_same_root(void **state)
 		assert_non_null(strstr(o, "\"samples_per_second\":"));
 		assert_non_null(
 		    strstr(o, "\"per_round\":[{\"round\":0,\"loss\":"));
+		/* where the commitment time went, the collect part included */
+		assert_non_null(strstr(o, "\"commitment_parts\":{\"t0\":"));
+		assert_non_null(strstr(o, "\"collect\":"));
 		assert_true(json_has(o, "commits",
 		                     strstr(how[i], "background")
 		                         ? "\"background\""

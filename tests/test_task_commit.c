@@ -7,6 +7,8 @@
  *   cairn_task_finish completes the same trace; meanwhile the trace and
  *   the committer refuse another run, and a second committer runs the next
  *   task.
+ * - The tensors that are +0 by definition (m and v at t = 0, SGD's v)
+ *   get the zero tensor's root, taken without reading them.
  * - Wrong data or wrong W_r are refused (before any step; W_r with a
  *   committer at t = c, when the roots of t = 0 are collected); so are a
  *   dataset of another size, a model too small for the batch and a replay
@@ -126,8 +128,8 @@ static void test_committer_errors(void **state)
 		assert_int_equal(
 		    cairn_committer_read(NULL, CAIRN_MODEL_PARAMS, got),
 		    CAIRN_EINVAL);
-		assert_int_equal(cairn_committer_start(cm, m, 9, samples, 0),
-		                 0);
+		assert_int_equal(
+		    cairn_committer_start(cm, m, 0u, 9, samples, 0), 0);
 		assert_int_equal(
 		    cairn_committer_read(cm, CAIRN_MODEL_PARAMS, got),
 		    CAIRN_EINVAL); /* being overwritten */
@@ -159,6 +161,112 @@ static void test_committer_errors(void **state)
 	cairn_committer_close(cm);
 	cairn_model_free(m);
 	cairn_backend_close(be);
+}
+
+/* A state's tensors that are +0 by definition (cairn_task_zero_tensors:
+ * m and v at t = 0, SGD's v) get the zero tensor's root from
+ * cairn_task_commit_state and a committer without the model's buffer
+ * being read (here deliberately not zero, so a root that was hashed would
+ * differ), and a committer's read of them gives +0; the others are hashed.
+ * Any other bit is refused. */
+static void test_zero_tensors_not_hashed(void **state)
+{
+	struct fixture *f = *state;
+	const size_t bytes = (size_t)f->nparams * sizeof(float);
+	const unsigned M = CAIRN_STATE_ZERO_M, V = CAIRN_STATE_ZERO_V;
+	static const cairn_model_buf bufs[3] = {CAIRN_MODEL_PARAMS,
+	                                        CAIRN_MODEL_M, CAIRN_MODEL_V};
+	struct cairn_task_spec sgd = f->spec;
+	float *host[3], *got = cairn_test_xmalloc(bytes);
+	uint8_t samples[HB], zero[HB], want[3][HB];
+	cairn_backend *be = NULL;
+	cairn_model *m = NULL;
+	cairn_committer *cm = NULL;
+	struct cairn_state st;
+	int had = 0;
+
+	/* which tensors are +0, by spec and step */
+	sgd.opt.kind = CAIRN_OPTIM_SGD;
+	assert_int_equal(cairn_task_zero_tensors(&f->spec, 0), M | V);
+	assert_int_equal(cairn_task_zero_tensors(&f->spec, 1), 0);
+	assert_int_equal(cairn_task_zero_tensors(&sgd, 0), M | V);
+	assert_int_equal(cairn_task_zero_tensors(&sgd, 4), V);
+
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
+	assert_int_equal(cairn_model_create(be, &f->spec.model, 8, 2, &m), 0);
+	assert_int_equal(cairn_committer_open(be, f->nparams, &cm), 0);
+	assert_int_equal(cairn_samples_digest(NULL, 0, samples), 0);
+	assert_int_equal(cairn_tensor_zero_root(bytes, zero), 0);
+	for (int i = 0; i < 3; i++) {
+		host[i] = cairn_test_xmalloc(bytes);
+		for (int64_t k = 0; k < f->nparams; k++)
+			host[i][k] =
+			    (float)((int64_t)(rnd() % 2001) - 1000) / 64.0f;
+		host[i][0] = 1.0f; /* never all zeros */
+		assert_int_equal(cairn_model_write(m, bufs[i], host[i]), 0);
+		assert_int_equal(cairn_tensor_root(host[i], bytes, want[i]), 0);
+		assert_memory_not_equal(want[i], zero, HB);
+	}
+	for (unsigned z = 0; z < 4; z++) {
+		uint8_t *roots[3];
+		for (int pass = 0; pass < 2; pass++) { /* sync, background */
+			memset(&st, 0, sizeof st);
+			if (pass == 0) {
+				assert_int_equal(
+				    cairn_task_commit_state(m, z, 5, samples,
+				                            0.5f, &st),
+				    0);
+			} else {
+				assert_int_equal(cairn_committer_start(
+				                     cm, m, z, 5, samples, 7),
+				                 0);
+				assert_int_equal(
+				    cairn_committer_collect(cm, &st, &had), 0);
+				assert_int_equal(had, 1);
+				assert_int_equal(st.step, 5);
+			}
+			roots[0] = st.params;
+			roots[1] = st.m;
+			roots[2] = st.v;
+			for (int i = 0; i < 3; i++) {
+				int is_zero = i && (z >> (i - 1) & 1u);
+				assert_memory_equal(
+				    roots[i], is_zero ? zero : want[i], HB);
+				if (pass == 0)
+					continue;
+				memset(got, 0x55, bytes);
+				assert_int_equal(
+				    cairn_committer_read(cm, bufs[i], got), 0);
+				if (!is_zero) {
+					assert_memory_equal(got, host[i],
+					                    bytes);
+					continue;
+				}
+				for (int64_t k = 0; k < f->nparams; k++)
+					if (got[k] != 0.0f || signbit(got[k]))
+						fail_msg("zero %u: tensor %d "
+						         "[%" PRId64 "] = %a, "
+						         "not +0",
+						         z, i, k,
+						         (double)got[k]);
+			}
+		}
+	}
+	for (unsigned bad = 4; bad <= 8; bad += 4) {
+		assert_int_equal(
+		    cairn_task_commit_state(m, bad, 5, samples, 0.5f, &st),
+		    CAIRN_EINVAL);
+		assert_int_equal(
+		    cairn_committer_start(cm, m, bad, 5, samples, 7),
+		    CAIRN_EINVAL);
+	}
+	cairn_committer_close(cm);
+	cairn_model_free(m);
+	cairn_backend_close(be);
+	for (int i = 0; i < 3; i++)
+		free(host[i]);
+	free(got);
+	(void)state;
 }
 
 /* defer_end: the run returns with the state at t = H still hashing and
@@ -379,6 +487,7 @@ int main(void)
 	    cmocka_unit_test(test_run_refuses),
 	    cmocka_unit_test(test_committer_errors),
 	    cmocka_unit_test(test_deferred_end),
+	    cmocka_unit_test(test_zero_tensors_not_hashed),
 	};
 	g_rng = cairn_test_seed("test_task_commit");
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -176,6 +176,12 @@ int cairn_tensor_root_from_leaves(const uint8_t *leaves, uint64_t nleaves,
                                   uint64_t total_bytes,
                                   uint8_t out[CAIRN_HASH_BYTES]);
 
+/* The root of a tensor of len zero bytes (+0 floats: an SGD task's v),
+ * without hashing them: every leaf is one zero chunk's hash (the last one
+ * shorter), so it costs two chunk hashes and the tree.  The same root as
+ * cairn_tensor_root of len zero bytes. */
+int cairn_tensor_zero_root(size_t len, uint8_t out[CAIRN_HASH_BYTES]);
+
 /* The tensor root of bytes that live in backend memory: the leaves are
  * hashed where the data is (cairn_hash_chunks: on a GPU, on the device),
  * then the tree is built on the host.  Same root as cairn_tensor_root of

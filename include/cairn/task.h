@@ -148,11 +148,14 @@ void cairn_committer_close(cairn_committer *c);
 
 /* Snapshots the state m holds after step t (the copy ordered after m's
  * queued work, m's later work after the copy) and queues its hashing; samples
- * and loss_bits are kept for the state record.  CAIRN_EINVAL when a snapshot is
- * still pending (collect it first) or m does not fit the committer.
+ * and loss_bits are kept for the state record.  zero (cairn_task_zero_
+ * tensors) names the optimizer tensors that are +0 by definition: those
+ * are neither copied nor hashed, and their roots are cairn_tensor_zero_
+ * root's.  CAIRN_EINVAL when a snapshot is still pending (collect it
+ * first), m does not fit the committer or zero has another bit.
  * cairn_task_run calls these two; a benchmark may too. */
-int cairn_committer_start(cairn_committer *c, cairn_model *m, uint64_t t,
-                          const uint8_t samples[CAIRN_HASH_BYTES],
+int cairn_committer_start(cairn_committer *c, cairn_model *m, unsigned zero,
+                          uint64_t t, const uint8_t samples[CAIRN_HASH_BYTES],
                           uint32_t loss_bits);
 
 /* Waits for the pending snapshot's hashes and fills *st (roots, step,
@@ -162,9 +165,9 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 
 /* Copies one tensor (CAIRN_MODEL_PARAMS, _M or _V: nparams floats) of the
  * state last collected to host memory: the bytes its root was computed
- * from.  Valid from a collect that had a state until the next start (or
- * an error); else CAIRN_EINVAL.  The checkpoint callback of a task run
- * with a committer reads its state's tensors here. */
+ * from (SGD's v: zeros).  Valid from a collect that had a state until the next
+ * start (or an error); else CAIRN_EINVAL.  The checkpoint callback of a task
+ * run with a committer reads its state's tensors here. */
 int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
                          float *host);
 
@@ -209,6 +212,11 @@ struct cairn_task_trace {
 		double end_seconds;        /* with a committer: waiting for
 		                            * the roots of t = H */
 		double digest_seconds;     /* the steps' sample digests */
+		double collect_seconds;    /* with a committer: of the t0,
+		                            * checkpoint and end seconds, those
+		                            * in cairn_committer_collect (the
+		                            * device's hashing not yet done,
+		                            * the leaves read back, the roots) */
 	} commit;
 };
 
@@ -250,10 +258,22 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
                       struct cairn_state *end, uint8_t *records, char *err,
                       size_t errlen);
 
+/* Bits of zero: optimizer tensors of a state that are +0 by definition. */
+#define CAIRN_STATE_ZERO_M 1u
+#define CAIRN_STATE_ZERO_V 2u
+
+/* The tensors of spec's state at step t that are +0 by definition
+ * (docs/commitments.md section 5): m and v at t = 0 (the task's start),
+ * and v at every t with SGD. */
+unsigned cairn_task_zero_tensors(const struct cairn_task_spec *spec,
+                                 uint64_t t);
+
 /* The state record of what the model holds after step t: the tensor roots
  * of its parameters, m and v (chunk hashes on the model's backend), the
- * given samples digest and loss. */
-int cairn_task_commit_state(cairn_model *m, uint64_t t,
+ * given samples digest and loss.  The tensors zero names
+ * (cairn_task_zero_tensors) are not read: their roots are
+ * cairn_tensor_zero_root's.  CAIRN_EINVAL when zero has another bit. */
+int cairn_task_commit_state(cairn_model *m, unsigned zero, uint64_t t,
                             const uint8_t samples[CAIRN_HASH_BYTES], float loss,
                             struct cairn_state *st);
 

@@ -18,11 +18,12 @@ int64_t cairn__committer_nparams(const cairn_committer *c);
  * (cairn_committer_read), else NULL. */
 const struct cairn_state *cairn__committer_collected(const cairn_committer *c);
 
-/* 1 while a snapshot started is not yet collected (0 for NULL). */
+/* How many snapshots are started and not yet collected: 0, 1 or 2 (0 for
+ * NULL). */
 int cairn__committer_pending(const cairn_committer *c);
 
-/* Forgets a pending snapshot (after an error), once its work is done, and
- * any readable one. */
+/* Forgets the pending snapshots (after an error), once their work is done,
+ * and any readable one. */
 void cairn__committer_drop(cairn_committer *c);
 
 #endif

@@ -188,14 +188,32 @@ static int batch_prepare(const cairn_model *m, const struct cairn_task_spec *s,
 	return rc;
 }
 
+/* With background commits, a checkpoint starts its state's hashing in
+ * the committer's free slot and leaves the collect of the state before
+ * it (due) to the next step, which runs it while the device computes
+ * that step: the host's part of a collect (reading the leaves back,
+ * building the roots, the checkpoint callback) then costs the device
+ * nothing.  Everything here is borrowed from cairn_task_run. */
+struct deferred {
+	int due; /* the oldest state started is to be collected */
+	const struct cairn_task_spec *spec;
+	struct cairn_task_trace *trace;
+	cairn_task_checkpoint_fn cb;
+	void *ud;
+	struct cairn_state *st; /* receives the state collected */
+};
+
+static int deferred_collect(struct deferred *dc, char *err, size_t errlen);
+
 /* Inner step t on the batch bb[t % 2], which batch_prepare filled: forward,
  * backward, the inner optimizer's update.  While the device computes it
  * (cairn_model_step_begin returns without waiting on a GPU), step t + 1's batch
- * is prepared into bb[(t + 1) % 2] when t < t_last; then the loss is read. */
+ * is prepared into bb[(t + 1) % 2] when t < t_last, and a collect that is
+ * due (dc, which may be NULL) is run; then the loss is read. */
 static int run_step(cairn_model *m, const struct cairn_task_spec *s,
                     const cairn_dataset *ds, uint32_t t, uint32_t t_last,
-                    struct batch bb[2], struct run_clock *clk, float *loss,
-                    char *err, size_t errlen)
+                    struct batch bb[2], struct run_clock *clk,
+                    struct deferred *dc, float *loss, char *err, size_t errlen)
 {
 	const struct batch *b = &bb[t % 2];
 	cairn_optim opt = s->opt;
@@ -210,6 +228,8 @@ static int run_step(cairn_model *m, const struct cairn_task_spec *s,
 	if (!rc && t < t_last)
 		rc_next = batch_prepare(m, s, ds, t + 1, &bb[(t + 1) % 2], clk,
 		                        err, errlen);
+	if (!rc && !rc_next && dc && dc->due)
+		rc_next = deferred_collect(dc, err, errlen);
 	if (!rc) /* always, so that the model is never left mid-step */
 		rc = cairn_model_step_end(m, loss);
 	if (rc) {
@@ -291,48 +311,79 @@ static int collect(struct cairn_task_trace *trace, struct cairn_state *st,
 	return rc;
 }
 
-/* Commits the state m holds after step t: with a committer, collects the
- * one pending into *st (state_done) and starts this one's hashing; else
- * hashes it here, into *st (state_done).  Its wall time is added to
- * *seconds. */
+/* With a committer: collects the oldest state started (its roots) and
+ * completes its checkpoint (state_done, with the state in *st). */
+static int collect_oldest(const struct cairn_task_spec *spec,
+                          struct cairn_task_trace *trace,
+                          cairn_task_checkpoint_fn cb, void *ud,
+                          struct cairn_state *st, char *err, size_t errlen)
+{
+	int had = 0;
+	int rc = collect(trace, st, &had);
+
+	if (rc)
+		cairn__seterr(err, errlen,
+		              "collecting the roots of the checkpoint before "
+		              "the last: %s",
+		              cairn_strerror(rc));
+	else if (had)
+		rc = state_done(spec, trace, st, NULL, cb, ud, err, errlen);
+	return rc;
+}
+
+static int deferred_collect(struct deferred *dc, char *err, size_t errlen)
+{
+	double t0 = cairn_clock_seconds();
+	int rc;
+
+	dc->due = 0;
+	rc = collect_oldest(dc->spec, dc->trace, dc->cb, dc->ud, dc->st, err,
+	                    errlen);
+	dc->trace->commit.deferred_seconds += cairn_clock_seconds() - t0;
+	return rc;
+}
+
+/* Commits the state m holds after step t: with a committer, starts its
+ * hashing, and when the state before it is still to be collected, marks
+ * that collect due for the next step (dc) or, at t = H, collects it here
+ * (into *st, state_done); else hashes it here, into *st (state_done).
+ * Its wall time is added to *seconds. */
 static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
                      struct cairn_task_trace *trace, uint32_t t,
                      const uint8_t samples[CAIRN_HASH_BYTES], float loss,
-                     cairn_task_checkpoint_fn cb, void *ud,
-                     struct cairn_state *st, double *seconds, char *err,
+                     struct deferred *dc, double *seconds, char *err,
                      size_t errlen)
 {
 	double t0 = cairn_clock_seconds();
-	int had = 0, rc;
+	int rc;
 
 	if (trace->committer) {
-		rc = collect(trace, st, &had);
+		rc = cairn_committer_start(trace->committer, m,
+		                           cairn_task_zero_tensors(spec, t), t,
+		                           samples, f32_bits(loss));
 		if (rc)
-			cairn__seterr(err, errlen,
-			              "checkpoint t = %" PRIu32
-			              ": collecting the last state's roots: %s",
-			              t, cairn_strerror(rc));
-		else if (had)
-			rc = state_done(spec, trace, st, NULL, cb, ud, err,
-			                errlen);
-		if (!rc &&
-		    (rc = cairn_committer_start(
-		         trace->committer, m, cairn_task_zero_tensors(spec, t),
-		         t, samples, f32_bits(loss))))
 			cairn__seterr(err, errlen,
 			              "checkpoint t = %" PRIu32 ": %s", t,
 			              cairn_strerror(rc));
+		else if (cairn__committer_pending(trace->committer) > 1) {
+			if (t < spec->inner_steps)
+				dc->due = 1;
+			else /* no step left to hide it behind */
+				rc = collect_oldest(spec, trace, dc->cb, dc->ud,
+				                    dc->st, err, errlen);
+		}
 	} else {
-		rc = cairn_task_commit_state(
-		    m, cairn_task_zero_tensors(spec, t), t, samples, loss, st);
+		rc =
+		    cairn_task_commit_state(m, cairn_task_zero_tensors(spec, t),
+		                            t, samples, loss, dc->st);
 		if (rc)
 			cairn__seterr(err, errlen,
 			              "hashing the state at t = %" PRIu32
 			              ": %s",
 			              t, cairn_strerror(rc));
 		else
-			rc =
-			    state_done(spec, trace, st, m, cb, ud, err, errlen);
+			rc = state_done(spec, trace, dc->st, m, dc->cb, dc->ud,
+			                err, errlen);
 	}
 	*seconds += cairn_clock_seconds() - t0;
 	return rc;
@@ -422,6 +473,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	struct batch bb[2] = {{0}};
 	struct run_clock clk = {0};
 	struct cairn_state st;
+	struct deferred dc = {0, spec, trace, cb, ud, &st};
 	uint8_t samples[CAIRN_HASH_BYTES];
 	char hex[CAIRN_HASH_HEX_BYTES], hex2[CAIRN_HASH_HEX_BYTES];
 	uint32_t c;
@@ -472,8 +524,9 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		goto out;
 	/* t = 0: W_r, m = v = +0, no samples, loss bits 0.  Its parameters
 	 * root must be the spec's W_r: checked here, or with a committer
-	 * when its roots are collected at t = c (the state is hashed behind
-	 * the first c steps, which a wrong W_r then wasted). */
+	 * when its roots are collected, during step c + 1 (the state is
+	 * hashed behind the first c steps, which a wrong W_r then
+	 * wasted). */
 	rc = cairn_model_write(m, CAIRN_MODEL_PARAMS, w_r);
 	if (!rc)
 		rc = cairn_model_zero(m, CAIRN_MODEL_M);
@@ -486,7 +539,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		              cairn_strerror(rc));
 		goto out;
 	}
-	rc = commit_at(m, spec, trace, 0, samples, 0.0f, cb, ud, &st,
+	rc = commit_at(m, spec, trace, 0, samples, 0.0f, &dc,
 	               &trace->commit.t0_seconds, err, errlen);
 	if (rc)
 		goto out;
@@ -495,7 +548,7 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 		goto out;
 	for (uint32_t t = 1; t <= spec->inner_steps; t++) {
 		float loss;
-		rc = run_step(m, spec, ds, t, spec->inner_steps, bb, &clk,
+		rc = run_step(m, spec, ds, t, spec->inner_steps, bb, &clk, &dc,
 		              &loss, err, errlen);
 		if (rc)
 			goto out;
@@ -516,8 +569,8 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 			goto out;
 		}
 		if (t % c == 0 &&
-		    (rc = commit_at(m, spec, trace, t, samples, loss, cb, ud,
-		                    &st, &trace->commit.checkpoint_seconds, err,
+		    (rc = commit_at(m, spec, trace, t, samples, loss, &dc,
+		                    &trace->commit.checkpoint_seconds, err,
 		                    errlen)))
 			goto out;
 	}
@@ -530,15 +583,17 @@ int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
 	else /* commit_at left the state at t = H in st */
 		rc = trace_close(trace, spec, &st, err, errlen);
 out:
-	/* The sample digests count as commitment work where the host waits
-	 * for them: not on a GPU, which runs the step meanwhile. */
+	/* The sample digests and the deferred collects count as commitment
+	 * work where the host waits for them: not on a GPU, which runs the
+	 * step meanwhile. */
 	trace->commit.digest_seconds = clk.digests;
 	trace->hash_seconds =
 	    trace->commit.t0_seconds + trace->commit.records_seconds +
 	    trace->commit.checkpoint_seconds + trace->commit.end_seconds;
 	if (cairn_backend_get_kind(cairn_model_backend(m)) !=
 	    CAIRN_BACKEND_CUDA)
-		trace->hash_seconds += clk.digests;
+		trace->hash_seconds +=
+		    clk.digests + trace->commit.deferred_seconds;
 	if (rc && trace->committer)
 		cairn__committer_drop(trace->committer);
 	batches_free(bb);
@@ -580,7 +635,8 @@ int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
 		goto out;
 	for (uint32_t t = t0 + 1; t <= t1; t++) {
 		uint8_t rec[CAIRN_STEP_RECORD_BYTES];
-		rc = run_step(m, spec, ds, t, t1, bb, &clk, &loss, err, errlen);
+		rc = run_step(m, spec, ds, t, t1, bb, &clk, NULL, &loss, err,
+		              errlen);
 		if (rc)
 			goto out;
 		rc = step_record(&bb[t % 2], loss, samples, rec);

@@ -87,6 +87,7 @@ static void test_train_same_root(void **state)
 		/* where the commitment time went, the collect part included */
 		assert_non_null(strstr(o, "\"commitment_parts\":{\"t0\":"));
 		assert_non_null(strstr(o, "\"collect\":"));
+		assert_non_null(strstr(o, "\"deferred_counted\":true"));
 		assert_true(json_has(o, "commits",
 		                     strstr(how[i], "background")
 		                         ? "\"background\""

@@ -199,17 +199,24 @@ static void run_on(struct fixture *f, struct cairn_test_config *c,
 		assert_memory_equal(o->call_root[k], o->roots + k * HB, HB);
 		assert_int_equal(o->call_model[k], !background);
 	}
-	/* the commitment time is the sum of its parts (the digests counted
-	 * except on a GPU, where they overlap the step) */
+	/* the commitment time is the sum of its parts (the digests and
+	 * the deferred collects counted except on a GPU, where they overlap
+	 * the step); in the background the collects of t = 0, 2 run
+	 * deferred, inside steps 3 and 5, and t = 4's at t = H */
 	{
 		double sum = tr.commit.t0_seconds + tr.commit.records_seconds +
 		             tr.commit.checkpoint_seconds +
 		             tr.commit.end_seconds;
 		if (cairn_backend_get_kind(c->be) != CAIRN_BACKEND_CUDA)
-			sum += tr.commit.digest_seconds;
+			sum += tr.commit.digest_seconds +
+			       tr.commit.deferred_seconds;
 		assert_true(tr.commit.t0_seconds > 0.0);
 		assert_true(tr.commit.checkpoint_seconds > 0.0);
 		assert_true(tr.commit.digest_seconds > 0.0);
+		assert_true(background ? tr.commit.deferred_seconds > 0.0 &&
+		                             tr.commit.collect_seconds > 0.0
+		                       : tr.commit.deferred_seconds == 0.0 &&
+		                             tr.commit.collect_seconds == 0.0);
 		assert_true(fabs(tr.hash_seconds - sum) <= 1e-9 * (1.0 + sum));
 		assert_true(background ? tr.commit.end_seconds > 0.0
 		                       : tr.commit.end_seconds == 0.0);

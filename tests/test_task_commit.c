@@ -10,7 +10,8 @@
  * - The tensors that are +0 by definition (m and v at t = 0, SGD's v)
  *   get the zero tensor's root, taken without reading them.
  * - Wrong data or wrong W_r are refused (before any step; W_r with a
- *   committer at t = c, when the roots of t = 0 are collected); so are a
+ *   committer during step c + 1, when the roots of t = 0 are collected);
+ *   so are a
  *   dataset of another size, a model too small for the batch and a replay
  *   outside the task.
  *
@@ -103,8 +104,8 @@ static void test_committer_errors(void **state)
 	assert_memory_equal(roots, want, sizeof want);
 
 	/* cairn_committer_read: the state last collected (the run's final
-	 * state, the model's now), only between a collect and the next
-	 * start, and only its three tensors */
+	 * state, the model's now), only until a start reuses its slot, and
+	 * only its three tensors */
 	{
 		float *got = cairn_test_xmalloc((size_t)f->nparams * 4);
 		float *ref = cairn_test_xmalloc((size_t)f->nparams * 4);
@@ -128,20 +129,42 @@ static void test_committer_errors(void **state)
 		assert_int_equal(
 		    cairn_committer_read(NULL, CAIRN_MODEL_PARAMS, got),
 		    CAIRN_EINVAL);
+		/* two slots: the first start after a collect leaves its
+		 * snapshot readable, the second reuses it, a third is
+		 * refused; collects come oldest first */
 		assert_int_equal(
 		    cairn_committer_start(cm, m, 0u, 9, samples, 0), 0);
 		assert_int_equal(
+		    cairn_committer_read(cm, CAIRN_MODEL_PARAMS, got), 0);
+		assert_int_equal(cairn_model_read(m, CAIRN_MODEL_PARAMS, ref),
+		                 0);
+		assert_memory_equal(got, ref, (size_t)f->nparams * 4);
+		assert_int_equal(
+		    cairn_committer_start(cm, m, 0u, 10, samples, 0), 0);
+		assert_int_equal(
 		    cairn_committer_read(cm, CAIRN_MODEL_PARAMS, got),
 		    CAIRN_EINVAL); /* being overwritten */
+		assert_int_equal(
+		    cairn_committer_start(cm, m, 0u, 11, samples, 0),
+		    CAIRN_EINVAL); /* both slots pending */
 		assert_int_equal(cairn_committer_collect(cm, &st, &had), 0);
 		assert_int_equal(had, 1);
 		assert_int_equal(st.step, 9);
+		assert_int_equal(cairn_committer_collect(cm, &st, &had), 0);
+		assert_int_equal(had, 1);
+		assert_int_equal(st.step, 10);
+		{
+			struct cairn_state none = st;
+			assert_int_equal(
+			    cairn_committer_collect(cm, &none, &had), 0);
+			assert_int_equal(had, 0);
+		}
 		assert_int_equal(cairn_committer_read(cm, CAIRN_MODEL_V, got),
 		                 0);
 		assert_int_equal(cairn_model_read(m, CAIRN_MODEL_V, ref), 0);
 		assert_memory_equal(got, ref, (size_t)f->nparams * 4);
 		/* a bundle does not take the snapshot for another state:
-		 * t = 0 is due, the snapshot is of t = 9 */
+		 * t = 0 is due, the snapshot is of t = 10 */
 		{
 			struct cairn_bundle b;
 			struct cairn_bundle_bg bg = {&b, cm};
@@ -418,7 +441,7 @@ static void test_run_refuses(void **state)
 	assert_non_null(strstr(err, "dataset's root"));
 
 	/* W_r that is not the spec's: refused before the callback keeps
-	 * anything, also with a committer (at t = c, when the roots of
+	 * anything, also with a committer (during step c + 1, when the roots of
 	 * t = 0 are collected), which then serves the next run. */
 	f->w0[7] = nextafterf(f->w0[7], 1.0f);
 	for (int bg = 0; bg < 2; bg++) {

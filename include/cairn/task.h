@@ -133,40 +133,46 @@ typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
  * three more backends of the same kind and device (three CUDA streams, so
  * the three tensors hash side by side), ordered after the model's last
  * step and before its next one on the device (cairn_backend_wait_for),
- * queues their chunk hashes there and returns; the roots are
- * collected at the next checkpoint or the task's end.  They are the roots
+ * queues their chunk hashes there and returns.  It has two such snapshot
+ * slots, so a checkpoint can start its state's hashing before the state
+ * of the checkpoint before is collected: cairn_task_run collects that
+ * one while the device computes the next step.  The roots are the roots
  * cairn_task_commit_state gives, byte for byte.  One committer serves one
- * task at a time; it owns its backend and buffers (three tensors of
- * nparams floats, about 22 MB for the reference model). */
+ * task at a time; it owns its backends and buffers (two slots of three
+ * tensors of nparams floats, about 45 MB for the reference model). */
 typedef struct cairn_committer cairn_committer;
 
-/* Opens a committer for models of nparams parameters on be (three more
- * backends of be's kind and device are opened; cpu: one thread each). */
+/* Opens a committer for models of nparams parameters on be (six more
+ * backends of be's kind and device are opened, three per slot; cpu: one
+ * thread each). */
 int cairn_committer_open(cairn_backend *be, int64_t nparams,
                          cairn_committer **out);
 void cairn_committer_close(cairn_committer *c);
 
-/* Snapshots the state m holds after step t (the copy ordered after m's
- * queued work, m's later work after the copy) and queues its hashing; samples
- * and loss_bits are kept for the state record.  zero (cairn_task_zero_
+/* Snapshots the state m holds after step t into the next free slot (the
+ * copy ordered after m's queued work, m's later work after the copy) and
+ * queues its hashing; samples and loss_bits are kept for the state
+ * record.  zero (cairn_task_zero_
  * tensors) names the optimizer tensors that are +0 by definition: those
  * are neither copied nor hashed, and their roots are cairn_tensor_zero_
- * root's.  CAIRN_EINVAL when a snapshot is still pending (collect it
- * first), m does not fit the committer or zero has another bit.
+ * root's.  CAIRN_EINVAL when both slots are pending (collect one first),
+ * m does not fit the committer or zero has another bit.
  * cairn_task_run calls these two; a benchmark may too. */
 int cairn_committer_start(cairn_committer *c, cairn_model *m, unsigned zero,
                           uint64_t t, const uint8_t samples[CAIRN_HASH_BYTES],
                           uint32_t loss_bits);
 
-/* Waits for the pending snapshot's hashes and fills *st (roots, step,
- * samples, loss) with *had = 1; with nothing pending, *had = 0. */
+/* Waits for the hashes of the oldest snapshot started and not collected
+ * and fills *st (roots, step, samples, loss) with *had = 1; with nothing
+ * pending, *had = 0.  On an error every pending snapshot is forgotten. */
 int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
                             int *had);
 
 /* Copies one tensor (CAIRN_MODEL_PARAMS, _M or _V: nparams floats) of the
  * state last collected to host memory: the bytes its root was computed
- * from (SGD's v: zeros).  Valid from a collect that had a state until the next
- * start (or an error); else CAIRN_EINVAL.  The checkpoint callback of a task
+ * from (SGD's v: zeros).  Valid from a collect that had a state until a
+ * start reuses its slot (the second start after it) or an error; else
+ * CAIRN_EINVAL.  The checkpoint callback of a task
  * run with a committer reads its state's tensors here. */
 int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
                          float *host);
@@ -199,9 +205,9 @@ struct cairn_task_trace {
 	int defer_end;
 	int pending; /* output: cairn_task_finish is still to be called */
 	/* Wall time the run spent waiting on commitments: t0, records,
-	 * checkpoint and end seconds below, plus digest_seconds except on a
-	 * GPU (a CUDA model backend), where the digests are computed while
-	 * the device runs the step before. */
+	 * checkpoint and end seconds below, plus digest_seconds and
+	 * deferred_seconds except on a GPU (a CUDA model backend), where
+	 * those run while the device computes a step. */
 	double hash_seconds;
 	struct {
 		double t0_seconds;         /* the state at t = 0 (with a
@@ -212,9 +218,13 @@ struct cairn_task_trace {
 		double end_seconds;        /* with a committer: waiting for
 		                            * the roots of t = H */
 		double digest_seconds;     /* the steps' sample digests */
+		double deferred_seconds;   /* with a committer: the collects
+		                            * run while the device computes the
+		                            * next step, with their callbacks */
 		double collect_seconds;    /* with a committer: of the t0,
-		                            * checkpoint and end seconds, those
-		                            * in cairn_committer_collect (the
+		                            * checkpoint, end and deferred
+		                            * seconds, those in
+		                            * cairn_committer_collect (the
 		                            * device's hashing not yet done,
 		                            * the leaves read back, the roots) */
 	} commit;
@@ -223,12 +233,13 @@ struct cairn_task_trace {
 /* Runs the task: loads w_r (host, param_count floats) into m, checks that
  * its root is the spec's params_root and that dataset_root is the spec's
  * (CAIRN_EMISMATCH, err says which; with a committer the root of w_r is
- * known, and checked, only when the state at t = 0 is collected, at
- * t = c), zeroes m and v, commits the state at t = 0, runs steps 1..H, records
- * every step (trace->steps) and commits every c-th state; then the trace root
- * and the steps root.  m must have the spec's model, max batch >= B and max
- * micro >= M; ds is the training split whose root is dataset_root (computed
- * once by the caller).  On success the model holds the final state. */
+ * known, and checked, only when the state at t = 0 is collected, during
+ * step c + 1), zeroes m and v, commits the state at t = 0, runs steps 1..H,
+ * records every step (trace->steps) and commits every c-th state; then the
+ * trace root and the steps root.  m must have the spec's model, max batch >= B
+ * and max micro >= M; ds is the training split whose root is dataset_root
+ * (computed once by the caller).  On success the model holds the final state.
+ */
 int cairn_task_run(cairn_model *m, const struct cairn_task_spec *spec,
                    const cairn_dataset *ds,
                    const uint8_t dataset_root[CAIRN_HASH_BYTES],

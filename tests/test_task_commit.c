@@ -8,7 +8,9 @@
  *   the committer refuse another run, and a second committer runs the next
  *   task.
  * - The tensors that are +0 by definition (m and v at t = 0, SGD's v)
- *   get the zero tensor's root, taken without reading them.
+ *   get the zero tensor's root, taken without reading them: by
+ *   cairn_task_commit_state and a committer, and so by a run (sync and
+ *   background) and a replay, whatever an SGD model's v holds.
  * - Wrong data or wrong W_r are refused (before any step; W_r with a
  *   committer during step c + 1, when the roots of t = 0 are collected);
  *   so are a
@@ -292,6 +294,97 @@ static void test_zero_tensors_not_hashed(void **state)
 	(void)state;
 }
 
+/* Writes junk into the model's v at each checkpoint's callback: in a sync
+ * run the callback's m, in a background one (m NULL) the model in ud.  The
+ * callback of state t runs before state t + c is hashed (sync: after step
+ * t; background: when t + c collects t's roots, before its snapshot). */
+static int scribble_v(void *ud, const struct cairn_state *st,
+                      const uint8_t root[HB], cairn_model *m)
+{
+	cairn_model *model = m ? m : ud;
+	const int64_t n = cairn_model_param_count(model);
+	float *junk = cairn_test_xmalloc((size_t)n * sizeof(float));
+	int rc;
+
+	(void)root;
+	for (int64_t k = 0; k < n; k++)
+		junk[k] = (float)(k % 7 + 1) / 8.0f + (float)st->step;
+	rc = cairn_model_write(model, CAIRN_MODEL_V, junk);
+	free(junk);
+	return rc;
+}
+
+/* The runs and the replay take the zero roots cairn_task_zero_tensors
+ * names, whatever the model's buffer holds: SGD's v, scribbled over at
+ * every checkpoint (SGD never reads it), leaves an SGD task's state roots
+ * those of a clean run, sync and background, and a replay from a state
+ * whose v is junk ends on the trace's root.  With AdamW, which reads v,
+ * the same scribble changes the roots (so it does land). */
+static void test_zero_tensors_in_runs(void **state)
+{
+	struct fixture *f = *state;
+	struct cairn_task_spec sgd = f->spec;
+	cairn_backend *be = NULL;
+	cairn_model *m = NULL;
+	cairn_committer *cm = NULL;
+	uint8_t roots[4 * HB], want[4 * HB], steps[6 * CAIRN_STEP_RECORD_BYTES];
+	uint8_t root[HB];
+	float losses[6];
+	struct cairn_task_trace tr = {
+	    .state_roots = roots, .losses = losses, .steps = steps};
+	struct cairn_state end;
+	char err[256] = "";
+
+	cairn_optim_sgd(&sgd.opt, 0.05f);
+	sgd.opt.sgd.momentum = 0.9f;
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
+	assert_int_equal(cairn_model_create(be, &f->spec.model, 8, 2, &m), 0);
+	assert_int_equal(cairn_committer_open(be, f->nparams, &cm), 0);
+
+	/* AdamW: the scribble changes the state at t = 2 on */
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr, NULL, NULL, err, sizeof err),
+	                 0);
+	memcpy(want, roots, sizeof want);
+	assert_int_equal(cairn_task_run(m, &f->spec, &f->ds, f->ds_root, f->w0,
+	                                &tr, scribble_v, NULL, err, sizeof err),
+	                 0);
+	assert_memory_equal(roots, want, HB);
+	assert_memory_not_equal(roots + HB, want + HB, HB);
+
+	/* SGD: the clean run's roots, sync and background */
+	assert_int_equal(cairn_task_run(m, &sgd, &f->ds, f->ds_root, f->w0, &tr,
+	                                NULL, NULL, err, sizeof err),
+	                 0);
+	memcpy(want, roots, sizeof want);
+	for (int bg = 0; bg < 2; bg++) {
+		memset(roots, 0, sizeof roots);
+		tr.committer = bg ? cm : NULL;
+		assert_int_equal(cairn_task_run(m, &sgd, &f->ds, f->ds_root,
+		                                f->w0, &tr, scribble_v, m, err,
+		                                sizeof err),
+		                 0);
+		assert_memory_equal(roots, want, sizeof want);
+	}
+	tr.committer = NULL;
+
+	/* the replay of steps 1..2 from t = 0 with v junk: state root 1 */
+	assert_int_equal(cairn_model_write(m, CAIRN_MODEL_PARAMS, f->w0), 0);
+	assert_int_equal(cairn_model_zero(m, CAIRN_MODEL_M), 0);
+	memset(&end, 0, sizeof end);
+	assert_int_equal(scribble_v(NULL, &end, root, m), 0);
+	assert_int_equal(cairn_task_replay(m, &sgd, &f->ds, 0, 2, &end, NULL,
+	                                   err, sizeof err),
+	                 0);
+	assert_int_equal(cairn_state_root(&end, root), 0);
+	assert_memory_equal(root, want + HB, HB);
+
+	cairn_committer_close(cm);
+	cairn_model_free(m);
+	cairn_backend_close(be);
+	(void)state;
+}
+
 /* defer_end: the run returns with the state at t = H still hashing and
  * cairn_task_finish completes the trace, the same bytes as a synchronous
  * run; meanwhile the committer and the trace refuse another run, and a
@@ -511,6 +604,7 @@ int main(void)
 	    cmocka_unit_test(test_committer_errors),
 	    cmocka_unit_test(test_deferred_end),
 	    cmocka_unit_test(test_zero_tensors_not_hashed),
+	    cmocka_unit_test(test_zero_tensors_in_runs),
 	};
 	g_rng = cairn_test_seed("test_task_commit");
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -129,7 +129,8 @@ typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
  * tensor root is over 64 KiB chunks, each one sequential BLAKE2b (about
  * 0.8 ms of dependent 64-bit operations), and that is many training
  * steps.  A committer hides it behind training: at a checkpoint it
- * queues copies of the parameters, m and v into its own snapshots on
+ * queues copies of the parameters, m and v (but a tensor that is +0 by
+ * definition, cairn_task_zero_tensors) into its own snapshots on
  * three more backends of the same kind and device (three CUDA streams, so
  * the three tensors hash side by side), ordered after the model's last
  * step and before its next one on the device (cairn_backend_wait_for),
@@ -170,10 +171,11 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 
 /* Copies one tensor (CAIRN_MODEL_PARAMS, _M or _V: nparams floats) of the
  * state last collected to host memory: the bytes its root was computed
- * from (SGD's v: zeros).  Valid from a collect that had a state until a
- * start reuses its slot (the second start after it) or an error; else
- * CAIRN_EINVAL.  The checkpoint callback of a task
- * run with a committer reads its state's tensors here. */
+ * from (a tensor +0 by definition, cairn_task_zero_tensors: zeros).  Valid
+ * from a collect that had a state until a start reuses its slot (the
+ * second start after it) or an error; else CAIRN_EINVAL.  The checkpoint
+ * callback of a task run with a committer reads its state's tensors
+ * here. */
 int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
                          float *host);
 
@@ -262,7 +264,10 @@ int cairn_task_finish(struct cairn_task_trace *trace,
  * holds (the state after t0, loaded by the caller), as cairn_task_run does
  * them, and writes the state after t1 to *end (its root: cairn_state_root).
  * records ((t1 - t0) * CAIRN_STEP_RECORD_BYTES bytes) receives each step's
- * record, as trace->steps does; it may be NULL.  The auditor's
+ * record, as trace->steps does; it may be NULL.  The end state's roots of
+ * the tensors that are +0 by definition (cairn_task_zero_tensors: SGD's
+ * v) are the zero tensor's whatever m holds there, so the caller loads
+ * them as +0 (cairn_bundle_load_checkpoint does).  The auditor's
  * re-execution. */
 int cairn_task_replay(cairn_model *m, const struct cairn_task_spec *spec,
                       const cairn_dataset *ds, uint32_t t0, uint32_t t1,

@@ -54,10 +54,11 @@ struct cairn_committer {
 	size_t lbytes;                   /* one tensor's leaves */
 	uint8_t *leaves;                 /* host: one slot's leaves */
 	uint8_t zroot[CAIRN_HASH_BYTES]; /* the zero tensor's root */
-	int first;    /* the oldest slot started and not collected */
-	int npending; /* slots started and not collected: 0..NSLOTS */
-	int readable; /* the slot of the state last collected, until a start
-	               * reuses it; -1: none */
+	int first;       /* the oldest slot started and not collected */
+	int npending;    /* slots started and not collected: 0..NSLOTS */
+	int64_t nhashed; /* tensors whose hashing was queued, since open */
+	int readable;    /* the slot of the state last collected, until a start
+	                  * reuses it; -1: none */
 	struct cairn_state collected; /* with readable: that state */
 };
 
@@ -209,6 +210,8 @@ int cairn_committer_start(cairn_committer *c, cairn_model *m, unsigned zero,
 	sl->st.step = t;
 	memcpy(sl->st.samples, samples, CAIRN_HASH_BYTES);
 	sl->st.loss_bits = loss_bits;
+	for (int i = 0; i < NTENSORS; i++)
+		c->nhashed += !sl->zero[i];
 	c->npending++;
 	return 0;
 }
@@ -292,6 +295,11 @@ int cairn_committer_read(cairn_committer *c, cairn_model_buf which, float *host)
 int cairn__committer_pending(const cairn_committer *c)
 {
 	return c ? c->npending : 0;
+}
+
+int64_t cairn_committer_tensors_hashed(const cairn_committer *c)
+{
+	return c ? c->nhashed : 0;
 }
 
 int64_t cairn__committer_nparams(const cairn_committer *c)

@@ -179,6 +179,11 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
 int cairn_committer_read(cairn_committer *c, cairn_model_buf which,
                          float *host);
 
+/* How many tensors c has queued for hashing since it was opened (a tensor
+ * +0 by definition is not hashed, so not counted): what a run's
+ * commitments cost the device, for tests and measurements; 0 for NULL. */
+int64_t cairn_committer_tensors_hashed(const cairn_committer *c);
+
 /* What running a task yields.  state_roots, losses and steps are caller
  * memory: cairn_task_state_count() * 32 bytes, inner_steps floats and
  * inner_steps * CAIRN_STEP_RECORD_BYTES bytes.  committer is an input:

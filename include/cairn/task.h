@@ -119,7 +119,10 @@ int cairn_dataset_root(const cairn_dataset *ds, uint8_t out[CAIRN_HASH_BYTES]);
  * their buffers): a bundle writer reads them with cairn_model_read().  A
  * non-zero return stops the run with that code.  With a background
  * committer (struct cairn_task_trace) m is NULL, and the state's tensors
- * are read from the committer (cairn_committer_read). */
+ * are read from the committer (cairn_committer_read); the callbacks come
+ * in order, each later than its state (mostly while the step after the
+ * next checkpoint is in flight, when the model refuses reads and
+ * writes). */
 typedef int (*cairn_task_checkpoint_fn)(void *ud, const struct cairn_state *st,
                                         const uint8_t root[CAIRN_HASH_BYTES],
                                         cairn_model *m);

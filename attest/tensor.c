@@ -141,6 +141,14 @@ int cairn_tensor_verify_chunk(const uint8_t root[CAIRN_HASH_BYTES],
 	return cairn_tensor_verify(root, total_bytes, index, leaf, path);
 }
 
+/* The zero root last computed on this thread, for its length: a run
+ * asks for the same one at every checkpoint. */
+static _Thread_local struct {
+	int valid;
+	size_t len;
+	uint8_t root[CAIRN_HASH_BYTES];
+} zero_memo;
+
 int cairn_tensor_zero_root(size_t len, uint8_t out[CAIRN_HASH_BYTES])
 {
 	const size_t chunk = CAIRN_TENSOR_CHUNK_BYTES;
@@ -152,6 +160,10 @@ int cairn_tensor_zero_root(size_t len, uint8_t out[CAIRN_HASH_BYTES])
 
 	if (!out || n > SIZE_MAX / CAIRN_HASH_BYTES)
 		return CAIRN_EINVAL;
+	if (zero_memo.valid && zero_memo.len == len) {
+		memcpy(out, zero_memo.root, CAIRN_HASH_BYTES);
+		return 0;
+	}
 	zero = calloc(1, chunk);
 	leaves = malloc((size_t)n * CAIRN_HASH_BYTES);
 	if (!zero || !leaves)
@@ -165,6 +177,11 @@ int cairn_tensor_zero_root(size_t len, uint8_t out[CAIRN_HASH_BYTES])
 		memcpy(leaves + j * CAIRN_HASH_BYTES, j + 1 < n ? full : tail,
 		       CAIRN_HASH_BYTES);
 	rc = cairn_tensor_root_from_leaves(leaves, n, len, out);
+	if (!rc) {
+		zero_memo.len = len;
+		memcpy(zero_memo.root, out, CAIRN_HASH_BYTES);
+		zero_memo.valid = 1;
+	}
 out:
 	free(zero);
 	free(leaves);

@@ -256,7 +256,8 @@ static void test_tensor_leaves_on_backend(void **state)
 }
 
 /* cairn_tensor_zero_root equals cairn_tensor_root of the same number of
- * zero bytes (the SGD v root that the commit paths take without hashing),
+ * zero bytes (the +0 tensors' root that the commit paths take without
+ * hashing; also when remembered from the call before),
  * including the reference model's length, and differs from a tensor with
  * one non-zero byte or one byte more. */
 static void test_tensor_zero_root(void **state)
@@ -271,6 +272,12 @@ static void test_tensor_zero_root(void **state)
 		assert_int_equal(cairn_tensor_root(zeros, len, a), 0);
 		assert_int_equal(cairn_tensor_zero_root(len, b), 0);
 		EXPECT_SAME(a, b, HB, "zero root vs root of zero bytes");
+		/* again: the remembered root, and after another length's */
+		assert_int_equal(cairn_tensor_zero_root(len, b), 0);
+		EXPECT_SAME(a, b, HB, "zero root, remembered");
+		assert_int_equal(cairn_tensor_zero_root(len + 1, c), 0);
+		assert_int_equal(cairn_tensor_zero_root(len, b), 0);
+		EXPECT_SAME(a, b, HB, "zero root after another length's");
 		assert_int_equal(cairn_tensor_root(zeros, len + 1, c), 0);
 		assert_memory_not_equal(b, c, HB);
 		if (len) {

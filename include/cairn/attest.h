@@ -178,8 +178,9 @@ int cairn_tensor_root_from_leaves(const uint8_t *leaves, uint64_t nleaves,
 
 /* The root of a tensor of len zero bytes (+0 floats: an SGD task's v),
  * without hashing them: every leaf is one zero chunk's hash (the last one
- * shorter), so it costs two chunk hashes and the tree.  The same root as
- * cairn_tensor_root of len zero bytes. */
+ * shorter), so it costs two chunk hashes and the tree, and nothing when
+ * the thread's call before was for the same len (the root is
+ * remembered).  The same root as cairn_tensor_root of len zero bytes. */
 int cairn_tensor_zero_root(size_t len, uint8_t out[CAIRN_HASH_BYTES]);
 
 /* The tensor root of bytes that live in backend memory: the leaves are

@@ -32,6 +32,9 @@
 #include <cmocka.h>
 
 #include "task_test_fixture.h"
+#ifdef CAIRN_TEST_EMU
+#include "backend_emu.h"
+#endif
 
 /* Counts the callback's calls; fails the one at t = fail_at (none: -1). */
 struct cb_count {
@@ -401,6 +404,151 @@ static void test_zero_tensors_in_runs(void **state)
 	(void)state;
 }
 
+/* One state the property test below expects a committer to give back:
+ * its roots, and its tensors as the model held them at the start (+0 for
+ * the ones zero names). */
+struct expect {
+	struct cairn_state st;
+	float *t[3];
+};
+
+/* Random writes to the model, starts (random zero bits), collects and
+ * reads in a random order, on the cpu backend and on the cuda backend's
+ * kernels emulated on the host (whose queues run as late as they may):
+ * every collect gives the oldest state started, with the roots of what the
+ * model held at its start however the model changed since; a read gives
+ * that state's tensors until a start reuses its slot (the start that
+ * leaves two pending); a third start is refused. */
+static void test_committer_sequences(void **state)
+{
+	struct fixture *f = *state;
+	const size_t bytes = (size_t)f->nparams * sizeof(float);
+	static const cairn_model_buf bufs[3] = {CAIRN_MODEL_PARAMS,
+	                                        CAIRN_MODEL_M, CAIRN_MODEL_V};
+	float *host = cairn_test_xmalloc(bytes);
+	uint8_t zero[HB];
+
+	assert_int_equal(cairn_tensor_zero_root(bytes, zero), 0);
+	for (int kind = 0; kind < 2; kind++) {
+		struct expect q[3], *readable = NULL; /* q[0..n): pending */
+		cairn_backend *be = NULL;
+		cairn_model *m = NULL;
+		cairn_committer *cm = NULL;
+		int n = 0, starts = 0, collects = 0;
+
+		if (kind == 0) {
+			assert_int_equal(
+			    cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be),
+			    0);
+		} else {
+#ifdef CAIRN_TEST_EMU
+			assert_int_equal(cairn_test_emu_backend_open(&be), 0);
+#else
+			continue;
+#endif
+		}
+		assert_int_equal(
+		    cairn_model_create(be, &f->spec.model, 8, 2, &m), 0);
+		assert_int_equal(cairn_committer_open(be, f->nparams, &cm), 0);
+		for (int k = 0; k < 3; k++)
+			for (int i = 0; i < 3; i++)
+				q[k].t[i] = cairn_test_xmalloc(bytes);
+		for (int op = 0; op < 300; op++) {
+			int r = (int)(rnd() % 4), had = 0;
+			struct cairn_state st;
+			if (r == 0) { /* the model changes */
+				int i = (int)(rnd() % 3);
+				for (int64_t k = 0; k < f->nparams; k++)
+					host[k] = (float)(rnd() % 4096) / 64.0f;
+				assert_int_equal(
+				    cairn_model_write(m, bufs[i], host), 0);
+			} else if (r == 1) { /* a start */
+				unsigned z = (unsigned)(rnd() % 4);
+				uint8_t samples[HB];
+				struct expect *e = &q[n < 2 ? n : 2];
+				for (int k = 0; k < HB; k++)
+					samples[k] = (uint8_t)rnd();
+				if (n == 2) {
+					assert_int_equal(
+					    cairn_committer_start(cm, m, z,
+					                          (uint64_t)op,
+					                          samples, 7),
+					    CAIRN_EINVAL);
+					continue;
+				}
+				memset(&e->st, 0, sizeof e->st);
+				e->st.step = (uint64_t)op;
+				memcpy(e->st.samples, samples, HB);
+				e->st.loss_bits = 7;
+				for (int i = 0; i < 3; i++) {
+					uint8_t *root = i == 0   ? e->st.params
+					                : i == 1 ? e->st.m
+					                         : e->st.v;
+					if (i && (z >> (i - 1) & 1u)) {
+						memset(e->t[i], 0, bytes);
+						memcpy(root, zero, HB);
+						continue;
+					}
+					assert_int_equal(
+					    cairn_model_read(m, bufs[i],
+					                     e->t[i]),
+					    0);
+					assert_int_equal(
+					    cairn_tensor_root(e->t[i], bytes,
+					                      root),
+					    0);
+				}
+				assert_int_equal(
+				    cairn_committer_start(
+				        cm, m, z, (uint64_t)op, samples, 7),
+				    0);
+				n++;
+				starts++;
+				if (n == 2)
+					readable = NULL; /* its slot reused */
+			} else if (r == 2) {             /* a collect */
+				assert_int_equal(
+				    cairn_committer_collect(cm, &st, &had), 0);
+				assert_int_equal(had, n > 0);
+				if (!n)
+					continue;
+				assert_memory_equal(&st, &q[0].st, sizeof st);
+				/* q[2] holds the collected one, the rest
+				 * move up */
+				{
+					struct expect tmp = q[2];
+					q[2] = q[0];
+					q[0] = q[1];
+					q[1] = tmp;
+				}
+				readable = &q[2];
+				n--;
+				collects++;
+			} else { /* a read */
+				int i = (int)(rnd() % 3);
+				int rc =
+				    cairn_committer_read(cm, bufs[i], host);
+				assert_int_equal(rc,
+				                 readable ? 0 : CAIRN_EINVAL);
+				if (readable)
+					assert_memory_equal(
+					    host, readable->t[i], bytes);
+			}
+		}
+		print_message("  %s: %d starts, %d collects\n",
+		              cairn_backend_name(be), starts, collects);
+		assert_true(starts > 20 && collects > 20);
+		cairn_committer_close(cm);
+		for (int k = 0; k < 3; k++)
+			for (int i = 0; i < 3; i++)
+				free(q[k].t[i]);
+		cairn_model_free(m);
+		cairn_backend_close(be);
+	}
+	free(host);
+	(void)state;
+}
+
 /* defer_end: the run returns with the state at t = H still hashing and
  * cairn_task_finish completes the trace, the same bytes as a synchronous
  * run; meanwhile the committer and the trace refuse another run, and a
@@ -621,6 +769,7 @@ int main(void)
 	    cmocka_unit_test(test_deferred_end),
 	    cmocka_unit_test(test_zero_tensors_not_hashed),
 	    cmocka_unit_test(test_zero_tensors_in_runs),
+	    cmocka_unit_test(test_committer_sequences),
 	};
 	g_rng = cairn_test_seed("test_task_commit");
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -176,7 +176,8 @@ int cairn_committer_collect(cairn_committer *c, struct cairn_state *st,
  * state last collected to host memory: the bytes its root was computed
  * from (a tensor +0 by definition, cairn_task_zero_tensors: zeros).  Valid
  * from a collect that had a state until a start reuses its slot (the
- * second start after it) or an error; else CAIRN_EINVAL.  The checkpoint
+ * start that leaves two snapshots pending) or an error; else
+ * CAIRN_EINVAL.  The checkpoint
  * callback of a task run with a committer reads its state's tensors
  * here. */
 int cairn_committer_read(cairn_committer *c, cairn_model_buf which,

@@ -11,6 +11,8 @@
  *   get the zero tensor's root, taken without reading them: by
  *   cairn_task_commit_state and a committer, and so by a run (sync and
  *   background) and a replay, whatever an SGD model's v holds.
+ * - Background runs with c = 1, c = H and H = 1 (the deferred collect's
+ *   edges) give the sync run's roots, their callbacks in order.
  * - Wrong data or wrong W_r are refused (before any step; W_r with a
  *   committer during step c + 1, when the roots of t = 0 are collected);
  *   so are a
@@ -779,6 +781,85 @@ static void test_run_refuses(void **state)
 	cairn_backend_close(be);
 }
 
+/* The checkpoint callback's steps, in order (at most 8). */
+struct cb_steps {
+	int n;
+	uint64_t step[8];
+};
+
+static int record_steps(void *ud, const struct cairn_state *st,
+                        const uint8_t root[HB], cairn_model *m)
+{
+	struct cb_steps *c = ud;
+	(void)root;
+	(void)m;
+	if (c->n < 8)
+		c->step[c->n] = st->step;
+	c->n++;
+	return 0;
+}
+
+/* Background runs at the edges of the deferred collect: c = 1 (each
+ * collect during the very next step, the last one during step H), c = H
+ * (t = 0 collected at t = H, no step in between) and H = 1: the roots of
+ * the sync run, and the callbacks at t = 0, c, ..., H once each, in
+ * order; then defer_end and cairn_task_finish give the same. */
+static void test_background_edges(void **state)
+{
+	struct fixture *f = *state;
+	static const uint32_t hc[3][2] = {{6, 1}, {6, 6}, {1, 1}};
+	cairn_backend *be = NULL;
+	cairn_model *m = NULL;
+	cairn_committer *cm = NULL;
+	char err[256] = "";
+
+	assert_int_equal(cairn_backend_open(CAIRN_BACKEND_CPU, NULL, &be), 0);
+	assert_int_equal(cairn_model_create(be, &f->spec.model, 8, 2, &m), 0);
+	assert_int_equal(cairn_committer_open(be, f->nparams, &cm), 0);
+	for (int e = 0; e < 3; e++) {
+		struct cairn_task_spec s = f->spec;
+		uint8_t want[7 * HB], roots[7 * HB], wtrace[HB];
+		uint8_t steps[6 * CAIRN_STEP_RECORD_BYTES];
+		float losses[6];
+		struct cairn_task_trace tr = {
+		    .state_roots = want, .losses = losses, .steps = steps};
+		uint32_t n;
+
+		s.inner_steps = hc[e][0];
+		s.checkpoint_every = hc[e][1];
+		n = cairn_task_state_count(&s);
+		if (cairn_task_run(m, &s, &f->ds, f->ds_root, f->w0, &tr, NULL,
+		                   NULL, err, sizeof err))
+			fail_msg("H = %u, c = %u, sync: %s", hc[e][0], hc[e][1],
+			         err);
+		memcpy(wtrace, tr.trace_root, HB);
+		tr.state_roots = roots;
+		tr.committer = cm;
+		for (int defer = 0; defer < 2; defer++) {
+			struct cb_steps got = {0, {0}};
+			memset(roots, 0, sizeof roots);
+			tr.defer_end = defer;
+			if (cairn_task_run(m, &s, &f->ds, f->ds_root, f->w0,
+			                   &tr, record_steps, &got, err,
+			                   sizeof err) ||
+			    (defer && cairn_task_finish(&tr, &s, record_steps,
+			                                &got, err, sizeof err)))
+				fail_msg("H = %u, c = %u, background: %s",
+				         hc[e][0], hc[e][1], err);
+			assert_memory_equal(roots, want, (size_t)n * HB);
+			assert_memory_equal(tr.trace_root, wtrace, HB);
+			assert_int_equal(got.n, n);
+			for (uint32_t k = 0; k < n; k++)
+				assert_int_equal(got.step[k],
+				                 (uint64_t)k * hc[e][1]);
+		}
+	}
+	cairn_committer_close(cm);
+	cairn_model_free(m);
+	cairn_backend_close(be);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -788,6 +869,7 @@ int main(void)
 	    cmocka_unit_test(test_zero_tensors_not_hashed),
 	    cmocka_unit_test(test_zero_tensors_in_runs),
 	    cmocka_unit_test(test_committer_sequences),
+	    cmocka_unit_test(test_background_edges),
 	};
 	g_rng = cairn_test_seed("test_task_commit");
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -225,7 +225,8 @@ struct cairn_task_trace {
 		                            * committer: its snapshot) */
 		double records_seconds;    /* the step records */
 		double checkpoint_seconds; /* t = c, 2c, ..., H: hashing,
-		                            * or collect and snapshot */
+		                            * or the snapshot (at t = H
+		                            * also the collect of H - c) */
 		double end_seconds;        /* with a committer: waiting for
 		                            * the roots of t = H */
 		double digest_seconds;     /* the steps' sample digests */

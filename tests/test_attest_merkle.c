@@ -278,8 +278,10 @@ static void test_tensor_zero_root(void **state)
 		assert_int_equal(cairn_tensor_zero_root(len + 1, c), 0);
 		assert_int_equal(cairn_tensor_zero_root(len, b), 0);
 		EXPECT_SAME(a, b, HB, "zero root after another length's");
-		assert_int_equal(cairn_tensor_root(zeros, len + 1, c), 0);
 		assert_memory_not_equal(b, c, HB);
+		assert_int_equal(cairn_tensor_root(zeros, len + 1, a), 0);
+		EXPECT_SAME(a, c, HB, "zero root of the other length");
+		assert_memory_not_equal(b, a, HB);
 		if (len) {
 			zeros[len - 1] = 0x80; /* -0.0f's top byte */
 			assert_int_equal(cairn_tensor_root(zeros, len, c), 0);

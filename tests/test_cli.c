@@ -210,6 +210,24 @@ static void test_bench_train(void **state)
 	assert_true(json_has(o, "micro", "4"));
 	assert_true(json_has(o, "data_on_device", "false"));
 	assert_non_null(strstr(o, "\"samples_per_second\""));
+	/* the CPU times background commits only when asked */
+	assert_true(json_has(o, "background_total_fraction", "null"));
+	{
+		char *b;
+		const char *k;
+		assert_int_equal(run("-q bench train --device cpu --threads 2 "
+		                     "--batch 32 --micro 4 --steps 2 --warmup "
+		                     "0 --checkpoint-every 2 --background "
+		                     "--json",
+		                     &b),
+		                 0);
+		k = strstr(b, "\"background_total_fraction\":");
+		assert_non_null(k);
+		k += strlen("\"background_total_fraction\":");
+		if (!(*k >= '0' && *k <= '9') && *k != '-')
+			fail_msg("no background figure: %s", b);
+		free(b);
+	}
 	/* It trains what it says: the reference model from the suite's
 	 * seed, steps 1..4 on the suite's samples; its last loss is step
 	 * 4's, recomputed here with the library. */

@@ -311,15 +311,12 @@ static int collect(struct cairn_task_trace *trace, struct cairn_state *st,
 	return rc;
 }
 
-/* With a committer: collects the oldest state started (its roots) and
- * completes its checkpoint (state_done, with the state in *st). */
-static int collect_oldest(const struct cairn_task_spec *spec,
-                          struct cairn_task_trace *trace,
-                          cairn_task_checkpoint_fn cb, void *ud,
-                          struct cairn_state *st, char *err, size_t errlen)
+/* With a committer: collects the oldest state started (its roots) into
+ * *dc->st and completes its checkpoint (state_done). */
+static int collect_oldest(struct deferred *dc, char *err, size_t errlen)
 {
 	int had = 0;
-	int rc = collect(trace, st, &had);
+	int rc = collect(dc->trace, dc->st, &had);
 
 	if (rc)
 		cairn__seterr(err, errlen,
@@ -327,7 +324,8 @@ static int collect_oldest(const struct cairn_task_spec *spec,
 		              "the last: %s",
 		              cairn_strerror(rc));
 	else if (had)
-		rc = state_done(spec, trace, st, NULL, cb, ud, err, errlen);
+		rc = state_done(dc->spec, dc->trace, dc->st, NULL, dc->cb,
+		                dc->ud, err, errlen);
 	return rc;
 }
 
@@ -337,8 +335,7 @@ static int deferred_collect(struct deferred *dc, char *err, size_t errlen)
 	int rc;
 
 	dc->due = 0;
-	rc = collect_oldest(dc->spec, dc->trace, dc->cb, dc->ud, dc->st, err,
-	                    errlen);
+	rc = collect_oldest(dc, err, errlen);
 	dc->trace->commit.deferred_seconds += cairn_clock_seconds() - t0;
 	return rc;
 }
@@ -369,8 +366,7 @@ static int commit_at(cairn_model *m, const struct cairn_task_spec *spec,
 			if (t < spec->inner_steps)
 				dc->due = 1;
 			else /* no step left to hide it behind */
-				rc = collect_oldest(spec, trace, dc->cb, dc->ud,
-				                    dc->st, err, errlen);
+				rc = collect_oldest(dc, err, errlen);
 		}
 	} else {
 		rc =

@@ -7,7 +7,8 @@
 #   1. bench/gpu/device-build.sh: unpack .deps, build build-gpu (CUDA, sm_90)
 #   2. nvidia-smi (a read-only query), cairn info, cairn info --json
 #   3. ctest -L gpu, and the transport test_comm finds (NCCL or host)
-#   4. a short training job on the CPU and the GPU (their roots must match),
+#   4. two short training jobs (AdamW, and data-parallel SGD) on the CPU and
+#      the GPU (their roots must match),
 #      then cairn train --job fmnist-mlp --device gpu --json: its final model
 #      root against the CPU's known one (MATCH or MISMATCH)
 #   5. bash bench/gpu/bench-all.sh (GPU suites beside PyTorch), when it exists
@@ -66,6 +67,7 @@ data_root=849f462ec9209286498e4a8deee4644fdc85161eff6cf2194de8c0f63b07b3f1
 gpu_name="(no nvidia-smi)"
 verdict="not run"
 short_verdict="not run"
+sgd_verdict="not run"
 names=()
 states=()
 secs=()
@@ -110,6 +112,7 @@ summary() {
 		fi
 		echo "- $device final model root of the default job: $verdict (CPU: \`${cpu_root:0:16}…\`)"
 		echo "- short job, cpu against $device: $short_verdict"
+		echo "- short SGD job, cpu against $device: $sgd_verdict"
 		echo "- whole run: ${total}s of a ${budget}s budget"
 		echo
 		echo "| step | state | s | note |"
@@ -131,7 +134,7 @@ summary() {
 	for i in "${!names[@]}"; do
 		printf '%-24s %-9s %5s  %s\n' "${names[$i]}" "${states[$i]}" "${secs[$i]}" "${notes[$i]:0:110}"
 	done
-	echo "short job cpu=$device: $short_verdict;  default job $device final model root: $verdict"
+	echo "short job cpu=$device: $short_verdict; short SGD job: $sgd_verdict;  default job $device final model root: $verdict"
 	find "$OUT" -maxdepth 1 -type f -empty -delete
 	find "$OUT" -maxdepth 1 -type f -printf '  %-18f %10s bytes\n' | sort
 }
@@ -217,7 +220,9 @@ restate() {
 json_get() {
 	python3 -c 'import json,sys
 try:
-    v = json.load(open(sys.argv[1])).get(sys.argv[2], "")
+    v = json.load(open(sys.argv[1]))
+    for k in sys.argv[2].split("."):  # a.b: key b of object a
+        v = v.get(k, "")
 except Exception:
     v = ""
 print(v)' "$1" "$2" 2>/dev/null ||
@@ -298,35 +303,50 @@ if [ "$device" = gpu ] && need_build "transport"; then
 	cat "$work/comm.out" >>"$runlog"
 	note "$(grep -m1 'transport on' "$work/comm.out" | sed 's/^ *//' | cut -c1-90)"
 fi
-# ---- 4. training: a short job on both sides, then the default job ---------
-# The short job (2 rounds of 2 tasks of 20 steps) costs seconds on either
-# side, so a verdict comes back even when the default job runs out of time.
+# ---- 4. training: short jobs on both sides, then the default job --------
+# Each short job costs seconds on either side, so a verdict comes back even
+# when the default job runs out of time: AdamW (2 rounds of 2 tasks of 20
+# steps), and plain data-parallel SGD (H = 1, 20 rounds), the path that
+# holds v at +0 and never hashes it.
 short=(train --job fmnist-mlp --rounds 2 --tasks 2 --inner-steps 20
 	--checkpoint-every 10 --test-samples 1000 --json)
-if need_build "short train cpu=$device"; then
-	step "short train cpu" 120 "$work/short-cpu.json" "$runlog" "$cairn" "${short[@]}" --device cpu
-	step "short train $device" 120 "$work/short-dev.json" "$runlog" "$cairn" "${short[@]}" --device "$device"
-	a=$(json_get "$work/short-cpu.json" final_model_root)
-	b=$(json_get "$work/short-dev.json" final_model_root)
+short_sgd=(train --job fmnist-mlp --optimizer sgd --inner-steps 1
+	--checkpoint-every 1 --outer-lr 1 --outer-momentum 0 --rounds 20
+	--tasks 2 --test-samples 1000 --json)
+# short_compare NAME ARGS...: runs cairn ARGS on the CPU and on $device and
+# compares the two final model roots; sets cmp_verdict (MATCH, MISMATCH, ...).
+short_compare() {
+	local name=$1 a b
+	shift
+	step "$name cpu" 120 "$work/${name// /-}-cpu.json" "$runlog" "$cairn" "$@" --device cpu
+	step "$name $device" 120 "$work/${name// /-}-dev.json" "$runlog" "$cairn" "$@" --device "$device"
+	a=$(json_get "$work/${name// /-}-cpu.json" final_model_root)
+	b=$(json_get "$work/${name// /-}-dev.json" final_model_root)
 	if [ "${states[${#states[@]} - 1]}" = SKIP ]; then
-		short_verdict="not run (no time left)"
+		cmp_verdict="not run (no time left)"
 	elif [ -z "$a" ] || [ -z "$b" ]; then
-		short_verdict="NO ROOT"
+		cmp_verdict="NO ROOT"
 		restate FAIL
 	elif [ "$a" = "$b" ]; then
-		short_verdict="MATCH"
+		cmp_verdict="MATCH"
 	else
-		short_verdict="MISMATCH"
+		cmp_verdict="MISMATCH"
 		restate MISMATCH
 	fi
-	note "$short_verdict: cpu ${a:0:16}, $device ${b:0:16}"
+	note "$cmp_verdict: cpu ${a:0:16}, $device ${b:0:16}"
 	{
 		echo
-		echo "==== short job, cpu against $device: $short_verdict"
-		echo "  cpu JSON:     $(cat "$work/short-cpu.json")"
-		echo "  $device JSON: $(cat "$work/short-dev.json")"
+		echo "==== $name, cpu against $device: $cmp_verdict"
+		echo "  cpu JSON:     $(cat "$work/${name// /-}-cpu.json")"
+		echo "  $device JSON: $(cat "$work/${name// /-}-dev.json")"
 	} >>"$runlog"
-	echo "   short job: $short_verdict (cpu ${a:-none}, $device ${b:-none})"
+	echo "   $name: $cmp_verdict (cpu ${a:-none}, $device ${b:-none})"
+}
+if need_build "short train cpu=$device"; then
+	short_compare "short train" "${short[@]}"
+	short_verdict=$cmp_verdict
+	short_compare "short sgd" "${short_sgd[@]}"
+	sgd_verdict=$cmp_verdict
 fi
 
 if need_build "train $device"; then
@@ -372,7 +392,7 @@ if need_build "train $device"; then
 	fi
 	echo
 	if [ -n "$got" ]; then
-		note "$verdict; backend $ran_on; accuracy $(json_get "$f" test_accuracy); $(json_get "$f" samples_per_second) samples/s; wall $(json_get "$f" wall_seconds) s"
+		note "$verdict; backend $ran_on; accuracy $(json_get "$f" test_accuracy); $(json_get "$f" samples_per_second) samples/s; wall $(json_get "$f" wall_seconds) s; commitments $(json_get "$f" commitment_fraction) (collect $(json_get "$f" commitment_parts.collect) s, deferred $(json_get "$f" commitment_parts.deferred) s)"
 		[ "$droot" = "$data_root" ] || note "$verdict; DATASET ROOT DIFFERS: $droot"
 	else
 		note "$verdict"

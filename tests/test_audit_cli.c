@@ -670,6 +670,29 @@ static void test_cli_hostile_name(void **state)
 	}
 }
 
+/* An unknown --device is bad usage, refused with cairn verify's own message
+ * before the dataset is opened (here a directory that does not exist, which
+ * would otherwise be the error), as cairn train refuses it. */
+static void test_cli_bad_device(void **state)
+{
+	struct fx *f = *state;
+	struct capture cap;
+	char log[300], bundle[300], nodata[300], *got;
+	int ex;
+
+	snprintf(log, sizeof log, "%s/capture.txt", f->dir);
+	snprintf(bundle, sizeof bundle, "%s/any.cairn", f->dir);
+	snprintf(nodata, sizeof nodata, "%s/no-such-data", f->dir);
+	capture_begin(&cap, log);
+	ex = verify_cli(bundle, "--data", nodata, "--device", "tpu", NULL);
+	got = capture_end(&cap, log);
+	assert_int_equal(ex, 2);
+	assert_non_null(strstr(got, "cairn verify: --device 'tpu': want "
+	                            "auto, cpu, gpu or ref\n"));
+	assert_null(strstr(got, "no-such-data"));
+	free(got);
+}
+
 /* The fixture (audit_fixture.h), its seed printed under this program's
  * name. */
 static int setup(void **state)
@@ -684,6 +707,7 @@ int main(void)
 	    cmocka_unit_test(test_cli_damaged),
 	    cmocka_unit_test(test_cli_lazy),
 	    cmocka_unit_test(test_cli_hostile_name),
+	    cmocka_unit_test(test_cli_bad_device),
 	};
 	return cmocka_run_group_tests(tests, setup, audit_fx_teardown);
 }

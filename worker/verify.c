@@ -295,6 +295,13 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 		             "needs --key FILE (see 'cairn keygen')\n");
 		return 2;
 	}
+	/* a typo is refused here, before the dataset is hashed */
+	if (o->device && !cairn_backend_device_known(o->device)) {
+		cairn_eprint("cairn verify: --device '%s': want auto, cpu, gpu "
+		             "or ref\n",
+		             o->device);
+		return 2;
+	}
 	return 0;
 }
 

@@ -753,6 +753,96 @@ static void test_bench_suites(void **state)
 	free(rep);
 }
 
+/* Runs "cairn ARGS" with its stdout on /dev/full (every write fails,
+ * ENOSPC) and its stderr captured: the exit code and stderr's text
+ * (caller frees). */
+static int run_stdout_full(const char *args, char **err)
+{
+	char cmd[1024];
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	FILE *p;
+	int st, w;
+
+	w = snprintf(cmd, sizeof cmd, "'%s' %s 2>&1 >/dev/full", g_bin, args);
+	if (w < 0 || (size_t)w >= sizeof cmd)
+		fail_msg("command too long: %s", args);
+	assert_non_null(buf);
+	assert_non_null(p = popen(cmd, "r"));
+	for (size_t n; (n = fread(buf + len, 1, cap - len - 1, p)) > 0;) {
+		len += n;
+		if (cap - len < 2) {
+			char *bigger = realloc(buf, cap * 2);
+			assert_non_null(bigger);
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	buf[len] = '\0';
+	st = pclose(p);
+	*err = buf;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Output that could not be written is a failure, said on stderr, never
+ * exit 0; what the command did stays done (a key file is kept). */
+static void test_stdout_full(void **state)
+{
+	const char *dir = *state;
+	const char *cmds[] = {"--version", "--help", "info --json",
+	                      "train --help"};
+	char args[600], key[300], *o;
+	struct stat st;
+
+	if (access("/dev/full", W_OK)) {
+		skip(); /* no /dev/full here */
+		return;
+	}
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		int rc = run_stdout_full(cmds[i], &o);
+		if (rc != 1 || !strstr(o, "cannot write to standard output") ||
+		    !strstr(o, "No space left on device"))
+			fail_msg("cairn %s >/dev/full: exit %d: %s", cmds[i],
+			         rc, o);
+		free(o);
+	}
+	snprintf(key, sizeof key, "%s/k", dir);
+	snprintf(args, sizeof args, "keygen --out '%s'", key);
+	assert_int_equal(run_stdout_full(args, &o), 1);
+	assert_non_null(strstr(o, "cannot write to standard output"));
+	free(o);
+	assert_int_equal(stat(key, &st), 0); /* the key is kept */
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* a usage error keeps its own exit status */
+	assert_int_equal(run_stdout_full("nosuch", &o), 2);
+	free(o);
+}
+
+/* A binary file given to --verdicts (a bundle, say) is one error, not one
+ * per line of it. */
+static void test_verdicts_binary(void **state)
+{
+	const char *dir = *state;
+	char path[300], args[600], *o, *p;
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof path, "%s/binary", dir);
+	assert_non_null(f = fopen(path, "wb"));
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(fwrite("ab\0cd\n", 1, 6, f), 6);
+	assert_int_equal(fclose(f), 0);
+	snprintf(args, sizeof args, "verify --verdicts '%s'", path);
+	assert_int_equal(run(args, &o), 2);
+	for (p = o; (p = strstr(p, "not a verdict:")); p++)
+		n++;
+	if (n != 1 || !strstr(o, "binary file"))
+		fail_msg(
+		    "verify --verdicts on a binary file: %d errors: %.300s", n,
+		    o);
+	free(o);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -769,6 +859,10 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_parse_numbers),
 	    cmocka_unit_test(test_info_json),
 	    cmocka_unit_test_setup_teardown(test_bench_suites, tmpdir_setup,
+	                                    tmpdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_stdout_full, tmpdir_setup,
+	                                    tmpdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_verdicts_binary, tmpdir_setup,
 	                                    tmpdir_teardown),
 	};
 	if (argc < 2) {

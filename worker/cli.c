@@ -218,7 +218,34 @@ static int cairn__extra_args(const char *opt, int argc, char **argv, int i)
 	return 2;
 }
 
+/* What the command printed reached stdout: rc, or when a write to it
+ * failed (a full disk, a closed file) 1 (rc if that is already a failure)
+ * after saying so, never 0 for output that was lost. */
+static int cairn__stdout_done(int rc)
+{
+	int bad = ferror(stdout), e = 0;
+
+	errno = 0;
+	if (fflush(stdout))
+		e = errno;
+	if (!bad && !e)
+		return rc;
+	cairn_eprint("cairn: cannot write to standard output%s%s; what was "
+	             "printed there is incomplete (files the command "
+	             "wrote are kept): check where stdout goes, e.g. a full "
+	             "disk\n",
+	             e ? ": " : "", e ? strerror(e) : "");
+	return rc ? rc : 1;
+}
+
+static int cairn__cli_run(int argc, char **argv);
+
 int cairn_cli_main(int argc, char **argv)
+{
+	return cairn__stdout_done(cairn__cli_run(argc, argv));
+}
+
+static int cairn__cli_run(int argc, char **argv)
 {
 	int i = 1, rc;
 

@@ -418,7 +418,7 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 		long lineno = 0, nlines = 0, got;
 		uint64_t size;
 		FILE *f = NULL;
-		int fd, r;
+		int fd, r, binary = 0;
 
 		/* a regular file: a FIFO or a device is refused, not read
 		 * (they need not end) */
@@ -434,7 +434,7 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 			ex = 2;
 			continue;
 		}
-		while ((got = read_line(f, line)) != -1) {
+		while (!binary && (got = read_line(f, line)) != -1) {
 			lineno++;
 			if (got == -2) {
 				snprintf(why, sizeof why,
@@ -455,9 +455,14 @@ int cairn__verdicts_check(char *const *files, int n, const uint8_t *auditor,
 			nlines++;
 			memset(v, 0, sizeof *v);
 			if (memchr(line, '\0', (size_t)got)) {
+				/* a binary file (a bundle given by mistake):
+				 * one message, not one per line of it */
 				r = 2;
+				binary = 1;
 				snprintf(why, sizeof why,
-				         "it holds a NUL byte");
+				         "it holds a NUL byte: a binary file, "
+				         "not a verdict file (the rest of it "
+				         "was not read)");
 			} else {
 				r = check_line(line, auditor, v, enc, why,
 				               sizeof why);

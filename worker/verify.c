@@ -12,7 +12,6 @@
  * rejection, exit 1, with a verdict like a failed replay's; one that
  * cannot be read (any other code) or audited here is exit 2, with no
  * verdict.  docs/verify.md. */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +25,7 @@
 #include "cairn/cli.h"
 #include "cairn/dataset.h"
 #include "cairn/error.h"
+#include "cairn/file.h"
 #include "cairn/identity.h"
 #include "cairn/kernels.h"
 #include "cairn/text.h"
@@ -360,8 +360,13 @@ int cairn_cmd_verify(int argc, char **argv)
 	cairn_dataset *ds = NULL;
 	uint8_t droot[CAIRN_HASH_BYTES], nonce[CAIRN_HASH_BYTES];
 	char err[16384]; /* a long path may appear twice, then why */
+	/* --out: the verdict lines gather in memory and the file is written
+	 * all at once at the end (cairn_file_write_new): a failed write, or
+	 * no verdict at all, leaves no file behind, empty or cut */
 	FILE *out = NULL;
-	int ex, rc, have_id = 0;
+	char *outbuf = NULL;
+	size_t outlen = 0;
+	int ex, rc, have_id = 0, nverdicts = 0;
 
 	memset(&id, 0, sizeof id);
 	ex = parse(argc, argv, &o);
@@ -413,14 +418,17 @@ int cairn_cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	if (o.out) {
-		out = fopen(o.out, "wx");
+		/* refused before any audit runs; the write still decides */
+		rc = cairn_file_check_new(o.out, "verdict file", err,
+		                          sizeof err);
+		if (rc) {
+			cairn_eprint("cairn verify: --out: %s\n", err);
+			ex = 2;
+			goto out;
+		}
+		out = open_memstream(&outbuf, &outlen);
 		if (!out) {
-			cairn_eprint("cairn verify: cannot create %s: %s%s\n",
-			             o.out, strerror(errno),
-			             errno == EEXIST
-			                 ? " (it is never replaced; "
-			                   "give a new name)"
-			                 : "");
+			cairn_eprint("cairn verify: out of memory\n");
 			ex = 2;
 			goto out;
 		}
@@ -515,16 +523,36 @@ int cairn_cmd_verify(int argc, char **argv)
 			cairn__verdict_json(out, path, cairn_backend_name(be),
 			                    v, err, 1);
 			fputc('\n', out);
+			nverdicts++;
 		}
 	}
-	if (out && (fflush(out) || ferror(out))) {
-		cairn_eprint("cairn verify: cannot write %s: %s\n", o.out,
-		             strerror(errno));
-		ex = 2;
+	if (out) {
+		rc = ferror(out);
+		rc = fclose(out) || rc;
+		out = NULL;
+		if (rc) {
+			cairn_eprint("cairn verify: out of memory for the "
+			             "verdicts; %s was not written\n",
+			             o.out);
+			ex = 2;
+		} else if (!nverdicts) {
+			cairn_eprint("cairn verify: no verdict to write (no "
+			             "bundle could be audited); %s was not "
+			             "made\n",
+			             o.out);
+		} else if (cairn_file_write_new(o.out, "verdict file", outbuf,
+		                                outlen, err, sizeof err)) {
+			cairn_eprint("cairn verify: --out: %s; the verdicts "
+			             "above were not saved: audit again with "
+			             "--out naming a place with room\n",
+			             err);
+			ex = 2;
+		}
 	}
 out:
 	if (out)
 		fclose(out);
+	free(outbuf);
 	cairn_backend_close(be);
 	cairn_dataset_close(ds);
 	free(v);

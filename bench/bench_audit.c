@@ -118,6 +118,8 @@ static void audit_usage(FILE *f)
 /* 0, 1 after --help, or 2 after printing a usage error. */
 static int audit_parse(int argc, char **argv, struct audit_args *a)
 {
+	const char *env;
+
 	memset(a, 0, sizeof *a);
 	a->segments = 1;
 	a->inner = CAIRN_REF_JOB_INNER_STEPS;
@@ -182,6 +184,10 @@ static int audit_parse(int argc, char **argv, struct audit_args *a)
 		    a->ckpt, a->inner, CAIRN_TASK_MAX_STATES - 1);
 		return 2;
 	}
+	/* a bad CAIRN_DEVICE is refused here, where it came from named,
+	 * before any work (the device is opened from it later) */
+	if (!a->device && cairn__bench_parse_device("audit", NULL, &env))
+		return 2;
 	return 0;
 }
 

@@ -100,6 +100,8 @@ static void gemm_usage(FILE *f)
  * printing a usage error. */
 static int gemm_parse(int argc, char **argv, struct gemm_args *g)
 {
+	const char *env;
+
 	memset(g, 0, sizeof *g);
 	g->layout = "nn";
 	for (int i = 1; i < argc; i++) {
@@ -163,6 +165,10 @@ static int gemm_parse(int argc, char **argv, struct gemm_args *g)
 		}
 		i++; /* the option's value */
 	}
+	/* a bad CAIRN_DEVICE is refused here, where it came from named,
+	 * before any work (the device is opened from it later) */
+	if (!g->device && cairn__bench_parse_device("gemm", NULL, &env))
+		return 2;
 	return 0;
 }
 

@@ -68,6 +68,8 @@ static void train_usage(FILE *f)
 /* 0, 1 after --help, or 2 after printing a usage error. */
 static int train_parse(int argc, char **argv, struct train_args *t)
 {
+	const char *env;
+
 	memset(t, 0, sizeof *t);
 	t->batch = 256;
 	t->micro = CAIRN_MODEL_REFERENCE_MICRO;
@@ -135,6 +137,10 @@ static int train_parse(int argc, char **argv, struct train_args *t)
 		    t->micro, t->batch);
 		return 2;
 	}
+	/* a bad CAIRN_DEVICE is refused here, where it came from named,
+	 * before any work (the device is opened from it later) */
+	if (!t->device && cairn__bench_parse_device("train", NULL, &env))
+		return 2;
 	return 0;
 }
 

@@ -361,6 +361,8 @@ int cairn__train_parse(int argc, char **argv, struct cairn__train_opts *o)
 		    o->device);
 		return 2;
 	}
+	if (cairn_cli_check_env_device("cairn train", o->device))
+		return 2;
 	if (o->key && !o->bundle_dir) {
 		cairn_eprint("cairn train: --key %s signs bundles, and without "
 		             "--bundle-dir DIR none are written; give both, or "

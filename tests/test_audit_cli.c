@@ -684,7 +684,8 @@ static void test_cli_hostile_name(void **state)
 
 /* An unknown --device is bad usage, refused with cairn verify's own message
  * before the dataset is opened (here a directory that does not exist, which
- * would otherwise be the error), as cairn train refuses it. */
+ * would otherwise be the error), as cairn train refuses it; so are --full
+ * and --lazy together. */
 static void test_cli_bad_device(void **state)
 {
 	struct fx *f = *state;
@@ -701,6 +702,14 @@ static void test_cli_bad_device(void **state)
 	assert_int_equal(ex, 2);
 	assert_non_null(strstr(got, "cairn verify: --device 'tpu': want "
 	                            "auto, cpu, gpu or ref\n"));
+	assert_null(strstr(got, "no-such-data"));
+	free(got);
+	/* --full and --lazy together: bad usage too, not the last one wins */
+	capture_begin(&cap, log);
+	ex = verify_cli(bundle, "--data", nodata, "--full", "--lazy", NULL);
+	got = capture_end(&cap, log);
+	assert_int_equal(ex, 2);
+	assert_non_null(strstr(got, "--full and --lazy"));
 	assert_null(strstr(got, "no-such-data"));
 	free(got);
 }

@@ -133,6 +133,31 @@ static void test_bench_device_env(void **state)
 	assert_int_equal(run("bench --quick", &o), 2);
 	assert_non_null(strstr(o, "CAIRN_DEVICE 'tpu'"));
 	free(o);
+	/* the suites and commands that open one device refuse it before
+	 * any work too, naming the variable, not --device */
+	{
+		static const char *const cmds[] = {
+		    "bench gemm --size 64", "bench train --steps 1",
+		    "bench audit", "train --job fmnist-mlp",
+		    "verify /nonexistent/x.cairn"};
+		for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+			int rc = run(cmds[i], &o);
+			if (rc != 2 || !strstr(o, "CAIRN_DEVICE 'tpu'") ||
+			    strstr(o, "--device 'tpu'"))
+				fail_msg(
+				    "CAIRN_DEVICE=tpu cairn %s: exit %d:\n%s",
+				    cmds[i], rc, o);
+			free(o);
+		}
+	}
+	/* --device wins: the run goes on to the next check, the data */
+	assert_int_equal(
+	    run("train --job fmnist-mlp --device cpu --data /nonexistent/d",
+	        &o),
+	    2);
+	assert_non_null(strstr(o, "/nonexistent/d"));
+	assert_null(strstr(o, "CAIRN_DEVICE"));
+	free(o);
 	assert_int_equal(run("bench pcie --device tpu", &o), 2);
 	assert_non_null(strstr(o, "--device 'tpu'"));
 	free(o);

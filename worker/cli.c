@@ -100,6 +100,18 @@ int cairn_cli_parse_u64(const char *v, unsigned long long *out)
 	return 0;
 }
 
+int cairn_cli_check_env_device(const char *cmd, const char *device)
+{
+	const char *env = getenv("CAIRN_DEVICE");
+
+	if (device || !env || !*env || cairn_backend_device_known(env))
+		return 0;
+	cairn_eprint("%s: CAIRN_DEVICE '%s': want auto, cpu, gpu or ref; "
+	             "correct or unset it, or give --device\n",
+	             cmd, env);
+	return 2;
+}
+
 int cairn_cli_parse_float(const char *v, float lo, float hi, float *out)
 {
 	const char *p = v;

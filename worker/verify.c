@@ -38,6 +38,7 @@ struct verify_opts {
 	const char *device, *data, *key, *out;
 	long long segments, threads;
 	int json, have_seed, lazy;
+	int full_given, lazy_given; /* --full and --lazy: one, not both */
 	int verdicts;   /* --verdicts: the files are verdict files to check */
 	int audit_opts; /* options that only an audit takes, given */
 	int have_auditor;
@@ -57,7 +58,7 @@ static void verify_usage(FILE *f)
 	    "[--device D]\n"
 	    "                    [--threads T] [--data DIR] [--key FILE] "
 	    "[--out FILE] [--json]\n"
-	    "                    [--task-id HEX]... [--full]\n"
+	    "                    [--task-id HEX]... [--full | --lazy]\n"
 	    "       cairn verify --verdicts FILE... [--auditor HEX] "
 	    "[--json]\n\n"
 	    "Audits result bundles: reads each with every check (signature, "
@@ -185,10 +186,12 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 			continue;
 		} else if (!strcmp(a, "--lazy")) {
 			o->lazy = 1;
+			o->lazy_given = 1;
 			o->audit_opts++;
 			continue;
 		} else if (!strcmp(a, "--full")) {
 			o->lazy = 0;
+			o->full_given = 1;
 			o->audit_opts++;
 			continue;
 		} else if (!strcmp(a, "--verdicts")) {
@@ -284,6 +287,11 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 		             "(it names who must have signed them)\n");
 		return 2;
 	}
+	if (o->full_given && o->lazy_given) {
+		cairn_eprint("cairn verify: --full and --lazy are the two "
+		             "ways to read a bundle; give one of them\n");
+		return 2;
+	}
 	if (o->verdicts && o->audit_opts) {
 		cairn_eprint(
 		    "cairn verify: --verdicts checks signed verdicts and "
@@ -302,6 +310,8 @@ static int parse(int argc, char **argv, struct verify_opts *o)
 		             o->device);
 		return 2;
 	}
+	if (cairn_cli_check_env_device("cairn verify", o->device))
+		return 2;
 	return 0;
 }
 

@@ -32,6 +32,11 @@ int cairn_cli_parse_u64(const char *v, unsigned long long *out);
  * CAIRN_EINVAL (not such a number) or CAIRN_ERANGE (outside lo..hi, or
  * a non-zero value that rounds to 0 or overflows) with *out untouched. */
 int cairn_cli_parse_float(const char *v, float lo, float hi, float *out);
+/* CAIRN_DEVICE, checked before a command does any work: with no --device
+ * (device NULL) and the variable set and not empty, it must name a device
+ * (cairn_backend_device_known).  0, or 2 (the usage exit code) after
+ * printing "CMD: CAIRN_DEVICE 'VALUE': ..." with what to do. */
+int cairn_cli_check_env_device(const char *cmd, const char *device);
 int cairn_cmd_bench(int argc, char **argv);
 /* `cairn keygen` (attest/identity.c): 0 done, 1 failed, 2 bad usage. */
 int cairn_cmd_keygen(int argc, char **argv);

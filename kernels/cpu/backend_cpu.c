@@ -196,6 +196,7 @@ static int cpu_count_cores(void)
 static int cpu_pick_isa(const char *want, int *isa)
 {
 	int has_avx2 = 0, has_avx512 = 0;
+	const char *src = "CPU ISA"; /* where want came from, for errors */
 
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_cpu_init();
@@ -204,8 +205,10 @@ static int cpu_pick_isa(const char *want, int *isa)
 	/* libgcc also checks that the OS saves the AVX-512 state */
 	has_avx512 = has_avx2 && __builtin_cpu_supports("avx512f");
 #endif
-	if (!want || !*want)
+	if (!want || !*want) {
 		want = getenv("CAIRN_CPU_ISA");
+		src = "CAIRN_CPU_ISA";
+	}
 	if (!want || !*want || !strcasecmp(want, "auto")) {
 		*isa = has_avx512 ? CAIRN_ISA_AVX512
 		       : has_avx2 ? CAIRN_ISA_AVX2
@@ -218,9 +221,9 @@ static int cpu_pick_isa(const char *want, int *isa)
 	}
 	if (!strcasecmp(want, "avx2")) {
 		if (!has_avx2) {
-			cairn_error(
-			    "CPU ISA avx2 asked for, but this CPU lacks "
-			    "AVX2/FMA; use auto or portable");
+			cairn_error("%s avx2 asked for, but this CPU lacks "
+			            "AVX2/FMA; use auto or portable",
+			            src);
 			return CAIRN_ENOTSUP;
 		}
 		*isa = CAIRN_ISA_AVX2;
@@ -228,18 +231,17 @@ static int cpu_pick_isa(const char *want, int *isa)
 	}
 	if (!strcasecmp(want, "avx512")) {
 		if (!has_avx512) {
-			cairn_error(
-			    "CPU ISA avx512 asked for, but this CPU (or "
-			    "its OS) lacks AVX-512F with AVX2/FMA; use "
-			    "auto, avx2 or portable");
+			cairn_error("%s avx512 asked for, but this CPU (or "
+			            "its OS) lacks AVX-512F with AVX2/FMA; use "
+			            "auto, avx2 or portable",
+			            src);
 			return CAIRN_ENOTSUP;
 		}
 		*isa = CAIRN_ISA_AVX512;
 		return 0;
 	}
-	cairn_error("unknown CPU ISA '%s' (want auto, avx512, avx2 or "
-	            "portable)",
-	            want);
+	cairn_error("%s '%s': unknown; want auto, avx512, avx2 or portable",
+	            src, want);
 	return CAIRN_EINVAL;
 }
 

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -112,6 +113,20 @@ static int spool_open(const char *dir)
 	return fd;
 }
 
+/* Bytes free under dir for this process (root may use the blocks kept
+ * for it); UINT64_MAX when the file system cannot say. */
+static uint64_t dir_free_bytes(const char *dir)
+{
+	struct statvfs sv;
+	uint64_t blocks;
+
+	if (statvfs(dir, &sv) || !sv.f_frsize)
+		return UINT64_MAX; /* the write will decide */
+	blocks = geteuid() == 0 ? (uint64_t)sv.f_bfree : (uint64_t)sv.f_bavail;
+	return blocks > UINT64_MAX / sv.f_frsize ? UINT64_MAX
+	                                         : blocks * sv.f_frsize;
+}
+
 /* n bytes of p at off; 0 or an errno. */
 static int spool_pwrite(int fd, const void *p, size_t n, off_t off)
 {
@@ -146,7 +161,7 @@ int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
                        size_t errlen)
 {
 	struct cairn_bundle_spool *sp = NULL;
-	uint64_t total;
+	uint64_t total, need, avail;
 	int e;
 
 	if (!b || !dir || !b->checkpoints || b->ncheckpoints || b->spool) {
@@ -182,6 +197,30 @@ int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
 	e = posix_fallocate(sp->fd, 0, (off_t)total);
 	if (e)
 		goto fail;
+	/* and room left for the bundle, written under dir when the task
+	 * ends with the checkpoints' bytes again (cairn_bundle_write): a
+	 * task is refused now, not its work thrown away then.  A guess at
+	 * this moment (other writers may come), but the common failure. */
+	need = (cairn__bundle_no_v(&b->spec) ? 2 : 3) *
+	           (uint64_t)(b->nstates - 1) * (uint64_t)b->param_count *
+	           sizeof(float) +
+	       (uint64_t)CAIRN_STEP_RECORD_BYTES * b->spec.inner_steps +
+	       65536; /* the step log, and the rest with room to spare */
+	avail = dir_free_bytes(dir);
+	if (avail < need) {
+		cairn__seterr(err, errlen,
+		              "%s has %" PRIu64 " MB free once the "
+		              "checkpoints' %" PRIu64 " MB are set aside, and "
+		              "the bundle written there when the task ends "
+		              "needs about %" PRIu64 " MB more: free space "
+		              "there or write the bundles elsewhere",
+		              dir, avail / 1000000, total / 1000000,
+		              need / 1000000);
+		close(sp->fd);
+		free(sp->buf);
+		free(sp);
+		return CAIRN_EIO;
+	}
 	sp->map = mmap(NULL, sp->size, PROT_READ, MAP_SHARED, sp->fd, 0);
 	if (sp->map == MAP_FAILED) {
 		sp->map = NULL;

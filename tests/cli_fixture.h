@@ -15,19 +15,15 @@
 
 static const char *g_bin;
 
-/* Runs "cairn ARGS" with stdout and stderr captured; returns the exit
- * code and the combined output (caller frees). */
-static inline int run(const char *args, char **out)
+/* Runs the shell command cmd with its stdout captured; returns the exit
+ * code and the output (caller frees). */
+static inline int run_shell(const char *cmd, char **out)
 {
-	char cmd[1024];
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap);
 	FILE *p;
-	int st, w;
+	int st;
 
-	w = snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", g_bin, args);
-	if (w < 0 || (size_t)w >= sizeof cmd) /* never run a cut command */
-		fail_msg("command too long for run(): %s", args);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_non_null(buf);
@@ -47,6 +43,18 @@ static inline int run(const char *args, char **out)
 	st = pclose(p);
 	*out = buf;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs "cairn ARGS" with stdout and stderr captured; returns the exit
+ * code and the combined output (caller frees). */
+static inline int run(const char *args, char **out)
+{
+	char cmd[1024];
+	int w = snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", g_bin, args);
+
+	if (w < 0 || (size_t)w >= sizeof cmd) /* never run a cut command */
+		fail_msg("command too long for run(): %s", args);
+	return run_shell(cmd, out);
 }
 
 /* A fresh directory under /tmp for one test (*state is its path), removed

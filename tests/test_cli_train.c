@@ -297,6 +297,62 @@ static void test_train_bundle_failure_keeps_others(void **state)
 	            nbad[0] != nbad[2]);
 }
 
+/* Runs a one-task job (2 steps of the reference model, 2 checkpoints: its
+ * bundle about 45 MB) with --bundle-dir on a tmpfs of mb MB, mounted in a
+ * mount namespace of its own (unshare -m), so the mount ends with the
+ * command whatever happens.  The output, then "exit=N" and "files=N" (what
+ * is left in the directory).  -1 where such a mount is not allowed here. */
+static int run_on_small_fs(const char *dir, const char *key, int mb, char **o)
+{
+	char cmd[2048];
+
+	if (system("unshare -m --propagation private sh -c "
+	           "'mount -t tmpfs -o size=1m tmpfs /mnt' 2>/dev/null"))
+		return -1;
+	snprintf(cmd, sizeof cmd,
+	         "unshare -m --propagation private sh -c '"
+	         "mkdir -p \"$1/b\" && "
+	         "mount -t tmpfs -o size=%dm tmpfs \"$1/b\" || exit 77; "
+	         "\"$2\" train --job fmnist-mlp --rounds 1 --tasks 1 "
+	         "--inner-steps 2 --checkpoint-every 1 --test-samples 0 "
+	         "--device cpu --bundle-dir \"$1/b\" --key \"$3\" 2>&1; "
+	         "echo exit=$?; echo files=$(ls -A \"$1/b\" | wc -l)' "
+	         "sh '%s' '%s' '%s'",
+	         mb, dir, g_bin, key);
+	return run_shell(cmd, o);
+}
+
+/* A --bundle-dir with room for the checkpoints but not for the bundle that
+ * follows them: the task is refused before it trains, saying how much is
+ * free and needed, and nothing is left there; with room, the same job
+ * writes its bundle.  Before, the task trained and then failed to write. */
+static void test_train_bundle_no_room(void **state)
+{
+	const char *dir = *state;
+	char key[128], *o;
+	int rc;
+
+	worker_key(dir, key, sizeof key);
+	rc = run_on_small_fs(dir, key, 60, &o);
+	if (rc < 0) {
+		fprintf(stderr, "test_train_bundle_no_room: skipped: cannot "
+		                "mount a tmpfs in a mount namespace here (not "
+		                "root?)\n");
+		skip();
+	}
+	if (rc || !strstr(o, "exit=1\nfiles=0\n") || strstr(o, "round 1/1") ||
+	    !strstr(o, "MB free once the checkpoints'") ||
+	    !strstr(o, "write the bundles elsewhere"))
+		fail_msg("60 MB: want exit 1 before the round, the room "
+		         "named and no file left:\n%s",
+		         o);
+	free(o);
+	rc = run_on_small_fs(dir, key, 120, &o);
+	if (rc || !strstr(o, "exit=0\nfiles=1\n") || !strstr(o, "round 1/1"))
+		fail_msg("120 MB: want the bundle written:\n%s", o);
+	free(o);
+}
+
 /* Ctrl-C keeps what ran: SIGINT while the third of four tasks trains (its
  * first bundle appears only then, background commits finishing each task
  * after the next) stops the job at that task's next checkpoint with exit
@@ -517,6 +573,8 @@ int main(int argc, char **argv)
 	        test_train_bundle_failure_keeps_others, tmpdir_setup,
 	        tmpdir_teardown),
 	    cmocka_unit_test_setup_teardown(test_train_sigint_keeps_bundles,
+	                                    tmpdir_setup, tmpdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_train_bundle_no_room,
 	                                    tmpdir_setup, tmpdir_teardown),
 	};
 	if (argc < 2) {

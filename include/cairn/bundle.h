@@ -144,8 +144,10 @@ int cairn_bundle_begin(struct cairn_bundle *b,
  * tensors are then read-only.  Nothing else changes (the bytes,
  * cairn_bundle_write).  Fails with err
  * (CAIRN_EIO: dir cannot hold the file, with the reason, such as no
- * space; CAIRN_ENOMEM; CAIRN_EINVAL: b not just begun) and leaves b as
- * it was. */
+ * space, or has too little space left beside it for the bundle itself,
+ * about as large, which cairn_bundle_write will put there (statvfs now:
+ * a guess, not a reservation); CAIRN_ENOMEM; CAIRN_EINVAL: b not just
+ * begun) and leaves b as it was. */
 int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
                        size_t errlen);
 

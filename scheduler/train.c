@@ -274,6 +274,13 @@ int cairn_cmd_train(int argc, char **argv)
 			             o.bundle_dir);
 			return 2;
 		}
+		if (access(o.bundle_dir, W_OK | X_OK)) {
+			cairn_eprint("cairn train: --bundle-dir %s: cannot "
+			             "write there (%s); choose a directory "
+			             "this user can write\n",
+			             o.bundle_dir, strerror(errno));
+			return 2;
+		}
 		rc = cairn_identity_load(&id, o.key, err, sizeof err);
 		if (rc) {
 			cairn_eprint("cairn train: %s\n", err);
@@ -282,7 +289,7 @@ int cairn_cmd_train(int argc, char **argv)
 		have_id = 1;
 	}
 	rc = cairn_dataset_open(o.data, "train", &train, err, sizeof err);
-	if (!rc)
+	if (!rc && o.test_samples != 0) /* 0: no accuracy, no test split */
 		rc = cairn_dataset_open(o.data, "test", &test, err, sizeof err);
 	if (rc) {
 		cairn_eprint("cairn train: %s\n", err);
@@ -292,9 +299,13 @@ int cairn_cmd_train(int argc, char **argv)
 	rc = cairn_dataset_root(train, ds_root);
 	if (rc)
 		goto fail;
-	/* The first N test samples: a view of the split (pointers borrowed). */
-	test_view = *test;
-	if (o.test_samples >= 0 && o.test_samples < (long long)test->count)
+	/* The first N test samples: a view of the split (pointers borrowed);
+	 * none without it. */
+	memset(&test_view, 0, sizeof test_view);
+	if (test)
+		test_view = *test;
+	if (test && o.test_samples >= 0 &&
+	    o.test_samples < (long long)test->count)
 		test_view.count = (uint32_t)o.test_samples;
 
 	memset(&bo, 0, sizeof bo);

@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "cli_fixture.h"
+#include "cairn/dataset.h"
 #include "cairn/task.h"
 
 /* ---- cairn train ----------------------------------------------------------
@@ -298,11 +299,13 @@ static void test_train_bundle_failure_keeps_others(void **state)
 }
 
 /* Runs a one-task job (2 steps of the reference model, 2 checkpoints: its
- * bundle about 45 MB) with --bundle-dir on a tmpfs of mb MB, mounted in a
- * mount namespace of its own (unshare -m), so the mount ends with the
- * command whatever happens.  The output, then "exit=N" and "files=N" (what
- * is left in the directory).  -1 where such a mount is not allowed here. */
-static int run_on_small_fs(const char *dir, const char *key, int mb, char **o)
+ * bundle about 45 MB) with --bundle-dir on a tmpfs mounted with mopts
+ * ("size=60m", say) in a mount namespace of its own (unshare -m), so the
+ * mount ends with the command whatever happens.  The output, then "exit=N"
+ * and "files=N" (what is left in the directory).  -1 where such a mount is
+ * not allowed here. */
+static int run_on_small_fs(const char *dir, const char *key, const char *mopts,
+                           char **o)
 {
 	char cmd[2048];
 
@@ -312,13 +315,13 @@ static int run_on_small_fs(const char *dir, const char *key, int mb, char **o)
 	snprintf(cmd, sizeof cmd,
 	         "unshare -m --propagation private sh -c '"
 	         "mkdir -p \"$1/b\" && "
-	         "mount -t tmpfs -o size=%dm tmpfs \"$1/b\" || exit 77; "
+	         "mount -t tmpfs -o %s tmpfs \"$1/b\" || exit 77; "
 	         "\"$2\" train --job fmnist-mlp --rounds 1 --tasks 1 "
 	         "--inner-steps 2 --checkpoint-every 1 --test-samples 0 "
 	         "--device cpu --bundle-dir \"$1/b\" --key \"$3\" 2>&1; "
 	         "echo exit=$?; echo files=$(ls -A \"$1/b\" | wc -l)' "
 	         "sh '%s' '%s' '%s'",
-	         mb, dir, g_bin, key);
+	         mopts, dir, g_bin, key);
 	return run_shell(cmd, o);
 }
 
@@ -333,7 +336,7 @@ static void test_train_bundle_no_room(void **state)
 	int rc;
 
 	worker_key(dir, key, sizeof key);
-	rc = run_on_small_fs(dir, key, 60, &o);
+	rc = run_on_small_fs(dir, key, "size=60m", &o);
 	if (rc < 0) {
 		fprintf(stderr, "test_train_bundle_no_room: skipped: cannot "
 		                "mount a tmpfs in a mount namespace here (not "
@@ -347,9 +350,49 @@ static void test_train_bundle_no_room(void **state)
 		         "named and no file left:\n%s",
 		         o);
 	free(o);
-	rc = run_on_small_fs(dir, key, 120, &o);
+	rc = run_on_small_fs(dir, key, "size=120m", &o);
 	if (rc || !strstr(o, "exit=0\nfiles=1\n") || !strstr(o, "round 1/1"))
 		fail_msg("120 MB: want the bundle written:\n%s", o);
+	free(o);
+	/* a directory nobody may write (here: read-only, which binds root
+	 * too) is bad usage, refused before the data is read */
+	rc = run_on_small_fs(dir, key, "ro,size=1m", &o);
+	if (rc || !strstr(o, "exit=2\nfiles=0\n") ||
+	    !strstr(o, "cannot write there") || strstr(o, "fmnist-mlp on"))
+		fail_msg("read-only: want exit 2 before any work:\n%s", o);
+	free(o);
+}
+
+/* Without an accuracy to measure (--test-samples 0) the test split is not
+ * needed: a data directory with the training split alone does; asked for
+ * an accuracy, it names the missing file. */
+static void test_train_no_test_split(void **state)
+{
+	const char *dir = *state;
+	char cmd[1024], *o;
+
+	snprintf(cmd, sizeof cmd,
+	         "ln -s " CAIRN_DATASET_DEFAULT_DIR
+	         "/train-images-idx3-ubyte.gz " CAIRN_DATASET_DEFAULT_DIR
+	         "/train-labels-idx1-ubyte.gz '%s'/",
+	         dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd,
+	         "train --job fmnist-mlp --rounds 1 --tasks 1 --inner-steps 1 "
+	         "--checkpoint-every 1 --batch 32 --micro 2 --device cpu "
+	         "--data '%s' --test-samples 0 --json",
+	         dir);
+	if (run(cmd, &o) || !json_has(o, "test_samples", "0"))
+		fail_msg("cairn %s:\n%s", cmd, o);
+	free(o);
+	snprintf(cmd, sizeof cmd,
+	         "train --job fmnist-mlp --rounds 1 --tasks 1 --inner-steps 1 "
+	         "--checkpoint-every 1 --batch 32 --micro 2 --device cpu "
+	         "--data '%s' --test-samples 10",
+	         dir);
+	if (run(cmd, &o) != 2 || !strstr(o, "t10k-images-idx3-ubyte"))
+		fail_msg("cairn %s: want exit 2 naming the test split:\n%s",
+		         cmd, o);
 	free(o);
 }
 
@@ -575,6 +618,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_train_sigint_keeps_bundles,
 	                                    tmpdir_setup, tmpdir_teardown),
 	    cmocka_unit_test_setup_teardown(test_train_bundle_no_room,
+	                                    tmpdir_setup, tmpdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_train_no_test_split,
 	                                    tmpdir_setup, tmpdir_teardown),
 	};
 	if (argc < 2) {

@@ -148,6 +148,16 @@ static int link_noreplace(int dfd, const char *tmp, const char *base)
 static void exists_error(const struct cairn__file_path *fp, char *err,
                          size_t errlen)
 {
+	struct stat st;
+
+	if (!lstat(fp->path, &st) && S_ISDIR(st.st_mode)) {
+		/* a directory given where a file was meant */
+		cairn__seterr(err, errlen,
+		              "%s %s is a directory; name a new file in it "
+		              "instead (%s/NAME)",
+		              fp->kind->what, fp->path, fp->path);
+		return;
+	}
 	cairn__seterr(err, errlen, "%s %s already exists; %s", fp->kind->what,
 	              fp->path, fp->kind->exists_hint);
 }

@@ -676,7 +676,10 @@ int cairn_dataset_open(const char *dir, const char *split, cairn_dataset **out,
 	}
 	if (!S_ISDIR(st.st_mode))
 		return seterr(err, errlen, CAIRN_EINVAL,
-		              "dataset directory %s: not a directory", dir);
+		              "dataset directory %s: not a directory; give "
+		              "--data the directory that holds the "
+		              "Fashion-MNIST IDX files",
+		              dir);
 	{
 		char ib[32], lb[32];
 

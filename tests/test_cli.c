@@ -406,6 +406,10 @@ static void test_keygen(void **state)
 	assert_non_null(strstr(o, key));
 	assert_non_null(strstr(o, "already exists"));
 	free(o);
+	/* a directory: said so, with what to give instead */
+	assert_int_equal(run("keygen --out /tmp", &o), 1);
+	assert_non_null(strstr(o, "/tmp is a directory; name a new file"));
+	free(o);
 
 	/* A copy readable by others is refused with the fix to run. */
 	snprintf(args, sizeof args, "cp '%s' '%s.644' && chmod 644 '%s.644'",

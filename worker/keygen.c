@@ -100,8 +100,9 @@ static int default_path(char *buf, size_t len)
 	snprintf(buf, len, "%s/.config/cairn/worker.key", home);
 	return 0;
 fail:
-	cairn_eprint("cairn: keygen: cannot create %s: %s\n", buf,
-	             strerror(errno));
+	cairn_eprint("cairn: keygen: cannot create %s: %s; use --out FILE "
+	             "or set CAIRN_KEY\n",
+	             buf, strerror(errno));
 	return -1;
 }
 

@@ -87,6 +87,9 @@ int cairn__bench_parse_int(const char *suite, const char *opt, const char *val,
  * environment, or is a literal. */
 int cairn__bench_parse_device(const char *suite, const char *val,
                               const char **out);
+/* The device a suite opened or tried to, for messages: device (its
+ * --device) when given, else $CAIRN_DEVICE when set, else "default". */
+const char *cairn__bench_device_name(const char *device);
 double cairn__bench_now(void);
 double cairn__bench_median(double *t, int n);
 

@@ -473,7 +473,7 @@ int cairn__bench_audit_cmd(int argc, char **argv)
 	if (rc) {
 		cairn_eprint("cairn bench audit: cannot open the %s device: "
 		             "%s\n",
-		             a.device ? a.device : "default",
+		             cairn__bench_device_name(a.device),
 		             cairn_strerror(rc));
 		return rc == CAIRN_EINVAL ? 2 : 1;
 	}

@@ -559,7 +559,8 @@ static int gemm_cmd(int argc, char **argv)
 			cairn_eprint(
 			    "cairn bench gemm: cannot open the %s "
 			    "device: %s%s\n",
-			    g.device ? g.device : "default", cairn_strerror(rc),
+			    cairn__bench_device_name(g.device),
+			    cairn_strerror(rc),
 			    rc == CAIRN_EINVAL
 			        ? "; check --device, CAIRN_DEVICE "
 			          "(auto, cpu or gpu) and CAIRN_CPU_ISA "

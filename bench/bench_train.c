@@ -273,7 +273,7 @@ int cairn__bench_train_cmd(int argc, char **argv)
 	if (rc) {
 		cairn_eprint("cairn bench train: cannot open the %s device: "
 		             "%s\n",
-		             t.device ? t.device : "default",
+		             cairn__bench_device_name(t.device),
 		             cairn_strerror(rc));
 		return rc == CAIRN_EINVAL ? 2 : 1;
 	}

@@ -60,6 +60,13 @@ int cairn__bench_parse_device(const char *suite, const char *val,
 	return 2;
 }
 
+const char *cairn__bench_device_name(const char *device)
+{
+	const char *env = getenv("CAIRN_DEVICE");
+
+	return device ? device : env && *env ? env : "default";
+}
+
 /* Seconds on the monotonic clock. */
 double cairn__bench_now(void)
 {

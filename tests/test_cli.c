@@ -179,6 +179,16 @@ static void test_bench_device_env(void **state)
 	                 0);
 	assert_non_null(strstr(o, "\"device\":\"cpu: "));
 	free(o);
+	/* a GPU the variable asks for and cannot have is named as the
+	 * device that could not be opened, not as "the default" */
+	setenv("CAIRN_DEVICE", "gpu", 1);
+	{
+		int rc = run("-q bench gemm --size 64", &o);
+		if (rc && (rc != 1 || !strstr(o, "cannot open the gpu device")))
+			fail_msg("CAIRN_DEVICE=gpu bench gemm: exit %d:\n%s",
+			         rc, o);
+		free(o);
+	}
 }
 
 /* The JSON carries the figures the issue names, and the exact result was

@@ -95,6 +95,14 @@ static void test_usage_errors(void **state)
 	assert_int_equal(run("bench gemm --device tpu", &o), 2);
 	assert_non_null(strstr(o, "tpu"));
 	free(o);
+	/* a global option after the command: where it goes */
+	assert_int_equal(run("info -v", &o), 2);
+	assert_non_null(strstr(o, "put it before the command ('cairn -v "
+	                          "info ...')"));
+	free(o);
+	assert_int_equal(run("verify --quiet", &o), 2);
+	assert_non_null(strstr(o, "'cairn --quiet verify ...'"));
+	free(o);
 }
 
 /* The suites that measure both devices by default (hash, stream, pcie and

@@ -292,5 +292,20 @@ static int cairn__cli_run(int argc, char **argv)
 		cairn__usage(stderr);
 		return 2;
 	}
-	return cairn__cmd_run(argc - i, argv + i);
+	rc = cairn__cmd_run(argc - i, argv + i);
+	/* bad usage with a global option after the command: say where it
+	 * goes (only then, so a value that looks like one is never
+	 * refused for it) */
+	for (int k = i + 1; rc == 2 && k < argc; k++) {
+		const char *a = argv[k];
+		if (!strcmp(a, "-v") || !strcmp(a, "--verbose") ||
+		    !strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+			cairn_eprint("cairn: %s is an option of cairn itself: "
+			             "put it before the command ('cairn %s "
+			             "%s ...')\n",
+			             a, a, argv[i]);
+			break;
+		}
+	}
+	return rc;
 }

@@ -114,13 +114,15 @@ static int spool_open(const char *dir)
 }
 
 /* Bytes free under dir for this process (root may use the blocks kept
- * for it); UINT64_MAX when the file system cannot say. */
+ * for it); UINT64_MAX when the file system cannot say: statvfs fails, or
+ * reports no size at all (f_blocks 0, as some FUSE file systems answer
+ * while their writes succeed: not "0 bytes free"). */
 static uint64_t dir_free_bytes(const char *dir)
 {
 	struct statvfs sv;
 	uint64_t blocks;
 
-	if (statvfs(dir, &sv) || !sv.f_frsize)
+	if (statvfs(dir, &sv) || !sv.f_frsize || !sv.f_blocks)
 		return UINT64_MAX; /* the write will decide */
 	blocks = geteuid() == 0 ? (uint64_t)sv.f_bfree : (uint64_t)sv.f_bavail;
 	return blocks > UINT64_MAX / sv.f_frsize ? UINT64_MAX

@@ -865,6 +865,55 @@ static void test_stdout_full(void **state)
 	free(o);
 }
 
+/* "cairn ARG" with SIGPIPE ignored and its stdout a pipe whose reader is
+ * already gone (every write fails, EPIPE: `cairn ARG | head` when the
+ * caller ignores SIGPIPE, without the race), stderr into the file errpath:
+ * the exit code. */
+static int run_stdout_epipe(const char *arg, const char *errpath)
+{
+	int fds[2], st, efd;
+	pid_t pid;
+
+	assert_int_equal(pipe(fds), 0);
+	close(fds[0]);
+	efd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(efd >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_IGN); /* kept across exec */
+		if (dup2(fds[1], 1) != 1 || dup2(efd, 2) != 2)
+			_exit(126);
+		execl(g_bin, g_bin, arg, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	close(efd);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A reader that stopped early is named as such, not as a full disk; the
+ * output is still lost, so still exit 1. */
+static void test_stdout_epipe(void **state)
+{
+	const char *dir = *state;
+	char path[300], o[4096];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/stderr", dir);
+	assert_int_equal(run_stdout_epipe("--help", path), 1);
+	assert_non_null(f = fopen(path, "r"));
+	n = fread(o, 1, sizeof o - 1, f);
+	fclose(f);
+	o[n] = '\0';
+	if (!strstr(o, "cannot write to standard output: Broken pipe") ||
+	    !strstr(o, "the program reading it stopped") ||
+	    strstr(o, "full disk"))
+		fail_msg("cairn --help into a closed pipe: %s", o);
+}
+
 /* A binary file given to --verdicts (a bundle, say) is one error, not one
  * per line of it. */
 static void test_verdicts_binary(void **state)
@@ -910,6 +959,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_stdout_full, tmpdir_setup,
 	                                    tmpdir_teardown),
 	    cmocka_unit_test_setup_teardown(test_verdicts_binary, tmpdir_setup,
+	                                    tmpdir_teardown),
+	    cmocka_unit_test_setup_teardown(test_stdout_epipe, tmpdir_setup,
 	                                    tmpdir_teardown),
 	};
 	if (argc < 2) {

@@ -242,11 +242,17 @@ static int cairn__stdout_done(int rc)
 		e = errno;
 	if (!bad && !e)
 		return rc;
-	cairn_eprint("cairn: cannot write to standard output%s%s; what was "
-	             "printed there is incomplete (files the command "
-	             "wrote are kept): check where stdout goes, e.g. a full "
-	             "disk\n",
-	             e ? ": " : "", e ? strerror(e) : "");
+	if (e == EPIPE) /* SIGPIPE ignored: `cairn ... | head` */
+		cairn_eprint("cairn: cannot write to standard output: %s; "
+		             "the program reading it stopped before the end "
+		             "(files the command wrote are kept)\n",
+		             strerror(e));
+	else
+		cairn_eprint("cairn: cannot write to standard output%s%s; "
+		             "what was printed there is incomplete (files the "
+		             "command wrote are kept): check where stdout "
+		             "goes, e.g. a full disk\n",
+		             e ? ": " : "", e ? strerror(e) : "");
 	return rc ? rc : 1;
 }
 

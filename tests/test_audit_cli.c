@@ -142,6 +142,37 @@ static size_t last_tensor_byte(struct fx *f, const uint8_t *buf, size_t len)
 	return off - 3 - 10;
 }
 
+/* stdout and stderr, both, into the file at path until capture_end. */
+struct capture {
+	int out, err;
+};
+
+static void capture_begin(struct capture *c, const char *path)
+{
+	int fd;
+
+	fflush(stdout);
+	fflush(stderr);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	c->out = dup(1);
+	c->err = dup(2);
+	assert_true(c->out >= 0 && c->err >= 0);
+	assert_true(dup2(fd, 1) == 1 && dup2(fd, 2) == 2);
+	close(fd);
+}
+
+/* Ends the capture; the bytes written, NUL-terminated (caller frees). */
+static char *capture_end(struct capture *c, const char *path)
+{
+	fflush(stdout);
+	fflush(stderr);
+	assert_true(dup2(c->out, 1) == 1 && dup2(c->err, 2) == 2);
+	close(c->out);
+	close(c->err);
+	return cairn_test_read_stream(fopen(path, "rb"), NULL);
+}
+
 static void test_cli_verify(void **state)
 {
 	struct fx *f = *state;
@@ -191,11 +222,25 @@ static void test_cli_verify(void **state)
 	    verify_cli(junk, "--data", data, "--key", key, "--out", none, NULL),
 	    2);
 	assert_int_equal(access(none, F_OK), -1);
-	/* An --out that exists: refused before any audit, and left as it
-	 * is (the two lines read below). */
-	assert_int_equal(verify_cli(good, "--data", data, "--device", "cpu",
-	                            "--key", key, "--out", out, NULL),
-	                 2);
+	/* An --out that exists: refused before any audit (no verdict
+	 * printed: a refusal only when writing at the end exits 2 too), and
+	 * left as it is (the two lines read below). */
+	{
+		struct capture cap;
+		char log[300], *got;
+		int ex;
+
+		snprintf(log, sizeof log, "%s/capture.txt", f->dir);
+		capture_begin(&cap, log);
+		ex = verify_cli(good, "--data", data, "--device", "cpu",
+		                "--key", key, "--out", out, NULL);
+		got = capture_end(&cap, log);
+		if (ex != 2 || !strstr(got, "already exists") ||
+		    strstr(got, "ACCEPTED"))
+			fail_msg("verify --out EXISTING: exit %d:\n%s", ex,
+			         got);
+		free(got);
+	}
 	/* The verdict file: two signed lines, the second rejected. */
 	assert_non_null(fp = fopen(out, "r"));
 	assert_non_null(fgets(line, sizeof line, fp));
@@ -591,37 +636,6 @@ static void test_cli_lazy(void **state)
 }
 
 /* ---- (c) a file name that would steer the terminal ------------------- */
-
-/* stdout and stderr, both, into the file at path until capture_end. */
-struct capture {
-	int out, err;
-};
-
-static void capture_begin(struct capture *c, const char *path)
-{
-	int fd;
-
-	fflush(stdout);
-	fflush(stderr);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	c->out = dup(1);
-	c->err = dup(2);
-	assert_true(c->out >= 0 && c->err >= 0);
-	assert_true(dup2(fd, 1) == 1 && dup2(fd, 2) == 2);
-	close(fd);
-}
-
-/* Ends the capture; the bytes written, NUL-terminated (caller frees). */
-static char *capture_end(struct capture *c, const char *path)
-{
-	fflush(stdout);
-	fflush(stderr);
-	assert_true(dup2(c->out, 1) == 1 && dup2(c->err, 2) == 2);
-	close(c->out);
-	close(c->err);
-	return cairn_test_read_stream(fopen(path, "rb"), NULL);
-}
 
 /* A bundle whose name holds an OSC title sequence, BEL, a right-to-left
  * override and a newline starting a forged line, as a file from an

@@ -550,12 +550,16 @@ int cairn_cmd_verify(int argc, char **argv)
 			             "bundle could be audited); %s was not "
 			             "made\n",
 			             o.out);
-		} else if (cairn_file_write_new(o.out, "verdict file", outbuf,
-		                                outlen, err, sizeof err)) {
+		} else if ((rc = cairn_file_write_new(o.out, "verdict file",
+		                                      outbuf, outlen, err,
+		                                      sizeof err))) {
+			/* the name may have been taken during the audits */
 			cairn_eprint("cairn verify: --out: %s; the verdicts "
 			             "above were not saved: audit again with "
-			             "--out naming a place with room\n",
-			             err);
+			             "--out naming %s\n",
+			             err,
+			             rc == CAIRN_EEXIST ? "a new file"
+			                                : "a place with room");
 			ex = 2;
 		}
 	}

@@ -309,8 +309,13 @@ static int run_on_small_fs(const char *dir, const char *key, const char *mopts,
 {
 	char cmd[2048];
 
-	if (system("unshare -m --propagation private sh -c "
-	           "'mount -t tmpfs -o size=1m tmpfs /mnt' 2>/dev/null"))
+	/* the probe mounts on dir itself (/mnt need not exist) */
+	snprintf(cmd, sizeof cmd,
+	         "unshare -m --propagation private sh -c "
+	         "'mount -t tmpfs -o size=1m tmpfs \"$1\"' sh '%s' "
+	         "2>/dev/null",
+	         dir);
+	if (system(cmd))
 		return -1;
 	snprintf(cmd, sizeof cmd,
 	         "unshare -m --propagation private sh -c '"

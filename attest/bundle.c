@@ -159,8 +159,19 @@ static uint64_t spool_tensors(const struct cairn_bundle *b)
 	return cairn__bundle_no_v(&b->spec) ? 2 * ncp + 1 : 3 * ncp;
 }
 
-int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
-                       size_t errlen)
+uint64_t cairn_bundle_file_bytes(const struct cairn_bundle *b)
+{
+	if (!b || !b->nstates)
+		return 0;
+	return (cairn__bundle_no_v(&b->spec) ? 2 : 3) *
+	           (uint64_t)(b->nstates - 1) * (uint64_t)b->param_count *
+	           sizeof(float) +
+	       (uint64_t)CAIRN_STEP_RECORD_BYTES * b->spec.inner_steps +
+	       65536; /* the step log, and the rest with room to spare */
+}
+
+int cairn_bundle_spool(struct cairn_bundle *b, const char *dir,
+                       uint64_t pending, char *err, size_t errlen)
 {
 	struct cairn_bundle_spool *sp = NULL;
 	uint64_t total, need, avail;
@@ -201,13 +212,15 @@ int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
 		goto fail;
 	/* and room left for the bundle, written under dir when the task
 	 * ends with the checkpoints' bytes again (cairn_bundle_write): a
-	 * task is refused now, not its work thrown away then.  A guess at
-	 * this moment (other writers may come), but the common failure. */
-	need = (cairn__bundle_no_v(&b->spec) ? 2 : 3) *
-	           (uint64_t)(b->nstates - 1) * (uint64_t)b->param_count *
-	           sizeof(float) +
-	       (uint64_t)CAIRN_STEP_RECORD_BYTES * b->spec.inner_steps +
-	       65536; /* the step log, and the rest with room to spare */
+	 * task is refused now, not its work thrown away then.  A bundle
+	 * still pending is written first, into this same room, and then
+	 * releases its own checkpoints' file, as large as this one's,
+	 * before this bundle comes: the larger of the two must fit.  A
+	 * guess at this moment (other writers may come), but the common
+	 * failure. */
+	need = cairn_bundle_file_bytes(b);
+	if (pending > need)
+		need = pending;
 	avail = dir_free_bytes(dir);
 	if (avail < need) {
 		cairn__seterr(err, errlen,

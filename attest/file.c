@@ -151,10 +151,11 @@ static void exists_error(const struct cairn__file_path *fp, char *err,
 	struct stat st;
 
 	if (!lstat(fp->path, &st) && S_ISDIR(st.st_mode)) {
-		/* a directory given where a file was meant */
+		/* a directory where a new file was meant (a path given,
+		 * or one cairn names, such as a bundle's) */
 		cairn__seterr(err, errlen,
-		              "%s %s is a directory; name a new file in it "
-		              "instead (%s/NAME)",
+		              "%s %s is a directory; give the path of a new "
+		              "file (%s/NAME, say), or move the directory away",
 		              fp->kind->what, fp->path, fp->path);
 		return;
 	}

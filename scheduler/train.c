@@ -529,6 +529,10 @@ int cairn_cmd_train(int argc, char **argv)
 				/* a bundle that could not be written is
 				 * refused before its task runs, not after */
 				char path[PATH_MAX];
+				/* with two slots, the other's task (the
+				 * one before) writes its bundle first */
+				const struct task_slot *prev =
+				    &slots[(cur + 1) % nslots];
 				ex = bundle_path(&spec, &o, path);
 				if (ex)
 					goto out;
@@ -544,7 +548,11 @@ int cairn_cmd_train(int argc, char **argv)
 				if (rc)
 					goto fail;
 				rc = cairn_bundle_spool(
-				    &sl->bundle, o.bundle_dir, err, sizeof err);
+				    &sl->bundle, o.bundle_dir,
+				    prev != sl && prev->busy
+				        ? cairn_bundle_file_bytes(&prev->bundle)
+				        : 0,
+				    err, sizeof err);
 				if (rc) {
 					cairn_eprint(
 					    "cairn train: --bundle-dir: "

@@ -173,7 +173,7 @@ static void test_spool(void **state)
 		small = old;
 		small.rlim_cur = (rlim_t)(total / 2);
 		assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
-		rc = cairn_bundle_spool(&b, f->dir, err, sizeof err);
+		rc = cairn_bundle_spool(&b, f->dir, 0, err, sizeof err);
 		assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
 		signal(SIGXFSZ, prev);
 		assert_int_equal(rc, CAIRN_EIO);
@@ -181,16 +181,16 @@ static void test_spool(void **state)
 		assert_null(b.spool);
 		assert_int_equal(count_fds(), fds);
 	}
-	assert_int_equal(
-	    cairn_bundle_spool(&b, "/nonexistent-cairn-dir", err, sizeof err),
-	    CAIRN_EIO);
+	assert_int_equal(cairn_bundle_spool(&b, "/nonexistent-cairn-dir", 0,
+	                                    err, sizeof err),
+	                 CAIRN_EIO);
 	assert_non_null(strstr(err, "/nonexistent-cairn-dir"));
 	assert_null(b.spool);
-	assert_int_equal(cairn_bundle_spool(&b, f->dir, err, sizeof err), 0);
+	assert_int_equal(cairn_bundle_spool(&b, f->dir, 0, err, sizeof err), 0);
 	assert_non_null(b.spool);
-	assert_int_equal(cairn_bundle_spool(&b, f->dir, err, sizeof err),
+	assert_int_equal(cairn_bundle_spool(&b, f->dir, 0, err, sizeof err),
 	                 CAIRN_EINVAL);
-	assert_int_equal(cairn_bundle_spool(NULL, f->dir, err, sizeof err),
+	assert_int_equal(cairn_bundle_spool(NULL, f->dir, 0, err, sizeof err),
 	                 CAIRN_EINVAL);
 	assert_int_equal(
 	    cairn_model_create(f->be, &f->spec.model, BATCH, MICRO, &m), 0);
@@ -223,7 +223,7 @@ static void test_spool(void **state)
 	/* after a checkpoint: too late */
 	assert_int_equal(cairn_bundle_begin(&b, &f->spec), 0);
 	b.ncheckpoints = 1;
-	assert_int_equal(cairn_bundle_spool(&b, f->dir, err, sizeof err),
+	assert_int_equal(cairn_bundle_spool(&b, f->dir, 0, err, sizeof err),
 	                 CAIRN_EINVAL);
 	b.ncheckpoints = 0;
 	cairn_bundle_free(&b);

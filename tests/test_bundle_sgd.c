@@ -172,7 +172,7 @@ static const char *sgd_bundle(struct fx *f, struct cairn_bundle *b, int spool,
 	assert_int_equal(cairn_model_create(f->be, &s.model, BATCH, MICRO, &m),
 	                 0);
 	assert_int_equal(cairn_bundle_begin(b, &s), 0);
-	assert_int_equal(cairn_bundle_spool(b, f->dir, err, sizeof err), 0);
+	assert_int_equal(cairn_bundle_spool(b, f->dir, 0, err, sizeof err), 0);
 	assert_int_equal(cairn_task_run(m, &s, &f->ds, s.dataset_root, f->w_r,
 	                                &f->trace, cairn_bundle_checkpoint, b,
 	                                err, sizeof err),

@@ -426,7 +426,8 @@ static void test_keygen(void **state)
 	free(o);
 	/* a directory: said so, with what to give instead */
 	assert_int_equal(run("keygen --out /tmp", &o), 1);
-	assert_non_null(strstr(o, "/tmp is a directory; name a new file"));
+	assert_non_null(strstr(o, "/tmp is a directory; give the path of a "
+	                          "new file"));
 	free(o);
 
 	/* A copy readable by others is refused with the fix to run. */

@@ -298,14 +298,15 @@ static void test_train_bundle_failure_keeps_others(void **state)
 	            nbad[0] != nbad[2]);
 }
 
-/* Runs a one-task job (2 steps of the reference model, 2 checkpoints: its
- * bundle about 45 MB) with --bundle-dir on a tmpfs mounted with mopts
- * ("size=60m", say) in a mount namespace of its own (unshare -m), so the
- * mount ends with the command whatever happens.  The output, then "exit=N"
- * and "files=N" (what is left in the directory).  -1 where such a mount is
- * not allowed here. */
+/* Runs a job of one task (or tasks, with background commits) of 2 steps of
+ * the reference model, 2 checkpoints (each bundle about 45 MB, and its
+ * checkpoints' file as much), with --bundle-dir on a tmpfs mounted with
+ * mopts ("size=60m", say) in a mount namespace of its own (unshare -m), so
+ * the mount ends with the command whatever happens.  The output, then
+ * "exit=N" and "files=N" (what is left in the directory).  -1 where such
+ * a mount is not allowed here. */
 static int run_on_small_fs(const char *dir, const char *key, const char *mopts,
-                           char **o)
+                           int tasks, char **o)
 {
 	char cmd[2048];
 
@@ -321,12 +322,14 @@ static int run_on_small_fs(const char *dir, const char *key, const char *mopts,
 	         "unshare -m --propagation private sh -c '"
 	         "mkdir -p \"$1/b\" && "
 	         "mount -t tmpfs -o %s tmpfs \"$1/b\" || exit 77; "
-	         "\"$2\" train --job fmnist-mlp --rounds 1 --tasks 1 "
+	         "\"$2\" train --job fmnist-mlp --rounds 1 --tasks %d "
 	         "--inner-steps 2 --checkpoint-every 1 --test-samples 0 "
-	         "--device cpu --bundle-dir \"$1/b\" --key \"$3\" 2>&1; "
+	         "--device cpu --commits %s --bundle-dir \"$1/b\" "
+	         "--key \"$3\" 2>&1; "
 	         "echo exit=$?; echo files=$(ls -A \"$1/b\" | wc -l)' "
 	         "sh '%s' '%s' '%s'",
-	         mopts, dir, g_bin, key);
+	         mopts, tasks, tasks > 1 ? "background" : "sync", dir, g_bin,
+	         key);
 	return run_shell(cmd, o);
 }
 
@@ -341,7 +344,7 @@ static void test_train_bundle_no_room(void **state)
 	int rc;
 
 	worker_key(dir, key, sizeof key);
-	rc = run_on_small_fs(dir, key, "size=60m", &o);
+	rc = run_on_small_fs(dir, key, "size=60m", 1, &o);
 	if (rc < 0) {
 		fprintf(stderr, "test_train_bundle_no_room: skipped: cannot "
 		                "mount a tmpfs in a mount namespace here (not "
@@ -355,13 +358,28 @@ static void test_train_bundle_no_room(void **state)
 		         "named and no file left:\n%s",
 		         o);
 	free(o);
-	rc = run_on_small_fs(dir, key, "size=120m", &o);
+	rc = run_on_small_fs(dir, key, "size=120m", 1, &o);
 	if (rc || !strstr(o, "exit=0\nfiles=1\n") || !strstr(o, "round 1/1"))
 		fail_msg("120 MB: want the bundle written:\n%s", o);
 	free(o);
+	/* background commits: the first task's bundle is still to be
+	 * written when the second is checked.  In 100 MB the second is
+	 * refused, and the first's bundle is still written (the job keeps
+	 * what ran); in 150 MB both are. */
+	rc = run_on_small_fs(dir, key, "size=100m", 2, &o);
+	if (rc || !strstr(o, "exit=1\nfiles=1\n") ||
+	    !strstr(o, "write the bundles elsewhere"))
+		fail_msg("100 MB, 2 tasks: want the first bundle kept and "
+		         "the second task refused:\n%s",
+		         o);
+	free(o);
+	rc = run_on_small_fs(dir, key, "size=150m", 2, &o);
+	if (rc || !strstr(o, "exit=0\nfiles=2\n"))
+		fail_msg("150 MB, 2 tasks: want both bundles:\n%s", o);
+	free(o);
 	/* a directory nobody may write (here: read-only, which binds root
 	 * too) is bad usage, refused before the data is read */
-	rc = run_on_small_fs(dir, key, "ro,size=1m", &o);
+	rc = run_on_small_fs(dir, key, "ro,size=1m", 1, &o);
 	if (rc || !strstr(o, "exit=2\nfiles=0\n") ||
 	    !strstr(o, "cannot write there") || strstr(o, "fmnist-mlp on"))
 		fail_msg("read-only: want exit 2 before any work:\n%s", o);

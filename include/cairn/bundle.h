@@ -142,14 +142,21 @@ int cairn_bundle_begin(struct cairn_bundle *b,
  * reference job's 25 checkpoints are 560 MB a task, which the kernel may
  * then write back and evict instead of holding them.  The checkpoints'
  * tensors are then read-only.  Nothing else changes (the bytes,
- * cairn_bundle_write).  Fails with err
- * (CAIRN_EIO: dir cannot hold the file, with the reason, such as no
- * space, or has too little space left beside it for the bundle itself,
- * about as large, which cairn_bundle_write will put there (statvfs now:
- * a guess, not a reservation); CAIRN_ENOMEM; CAIRN_EINVAL: b not just
- * begun) and leaves b as it was. */
-int cairn_bundle_spool(struct cairn_bundle *b, const char *dir, char *err,
-                       size_t errlen);
+ * cairn_bundle_write).  pending: the size of a bundle still to be
+ * written under dir before this one (cairn_bundle_file_bytes; 0 for
+ * none), which frees its own checkpoints' file once written.  Fails with
+ * err (CAIRN_EIO: dir cannot hold the file, with the reason, such as no
+ * space, or has too little space left beside it for the larger of this
+ * bundle and the pending one, which cairn_bundle_write will put there
+ * (statvfs now: a guess, not a reservation); CAIRN_ENOMEM; CAIRN_EINVAL:
+ * b not just begun) and leaves b as it was. */
+int cairn_bundle_spool(struct cairn_bundle *b, const char *dir,
+                       uint64_t pending, char *err, size_t errlen);
+
+/* About the size of the file cairn_bundle_write will make of b, once
+ * complete (begun: the spec fixes it): its checkpoints' tensors, the step
+ * log and 64 KiB for the rest.  0 for a bundle not begun. */
+uint64_t cairn_bundle_file_bytes(const struct cairn_bundle *b);
 
 /* A cairn_task_checkpoint_fn; ud is the bundle.  For t < H it copies the
  * model's parameters, m and v to host arrays, or with cairn_bundle_spool

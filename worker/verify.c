@@ -398,6 +398,17 @@ int cairn_cmd_verify(int argc, char **argv)
 		}
 		have_id = 1;
 	}
+	if (o.out) {
+		/* refused before the data is read or any audit runs; the
+		 * write at the end still decides */
+		rc = cairn_file_check_new(o.out, "verdict file", err,
+		                          sizeof err);
+		if (rc) {
+			cairn_eprint("cairn verify: --out: %s\n", err);
+			ex = 2;
+			goto out; /* the key is wiped there */
+		}
+	}
 	v = malloc(sizeof *v);
 	if (!v) {
 		cairn_eprint("cairn verify: out of memory\n");
@@ -428,14 +439,6 @@ int cairn_cmd_verify(int argc, char **argv)
 		goto out;
 	}
 	if (o.out) {
-		/* refused before any audit runs; the write still decides */
-		rc = cairn_file_check_new(o.out, "verdict file", err,
-		                          sizeof err);
-		if (rc) {
-			cairn_eprint("cairn verify: --out: %s\n", err);
-			ex = 2;
-			goto out;
-		}
 		out = open_memstream(&outbuf, &outlen);
 		if (!out) {
 			cairn_eprint("cairn verify: out of memory\n");

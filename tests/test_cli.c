@@ -807,29 +807,12 @@ static void test_bench_suites(void **state)
 static int run_stdout_full(const char *args, char **err)
 {
 	char cmd[1024];
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
-	FILE *p;
-	int st, w;
+	int w =
+	    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1 >/dev/full", g_bin, args);
 
-	w = snprintf(cmd, sizeof cmd, "'%s' %s 2>&1 >/dev/full", g_bin, args);
 	if (w < 0 || (size_t)w >= sizeof cmd)
 		fail_msg("command too long: %s", args);
-	assert_non_null(buf);
-	assert_non_null(p = popen(cmd, "r"));
-	for (size_t n; (n = fread(buf + len, 1, cap - len - 1, p)) > 0;) {
-		len += n;
-		if (cap - len < 2) {
-			char *bigger = realloc(buf, cap * 2);
-			assert_non_null(bigger);
-			buf = bigger;
-			cap *= 2;
-		}
-	}
-	buf[len] = '\0';
-	st = pclose(p);
-	*err = buf;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return run_shell(cmd, err);
 }
 
 /* Output that could not be written is a failure, said on stderr, never

@@ -339,51 +339,54 @@ static int run_on_small_fs(const char *dir, const char *key, const char *mopts,
  * writes its bundle.  Before, the task trained and then failed to write. */
 static void test_train_bundle_no_room(void **state)
 {
+	/* the file system, the tasks (two: background commits, so the
+	 * first's bundle is still to be written when the second is
+	 * checked), the exit and files left, a text that must be there and
+	 * one that must not */
+	static const struct {
+		const char *mopts;
+		int tasks;
+		const char *tail, *has, *hasnt;
+	} cases[] = {
+	    /* no room for the bundle: refused before the round, the room
+	     * named, nothing left */
+	    {"size=60m", 1, "exit=1\nfiles=0\n",
+	     "MB free once the checkpoints'", "round 1/1"},
+	    {"size=120m", 1, "exit=0\nfiles=1\n", "round 1/1", NULL},
+	    /* the second task refused; the first's bundle still written
+	     * (the job keeps what ran) */
+	    {"size=100m", 2, "exit=1\nfiles=1\n", "write the bundles elsewhere",
+	     NULL},
+	    {"size=150m", 2, "exit=0\nfiles=2\n", "round 1/1", NULL},
+	    /* a directory nobody may write (read-only binds root too): bad
+	     * usage before any work */
+	    {"ro,size=1m", 1, "exit=2\nfiles=0\n", "cannot write there",
+	     "fmnist-mlp on"},
+	};
 	const char *dir = *state;
 	char key[128], *o;
-	int rc;
 
 	worker_key(dir, key, sizeof key);
-	rc = run_on_small_fs(dir, key, "size=60m", 1, &o);
-	if (rc < 0) {
-		fprintf(stderr, "test_train_bundle_no_room: skipped: cannot "
-		                "mount a tmpfs in a mount namespace here (not "
-		                "root?)\n");
-		skip();
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int rc = run_on_small_fs(dir, key, cases[i].mopts,
+		                         cases[i].tasks, &o);
+		if (rc < 0) {
+			fprintf(stderr,
+			        "test_train_bundle_no_room: skipped: cannot "
+			        "mount a tmpfs in a mount namespace here (not "
+			        "root?)\n");
+			skip();
+		}
+		if (rc || !strstr(o, cases[i].tail) ||
+		    !strstr(o, cases[i].has) ||
+		    (cases[i].hasnt && strstr(o, cases[i].hasnt)))
+			fail_msg("%s, %d task(s): want '%s', '%s' and not "
+			         "'%s':\n%s",
+			         cases[i].mopts, cases[i].tasks, cases[i].tail,
+			         cases[i].has,
+			         cases[i].hasnt ? cases[i].hasnt : "", o);
+		free(o);
 	}
-	if (rc || !strstr(o, "exit=1\nfiles=0\n") || strstr(o, "round 1/1") ||
-	    !strstr(o, "MB free once the checkpoints'") ||
-	    !strstr(o, "write the bundles elsewhere"))
-		fail_msg("60 MB: want exit 1 before the round, the room "
-		         "named and no file left:\n%s",
-		         o);
-	free(o);
-	rc = run_on_small_fs(dir, key, "size=120m", 1, &o);
-	if (rc || !strstr(o, "exit=0\nfiles=1\n") || !strstr(o, "round 1/1"))
-		fail_msg("120 MB: want the bundle written:\n%s", o);
-	free(o);
-	/* background commits: the first task's bundle is still to be
-	 * written when the second is checked.  In 100 MB the second is
-	 * refused, and the first's bundle is still written (the job keeps
-	 * what ran); in 150 MB both are. */
-	rc = run_on_small_fs(dir, key, "size=100m", 2, &o);
-	if (rc || !strstr(o, "exit=1\nfiles=1\n") ||
-	    !strstr(o, "write the bundles elsewhere"))
-		fail_msg("100 MB, 2 tasks: want the first bundle kept and "
-		         "the second task refused:\n%s",
-		         o);
-	free(o);
-	rc = run_on_small_fs(dir, key, "size=150m", 2, &o);
-	if (rc || !strstr(o, "exit=0\nfiles=2\n"))
-		fail_msg("150 MB, 2 tasks: want both bundles:\n%s", o);
-	free(o);
-	/* a directory nobody may write (here: read-only, which binds root
-	 * too) is bad usage, refused before the data is read */
-	rc = run_on_small_fs(dir, key, "ro,size=1m", 1, &o);
-	if (rc || !strstr(o, "exit=2\nfiles=0\n") ||
-	    !strstr(o, "cannot write there") || strstr(o, "fmnist-mlp on"))
-		fail_msg("read-only: want exit 2 before any work:\n%s", o);
-	free(o);
 }
 
 /* Without an accuracy to measure (--test-samples 0) the test split is not
